@@ -1,0 +1,117 @@
+package alerts
+
+import (
+	"time"
+
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// Receiver types a receiver may have.
+const (
+	// ReceiverPagerDuty sends to a PagerDuty Events API v2 integration; its
+	// settings (routing_key, severity_map, ...) are the exporter's business.
+	ReceiverPagerDuty = "pagerduty"
+	// ReceiverLog writes notifications to the collector's log.
+	ReceiverLog = "log"
+)
+
+// Defaults of the built-in configuration and of fields a config leaves out.
+const (
+	// DefaultReceiverName names the receiver of the built-in configuration.
+	DefaultReceiverName = "default"
+	// DefaultGroupWait is short because Vigil's SLO alerts are already
+	// debounced by their multiwindow burn-rate condition: a long group_wait
+	// only delays the page. The few seconds let a page and the ticket it
+	// inhibits, raised by the same evaluation, arrive together, so the ticket
+	// is never sent ahead of its page.
+	DefaultGroupWait = 5 * time.Second
+	// DefaultGroupInterval bounds how late a new alert of an already
+	// notified group, or a resolve, goes out.
+	DefaultGroupInterval = time.Minute
+	// DefaultRepeatInterval re-sends the trigger of a still-firing alert;
+	// PagerDuty folds it into the open incident (same dedup key), so it
+	// only matters if the incident was resolved by hand meanwhile.
+	DefaultRepeatInterval = 4 * time.Hour
+	// DefaultResolveTimeout resolves a firing alert that has not been
+	// re-reported for this long. The SLO connector re-emits firing alerts
+	// on every evaluation, so silence means the alert is gone (or its
+	// source restarted without it).
+	DefaultResolveTimeout = 5 * time.Minute
+)
+
+// DefaultGroupBy groups the alerts of one SLO of one service together.
+var DefaultGroupBy = []string{LabelAlertName, LabelService, LabelSLO}
+
+// Config is the alert engine's configuration: receivers, the routing tree,
+// inhibition rules and time intervals. Silences live in their own file.
+type Config struct {
+	// ResolveTimeout resolves firing alerts not re-reported for this long.
+	ResolveTimeout time.Duration
+	Receivers      []Receiver
+	// Route is the root of the routing tree; it matches every alert.
+	Route        *Route
+	InhibitRules []InhibitRule
+	// TimeIntervals by name, referred to by routes.
+	TimeIntervals map[string]*TimeInterval
+}
+
+// Receiver is a named destination. The engine only passes its name along in
+// notifications; the exporter interprets Type and Settings.
+type Receiver struct {
+	Name string
+	// Type is ReceiverPagerDuty or ReceiverLog.
+	Type string
+	// Settings is the receiver's block as written, e.g. routing_key.
+	Settings map[string]any
+}
+
+// Receiver returns the receiver named name, if any.
+func (c *Config) Receiver(name string) (Receiver, bool) {
+	for _, r := range c.Receivers {
+		if r.Name == name {
+			return r, true
+		}
+	}
+	return Receiver{}, false
+}
+
+// DefaultConfig is the configuration used when none is given: every alert
+// goes to receiver, grouped by alertname, service and slo, and a page
+// inhibits the ticket of the same SLO and service (the ticket's slower burn
+// rate says nothing the page does not already say louder). The receiver's
+// name is forced to DefaultReceiverName.
+func DefaultConfig(receiver Receiver) *Config {
+	receiver.Name = DefaultReceiverName
+	return &Config{
+		ResolveTimeout: DefaultResolveTimeout,
+		Receivers:      []Receiver{receiver},
+		Route: &Route{
+			ID:             "0",
+			Receiver:       DefaultReceiverName,
+			GroupBy:        append([]string(nil), DefaultGroupBy...),
+			GroupWait:      DefaultGroupWait,
+			GroupInterval:  DefaultGroupInterval,
+			RepeatInterval: DefaultRepeatInterval,
+		},
+		InhibitRules:  []InhibitRule{DefaultInhibitRule()},
+		TimeIntervals: map[string]*TimeInterval{},
+	}
+}
+
+// DefaultInhibitRule lets a page inhibit the ticket for the same SLO and
+// service.
+func DefaultInhibitRule() InhibitRule {
+	return InhibitRule{
+		SourceMatchers: Matchers{mustMatcher(MatchEqual, LabelSeverity, conventions.SeverityPage)},
+		TargetMatchers: Matchers{mustMatcher(MatchEqual, LabelSeverity, conventions.SeverityTicket)},
+		Equal:          []string{LabelSLO, LabelService},
+	}
+}
+
+func mustMatcher(t MatchType, name, value string) *Matcher {
+	m, err := NewMatcher(t, name, value)
+	if err != nil {
+		panic(err)
+	}
+	return m
+}

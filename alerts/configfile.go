@@ -1,0 +1,297 @@
+package alerts
+
+import (
+	"fmt"
+	"os"
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+)
+
+// routeSpec is a route as written, before inheritance: nil fields were left
+// out and take the parent's value.
+type routeSpec struct {
+	node                                     *yaml.Node
+	receiver                                 *yaml.Node
+	groupBy                                  []string
+	groupWait, groupInterval, repeatInterval *time.Duration
+	matchers                                 Matchers
+	hasMatchers                              bool
+	cont                                     bool
+	mute, active                             []*yaml.Node
+	routes                                   []*routeSpec
+}
+
+// LoadConfig reads and parses the config file at path.
+func LoadConfig(path string) (*Config, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	return ParseConfig(path, data)
+}
+
+// ParseConfig parses a config file's content; file names it in errors. On
+// failure the error is an Errors listing every problem found.
+//
+// Format (Alertmanager's, trimmed to what Vigil does):
+//
+//	resolve_timeout: 5m
+//	receivers:
+//	  - name: oncall
+//	    pagerduty: {routing_key: ...}   # or: log: {}
+//	route:
+//	  receiver: oncall
+//	  group_by: [alertname, service, slo]
+//	  group_wait: 5s
+//	  group_interval: 1m
+//	  repeat_interval: 4h
+//	  routes:
+//	    - matchers: ['severity="ticket"']
+//	      receiver: tickets
+//	      continue: false
+//	      mute_time_intervals: [weekends]
+//	inhibit_rules:
+//	  - source_matchers: ['severity="page"']
+//	    target_matchers: ['severity="ticket"']
+//	    equal: [slo, service]
+//	time_intervals:
+//	  - name: weekends
+//	    time_intervals:
+//	      - weekdays: ['saturday:sunday']
+//	        times: [{start_time: '00:00', end_time: '24:00'}]
+//	        days_of_month: ['1:7', '-1']    # negative: from the month's end
+//	        months: ['january:march', '12']
+//	        years: ['2026']
+//	        location: Europe/Paris
+//
+// Fields left out of the root route take the defaults of DefaultConfig;
+// child routes inherit from their parent. inhibit_rules left out entirely
+// means DefaultInhibitRule; an empty list means none.
+func ParseConfig(file string, data []byte) (*Config, error) {
+	d := &decoder{file: file}
+	top := d.parse(data)
+	if top == nil {
+		return nil, d.result()
+	}
+	cfg := &Config{ResolveTimeout: DefaultResolveTimeout, TimeIntervals: map[string]*TimeInterval{}}
+	var root *routeSpec
+	inhibitGiven := false
+	var receiversNode *yaml.Node
+	d.mapping(top, "config", map[string]func(*yaml.Node){
+		"resolve_timeout": func(n *yaml.Node) {
+			if v, ok := d.duration(n, "resolve_timeout"); ok {
+				if v <= 0 {
+					d.errorf(n, "resolve_timeout must be positive")
+				}
+				cfg.ResolveTimeout = v
+			}
+		},
+		"receivers": func(n *yaml.Node) {
+			receiversNode = n
+			cfg.Receivers = d.receivers(n)
+		},
+		"route": func(n *yaml.Node) { root = d.route(n) },
+		"inhibit_rules": func(n *yaml.Node) {
+			inhibitGiven = true
+			cfg.InhibitRules = d.inhibitRules(n)
+		},
+		"time_intervals": func(n *yaml.Node) { cfg.TimeIntervals = d.timeIntervals(n) },
+	})
+	if top.Kind != yaml.MappingNode {
+		return nil, d.result()
+	}
+	if !inhibitGiven {
+		cfg.InhibitRules = []InhibitRule{DefaultInhibitRule()}
+	}
+	if len(cfg.Receivers) == 0 && receiversNode == nil {
+		d.errorf(top, "config has no receivers")
+	} else if len(cfg.Receivers) == 0 {
+		d.errorf(receiversNode, "receivers is empty")
+	}
+	if root == nil {
+		d.errorf(top, "config has no route")
+	} else {
+		cfg.Route = d.buildRoot(root, cfg)
+	}
+	if err := d.result(); err != nil {
+		return nil, err
+	}
+	return cfg, nil
+}
+
+func (d *decoder) receivers(n *yaml.Node) []Receiver {
+	var out []Receiver
+	seen := map[string]bool{}
+	d.seq(n, "receivers", func(item *yaml.Node) {
+		var r Receiver
+		var nameNode *yaml.Node
+		kinds := 0
+		kind := func(t string) func(*yaml.Node) {
+			return func(v *yaml.Node) {
+				kinds++
+				r.Type = t
+				r.Settings = map[string]any{}
+				if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
+					return
+				}
+				if v.Kind != yaml.MappingNode || v.Decode(&r.Settings) != nil {
+					d.errorf(v, "receiver %s settings must be a mapping", t)
+				}
+			}
+		}
+		if !d.mapping(item, "receiver", map[string]func(*yaml.Node){
+			"name":            func(v *yaml.Node) { nameNode, r.Name = v, d.str(v, "receiver name") },
+			ReceiverPagerDuty: kind(ReceiverPagerDuty),
+			ReceiverLog:       kind(ReceiverLog),
+		}) {
+			return
+		}
+		switch {
+		case nameNode == nil || r.Name == "":
+			d.errorf(item, "receiver has no name")
+		case seen[r.Name]:
+			d.errorf(nameNode, "receiver %q defined twice", r.Name)
+		}
+		seen[r.Name] = true
+		if kinds != 1 {
+			d.errorf(item, "receiver %q must have exactly one of %s or %s", r.Name, ReceiverPagerDuty, ReceiverLog)
+		}
+		out = append(out, r)
+	})
+	return out
+}
+
+func (d *decoder) route(n *yaml.Node) *routeSpec {
+	rs := &routeSpec{node: n}
+	dur := func(dst **time.Duration, what string) func(*yaml.Node) {
+		return func(v *yaml.Node) {
+			if x, ok := d.duration(v, what); ok {
+				if x < 0 || (x == 0 && what != "group_wait") {
+					d.errorf(v, "%s must be positive", what)
+				}
+				*dst = &x
+			}
+		}
+	}
+	names := func(dst *[]*yaml.Node, what string) func(*yaml.Node) {
+		return func(v *yaml.Node) {
+			d.seq(v, what, func(item *yaml.Node) {
+				if _, ok := d.scalar(item, what+" item"); ok {
+					*dst = append(*dst, item)
+				}
+			})
+		}
+	}
+	d.mapping(n, "route", map[string]func(*yaml.Node){
+		"receiver":              func(v *yaml.Node) { d.str(v, "receiver"); rs.receiver = v },
+		"group_by":              func(v *yaml.Node) { rs.groupBy = d.labelNames(v, "group_by", true) },
+		"group_wait":            dur(&rs.groupWait, "group_wait"),
+		"group_interval":        dur(&rs.groupInterval, "group_interval"),
+		"repeat_interval":       dur(&rs.repeatInterval, "repeat_interval"),
+		"matchers":              func(v *yaml.Node) { rs.hasMatchers = true; rs.matchers = d.matchers(v, "matchers") },
+		"continue":              func(v *yaml.Node) { rs.cont = d.boolean(v, "continue") },
+		"mute_time_intervals":   names(&rs.mute, "mute_time_intervals"),
+		"active_time_intervals": names(&rs.active, "active_time_intervals"),
+		"routes": func(v *yaml.Node) {
+			d.seq(v, "routes", func(item *yaml.Node) { rs.routes = append(rs.routes, d.route(item)) })
+		},
+	})
+	return rs
+}
+
+// buildRoot checks what only the root may or must have and fills the root's
+// unset fields with the defaults.
+func (d *decoder) buildRoot(rs *routeSpec, cfg *Config) *Route {
+	if rs.receiver == nil {
+		d.errorf(rs.node, "the root route must have a receiver")
+	}
+	if rs.hasMatchers {
+		d.errorf(rs.node, "the root route must not have matchers: it receives every alert")
+	}
+	if rs.cont {
+		d.errorf(rs.node, "the root route must not have continue")
+	}
+	parent := DefaultConfig(Receiver{}).Route
+	parent.Receiver = ""
+	return d.buildRoute(rs, parent, "0", cfg)
+}
+
+func (d *decoder) buildRoute(rs *routeSpec, parent *Route, id string, cfg *Config) *Route {
+	r := &Route{
+		ID:             id,
+		Receiver:       parent.Receiver,
+		GroupBy:        parent.GroupBy,
+		GroupWait:      parent.GroupWait,
+		GroupInterval:  parent.GroupInterval,
+		RepeatInterval: parent.RepeatInterval,
+		Matchers:       rs.matchers,
+		Continue:       rs.cont,
+	}
+	if rs.receiver != nil {
+		r.Receiver = rs.receiver.Value
+		if _, ok := cfg.Receiver(r.Receiver); !ok {
+			d.errorf(rs.receiver, "route refers to undefined receiver %q", r.Receiver)
+		}
+	}
+	if rs.groupBy != nil {
+		r.GroupBy = rs.groupBy
+	}
+	for dst, src := range map[*time.Duration]*time.Duration{&r.GroupWait: rs.groupWait, &r.GroupInterval: rs.groupInterval, &r.RepeatInterval: rs.repeatInterval} {
+		if src != nil {
+			*dst = *src
+		}
+	}
+	for _, list := range []struct {
+		nodes []*yaml.Node
+		dst   *[]string
+	}{{rs.mute, &r.MuteTimeIntervals}, {rs.active, &r.ActiveTimeIntervals}} {
+		for _, n := range list.nodes {
+			if cfg.TimeIntervals[n.Value] == nil {
+				d.errorf(n, "route refers to undefined time interval %q", n.Value)
+			}
+			*list.dst = append(*list.dst, n.Value)
+		}
+	}
+	for i, child := range rs.routes {
+		r.Routes = append(r.Routes, d.buildRoute(child, r, id+"."+strconv.Itoa(i), cfg))
+	}
+	return r
+}
+
+func (d *decoder) inhibitRules(n *yaml.Node) []InhibitRule {
+	out := []InhibitRule{}
+	d.seq(n, "inhibit_rules", func(item *yaml.Node) {
+		var r InhibitRule
+		var hasSource, hasTarget bool
+		if !d.mapping(item, "inhibit rule", map[string]func(*yaml.Node){
+			"source_matchers": func(v *yaml.Node) { hasSource = true; r.SourceMatchers = d.matchers(v, "source_matchers") },
+			"target_matchers": func(v *yaml.Node) { hasTarget = true; r.TargetMatchers = d.matchers(v, "target_matchers") },
+			"equal":           func(v *yaml.Node) { r.Equal = d.labelNames(v, "equal", false) },
+		}) {
+			return
+		}
+		// Without matchers a rule would let any alert inhibit every other
+		// one, which is never what was meant.
+		if !hasSource || !hasTarget {
+			d.errorf(item, "inhibit rule needs both source_matchers and target_matchers")
+		}
+		out = append(out, r)
+	})
+	return out
+}
+
+// parseClock reads "HH:MM" as a duration since midnight; "24:00" ends a day.
+func parseClock(s string) (time.Duration, error) {
+	var h, m int
+	if len(s) != 5 || s[2] != ':' {
+		return 0, fmt.Errorf("invalid time of day %q (want HH:MM)", s)
+	}
+	h, errH := strconv.Atoi(s[:2])
+	m, errM := strconv.Atoi(s[3:])
+	if errH != nil || errM != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
+		return 0, fmt.Errorf("invalid time of day %q (want HH:MM, 00:00 to 24:00)", s)
+	}
+	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
+}

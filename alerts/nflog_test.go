@@ -1,0 +1,181 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+)
+
+// TestRestart runs steps on one engine, "restarts" (a new engine restored
+// from the same store, with the in-memory state gone) and runs more steps.
+func TestRestart(t *testing.T) {
+	tests := []struct {
+		name   string
+		before []step
+		// restartAt is when the new engine restores.
+		restartAt time.Duration
+		after     []step
+	}{
+		{
+			name: "a re-reported alert is not triggered twice",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+			},
+			restartAt: time.Minute,
+			after: []step{
+				{at: time.Minute, ingest: []Alert{pageCheckout}},
+				{at: time.Minute + 5*time.Second, ingest: []Alert{pageCheckout}},
+				{at: 3 * time.Minute, ingest: []Alert{pageCheckout}},
+			},
+		},
+		{
+			name: "an alert triggered before and resolved after the restart gets its resolve",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+			},
+			restartAt: time.Minute,
+			after: []step{
+				{at: time.Minute, ingest: []Alert{resolved(pageCheckout)}},
+				{at: time.Minute + 5*time.Second, want: []string{"resolve default Page/checkout"}},
+			},
+		},
+		{
+			name: "an alert that resolved while down and is never reported again is resolved by staleness",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+			},
+			restartAt: time.Hour,
+			after: []step{
+				{at: time.Hour + 5*time.Second},
+				{at: time.Hour + 5*time.Minute + 5*time.Second, want: []string{"resolve default Page/checkout"}},
+			},
+		},
+		{
+			name: "a resolve that failed before the restart is not lost",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+				{at: 10 * time.Second, ingest: []Alert{resolved(pageCheckout)}},
+				{at: 65 * time.Second, failSends: true, want: []string{"resolve default Page/checkout"}},
+			},
+			restartAt: 70 * time.Second,
+			after: []step{
+				{at: 75 * time.Second},
+				{at: 70*time.Second + 5*time.Minute + 5*time.Second, want: []string{"resolve default Page/checkout"}},
+			},
+		},
+		{
+			name: "an inhibited ticket does not fire on restart, even when reported before its page",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout, ticketCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+			},
+			restartAt: time.Minute,
+			after: []step{
+				{at: time.Minute, ingest: []Alert{ticketCheckout}},
+				{at: time.Minute + 5*time.Second, ingest: []Alert{ticketCheckout, pageCheckout}},
+				{at: 3 * time.Minute, ingest: []Alert{ticketCheckout, pageCheckout}},
+			},
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := NewMemStore()
+			runSteps(t, NewEngine(nil, store), tt.before)
+			e := NewEngine(nil, store)
+			require.NoError(t, e.Restore(context.Background(), t0.Add(tt.restartAt)))
+			runSteps(t, e, tt.after)
+		})
+	}
+}
+
+func TestRestoreErrors(t *testing.T) {
+	tests := []struct {
+		name    string
+		stored  []byte
+		getErr  error
+		wantErr string
+	}{
+		{"corrupt log", []byte("{"), nil, "decoding notification log"},
+		{"future version", []byte(`{"version":2}`), nil, "notification log has version 2, want 1"},
+		{"store failure", nil, errors.New("disk gone"), "reading notification log: disk gone"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := &faultyStore{MemStore: NewMemStore(), getErr: tt.getErr}
+			if tt.stored != nil {
+				require.NoError(t, store.Set(context.Background(), StoreKey, tt.stored))
+			}
+			err := NewEngine(nil, store).Restore(context.Background(), t0)
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tt.wantErr)
+		})
+	}
+}
+
+func TestMarkSentPersists(t *testing.T) {
+	store := &faultyStore{MemStore: NewMemStore()}
+	e := NewEngine(nil, store)
+	e.Ingest(pageCheckout, t0)
+	ns := e.Flush(t0.Add(DefaultGroupWait))
+	require.Len(t, ns, 1)
+
+	store.setErr = errors.New("disk full")
+	err := e.MarkSent(context.Background(), ns[0], nil)
+	require.ErrorContains(t, err, "persisting notification log: disk full")
+	assert.Len(t, e.Log(), 1, "a delivered trigger is logged in memory even when persisting fails")
+
+	store.setErr = nil
+	require.NoError(t, e.Persist(context.Background()))
+	restored := NewEngine(nil, store)
+	require.NoError(t, restored.Restore(context.Background(), t0.Add(time.Minute)))
+	want := LogEntry{Receiver: DefaultReceiverName, Fingerprint: pageCheckout.Fingerprint, Action: ActionTrigger, SentAt: t0.Add(DefaultGroupWait), Alert: pageCheckout}
+	want.Alert.StartsAt = t0
+	assert.Equal(t, []LogEntry{want}, restored.Log())
+}
+
+type faultyStore struct {
+	*MemStore
+	getErr, setErr error
+}
+
+func (s *faultyStore) Get(ctx context.Context, key string) ([]byte, error) {
+	if s.getErr != nil {
+		return nil, s.getErr
+	}
+	return s.MemStore.Get(ctx, key)
+}
+
+func (s *faultyStore) Set(ctx context.Context, key string, value []byte) error {
+	if s.setErr != nil {
+		return s.setErr
+	}
+	return s.MemStore.Set(ctx, key, value)
+}
+
+func TestUntilResolvedSilenceSurvivesRestart(t *testing.T) {
+	store := NewMemStore()
+	silences := []*Silence{{ID: "INC-1", Matchers: mustParse(t, `slo="availability"`), UntilResolved: true}}
+	e := NewEngine(nil, store)
+	runSteps(t, e, []step{
+		{at: 0, ingest: []Alert{pageCheckout}, silences: silences},
+		{at: 5 * time.Second},
+		{at: 30 * time.Second, ingest: []Alert{resolved(pageCheckout)}},
+		{at: 65 * time.Second},
+	})
+	require.NoError(t, e.Persist(context.Background()))
+
+	restored := NewEngine(nil, store)
+	require.NoError(t, restored.Restore(context.Background(), t0.Add(2*time.Minute)))
+	runSteps(t, restored, []step{
+		{at: 2 * time.Minute, ingest: []Alert{pageCheckout}, silences: silences},
+		{at: 2*time.Minute + 5*time.Second, want: []string{"trigger default Page/checkout"}},
+	})
+}

@@ -1,0 +1,129 @@
+package anomaly
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// checkpointMagic and checkpointVersion head every checkpoint, so a
+// connector restoring state written by another build rejects it instead of
+// misreading it.
+const (
+	checkpointMagic   = "VGAD"
+	checkpointVersion = 1
+)
+
+// checkpointSize is the exact encoded length: header, scalar state, and the
+// two seasonal profiles.
+const checkpointSize = len(checkpointMagic) + 1 +
+	8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
+	dailySlots*3*4 + weeklySlots*2*4
+
+// MarshalBinary encodes the detector's learned state (not its Config) so a
+// restarted process resumes without a new warm-up. Restore it into a
+// detector made by New with the same Config.
+func (d *Detector) MarshalBinary() ([]byte, error) {
+	b := make([]byte, 0, checkpointSize)
+	b = append(b, checkpointMagic...)
+	b = append(b, checkpointVersion)
+	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
+	f64 := func(v float64) { u64(math.Float64bits(v)) }
+	f32 := func(v float32) { b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v)) }
+	u64(d.n)
+	u64(uint64(d.lastT))
+	f64(d.typDt)
+	f64(d.level)
+	f64(d.seasonalLevel)
+	for _, v := range d.mads {
+		f64(v)
+	}
+	for _, v := range d.errs {
+		f64(v)
+	}
+	b = append(b, d.model)
+	f64(d.cusumHi)
+	f64(d.cusumLo)
+	f64(d.runHi)
+	f64(d.runNHi)
+	f64(d.runLo)
+	f64(d.runNLo)
+	f64(d.tail)
+	b = binary.LittleEndian.AppendUint32(b, d.history)
+	if d.anomalous {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = binary.LittleEndian.AppendUint32(b, uint32(d.calm))
+	for i := range d.daily {
+		f32(d.daily[i].offset)
+		f32(d.daily[i].exposure)
+		f32(d.daily[i].mad)
+	}
+	for i := range d.weekly {
+		f32(d.weekly[i].offset)
+		f32(d.weekly[i].exposure)
+	}
+	return b, nil
+}
+
+// UnmarshalBinary restores state written by MarshalBinary. On error the
+// detector is left unchanged.
+func (d *Detector) UnmarshalBinary(data []byte) error {
+	if len(data) != checkpointSize {
+		return fmt.Errorf("anomaly checkpoint: %d bytes, want %d", len(data), checkpointSize)
+	}
+	if string(data[:len(checkpointMagic)]) != checkpointMagic {
+		return errors.New("anomaly checkpoint: bad magic")
+	}
+	if v := data[len(checkpointMagic)]; v != checkpointVersion {
+		return fmt.Errorf("anomaly checkpoint: version %d, want %d", v, checkpointVersion)
+	}
+	r := data[len(checkpointMagic)+1:]
+	u64 := func() uint64 { v := binary.LittleEndian.Uint64(r); r = r[8:]; return v }
+	u32 := func() uint32 { v := binary.LittleEndian.Uint32(r); r = r[4:]; return v }
+	f64 := func() float64 { return math.Float64frombits(u64()) }
+	f32 := func() float32 { return math.Float32frombits(u32()) }
+	byte1 := func() byte { v := r[0]; r = r[1:]; return v }
+
+	s := Detector{cfg: d.cfg}
+	s.n = u64()
+	s.lastT = int64(u64())
+	s.typDt = f64()
+	s.level = f64()
+	s.seasonalLevel = f64()
+	for i := range s.mads {
+		s.mads[i] = f64()
+	}
+	for i := range s.errs {
+		s.errs[i] = f64()
+	}
+	s.model = byte1()
+	s.cusumHi = f64()
+	s.cusumLo = f64()
+	s.runHi = f64()
+	s.runNHi = f64()
+	s.runLo = f64()
+	s.runNLo = f64()
+	s.tail = f64()
+	s.history = u32()
+	s.anomalous = byte1() == 1
+	s.calm = int32(u32())
+	for i := range s.daily {
+		s.daily[i].offset = f32()
+		s.daily[i].exposure = f32()
+		s.daily[i].mad = f32()
+	}
+	for i := range s.weekly {
+		s.weekly[i].offset = f32()
+		s.weekly[i].exposure = f32()
+	}
+	if s.model > 2 {
+		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)
+	}
+	s.derive()
+	*d = s
+	return nil
+}

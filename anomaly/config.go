@@ -1,0 +1,160 @@
+package anomaly
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Config tunes a Detector. The zero value is not usable; start from
+// DefaultConfig and override fields. The same struct is decoded from YAML by
+// the CLI and from the collector configuration by the connector, hence both
+// tag sets.
+type Config struct {
+	// Threshold is the deviation from the expected value, in robust standard
+	// deviations, at which a single point counts as unusual. It also sets the
+	// width of the reported band (Expected ± Threshold·σ, σ widened on
+	// series with heavy tails; see TailQuantile).
+	Threshold float64 `yaml:"threshold" mapstructure:"threshold"`
+	// ShiftDrift is the per-point allowance (in σ) of the CUSUM that detects
+	// sustained shifts too small for Threshold: deviations below it never
+	// accumulate, so ordinary noise cannot build up an alarm.
+	ShiftDrift float64 `yaml:"shift_drift" mapstructure:"shift_drift"`
+	// ShiftThreshold is the CUSUM value (in σ) at which a sustained shift
+	// counts as unusual. Larger values need longer or larger shifts.
+	ShiftThreshold float64 `yaml:"shift_threshold" mapstructure:"shift_threshold"`
+	// LevelAlpha is the per-point smoothing factor of the plain level, the
+	// baseline used until the seasonal profiles have seen a slot. Larger
+	// values follow trends and level shifts faster but flag less.
+	LevelAlpha float64 `yaml:"level_alpha" mapstructure:"level_alpha"`
+	// SeasonalLevelMemory is the time constant of the level under the
+	// seasonal profiles. It must be long compared with a day, or the level
+	// would absorb the weekend that the weekly profile should learn; level
+	// shifts are caught by the shift test instead.
+	SeasonalLevelMemory time.Duration `yaml:"seasonal_level_memory" mapstructure:"seasonal_level_memory"`
+	// ReanchorSeasonal makes a confirmed shift move the seasonal level at
+	// once (the plain level always moves). Shifts seen before a weekday-hour
+	// has been learned are not followed: they may be the weekly pattern.
+	ReanchorSeasonal bool `yaml:"reanchor_seasonal" mapstructure:"reanchor_seasonal"`
+	// SpreadAlpha is the per-point smoothing factor of the robust spread
+	// (mean absolute deviation of the residuals).
+	SpreadAlpha float64 `yaml:"spread_alpha" mapstructure:"spread_alpha"`
+	// SeasonalCycles is the memory of the seasonal profiles, in cycles
+	// (days for the daily profile, weeks for the weekly one): a slot's offset
+	// moves about 63% of the way to a new pattern after that many cycles.
+	SeasonalCycles float64 `yaml:"seasonal_cycles" mapstructure:"seasonal_cycles"`
+	// Daily and Weekly enable the seasonal profiles. The daily profile is
+	// used for every slot it has seen a whole cycle of (on a series without
+	// seasonality it learns a flat shape); the weekly correction is used
+	// only while it does not predict worse than the daily profile alone.
+	Daily  bool `yaml:"daily" mapstructure:"daily"`
+	Weekly bool `yaml:"weekly" mapstructure:"weekly"`
+	// WarmupPoints is how many points are only learned from, never flagged.
+	WarmupPoints int `yaml:"warmup_points" mapstructure:"warmup_points"`
+	// MinTraffic suppresses flags while both the expected and the observed
+	// value are below it (for Detector.ObserveRatio: while the event count
+	// is below it): on a series with a handful of requests every request
+	// looks like a spike. Zero disables the guard.
+	MinTraffic float64 `yaml:"min_traffic" mapstructure:"min_traffic"`
+	// PersistenceK and PersistenceN: a series becomes anomalous once at least
+	// K of its last N points were unusual.
+	PersistenceK int `yaml:"persistence_k" mapstructure:"persistence_k"`
+	PersistenceN int `yaml:"persistence_n" mapstructure:"persistence_n"`
+	// ClearPoints consecutive points with a score below ClearScore are
+	// needed before an anomalous series is cleared, so a flapping series
+	// yields one long flag rather than many short ones.
+	ClearPoints int     `yaml:"clear_points" mapstructure:"clear_points"`
+	ClearScore  float64 `yaml:"clear_score" mapstructure:"clear_score"`
+	// TailQuantile is the quantile of past |deviation| the detector tracks
+	// to learn how heavy a series' tails are. Where that quantile exceeds a
+	// Gaussian's, deviations are scaled down by the ratio, so a series whose
+	// normal life includes bursts is judged against its own bursts.
+	TailQuantile float64 `yaml:"tail_quantile" mapstructure:"tail_quantile"`
+	// MinRelativeSpread floors σ at this fraction of the level's magnitude,
+	// so a perfectly flat series does not turn rounding noise into alarms.
+	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
+}
+
+// DefaultConfig returns the configuration used for every file of the NAB
+// evaluation and by the connector unless overridden.
+func DefaultConfig() Config {
+	return Config{
+		Threshold:           5.5,
+		ShiftDrift:          1.5,
+		ShiftThreshold:      8,
+		LevelAlpha:          0.05,
+		SeasonalLevelMemory: 72 * time.Hour,
+		SpreadAlpha:         0.01,
+		SeasonalCycles:      3,
+		Daily:               true,
+		Weekly:              true,
+		WarmupPoints:        100,
+		MinTraffic:          0,
+		PersistenceK:        1,
+		PersistenceN:        1,
+		ClearPoints:         30,
+		ClearScore:          0.15,
+		MinRelativeSpread:   0.001,
+		ReanchorSeasonal:    true,
+		TailQuantile:        0.99,
+	}
+}
+
+// maxPersistenceN is bounded by the width of the bit history kept per series.
+const maxPersistenceN = 32
+
+// Validate reports every invalid field at once, without side effects.
+func (c Config) Validate() error {
+	var errs []error
+	positive := func(name string, v float64) {
+		if !(v > 0) || math.IsInf(v, 0) {
+			errs = append(errs, fmt.Errorf("%s must be a positive number, got %v", name, v))
+		}
+	}
+	fraction := func(name string, v float64) {
+		if !(v > 0 && v <= 1) {
+			errs = append(errs, fmt.Errorf("%s must be in (0, 1], got %v", name, v))
+		}
+	}
+	positive("threshold", c.Threshold)
+	positive("shift_threshold", c.ShiftThreshold)
+	positive("seasonal_cycles", c.SeasonalCycles)
+	if !(c.ShiftDrift >= 0) || math.IsInf(c.ShiftDrift, 0) {
+		errs = append(errs, fmt.Errorf("shift_drift must be >= 0, got %v", c.ShiftDrift))
+	}
+	fraction("level_alpha", c.LevelAlpha)
+	if c.SeasonalLevelMemory <= 0 {
+		errs = append(errs, fmt.Errorf("seasonal_level_memory must be positive, got %v", c.SeasonalLevelMemory))
+	}
+	fraction("spread_alpha", c.SpreadAlpha)
+	if !(c.ClearScore > 0 && c.ClearScore < 1) {
+		errs = append(errs, fmt.Errorf("clear_score must be in (0, 1), got %v", c.ClearScore))
+	}
+	if !(c.MinTraffic >= 0) || math.IsInf(c.MinTraffic, 0) {
+		errs = append(errs, fmt.Errorf("min_traffic must be >= 0, got %v", c.MinTraffic))
+	}
+	if !(c.MinRelativeSpread >= 0 && c.MinRelativeSpread < 1) {
+		errs = append(errs, fmt.Errorf("min_relative_spread must be in [0, 1), got %v", c.MinRelativeSpread))
+	}
+	if !(c.TailQuantile >= 0.5 && c.TailQuantile < 1) {
+		errs = append(errs, fmt.Errorf("tail_quantile must be in [0.5, 1), got %v", c.TailQuantile))
+	}
+	if c.Weekly && !c.Daily {
+		// The weekly profile corrects the daily one per weekday-hour.
+		errs = append(errs, errors.New("weekly requires daily"))
+	}
+	if c.WarmupPoints < 0 {
+		errs = append(errs, fmt.Errorf("warmup_points must be >= 0, got %d", c.WarmupPoints))
+	}
+	if c.PersistenceN < 1 || c.PersistenceN > maxPersistenceN {
+		errs = append(errs, fmt.Errorf("persistence_n must be in [1, %d], got %d", maxPersistenceN, c.PersistenceN))
+	}
+	if c.PersistenceK < 1 || c.PersistenceK > c.PersistenceN {
+		errs = append(errs, fmt.Errorf("persistence_k must be in [1, persistence_n=%d], got %d", c.PersistenceN, c.PersistenceK))
+	}
+	if c.ClearPoints < 1 {
+		errs = append(errs, fmt.Errorf("clear_points must be >= 1, got %d", c.ClearPoints))
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,472 @@
+package anomaly
+
+import (
+	"math"
+	"time"
+)
+
+// madToSigma converts a mean absolute deviation to a standard deviation for
+// Gaussian noise (sqrt(pi/2)), so thresholds read as familiar "sigmas".
+const madToSigma = 1.2533
+
+// weeklyGain is the model-selection margin: the weekly correction is used
+// unless it makes the recent absolute prediction error worse by more than
+// this factor, so a weekly profile that only learned noise is dropped.
+const weeklyGain = 1.1
+
+// errMemory is the time constant of each model's smoothed absolute
+// prediction error. It spans a day, in time rather than points, so that a
+// model choice weighs a whole daily cycle whatever the sampling interval.
+const errMemory = 24 * time.Hour
+
+// tailStep is the log-space step of the stochastic approximation that
+// tracks Config.TailQuantile of |deviation|. Log space makes the estimate
+// climb as fast on a series whose spikes are 50σ as on one whose are 5σ.
+const tailStep = 0.03
+
+// Detector scores one time series. It is not safe for concurrent use; keep
+// one per series. Work per point is constant and memory is fixed (no
+// allocation after New).
+type Detector struct {
+	cfg Config
+	// Derived from cfg once, as they cost more than the rest of a point.
+	gaussQ, tailUp, tailDown float64
+
+	n     uint64 // points observed
+	lastT int64  // unix nanoseconds of the last point
+	typDt float64
+	// level is the non-seasonal baseline; seasonalLevel is the correction
+	// added to the seasonal profiles, which tracks level shifts and trend
+	// once the profiles hold the shape of a cycle.
+	level         float64
+	seasonalLevel float64
+	// mads are each model's recent mean absolute residual (the noise scale);
+	// errs are slower versions of the same, used to choose the model.
+	mads    [3]float64
+	errs    [3]float64
+	model   uint8
+	cusumHi float64
+	cusumLo float64
+	// runHi and runLo sum the (clipped) residuals since each CUSUM side
+	// last stood at zero, with their counts: their mean is the size of
+	// the shift being tested, by which a confirmed shift re-anchors the
+	// baseline in one step.
+	runHi, runLo   float64
+	runNHi, runNLo float64
+	// tail tracks the Config.TailQuantile quantile of |deviation|. Where it
+	// exceeds that quantile for Gaussian noise (gaussQ), deviations are
+	// scaled down by the ratio, so spiky series are judged by their own
+	// spikes.
+	tail float64
+
+	history   uint32 // bit i set: the i-th most recent point was unusual
+	anomalous bool
+	calm      int32 // consecutive calm points while anomalous
+
+	daily  [dailySlots]spreadSlot
+	weekly [weeklySlots]slot
+}
+
+// New returns a detector for one series. cfg must be valid (see
+// Config.Validate); New does not re-check it, so that creating 100k detectors
+// stays cheap.
+func New(cfg Config) *Detector {
+	d := &Detector{cfg: cfg}
+	d.derive()
+	return d
+}
+
+// derive computes the constants that depend only on the configuration.
+func (d *Detector) derive() {
+	q := d.cfg.TailQuantile
+	d.gaussQ = math.Sqrt2 * math.Erfinv(q)
+	d.tailUp = math.Exp(tailStep * q)
+	d.tailDown = math.Exp(-tailStep * (1 - q))
+}
+
+// Observe feeds the next point of the series and returns its verdict.
+// Points are expected in time order; a point at or before the previous one is
+// scored but does not advance the seasonal profiles.
+func (d *Detector) Observe(t time.Time, v float64) Result {
+	return d.observe(t, v, -1)
+}
+
+// ObserveRatio feeds a ratio computed from total events (an error ratio
+// over the requests of the interval). Two things follow from knowing total:
+// σ is never below the binomial noise of a ratio over that many events, so
+// one failed request out of thirty at night is not an incident; and the
+// minimum-traffic guard compares total, not the ratio, with MinTraffic.
+func (d *Detector) ObserveRatio(t time.Time, ratio, total float64) Result {
+	if math.IsNaN(total) || total < 0 {
+		total = 0
+	}
+	return d.observe(t, ratio, total)
+}
+
+// observe is Observe with an optional event count (total < 0: unknown).
+func (d *Detector) observe(t time.Time, v, total float64) Result {
+	invalid := math.IsNaN(v) || math.IsInf(v, 0)
+	// A ratio over no events carries no information: report, don't learn.
+	empty := total >= 0 && total < 1
+	if invalid || empty {
+		ds, ws := slotIndices(t)
+		res := d.band(d.predict(ds, ws))
+		res.Reason = ReasonInvalid
+		if !invalid {
+			res.Reason = ReasonLowTraffic
+		}
+		res.Anomalous = d.anomalous
+		res.WarmingUp = d.warmingUp()
+		return res
+	}
+	dt := d.advanceClock(t)
+	d.n++
+	if d.n == 1 {
+		d.level = v
+		d.tail = d.gaussQ
+	}
+	ds, ws := slotIndices(t)
+	p := d.predict(ds, ws)
+	if total >= 0 {
+		p.sigma = math.Max(p.sigma, binomialSigma(p.expected[p.model], total))
+	}
+	res := d.band(p)
+	r := v - p.expected[d.model]
+	rawZ := r / p.sigma
+	scale := d.scale(p)
+	res.Deviation = r / scale
+
+	warming := d.warmingUp()
+	res.WarmingUp = warming
+	unusual := false
+	if warming {
+		res.Reason = ReasonWarmingUp
+	} else {
+		unusual, res.Score, res.Reason = d.judge(res.Deviation, scale)
+		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
+			unusual = false
+			res.Reason = ReasonLowTraffic
+		}
+	}
+	res.Unusual = unusual
+	res.Onset = d.persist(unusual, res.Score, warming)
+	res.Anomalous = d.anomalous
+	d.learnTail(math.Abs(rawZ))
+	d.learn(v, p, ds, ws, dt)
+	return res
+}
+
+// prediction holds what Observe needs before it learns from the point.
+type prediction struct {
+	expected [3]float64 // by model: level, +daily, +daily+weekly
+	sigma    float64
+	model    uint8
+}
+
+// predict computes the three candidate baselines and the noise scale for
+// the point in daily slot ds and weekly slot ws.
+func (d *Detector) predict(ds, ws int) prediction {
+	var p prediction
+	p.expected[0] = d.level
+	p.expected[1] = d.level
+	p.expected[2] = d.level
+	if d.cfg.Daily && d.daily[ds].trained() {
+		p.expected[1] = d.seasonalLevel + float64(d.daily[ds].offset)
+		p.expected[2] = p.expected[1]
+		if d.cfg.Weekly && d.weekly[ws].trained() {
+			p.expected[2] += float64(d.weekly[ws].offset)
+		}
+	}
+	mad := d.mads[d.model]
+	if d.model > 0 && d.daily[ds].trained() && d.daily[ds].mad > 0 {
+		// Geometric blend: the slot's own noise level, shrunk towards the
+		// series-wide one because a slot sees few points per cycle, and
+		// never below half of it.
+		mad = math.Sqrt(mad * math.Max(float64(d.daily[ds].mad), mad/4))
+	}
+	floor := d.cfg.MinRelativeSpread * math.Abs(p.expected[d.model])
+	p.sigma = math.Max(madToSigma*mad, floor)
+	if p.sigma < 1e-12 {
+		p.sigma = 1e-12
+	}
+	p.model = d.model
+	return p
+}
+
+// scale is the unit of Result.Deviation: σ, widened on series whose
+// deviations have heavier tails than Gaussian noise.
+func (d *Detector) scale(p prediction) float64 {
+	return p.sigma * math.Max(1, d.tail/d.gaussQ)
+}
+
+// band turns a prediction into a Result's expected value and the band
+// outside which a point is unusual.
+func (d *Detector) band(p prediction) Result {
+	e := p.expected[p.model]
+	w := d.cfg.Threshold * d.scale(p)
+	return Result{
+		Expected:    e,
+		Lower:       e - w,
+		Upper:       e + w,
+		Seasonality: [...]Seasonality{SeasonalityNone, SeasonalityDaily, SeasonalityWeekly}[p.model],
+	}
+}
+
+func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
+
+// judge scores a deviation z (in units of scale) with both the single-point
+// test and the CUSUM shift test and returns the stronger verdict.
+func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
+	// A single outlier may push the CUSUM by at most Threshold, so one spike
+	// cannot pass for a level shift.
+	zc := math.Max(-d.cfg.Threshold, math.Min(d.cfg.Threshold, z))
+	d.cusumHi = math.Max(0, d.cusumHi+zc-d.cfg.ShiftDrift)
+	d.cusumLo = math.Max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
+	d.runHi, d.runNHi = extendRun(d.cusumHi, d.runHi, d.runNHi, zc*scale)
+	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
+
+	spike := math.Abs(z) / d.cfg.Threshold
+	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
+	x := math.Max(spike, shift)
+	score := x * x / (1 + x*x)
+	if x < 1 {
+		return false, score, ReasonNone
+	}
+	if spike >= shift {
+		if z > 0 {
+			return true, score, ReasonAboveBand
+		}
+		return true, score, ReasonBelowBand
+	}
+	if d.cusumHi > d.cusumLo {
+		return true, score, ReasonShiftUp
+	}
+	return true, score, ReasonShiftDown
+}
+
+// persist applies K-of-N persistence and clearing hysteresis and reports
+// whether the series just became anomalous.
+func (d *Detector) persist(unusual bool, score float64, warming bool) bool {
+	d.history <<= 1
+	if unusual {
+		d.history |= 1
+	}
+	if warming {
+		d.history = 0
+	}
+	n := d.cfg.PersistenceN
+	mask := uint32(1)<<uint(n) - 1
+	if n >= 32 {
+		mask = ^uint32(0)
+	}
+	if !d.anomalous {
+		if countBits(d.history&mask) >= d.cfg.PersistenceK {
+			d.anomalous = true
+			d.calm = 0
+			return true
+		}
+		return false
+	}
+	if score < d.cfg.ClearScore {
+		d.calm++
+	} else {
+		d.calm = 0
+	}
+	if int(d.calm) >= d.cfg.ClearPoints {
+		d.anomalous = false
+		d.calm = 0
+		d.history = 0
+	}
+	return false
+}
+
+func countBits(x uint32) int {
+	c := 0
+	for ; x != 0; x &= x - 1 {
+		c++
+	}
+	return c
+}
+
+// advanceClock records t and returns the time, in nanoseconds, that the point
+// stands for when learning the seasonal profiles; zero for a point that is not
+// after the previous one.
+func (d *Detector) advanceClock(t time.Time) float64 {
+	now := t.UnixNano()
+	if d.n == 0 {
+		d.lastT = now
+		return 0
+	}
+	dt := float64(now - d.lastT)
+	if dt <= 0 {
+		return 0
+	}
+	d.lastT = now
+	if d.typDt == 0 {
+		d.typDt = dt
+	} else {
+		// Log-space smoothing keeps one long gap from inflating the
+		// typical interval the way an arithmetic mean would.
+		d.typDt = math.Exp(math.Log(d.typDt) + 0.05*(math.Log(dt)-math.Log(d.typDt)))
+	}
+	// A gap (collector restart, missing data) counts as at most two
+	// typical intervals: the slot did not observe the time that went missing.
+	return math.Min(dt, 2*d.typDt)
+}
+
+// learn updates levels, spreads, model errors and profiles with the point.
+// Residuals are clipped at a few σ so an outlier moves the baseline little.
+func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
+	n := float64(d.n)
+	clip := func(r float64) float64 {
+		c := 3 * p.sigma
+		return math.Max(-c, math.Min(c, r))
+	}
+	if d.n <= 1 {
+		d.level = v
+	}
+	spreadRate := math.Max(d.cfg.SpreadAlpha, 1/n)
+	errRate := 1 / n
+	if dtNanos > 0 {
+		errRate = math.Max(errRate, -math.Expm1(-dtNanos/float64(errMemory)))
+	}
+	for m := range d.errs {
+		e := math.Abs(clip(v - p.expected[m]))
+		d.errs[m] += errRate * (e - d.errs[m])
+		d.mads[m] += spreadRate * (e - d.mads[m])
+	}
+	// With a daily profile enabled the seasonal baseline is always used;
+	// predict falls back to the plain level for slots not yet seen. It is
+	// not chosen by one-step-ahead error: on finely sampled data the plain
+	// level wins that comparison only because it follows with a lag, and
+	// lagging hides slow anomalies and flags every morning ramp.
+	d.model = 0
+	if d.cfg.Daily {
+		d.model = 1
+	}
+	if d.cfg.Weekly && d.model == 1 && d.errs[2] < weeklyGain*d.errs[1] {
+		d.model = 2
+	}
+
+	// A confirmed shift re-anchors the levels at once by the mean residual
+	// of the run that confirmed it; the CUSUM restarts so the new level is
+	// judged afresh.
+	if math.Max(d.cusumHi, d.cusumLo) >= d.cfg.ShiftThreshold {
+		shift := d.runLo / math.Max(1, d.runNLo)
+		if d.cusumHi >= d.cusumLo {
+			shift = d.runHi / math.Max(1, d.runNHi)
+		}
+		d.level += shift
+		// The seasonal level follows only once this weekday-hour has been
+		// seen: in the first week a weekend looks like a shift, and
+		// following it would teach the weekly profile nothing.
+		if d.cfg.ReanchorSeasonal && (!d.cfg.Weekly || d.weekly[ws].trained()) {
+			d.seasonalLevel += shift
+		}
+		d.cusumHi, d.cusumLo = 0, 0
+		d.runHi, d.runNHi, d.runLo, d.runNLo = 0, 0, 0, 0
+	}
+	// While the CUSUM builds up evidence of a shift the levels learn
+	// slower, down to not at all at the alarm: absorbing the deviation
+	// being tested would hide a real shift before it is confirmed.
+	hold := 1 - math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold
+	levelRate := math.Max(d.cfg.LevelAlpha*hold, 1/n)
+	d.level += levelRate * clip(v-d.level)
+
+	dTrained := d.cfg.Daily && d.daily[ds].trained()
+	if dTrained && dtNanos > 0 {
+		// Time-based, and slow: anything the seasonal level absorbs within
+		// a day is taken from the weekly profile, which must learn weekends.
+		rate := -math.Expm1(-dtNanos / float64(d.cfg.SeasonalLevelMemory))
+		// Against the weekly offset even while its slot is still on its
+		// first visit: that offset is already absorbing the first weekend,
+		// which must not drag the level down (and make Monday a surge).
+		full := d.seasonalLevel + float64(d.daily[ds].offset)
+		if d.cfg.Weekly {
+			full += float64(d.weekly[ws].offset)
+		}
+		d.seasonalLevel += rate * hold * clip(v-full)
+	}
+	frac := 0.0
+	if dtNanos > 0 {
+		// A point stands for at most its whole slot: sampled hourly, one
+		// point per 15-minute slot is one cycle of that slot, not four.
+		frac = math.Min(1, dtNanos/float64(dailySlotWidth))
+	}
+	weekly := 0.0
+	if d.cfg.Weekly && d.weekly[ws].trained() {
+		weekly = float64(d.weekly[ws].offset)
+	}
+	// Until a weekday-hour has been seen once, its deviation from the daily
+	// profile is attributed to the weekly profile alone: letting the daily
+	// profile absorb the first weekend would make Monday look anomalous.
+	weeklyFirstVisit := d.cfg.Weekly && dTrained && !d.weekly[ws].trained()
+	if d.cfg.Daily && !weeklyFirstVisit {
+		s := &d.daily[ds]
+		target := v - d.seasonalLevel - weekly
+		if dTrained {
+			target = float64(s.offset) + clip(target-float64(s.offset))
+		}
+		rate := s.learn(target, frac, d.cfg.SeasonalCycles)
+		// Slot noise is learned after warm-up only, when σ (and so the
+		// clipping) means something; the first such visit sets it.
+		if !d.warmingUp() {
+			if s.mad == 0 {
+				rate = 1
+			}
+			s.mad += float32(rate * (math.Abs(clip(v-p.expected[p.model])) - float64(s.mad)))
+		}
+	}
+	if d.cfg.Weekly && dTrained {
+		s := &d.weekly[ws]
+		target := v - d.seasonalLevel - float64(d.daily[ds].offset)
+		if s.trained() {
+			target = float64(s.offset) + clip(target-float64(s.offset))
+		}
+		s.learn(target, math.Min(1, dtNanos/float64(weeklySlotWidth)), d.cfg.SeasonalCycles)
+	}
+}
+
+// learnTail moves the tail quantile estimate: up by a factor
+// exp(tailStep·q) on a deviation beyond it, down by exp(-tailStep·(1-q))
+// otherwise, which settles where a fraction 1-q of deviations exceed it.
+func (d *Detector) learnTail(absZ float64) {
+	if absZ > d.tail {
+		d.tail *= d.tailUp
+	} else {
+		d.tail *= d.tailDown
+	}
+	if g := d.gaussQ; d.tail < g/2 {
+		d.tail = g / 2
+	}
+}
+
+// lowTraffic applies the minimum-traffic guard: to the event count when it
+// is known, otherwise to the value and its expectation (both must be low, so
+// a surge from a quiet baseline is still flagged).
+func (d *Detector) lowTraffic(v, expected, total float64) bool {
+	if d.cfg.MinTraffic <= 0 {
+		return false
+	}
+	if total >= 0 {
+		return total < d.cfg.MinTraffic
+	}
+	return v < d.cfg.MinTraffic && expected < d.cfg.MinTraffic
+}
+
+// binomialSigma is the standard deviation of a ratio with expectation p
+// measured over n ≥ 1 events. p is floored at one event in n, so a baseline
+// of zero errors still allows for the odd single error.
+func binomialSigma(p, n float64) float64 {
+	p = math.Min(math.Max(p, 1/n), 1)
+	return math.Sqrt(p * (1 - p) / n)
+}
+
+// extendRun adds r to the run of residuals behind one CUSUM side, or starts
+// afresh when that side is back at zero.
+func extendRun(cusum, sum, n, r float64) (float64, float64) {
+	if cusum == 0 {
+		return 0, 0
+	}
+	return sum + r, n + 1
+}

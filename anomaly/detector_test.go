@@ -1,0 +1,376 @@
+package anomaly
+
+import (
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+)
+
+var t0 = time.Date(2024, 1, 1, 0, 0, 0, 0, time.UTC) // a Monday
+
+// series generates n points every step: base + daily amplitude·sin + noise.
+type series struct {
+	n         int
+	step      time.Duration
+	base      float64
+	amplitude float64
+	noise     float64
+	seed      uint64
+}
+
+func (s series) points() ([]time.Time, []float64) {
+	r := rand.New(rand.NewPCG(s.seed, 7))
+	ts := make([]time.Time, s.n)
+	vs := make([]float64, s.n)
+	for i := range s.n {
+		ts[i] = t0.Add(time.Duration(i) * s.step)
+		phase := 2 * math.Pi * float64(ts[i].Sub(t0)%(24*time.Hour)) / float64(24*time.Hour)
+		vs[i] = s.base + s.amplitude*math.Sin(phase) + s.noise*r.NormFloat64()
+	}
+	return ts, vs
+}
+
+func run(cfg Config, ts []time.Time, vs []float64) []Result {
+	d := New(cfg)
+	out := make([]Result, len(ts))
+	for i := range ts {
+		out[i] = d.Observe(ts[i], vs[i])
+	}
+	return out
+}
+
+func TestDefaultConfigIsValid(t *testing.T) {
+	if err := DefaultConfig().Validate(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestValidateReportsEveryProblem(t *testing.T) {
+	tests := []struct {
+		name   string
+		mutate func(*Config)
+		want   []string
+	}{
+		{"threshold", func(c *Config) { c.Threshold = 0 }, []string{"threshold"}},
+		{"nan threshold", func(c *Config) { c.Threshold = math.NaN() }, []string{"threshold"}},
+		{"alpha", func(c *Config) { c.LevelAlpha = 1.5 }, []string{"level_alpha"}},
+		{"persistence", func(c *Config) { c.PersistenceK = 3; c.PersistenceN = 2 }, []string{"persistence_k"}},
+		{"window too wide", func(c *Config) { c.PersistenceN = 33 }, []string{"persistence_n"}},
+		{"tail", func(c *Config) { c.TailQuantile = 1 }, []string{"tail_quantile"}},
+		{"seasonal level memory", func(c *Config) { c.SeasonalLevelMemory = 0 }, []string{"seasonal_level_memory"}},
+		{"weekly without daily", func(c *Config) { c.Daily = false }, []string{"weekly requires daily"}},
+		{"several at once", func(c *Config) { c.ClearPoints = 0; c.MinTraffic = -1; c.WarmupPoints = -1 },
+			[]string{"clear_points", "min_traffic", "warmup_points"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			tt.mutate(&cfg)
+			err := cfg.Validate()
+			if err == nil {
+				t.Fatal("want an error")
+			}
+			for _, w := range tt.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not mention %s", err, w)
+				}
+			}
+		})
+	}
+}
+
+func TestResultInvariants(t *testing.T) {
+	ts, vs := series{n: 3000, step: 5 * time.Minute, base: 100, amplitude: 30, noise: 5, seed: 1}.points()
+	vs[2000] = 400
+	for i, r := range run(DefaultConfig(), ts, vs) {
+		if r.Score < 0 || r.Score > 1 || math.IsNaN(r.Score) {
+			t.Fatalf("point %d: score %v outside [0,1]", i, r.Score)
+		}
+		if !(r.Lower <= r.Expected && r.Expected <= r.Upper) {
+			t.Fatalf("point %d: band %v <= %v <= %v violated", i, r.Lower, r.Expected, r.Upper)
+		}
+		if r.Onset && !r.Anomalous {
+			t.Fatalf("point %d: onset without anomalous state", i)
+		}
+		if outside := vs[i] > r.Upper || vs[i] < r.Lower; outside && !r.WarmingUp && !r.Unusual {
+			t.Fatalf("point %d: %v outside the band [%v, %v] but not unusual", i, vs[i], r.Lower, r.Upper)
+		}
+	}
+}
+
+func TestWarmupNeverFlags(t *testing.T) {
+	cfg := DefaultConfig()
+	ts, vs := series{n: cfg.WarmupPoints + 50, step: time.Minute, base: 10, noise: 1, seed: 2}.points()
+	vs[cfg.WarmupPoints/2] = 1e6
+	for i, r := range run(cfg, ts, vs) {
+		warm := i < cfg.WarmupPoints
+		if r.WarmingUp != warm {
+			t.Fatalf("point %d: WarmingUp=%v, want %v", i, r.WarmingUp, warm)
+		}
+		if warm && (r.Anomalous || r.Unusual || r.Reason != ReasonWarmingUp) {
+			t.Fatalf("point %d flagged during warm-up: %+v", i, r)
+		}
+	}
+}
+
+func TestSpikesAreFlaggedWithDirection(t *testing.T) {
+	tests := []struct {
+		name   string
+		spike  float64
+		reason Reason
+	}{
+		{"up", 200, ReasonAboveBand},
+		{"down", 0, ReasonBelowBand},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, vs := series{n: 1500, step: 5 * time.Minute, base: 100, noise: 3, seed: 3}.points()
+			vs[1200] = tt.spike
+			res := run(DefaultConfig(), ts, vs)
+			r := res[1200]
+			if !r.Unusual || !r.Anomalous || !r.Onset || r.Reason != tt.reason {
+				t.Fatalf("spike not flagged as %s: %+v", tt.reason, r)
+			}
+			for i := 300; i < 1200; i++ {
+				if res[i].Anomalous {
+					t.Fatalf("false alarm at %d before the spike: %+v", i, res[i])
+				}
+			}
+		})
+	}
+}
+
+// The shift comes in the second week: in the first, a level change may be
+// the weekly pattern, and the seasonal level does not follow it.
+func TestLevelShiftIsFlaggedThenLearned(t *testing.T) {
+	ts, vs := series{n: 10 * 288, step: 5 * time.Minute, base: 100, noise: 2, seed: 4}.points()
+	const at = 9 * 288
+	for i := at; i < len(vs); i++ {
+		vs[i] += 15 // 7.5σ: a clear shift
+	}
+	res := run(DefaultConfig(), ts, vs)
+	flagged := false
+	for i := at; i < at+20; i++ {
+		flagged = flagged || res[i].Onset
+	}
+	if !flagged {
+		t.Fatal("level shift not flagged within 20 points")
+	}
+	last := res[len(res)-1]
+	if last.Anomalous || math.Abs(last.Expected-115) > 2 {
+		t.Fatalf("shift not learned by the end: %+v", last)
+	}
+}
+
+func TestSmallSustainedShiftCaughtByCUSUM(t *testing.T) {
+	ts, vs := series{n: 2500, step: 5 * time.Minute, base: 100, noise: 2, seed: 5}.points()
+	for i := 1500; i < len(vs); i++ {
+		vs[i] += 7 // 3.5σ: few single points cross the band
+	}
+	res := run(DefaultConfig(), ts, vs)
+	found := false
+	for i := 1500; i < 1600; i++ {
+		if res[i].Onset {
+			found = true
+			if res[i].Reason != ReasonShiftUp && res[i].Reason != ReasonAboveBand {
+				t.Fatalf("reason %q, want a shift", res[i].Reason)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("sustained 3.5σ shift not flagged within 100 points")
+	}
+}
+
+func TestDailySeasonalityIsLearned(t *testing.T) {
+	// Five minutes apart, amplitude 10× the noise: without a daily profile
+	// every peak would be flagged.
+	ts, vs := series{n: 8 * 288, step: 5 * time.Minute, base: 100, amplitude: 50, noise: 5, seed: 6}.points()
+	res := run(DefaultConfig(), ts, vs)
+	flags := 0
+	for i := 3 * 288; i < len(res); i++ {
+		if res[i].Onset {
+			flags++
+		}
+	}
+	last := res[len(res)-1]
+	if flags > 1 {
+		t.Errorf("%d flags on a clean daily series after day 3", flags)
+	}
+	if last.Seasonality == SeasonalityNone {
+		t.Errorf("seasonal model not chosen: %+v", last)
+	}
+	if math.Abs(last.Expected-vs[len(vs)-1]) > 20 {
+		t.Errorf("expected %v far from actual %v", last.Expected, vs[len(vs)-1])
+	}
+}
+
+func TestIrregularSampling(t *testing.T) {
+	r := rand.New(rand.NewPCG(8, 8))
+	d := New(DefaultConfig())
+	now := t0
+	flags := 0
+	for i := range 6000 {
+		now = now.Add(time.Duration(1+r.IntN(10)) * time.Minute)
+		phase := 2 * math.Pi * float64(now.Sub(t0)%(24*time.Hour)) / float64(24*time.Hour)
+		res := d.Observe(now, 100+40*math.Sin(phase)+3*r.NormFloat64())
+		if i > 2000 && res.Onset {
+			flags++
+		}
+	}
+	if flags > 2 {
+		t.Errorf("%d flags on a clean irregularly sampled series", flags)
+	}
+}
+
+func TestPersistenceAndHysteresis(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.PersistenceK, cfg.PersistenceN, cfg.ClearPoints = 2, 3, 5
+	cfg.ShiftThreshold = 1e9 // isolate persistence from the shift test
+	tests := []struct {
+		name       string
+		spikes     []int
+		wantOnset  int // -1: never
+		clearAfter int // first index where no longer anomalous
+	}{
+		{"one spike is not enough", []int{3000}, -1, -1},
+		// Cleared on the ClearPoints-th calm point after the last spike.
+		{"two of three", []int{3000, 3002}, 3002, 3007},
+		{"spikes keep it open", []int{3000, 3001, 3005, 3009}, 3001, 3014},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			// Spikes on the third day: a slot's first visit learns whatever it
+			// sees, spikes included.
+			ts, vs := series{n: 3100, step: time.Minute, base: 50, noise: 1, seed: 9}.points()
+			for _, i := range tt.spikes {
+				vs[i] = 80
+			}
+			res := run(cfg, ts, vs)
+			onset := -1
+			for i, r := range res {
+				if r.Onset {
+					onset = i
+					break
+				}
+			}
+			if onset != tt.wantOnset {
+				t.Fatalf("onset at %d, want %d", onset, tt.wantOnset)
+			}
+			if tt.clearAfter > 0 {
+				if !res[tt.clearAfter-1].Anomalous || res[tt.clearAfter].Anomalous {
+					t.Fatalf("want anomalous until %d, got %v then %v", tt.clearAfter, res[tt.clearAfter-1].Anomalous, res[tt.clearAfter].Anomalous)
+				}
+			}
+		})
+	}
+}
+
+func TestMinTrafficGuard(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MinTraffic = 10
+	ts, vs := series{n: 1000, step: time.Minute, base: 2, noise: 0.3, seed: 10}.points()
+	vs[800] = 8 // a big relative spike, still below the guard
+	res := run(cfg, ts, vs)
+	if res[800].Unusual || res[800].Reason != ReasonLowTraffic {
+		t.Fatalf("low-traffic spike flagged: %+v", res[800])
+	}
+	vs[800] = 30 // above the guard: flagged
+	res = run(cfg, ts, vs)
+	if !res[800].Unusual {
+		t.Fatalf("spike above min traffic not flagged: %+v", res[800])
+	}
+}
+
+func TestInvalidValuesAreIgnored(t *testing.T) {
+	ts, vs := series{n: 600, step: time.Minute, base: 20, noise: 1, seed: 11}.points()
+	a, b := New(DefaultConfig()), New(DefaultConfig())
+	for i := range ts {
+		if i == 300 {
+			for _, bad := range []float64{math.NaN(), math.Inf(1), math.Inf(-1)} {
+				if r := a.Observe(ts[i], bad); r.Reason != ReasonInvalid || r.Anomalous {
+					t.Fatalf("invalid value: %+v", r)
+				}
+			}
+		}
+		ra, rb := a.Observe(ts[i], vs[i]), b.Observe(ts[i], vs[i])
+		if ra != rb {
+			t.Fatalf("point %d: invalid values changed state: %+v vs %+v", i, ra, rb)
+		}
+	}
+}
+
+func TestObserveRatio(t *testing.T) {
+	// An error ratio of 0.3% at 1-minute resolution, with request counts
+	// from 30 (night) to 3000 (day) per minute.
+	base := func(i int) float64 { return 1500 + 1470*math.Sin(2*math.Pi*float64(i)/1440) }
+	tests := []struct {
+		name      string
+		at        int
+		ratio     func(total float64) float64
+		total     float64 // 0: use base
+		wantFlag  bool
+		wantLearn bool
+		reason    Reason
+	}{
+		{"one error in 30 requests is noise", 3*1440 + 1080, func(n float64) float64 { return 1 / n }, 30, false, true, ReasonNone},
+		{"ten times the error ratio at day is flagged", 3*1440 + 360, func(float64) float64 { return 0.03 }, 0, true, true, ReasonAboveBand},
+		{"no requests: nothing to learn", 3*1440 + 360, func(float64) float64 { return 0 }, 0.5, false, false, ReasonLowTraffic},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			r := rand.New(rand.NewPCG(30, 1))
+			d := New(DefaultConfig())
+			var res Result
+			for i := 0; i <= tt.at; i++ {
+				total := math.Round(base(i))
+				ratio := float64(poissonish(r, total*0.003)) / total
+				if i == tt.at {
+					if tt.total != 0 {
+						total = tt.total
+					}
+					ratio = tt.ratio(total)
+					before, _ := d.MarshalBinary()
+					res = d.ObserveRatio(t0.Add(time.Duration(i)*time.Minute), ratio, total)
+					after, _ := d.MarshalBinary()
+					if learned := string(before) != string(after); learned != tt.wantLearn {
+						t.Fatalf("state changed: %v, want %v", learned, tt.wantLearn)
+					}
+					break
+				}
+				d.ObserveRatio(t0.Add(time.Duration(i)*time.Minute), ratio, total)
+			}
+			if res.Unusual != tt.wantFlag || res.Reason != tt.reason {
+				t.Fatalf("got unusual=%v reason=%q, want %v %q: %+v", res.Unusual, res.Reason, tt.wantFlag, tt.reason, res)
+			}
+		})
+	}
+}
+
+func TestMinTrafficGuardOnRatioUsesTotal(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.MinTraffic = 100
+	d := New(cfg)
+	for i := range 3 * 1440 {
+		d.ObserveRatio(t0.Add(time.Duration(i)*time.Minute), 0.01, 1000)
+	}
+	at := t0.Add(3 * 24 * time.Hour)
+	if res := d.ObserveRatio(at, 0.5, 50); res.Unusual || res.Reason != ReasonLowTraffic {
+		t.Fatalf("ratio over 50 events not guarded: %+v", res)
+	}
+	if res := d.ObserveRatio(at.Add(time.Minute), 0.5, 5000); !res.Unusual {
+		t.Fatalf("ratio over 5000 events not flagged: %+v", res)
+	}
+}
+
+// poissonish draws a small Poisson count by inversion.
+func poissonish(r *rand.Rand, mean float64) int {
+	l, k, p := math.Exp(-mean), 0, r.Float64()
+	for p > l {
+		k++
+		p *= r.Float64()
+	}
+	return k
+}

@@ -1,0 +1,133 @@
+package nab
+
+import (
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/vigil-otel/vigil/anomaly"
+	"github.com/vigil-otel/vigil/anomaly/anomalycli"
+)
+
+// Floors sit a little below what the default configuration reaches
+// (62.4 overall, 65.6 held out, standard profile, onset labels), so a
+// regression in the detector fails this test.
+const (
+	floorOverallStandard = 60
+	floorHeldOut         = 63
+)
+
+// tuningCategories were looked at while choosing the defaults; the others
+// are reported as a held-out split.
+var (
+	tuningCategories  = []string{"artificialNoAnomaly", "artificialWithAnomaly", "realAdExchange"}
+	heldOutCategories = []string{"realTraffic", "realTweets"}
+)
+
+// corpusDir is ../shared/nab relative to the repository root.
+func corpusDir(t testing.TB) string {
+	_, file, _, _ := runtime.Caller(0)
+	root := filepath.Join(filepath.Dir(file), "..", "..")
+	dir := filepath.Join(root, "..", "shared", "nab")
+	if _, err := os.Stat(filepath.Join(dir, "combined_windows.json")); err != nil {
+		t.Fatalf("NAB corpus not found at %s (expected ../shared/nab next to the repository): %v", dir, err)
+	}
+	return dir
+}
+
+func TestNABCorpus(t *testing.T) {
+	files, err := LoadCorpus(corpusDir(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) == 0 {
+		t.Fatal("corpus has no files")
+	}
+	rep, err := Evaluate(files, anomaly.DefaultConfig(), anomalycli.LabelOnset)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("label = onset (the CLI default)\n" + formatReport(rep))
+	state, err := Evaluate(files, anomaly.DefaultConfig(), anomalycli.LabelState)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Log("label = state (every row while flagged)\n" + formatReport(state))
+	if os.Getenv("NAB_PER_FILE") != "" {
+		t.Log("\n" + formatPerFile(rep))
+	}
+	overall := rep.Overall[Standard.Name].Normalized()
+	held := rep.Subset(Standard.Name, heldOutCategories...).Normalized()
+	if overall < floorOverallStandard {
+		t.Errorf("overall standard score %.1f below floor %v", overall, floorOverallStandard)
+	}
+	if held < floorHeldOut {
+		t.Errorf("held-out standard score %.1f below floor %v", held, floorHeldOut)
+	}
+}
+
+func formatReport(rep Report) string {
+	var b strings.Builder
+	cats := make([]string, 0)
+	for c := range rep.ByCategory[Standard.Name] {
+		cats = append(cats, c)
+	}
+	sort.Strings(cats)
+	fmt.Fprintf(&b, "%-24s %5s %8s %8s %8s %6s %6s %5s\n", "category", "files", "standard", "low_FP", "low_FN", "hit", "FProws", "TProws")
+	row := func(name string, tot map[string]Total) {
+		s := tot[Standard.Name]
+		fmt.Fprintf(&b, "%-24s %5d %8s %8s %8s %3d/%-2d %6d %5d\n", name, s.Files,
+			num(s.Normalized()), num(tot[RewardLowFPRate.Name].Normalized()), num(tot[RewardLowFNRate.Name].Normalized()),
+			s.WindowsHit, s.Windows, s.FP, s.TP)
+	}
+	for _, c := range cats {
+		tot := map[string]Total{}
+		for _, p := range Profiles() {
+			tot[p.Name] = *rep.ByCategory[p.Name][c]
+		}
+		row(c, tot)
+	}
+	for _, split := range []struct {
+		name string
+		cats []string
+	}{{"tuning split", tuningCategories}, {"held-out split", heldOutCategories}} {
+		tot := map[string]Total{}
+		for _, p := range Profiles() {
+			tot[p.Name] = rep.Subset(p.Name, split.cats...)
+		}
+		row(split.name, tot)
+	}
+	tot := map[string]Total{}
+	for _, p := range Profiles() {
+		tot[p.Name] = *rep.Overall[p.Name]
+	}
+	row("OVERALL", tot)
+	return b.String()
+}
+
+func formatPerFile(rep Report) string {
+	var b strings.Builder
+	names := make([]string, 0, len(rep.PerFile))
+	for n := range rep.PerFile {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	for _, n := range names {
+		fs := rep.PerFile[n]
+		fmt.Fprintf(&b, "%-50s raw %7.3f null %5.1f hit %d/%d FP %4d TP %4d\n", n, fs.Raw, fs.Null, fs.WindowsHit, fs.Windows, fs.FP, fs.TP)
+	}
+	return b.String()
+}
+
+// num prints a normalised score; a category without windows has none.
+func num(v float64) string {
+	if math.IsNaN(v) {
+		return "n/a"
+	}
+	return fmt.Sprintf("%.1f", v)
+}

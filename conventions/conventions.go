@@ -1,0 +1,95 @@
+// Package conventions holds every metric, label and attribute name that is
+// part of Vigil's public contract (see DESIGN.md, "Contracts"). Dashboards,
+// generated Prometheus rules, the connectors and the alert engine all take
+// names from here, so a name is changed in one place or not at all.
+package conventions
+
+// Metric names as Prometheus sees them. The connectors emit OpenTelemetry
+// metrics named without the "_total" suffix where Prometheus adds it.
+const (
+	// MetricSLOEvents counts SLI events by outcome ("good" or "bad").
+	// Emitted as the monotonic sum "vigil_slo_events"; Prometheus adds _total.
+	MetricSLOEvents      = "vigil_slo_events"
+	MetricSLOEventsTotal = "vigil_slo_events_total"
+	// MetricSLOObjective is the objective as a ratio (0.999 for 99.9%).
+	MetricSLOObjective = "vigil_slo_objective_ratio"
+	// MetricSLOBurnRate is the burn rate over the window named by LabelWindow.
+	MetricSLOBurnRate = "vigil_slo_burn_rate"
+	// MetricSLOErrorBudgetRemaining is 1 when untouched, 0 when spent and
+	// negative when overspent.
+	MetricSLOErrorBudgetRemaining = "vigil_slo_error_budget_remaining_ratio"
+	// MetricSLOAlertFiring is 1 while the alert of LabelSeverity fires.
+	MetricSLOAlertFiring = "vigil_slo_alert_firing"
+
+	// MetricAnomalyScore is the anomaly score in [0,1] of a watched series.
+	MetricAnomalyScore = "vigil_anomaly_score"
+	// MetricAnomalyExpected is the detector's expected value of the series.
+	MetricAnomalyExpected = "vigil_anomaly_expected"
+	// MetricAnomalyLower and MetricAnomalyUpper bound the expected band.
+	MetricAnomalyLower = "vigil_anomaly_lower"
+	MetricAnomalyUpper = "vigil_anomaly_upper"
+)
+
+// Metric label names (Prometheus form).
+const (
+	LabelSLO      = "slo"
+	LabelService  = "service"
+	LabelOutcome  = "outcome"
+	LabelWindow   = "window"
+	LabelSeverity = "severity"
+	LabelMetric   = "metric"
+)
+
+// Values of LabelOutcome.
+const (
+	OutcomeGood = "good"
+	OutcomeBad  = "bad"
+)
+
+// Alert severities (values of LabelSeverity and AttrAlertSeverity).
+const (
+	SeverityPage   = "page"
+	SeverityTicket = "ticket"
+)
+
+// Alert states (values of AttrAlertState).
+const (
+	StateFiring   = "firing"
+	StateResolved = "resolved"
+)
+
+// Alert sources (values of AttrAlertSource).
+const (
+	SourceSLO     = "slo"
+	SourceAnomaly = "anomaly"
+)
+
+// Attributes of alert events: log records whose body is a one-line human
+// summary. See DESIGN.md, "Alert events".
+const (
+	AttrAlertName        = "alert.name"
+	AttrAlertState       = "alert.state"
+	AttrAlertSeverity    = "alert.severity"
+	AttrAlertFingerprint = "alert.fingerprint"
+	AttrAlertSource      = "alert.source"
+	AttrServiceName      = "service.name"
+
+	AttrSLOName                 = "slo.name"
+	AttrSLOObjective            = "slo.objective"
+	AttrSLOBurnRateLong         = "slo.burn_rate.long"
+	AttrSLOBurnRateShort        = "slo.burn_rate.short"
+	AttrSLOWindowLong           = "slo.window.long"
+	AttrSLOWindowShort          = "slo.window.short"
+	AttrSLOErrorBudgetRemaining = "slo.error_budget.remaining"
+
+	AttrAnomalyMetric   = "anomaly.metric"
+	AttrAnomalyScore    = "anomaly.score"
+	AttrAnomalyExpected = "anomaly.expected"
+	AttrAnomalyActual   = "anomaly.actual"
+	AttrAnomalyLower    = "anomaly.lower"
+	AttrAnomalyUpper    = "anomaly.upper"
+
+	AttrAlertRunbookURL   = "alert.runbook_url"
+	AttrAlertDashboardURL = "alert.dashboard_url"
+	AttrAlertTraceIDs     = "alert.trace_ids"
+)

@@ -1,0 +1,244 @@
+package vigiltest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+)
+
+// Ports are the loopback addresses an instance listens on, all free ports
+// chosen at start so tests can run side by side.
+type Ports struct {
+	OTLPGRPC   int
+	OTLPHTTP   int
+	Prometheus int // the prometheus exporter (:8889 by default)
+	Telemetry  int // the collector's own metrics (:8888 by default)
+	Health     int // health_check (:13133 by default)
+}
+
+// Options configure an instance.
+type Options struct {
+	// Args are extra command-line arguments (--config, --set, ...). With no
+	// --config the embedded default runs.
+	Args []string
+	// Env is added to the environment (after the port variables, so it can
+	// override them).
+	Env map[string]string
+	// StorageDir is VIGIL_STORAGE_DIR; a fresh temporary folder when empty.
+	StorageDir string
+	// Ports to use; zero fields get free ports. Reuse an instance's Ports to
+	// restart "the same" collector.
+	Ports Ports
+}
+
+// Instance is one running vigil process.
+type Instance struct {
+	Ports      Ports
+	StorageDir string
+	cmd        *exec.Cmd
+	log        *syncBuffer
+	done       chan struct{}
+	waitErr    error
+}
+
+// Start runs the binary and waits until its health check answers. The
+// process is killed at the end of the test if still running.
+func Start(t testing.TB, opts Options) *Instance {
+	t.Helper()
+	p := opts.Ports
+	for _, port := range []*int{&p.OTLPGRPC, &p.OTLPHTTP, &p.Prometheus, &p.Telemetry, &p.Health} {
+		if *port == 0 {
+			*port = FreePort(t)
+		}
+	}
+	storage := opts.StorageDir
+	if storage == "" {
+		storage = t.TempDir()
+	}
+	env := map[string]string{
+		"VIGIL_OTLP_GRPC_ENDPOINT":  addr(p.OTLPGRPC),
+		"VIGIL_OTLP_HTTP_ENDPOINT":  addr(p.OTLPHTTP),
+		"VIGIL_PROMETHEUS_ENDPOINT": addr(p.Prometheus),
+		"VIGIL_TELEMETRY_HOST":      "127.0.0.1",
+		"VIGIL_TELEMETRY_PORT":      strconv.Itoa(p.Telemetry),
+		"VIGIL_HEALTH_ENDPOINT":     addr(p.Health),
+		"VIGIL_STORAGE_DIR":         storage,
+	}
+	for k, v := range opts.Env {
+		env[k] = v
+	}
+	cmd := exec.Command(Binary(t), opts.Args...)
+	cmd.Env = os.Environ()
+	for k, v := range env {
+		cmd.Env = append(cmd.Env, k+"="+v)
+	}
+	cmd.Dir = t.TempDir() // the binary must not depend on its working directory
+	inst := &Instance{Ports: p, StorageDir: storage, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	cmd.Stdout = inst.log
+	cmd.Stderr = inst.log
+	if err := cmd.Start(); err != nil {
+		t.Fatalf("starting vigil: %v", err)
+	}
+	go func() {
+		inst.waitErr = cmd.Wait()
+		close(inst.done)
+	}()
+	t.Cleanup(func() {
+		inst.Kill()
+		if t.Failed() {
+			t.Logf("vigil output:\n%s", inst.Log())
+		}
+	})
+	if err := inst.WaitHealthy(60 * time.Second); err != nil {
+		t.Fatalf("vigil did not become healthy: %v\noutput:\n%s", err, inst.Log())
+	}
+	return inst
+}
+
+// WaitHealthy polls the health check until it answers 200.
+func (i *Instance) WaitHealthy(timeout time.Duration) error {
+	deadline := time.Now().Add(timeout)
+	url := fmt.Sprintf("http://127.0.0.1:%d/", i.Ports.Health)
+	for time.Now().Before(deadline) {
+		select {
+		case <-i.done:
+			return fmt.Errorf("process exited: %v", i.waitErr)
+		default:
+		}
+		resp, err := http.Get(url)
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return nil
+			}
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return errors.New("timed out")
+}
+
+// Pid is the process ID.
+func (i *Instance) Pid() int { return i.cmd.Process.Pid }
+
+// Log returns everything the process wrote so far.
+func (i *Instance) Log() string { return i.log.String() }
+
+// Stop sends sig and waits up to timeout for the process to exit. It returns
+// how long the exit took and the process's exit error (nil for status 0).
+func (i *Instance) Stop(sig syscall.Signal, timeout time.Duration) (time.Duration, error) {
+	start := time.Now()
+	if err := i.cmd.Process.Signal(sig); err != nil {
+		return 0, err
+	}
+	select {
+	case <-i.done:
+		return time.Since(start), i.waitErr
+	case <-time.After(timeout):
+		return time.Since(start), fmt.Errorf("still running %v after %v", i.cmd.Process.Pid, timeout)
+	}
+}
+
+// Kill ends the process at once (SIGKILL), as a crash would.
+func (i *Instance) Kill() {
+	select {
+	case <-i.done:
+	default:
+		_ = i.cmd.Process.Kill()
+		<-i.done
+	}
+}
+
+// Exited reports whether the process has ended.
+func (i *Instance) Exited() bool {
+	select {
+	case <-i.done:
+		return true
+	default:
+		return false
+	}
+}
+
+// OTLPGRPCEndpoint is host:port of the OTLP gRPC receiver.
+func (i *Instance) OTLPGRPCEndpoint() string { return addr(i.Ports.OTLPGRPC) }
+
+// OTLPHTTPEndpoint is host:port of the OTLP HTTP receiver.
+func (i *Instance) OTLPHTTPEndpoint() string { return addr(i.Ports.OTLPHTTP) }
+
+// TelemetryURL is the URL of the collector's own metrics.
+func (i *Instance) TelemetryURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", i.Ports.Telemetry)
+}
+
+// PrometheusURL is the URL of the prometheus exporter's metrics.
+func (i *Instance) PrometheusURL() string {
+	return fmt.Sprintf("http://127.0.0.1:%d/metrics", i.Ports.Prometheus)
+}
+
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+func FreePort(t testing.TB) int {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatalf("free port: %v", err)
+	}
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// WriteFile writes a file into dir and returns its path; a small helper for
+// configs and specs written by tests.
+func WriteFile(t testing.TB, dir, name, content string) string {
+	t.Helper()
+	path := filepath.Join(dir, name)
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+// Eventually polls cond every 100ms until it returns nil or ctx ends, and
+// returns the last error.
+func Eventually(ctx context.Context, cond func() error) error {
+	var err error
+	for {
+		if err = cond(); err == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("%w (last: %v)", ctx.Err(), err)
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
+
+// syncBuffer is a bytes.Buffer safe for the process's writers and readers.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}

@@ -1,0 +1,32 @@
+#!/usr/bin/env bash
+# The whole test suite, as CI runs it (`make test`): installs and starts
+# what the tests need, checks formatting and go.mod, vets, builds the binary,
+# runs every test with the race detector (integration tests against the real
+# servers included), and builds the ocb manifest.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+export PATH=$PATH:$(go env GOPATH)/bin
+
+step() { printf '\n== %s\n' "$*"; }
+
+step "test dependencies"
+scripts/install-test-deps.sh
+
+step "gofmt"
+unformatted=$(gofmt -l $(git ls-files --cached --others --exclude-standard '*.go'))
+if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+step "go.mod is tidy"
+go mod tidy -diff
+
+step "go vet"
+go vet ./...
+
+step "build"
+make -s build
+
+step "go test -race"
+VIGIL_BINARY=$PWD/bin/vigil go test -race -count=1 -timeout 40m ./...
+
+step "ocb manifest"
+scripts/check-manifest.sh

@@ -1,0 +1,69 @@
+// Package slocli is the `vigil slo` command: validate SLO specs and turn
+// them into Prometheus rules.
+package slocli
+
+import (
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/spf13/cobra"
+
+	"github.com/vigil-otel/vigil/slo"
+)
+
+// Exit statuses of the slo commands.
+const (
+	// ExitInvalid: a spec has problems; they were printed one per line.
+	ExitInvalid = 1
+	// ExitFailure: the command could not run (unreadable file, bad flag).
+	ExitFailure = 2
+)
+
+// ExitError is returned by the slo commands with the status the process
+// should exit with. The command has already printed what the user needs,
+// so main may exit with Code without printing Err again.
+type ExitError struct {
+	Code int
+	Err  error
+}
+
+func (e *ExitError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the underlying error.
+func (e *ExitError) Unwrap() error { return e.Err }
+
+// NewCommand returns the `slo` command with its subcommands validate and
+// rules. Output goes to the command's Out and Err writers, so tests set
+// them with SetOut and SetErr.
+func NewCommand() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "slo",
+		Short: "Validate SLO specs and generate Prometheus rules from them",
+		Long: `Work with SLO specs: Vigil's own format (version: vigil/v1), OpenSLO v1
+(apiVersion: openslo/v1) and Sloth (version: prometheus/v1). FILE may be a
+spec file or a directory of *.yaml and *.yml specs.`,
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	cmd.AddCommand(newValidateCommand(), newRulesCommand())
+	return cmd
+}
+
+// load loads specs, printing every problem and note to stderr.
+func load(stderr io.Writer, paths []string) ([]slo.Spec, error) {
+	specs, err := slo.LoadFiles(paths...)
+	var verrs slo.ValidationErrors
+	switch {
+	case errors.As(err, &verrs):
+		fmt.Fprintln(stderr, verrs.Error())
+		return nil, &ExitError{Code: ExitInvalid, Err: fmt.Errorf("%d problems in SLO specs", len(verrs))}
+	case err != nil:
+		fmt.Fprintln(stderr, err)
+		return nil, &ExitError{Code: ExitFailure, Err: err}
+	}
+	for _, n := range slo.Notes(specs) {
+		fmt.Fprintln(stderr, n)
+	}
+	return specs, nil
+}

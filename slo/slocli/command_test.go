@@ -1,0 +1,127 @@
+package slocli_test
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-otel/vigil/slo/slocli"
+)
+
+func run(args ...string) (stdout, stderr string, err error) {
+	cmd := slocli.NewCommand()
+	var out, errOut bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(&errOut)
+	cmd.SetArgs(args)
+	err = cmd.Execute()
+	return out.String(), errOut.String(), err
+}
+
+func exitCode(err error) int {
+	var e *slocli.ExitError
+	if errors.As(err, &e) {
+		return e.Code
+	}
+	if err != nil {
+		return -1
+	}
+	return 0
+}
+
+func golden(t *testing.T, path, prefix string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	return strings.ReplaceAll(string(b), "testdata/", prefix)
+}
+
+func TestValidate(t *testing.T) {
+	tests := []struct {
+		name       string
+		args       []string
+		code       int
+		wantOut    string
+		wantErr    string
+		errContain []string
+	}{
+		{
+			name:       "examples directory",
+			args:       []string{"validate", "../examples"},
+			wantOut:    "7 SLOs in 3 files: valid\n",
+			errContain: []string{"../examples/catalog.yaml:28:5: note: SLO catalog/availability has a calendar window"},
+		},
+		{
+			name:    "every problem of a file",
+			args:    []string{"validate", "../testdata/values.bad.yaml"},
+			code:    slocli.ExitInvalid,
+			wantErr: golden(t, "../testdata/values.bad.golden", "../testdata/"),
+		},
+		{
+			name:    "problems of several files at once, sorted",
+			args:    []string{"validate", "../testdata/version.bad.yaml", "../examples/checkout.yaml", "../testdata/sli.bad.yaml"},
+			code:    slocli.ExitInvalid,
+			wantErr: golden(t, "../testdata/sli.bad.golden", "../testdata/") + golden(t, "../testdata/version.bad.golden", "../testdata/"),
+		},
+		{
+			name:       "PromQL SLIs are valid with a note",
+			args:       []string{"validate", "../testdata/sloth.yaml"},
+			wantOut:    "2 SLOs in 1 files: valid\n",
+			errContain: []string{"../testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability has a PromQL SLI", "feeds `vigil slo rules` only"},
+		},
+		{
+			name:       "missing file",
+			args:       []string{"validate", "../testdata/nope.yaml"},
+			code:       slocli.ExitFailure,
+			errContain: []string{"nope.yaml"},
+		},
+		{
+			name: "no file",
+			args: []string{"validate"},
+			code: -1,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, err := run(tt.args...)
+			assert.Equal(t, tt.code, exitCode(err), "stderr: %s", errOut)
+			if tt.wantOut != "" || tt.code != 0 {
+				assert.Equal(t, tt.wantOut, out)
+			}
+			if tt.wantErr != "" {
+				assert.Equal(t, tt.wantErr, errOut)
+			}
+			for _, s := range tt.errContain {
+				assert.Contains(t, errOut, s)
+			}
+		})
+	}
+}
+
+func TestRules(t *testing.T) {
+	out, errOut, err := run("rules", "../examples/checkout.yaml")
+	require.NoError(t, err, errOut)
+	want, err := os.ReadFile("../rules/testdata/checkout.golden.yaml")
+	require.NoError(t, err)
+	assert.Equal(t, string(want), out)
+	assert.Empty(t, errOut)
+
+	out, _, err = run("rules", "--runbook-url", "https://rb.example.com/{{.Service}}/{{.SLO}}", "--for", "1m", "../examples/checkout.yaml")
+	require.NoError(t, err)
+	assert.Contains(t, out, "runbook_url: https://rb.example.com/checkout/availability\n")
+	assert.Contains(t, out, "for: 1m\n")
+
+	out, errOut, err = run("rules", "../testdata/duplicate.bad.yaml")
+	assert.Equal(t, slocli.ExitInvalid, exitCode(err))
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "../testdata/duplicate.bad.yaml:1:1: spec needs a service\n")
+
+	_, errOut, err = run("rules", "--runbook-url", "{{.Nope}}", "../examples/checkout.yaml")
+	assert.Equal(t, slocli.ExitFailure, exitCode(err))
+	assert.Contains(t, errOut, "runbook_url template")
+}

@@ -1,0 +1,291 @@
+package tracker
+
+import (
+	"time"
+
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/slo"
+)
+
+// WindowStatus is the state of one burn-rate window of a series.
+type WindowStatus struct {
+	Window time.Duration
+	// Good and Bad are the events that ended within the window. They are
+	// fractional because the bucket straddling the window's start counts
+	// in proportion to its overlap.
+	Good, Bad float64
+	// BurnRate is the bad ratio over the window divided by the error
+	// budget ratio: 1 spends the budget exactly over the SLO period. It is
+	// 0 when the window holds no event.
+	BurnRate float64
+}
+
+// AlertStatus is the state of one severity's alert of a series.
+type AlertStatus struct {
+	Severity string
+	// Firing is the reported state: the condition holds (or held less
+	// than ResolveHoldDown ago) and, for a ticket, no page fires.
+	Firing bool
+	// Inhibited is set on a ticket whose condition holds while the page
+	// of the same series fires.
+	Inhibited bool
+	// Since is when the alert started firing; zero when not firing.
+	Since time.Time
+	// Window is the first window pair that held at the last evaluation
+	// where one did (the pair that fired the alert, or a slower one that
+	// keeps it firing), with its burn rates now; zero when not firing.
+	Window                      slo.AlertWindow
+	BurnRateLong, BurnRateShort float64
+}
+
+// Status is the state of one SLO series at an evaluation.
+type Status struct {
+	SLOID string
+	// SLO is the tracker's definition of the SLO. It is shared: read it,
+	// don't modify it.
+	SLO *slo.SLO
+	// Group holds the series' GroupBy values, nil for an SLO without GroupBy.
+	Group []string
+	// Windows holds the burn-rate windows of slo.BurnRateWindows, shortest
+	// first.
+	Windows []WindowStatus
+	// BudgetStart is the start of the error-budget window: now minus the
+	// period for a rolling window, the start of the week or month for a
+	// calendar one.
+	BudgetStart time.Time
+	// Good and Bad are the events of the error-budget window.
+	Good, Bad float64
+	// ErrorBudgetRemaining is 1 - (bad ratio / error budget ratio) over
+	// the error-budget window: 1 untouched, 0 spent, negative overspent.
+	ErrorBudgetRemaining float64
+	// TotalGood and TotalBad count every event the series accepted since
+	// it was created (or restored), for a monotonic counter.
+	TotalGood, TotalBad uint64
+	// Alerts holds one entry per severity the SLO alerts on, page first.
+	Alerts []AlertStatus
+}
+
+// BurnRate returns the burn rate over window, and false when the series
+// has no such window.
+func (s *Status) BurnRate(window time.Duration) (float64, bool) {
+	for _, w := range s.Windows {
+		if w.Window == window {
+			return w.BurnRate, true
+		}
+	}
+	return 0, false
+}
+
+// Alert returns the state of the severity's alert, and false when the SLO
+// does not alert at that severity.
+func (s *Status) Alert(severity string) (AlertStatus, bool) {
+	for _, a := range s.Alerts {
+		if a.Severity == severity {
+			return a, true
+		}
+	}
+	return AlertStatus{}, false
+}
+
+// Transition is an alert that changed state at an evaluation.
+type Transition struct {
+	SLOID string
+	// SLO is the definition the alert belongs to (shared, read only).
+	SLO      *slo.SLO
+	Group    []string
+	Severity string
+	// State is conventions.StateFiring or conventions.StateResolved.
+	State string
+	At    time.Time
+	// Window is the pair that holds, with its burn rates at this
+	// evaluation: for a firing alert the first pair that holds, in the
+	// table's order; for a resolution the last pair that held, now below
+	// its threshold or below MinEvents.
+	Window                      slo.AlertWindow
+	BurnRateLong, BurnRateShort float64
+	ErrorBudgetRemaining        float64
+	// Inhibited is set on a ticket resolved because the page of the same
+	// series started firing.
+	Inhibited bool
+}
+
+// Evaluate computes the state of every series at now and returns it, with
+// the alerts that changed state since the previous Evaluate. Statuses come
+// in SLO definition order, then by group values. now should not go
+// backwards from one call to the next.
+func (t *Tracker) Evaluate(now time.Time) ([]Status, []Transition) {
+	t.pendingMu.Lock()
+	transitions := t.pending
+	t.pending = nil
+	t.pendingMu.Unlock()
+
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	var statuses []Status
+	for _, st := range t.order {
+		st.mu.Lock()
+		for i := 0; i < len(st.keys); {
+			key := st.keys[i]
+			s := st.series[key]
+			if t.idle(st, s, now) {
+				st.remove(key) // shifts the next key to i
+				continue
+			}
+			statuses = append(statuses, t.evaluateSeries(st, s, now, &transitions))
+			i++
+		}
+		st.mu.Unlock()
+	}
+	return statuses, transitions
+}
+
+// idle reports whether a GroupBy series has had no event in its whole
+// budget window and fires no alert: it is dropped, freeing its place
+// under MaxGroups. An SLO's single series is never idle, so that its
+// untouched budget is still reported.
+func (t *Tracker) idle(st *sloState, s *series, now time.Time) bool {
+	if len(st.def.GroupBy) == 0 {
+		return false
+	}
+	for _, a := range s.alerts {
+		if a.firing {
+			return false
+		}
+	}
+	if s.rings == nil {
+		return true
+	}
+	r := &s.rings[st.layout.budget]
+	return r.head <= bucketIndex(now.UnixNano(), r.res)-int64(len(r.buckets))
+}
+
+func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transitions *[]Transition) Status {
+	def := &st.def
+	to := now.UnixNano()
+	budgetRatio := def.ErrorBudget()
+	status := Status{
+		SLOID:     def.ID(),
+		SLO:       def,
+		Group:     s.group,
+		Windows:   make([]WindowStatus, len(st.layout.burn)),
+		TotalGood: s.totalGood,
+		TotalBad:  s.totalBad,
+	}
+	for i, w := range st.layout.burn {
+		good, bad := s.sum(w.ring, to-int64(w.window), to)
+		status.Windows[i] = WindowStatus{Window: w.window, Good: good, Bad: bad, BurnRate: burnRate(good, bad, budgetRatio)}
+	}
+	status.BudgetStart = def.Window.Start(now)
+	status.Good, status.Bad = s.sum(st.layout.budget, status.BudgetStart.UnixNano(), to)
+	status.ErrorBudgetRemaining = 1 - burnRate(status.Good, status.Bad, budgetRatio)
+
+	for i, severity := range severities {
+		policy := policyOf(def.Alerting, i)
+		a := &s.alerts[i]
+		if policy == nil {
+			// The policy was removed by Update: resolve what still fires.
+			if a.firing {
+				*transitions = append(*transitions, resolvedTransition(st, s, i, now, &status))
+			}
+			continue
+		}
+		w, long, short, holds := condition(st.windows, severity, policy, &status)
+		inhibited := i == ticketIdx && s.alerts[pageIdx].firing
+		switch {
+		case inhibited:
+			// Whether the ticket's condition holds or it is in its
+			// hold-down, the page supersedes it.
+			a.clearSince = time.Time{}
+			if a.firing {
+				tr := resolvedTransition(st, s, i, now, &status)
+				tr.Inhibited = true
+				*transitions = append(*transitions, tr)
+			}
+		case holds:
+			a.clearSince = time.Time{}
+			if a.firing {
+				a.window = w
+			} else {
+				a.firing, a.since, a.window = true, now, w
+				*transitions = append(*transitions, Transition{
+					SLOID: status.SLOID, SLO: def, Group: s.group, Severity: severity,
+					State: conventions.StateFiring, At: now, Window: w,
+					BurnRateLong: long, BurnRateShort: short,
+					ErrorBudgetRemaining: status.ErrorBudgetRemaining,
+				})
+			}
+		case a.firing:
+			if a.clearSince.IsZero() {
+				a.clearSince = now
+			}
+			if now.Sub(a.clearSince) >= t.opts.ResolveHoldDown {
+				*transitions = append(*transitions, resolvedTransition(st, s, i, now, &status))
+			}
+		}
+		as := AlertStatus{Severity: severity, Firing: a.firing, Inhibited: holds && inhibited}
+		if a.firing {
+			as.Since, as.Window = a.since, a.window
+			as.BurnRateLong, _ = status.BurnRate(a.window.Long)
+			as.BurnRateShort, _ = status.BurnRate(a.window.Short)
+		}
+		status.Alerts = append(status.Alerts, as)
+	}
+	return status
+}
+
+// condition reports whether any window pair of the severity holds: the
+// burn rate exceeds the pair's threshold over both windows and the long
+// window holds at least MinEvents events. It returns the first pair that
+// holds, in the table's order (fastest first).
+func condition(windows []slo.AlertWindow, severity string, policy *slo.AlertPolicy, status *Status) (slo.AlertWindow, float64, float64, bool) {
+	minEvents := policy.MinEvents
+	if minEvents <= 0 {
+		minEvents = slo.DefaultMinEvents
+	}
+	for _, w := range windows {
+		if w.Severity != severity {
+			continue
+		}
+		long, short := windowOf(status, w.Long), windowOf(status, w.Short)
+		if long.BurnRate > w.BurnRate && short.BurnRate > w.BurnRate && long.Good+long.Bad >= float64(minEvents) {
+			return w, long.BurnRate, short.BurnRate, true
+		}
+	}
+	return slo.AlertWindow{}, 0, 0, false
+}
+
+func windowOf(status *Status, d time.Duration) WindowStatus {
+	for _, w := range status.Windows {
+		if w.Window == d {
+			return w
+		}
+	}
+	return WindowStatus{Window: d}
+}
+
+// resolvedTransition clears the severity's alert of s and describes its
+// resolution. status, when given, supplies the current burn rates.
+func resolvedTransition(st *sloState, s *series, idx int, now time.Time, status *Status) Transition {
+	a := &s.alerts[idx]
+	tr := Transition{
+		SLOID: st.def.ID(), SLO: &st.def, Group: s.group, Severity: severities[idx],
+		State: conventions.StateResolved, At: now, Window: a.window,
+	}
+	if status != nil {
+		tr.BurnRateLong, _ = status.BurnRate(a.window.Long)
+		tr.BurnRateShort, _ = status.BurnRate(a.window.Short)
+		tr.ErrorBudgetRemaining = status.ErrorBudgetRemaining
+	}
+	*a = alertState{}
+	return tr
+}
+
+// burnRate is the bad ratio divided by the error budget ratio, 0 without
+// events.
+func burnRate(good, bad, budgetRatio float64) float64 {
+	total := good + bad
+	if total <= 0 || budgetRatio <= 0 {
+		return 0
+	}
+	return bad / total / budgetRatio
+}

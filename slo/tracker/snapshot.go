@@ -1,0 +1,209 @@
+package tracker
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/vigil-otel/vigil/slo"
+)
+
+// snapshotVersion is the format version Snapshot writes. Restore refuses
+// any other, so that a format change is a deliberate migration.
+const snapshotVersion = 1
+
+// snapshot is the serialized state of a tracker, as JSON. Buckets are
+// stored by ring, newest first, with the zeros after the oldest non-zero
+// bucket trimmed, so that a young or quiet series costs a few bytes.
+type snapshot struct {
+	Version int           `json:"version"`
+	SLOs    []snapshotSLO `json:"slos"`
+}
+
+type snapshotSLO struct {
+	ID string `json:"id"`
+	// Fingerprint is the accounting fingerprint: a restore into an SLO
+	// whose window, GroupBy or SLI changed would give the counts a new
+	// meaning, so such state is dropped.
+	Fingerprint string           `json:"fingerprint"`
+	Refused     Refusals         `json:"refused"`
+	Series      []snapshotSeries `json:"series"`
+}
+
+type snapshotSeries struct {
+	Group     []string        `json:"group,omitempty"`
+	TotalGood uint64          `json:"total_good"`
+	TotalBad  uint64          `json:"total_bad"`
+	Rings     []snapshotRing  `json:"rings"`
+	Alerts    []snapshotAlert `json:"alerts,omitempty"`
+}
+
+type snapshotRing struct {
+	Resolution time.Duration `json:"resolution"`
+	// Head is the index of the newest bucket; Good[i] and Bad[i] belong to
+	// bucket Head-i. Len is the ring's length.
+	Head int64    `json:"head"`
+	Len  int      `json:"len"`
+	Good []uint64 `json:"good,omitempty"`
+	Bad  []uint64 `json:"bad,omitempty"`
+}
+
+type snapshotAlert struct {
+	Severity   string        `json:"severity"`
+	Since      time.Time     `json:"since"`
+	ClearSince time.Time     `json:"clear_since,omitzero"`
+	Long       time.Duration `json:"long"`
+	Short      time.Duration `json:"short"`
+	BurnRate   float64       `json:"burn_rate"`
+}
+
+// Snapshot serializes the tracker's counts and alert states (versioned
+// JSON), for a checkpoint that Restore reads back after a restart.
+func (t *Tracker) Snapshot() ([]byte, error) {
+	t.mu.RLock()
+	defer t.mu.RUnlock()
+	snap := snapshot{Version: snapshotVersion}
+	for _, st := range t.order {
+		st.mu.Lock()
+		ss := snapshotSLO{ID: st.def.ID(), Fingerprint: st.fingerprint, Refused: st.refused}
+		for _, key := range st.keys {
+			ss.Series = append(ss.Series, snapshotOfSeries(st.series[key]))
+		}
+		st.mu.Unlock()
+		snap.SLOs = append(snap.SLOs, ss)
+	}
+	return json.Marshal(snap)
+}
+
+func snapshotOfSeries(s *series) snapshotSeries {
+	out := snapshotSeries{Group: s.group, TotalGood: s.totalGood, TotalBad: s.totalBad}
+	for i := range s.rings {
+		r := &s.rings[i]
+		n := len(r.buckets)
+		sr := snapshotRing{Resolution: time.Duration(r.res), Head: r.head, Len: n}
+		good, bad := make([]uint64, n), make([]uint64, n)
+		for j := range n {
+			c := r.get(r.head - int64(j))
+			good[j], bad[j] = c.good, c.bad
+		}
+		sr.Good, sr.Bad = trimZeros(good), trimZeros(bad)
+		out.Rings = append(out.Rings, sr)
+	}
+	for i, a := range s.alerts {
+		if !a.firing {
+			continue
+		}
+		out.Alerts = append(out.Alerts, snapshotAlert{
+			Severity: severities[i], Since: a.since, ClearSince: a.clearSince,
+			Long: a.window.Long, Short: a.window.Short, BurnRate: a.window.BurnRate,
+		})
+	}
+	return out
+}
+
+func trimZeros(v []uint64) []uint64 {
+	for len(v) > 0 && v[len(v)-1] == 0 {
+		v = v[:len(v)-1]
+	}
+	return v
+}
+
+// Restore replaces the state of the tracker's SLOs with the state in a
+// Snapshot: counts and firing alerts, so that a restarted collector loses
+// no budget, does not fire again an alert that was firing, and still
+// resolves it. State of SLOs no longer tracked, or whose window, GroupBy
+// or SLI changed, is skipped; SLOs absent from the snapshot keep their
+// state. Call it before recording.
+func (t *Tracker) Restore(data []byte) error {
+	var snap snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return fmt.Errorf("tracker: restore: %w", err)
+	}
+	if snap.Version != snapshotVersion {
+		return fmt.Errorf("tracker: restore: snapshot version %d, want %d", snap.Version, snapshotVersion)
+	}
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	now := t.opts.Clock().UnixNano()
+	var errs []error
+	for _, ss := range snap.SLOs {
+		st := t.slos[ss.ID]
+		if st == nil || st.fingerprint != ss.Fingerprint {
+			continue
+		}
+		st.mu.Lock()
+		st.series, st.keys, st.refused = map[string]*series{}, nil, ss.Refused
+		for _, sser := range ss.Series {
+			if len(sser.Group) != len(st.def.GroupBy) {
+				errs = append(errs, fmt.Errorf("tracker: restore %s: group %q does not match group_by", ss.ID, sser.Group))
+				continue
+			}
+			key := string(appendGroupKey(nil, sser.Group))
+			if st.series[key] != nil {
+				errs = append(errs, fmt.Errorf("tracker: restore %s: group %q twice", ss.ID, sser.Group))
+				continue
+			}
+			s := st.insert(key, slices.Clone(sser.Group))
+			s.restore(st, sser, now)
+		}
+		if len(st.def.GroupBy) == 0 && st.series[""] == nil {
+			st.insert("", nil)
+		}
+		st.mu.Unlock()
+	}
+	return errors.Join(errs...)
+}
+
+// restore fills a fresh series from its snapshot. Rings are matched by
+// resolution; each bucket goes to its index, so a ring whose length
+// changed keeps what still fits.
+func (s *series) restore(st *sloState, ss snapshotSeries, now int64) {
+	s.totalGood, s.totalBad = ss.TotalGood, ss.TotalBad
+	if len(ss.Rings) > 0 {
+		s.allocate(st.layout, now)
+	}
+	for _, sr := range ss.Rings {
+		for i := range s.rings {
+			r := &s.rings[i]
+			if r.res != int64(sr.Resolution) {
+				continue
+			}
+			r.setHead(sr.Head)
+			clear(r.buckets)
+			r.total = counts{}
+			for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, len(r.buckets)) {
+				k := sr.Head - int64(j)
+				c := &r.buckets[r.slot(k)]
+				if j < len(sr.Good) {
+					c.good = sr.Good[j]
+				}
+				if j < len(sr.Bad) {
+					c.bad = sr.Bad[j]
+				}
+				r.total.good += c.good
+				r.total.bad += c.bad
+			}
+		}
+	}
+	for _, sa := range ss.Alerts {
+		idx := slices.Index(severities[:], sa.Severity)
+		if idx < 0 {
+			continue
+		}
+		w := st.alertWindow(sa.Severity, sa.Long, sa.Short, sa.BurnRate)
+		s.alerts[idx] = alertState{firing: true, since: sa.Since, clearSince: sa.ClearSince, window: w}
+	}
+}
+
+// alertWindow finds the SLO's alert window with the given pair, falling
+// back to the stored values when the table no longer has it.
+func (st *sloState) alertWindow(severity string, long, short time.Duration, burnRate float64) slo.AlertWindow {
+	for _, w := range st.windows {
+		if w.Severity == severity && w.Long == long && w.Short == short {
+			return w
+		}
+	}
+	return slo.AlertWindow{Severity: severity, Long: long, Short: short, BurnRate: burnRate}
+}
