@@ -25,7 +25,7 @@ run() {
   for _ in $(seq 100); do curl -fs http://127.0.0.1:23133/ >/dev/null && break; sleep 0.1; done
   echo "== $1"
   bin/loadgen -endpoint 127.0.0.1:14317 -telemetry http://127.0.0.1:18888/metrics -pid "$pid" -duration "$duration" "${@:2}"
-  kill -TERM "$pid"; wait "$pid" || true
+  kill -TERM "$pid" 2>/dev/null || { echo "vigil exited early:"; tail -20 "$work/vigil.log"; }; wait "$pid" || true
 }
 
 echo "machine: $(nproc) cores, $(go version | cut -d' ' -f3), $(date -u +%FT%TZ)"

@@ -26,6 +26,7 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		{"components", []string{"components"}, 0, "module: go.opentelemetry.io/collector/receiver/otlpreceiver v0.159.0"},
 		{"validate the embedded default", []string{"validate"}, 0, ""},
 		{"validate with --set over the default", []string{"validate", "--set=processors::batch::timeout=2s"}, 0, ""},
+		{"validate full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 0, ""},
 		{"validate a bad --set", []string{"validate", "--set=processors::batch::no_such_key=1"}, 1, "no_such_key"},
 		{"slo validate examples", []string{"slo", "validate", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "valid"},
 		{"slo validate bad spec", []string{"slo", "validate", filepath.Join(root, "slo/testdata/duplicate.bad.yaml")}, 1, "duplicate.bad.yaml:7:5: duplicate SLO"},

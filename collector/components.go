@@ -41,6 +41,15 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+
+	"github.com/vigil-otel/vigil/exporters/clickhouseexporter"
+	"github.com/vigil-otel/vigil/receivers/zaplogreceiver"
+	"github.com/vigil-otel/vigil/exporters/lokiexporter"
+	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter"
+	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/alertmanagerexporter"
+	"github.com/vigil-otel/vigil/exporters/sentryexporter"
+	"github.com/vigil-otel/vigil/processors/anomalyconnector"
+	"github.com/vigil-otel/vigil/processors/sloconnector"
 )
 
 // The constructors (NewFactory functions) of every component in the
@@ -58,6 +67,7 @@ var (
 	}
 	receiverFactories = []any{
 		otlpreceiver.NewFactory,
+		zaplogreceiver.NewFactory,
 	}
 	processorFactories = []any{
 		memorylimiterprocessor.NewFactory,
@@ -69,6 +79,8 @@ var (
 	}
 	connectorFactories = []any{
 		spanmetricsconnector.NewFactory,
+		sloconnector.NewFactory,
+		anomalyconnector.NewFactory,
 	}
 	exporterFactories = []any{
 		debugexporter.NewFactory,
@@ -77,6 +89,11 @@ var (
 		prometheusexporter.NewFactory,
 		prometheusremotewriteexporter.NewFactory,
 		fileexporter.NewFactory,
+		clickhouseexporter.NewFactory,
+		lokiexporter.NewFactory,
+		pagerdutyexporter.NewFactory,
+		alertmanagerexporter.NewFactory,
+		sentryexporter.NewFactory,
 	}
 )
 

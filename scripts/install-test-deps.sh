@@ -4,6 +4,8 @@
 #
 #   Prometheus, promtool           Debian package prometheus
 #   Alertmanager, amtool           Debian package prometheus-alertmanager
+#   ClickHouse's engine (chdb)     npm package chdb, into .cache/chdb
+#                                  (needs Node.js and npm: Debian nodejs, npm)
 #
 # The packages' own services are not started: each test starts the servers
 # it needs on loopback ports of its own.
@@ -15,6 +17,8 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 need=()
 for tool in prometheus promtool; do command -v "$tool" >/dev/null || need+=(prometheus); done
 for tool in prometheus-alertmanager amtool; do command -v "$tool" >/dev/null || need+=(prometheus-alertmanager); done
+command -v node >/dev/null || need+=(nodejs)
+command -v npm >/dev/null || need+=(npm)
 
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -32,7 +36,10 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
-for tool in prometheus promtool prometheus-alertmanager amtool; do
+for tool in prometheus promtool prometheus-alertmanager amtool node npm; do
   command -v "$tool" >/dev/null || { echo "install-test-deps: $tool is still missing" >&2; exit 1; }
 done
 echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertmanager --version 2>&1 | head -1)"
+
+here=$(dirname "$0")
+"$here/chdb/install.sh"
