@@ -8,6 +8,8 @@ package slo
 
 import (
 	"fmt"
+	"math/big"
+	"strconv"
 	"time"
 )
 
@@ -57,10 +59,28 @@ type SLO struct {
 func (s *SLO) ID() string { return s.Service + "/" + s.Name }
 
 // ObjectiveRatio is the objective as a ratio: 0.999 for 99.9%.
-func (s *SLO) ObjectiveRatio() float64 { return s.Objective / 100 }
+func (s *SLO) ObjectiveRatio() float64 {
+	r, _ := objectiveRat(s.Objective).Float64()
+	return r
+}
 
 // ErrorBudget is the fraction of events allowed to be bad: 0.001 for 99.9%.
-func (s *SLO) ErrorBudget() float64 { return 1 - s.Objective/100 }
+func (s *SLO) ErrorBudget() float64 {
+	b, _ := new(big.Rat).Sub(big.NewRat(1, 1), objectiveRat(s.Objective)).Float64()
+	return b
+}
+
+// objectiveRat is objective/100 computed on the objective as written (the
+// shortest decimal that round-trips its float, "99.9"), not on its nearest
+// binary float. In float arithmetic 1 - 99.9/100 is 0.00099999999999989,
+// which makes a burn rate sitting exactly on a threshold (3 bad in 1000
+// against 3) compare differently here and in the Prometheus rules. Every
+// user of the objective goes through here so the collector and the rules
+// decide ties alike.
+func objectiveRat(objective float64) *big.Rat {
+	r, _ := new(big.Rat).SetString(strconv.FormatFloat(objective, 'f', -1, 64))
+	return r.Quo(r, big.NewRat(100, 1))
+}
 
 // CalendarPeriod names a calendar-aligned window.
 type CalendarPeriod string

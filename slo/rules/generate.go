@@ -3,8 +3,6 @@ package rules
 import (
 	"bytes"
 	"fmt"
-	"math/big"
-	"strconv"
 	"time"
 
 	"github.com/prometheus/common/model"
@@ -61,8 +59,7 @@ func Render(specs []slo.Spec, opts Options) ([]byte, error) {
 func GroupName(s *slo.SLO) string { return "vigil-slo:" + s.ID() }
 
 func group(s *slo.SLO, opts Options) (rulefmt.RuleGroup, error) {
-	objective, budget := ratios(s.Objective)
-	g := sloRules{slo: s, opts: opts, objective: objective, budget: budget}
+	g := sloRules{slo: s, opts: opts, objective: s.ObjectiveRatio(), budget: s.ErrorBudget()}
 	var err error
 	if g.groupLabels, err = groupLabels(s.GroupBy); err != nil {
 		return rulefmt.RuleGroup{}, err
@@ -108,17 +105,6 @@ func (g *sloRules) record(name string, expr fmt.Stringer, window time.Duration) 
 		lbls[conventions.LabelWindow] = slo.FormatDuration(window)
 	}
 	g.rules = append(g.rules, rulefmt.Rule{Record: name, Expr: expr.String(), Labels: lbls})
-}
-
-// ratios turns the objective in percent into the objective and the error
-// budget as ratios in exact decimal arithmetic, so that 99.9 gives 0.999
-// and 0.001, not 0.0010000000000000009.
-func ratios(objective float64) (ratio, budget float64) {
-	r, _ := new(big.Rat).SetString(strconv.FormatFloat(objective, 'f', -1, 64))
-	r.Quo(r, big.NewRat(100, 1))
-	ratio, _ = r.Float64()
-	budget, _ = new(big.Rat).Sub(big.NewRat(1, 1), r).Float64()
-	return ratio, budget
 }
 
 // groupLabels are the Prometheus names of group_by attributes, as the

@@ -41,6 +41,10 @@ const (
 	// spareBuckets lets the ring answer a window that ends a little before
 	// the newest bucket, as when Evaluate's now trails a concurrent Record.
 	spareBuckets = 4
+	// maxTileBuckets caps the ring of a window longer than a day read at
+	// the base-window resolution: 864 buckets (13.5 KiB) for the 3d window
+	// of a 30-day SLO.
+	maxTileBuckets = 900
 	// maxMonth is the longest calendar month: the budget window of a
 	// calendar-month SLO must reach back that far.
 	maxMonth = 31 * 24 * time.Hour
@@ -101,10 +105,26 @@ func newLayout(w slo.Window) *layout {
 		return len(l.rings) - 1
 	}
 	period := w.Period()
-	for _, d := range slo.BurnRateWindows(period) {
+	windows := slo.BurnRateWindows(period)
+	// Windows longer than a day are read no coarser than the shortest
+	// burn-rate window, the base window the Prometheus rules tile every
+	// longer window with: a burst shorter than a coarse bucket would
+	// otherwise be spread over the bucket at the window's edge (2% off on
+	// the 3d window of a 30-day SLO), where the rules count it exactly.
+	// Only where the tile is itself a bucket size and the ring stays within
+	// maxTileBuckets: for periods whose base window is not a whole bucket
+	// size (28d: 4m40s) finer buckets cost memory without making the
+	// window exact, and the documented one-bucket bound applies.
+	tile := resolutionFor(windows[0], 1)
+	if tile != windows[0] {
+		tile = 0
+	}
+	for _, d := range windows {
 		res := resolutionFor(d, bucketsPerBurnWindow)
 		if d <= minuteReach {
 			res = min(res, time.Minute)
+		} else if tile > 0 && d/tile <= maxTileBuckets {
+			res = min(res, tile)
 		}
 		l.burn = append(l.burn, windowRing{window: d, ring: ringOf(d, res)})
 	}
