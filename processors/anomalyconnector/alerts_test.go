@@ -1,0 +1,218 @@
+package anomalyconnector
+
+import (
+	"fmt"
+	"maps"
+	"math"
+	"math/rand/v2"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// callsDriver feeds one operation's calls counter, one cumulative point
+// per interval, and closes each interval.
+type callsDriver struct {
+	h               *harness
+	service, op     string
+	total, errTotal int64
+	interval        int
+	rng             *rand.Rand
+}
+
+func newCallsDriver(h *harness) *callsDriver {
+	return &callsDriver{h: h, service: "checkout", op: "POST /pay", rng: rand.New(rand.NewPCG(1, 2))}
+}
+
+// step adds calls (of which errs failed) in the next interval and flushes.
+func (d *callsDriver) step(calls, errs int64) {
+	d.interval++
+	d.total += calls - errs
+	d.errTotal += errs
+	at := t0.Add(time.Duration(d.interval) * d.h.cfg.Interval)
+	d.h.feed(at.Add(-time.Second), spanMetrics([]callsPoint{
+		{service: d.service, op: d.op, start: t0, ts: at.Add(-time.Second), value: d.total},
+		{service: d.service, op: d.op, status: "STATUS_CODE_ERROR", start: t0, ts: at.Add(-time.Second), value: d.errTotal},
+	}, nil))
+	d.h.flushAt(at)
+}
+
+// normal is ~100 requests/s with Poisson-like noise and 1% errors.
+func (d *callsDriver) normal(n int) {
+	for range n {
+		calls := 6000 + int64(d.rng.NormFloat64()*80)
+		d.step(calls, calls/100)
+	}
+}
+
+func byState(evs []alertEvent, metric string) (firing, resolved []alertEvent) {
+	for _, e := range evs {
+		if e.attrs[conventions.AttrAnomalyMetric] != metric {
+			continue
+		}
+		switch e.attrs[conventions.AttrAlertState] {
+		case conventions.StateFiring:
+			firing = append(firing, e)
+		case conventions.StateResolved:
+			resolved = append(resolved, e)
+		}
+	}
+	return firing, resolved
+}
+
+func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.ResendInterval = 24 * time.Hour // count onsets only; re-sends have their own test
+		c.Detector.WarmupPoints = 30
+	}, defaultSettings(), nil)
+	defer h.shutdown()
+	d := newCallsDriver(h)
+	d.normal(200)
+	if evs := events(h.logs); len(evs) != 0 {
+		t.Fatalf("healthy traffic raised %d alert events: %v", len(evs), evs[0].body)
+	}
+	for range 5 {
+		d.step(600, 6) // traffic drops to a tenth
+	}
+	d.normal(150)
+
+	firing, resolved := byState(events(h.logs), MetricRequestRate)
+	if len(firing) != 1 || len(resolved) != 1 {
+		t.Fatalf("request_rate: %d firing and %d resolved events, want 1 and 1; all: %v", len(firing), len(resolved), events(h.logs))
+	}
+	if others := len(events(h.logs)) - 2; others != 0 {
+		t.Errorf("%d alert events for other series, want 0: %v", others, events(h.logs))
+	}
+	f := firing[0]
+	wantLabels := map[string]string{
+		alerts.LabelAlertName: AlertName,
+		alerts.LabelSeverity:  conventions.SeverityTicket,
+		alerts.LabelSource:    conventions.SourceAnomaly,
+		alerts.LabelService:   "checkout",
+		alerts.LabelMetric:    MetricRequestRate,
+		LabelOperation:        "POST /pay",
+	}
+	for k, want := range map[string]any{
+		conventions.AttrAlertName:        AlertName,
+		conventions.AttrAlertSeverity:    conventions.SeverityTicket,
+		conventions.AttrAlertSource:      conventions.SourceAnomaly,
+		conventions.AttrServiceName:      "checkout",
+		conventions.AttrAnomalyMetric:    MetricRequestRate,
+		LabelOperation:                   "POST /pay",
+		conventions.AttrAlertFingerprint: alerts.Fingerprint(wantLabels),
+	} {
+		if f.attrs[k] != want {
+			t.Errorf("firing %s = %v, want %v", k, f.attrs[k], want)
+		}
+	}
+	actual, _ := f.attrs[conventions.AttrAnomalyActual].(float64)
+	expected, _ := f.attrs[conventions.AttrAnomalyExpected].(float64)
+	lower, _ := f.attrs[conventions.AttrAnomalyLower].(float64)
+	upper, _ := f.attrs[conventions.AttrAnomalyUpper].(float64)
+	score, _ := f.attrs[conventions.AttrAnomalyScore].(float64)
+	if math.Abs(actual-594.0/60) > 0.5 {
+		t.Errorf("anomaly.actual = %v, want the dropped rate ~9.9/s", actual)
+	}
+	if !(expected > 90 && expected < 110 && lower < expected && expected < upper && actual < lower) {
+		t.Errorf("expected %v, band [%v, %v], actual %v: want ~100/s with the actual below the band", expected, lower, upper, actual)
+	}
+	if score < 0.5 || score > 1 {
+		t.Errorf("anomaly.score = %v, want in [0.5, 1]", score)
+	}
+	if f.attrs[AttrAnomalyReason] == nil || !strings.Contains(f.body, "checkout POST /pay request_rate is anomalous") {
+		t.Errorf("firing event lacks a reason or summary: %q %v", f.body, f.attrs[AttrAnomalyReason])
+	}
+	// The alert engine reads the event as the same alert: same labels, and
+	// the fingerprint it would compute itself.
+	plain := map[string]string{}
+	for k, v := range f.attrs {
+		plain[k] = fmt.Sprint(v)
+	}
+	a, err := alerts.FromEvent(f.body, plain, t0)
+	if err != nil {
+		t.Fatalf("alerts.FromEvent: %v", err)
+	}
+	if !maps.Equal(a.Labels, wantLabels) || !a.Firing() {
+		t.Errorf("alert engine labels %v (firing %v), want %v", a.Labels, a.Firing(), wantLabels)
+	}
+	delete(plain, conventions.AttrAlertFingerprint)
+	if b, _ := alerts.FromEvent(f.body, plain, t0); b.Fingerprint != f.attrs[conventions.AttrAlertFingerprint] {
+		t.Errorf("engine-derived fingerprint %s != event's %v", b.Fingerprint, f.attrs[conventions.AttrAlertFingerprint])
+	}
+	r := resolved[0]
+	if r.attrs[conventions.AttrAlertFingerprint] != f.attrs[conventions.AttrAlertFingerprint] {
+		t.Errorf("resolved fingerprint %v differs from firing %v", r.attrs[conventions.AttrAlertFingerprint], f.attrs[conventions.AttrAlertFingerprint])
+	}
+
+	// The score gauge carried the anomaly too.
+	if len(h.metrics.AllMetrics()) != 355 {
+		t.Errorf("%d metric batches, want one per interval (355)", len(h.metrics.AllMetrics()))
+	}
+}
+
+func TestWarmupEmitsNoAlerts(t *testing.T) {
+	h := newHarness(t, func(c *Config) { c.Detector.WarmupPoints = 50 }, defaultSettings(), nil)
+	defer h.shutdown()
+	d := newCallsDriver(h)
+	d.normal(20)
+	for range 10 {
+		d.step(60000, 30000) // 10x traffic, half of it failing: would alert after warm-up
+	}
+	d.normal(10)
+	if evs := events(h.logs); len(evs) != 0 {
+		t.Fatalf("warm-up raised %d alert events, first: %s", len(evs), evs[0].body)
+	}
+	g := gaugePoints(h.metrics)
+	if _, ok := g[conventions.MetricAnomalyScore][MetricRequestRate+"|checkout|POST /pay"]; !ok {
+		t.Errorf("no score gauge during warm-up: %v", g)
+	}
+}
+
+func TestFiringAlertIsResent(t *testing.T) {
+	h := newHarness(t, func(c *Config) {
+		c.ResendInterval = 3 * time.Minute
+		c.Detector.WarmupPoints = 30
+		c.Detector.ClearPoints = 1000 // stays firing for the whole test
+	}, defaultSettings(), nil)
+	defer h.shutdown()
+	d := newCallsDriver(h)
+	d.normal(100)
+	for range 10 {
+		d.step(600, 6)
+	}
+	firing, resolved := byState(events(h.logs), MetricRequestRate)
+	// Onset at the first dropped interval, then every third interval.
+	if len(firing) != 4 || len(resolved) != 0 {
+		t.Fatalf("%d firing, %d resolved events over 10 anomalous intervals with resend every 3, want 4 and 0", len(firing), len(resolved))
+	}
+	for _, f := range firing[1:] {
+		if f.attrs[conventions.AttrAlertFingerprint] != firing[0].attrs[conventions.AttrAlertFingerprint] {
+			t.Errorf("re-sent event has another fingerprint")
+		}
+	}
+}
+
+func TestSeverityIsConfigurable(t *testing.T) {
+	for _, severity := range []string{conventions.SeverityTicket, conventions.SeverityPage} {
+		t.Run(severity, func(t *testing.T) {
+			h := newHarness(t, func(c *Config) {
+				c.Severity = severity
+				c.Detector.WarmupPoints = 30
+			}, defaultSettings(), nil)
+			defer h.shutdown()
+			d := newCallsDriver(h)
+			d.normal(100)
+			d.step(600, 6)
+			firing, _ := byState(events(h.logs), MetricRequestRate)
+			if len(firing) != 1 {
+				t.Fatalf("%d firing events, want 1", len(firing))
+			}
+			if got := firing[0].attrs[conventions.AttrAlertSeverity]; got != severity {
+				t.Errorf("alert.severity = %v, want %v", got, severity)
+			}
+		})
+	}
+}

@@ -1,0 +1,103 @@
+package anomalyconnector
+
+import (
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+)
+
+// consumeCustom accumulates the datapoints of a metric selected in config.
+// Gauges and non-monotonic sums keep their last value of the interval;
+// monotonic sums become a per-second rate, as a raw counter only ever grows.
+func (c *core) consumeCustom(m pmetric.Metric, sel *MetricConfig, res pcommon.Map, service string, resHash uint64, now time.Time) {
+	var (
+		dps        pmetric.NumberDataPointSlice
+		rate       bool
+		cumulative bool
+	)
+	switch m.Type() {
+	case pmetric.MetricTypeGauge:
+		dps = m.Gauge().DataPoints()
+	case pmetric.MetricTypeSum:
+		dps = m.Sum().DataPoints()
+		rate = m.Sum().IsMonotonic()
+		cumulative = m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+	default:
+		return
+	}
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		attrs := dp.Attributes()
+		if !matches(sel.MatchAttributes, attrs, res) {
+			continue
+		}
+		id := customIdentity(m.Name(), dpService(service, attrs), attrs)
+		key := id.key()
+		acc, ok := c.custom[key]
+		if ok && acc == nil {
+			continue // refused earlier this interval
+		}
+		if !ok {
+			if _, known := c.series[key]; !known {
+				if len(c.series)+c.pendingNew+1 > c.cfg.MaxSeries {
+					c.rejectedNow++
+					markRejected(c.custom, key)
+					continue
+				}
+				c.pendingNew++
+			}
+			acc = &customAccum{id: id, rate: rate, value: math.NaN()}
+			c.custom[key] = acc
+		}
+		if !rate {
+			v := numberValue(dp)
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				acc.value = v
+			}
+			continue
+		}
+		delta, from, ok := c.numberDelta(m.Name(), resHash, dp, cumulative, now)
+		if !ok {
+			continue
+		}
+		if math.IsNaN(acc.value) {
+			acc.value = 0
+		}
+		acc.value += delta
+		acc.covered.add(from, dp.Timestamp())
+	}
+}
+
+// matches reports whether every matcher equals the datapoint attribute of
+// its key or, when the datapoint lacks it, the resource attribute.
+func matches(want map[string]string, attrs, res pcommon.Map) bool {
+	for k, v := range want {
+		got, ok := attrs.Get(k)
+		if !ok {
+			got, ok = res.Get(k)
+		}
+		if !ok || got.AsString() != v {
+			return false
+		}
+	}
+	return true
+}
+
+// customIdentity is a selected metric's series identity: its name, its
+// service and every datapoint attribute but service.name.
+func customIdentity(metric, service string, attrs pcommon.Map) identity {
+	id := identity{metric: metric, service: service}
+	if n := attrs.Len(); n > 0 {
+		id.attrs = make([]attr, 0, n)
+		attrs.Range(func(k string, v pcommon.Value) bool {
+			if k != attrServiceName {
+				id.attrs = append(id.attrs, attr{key: k, value: v.AsString()})
+			}
+			return true
+		})
+		sortAttrs(id.attrs)
+	}
+	return id
+}

@@ -1,0 +1,71 @@
+package anomalyconnector
+
+import (
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/vigil-otel/vigil/anomaly"
+)
+
+// Values of the `metric` label for the series derived from span metrics.
+// Latency quantiles are named latencyPrefix + the percentile ("latency_p95").
+const (
+	MetricRequestRate = "request_rate"
+	MetricErrorRatio  = "error_ratio"
+	latencyPrefix     = "latency_p"
+)
+
+// LabelOperation is the label (and alert-event attribute) naming the
+// operation (span name) of a RED series. Service and metric use the
+// conventions' LabelService and LabelMetric.
+const LabelOperation = "operation"
+
+// attr is one extra identifying attribute of a selected metric's series.
+type attr struct{ key, value string }
+
+// identity names one watched series. It is what the output labels and the
+// alert's identity are made of, and what the checkpoint stores.
+type identity struct {
+	metric    string
+	service   string
+	operation string
+	attrs     []attr // sorted by key
+}
+
+// key is the map key of the series: every field, separated by a byte that
+// never occurs in UTF-8 so that no two identities share a key.
+func (id identity) key() string {
+	var b strings.Builder
+	n := len(id.metric) + len(id.service) + len(id.operation) + 3
+	for _, a := range id.attrs {
+		n += len(a.key) + len(a.value) + 2
+	}
+	b.Grow(n)
+	b.WriteString(id.metric)
+	b.WriteByte(0xFF)
+	b.WriteString(id.service)
+	b.WriteByte(0xFF)
+	b.WriteString(id.operation)
+	for _, a := range id.attrs {
+		b.WriteByte(0xFF)
+		b.WriteString(a.key)
+		b.WriteByte(0xFF)
+		b.WriteString(a.value)
+	}
+	return b.String()
+}
+
+func sortAttrs(attrs []attr) {
+	sort.Slice(attrs, func(i, j int) bool { return attrs[i].key < attrs[j].key })
+}
+
+// series is one watched series: its detector and its alert state.
+type series struct {
+	id          identity
+	fingerprint string // alert.fingerprint, fixed by the identity
+	det         *anomaly.Detector
+	firing      bool
+	lastSent    time.Time // last firing event sent
+	lastSeen    time.Time // last interval with data
+}
