@@ -4,8 +4,10 @@
 #
 #   Prometheus, promtool           Debian package prometheus
 #   Alertmanager, amtool           Debian package prometheus-alertmanager
-#   ClickHouse's engine (chdb)     npm package chdb, into .cache/chdb
+#   ClickHouse's engine (chdb)     npm package chdb, into $VIGIL_CHDB_DIR
 #                                  (needs Node.js and npm: Debian nodejs, npm)
+#   Loki                           built from github.com/grafana/loki/v3 into
+#                                  $VIGIL_CACHE_DIR/loki (minutes, once)
 #
 # The packages' own services are not started: each test starts the servers
 # it needs on loopback ports of its own.
@@ -43,3 +45,4 @@ echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertma
 
 here=$(dirname "$0")
 "$here/chdb/install.sh"
+LOKI_BUILD_P=${LOKI_BUILD_P:-$(nproc)} "$here/loki/install.sh"
