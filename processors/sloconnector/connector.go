@@ -1,0 +1,472 @@
+package sloconnector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"sync"
+	"sync/atomic"
+	"syscall"
+	"text/template"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/slo"
+	"github.com/vigil-otel/vigil/slo/tracker"
+)
+
+// registry holds the one connector of each component ID, shared by the
+// instances the collector builds for each pair of pipeline signals.
+type registry struct {
+	mu   sync.Mutex
+	byID map[component.ID]*sloConnector
+}
+
+var instances = &registry{byID: map[component.ID]*sloConnector{}}
+
+// acquire returns the connector of set.ID, creating it on first use, and
+// counts one more instance that shares it.
+func (r *registry) acquire(set connector.Settings, cfg *Config) *sloConnector {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c := r.byID[set.ID]
+	if c == nil {
+		c = newConnector(set, cfg)
+		r.byID[set.ID] = c
+	}
+	c.refs++
+	return c
+}
+
+// release counts one instance less and reports whether it was the last;
+// the last one removes the connector, so that a rebuilt pipeline (a
+// collector reload) gets a fresh one with its new configuration.
+func (r *registry) release(c *sloConnector) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	c.refs--
+	if c.refs > 0 {
+		return false
+	}
+	if r.byID[c.id] == c {
+		delete(r.byID, c.id)
+	}
+	return true
+}
+
+// sloConnector is the state shared by all instances of one component ID.
+type sloConnector struct {
+	id     component.ID
+	cfg    *Config
+	set    connector.Settings
+	logger *zap.Logger
+
+	// Set while the collector builds the pipelines, before any Start;
+	// read-only afterwards.
+	refs          int // guarded by registry.mu
+	metricsOut    consumer.Metrics
+	logsOut       consumer.Logs
+	tracesCounter *tracesFacet
+	metricsCount  *metricsFacet
+
+	startOnce sync.Once
+	startErr  error
+	stopOnce  sync.Once
+
+	// rules is swapped by a reload; the hot path only loads it.
+	rules    atomic.Pointer[ruleset]
+	tracker  *tracker.Tracker
+	metrics  *metricAccounting
+	storage  storage.Client
+	links    linkTemplates
+	tel      *telemetry
+	started  time.Time
+	specsSig string // modification signature of the spec files
+
+	// events is owned by the evaluation goroutine once it runs.
+	events *alertEvents
+
+	// reloadMu serializes reloads and checkpoints with shutdown.
+	reloadMu sync.Mutex
+
+	hup    chan os.Signal
+	stop   chan struct{}
+	done   chan struct{}
+	reload chan chan error // reload requests (requestReload)
+}
+
+type linkTemplates struct {
+	dashboard, runbook *template.Template
+}
+
+func newConnector(set connector.Settings, cfg *Config) *sloConnector {
+	return &sloConnector{
+		id:     set.ID,
+		cfg:    cfg,
+		set:    set,
+		logger: set.Logger,
+		stop:   make(chan struct{}),
+		done:   make(chan struct{}),
+		reload: make(chan chan error),
+	}
+}
+
+func (c *sloConnector) setMetricsOut(next consumer.Metrics) {
+	if c.metricsOut == nil {
+		c.metricsOut = next
+	}
+}
+
+func (c *sloConnector) setLogsOut(next consumer.Logs) {
+	if c.logsOut == nil {
+		c.logsOut = next
+	}
+}
+
+// newTracesFacet returns an instance consuming traces. The first one
+// built counts spans; the collector hands every other the same spans.
+func (c *sloConnector) newTracesFacet() *tracesFacet {
+	f := &tracesFacet{c: c}
+	if c.tracesCounter == nil {
+		c.tracesCounter = f
+	}
+	return f
+}
+
+// newMetricsFacet returns an instance consuming metrics; as for traces,
+// the first one built counts.
+func (c *sloConnector) newMetricsFacet() *metricsFacet {
+	f := &metricsFacet{c: c}
+	if c.metricsCount == nil {
+		c.metricsCount = f
+	}
+	return f
+}
+
+// tracesFacet is one instance of the connector that consumes traces.
+type tracesFacet struct{ c *sloConnector }
+
+func (f *tracesFacet) Start(ctx context.Context, host component.Host) error {
+	return f.c.start(ctx, host)
+}
+
+func (f *tracesFacet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
+
+func (f *tracesFacet) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
+	if f != f.c.tracesCounter {
+		return nil
+	}
+	if rs := f.c.rules.Load(); rs != nil {
+		rs.recordSpans(ctx, td, f.c.tracker, f.c.tel)
+	}
+	return nil
+}
+
+// metricsFacet is one instance of the connector that consumes metrics.
+type metricsFacet struct{ c *sloConnector }
+
+func (f *metricsFacet) Start(ctx context.Context, host component.Host) error {
+	return f.c.start(ctx, host)
+}
+
+func (f *metricsFacet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
+
+func (f *metricsFacet) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
+	if f != f.c.metricsCount {
+		return nil
+	}
+	if rs := f.c.rules.Load(); rs != nil {
+		f.c.metrics.record(rs, md, f.c.tracker, f.c.tel, time.Now())
+	}
+	return nil
+}
+
+// start runs once per connector, whichever instance the collector starts
+// first: it loads the specs (an invalid spec fails start-up with every
+// problem, file:line:col), builds the tracker, restores the checkpoint
+// and starts the evaluation loop.
+func (c *sloConnector) start(ctx context.Context, host component.Host) error {
+	c.startOnce.Do(func() { c.startErr = c.doStart(ctx, host) })
+	return c.startErr
+}
+
+func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
+	var err error
+	if c.links.dashboard, err = parseURLTemplate(c.cfg.DashboardURL); err != nil {
+		return fmt.Errorf("dashboard_url: %w", err)
+	}
+	if c.links.runbook, err = parseURLTemplate(c.cfg.RunbookURL); err != nil {
+		return fmt.Errorf("runbook_url: %w", err)
+	}
+	specs, sig, err := loadSpecs(c.cfg.Specs)
+	if err != nil {
+		return fmt.Errorf("slo specs: %w", err)
+	}
+	for _, n := range slo.Notes(specs) {
+		c.logger.Info("SLO spec note", zap.String("note", n.String()))
+	}
+	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
+	if err != nil {
+		return fmt.Errorf("slo specs: %w", err)
+	}
+	c.started = time.Now()
+	c.specsSig = sig
+	c.tracker = tracker.New(rs.slos, tracker.Options{
+		LateTolerance:   c.cfg.LateTolerance,
+		FutureTolerance: c.cfg.FutureTolerance,
+		ResolveHoldDown: c.cfg.ResolveHoldDown,
+	})
+	c.metrics = newMetricAccounting(c.started)
+	c.events = newAlertEvents(c.cfg.AlertResendInterval)
+	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker); err != nil {
+		return err
+	}
+	if err := c.openStorage(ctx, host); err != nil {
+		c.tel.close()
+		return err
+	}
+	c.rules.Store(rs)
+	c.logger.Info("SLO connector started", zap.Int("slos", len(rs.slos)), zap.Strings("specs", c.cfg.Specs))
+
+	c.hup = make(chan os.Signal, 1)
+	signal.Notify(c.hup, syscall.SIGHUP)
+	go c.loop()
+	return nil
+}
+
+// flatten lists the SLOs of the specs in file order.
+func flatten(specs []slo.Spec) []slo.SLO {
+	var out []slo.SLO
+	for _, s := range specs {
+		out = append(out, s.SLOs...)
+	}
+	return out
+}
+
+// openStorage gets the storage client and restores the checkpoint. A
+// checkpoint that cannot be read is logged and ignored: losing state is
+// better than not starting.
+func (c *sloConnector) openStorage(ctx context.Context, host component.Host) error {
+	if c.cfg.Storage == nil {
+		return nil
+	}
+	ext, ok := host.GetExtensions()[*c.cfg.Storage]
+	if !ok {
+		return fmt.Errorf("storage extension %q not found", c.cfg.Storage)
+	}
+	se, ok := ext.(storage.Extension)
+	if !ok {
+		return fmt.Errorf("extension %q is not a storage extension", c.cfg.Storage)
+	}
+	client, err := se.GetClient(ctx, component.KindConnector, c.id, "")
+	if err != nil {
+		return fmt.Errorf("storage client: %w", err)
+	}
+	c.storage = client
+	data, err := client.Get(ctx, checkpointKey(c.id))
+	if err != nil {
+		c.logger.Warn("Reading the SLO checkpoint failed; starting without state", zap.Error(err))
+		return nil
+	}
+	if len(data) == 0 {
+		return nil
+	}
+	if err := c.restore(data); err != nil {
+		c.logger.Warn("Restoring the SLO checkpoint failed; state of some SLOs is lost", zap.Error(err))
+	}
+	return nil
+}
+
+// checkpointKey is the storage key of the connector's state. The storage
+// client is already scoped to the component; the ID in the key keeps
+// state apart should two connectors share a client.
+func checkpointKey(id component.ID) string { return "slo_state/" + id.String() }
+
+// shutdown stops the evaluation loop at the first call and writes the
+// last checkpoint at the last one, when every instance sharing the
+// connector is down and no more events can arrive.
+func (c *sloConnector) shutdown(ctx context.Context) error {
+	last := instances.release(c)
+	c.stopOnce.Do(func() {
+		close(c.stop)
+		if c.hup != nil {
+			signal.Stop(c.hup)
+			<-c.done
+		}
+	})
+	if !last || c.tracker == nil || c.startErr != nil {
+		return nil
+	}
+	var errs []error
+	if c.storage != nil {
+		errs = append(errs, c.checkpoint(ctx), c.storage.Close(ctx))
+	}
+	if c.tel != nil {
+		c.tel.close()
+	}
+	return errors.Join(errs...)
+}
+
+// checkpoint writes the state to storage.
+func (c *sloConnector) checkpoint(ctx context.Context) error {
+	if c.storage == nil {
+		return nil
+	}
+	data, err := c.snapshot()
+	if err != nil {
+		return fmt.Errorf("slo checkpoint: %w", err)
+	}
+	if err := c.storage.Set(ctx, checkpointKey(c.id), data); err != nil {
+		return fmt.Errorf("slo checkpoint: %w", err)
+	}
+	return nil
+}
+
+// loop evaluates on whole multiples of the evaluation interval, and
+// checkpoints and checks for spec changes on their own intervals, all in
+// one goroutine so that evaluation, reload and alert bookkeeping never
+// race.
+func (c *sloConnector) loop() {
+	defer close(c.done)
+	interval := c.cfg.EvaluationInterval
+	now := time.Now()
+	next := now.Truncate(interval).Add(interval)
+	timer := time.NewTimer(time.Until(next))
+	defer timer.Stop()
+	lastCheckpoint, lastReloadCheck := now, now
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-c.hup:
+			if err := c.reloadSpecs(); err != nil {
+				c.logger.Error("SLO spec reload on SIGHUP failed; keeping the current SLOs", zap.Error(err))
+			}
+		case reply := <-c.reload:
+			reply <- c.reloadSpecs()
+		case <-timer.C:
+			at := next
+			c.evaluate(context.Background(), at)
+			if ci := c.cfg.CheckpointInterval; c.storage != nil && ci > 0 && at.Sub(lastCheckpoint) >= ci {
+				lastCheckpoint = at
+				if err := c.checkpoint(context.Background()); err != nil {
+					c.logger.Warn("SLO checkpoint failed", zap.Error(err))
+				}
+			}
+			if ri := c.reloadCheckInterval(); ri > 0 && at.Sub(lastReloadCheck) >= ri {
+				lastReloadCheck = at
+				c.reloadIfChanged()
+			}
+			// Skip ticks missed while the process was stopped or slow,
+			// rather than evaluating a burst of past times.
+			next = next.Add(interval)
+			if now := time.Now(); next.Before(now) {
+				next = now.Truncate(interval).Add(interval)
+			}
+			timer.Reset(time.Until(next))
+		}
+	}
+}
+
+func (c *sloConnector) reloadCheckInterval() time.Duration {
+	switch ri := c.cfg.ReloadCheckInterval; {
+	case ri < 0:
+		return 0
+	case ri == 0:
+		return defaultReloadCheckInterval
+	default:
+		return ri
+	}
+}
+
+// reloadIfChanged reloads the specs when a spec file changed.
+func (c *sloConnector) reloadIfChanged() {
+	sig, err := specsSignature(c.cfg.Specs)
+	if err != nil || sig == c.specsSig {
+		return
+	}
+	c.logger.Info("SLO spec files changed; reloading")
+	if err := c.reloadSpecs(); err != nil {
+		c.logger.Error("SLO spec reload failed; keeping the current SLOs", zap.Error(err))
+		c.specsSig = sig // don't retry the same broken files every check
+	}
+}
+
+// reloadSpecs loads and compiles the specs again and updates the
+// tracker: unchanged SLOs keep their state. An invalid spec keeps the
+// current set and returns the validation errors.
+func (c *sloConnector) reloadSpecs() error {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	specs, sig, err := loadSpecs(c.cfg.Specs)
+	if err != nil {
+		return err
+	}
+	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	c.tracker.Update(rs.slos)
+	c.rules.Store(rs)
+	keep := map[string]bool{}
+	for i := range rs.slos {
+		keep[rs.slos[i].ID()] = true
+	}
+	c.metrics.forget(keep)
+	c.specsSig = sig
+	c.logger.Info("SLO specs reloaded", zap.Int("slos", len(rs.slos)))
+	return nil
+}
+
+// requestReload asks the evaluation loop to reload the specs, as SIGHUP
+// does, and returns the outcome.
+func (c *sloConnector) requestReload(ctx context.Context) error {
+	reply := make(chan error, 1)
+	select {
+	case c.reload <- reply:
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case err := <-reply:
+		return err
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// evaluate evaluates the tracker at the tick and emits metrics and alert
+// events.
+func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
+	statuses, transitions := c.tracker.Evaluate(at)
+	c.metrics.expire(at)
+	if c.metricsOut != nil {
+		md := buildMetrics(statuses, c.started, at)
+		if err := c.metricsOut.ConsumeMetrics(ctx, md); err != nil {
+			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
+		}
+	}
+	ld := c.events.build(statuses, transitions, c.links, c.rules.Load().traceIDs, at, time.Now())
+	if c.logsOut != nil && ld.LogRecordCount() > 0 {
+		if err := c.logsOut.ConsumeLogs(ctx, ld); err != nil {
+			c.logger.Warn("Emitting SLO alert events failed", zap.Error(err))
+		}
+	}
+}

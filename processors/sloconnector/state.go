@@ -1,0 +1,53 @@
+package sloconnector
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+)
+
+// stateVersion is the version of the checkpoint envelope.
+const stateVersion = 1
+
+// checkpointState is what the connector stores: the tracker's snapshot
+// (counts and alert states) and the alerts announced as firing, so that
+// after a restart neither is an alert announced twice nor is one left
+// open downstream.
+type checkpointState struct {
+	Version int                     `json:"version"`
+	Tracker json.RawMessage         `json:"tracker"`
+	Firing  map[string]*firingAlert `json:"firing,omitempty"`
+	// Streams are the last points of cumulative metric streams.
+	Streams map[string]*stream `json:"streams,omitempty"`
+}
+
+func (c *sloConnector) snapshot() ([]byte, error) {
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	snap, err := c.tracker.Snapshot()
+	if err != nil {
+		return nil, err
+	}
+	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, Streams: c.metrics.snapshotStreams()})
+}
+
+func (c *sloConnector) restore(data []byte) error {
+	var st checkpointState
+	if err := json.Unmarshal(data, &st); err != nil {
+		return fmt.Errorf("checkpoint: %w", err)
+	}
+	if st.Version != stateVersion {
+		return fmt.Errorf("checkpoint version %d, want %d", st.Version, stateVersion)
+	}
+	var errs []error
+	if len(st.Tracker) > 0 {
+		errs = append(errs, c.tracker.Restore(st.Tracker))
+	}
+	for fp, fa := range st.Firing {
+		if fa != nil && fa.Labels != nil {
+			c.events.firing[fp] = fa
+		}
+	}
+	errs = append(errs, c.metrics.restoreStreams(st.Streams))
+	return errors.Join(errs...)
+}
