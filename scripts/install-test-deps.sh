@@ -6,6 +6,8 @@
 #   Alertmanager, amtool           Debian package prometheus-alertmanager
 #   ClickHouse's engine (chdb)     npm package chdb, into $VIGIL_CHDB_DIR
 #                                  (needs Node.js and npm: Debian nodejs, npm)
+#   Docker engine, Compose v1      Debian packages docker.io, docker-compose
+#                                  (compose file check, CI image build)
 #   Loki                           built from github.com/grafana/loki/v3 into
 #                                  $VIGIL_CACHE_DIR/loki (minutes, once)
 #
@@ -19,6 +21,9 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 need=()
 for tool in prometheus promtool; do command -v "$tool" >/dev/null || need+=(prometheus); done
 for tool in prometheus-alertmanager amtool; do command -v "$tool" >/dev/null || need+=(prometheus-alertmanager); done
+command -v dockerd >/dev/null || need+=(docker.io)
+command -v docker-compose >/dev/null || need+=(docker-compose)
+command -v curl >/dev/null || need+=(curl)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
 
@@ -38,7 +43,7 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
-for tool in prometheus promtool prometheus-alertmanager amtool node npm; do
+for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose; do
   command -v "$tool" >/dev/null || { echo "install-test-deps: $tool is still missing" >&2; exit 1; }
 done
 echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertmanager --version 2>&1 | head -1)"

@@ -2,7 +2,8 @@
 # The whole test suite, as CI runs it (`make test`): installs and starts
 # what the tests need, checks formatting and go.mod, vets, builds the binary,
 # runs every test with the race detector (integration tests against the real
-# servers included), and builds the ocb manifest.
+# servers included), builds the ocb manifest, validates the docker-compose
+# stack and builds and runs the CI image on the local Docker engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:$(go env GOPATH)/bin
@@ -34,3 +35,9 @@ VIGIL_BINARY=$PWD/bin/vigil go test -race -count=1 -timeout 40m ./...
 
 step "ocb manifest"
 scripts/check-manifest.sh
+
+step "docker-compose stack files"
+VIGIL_BINARY=$PWD/bin/vigil scripts/check-compose.sh
+
+step "CI image on the local Docker engine"
+scripts/docker-ci.sh

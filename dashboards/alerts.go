@@ -1,0 +1,140 @@
+package dashboards
+
+import (
+	"github.com/grafana/grafana-foundation-sdk/go/common"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+)
+
+// chVariable is a dashboard variable filled by a ClickHouse query whose
+// first column holds the values.
+func chVariable(name, label, sql string) *dashboard.QueryVariableBuilder {
+	return dashboard.NewQueryVariableBuilder(name).
+		Label(label).
+		Datasource(clickHouseRef).
+		Query(dashboard.StringOrMap{Map: map[string]any{
+			"refId":      "variable-" + name,
+			"editorType": "sql",
+			"queryType":  chQueryTable,
+			"format":     chFormatTable,
+			"rawSql":     sql,
+		}}).
+		Definition(sql).
+		Refresh(dashboard.VariableRefreshOnTimeRangeChanged).
+		Sort(dashboard.VariableSortAlphabeticalAsc).
+		Multi(true).
+		IncludeAll(true)
+}
+
+// The alert history queries. They follow the ClickHouse exporter's README
+// (which its own tests run); here every one is limited to the dashboard's
+// time range and services. ${service:singlequote} expands to the selected
+// services as quoted SQL strings.
+const (
+	sqlAlertServices = `SELECT DISTINCT ServiceName FROM otel.vigil_alerts WHERE $__timeFilter(Timestamp) ORDER BY ServiceName`
+
+	sqlAlertsFiringNow = `SELECT Fingerprint, argMax(AlertName, Timestamp) AS AlertName, argMax(ServiceName, Timestamp) AS Service,
+  argMax(Severity, Timestamp) AS Severity, argMax(Source, Timestamp) AS Source,
+  min(Timestamp) AS FirstSeen, argMax(State, Timestamp) AS LastState, argMax(Body, Timestamp) AS Summary,
+  argMax(Attributes['alert.runbook_url'], Timestamp) AS Runbook
+FROM otel.vigil_alerts
+WHERE Timestamp >= now() - INTERVAL 30 DAY AND ServiceName IN (${service:singlequote})
+GROUP BY Fingerprint
+HAVING LastState = 'firing'
+ORDER BY FirstSeen`
+
+	sqlPagesPerDay = `SELECT toStartOfDay(Timestamp) AS time, ServiceName, countIf(State = 'firing') AS Pages
+FROM otel.vigil_alerts
+WHERE $__timeFilter(Timestamp) AND Severity = 'page' AND ServiceName IN (${service:singlequote})
+GROUP BY time, ServiceName
+ORDER BY time`
+
+	sqlAlertsPerServiceDay = `SELECT toDate(Timestamp) AS Day, ServiceName,
+  countIf(State = 'firing' AND Severity = 'page') AS Pages,
+  countIf(State = 'firing' AND Severity = 'ticket') AS Tickets,
+  countIf(State = 'resolved') AS Resolved
+FROM otel.vigil_alerts
+WHERE $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})
+GROUP BY Day, ServiceName
+ORDER BY Day DESC, ServiceName`
+
+	// An episode is a firing event matched to the first resolve of the same
+	// fingerprint at or after it (ASOF JOIN); repeated firing events of one
+	// episode collapse into its earliest.
+	sqlTimeToResolve = `SELECT f.Fingerprint AS Fingerprint, any(f.AlertName) AS AlertName, any(f.ServiceName) AS ServiceName,
+  any(f.Severity) AS Severity, min(f.Timestamp) AS FiredAt, r.Timestamp AS ResolvedAt,
+  dateDiff('second', min(f.Timestamp), r.Timestamp) AS SecondsToResolve
+FROM (SELECT Fingerprint, AlertName, ServiceName, Severity, Timestamp FROM otel.vigil_alerts
+      WHERE State = 'firing' AND $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})) AS f
+ASOF JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
+  ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
+GROUP BY f.Fingerprint, r.Timestamp
+ORDER BY FiredAt DESC`
+
+	sqlMTTR = `SELECT ServiceName, count() AS Episodes, avg(SecondsToResolve) AS MTTR, max(SecondsToResolve) AS Longest
+FROM (
+  SELECT any(f.ServiceName) AS ServiceName, dateDiff('second', min(f.Timestamp), r.Timestamp) AS SecondsToResolve
+  FROM (SELECT Fingerprint, ServiceName, Timestamp FROM otel.vigil_alerts
+        WHERE State = 'firing' AND $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})) AS f
+  ASOF JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
+    ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
+  GROUP BY f.Fingerprint, r.Timestamp
+)
+GROUP BY ServiceName
+ORDER BY ServiceName`
+
+	sqlAlertHistory = `SELECT Timestamp, State, Severity, Source, ServiceName, AlertName, SLOName, Body,
+  TraceId, Attributes['alert.trace_ids'] AS TraceIds, Attributes['alert.dashboard_url'] AS Dashboard, Fingerprint
+FROM otel.vigil_alerts
+WHERE $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})
+ORDER BY Timestamp DESC
+LIMIT 1000`
+)
+
+// Alerts is the alert history from ClickHouse: what fires now, pages per
+// service and day, time to resolve, and every event with its summary and
+// trace.
+func Alerts() *dashboard.DashboardBuilder {
+	b := newDashboard(AlertsUID, "Vigil / Alerts",
+		"Alert history from ClickHouse (vigil_alerts): every firing and resolved event Vigil routed, pages per service and day, time to resolve.").
+		Time("now-7d", "now").
+		Link(link("SLOs", "/d/"+SLOUID+"/vigil-slos")).
+		Link(link("Anomalies", "/d/"+AnomaliesUID+"/vigil-anomalies")).
+		WithVariable(chVariable("service", "Service", sqlAlertServices))
+
+	b = b.WithPanel(tablePanel("Firing now", fullWidth, 7).
+		Description("Alerts whose latest event is 'firing', from the last 30 days of history.").
+		WithTarget(chTable("A", sqlAlertsFiringNow)).
+		OverrideByName("Runbook", []dashboard.DynamicConfigValue{
+			override("links", []map[string]any{{"title": "Runbook", "url": "${__value.raw}", "targetBlank": true}}),
+		})).
+		WithPanel(timeSeries("Pages per service and day", "short", halfWidth, 9).
+			DrawStyle(common.GraphDrawStyleBars).
+			FillOpacity(80).
+			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
+			WithTarget(chTimeSeries("A", sqlPagesPerDay))).
+		WithPanel(tablePanel("Alerts per service and day", halfWidth, 9).
+			WithTarget(chTable("A", sqlAlertsPerServiceDay))).
+		WithPanel(tablePanel("Mean time to resolve per service", halfWidth, 8).
+			WithTarget(chTable("A", sqlMTTR)).
+			OverrideByRegexp("MTTR|Longest", []dashboard.DynamicConfigValue{override("unit", "s")})).
+		WithPanel(tablePanel("Time to resolve per episode", halfWidth, 8).
+			WithTarget(chTable("A", sqlTimeToResolve)).
+			OverrideByName("SecondsToResolve", []dashboard.DynamicConfigValue{
+				override("unit", "s"),
+				override("displayName", "Time to resolve"),
+			})).
+		WithPanel(tablePanel("History", fullWidth, 12).
+			Description("Every alert event, newest first. Click a trace ID for the trace that explains it.").
+			WithTarget(chTable("A", sqlAlertHistory)).
+			OverrideByName("TraceId", []dashboard.DynamicConfigValue{
+				override("links", []map[string]any{{"title": "Trace ${__value.raw}", "url": "/d/" + TracesUID + "/vigil-traces?var-trace_id=${__value.raw}&${__url_time_range}"}}),
+			}).
+			OverrideByName("State", []dashboard.DynamicConfigValue{
+				override("mappings", valueMap([3]string{"firing", "firing", "red"}, [3]string{"resolved", "resolved", "green"})),
+				override("custom.cellOptions", map[string]any{"type": "color-text"}),
+			}).
+			OverrideByName("Dashboard", []dashboard.DynamicConfigValue{
+				override("links", []map[string]any{{"title": "Open", "url": "${__value.raw}"}}),
+			}))
+	return b
+}

@@ -1,0 +1,101 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	c "github.com/vigil-otel/vigil/conventions"
+)
+
+func anomalySelector(metric string) string {
+	return fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation", %s=~"$metric"}`, metric, c.LabelService, anomalyLabelOperation, c.LabelMetric)
+}
+
+// Anomalies shows what the detector finds anomalous now, the score of every
+// watched series over time, and each series' expected band.
+func Anomalies() *dashboard.DashboardBuilder {
+	b := newDashboard(AnomaliesUID, "Vigil / Anomalies",
+		"What Vigil's streaming detector scores as anomalous: score timelines and each watched series' expected band (vigil_anomaly_*).").
+		Link(link("Service overview", "/d/"+ServiceOverviewUID+"/vigil-service-overview")).
+		Link(link("Alert history", "/d/"+AlertsUID+"/vigil-alerts")).
+		WithVariable(promVariable("service", "Service", fmt.Sprintf("label_values(%s, %s)", c.MetricAnomalyScore, c.LabelService))).
+		WithVariable(promVariable("operation", "Operation", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelService, anomalyLabelOperation))).
+		WithVariable(promVariable("metric", "Metric", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelService, c.LabelMetric))).
+		WithVariable(dashboard.NewCustomVariableBuilder("min_score").
+			Label("Anomalous above").
+			Values(dashboard.StringOrMap{String: cog.ToPtr("0.5,0.7,0.9,0.99")}).
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("0.7")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("0.7")},
+			}))
+
+	b = b.WithPanel(tablePanel("Anomalous now", halfWidth, 9).
+		Description("Series whose latest score is at or above the chosen threshold, highest first, with the expected band at this moment.").
+		WithTarget(promInstant("score", fmt.Sprintf(`sort_desc(%s >= $min_score)`, anomalySelector(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("expected", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
+			anomalySelector(c.MetricAnomalyExpected), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("lower", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
+			anomalySelector(c.MetricAnomalyLower), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("upper", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
+			anomalySelector(c.MetricAnomalyUpper), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true, "__name__": true},
+			"renameByName": map[string]any{
+				"Value #score": "Score", "Value #expected": "Expected", "Value #lower": "Lower", "Value #upper": "Upper",
+			},
+		}}).
+		OverrideByName("Score", []dashboard.DynamicConfigValue{
+			override("custom.cellOptions", map[string]any{"type": "color-background"}),
+			override("thresholds", map[string]any{"mode": "absolute", "steps": []map[string]any{
+				{"value": nil, "color": "green"}, {"value": 0.7, "color": "orange"}, {"value": 0.9, "color": "red"},
+			}}),
+		}).
+		DataLinks([]cog.Builder[dashboard.DashboardLink]{
+			dataLink("Service overview of ${__data.fields.service}",
+				"/d/"+ServiceOverviewUID+"/vigil-service-overview?var-service=${__data.fields.service}&${__url_time_range}"),
+		})).
+		WithPanel(timeSeries("Anomaly score", "percentunit", halfWidth, 9).
+			Description("Score per watched series, 0 (normal) to 1 (certainly anomalous).").
+			Min(0).Max(1).
+			Thresholds(thresholds("green", 0.7, "orange", 0.9, "red")).
+			WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyScore), "{{service}} {{operation}} {{metric}}")))
+
+	band := timeSeries("Expected band: $metric", "short", fullWidth, 9).
+		Description("The detector's expected value and band for one series. The alert event records the actual value that left the band (see the table below).").
+		Repeat("metric").
+		RepeatDirection(dashboard.PanelRepeatDirectionV).
+		WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyExpected), "{{service}} {{operation}} expected")).
+		WithTarget(promQuery("B", anomalySelector(c.MetricAnomalyLower), "{{service}} {{operation}} lower")).
+		WithTarget(promQuery("C", anomalySelector(c.MetricAnomalyUpper), "{{service}} {{operation}} upper")).
+		WithTarget(promQuery("D", anomalySelector(c.MetricAnomalyScore), "{{service}} {{operation}} score")).
+		OverrideByRegexp(".* score$", []dashboard.DynamicConfigValue{
+			override("custom.axisPlacement", "right"),
+			override("unit", "percentunit"),
+			override("min", 0),
+			override("max", 1),
+			override("custom.drawStyle", "bars"),
+			override("custom.fillOpacity", 30),
+			override("color", map[string]any{"mode": "fixed", "fixedColor": "orange"}),
+		})
+	band = bandOverrides(band, ".* upper$", ".* lower$", ".* expected$")
+	b = b.WithRow(dashboard.NewRowBuilder("Expected versus actual")).WithPanel(band)
+
+	b = b.WithPanel(tablePanel("Anomaly alerts: actual versus expected", fullWidth, 9).
+		Description("Every anomaly alert event from the alert history in ClickHouse, with the actual value, the expected value and band when it fired.").
+		WithTarget(chTable("A", `SELECT Timestamp, ServiceName, AlertName, State,
+  Attributes['anomaly.metric'] AS Metric,
+  toFloat64OrNull(Attributes['anomaly.actual']) AS Actual,
+  toFloat64OrNull(Attributes['anomaly.expected']) AS Expected,
+  toFloat64OrNull(Attributes['anomaly.lower']) AS Lower,
+  toFloat64OrNull(Attributes['anomaly.upper']) AS Upper,
+  toFloat64OrNull(Attributes['anomaly.score']) AS Score,
+  Body
+FROM otel.vigil_alerts
+WHERE $__timeFilter(Timestamp) AND Source = 'anomaly'
+ORDER BY Timestamp DESC
+LIMIT 500`)))
+	return b
+}

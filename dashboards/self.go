@@ -1,0 +1,105 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	c "github.com/vigil-otel/vigil/conventions"
+)
+
+// The collector's own telemetry (Prometheus endpoint :8888) at collector
+// v0.159: counters carry no _total suffix there. The names are checked
+// against a running binary by TestDashboardMetricsAreExported.
+const (
+	otelReceiverAccepted = "otelcol_receiver_accepted_"
+	otelReceiverRefused  = "otelcol_receiver_refused_"
+	otelReceiverFailed   = "otelcol_receiver_failed_"
+	otelExporterSent     = "otelcol_exporter_sent_"
+	otelExporterFailed   = "otelcol_exporter_send_failed_"
+	otelExporterEnqueue  = "otelcol_exporter_enqueue_failed_"
+	otelQueueSize        = "otelcol_exporter_queue_size"
+	otelQueueCapacity    = "otelcol_exporter_queue_capacity"
+	otelMemoryRSS        = "otelcol_process_memory_rss"
+	otelHeapAlloc        = "otelcol_process_runtime_heap_alloc_bytes"
+	otelCPUSeconds       = "otelcol_process_cpu_seconds"
+	otelUptime           = "otelcol_process_uptime"
+)
+
+// signalSuffixes are the item kinds of each signal in the otelcol_* names.
+var signalSuffixes = []struct{ name, suffix string }{
+	{"spans", "spans"},
+	{"metric points", "metric_points"},
+	{"log records", "log_records"},
+}
+
+// Self is Vigil watching itself: what comes in and is refused, what goes out
+// and fails, queue fill, memory, and whether alerts reach PagerDuty.
+func Self() *dashboard.DashboardBuilder {
+	b := newDashboard(SelfUID, "Vigil / Collector",
+		"Vigil's own health from its telemetry (otelcol_*): accepted and refused items, exporter errors, queues, memory and alert delivery.").
+		WithVariable(promVariable("job", "Job", fmt.Sprintf("label_values(%s, job)", otelUptime)))
+	sel := `{job=~"$job"}`
+
+	b = b.WithPanel(statPanel("Uptime", "s", quarterWidth, 4).
+		WithTarget(promQuery("A", fmt.Sprintf(`max(%s%s)`, otelUptime, sel), "uptime"))).
+		WithPanel(statPanel("Memory (RSS)", "bytes", quarterWidth, 4).
+			WithTarget(promQuery("A", fmt.Sprintf(`max(%s%s)`, otelMemoryRSS, sel), "rss"))).
+		WithPanel(statPanel("SLO alerts firing", "none", quarterWidth, 4).
+			Thresholds(thresholds("green", 1.0, "red")).
+			WithTarget(promQuery("A", fmt.Sprintf(`sum(%s) or vector(0)`, c.MetricSLOAlertFiring), "firing"))).
+		WithPanel(statPanel("Alert delivery failures (1h)", "none", quarterWidth, 4).
+			Description("Alert events the pagerduty exporter could not deliver in the last hour.").
+			Thresholds(thresholds("green", 1.0, "red")).
+			WithTarget(promQuery("A", fmt.Sprintf(`sum(increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[1h])) or vector(0)`, otelExporterFailed), "failed")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Receivers"))
+	for _, s := range signalSuffixes {
+		b = b.WithPanel(timeSeries("Accepted and refused "+s.name, "short", thirdWidth, 8).
+			Description("Refused: the pipeline pushed back (memory limiter, full queue). Failed: the receiver could not decode or hand over the data.").
+			WithTarget(promQuery("A", fmt.Sprintf(`sum by (receiver) (rate(%s%s%s[$__rate_interval]))`, otelReceiverAccepted, s.suffix, sel), "{{receiver}} accepted")).
+			WithTarget(promQuery("B", fmt.Sprintf(`sum by (receiver) (rate(%s%s%s[$__rate_interval]))`, otelReceiverRefused, s.suffix, sel), "{{receiver}} refused")).
+			WithTarget(promQuery("C", fmt.Sprintf(`sum by (receiver) (rate(%s%s%s[$__rate_interval]))`, otelReceiverFailed, s.suffix, sel), "{{receiver}} failed")).
+			OverrideByRegexp(".* (refused|failed)$", []dashboard.DynamicConfigValue{
+				override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
+			}))
+	}
+
+	b = b.WithRow(dashboard.NewRowBuilder("Exporters"))
+	for _, s := range signalSuffixes {
+		b = b.WithPanel(timeSeries("Sent and failed "+s.name, "short", thirdWidth, 8).
+			Description("Failed sends are after retries; enqueue failures are items dropped because a queue was full.").
+			WithTarget(promQuery("A", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterSent, s.suffix, sel), "{{exporter}} sent")).
+			WithTarget(promQuery("B", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterFailed, s.suffix, sel), "{{exporter}} failed")).
+			WithTarget(promQuery("C", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterEnqueue, s.suffix, sel), "{{exporter}} enqueue failed")).
+			OverrideByRegexp(".* failed$", []dashboard.DynamicConfigValue{
+				override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
+			}))
+	}
+	b = b.WithPanel(timeSeries("Queue fill", "percentunit", halfWidth, 8).
+		Description("Sending queue size over capacity per exporter. A queue near 100% blocks (or drops, if configured) new data.").
+		Min(0).Max(1).
+		Thresholds(thresholds("green", 0.5, "orange", 0.8, "red")).
+		WithTarget(promQuery("A", fmt.Sprintf(`max by (exporter, data_type) (%s%s) / max by (exporter, data_type) (%s%s)`, otelQueueSize, sel, otelQueueCapacity, sel), "{{exporter}} {{data_type}}"))).
+		WithPanel(timeSeries("Queue size", "short", halfWidth, 8).
+			WithTarget(promQuery("A", fmt.Sprintf(`max by (exporter, data_type) (%s%s)`, otelQueueSize, sel), "{{exporter}} {{data_type}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Process")).
+		WithPanel(timeSeries("Memory", "bytes", halfWidth, 8).
+			WithTarget(promQuery("A", fmt.Sprintf(`max by (job, instance) (%s%s)`, otelMemoryRSS, sel), "RSS {{instance}}")).
+			WithTarget(promQuery("B", fmt.Sprintf(`max by (job, instance) (%s%s)`, otelHeapAlloc, sel), "heap {{instance}}"))).
+		WithPanel(timeSeries("CPU", "percentunit", halfWidth, 8).
+			WithTarget(promQuery("A", fmt.Sprintf(`sum by (job, instance) (rate(%s%s[$__rate_interval]))`, otelCPUSeconds, sel), "{{instance}}")))
+
+	b = b.WithRow(dashboard.NewRowBuilder("Alert delivery")).
+		WithPanel(timeSeries("Alert events delivered to PagerDuty", "short", halfWidth, 8).
+			Description("Alert events (log records) the pagerduty exporter sent and failed to send. Failures after retries mean a page may be missing: check the exporter's log.").
+			WithTarget(promQuery("A", fmt.Sprintf(`sum by (exporter) (increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[$__rate_interval]))`, otelExporterSent), "{{exporter}} sent")).
+			WithTarget(promQuery("B", fmt.Sprintf(`sum by (exporter) (increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[$__rate_interval]))`, otelExporterFailed), "{{exporter}} failed")).
+			OverrideByRegexp(".* failed$", []dashboard.DynamicConfigValue{
+				override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
+			})).
+		WithPanel(timeSeries("Alerts firing by severity", "short", halfWidth, 8).
+			WithTarget(promQuery("A", fmt.Sprintf(`sum by (%s) (%s)`, c.LabelSeverity, c.MetricSLOAlertFiring), "{{severity}}")))
+	return b
+}

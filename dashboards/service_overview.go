@@ -1,0 +1,191 @@
+package dashboards
+
+import (
+	"fmt"
+
+	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+	"github.com/grafana/grafana-foundation-sdk/go/timeseries"
+
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// Dashboard UIDs. Links between dashboards, SLO specs' dashboard_url and
+// alert events use them, so they never change.
+const (
+	ServiceOverviewUID = "vigil-service-overview"
+	SLOUID             = "vigil-slo"
+	SLODetailUID       = "vigil-slo-detail"
+	AnomaliesUID       = "vigil-anomalies"
+	AlertsUID          = "vigil-alerts"
+	LogsUID            = "vigil-logs"
+	TracesUID          = "vigil-traces"
+	SelfUID            = "vigil-self"
+)
+
+// RED metrics of the span_metrics connector as Prometheus sees them
+// (namespace "traces.span.metrics", unit suffix from the histogram unit).
+const (
+	metricCalls          = "traces_span_metrics_calls_total"
+	metricDurationBucket = "traces_span_metrics_duration_milliseconds_bucket"
+
+	labelServiceName = "service_name"
+	labelSpanName    = "span_name"
+	labelSpanKind    = "span_kind"
+	labelStatusCode  = "status_code"
+
+	statusError = "STATUS_CODE_ERROR"
+)
+
+// The anomaly connector's labels and metric label values for the RED series
+// it derives from span metrics (processors/anomalyconnector).
+const (
+	anomalyLabelOperation    = "operation"
+	anomalyMetricRequestRate = "request_rate"
+	anomalyMetricLatencyP95  = "latency_p95"
+)
+
+// redSelector selects the RED series of the chosen services, operations and
+// span kind.
+func redSelector(metric string, extra string) string {
+	sel := fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation", %s=~"$span_kind"`,
+		metric, labelServiceName, labelSpanName, labelSpanKind)
+	if extra != "" {
+		sel += ", " + extra
+	}
+	return sel + "}"
+}
+
+func redRate(by string, extra string) string {
+	return fmt.Sprintf(`sum by (%s) (rate(%s[$__rate_interval]))`, by, redSelector(metricCalls, extra))
+}
+
+func redErrorRatio(by string) string {
+	return fmt.Sprintf(`%s / %s`,
+		redRate(by, fmt.Sprintf(`%s="%s"`, labelStatusCode, statusError)), redRate(by, ""))
+}
+
+func redQuantile(q float64, by string) string {
+	return fmt.Sprintf(`histogram_quantile(%g, sum by (le, %s) (rate(%s[$__rate_interval])))`,
+		q, by, redSelector(metricDurationBucket, ""))
+}
+
+// redVariables are the service, operation and span kind selectors shared by
+// the RED panels.
+func redVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
+	return b.
+		WithVariable(promVariable("service", "Service",
+			fmt.Sprintf("label_values(%s, %s)", metricCalls, labelServiceName))).
+		WithVariable(promVariable("operation", "Operation",
+			fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, metricCalls, labelServiceName, labelSpanName))).
+		WithVariable(dashboard.NewCustomVariableBuilder("span_kind").
+			Label("Span kind").
+			Values(dashboard.StringOrMap{String: cog.ToPtr("SPAN_KIND_SERVER,SPAN_KIND_CONSUMER,SPAN_KIND_CLIENT,SPAN_KIND_PRODUCER,SPAN_KIND_INTERNAL")}).
+			Current(dashboard.VariableOption{
+				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("SPAN_KIND_SERVER")},
+				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("SPAN_KIND_SERVER")},
+			}).
+			Multi(true).
+			IncludeAll(true).
+			AllValue(".*"))
+}
+
+// ServiceOverview is the first dashboard an engineer opens: rate, errors
+// and duration per service and operation, with the anomaly detector's
+// expected band drawn around the request rate, and links to the service's
+// traces and logs.
+func ServiceOverview() *dashboard.DashboardBuilder {
+	tracesURL := "/d/" + TracesUID + "/vigil-traces?var-service=${__field.labels.service_name}&${__url_time_range}"
+	logsURL := "/d/" + LogsUID + "/vigil-logs?var-service=${__field.labels.service_name}&${__url_time_range}"
+	serviceLinks := []cog.Builder[dashboard.DashboardLink]{
+		dataLink("Traces of ${__field.labels.service_name}", tracesURL),
+		dataLink("Logs of ${__field.labels.service_name}", logsURL),
+		dataLink("SLOs of ${__field.labels.service_name}", "/d/"+SLOUID+"/vigil-slos?var-service=${__field.labels.service_name}&${__url_time_range}"),
+	}
+
+	b := newDashboard(ServiceOverviewUID, "Vigil / Service overview",
+		"RED metrics (rate, errors, duration) per service and operation, from every span Vigil receives.").
+		Link(link("Traces", "/d/"+TracesUID+"/vigil-traces")).
+		Link(link("Logs", "/d/"+LogsUID+"/vigil-logs")).
+		Link(link("SLOs", "/d/"+SLOUID+"/vigil-slos"))
+	b = redVariables(b)
+
+	b = b.WithRow(dashboard.NewRowBuilder("Services")).
+		WithPanel(timeSeries("Request rate", "reqps", thirdWidth, 8).
+			Description("Spans per second by service. Click a series for its traces and logs.").
+			WithTarget(promQuery("A", redRate(labelServiceName, ""), "{{service_name}}")).
+			DataLinks(serviceLinks)).
+		WithPanel(timeSeries("Error ratio", "percentunit", thirdWidth, 8).
+			Description("Share of spans with status Error, by service.").
+			Min(0).
+			Thresholds(thresholds("green", 0.01, "orange", 0.05, "red")).
+			WithTarget(promQuery("A", redErrorRatio(labelServiceName), "{{service_name}}")).
+			DataLinks(serviceLinks)).
+		WithPanel(timeSeries("Duration p50 / p95 / p99", "ms", thirdWidth, 8).
+			Description("Span duration quantiles by service, from the span_metrics histogram.").
+			WithTarget(promQuery("A", redQuantile(0.5, labelServiceName), "{{service_name}} p50")).
+			WithTarget(promQuery("B", redQuantile(0.95, labelServiceName), "{{service_name}} p95")).
+			WithTarget(promQuery("C", redQuantile(0.99, labelServiceName), "{{service_name}} p99")).
+			DataLinks(serviceLinks))
+
+	// The anomaly connector watches each operation's RED series under
+	// these metric label values, in the span metrics' units (requests per
+	// second, milliseconds), so its band overlays the actual series.
+	bandOf := func(metric, title, unit, actual string) *timeseries.PanelBuilder {
+		sel := fmt.Sprintf(`{%s="%s", %s=~"$service", %s=~"$operation"}`,
+			conventions.LabelMetric, metric, conventions.LabelService, anomalyLabelOperation)
+		p := timeSeries(title, unit, halfWidth, 9).
+			Description("The actual series against the anomaly detector's expected value and band " +
+				"(vigil_anomaly_expected, _lower, _upper). Outside the shaded band is what the detector scores as anomalous.").
+			WithTarget(promQuery("A", actual, "{{service_name}} {{span_name}} actual")).
+			WithTarget(promQuery("B", conventions.MetricAnomalyExpected+sel, "{{service}} {{operation}} expected")).
+			WithTarget(promQuery("C", conventions.MetricAnomalyLower+sel, "{{service}} {{operation}} lower")).
+			WithTarget(promQuery("D", conventions.MetricAnomalyUpper+sel, "{{service}} {{operation}} upper")).
+			DataLinks([]cog.Builder[dashboard.DashboardLink]{
+				dataLink("Anomalies of ${__field.labels.service}", "/d/"+AnomaliesUID+"/vigil-anomalies?var-service=${__field.labels.service}&${__url_time_range}"),
+			})
+		return bandOverrides(p, ".* upper$", ".* lower$", ".* expected$")
+	}
+	by := labelServiceName + ", " + labelSpanName
+	b = b.WithRow(dashboard.NewRowBuilder("Anomaly bands")).
+		WithPanel(bandOf(anomalyMetricRequestRate, "Request rate against expected band", "reqps", redRate(by, ""))).
+		WithPanel(bandOf(anomalyMetricLatencyP95, "p95 duration against expected band", "ms", redQuantile(0.95, by)))
+
+	opLinks := []cog.Builder[dashboard.DashboardLink]{
+		dataLink("Traces of ${__field.labels.span_name}",
+			"/d/"+TracesUID+"/vigil-traces?var-service=${__field.labels.service_name}&var-operation=${__field.labels.span_name}&${__url_time_range}"),
+		dataLink("Slow traces of ${__field.labels.span_name}",
+			"/d/"+TracesUID+"/vigil-traces?var-service=${__field.labels.service_name}&var-operation=${__field.labels.span_name}&var-min_duration_ms=250&${__url_time_range}"),
+		dataLink("Logs of ${__field.labels.service_name}", logsURL),
+	}
+	b = b.WithRow(dashboard.NewRowBuilder("Operations")).
+		WithPanel(tablePanel("Operations now", fullWidth, 9).
+			Description("Per operation over the last 5 minutes: rate, error ratio and duration quantiles. Click a row for its traces.").
+			WithTarget(promInstant("rate", fmt.Sprintf(`sum by (%s) (rate(%s[5m]))`, by, redSelector(metricCalls, "")))).
+			WithTarget(promInstant("errors", fmt.Sprintf(`sum by (%s) (rate(%s[5m])) / sum by (%s) (rate(%s[5m]))`,
+				by, redSelector(metricCalls, labelStatusCode+`="`+statusError+`"`), by, redSelector(metricCalls, "")))).
+			WithTarget(promInstant("p50", fmt.Sprintf(`histogram_quantile(0.5, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).
+			WithTarget(promInstant("p95", fmt.Sprintf(`histogram_quantile(0.95, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).
+			WithTarget(promInstant("p99", fmt.Sprintf(`histogram_quantile(0.99, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).
+			WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
+			WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+				"excludeByName": map[string]any{"Time": true},
+				"renameByName": map[string]any{
+					"service_name": "Service", "span_name": "Operation",
+					"Value #rate": "Rate (req/s)", "Value #errors": "Error ratio",
+					"Value #p50": "p50 (ms)", "Value #p95": "p95 (ms)", "Value #p99": "p99 (ms)",
+				},
+			}}).
+			OverrideByName("Error ratio", []dashboard.DynamicConfigValue{override("unit", "percentunit")}).
+			DataLinks(opLinks)).
+		WithPanel(timeSeries("Rate by operation", "reqps", thirdWidth, 8).
+			WithTarget(promQuery("A", redRate(by, ""), "{{service_name}} {{span_name}}")).
+			DataLinks(opLinks)).
+		WithPanel(timeSeries("Errors by operation", "reqps", thirdWidth, 8).
+			WithTarget(promQuery("A", redRate(by, labelStatusCode+`="`+statusError+`"`), "{{service_name}} {{span_name}}")).
+			DataLinks(opLinks)).
+		WithPanel(timeSeries("p95 by operation", "ms", thirdWidth, 8).
+			WithTarget(promQuery("A", redQuantile(0.95, by), "{{service_name}} {{span_name}}")).
+			DataLinks(opLinks))
+	return b
+}
