@@ -43,13 +43,13 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 
 	"github.com/vigil-otel/vigil/exporters/clickhouseexporter"
-	"github.com/vigil-otel/vigil/receivers/zaplogreceiver"
 	"github.com/vigil-otel/vigil/exporters/lokiexporter"
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter"
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/alertmanagerexporter"
 	"github.com/vigil-otel/vigil/exporters/sentryexporter"
 	"github.com/vigil-otel/vigil/processors/anomalyconnector"
 	"github.com/vigil-otel/vigil/processors/sloconnector"
+	"github.com/vigil-otel/vigil/receivers/zaplogreceiver"
 )
 
 // The constructors (NewFactory functions) of every component in the
