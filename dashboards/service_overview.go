@@ -40,9 +40,9 @@ const (
 // The anomaly connector's labels and metric label values for the RED series
 // it derives from span metrics (processors/anomalyconnector).
 const (
-	anomalyLabelOperation    = "operation"
-	anomalyMetricRequestRate = "request_rate"
-	anomalyMetricLatencyP95  = "latency_p95"
+	anomalyLabelOperation    = conventions.LabelOperation
+	anomalyMetricRequestRate = conventions.AnomalyMetricRequestRate
+	anomalyMetricLatencyP95  = conventions.AnomalyMetricLatencyP95
 )
 
 // redSelector selects the RED series of the chosen services, operations and

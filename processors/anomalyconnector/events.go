@@ -18,11 +18,11 @@ import (
 // anomaly kinds lets the alert router group a service's simultaneous
 // anomalies (traffic drop, error spike, latency) into one notification;
 // the series is told apart by the anomaly.metric and operation labels.
-const AlertName = "ServiceAnomaly"
+const AlertName = conventions.AnomalyAlertName
 
 // AttrAnomalyReason is an extra annotation saying why the detector flagged
 // or cleared the series (anomaly.Reason: above_band, sustained_decrease...).
-const AttrAnomalyReason = "anomaly.reason"
+const AttrAnomalyReason = conventions.AttrAnomalyReason
 
 // identityAttrs are the alert-event attributes that identify a series'
 // alert: those alerts.FromEvent turns into labels.

@@ -6,20 +6,21 @@ import (
 	"time"
 
 	"github.com/vigil-otel/vigil/anomaly"
+	"github.com/vigil-otel/vigil/conventions"
 )
 
 // Values of the `metric` label for the series derived from span metrics.
 // Latency quantiles are named latencyPrefix + the percentile ("latency_p95").
 const (
-	MetricRequestRate = "request_rate"
-	MetricErrorRatio  = "error_ratio"
-	latencyPrefix     = "latency_p"
+	MetricRequestRate = conventions.AnomalyMetricRequestRate
+	MetricErrorRatio  = conventions.AnomalyMetricErrorRatio
+	latencyPrefix     = conventions.AnomalyMetricLatencyPrefix
 )
 
 // LabelOperation is the label (and alert-event attribute) naming the
 // operation (span name) of a RED series. Service and metric use the
 // conventions' LabelService and LabelMetric.
-const LabelOperation = "operation"
+const LabelOperation = conventions.LabelOperation
 
 // attr is one extra identifying attribute of a selected metric's series.
 type attr struct{ key, value string }
