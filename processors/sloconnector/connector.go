@@ -35,12 +35,12 @@ var instances = &registry{byID: map[component.ID]*sloConnector{}}
 
 // acquire returns the connector of set.ID, creating it on first use, and
 // counts one more instance that shares it.
-func (r *registry) acquire(set connector.Settings, cfg *Config) *sloConnector {
+func (r *registry) acquire(set connector.Settings, cfg *Config, opts factoryOptions) *sloConnector {
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	c := r.byID[set.ID]
 	if c == nil {
-		c = newConnector(set, cfg)
+		c = newConnector(set, cfg, opts)
 		r.byID[set.ID] = c
 	}
 	c.refs++
@@ -69,6 +69,10 @@ type sloConnector struct {
 	cfg    *Config
 	set    connector.Settings
 	logger *zap.Logger
+	// clock is the time source of a replay connector (NewReplayFactory);
+	// nil means time.Now. manual: no evaluation loop, Evaluate drives it.
+	clock  func() time.Time
+	manual bool
 
 	// Set while the collector builds the pipelines, before any Start;
 	// read-only afterwards.
@@ -108,16 +112,26 @@ type linkTemplates struct {
 	dashboard, runbook *template.Template
 }
 
-func newConnector(set connector.Settings, cfg *Config) *sloConnector {
+func newConnector(set connector.Settings, cfg *Config, opts factoryOptions) *sloConnector {
 	return &sloConnector{
 		id:     set.ID,
 		cfg:    cfg,
 		set:    set,
 		logger: set.Logger,
+		clock:  opts.clock,
+		manual: opts.manual,
 		stop:   make(chan struct{}),
 		done:   make(chan struct{}),
 		reload: make(chan chan error),
 	}
+}
+
+// now reads the connector's clock.
+func (c *sloConnector) now() time.Time {
+	if c.clock != nil {
+		return c.clock()
+	}
+	return time.Now()
 }
 
 func (c *sloConnector) setMetricsOut(next consumer.Metrics) {
@@ -165,6 +179,11 @@ func (f *tracesFacet) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
+// Evaluate implements Evaluator.
+func (f *tracesFacet) Evaluate(ctx context.Context, at time.Time) error {
+	return f.c.evaluateManually(ctx, at)
+}
+
 func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if f != f.c.tracesCounter {
 		return nil
@@ -188,12 +207,17 @@ func (f *metricsFacet) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
+// Evaluate implements Evaluator.
+func (f *metricsFacet) Evaluate(ctx context.Context, at time.Time) error {
+	return f.c.evaluateManually(ctx, at)
+}
+
 func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	if f != f.c.metricsCount {
 		return nil
 	}
 	if rs := f.c.rules.Load(); rs != nil {
-		f.c.metrics.record(rs, md, f.c.tracker, f.c.tel, time.Now())
+		f.c.metrics.record(rs, md, f.c.tracker, f.c.tel, f.c.now())
 	}
 	return nil
 }
@@ -226,9 +250,10 @@ func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return fmt.Errorf("slo specs: %w", err)
 	}
-	c.started = time.Now()
+	c.started = c.now()
 	c.specsSig = sig
 	c.tracker = tracker.New(rs.slos, tracker.Options{
+		Clock:           c.clock, // nil: time.Now
 		LateTolerance:   c.cfg.LateTolerance,
 		FutureTolerance: c.cfg.FutureTolerance,
 		ResolveHoldDown: c.cfg.ResolveHoldDown,
@@ -244,6 +269,9 @@ func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
 	}
 	c.rules.Store(rs)
 	c.logger.Info("SLO connector started", zap.Int("slos", len(rs.slos)), zap.Strings("specs", c.cfg.Specs))
+	if c.manual {
+		return nil // Evaluate drives a replay connector
+	}
 
 	c.hup = make(chan os.Signal, 1)
 	signal.Notify(c.hup, syscall.SIGHUP)
@@ -452,6 +480,21 @@ func (c *sloConnector) requestReload(ctx context.Context) error {
 	}
 }
 
+// evaluateManually evaluates a replay connector at, as the evaluation
+// loop of a production connector does on each tick (see Evaluator).
+func (c *sloConnector) evaluateManually(ctx context.Context, at time.Time) error {
+	if !c.manual {
+		return errors.New("slo connector: Evaluate needs a connector of NewReplayFactory; this one evaluates on its own loop")
+	}
+	c.reloadMu.Lock()
+	defer c.reloadMu.Unlock()
+	if c.tracker == nil || c.startErr != nil {
+		return errors.New("slo connector: Evaluate before a successful Start")
+	}
+	c.evaluate(ctx, at)
+	return nil
+}
+
 // evaluate evaluates the tracker at the tick and emits metrics and alert
 // events.
 func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
@@ -463,7 +506,7 @@ func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
 		}
 	}
-	ld := c.events.build(statuses, transitions, c.links, c.rules.Load().traceIDs, at, time.Now())
+	ld := c.events.build(statuses, transitions, c.links, c.rules.Load().traceIDs, at, c.now())
 	if c.logsOut != nil && ld.LogRecordCount() > 0 {
 		if err := c.logsOut.ConsumeLogs(ctx, ld); err != nil {
 			c.logger.Warn("Emitting SLO alert events failed", zap.Error(err))

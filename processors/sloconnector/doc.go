@@ -31,4 +31,8 @@
 // restart loses no budget and neither fires an alert again nor forgets to
 // resolve it. Specs are reloaded on SIGHUP and when a spec file changes;
 // the state of unchanged SLOs is kept.
+//
+// NewReplayFactory builds the same connector on a simulated clock, with
+// evaluation driven by Evaluate instead of the ticker, for replays of
+// traffic in simulated time (the Prometheus parity test, slo/parity).
 package sloconnector // import "github.com/vigil-otel/vigil/processors/sloconnector"

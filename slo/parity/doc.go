@@ -1,9 +1,11 @@
 // Package parity proves, against a real Prometheus, that the SLO
-// connector's in-stream evaluation (slo/tracker) and the Prometheus rules
-// generated from the same spec (slo/rules, `vigil slo rules`) give the
-// same numbers: burn rates over every window of slo.BurnRateWindows, the
-// error budget remaining, and the page and ticket alerts, step by step.
-// It holds only a test: go test -race -count=1 -v ./slo/parity/. It needs
+// connector's in-stream evaluation (processors/sloconnector, built on
+// slo/tracker) and the Prometheus rules generated from the same spec
+// (slo/rules, `vigil slo rules`) give the same numbers: burn rates over
+// every window of slo.BurnRateWindows, the error budget remaining, and the
+// page and ticket alerts, step by step.
+// It holds only a test: go test -race -count=1 -v ./slo/parity/ (about a
+// minute under -race on two cores). It needs
 // prometheus and promtool (Debian package prometheus 2.42, installed by
 // scripts/install-test-deps.sh) and fails without them.
 //
@@ -19,9 +21,28 @@
 // 5m and 1h burn rates of 500 stay below the min-events guard, and, for
 // the edge SLO only, a 10-minute burst on day 0 (see below).
 //
-// The same traffic feeds both sides:
-//   - the tracker, through tracker.RunReplay with a 30s tick, evaluated
-//     every minute;
+// The same traffic feeds three evaluators:
+//   - the slo connector, through its real code path: the component is
+//     built by its factory as a collector builds it (a traces→metrics and
+//     a traces→logs instance sharing one connector) from
+//     sloconnector.NewReplayFactory, which differs from NewFactory only
+//     in reading a simulated clock and in evaluating when its Evaluate is
+//     called instead of on a wall-clock ticker. Every 30s tick becomes one
+//     ptrace.Traces with a resource per service and one server span per
+//     request (47.5 million spans in all), ending at the tick's end:
+//     failed requests with status error, slow ones lasting 500ms (over
+//     the latency SLO's 300ms), the others 50ms. The connector consumes
+//     them with ConsumeTraces, with the clock at the tick's end, and is
+//     evaluated at every whole minute; what it emits is what is compared:
+//     vigil_slo_burn_rate per window, vigil_slo_error_budget_remaining_ratio,
+//     vigil_slo_alert_firing per severity, vigil_slo_events, and its alert
+//     events (log records), whose firing and resolved transitions must
+//     fall on Prometheus's steps;
+//   - the tracker library alone, through tracker.RunReplay with a 30s
+//     tick, evaluated every minute: it reports per-window event counts and
+//     the inhibition of the ticket, which the connector does not emit, so
+//     disagreements can be traced to good or bad events; the connector's
+//     burn rates and budget must equal it to 1e-12;
 //   - Prometheus, as the connector's counter
 //     vigil_slo_events_total{slo,service,outcome} sampled every 30s (the
 //     running sum of the ticks, 0 at the start), written as OpenMetrics
@@ -46,12 +67,18 @@
 // per step; alert expressions are additionally spot-checked with
 // /api/v1/query at every step where their result changes.
 //
-// At every minute of the four days the test requires: each burn rate and
-// the budget remaining within the tolerance below, and event counts per
-// window (a diagnostic: a disagreement in a burn rate is traced to good or
-// bad events); each alert rule's expression non-empty (firing; for: is 0)
-// at exactly the steps where the tracker's alert of that severity fires,
-// inhibition of the ticket by the page included. The scenario is checked
+// At every minute of the four days the test requires, of the connector's
+// metrics and of the tracker's statuses alike: each burn rate and the
+// budget remaining within the tolerance below; each alert rule's
+// expression non-empty (firing; for: is 0) at exactly the steps where the
+// alert of that severity fires, inhibition of the ticket by the page
+// included. Of the tracker also event counts per window (a diagnostic: a
+// disagreement in a burn rate is traced to good or bad events); of the
+// connector its vigil_slo_events counter equal to the counter samples
+// Prometheus holds, and its alert events announcing firing and resolved
+// at exactly the steps where the alert rules start and stop returning a
+// result (re-sent firing events, alert_resend_interval, are not
+// transitions). The scenario is checked
 // too, so that agreement cannot be vacuous: the page fires during the
 // burst and only then, the ticket fires after the page and during the
 // elevated errors, every alert is resolved at the end, and the lone

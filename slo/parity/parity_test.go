@@ -41,9 +41,10 @@ func within(a, b, floor float64) bool {
 	return d <= floor || d <= relTolerance*math.Max(math.Abs(a), math.Abs(b))
 }
 
-func TestTrackerMatchesPrometheusRules(t *testing.T) {
+func TestConnectorMatchesPrometheusRules(t *testing.T) {
 	began := time.Now()
-	specs, err := slo.LoadFiles(filepath.Join("..", "examples", "checkout.yaml"), filepath.Join("testdata", "edge.yaml"))
+	specFiles := []string{filepath.Join("..", "examples", "checkout.yaml"), filepath.Join("testdata", "edge.yaml")}
+	specs, err := slo.LoadFiles(specFiles...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -75,7 +76,19 @@ func TestTrackerMatchesPrometheusRules(t *testing.T) {
 
 	end := simStart.Add(days * 24 * time.Hour)
 
-	// The stream side: the tracker, evaluated every minute.
+	// The connector's side runs while Prometheus is fed: spans through
+	// the slo connector, evaluated every minute.
+	type connResult struct {
+		r   *connectorReplay
+		err error
+	}
+	connDone := make(chan connResult, 1)
+	go func() {
+		r, err := runConnector(specFiles, end)
+		connDone <- connResult{r, err}
+	}()
+
+	// The library's side: the tracker, evaluated every minute.
 	clock := tracker.NewSimClock(simStart)
 	tr := tracker.New(defs, tracker.Options{Clock: clock.Now})
 	replay, err := tracker.RunReplay(tr, clock, tracker.Replay{
@@ -141,6 +154,14 @@ func TestTrackerMatchesPrometheusRules(t *testing.T) {
 	t.Logf("prometheus: %d rule levels backfilled (%d blocks) in %v since the test began",
 		len(levels), prom.blocks, time.Since(began).Round(time.Millisecond))
 
+	cr := <-connDone
+	if cr.err != nil {
+		t.Fatalf("connector replay: %v", cr.err)
+	}
+	conn := cr.r
+	t.Logf("connector: %d spans consumed, %d evaluations, in %v (concurrently with prometheus)",
+		conn.spans, len(conn.steps), conn.took.Round(time.Millisecond))
+
 	var steps []time.Time
 	for at := simStart.Add(step); !at.After(end); at = at.Add(step) {
 		steps = append(steps, at)
@@ -148,7 +169,7 @@ func TestTrackerMatchesPrometheusRules(t *testing.T) {
 	for i := range defs {
 		def := &defs[i]
 		t.Run(def.ID(), func(t *testing.T) {
-			compareSLO(t, prom, def, groups, stream, steps)
+			compareSLO(t, prom, def, groups, stream, conn, steps)
 		})
 	}
 	t.Logf("whole test: %v", time.Since(began).Round(time.Millisecond))
@@ -362,6 +383,7 @@ func single(t *testing.T, what string, ss []series) map[int64]float64 {
 // diffStat keeps the largest differences seen for one compared quantity.
 type diffStat struct {
 	name           string
+	side           string // the stream side's name in messages; "" means tracker
 	compared       int
 	maxAbs, maxRel float64
 	failures       int
@@ -383,8 +405,12 @@ func (d *diffStat) observe(t *testing.T, at time.Time, stream, prom, floor float
 		d.failures++
 		// Report the first few in full; the count says the rest.
 		if d.failures <= 5 {
-			t.Errorf("%s at %s (step %v after start): tracker %.9g, prometheus %.9g (|diff| %.3g, rel %.3g)",
-				d.name, at.Format(time.RFC3339), at.Sub(simStart), stream, prom, abs, rel)
+			side := d.side
+			if side == "" {
+				side = "tracker"
+			}
+			t.Errorf("%s at %s (step %v after start): %s %.9g, prometheus %.9g (|diff| %.3g, rel %.3g)",
+				d.name, at.Format(time.RFC3339), at.Sub(simStart), side, stream, prom, abs, rel)
 		}
 	}
 }
@@ -397,7 +423,7 @@ func (d *diffStat) report(t *testing.T) {
 	t.Logf("%-42s %5d steps, max |diff| %.3g, max rel %.3g", d.name, d.compared, d.maxAbs, d.maxRel)
 }
 
-func compareSLO(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.RuleGroups, stream map[int64]map[string]tracker.Status, steps []time.Time) {
+func compareSLO(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.RuleGroups, stream map[int64]map[string]tracker.Status, conn *connectorReplay, steps []time.Time) {
 	first, last := steps[0], steps[len(steps)-1]
 	statusAt := func(at time.Time) tracker.Status {
 		s, ok := stream[at.Unix()][def.ID()]
@@ -469,7 +495,8 @@ func compareSLO(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.Rul
 	}
 
 	logSamples(t, def, windows, steps, statusAt, burn, budget)
-	compareAlerts(t, prom, def, groups, steps, statusAt, burn)
+	promFiring := compareAlerts(t, prom, def, groups, steps, statusAt, burn)
+	compareConnector(t, prom, def, conn, steps, statusAt, burn, budget, promFiring)
 }
 
 // logSamples prints both sides at a few moments of the scenario.
@@ -498,8 +525,9 @@ func logSamples(t *testing.T, def *slo.SLO, windows []time.Duration, steps []tim
 // requires the tracker's alert of that severity to fire at exactly the
 // same steps.
 func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.RuleGroups, steps []time.Time,
-	statusAt func(time.Time) tracker.Status, burn map[time.Duration]map[int64]float64) {
+	statusAt func(time.Time) tracker.Status, burn map[time.Duration]map[int64]float64) map[string]map[int64]bool {
 	t.Helper()
+	promFiring := map[string]map[int64]bool{}
 	var alertRules []rulefmt.Rule
 	for _, g := range groups.Groups {
 		if g.Name != rules.GroupName(def) {
@@ -522,7 +550,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 	}
 	if len(alertRules) == 0 {
 		t.Logf("%s has no alerting policy: no alert to compare", def.ID())
-		return
+		return promFiring
 	}
 	// Alerts must agree at exactly the same steps: both sides compare the
 	// same burn rates (equal up to float rounding, see doc.go) with the
@@ -564,6 +592,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 			t.Fatalf("alert %s has for: %v; the step comparison needs 0", r.Alert, time.Duration(r.For))
 		}
 		firing := map[int64]bool{}
+		promFiring[severity] = firing
 		for _, s := range prom.queryRange(r.Expr, first, last, step) {
 			for k, v := range s.labels {
 				if r.Labels[k] != "" && r.Labels[k] != v {
@@ -630,6 +659,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 		t.Logf("%s alert transitions, prometheus: %s", severity, strings.Join(promEdges, ", "))
 		checkScenario(t, def, severity, steps, statusAt)
 	}
+	return promFiring
 }
 
 func edge(at time.Time, firing bool) string {
