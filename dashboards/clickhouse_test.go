@@ -1,14 +1,10 @@
 package dashboards
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -19,67 +15,14 @@ import (
 
 	c "github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/exporters/clickhouseexporter"
+	"github.com/vigil-otel/vigil/internal/chdbtest"
 )
 
 // The ClickHouse queries run on the embedded ClickHouse engine (npm chdb,
 // installed by scripts/chdb/install.sh) through the ClickHouse exporter's
-// runner, on the schema its migrations create and rows its own mapping
-// produces. Without chdb the test fails and names the installer.
-
-type chdbStep struct {
-	SQL  string  `json:"sql"`
-	Data *string `json:"data,omitempty"`
-}
-
-type chdbResult struct {
-	Statement int               `json:"statement"`
-	Rows      []json.RawMessage `json:"rows"`
-	Error     string            `json:"error"`
-}
-
-// runChdb runs steps in one chdb session; it returns one result per step,
-// or the error of the first failing statement and its index.
-func runChdb(t *testing.T, steps []chdbStep) ([]chdbResult, int, string) {
-	t.Helper()
-	root := repoRootDir(t)
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatal("node is not installed: run scripts/chdb/install.sh (it needs nodejs and npm)")
-	}
-	dir := os.Getenv("VIGIL_CHDB_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".cache", "chdb")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "chdb", "package.json")); err != nil {
-		t.Fatalf("chdb is not installed in %s: run scripts/chdb/install.sh", dir)
-	}
-	in, err := json.Marshal(steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", filepath.Join(root, "scripts", "chdb", "run.js"))
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "TZ=UTC", "VIGIL_CHDB_DIR="+dir)
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, _ := cmd.Output()
-	var results []chdbResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r chdbResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("runner output is not JSON: %v: %.300s", err, sc.Text())
-		}
-		if r.Error != "" {
-			return results, r.Statement, r.Error
-		}
-		results = append(results, r)
-	}
-	if len(results) != len(steps) {
-		t.Fatalf("runner returned %d of %d results; stderr: %s", len(results), len(steps), stderr.String())
-	}
-	return results, -1, ""
-}
+// runner (internal/chdbtest), on the schema its migrations create and rows
+// its own mapping produces. Without chdb the test fails and names the
+// installer.
 
 // Fixture identities the queries are checked against.
 const (
@@ -236,10 +179,10 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var steps []chdbStep
+	var steps []chdbtest.Step
 	for _, m := range migrations {
 		for _, s := range m.Statements {
-			steps = append(steps, chdbStep{SQL: s})
+			steps = append(steps, chdbtest.Step{SQL: s})
 		}
 	}
 	now := time.Now().UTC().Truncate(time.Second)
@@ -254,7 +197,7 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 			t.Fatal(err)
 		}
 		data := buf.String()
-		steps = append(steps, chdbStep{SQL: "INSERT INTO " + cfg.Database + "." + table + " FORMAT JSONEachRow", Data: &data})
+		steps = append(steps, chdbtest.Step{SQL: "INSERT INTO " + cfg.Database + "." + table + " FORMAT JSONEachRow", Data: &data})
 	}
 	setup := len(steps)
 
@@ -264,10 +207,11 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 		if strings.Contains(sql, "$") {
 			t.Errorf("%s: unexpanded variable or macro left in:\n%s", q.where, sql)
 		}
-		steps = append(steps, chdbStep{SQL: sql})
+		steps = append(steps, chdbtest.Step{SQL: sql})
 	}
-	results, failed, msg := runChdb(t, steps)
-	if failed >= 0 {
+	results, failedStep := chdbtest.Run(t, steps)
+	if failedStep != nil {
+		failed, msg := failedStep.Statement, failedStep.Error
 		if failed < setup {
 			t.Fatalf("schema or fixtures failed at statement %d: %s\n%s", failed, msg, steps[failed].SQL)
 		}

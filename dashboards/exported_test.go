@@ -196,7 +196,7 @@ scrape_configs:
 	cfgPath := vigiltest.WriteFile(t, dir, "prometheus.yml", config)
 	cmd := exec.Command(bin, "--config.file="+cfgPath, "--storage.tsdb.path="+filepath.Join(dir, "data"),
 		"--web.listen-address=127.0.0.1:"+strconv.Itoa(port))
-	out := &syncBuf{}
+	out := &vigiltest.SyncBuffer{}
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

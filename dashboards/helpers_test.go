@@ -146,16 +146,4 @@ func substitute(s string, value func(name, format string) string) string {
 	})
 }
 
-func repoRootDir(t testing.TB) string {
-	t.Helper()
-	abs, err := filepath.Abs("..")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(abs, "go.mod")); err != nil {
-		t.Fatalf("repository root not found from %s", abs)
-	}
-	return abs
-}
-
 func trimSQL(s string) string { return strings.Join(strings.Fields(s), " ") }

@@ -8,108 +8,14 @@ import (
 	"io"
 	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
+	"github.com/vigil-otel/vigil/internal/lokitest"
 	"github.com/vigil-otel/vigil/internal/vigiltest"
 )
-
-// lokiVersion is the Loki release scripts/loki/install.sh builds by default.
-const lokiVersion = "v3.7.8"
-
-// lokiBinary finds the Loki binary: $LOKI_BINARY, else the one
-// scripts/loki/install.sh caches. The test command installs it, so a
-// missing binary fails the test.
-func lokiBinary(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("LOKI_BINARY")
-	if path == "" {
-		cache := os.Getenv("VIGIL_CACHE_DIR")
-		if cache == "" {
-			cache = filepath.Join(repoRootDir(t), ".cache")
-		}
-		path = filepath.Join(cache, "loki", "loki-"+lokiVersion)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("Loki binary not found (%v): build it with scripts/loki/install.sh (or set LOKI_BINARY)", err)
-	}
-	return path
-}
-
-type syncBuf struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuf) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuf) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-// startLoki runs the real Loki with the tests' configuration
-// (scripts/loki/loki.yaml) on free loopback ports and returns its URL.
-func startLoki(t *testing.T) string {
-	t.Helper()
-	bin := lokiBinary(t)
-	httpPort, grpcPort := vigiltest.FreePort(t), vigiltest.FreePort(t)
-	cmd := exec.Command(bin, "-config.file="+filepath.Join(repoRootDir(t), "scripts", "loki", "loki.yaml"), "-config.expand-env=true")
-	cmd.Env = append(os.Environ(),
-		"LOKI_DATA_DIR="+t.TempDir(),
-		"LOKI_HTTP_PORT="+strconv.Itoa(httpPort),
-		"LOKI_GRPC_PORT="+strconv.Itoa(grpcPort),
-		"LOKI_AUTH_ENABLED=false")
-	out := &syncBuf{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting Loki: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("Loki output:\n%s", out.String())
-		}
-	})
-	base := fmt.Sprintf("http://127.0.0.1:%d", httpPort)
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	err := vigiltest.Eventually(ctx, func() error {
-		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("Loki exited: %v", err)
-		default:
-		}
-		resp, err := http.Get(base + "/ready")
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/ready: %s", resp.Status)
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Loki did not become ready: %v\n%s", err, out.String())
-	}
-	return base
-}
 
 // pushLines writes lines the way the loki exporter does: the stream labels
 // the dashboards select on, trace_id as structured metadata.
@@ -165,7 +71,7 @@ func lokiGet(base, path string, params url.Values) (int, []byte, error) {
 // variable on "All" and with a service, level and search chosen; each must
 // be accepted and find the lines it should.
 func TestLogQLRunsOnLoki(t *testing.T) {
-	base := startLoki(t)
+	base := lokitest.Start(t, false).URL
 	now := time.Now()
 	pushLines(t, base, now)
 

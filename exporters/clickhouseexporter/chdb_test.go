@@ -1,7 +1,6 @@
 package clickhouseexporter
 
 import (
-	"bufio"
 	"bytes"
 	"encoding/json"
 	"errors"
@@ -18,90 +17,34 @@ import (
 	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
 	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+
+	"github.com/vigil-otel/vigil/internal/chdbtest"
 )
 
 // The embedded ClickHouse engine (npm package chdb) runs the exporter's SQL
-// here, because no modern ClickHouse server can be installed on the
-// project's machines. scripts/chdb/install.sh installs it; without it these
-// tests fail, they never skip.
+// here, through internal/chdbtest; without chdb these tests fail, they
+// never skip.
 
-type chdbStep struct {
-	SQL  string  `json:"sql"`
-	Data *string `json:"data,omitempty"`
-}
-
-type chdbResult struct {
-	Statement int               `json:"statement"`
-	Rows      []json.RawMessage `json:"rows"`
-	Error     string            `json:"error"`
-}
-
-func repoRoot(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			return dir
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-}
+type (
+	chdbStep   = chdbtest.Step
+	chdbResult = chdbtest.Result
+)
 
 // chdbRunner returns the runner script, failing the test with the fix when
 // node or chdb is missing.
 func chdbRunner(t testing.TB) string {
 	t.Helper()
-	root := repoRoot(t)
-	if _, err := exec.LookPath("node"); err != nil {
-		t.Fatalf("node is not installed: run scripts/chdb/install.sh (it needs nodejs and npm)")
-	}
-	dir := os.Getenv("VIGIL_CHDB_DIR")
-	if dir == "" {
-		dir = filepath.Join(root, ".cache", "chdb")
-	}
-	if _, err := os.Stat(filepath.Join(dir, "node_modules", "chdb", "package.json")); err != nil {
-		t.Fatalf("chdb is not installed in %s: run scripts/chdb/install.sh", dir)
-	}
-	return filepath.Join(root, "scripts", "chdb", "run.js")
+	script, _ := chdbtest.Runner(t)
+	return script
 }
 
 // runChdb runs steps in one fresh chdb session and returns one result per
 // step; a failing statement fails the test with its SQL.
 func runChdb(t testing.TB, steps []chdbStep) []chdbResult {
 	t.Helper()
-	runner := chdbRunner(t)
-	in, err := json.Marshal(steps)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("node", runner)
-	cmd.Stdin = bytes.NewReader(in)
-	cmd.Env = append(os.Environ(), "TZ=UTC")
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	out, runErr := cmd.Output()
-	var results []chdbResult
-	sc := bufio.NewScanner(bytes.NewReader(out))
-	sc.Buffer(make([]byte, 0, 1<<20), 64<<20)
-	for sc.Scan() {
-		var r chdbResult
-		if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
-			t.Fatalf("runner output is not JSON: %v: %.300s", err, sc.Text())
-		}
-		if r.Error != "" {
-			t.Fatalf("chdb: statement %d failed: %s\nSQL:\n%s", r.Statement, r.Error, steps[r.Statement].SQL)
-		}
-		results = append(results, r)
-	}
-	if runErr != nil || len(results) != len(steps) {
-		t.Fatalf("runner: %v (%d of %d results); stderr: %s", runErr, len(results), len(steps), stderr.String())
+	results, failed := chdbtest.Run(t, steps)
+	if failed != nil {
+		t.Fatalf("chdb: statement %d failed: %s\nSQL:\n%s", failed.Statement, failed.Error, steps[failed.Statement].SQL)
 	}
 	return results
 }

@@ -1,24 +1,18 @@
 package clickhouseexporter
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporters/clickhouseexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/configtest"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name    string
 		check   func(t *testing.T, cfg *Config)
@@ -74,30 +68,9 @@ func TestLoadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := createDefaultConfig()
-			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, tt.name).String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sub.Unmarshal(cfg); err != nil {
-				t.Fatal(err)
-			}
-			err = confmap.Validate(cfg)
-			if tt.wantErr != nil {
-				if err == nil {
-					t.Fatalf("Validate() = nil, want error containing %q", tt.wantErr)
-				}
-				for _, w := range tt.wantErr {
-					if !strings.Contains(err.Error(), w) {
-						t.Errorf("Validate() = %q, want it to contain %q", err, w)
-					}
-				}
-				if strings.Contains(err.Error(), "s3cret-pass") {
-					t.Errorf("validation error leaks the password: %q", err)
-				}
+			err := configtest.Load(t, component.NewIDWithName(metadata.Type, tt.name), cfg)
+			if configtest.Rejected(t, err, tt.wantErr, "s3cret-pass") {
 				return
-			}
-			if err != nil {
-				t.Fatalf("Validate() = %v", err)
 			}
 			tt.check(t, cfg.(*Config))
 		})

@@ -4,171 +4,27 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
-	"net/http"
 	"net/url"
-	"os"
-	"os/exec"
-	"path/filepath"
 	"reflect"
 	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
 	otellog "go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/vigil-otel/vigil/internal/lokitest"
 	"github.com/vigil-otel/vigil/internal/vigiltest"
 )
 
-// lokiVersion is the Loki release scripts/loki/install.sh builds by default;
-// keep the two in step.
-const lokiVersion = "v3.7.8"
-
-// lokiBinary finds the Loki binary: $LOKI_BINARY, else the one
-// scripts/loki/install.sh caches. A missing binary fails the test: the test
-// command installs it, so its absence is a broken setup, not a reason to skip.
-func lokiBinary(t *testing.T) string {
-	t.Helper()
-	path := os.Getenv("LOKI_BINARY")
-	if path == "" {
-		cache := os.Getenv("VIGIL_CACHE_DIR")
-		if cache == "" {
-			cache = filepath.Join(vigiltest.RepoRoot(), ".cache")
-		}
-		path = filepath.Join(cache, "loki", "loki-"+lokiVersion)
-	}
-	if _, err := os.Stat(path); err != nil {
-		t.Fatalf("Loki binary not found (%v): build it with scripts/loki/install.sh (or set LOKI_BINARY)", err)
-	}
-	return path
-}
-
-// lokiServer is a running single-binary Loki on loopback.
-type lokiServer struct {
-	url string
-	out *lockedBuffer
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  strings.Builder
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
-}
-
-// startLoki runs Loki with scripts/loki/loki.yaml on free ports and waits
-// until /ready answers. The process is killed when the test ends.
-func startLoki(t *testing.T, authEnabled bool) *lokiServer {
-	t.Helper()
-	bin := lokiBinary(t)
-	httpPort, grpcPort := vigiltest.FreePort(t), vigiltest.FreePort(t)
-	cmd := exec.Command(bin,
-		"-config.file="+filepath.Join(vigiltest.RepoRoot(), "scripts", "loki", "loki.yaml"),
-		"-config.expand-env=true")
-	cmd.Env = append(os.Environ(),
-		"LOKI_DATA_DIR="+t.TempDir(),
-		"LOKI_HTTP_PORT="+strconv.Itoa(httpPort),
-		"LOKI_GRPC_PORT="+strconv.Itoa(grpcPort),
-		"LOKI_AUTH_ENABLED="+strconv.FormatBool(authEnabled),
-	)
-	out := &lockedBuffer{}
-	cmd.Stdout, cmd.Stderr = out, out
-	if err := cmd.Start(); err != nil {
-		t.Fatalf("starting Loki: %v", err)
-	}
-	exited := make(chan error, 1)
-	go func() { exited <- cmd.Wait() }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		<-exited
-		if t.Failed() {
-			t.Logf("Loki output:\n%s", out.String())
-		}
-	})
-	s := &lokiServer{url: fmt.Sprintf("http://127.0.0.1:%d", httpPort), out: out}
-	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
-	defer cancel()
-	err := vigiltest.Eventually(ctx, func() error {
-		select {
-		case err := <-exited:
-			exited <- err
-			return fmt.Errorf("Loki exited: %v", err)
-		default:
-		}
-		resp, err := http.Get(s.url + "/ready")
-		if err != nil {
-			return err
-		}
-		body, _ := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/ready: %d %s", resp.StatusCode, strings.TrimSpace(string(body)))
-		}
-		return nil
-	})
-	if err != nil {
-		t.Fatalf("Loki did not become ready: %v\n%s", err, out.String())
-	}
-	return s
-}
-
-// get calls Loki's HTTP API and decodes the JSON answer's data field.
-func (s *lokiServer) get(tenant, path string, params url.Values, data any) error {
-	req, err := http.NewRequest(http.MethodGet, s.url+path+"?"+params.Encode(), nil)
-	if err != nil {
-		return err
-	}
-	if tenant != "" {
-		req.Header.Set("X-Scope-OrgID", tenant)
-	}
-	// Return structured metadata apart from stream labels.
-	req.Header.Set("X-Loki-Response-Encoding-Flags", "categorize-labels")
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(resp.Body)
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("GET %s: %d %s", path, resp.StatusCode, body)
-	}
-	var envelope struct {
-		Status string          `json:"status"`
-		Data   json.RawMessage `json:"data"`
-	}
-	if err := json.Unmarshal(body, &envelope); err != nil {
-		return fmt.Errorf("GET %s: %v in %s", path, err, body)
-	}
-	if envelope.Status != "success" {
-		return fmt.Errorf("GET %s: status %q: %s", path, envelope.Status, body)
-	}
-	return json.Unmarshal(envelope.Data, data)
-}
-
-// lokiEntry is one entry as query_range returns it.
+// lokiEntry is one entry as query_range returns it, its stream's labels
+// formatted as the exporter formats them.
 type lokiEntry struct {
-	labels string // the stream's labels, formatted {a="b", ...} sorted
+	labels string // {a="b", ...} sorted
 	ts     time.Time
 	line   string
 	meta   map[string]string
@@ -176,56 +32,25 @@ type lokiEntry struct {
 
 // queryRange returns every entry matching query in [start, end], oldest
 // first.
-func (s *lokiServer) queryRange(tenant, query string, start, end time.Time) ([]lokiEntry, error) {
-	var data struct {
-		ResultType string `json:"resultType"`
-		Result     []struct {
-			Stream map[string]string   `json:"stream"`
-			Values [][]json.RawMessage `json:"values"`
-		} `json:"result"`
-	}
-	params := url.Values{
-		"query":     {query},
-		"start":     {strconv.FormatInt(start.UnixNano(), 10)},
-		"end":       {strconv.FormatInt(end.UnixNano(), 10)},
-		"limit":     {"5000"},
-		"direction": {"forward"},
-	}
-	if err := s.get(tenant, "/loki/api/v1/query_range", params, &data); err != nil {
+func queryRange(loki *lokitest.Server, tenant, query string, start, end time.Time) ([]lokiEntry, error) {
+	entries, err := loki.QueryRange(tenant, query, start, end)
+	if err != nil {
 		return nil, err
 	}
-	var out []lokiEntry
-	for _, r := range data.Result {
-		ls := labelSet{}
-		for k, v := range r.Stream {
-			ls = ls.set(k, v)
-		}
-		for _, v := range r.Values {
-			var tsText, line string
-			if len(v) < 2 || json.Unmarshal(v[0], &tsText) != nil || json.Unmarshal(v[1], &line) != nil {
-				return nil, fmt.Errorf("unexpected value %s", v)
-			}
-			ns, err := strconv.ParseInt(tsText, 10, 64)
-			if err != nil {
-				return nil, err
-			}
-			e := lokiEntry{labels: ls.String(), ts: time.Unix(0, ns).UTC(), line: line, meta: map[string]string{}}
-			if len(v) > 2 {
-				var cat struct {
-					StructuredMetadata map[string]string `json:"structuredMetadata"`
-				}
-				if err := json.Unmarshal(v[2], &cat); err != nil {
-					return nil, err
-				}
-				for k, val := range cat.StructuredMetadata {
-					e.meta[k] = val
-				}
-			}
-			out = append(out, e)
-		}
+	out := make([]lokiEntry, 0, len(entries))
+	for _, e := range entries {
+		out = append(out, lokiEntry{labels: formatLabels(e.Stream), ts: e.TS, line: e.Line, meta: e.Meta})
 	}
-	slices.SortStableFunc(out, func(a, b lokiEntry) int { return a.ts.Compare(b.ts) })
 	return out, nil
+}
+
+// formatLabels formats a stream's labels as a sorted labelSet does.
+func formatLabels(stream map[string]string) string {
+	ls := labelSet{}
+	for k, v := range stream {
+		ls = ls.set(k, v)
+	}
+	return ls.String()
 }
 
 // sentRecord is a log record the test emits through the OpenTelemetry SDK,
@@ -263,7 +88,7 @@ func TestLokiEndToEnd(t *testing.T) {
 }
 
 func runEndToEnd(t *testing.T, auth bool, tenant string, format LineFormat) {
-	loki := startLoki(t, auth)
+	loki := lokitest.Start(t, auth)
 	dir := t.TempDir()
 	cfgPath := vigiltest.WriteFile(t, dir, "vigil.yaml", fmt.Sprintf(`
 extensions:
@@ -300,7 +125,7 @@ service:
     logs:
       receivers: [otlp]
       exporters: [loki]
-`, loki.url, tenant, format))
+`, loki.URL, tenant, format))
 	vigil := vigiltest.Start(t, vigiltest.Options{Args: []string{"--config", cfgPath}})
 
 	traceID := trace.TraceID{0x4b, 0xf9, 0x2f, 0x35, 0x77, 0xb3, 0x4d, 0xa6, 0xa3, 0xce, 0x92, 0x9d, 0x0e, 0x0e, 0x47, 0x36}
@@ -386,7 +211,7 @@ service:
 	var got []lokiEntry
 	err := vigiltest.Eventually(ctx, func() error {
 		var err error
-		got, err = loki.queryRange(tenant, `{service_name="checkout"}`, start.Add(-time.Second), time.Now().Add(time.Minute))
+		got, err = queryRange(loki, tenant, `{service_name="checkout"}`, start.Add(-time.Second), time.Now().Add(time.Minute))
 		if err != nil {
 			return err
 		}
@@ -423,7 +248,7 @@ service:
 	var names []string
 	now := time.Now()
 	window := url.Values{"start": {strconv.FormatInt(start.Add(-time.Hour).UnixNano(), 10)}, "end": {strconv.FormatInt(now.Add(time.Minute).UnixNano(), 10)}}
-	if err := loki.get(tenant, "/loki/api/v1/labels", window, &names); err != nil {
+	if err := loki.Get(tenant, "/loki/api/v1/labels", window, &names); err != nil {
 		t.Fatal(err)
 	}
 	slices.Sort(names)
@@ -437,16 +262,12 @@ service:
 	for k, v := range window {
 		params[k] = v
 	}
-	if err := loki.get(tenant, "/loki/api/v1/series", params, &series); err != nil {
+	if err := loki.Get(tenant, "/loki/api/v1/series", params, &series); err != nil {
 		t.Fatal(err)
 	}
 	var seriesText []string
 	for _, s := range series {
-		ls := labelSet{}
-		for k, v := range s {
-			ls = ls.set(k, v)
-		}
-		seriesText = append(seriesText, ls.String())
+		seriesText = append(seriesText, formatLabels(s))
 	}
 	slices.Sort(seriesText)
 	wantSeries := []string{
@@ -473,7 +294,7 @@ service:
 			} `json:"result"`
 		}
 		p := url.Values{"query": {q.query}, "time": {strconv.FormatInt(now.Add(time.Minute).UnixNano(), 10)}}
-		if err := loki.get(tenant, "/loki/api/v1/query", p, &data); err != nil {
+		if err := loki.Get(tenant, "/loki/api/v1/query", p, &data); err != nil {
 			t.Fatal(err)
 		}
 		var n string
@@ -485,7 +306,7 @@ service:
 	if auth {
 		// Another tenant sees nothing: the exporter's X-Scope-OrgID decided
 		// where the logs went.
-		other, err := loki.queryRange("someone-else", `{service_name="checkout"}`, start.Add(-time.Second), time.Now().Add(time.Minute))
+		other, err := queryRange(loki, "someone-else", `{service_name="checkout"}`, start.Add(-time.Second), time.Now().Add(time.Minute))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -529,19 +350,14 @@ func merge(a, b map[string]string) map[string]string {
 func emit(t *testing.T, endpoint string, start time.Time, traceID trace.TraceID, spanID trace.SpanID, records []sentRecord) {
 	t.Helper()
 	ctx := context.Background()
-	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := resource.NewSchemaless(
+	lp := vigiltest.LoggerProvider(t, endpoint, resource.NewSchemaless(
 		attribute.String("service.name", "checkout"),
 		attribute.String("service.namespace", "shop"),
 		attribute.String("deployment.environment.name", "prod"),
 		attribute.String("k8s.namespace.name", "payments"),
 		attribute.String("service.instance.id", "pod-7f9c"),
 		attribute.String("host.name", "node-1"),
-	)
-	lp := sdklog.NewLoggerProvider(sdklog.WithResource(res), sdklog.WithProcessor(sdklog.NewBatchProcessor(exp)))
+	))
 	logger := lp.Logger("e2e")
 	spanCtx := trace.ContextWithSpanContext(ctx, trace.NewSpanContext(trace.SpanContextConfig{
 		TraceID: traceID, SpanID: spanID, TraceFlags: trace.FlagsSampled,

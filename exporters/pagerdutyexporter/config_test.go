@@ -1,7 +1,6 @@
 package pagerdutyexporter
 
 import (
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -10,12 +9,11 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/configtest"
 )
 
 func TestConfigStruct(t *testing.T) {
@@ -25,10 +23,6 @@ func TestConfigStruct(t *testing.T) {
 }
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		id    component.ID
 		check func(t *testing.T, c *Config)
@@ -72,14 +66,7 @@ func TestLoadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
 			cfg := createDefaultConfig()
-			sub, err := cm.Sub(tt.id.String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sub.Unmarshal(cfg); err != nil {
-				t.Fatal(err)
-			}
-			if err := confmap.Validate(cfg); err != nil {
+			if err := configtest.Load(t, tt.id, cfg); err != nil {
 				t.Fatalf("validate: %v", err)
 			}
 			tt.check(t, cfg.(*Config))

@@ -1,7 +1,6 @@
 package sentryexporter
 
 import (
-	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -9,17 +8,12 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/config/configopaque"
-	"go.opentelemetry.io/collector/confmap"
-	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/vigil-otel/vigil/exporters/sentryexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/configtest"
 )
 
 func TestLoadConfig(t *testing.T) {
-	cm, err := confmaptest.LoadConf(filepath.Join("testdata", "config.yaml"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	tests := []struct {
 		name    string
 		check   func(t *testing.T, cfg *Config)
@@ -71,14 +65,7 @@ func TestLoadConfig(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cfg := createDefaultConfig()
-			sub, err := cm.Sub(component.NewIDWithName(metadata.Type, tt.name).String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := sub.Unmarshal(cfg); err != nil {
-				t.Fatal(err)
-			}
-			err = confmap.Validate(cfg)
+			err := configtest.Load(t, component.NewIDWithName(metadata.Type, tt.name), cfg)
 			if len(tt.wantErr) > 0 {
 				if err == nil {
 					t.Fatal("config accepted")

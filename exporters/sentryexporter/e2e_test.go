@@ -11,12 +11,8 @@ import (
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otellog "go.opentelemetry.io/otel/log"
-	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
-	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
@@ -218,11 +214,7 @@ func testResource(service string) *resource.Resource {
 // service does, and returns its span context.
 func sendErrorSpan(ctx context.Context, t *testing.T, endpoint string) trace.SpanContext {
 	t.Helper()
-	exp, err := otlptracegrpc.New(ctx, otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	tp := sdktrace.NewTracerProvider(sdktrace.WithSyncer(exp), sdktrace.WithResource(testResource("checkout")))
+	tp := vigiltest.TracerProvider(t, endpoint, testResource("checkout"))
 	defer func() {
 		if err := tp.Shutdown(context.Background()); err != nil {
 			t.Error(err)
@@ -253,11 +245,7 @@ func recordCheckoutError(span trace.Span) {
 func sendZapErrorLog(ctx context.Context, t *testing.T, endpoint string, sc trace.SpanContext) {
 	t.Helper()
 	entry := chargeCard()
-	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	lp := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)), sdklog.WithResource(testResource("payments")))
+	lp := vigiltest.LoggerProvider(t, endpoint, testResource("payments"))
 	defer func() {
 		if err := lp.Shutdown(context.Background()); err != nil {
 			t.Error(err)

@@ -47,7 +47,7 @@ type Instance struct {
 	Ports      Ports
 	StorageDir string
 	cmd        *exec.Cmd
-	log        *syncBuffer
+	log        *SyncBuffer
 	done       chan struct{}
 	waitErr    error
 }
@@ -84,7 +84,7 @@ func Start(t testing.TB, opts Options) *Instance {
 		cmd.Env = append(cmd.Env, k+"="+v)
 	}
 	cmd.Dir = t.TempDir() // the binary must not depend on its working directory
-	inst := &Instance{Ports: p, StorageDir: storage, cmd: cmd, log: &syncBuffer{}, done: make(chan struct{})}
+	inst := &Instance{Ports: p, StorageDir: storage, cmd: cmd, log: &SyncBuffer{}, done: make(chan struct{})}
 	cmd.Stdout = inst.log
 	cmd.Stderr = inst.log
 	if err := cmd.Start(); err != nil {
@@ -225,19 +225,20 @@ func Eventually(ctx context.Context, cond func() error) error {
 
 func addr(port int) string { return "127.0.0.1:" + strconv.Itoa(port) }
 
-// syncBuffer is a bytes.Buffer safe for the process's writers and readers.
-type syncBuffer struct {
+// SyncBuffer is a bytes.Buffer safe for concurrent writers and readers: a
+// process's stdout and stderr, and the test reading them.
+type SyncBuffer struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
 }
 
-func (b *syncBuffer) Write(p []byte) (int, error) {
+func (b *SyncBuffer) Write(p []byte) (int, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.Write(p)
 }
 
-func (b *syncBuffer) String() string {
+func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()

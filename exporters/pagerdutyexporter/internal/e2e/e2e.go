@@ -5,7 +5,6 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"net/http"
@@ -13,14 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/codes"
-	"go.opentelemetry.io/otel/exporters/otlp/otlplog/otlploggrpc"
-	"go.opentelemetry.io/otel/exporters/otlp/otlptrace/otlptracegrpc"
 	otellog "go.opentelemetry.io/otel/log"
 	sdklog "go.opentelemetry.io/otel/sdk/log"
 	"go.opentelemetry.io/otel/sdk/resource"
@@ -102,14 +98,7 @@ type AlertSender struct {
 // down when the test ends.
 func NewAlertSender(t *testing.T, endpoint string) *AlertSender {
 	t.Helper()
-	ctx := context.Background()
-	exp, err := otlploggrpc.New(ctx, otlploggrpc.WithEndpoint(endpoint), otlploggrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := resource.NewSchemaless(attribute.String("service.name", "vigil-e2e"))
-	p := sdklog.NewLoggerProvider(sdklog.WithProcessor(sdklog.NewSimpleProcessor(exp)), sdklog.WithResource(res))
-	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	p := vigiltest.LoggerProvider(t, endpoint, resource.NewSchemaless(attribute.String("service.name", "vigil-e2e")))
 	return &AlertSender{provider: p, logger: p.Logger("vigil-e2e")}
 }
 
@@ -177,17 +166,9 @@ type SpanSender struct {
 // down when the test ends.
 func NewSpanSender(t testing.TB, endpoint string) *SpanSender {
 	t.Helper()
-	exp, err := otlptracegrpc.New(context.Background(), otlptracegrpc.WithEndpoint(endpoint), otlptracegrpc.WithInsecure())
-	if err != nil {
-		t.Fatal(err)
-	}
-	res := resource.NewSchemaless(semconv.ServiceName("checkout"))
-	// Blocking: a flood of spans must wait for the exporter, not be dropped
-	// from a full queue, so tests know exactly what the collector got.
-	p := sdktrace.NewTracerProvider(sdktrace.WithBatcher(exp,
-		sdktrace.WithBatchTimeout(200*time.Millisecond), sdktrace.WithBlocking(), sdktrace.WithMaxExportBatchSize(2048)),
-		sdktrace.WithResource(res))
-	t.Cleanup(func() { _ = p.Shutdown(context.Background()) })
+	// Blocking: a flood of spans waits for the exporter, not dropped from a
+	// full queue, so tests know exactly what the collector got.
+	p := vigiltest.TracerProvider(t, endpoint, resource.NewSchemaless(semconv.ServiceName("checkout")))
 	return &SpanSender{provider: p, tracer: p.Tracer("vigil-e2e")}
 }
 
@@ -257,9 +238,8 @@ func ExampleAlertmanagerConfig(t *testing.T, dir, url string) string {
 func StartServer(t *testing.T, name string, port int, bin string, args ...string) {
 	t.Helper()
 	cmd := exec.Command(bin, args...)
-	var out bytes.Buffer
-	w := &syncWriter{w: &out}
-	cmd.Stdout, cmd.Stderr = w, w
+	out := &vigiltest.SyncBuffer{}
+	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatalf("%s: %v", name, err)
 	}
@@ -272,9 +252,7 @@ func StartServer(t *testing.T, name string, port int, bin string, args ...string
 		_ = cmd.Process.Kill()
 		<-done
 		if t.Failed() {
-			w.mu.Lock()
 			t.Logf("%s output:\n%s", name, out.String())
-			w.mu.Unlock()
 		}
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -299,16 +277,4 @@ func StartServer(t *testing.T, name string, port int, bin string, args ...string
 	if err != nil {
 		t.Fatalf("%s not ready: %v", name, err)
 	}
-}
-
-// syncWriter serialises the writes of a process's stdout and stderr.
-type syncWriter struct {
-	mu sync.Mutex
-	w  *bytes.Buffer
-}
-
-func (s *syncWriter) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.w.Write(p)
 }
