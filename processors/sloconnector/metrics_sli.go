@@ -261,27 +261,9 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 		dps := h.DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			for _, r := range refs {
-				if r.role != roleHistogram || !r.rule.selects(service) || !matchAll(r.sel.attrs, dp.Attributes(), res) {
-					continue
-				}
-				good, ok := goodObservations(dp, durationIn(r.rule.latency, m.Unit()))
-				if !ok {
-					ref.refuse(reasonNotABoundary, dp.Count())
-					continue
-				}
-				total, goodDelta := a.increase(m.Name(), res, dp.Attributes(), cumulative, dp.StartTimestamp(), float64(dp.Count()), float64(good), now)
-				if total == 0 {
-					continue
-				}
-				s, first := a.sums(r.rule, dp.Attributes(), res)
-				if first {
-					touched = append(touched, s)
-				}
-				s.end = laterOf(s.end, dp.Timestamp().AsTime())
-				s.total += total
-				s.part += goodDelta
-			}
+			touched = a.histogramPoint(m, refs, service, res, ref, now, touched, cumulative,
+				histogramCounts{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Count()},
+				func(threshold float64) (uint64, bool) { return goodObservations(dp, threshold) })
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		eh := m.ExponentialHistogram()
@@ -289,28 +271,48 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 		dps := eh.DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			for _, r := range refs {
-				if r.role != roleHistogram || !r.rule.selects(service) || !matchAll(r.sel.attrs, dp.Attributes(), res) {
-					continue
-				}
-				good, ok := goodExponential(dp, durationIn(r.rule.latency, m.Unit()))
-				if !ok {
-					ref.refuse(reasonNotABoundary, dp.Count())
-					continue
-				}
-				total, goodDelta := a.increase(m.Name(), res, dp.Attributes(), cumulative, dp.StartTimestamp(), float64(dp.Count()), float64(good), now)
-				if total == 0 {
-					continue
-				}
-				s, first := a.sums(r.rule, dp.Attributes(), res)
-				if first {
-					touched = append(touched, s)
-				}
-				s.end = laterOf(s.end, dp.Timestamp().AsTime())
-				s.total += total
-				s.part += goodDelta
-			}
+			touched = a.histogramPoint(m, refs, service, res, ref, now, touched, cumulative,
+				histogramCounts{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Count()},
+				func(threshold float64) (uint64, bool) { return goodExponential(dp, threshold) })
 		}
+	}
+	return touched
+}
+
+// histogramCounts is what latency accounting reads of a histogram data
+// point, explicit or exponential alike.
+type histogramCounts struct {
+	attrs     pcommon.Map
+	start, ts pcommon.Timestamp
+	count     uint64
+}
+
+// histogramPoint accounts one histogram data point for the histogram SLIs
+// of refs that select it: observations at or below the latency threshold
+// are good. good counts them in the point's own bucket layout and reports
+// false when the threshold is not one of its boundaries.
+func (a *metricAccounting) histogramPoint(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, ref refusals, now time.Time,
+	touched []*sliSums, cumulative bool, dp histogramCounts, good func(threshold float64) (uint64, bool)) []*sliSums {
+	for _, r := range refs {
+		if r.role != roleHistogram || !r.rule.selects(service) || !matchAll(r.sel.attrs, dp.attrs, res) {
+			continue
+		}
+		g, ok := good(durationIn(r.rule.latency, m.Unit()))
+		if !ok {
+			ref.refuse(reasonNotABoundary, dp.count)
+			continue
+		}
+		total, goodDelta := a.increase(m.Name(), res, dp.attrs, cumulative, dp.start, float64(dp.count), float64(g), now)
+		if total == 0 {
+			continue
+		}
+		s, first := a.sums(r.rule, dp.attrs, res)
+		if first {
+			touched = append(touched, s)
+		}
+		s.end = laterOf(s.end, dp.ts.AsTime())
+		s.total += total
+		s.part += goodDelta
 	}
 	return touched
 }
