@@ -111,7 +111,7 @@ func FromEvent(body string, attrs map[string]string, ts time.Time) (Alert, error
 			a.Annotations[k] = v
 		default:
 			if v != "" {
-				a.Labels[sanitizeLabelName(k)] = v
+				a.Labels[LabelName(k)] = v
 			}
 		}
 	}
@@ -149,9 +149,10 @@ func hasAnyPrefix(s string, prefixes []string) bool {
 	return false
 }
 
-// sanitizeLabelName makes an attribute key a valid Prometheus label name, so
-// the same matchers work here and in Alertmanager.
-func sanitizeLabelName(k string) string {
+// LabelName makes an attribute key a valid Prometheus label name
+// ([a-zA-Z_][a-zA-Z0-9_]*, other characters become _), so the same matchers
+// work here and in Alertmanager, which validates annotation names alike.
+func LabelName(k string) string {
 	b := []byte(k)
 	for i, c := range b {
 		ok := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')

@@ -11,6 +11,7 @@ import (
 	"runtime"
 	"runtime/debug"
 	"strings"
+	"sync"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
@@ -155,16 +156,21 @@ func packageOf(fn any) string {
 	return name[:slash+1+dot]
 }
 
-// moduleOf returns "module version" for the module that provides pkg.
-func moduleOf(pkg string) string {
+// buildModules are the main module and its dependencies, read once from
+// the binary's build information.
+var buildModules = sync.OnceValue(func() []*debug.Module {
 	info, ok := debug.ReadBuildInfo()
 	if !ok {
-		return ""
+		return nil
 	}
+	return append([]*debug.Module{&info.Main}, info.Deps...)
+})
+
+// moduleOf returns "module version" for the module that provides pkg.
+func moduleOf(pkg string) string {
 	best := ""
 	version := ""
-	mods := append([]*debug.Module{&info.Main}, info.Deps...)
-	for _, m := range mods {
+	for _, m := range buildModules() {
 		if (pkg == m.Path || strings.HasPrefix(pkg, m.Path+"/")) && len(m.Path) > len(best) {
 			best, version = m.Path, m.Version
 			if m.Replace != nil {

@@ -23,6 +23,8 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/internal/events"
+
+	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
 const (
@@ -164,7 +166,7 @@ func joinName(name, suffix string) string {
 func (e *pdExporter) start(ctx context.Context, host component.Host) error {
 	var store alerts.Store = alerts.NewMemStore()
 	if e.cfg.Storage != nil {
-		client, err := storageClient(ctx, host, *e.cfg.Storage, e.set.ID)
+		client, err := storageclient.Get(ctx, host, *e.cfg.Storage, component.KindExporter, e.set.ID, "nflog")
 		if err != nil {
 			return err
 		}
@@ -203,22 +205,6 @@ func (e *pdExporter) prepare(ctx context.Context, host component.Host, store ale
 		return fmt.Errorf("loading alert routing: %w", err)
 	}
 	return e.sender.Start(ctx, host)
-}
-
-func storageClient(ctx context.Context, host component.Host, id, owner component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[id]
-	if !ok {
-		return nil, fmt.Errorf("storage extension %q not found", id)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("extension %q is not a storage extension", id)
-	}
-	client, err := se.GetClient(ctx, component.KindExporter, owner, "nflog")
-	if err != nil {
-		return nil, fmt.Errorf("storage extension %q: %w", id, err)
-	}
-	return client, nil
 }
 
 // defaultReceiver is the single receiver of the built-in routing.

@@ -3,7 +3,6 @@ package anomalyconnector
 import (
 	"context"
 	"errors"
-	"fmt"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -16,6 +15,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/processors/anomalyconnector/internal/metadata"
+
+	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
 // core holds the detectors and accumulators that the connector's instances
@@ -120,17 +121,9 @@ func (c *core) initTelemetry() error {
 // loop that closes intervals and writes checkpoints.
 func (c *core) start(ctx context.Context, host component.Host) error {
 	if c.cfg.Storage != nil {
-		ext, ok := host.GetExtensions()[*c.cfg.Storage]
-		if !ok {
-			return fmt.Errorf("storage extension %q not found", c.cfg.Storage)
-		}
-		se, ok := ext.(storage.Extension)
-		if !ok {
-			return fmt.Errorf("extension %q is not a storage extension", c.cfg.Storage)
-		}
-		client, err := se.GetClient(ctx, component.KindConnector, c.set.ID, "")
+		client, err := storageclient.Get(ctx, host, *c.cfg.Storage, component.KindConnector, c.set.ID, "")
 		if err != nil {
-			return fmt.Errorf("storage client: %w", err)
+			return err
 		}
 		c.client = client
 		if err := c.restore(ctx); err != nil {

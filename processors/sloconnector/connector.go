@@ -22,6 +22,8 @@ import (
 
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
+
+	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
 // registry holds the one connector of each component ID, shared by the
@@ -76,11 +78,11 @@ type sloConnector struct {
 
 	// Set while the collector builds the pipelines, before any Start;
 	// read-only afterwards.
-	refs          int // guarded by registry.mu
-	metricsOut    consumer.Metrics
-	logsOut       consumer.Logs
-	tracesCounter *tracesFacet
-	metricsCount  *metricsFacet
+	refs           int // guarded by registry.mu
+	metricsOut     consumer.Metrics
+	logsOut        consumer.Logs
+	tracesCounter  *tracesFacet
+	metricsCounter *metricsFacet
 
 	startOnce sync.Once
 	startErr  error
@@ -149,7 +151,7 @@ func (c *sloConnector) setLogsOut(next consumer.Logs) {
 // newTracesFacet returns an instance consuming traces. The first one
 // built counts spans; the collector hands every other the same spans.
 func (c *sloConnector) newTracesFacet() *tracesFacet {
-	f := &tracesFacet{c: c}
+	f := &tracesFacet{facet{c}}
 	if c.tracesCounter == nil {
 		c.tracesCounter = f
 	}
@@ -159,30 +161,34 @@ func (c *sloConnector) newTracesFacet() *tracesFacet {
 // newMetricsFacet returns an instance consuming metrics; as for traces,
 // the first one built counts.
 func (c *sloConnector) newMetricsFacet() *metricsFacet {
-	f := &metricsFacet{c: c}
-	if c.metricsCount == nil {
-		c.metricsCount = f
+	f := &metricsFacet{facet{c}}
+	if c.metricsCounter == nil {
+		c.metricsCounter = f
 	}
 	return f
 }
 
-// tracesFacet is one instance of the connector that consumes traces.
-type tracesFacet struct{ c *sloConnector }
+// facet is what every instance of the connector shares: one lifecycle and
+// one evaluation, whichever signal the instance consumes.
+type facet struct{ c *sloConnector }
 
-func (f *tracesFacet) Start(ctx context.Context, host component.Host) error {
+func (f facet) Start(ctx context.Context, host component.Host) error {
 	return f.c.start(ctx, host)
 }
 
-func (f *tracesFacet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
+func (f facet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
 
-func (f *tracesFacet) Capabilities() consumer.Capabilities {
+func (f facet) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
 // Evaluate implements Evaluator.
-func (f *tracesFacet) Evaluate(ctx context.Context, at time.Time) error {
+func (f facet) Evaluate(ctx context.Context, at time.Time) error {
 	return f.c.evaluateManually(ctx, at)
 }
+
+// tracesFacet is one instance of the connector that consumes traces.
+type tracesFacet struct{ facet }
 
 func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error {
 	if f != f.c.tracesCounter {
@@ -195,25 +201,10 @@ func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error
 }
 
 // metricsFacet is one instance of the connector that consumes metrics.
-type metricsFacet struct{ c *sloConnector }
-
-func (f *metricsFacet) Start(ctx context.Context, host component.Host) error {
-	return f.c.start(ctx, host)
-}
-
-func (f *metricsFacet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
-
-func (f *metricsFacet) Capabilities() consumer.Capabilities {
-	return consumer.Capabilities{MutatesData: false}
-}
-
-// Evaluate implements Evaluator.
-func (f *metricsFacet) Evaluate(ctx context.Context, at time.Time) error {
-	return f.c.evaluateManually(ctx, at)
-}
+type metricsFacet struct{ facet }
 
 func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
-	if f != f.c.metricsCount {
+	if f != f.c.metricsCounter {
 		return nil
 	}
 	if rs := f.c.rules.Load(); rs != nil {
@@ -295,17 +286,9 @@ func (c *sloConnector) openStorage(ctx context.Context, host component.Host) err
 	if c.cfg.Storage == nil {
 		return nil
 	}
-	ext, ok := host.GetExtensions()[*c.cfg.Storage]
-	if !ok {
-		return fmt.Errorf("storage extension %q not found", c.cfg.Storage)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return fmt.Errorf("extension %q is not a storage extension", c.cfg.Storage)
-	}
-	client, err := se.GetClient(ctx, component.KindConnector, c.id, "")
+	client, err := storageclient.Get(ctx, host, *c.cfg.Storage, component.KindConnector, c.id, "")
 	if err != nil {
-		return fmt.Errorf("storage client: %w", err)
+		return err
 	}
 	c.storage = client
 	data, err := client.Get(ctx, checkpointKey(c.id))

@@ -28,6 +28,8 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/fileconsumer/attrs"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/operator"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/pkg/stanza/trim"
+
+	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
 const (
@@ -193,7 +195,7 @@ func (r *zaplogReceiver) startFiles(ctx context.Context, host component.Host) er
 	}
 	var persister operator.Persister
 	if r.cfg.StorageID != nil {
-		client, err := storageClient(ctx, host, *r.cfg.StorageID, r.set.ID)
+		client, err := storageclient.Get(ctx, host, *r.cfg.StorageID, component.KindReceiver, r.set.ID, "")
 		if err != nil {
 			return err
 		}
@@ -205,19 +207,6 @@ func (r *zaplogReceiver) startFiles(ctx context.Context, host component.Host) er
 	}
 	r.files = m
 	return nil
-}
-
-// storageClient gets this receiver's client from the storage extension.
-func storageClient(ctx context.Context, host component.Host, storageID, self component.ID) (storage.Client, error) {
-	ext, ok := host.GetExtensions()[storageID]
-	if !ok {
-		return nil, fmt.Errorf("zaplog: storage extension %q not found", storageID)
-	}
-	se, ok := ext.(storage.Extension)
-	if !ok {
-		return nil, fmt.Errorf("zaplog: extension %q is not a storage extension", storageID)
-	}
-	return se.GetClient(ctx, component.KindReceiver, self, "")
 }
 
 // emitFile is the file consumer's callback: one call per batch of lines of

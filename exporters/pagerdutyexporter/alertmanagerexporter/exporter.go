@@ -111,7 +111,7 @@ func toPostable(a alerts.Alert, now time.Time) PostableAlert {
 		GeneratorURL: a.Annotations[conventions.AttrAlertDashboardURL],
 	}
 	for k, v := range a.Annotations {
-		p.Annotations[annotationName(k)] = v
+		p.Annotations[alerts.LabelName(k)] = v
 	}
 	if a.Firing() {
 		p.StartsAt = a.StartsAt
@@ -119,19 +119,6 @@ func toPostable(a alerts.Alert, now time.Time) PostableAlert {
 		p.EndsAt = now
 	}
 	return p
-}
-
-// annotationName makes an attribute key a valid Alertmanager annotation
-// name ([a-zA-Z_][a-zA-Z0-9_]*), as FromEvent does for label names.
-func annotationName(k string) string {
-	b := []byte(k)
-	for i, c := range b {
-		ok := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
 }
 
 func (e *amExporter) push(ctx context.Context, ld plog.Logs) error {
