@@ -72,8 +72,8 @@ echo "== vigil on the embedded default in the container"
 # Arguments replace the image's CMD (full.yaml needs the stack's backends);
 # --set alone layers over the embedded default.
 container="$(docker run -d -p 127.0.0.1::13133 -p 127.0.0.1::8888 "$image" --set=service::telemetry::logs::level=info)"
-health="$(docker port "$container" 13133/tcp | head -1)"
-telemetry="$(docker port "$container" 8888/tcp | head -1)"
+health="$(docker port "$container" 13133/tcp | sed -n 1p)"
+telemetry="$(docker port "$container" 8888/tcp | sed -n 1p)"
 ok=""
 for _ in $(seq 1 60); do
 	if curl -fsS "http://$health/" >/dev/null 2>&1; then
@@ -87,8 +87,15 @@ if [[ -z $ok ]]; then
 	docker logs "$container" >&2 || true
 	exit 1
 fi
-curl -fsS "http://$telemetry/metrics" | grep -q '^otelcol_process_uptime' || {
-	echo "docker-ci.sh: no otelcol_process_uptime on the container's telemetry endpoint" >&2
+# Read the whole page before matching: `curl | grep -q` under pipefail fails
+# whenever grep exits on the first match before curl has written everything.
+metrics="$(curl -fsS "http://$telemetry/metrics")" || {
+	echo "docker-ci.sh: the container's telemetry endpoint did not answer" >&2
+	exit 1
+}
+grep -q '^otelcol_process_uptime' <<<"$metrics" || {
+	echo "docker-ci.sh: no otelcol_process_uptime on the container's telemetry endpoint:" >&2
+	head -20 <<<"$metrics" >&2
 	exit 1
 }
 echo "image $image builds and runs: healthy, telemetry served"
