@@ -25,6 +25,7 @@ type redAccum struct {
 	hasCalls           bool
 	bounds             []float64 // explicit bounds of the duration histogram
 	buckets            []float64 // per-interval bucket deltas
+	exp                *expAccum // or exponential bucket deltas
 }
 
 // span is the time an interval's deltas cover: from the earliest previous
@@ -66,8 +67,13 @@ type stream struct {
 	start   pcommon.Timestamp
 	last    pcommon.Timestamp
 	value   float64
-	buckets []uint64
+	buckets []uint64 // explicit buckets, or exponential positive buckets
 	seen    time.Time
+	// Exponential histograms: scale and offset of buckets, zero count.
+	zero   uint64
+	scale  int32
+	offset int32
+	exp    bool
 }
 
 // hashSeed makes stream hashes stable for the life of the process; they
@@ -150,7 +156,7 @@ const (
 	kindCustom
 )
 
-func (c *core) classify(name string) (metricKind, *MetricConfig) {
+func (c *core) classify(name string) (metricKind, *selection) {
 	if c.cfg.RED.Enabled {
 		switch name {
 		case c.cfg.RED.CallsMetric:
@@ -245,7 +251,12 @@ func (c *core) consumeCalls(m pmetric.Metric, service string, resHash uint64, no
 }
 
 func (c *core) consumeDuration(m pmetric.Metric, service string, resHash uint64, now time.Time) {
-	if m.Type() != pmetric.MetricTypeHistogram {
+	switch m.Type() {
+	case pmetric.MetricTypeHistogram:
+	case pmetric.MetricTypeExponentialHistogram:
+		c.consumeExponentialDuration(m, service, resHash, now)
+		return
+	default:
 		return
 	}
 	h := m.Histogram()
@@ -255,7 +266,9 @@ func (c *core) consumeDuration(m pmetric.Metric, service string, resHash uint64,
 		dp := dps.At(i)
 		attrs := dp.Attributes()
 		g := c.redGroup(dpService(service, attrs), dpOperation(attrs))
-		if g == nil {
+		if g == nil || g.exp != nil {
+			// Refused, or the operation has exponential buckets this
+			// interval: the first layout seen wins.
 			continue
 		}
 		bounds := dp.ExplicitBounds()
@@ -354,7 +367,7 @@ func (c *core) histogramDelta(metric string, resHash uint64, dp pmetric.Histogra
 		return
 	}
 	s.seen = now
-	reset := float64(dp.Count()) < s.value || (start != 0 && start != s.start) || len(s.buckets) != counts.Len()
+	reset := s.exp || float64(dp.Count()) < s.value || (start != 0 && start != s.start) || len(s.buckets) != counts.Len()
 	for i := 0; i < counts.Len(); i++ {
 		cur := counts.At(i)
 		switch {
@@ -370,7 +383,7 @@ func (c *core) histogramDelta(metric string, resHash uint64, dp pmetric.Histogra
 	for i := 0; i < counts.Len(); i++ {
 		s.buckets[i] = counts.At(i)
 	}
-	s.start, s.last, s.value = start, ts, float64(dp.Count())
+	s.start, s.last, s.value, s.exp = start, ts, float64(dp.Count()), false
 }
 
 // bornWhileWatching reports whether a cumulative stream seen for the first

@@ -3,6 +3,9 @@ package anomalyconnector
 import (
 	"errors"
 	"fmt"
+	"maps"
+	"regexp"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -57,8 +60,9 @@ type REDConfig struct {
 	// CallsMetric is the name of the calls counter (a sum with
 	// service.name, span.name and status.code).
 	CallsMetric string `mapstructure:"calls_metric"`
-	// DurationMetric is the name of the duration histogram (explicit
-	// buckets).
+	// DurationMetric is the name of the duration histogram: explicit
+	// buckets or exponential (span_metrics' `histogram: exponential:`),
+	// cumulative or delta.
 	DurationMetric string `mapstructure:"duration_metric"`
 	// Quantiles are the latency quantiles to watch, in (0, 1).
 	Quantiles []float64 `mapstructure:"quantiles"`
@@ -79,6 +83,39 @@ type MetricConfig struct {
 	// MatchAttributes keeps only datapoints whose attributes (or, failing
 	// that, resource attributes) have exactly these values.
 	MatchAttributes map[string]string `mapstructure:"match_attributes"`
+	// MatchAttributesRegexp keeps only datapoints whose attributes (or,
+	// failing that, resource attributes) match these RE2 regular
+	// expressions. Each is anchored at both ends: `GET|POST` matches "GET"
+	// but not "GETX". A datapoint must satisfy these and MatchAttributes.
+	MatchAttributesRegexp map[string]string `mapstructure:"match_attributes_regexp"`
+}
+
+// compileAnchored compiles a match_attributes_regexp expression, anchored
+// at both ends so that it must match the whole attribute value. The
+// expression is parsed on its own first: an unbalanced one such as
+// "a)|(b" would otherwise compile, wrapped, as ^(?:a)|(b)$ and escape its
+// anchors, and errors quote the expression as written.
+func compileAnchored(expr string) (*regexp.Regexp, error) {
+	if _, err := regexp.Compile(expr); err != nil {
+		return nil, err
+	}
+	return regexp.Compile("^(?:" + expr + ")$")
+}
+
+// compileMatchers compiles a selection's regular expressions.
+func (m *MetricConfig) compileMatchers() (map[string]*regexp.Regexp, error) {
+	if len(m.MatchAttributesRegexp) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]*regexp.Regexp, len(m.MatchAttributesRegexp))
+	for k, expr := range m.MatchAttributesRegexp {
+		re, err := compileAnchored(expr)
+		if err != nil {
+			return nil, fmt.Errorf("metrics %q: match_attributes_regexp[%q]: %w", m.Name, k, err)
+		}
+		out[k] = re
+	}
+	return out, nil
 }
 
 var _ component.Config = (*Config)(nil)
@@ -152,6 +189,11 @@ func (c *Config) Validate() error {
 		}
 		if c.RED.Enabled && (m.Name == c.RED.CallsMetric || m.Name == c.RED.DurationMetric) {
 			errs = append(errs, fmt.Errorf("metrics[%d]: %q is already watched by red", i, m.Name))
+		}
+		for _, k := range slices.Sorted(maps.Keys(m.MatchAttributesRegexp)) {
+			if _, err := compileAnchored(m.MatchAttributesRegexp[k]); err != nil {
+				errs = append(errs, fmt.Errorf("metrics[%d] (%q): match_attributes_regexp[%q]: %w", i, m.Name, k, err))
+			}
 		}
 		if j, dup := seen[m.Name]; dup {
 			errs = append(errs, fmt.Errorf("metrics[%d]: %q is already selected by metrics[%d]", i, m.Name, j))

@@ -27,7 +27,7 @@ type core struct {
 	logger     *zap.Logger
 	metricsOut consumer.Metrics // nil without a metrics → metrics instance
 	logsOut    consumer.Logs    // nil without a metrics → logs instance
-	selected   map[string]*MetricConfig
+	selected   map[string]*selection
 	now        func() time.Time
 	// startTime: cumulative streams that began after it are counted from
 	// zero; older ones only from their second point.
@@ -73,7 +73,7 @@ func newCore(set connector.Settings, cfg *Config) (*core, error) {
 		cfg:       cfg,
 		set:       set,
 		logger:    set.Logger,
-		selected:  make(map[string]*MetricConfig, len(cfg.Metrics)),
+		selected:  make(map[string]*selection, len(cfg.Metrics)),
 		now:       time.Now,
 		startTime: time.Now(),
 		streams:   map[uint64]*stream{},
@@ -83,7 +83,13 @@ func newCore(set connector.Settings, cfg *Config) (*core, error) {
 		autoFlush: true,
 	}
 	for i := range cfg.Metrics {
-		c.selected[cfg.Metrics[i].Name] = &cfg.Metrics[i]
+		// Compiled once here, not per datapoint; Validate has already
+		// refused expressions that do not compile.
+		res, err := cfg.Metrics[i].compileMatchers()
+		if err != nil {
+			return nil, err
+		}
+		c.selected[cfg.Metrics[i].Name] = &selection{MetricConfig: &cfg.Metrics[i], regexps: res}
 	}
 	if err := c.initTelemetry(); err != nil {
 		return nil, err

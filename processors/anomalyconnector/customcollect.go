@@ -2,6 +2,7 @@ package anomalyconnector
 
 import (
 	"math"
+	"regexp"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -11,7 +12,7 @@ import (
 // consumeCustom accumulates the datapoints of a metric selected in config.
 // Gauges and non-monotonic sums keep their last value of the interval;
 // monotonic sums become a per-second rate, as a raw counter only ever grows.
-func (c *core) consumeCustom(m pmetric.Metric, sel *MetricConfig, res pcommon.Map, service string, resHash uint64, now time.Time) {
+func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, service string, resHash uint64, now time.Time) {
 	var (
 		dps        pmetric.NumberDataPointSlice
 		rate       bool
@@ -30,7 +31,7 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *MetricConfig, res pcommon.Ma
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
 		attrs := dp.Attributes()
-		if !matches(sel.MatchAttributes, attrs, res) {
+		if !matches(sel.MatchAttributes, attrs, res) || !matchesRegexp(sel.regexps, attrs, res) {
 			continue
 		}
 		id := customIdentity(m.Name(), dpService(service, attrs), attrs)
@@ -79,6 +80,28 @@ func matches(want map[string]string, attrs, res pcommon.Map) bool {
 			got, ok = res.Get(k)
 		}
 		if !ok || got.AsString() != v {
+			return false
+		}
+	}
+	return true
+}
+
+// selection is a selected metric with its attribute expressions compiled.
+type selection struct {
+	*MetricConfig
+	regexps map[string]*regexp.Regexp // anchored match_attributes_regexp
+}
+
+// matchesRegexp reports whether every expression matches the datapoint
+// attribute of its key or, when the datapoint lacks it, the resource
+// attribute, as matches does for exact values.
+func matchesRegexp(want map[string]*regexp.Regexp, attrs, res pcommon.Map) bool {
+	for k, re := range want {
+		got, ok := attrs.Get(k)
+		if !ok {
+			got, ok = res.Get(k)
+		}
+		if !ok || !re.MatchString(got.AsString()) {
 			return false
 		}
 	}

@@ -10,10 +10,11 @@
 //     datapoints into per-interval accumulators. By default these are the
 //     RED series of the span_metrics connector's output, per service and
 //     operation: the calls counter gives the request rate and, through
-//     status.code, the error ratio; the duration histogram gives latency
-//     quantiles (p95 and p99) from per-interval bucket deltas. Metrics
-//     chosen in the configuration by name and attribute matchers (gauges and
-//     sums) are watched too. Cumulative counters are turned into
+//     status.code, the error ratio; the duration histogram (explicit or
+//     exponential buckets, exphist.go) gives latency quantiles (p95 and
+//     p99) from per-interval bucket deltas. Metrics chosen in the
+//     configuration by name and attribute matchers (exact values or
+//     anchored regular expressions; gauges and sums) are watched too. Cumulative counters are turned into
 //     per-interval deltas per input stream, with resets detected.
 //  2. At every interval boundary (flush.go) each accumulated series yields
 //     one point for its detector, stamped with the interval's start. The results go out as the gauges

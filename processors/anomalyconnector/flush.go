@@ -175,9 +175,9 @@ func (c *core) intervalPoints() []point {
 				value: ratio, total: g.calls,
 			})
 		}
-		if g.buckets != nil && sum(g.buckets) >= float64(c.cfg.RED.MinLatencySamples) {
+		if bounds, buckets := g.latencyLayout(); buckets != nil && sum(buckets) >= float64(c.cfg.RED.MinLatencySamples) {
 			for _, q := range c.cfg.RED.Quantiles {
-				if v := histogramQuantile(q, g.bounds, g.buckets); !math.IsNaN(v) {
+				if v := histogramQuantile(q, bounds, buckets); !math.IsNaN(v) {
 					points = append(points, point{
 						id:    identity{metric: quantileMetric(q), service: g.service, operation: g.operation},
 						value: v, total: -1,
