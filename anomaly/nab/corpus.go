@@ -190,7 +190,7 @@ func Evaluate(files []File, cfg anomaly.Config, mode anomalycli.LabelMode) (Repo
 }
 
 // Subset totals the standard-profile scores of the named categories, for
-// reporting a held-out split.
+// reporting a split of the corpus.
 func (r Report) Subset(profile string, categories ...string) Total {
 	var t Total
 	for _, c := range categories {
