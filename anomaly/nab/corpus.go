@@ -4,7 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"sort"
@@ -29,10 +31,14 @@ type File struct {
 	Windows []Window
 }
 
-// LoadCorpus reads combined_windows.json under dir and the CSV files it
-// names under dir/data, resolving each window's time stamps to rows.
+// LoadCorpus reads combined_windows.json under dir (or under dir/labels, as
+// in NAB's own repository) and the CSV files it names under dir/data,
+// resolving each window's time stamps to rows.
 func LoadCorpus(dir string) ([]File, error) {
 	raw, err := os.ReadFile(filepath.Join(dir, "combined_windows.json"))
+	if errors.Is(err, fs.ErrNotExist) {
+		raw, err = os.ReadFile(filepath.Join(dir, "labels", "combined_windows.json"))
+	}
 	if err != nil {
 		return nil, err
 	}

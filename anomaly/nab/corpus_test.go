@@ -166,3 +166,33 @@ func num(v float64) string {
 	}
 	return fmt.Sprintf("%.1f", v)
 }
+
+// TestLoadCorpusNABLayout loads a folder laid out like NAB's repository,
+// with the windows under labels/.
+func TestLoadCorpusNABLayout(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "data", "cat"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.MkdirAll(filepath.Join(dir, "labels"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	csv := "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,2\n2014-04-01 00:10:00,3\n"
+	if err := os.WriteFile(filepath.Join(dir, "data", "cat", "s.csv"), []byte(csv), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	windows := `{"cat/s.csv": [["2014-04-01 00:05:00.000000", "2014-04-01 00:10:00.000000"]]}`
+	if err := os.WriteFile(filepath.Join(dir, "labels", "combined_windows.json"), []byte(windows), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	files, err := LoadCorpus(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(files) != 1 || files[0].Category != "cat" || len(files[0].Windows) != 1 || files[0].Windows[0] != (Window{Start: 1, End: 2}) {
+		t.Fatalf("got %+v", files)
+	}
+	if _, err := LoadCorpus(t.TempDir()); err == nil {
+		t.Fatal("a folder without combined_windows.json loaded")
+	}
+}
