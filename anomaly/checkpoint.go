@@ -12,14 +12,18 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 1
+	checkpointVersion = 2
 )
 
-// checkpointSize is the exact encoded length: header, scalar state, and the
-// two seasonal profiles.
-const checkpointSize = len(checkpointMagic) + 1 +
-	8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
-	dailySlots*3*4 + weeklySlots*2*4
+// checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
+// header, scalar state, and the two seasonal profiles. Version 2 appends
+// the time of the last unusual point.
+const (
+	checkpointSizeV1 = len(checkpointMagic) + 1 +
+		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
+		dailySlots*3*4 + weeklySlots*2*4
+	checkpointSize = checkpointSizeV1 + 8
+)
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
 // restarted process resumes without a new warm-up. Restore it into a
@@ -66,20 +70,26 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		f32(d.weekly[i].offset)
 		f32(d.weekly[i].exposure)
 	}
+	u64(uint64(d.lastUnusual))
 	return b, nil
 }
 
 // UnmarshalBinary restores state written by MarshalBinary. On error the
 // detector is left unchanged.
 func (d *Detector) UnmarshalBinary(data []byte) error {
-	if len(data) != checkpointSize {
-		return fmt.Errorf("anomaly checkpoint: %d bytes, want %d", len(data), checkpointSize)
+	if len(data) < len(checkpointMagic)+1 {
+		return fmt.Errorf("anomaly checkpoint: %d bytes, too short", len(data))
 	}
 	if string(data[:len(checkpointMagic)]) != checkpointMagic {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
-	if v := data[len(checkpointMagic)]; v != checkpointVersion {
-		return fmt.Errorf("anomaly checkpoint: version %d, want %d", v, checkpointVersion)
+	version := data[len(checkpointMagic)]
+	want := map[byte]int{1: checkpointSizeV1, checkpointVersion: checkpointSize}[version]
+	if want == 0 {
+		return fmt.Errorf("anomaly checkpoint: version %d, want 1 or %d", version, checkpointVersion)
+	}
+	if len(data) != want {
+		return fmt.Errorf("anomaly checkpoint: %d bytes, want %d for version %d", len(data), want, version)
 	}
 	r := data[len(checkpointMagic)+1:]
 	u64 := func() uint64 { v := binary.LittleEndian.Uint64(r); r = r[8:]; return v }
@@ -119,6 +129,14 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	for i := range s.weekly {
 		s.weekly[i].offset = f32()
 		s.weekly[i].exposure = f32()
+	}
+	if version >= 2 {
+		s.lastUnusual = int64(u64())
+	} else if s.anomalous {
+		// Version 1 did not record it: count the quiet period from the
+		// last point, so a flag raised before the upgrade is not cleared
+		// early.
+		s.lastUnusual = s.lastT
 	}
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)

@@ -72,3 +72,37 @@ func TestCheckpointFitsBudget(t *testing.T) {
 		t.Fatalf("checkpoint is %d bytes, budget 4 KiB per series", len(data))
 	}
 }
+
+// TestCheckpointRestoresVersion1 restores a checkpoint written before the
+// time of the last unusual point was recorded: a flag raised then is held
+// for ClearAfter from the last point seen.
+func TestCheckpointRestoresVersion1(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShiftThreshold = 1e9
+	ts, vs := series{n: 3100, step: time.Minute, base: 50, noise: 1, seed: 9}.points()
+	vs[3000] = 200
+	d := New(cfg)
+	for i := 0; i <= 3010; i++ {
+		d.Observe(ts[i], vs[i])
+	}
+	v2, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	v1 := append([]byte(nil), v2[:len(v2)-8]...)
+	v1[len(checkpointMagic)] = 1
+	r := New(cfg)
+	if err := r.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	if !r.anomalous || r.lastUnusual != ts[3010].UnixNano() {
+		t.Fatalf("restored anomalous=%v lastUnusual=%v, want true and the last point's time %v", r.anomalous, r.lastUnusual, ts[3010].UnixNano())
+	}
+	same := New(cfg)
+	if err := same.UnmarshalBinary(v2); err != nil {
+		t.Fatal(err)
+	}
+	if same.lastUnusual != ts[3000].UnixNano() {
+		t.Fatalf("version 2 lastUnusual %v, want %v", same.lastUnusual, ts[3000].UnixNano())
+	}
+}

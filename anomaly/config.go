@@ -61,11 +61,20 @@ type Config struct {
 	// K of its last N points were unusual.
 	PersistenceK int `yaml:"persistence_k" mapstructure:"persistence_k"`
 	PersistenceN int `yaml:"persistence_n" mapstructure:"persistence_n"`
-	// ClearPoints consecutive points with a score below ClearScore are
-	// needed before an anomalous series is cleared, so a flapping series
-	// yields one long flag rather than many short ones.
-	ClearPoints int     `yaml:"clear_points" mapstructure:"clear_points"`
-	ClearScore  float64 `yaml:"clear_score" mapstructure:"clear_score"`
+	// SpikeFactor: a single unusual point raises a flag on its own only
+	// when its deviation reaches SpikeFactor·Threshold; a smaller one needs
+	// the point before it to have been unusual too. Most lone moderate
+	// deviations are a series' ordinary bursts, while an incident lasts.
+	// 1 lets every unusual point raise a flag.
+	SpikeFactor float64 `yaml:"spike_factor" mapstructure:"spike_factor"`
+	// ClearPoints consecutive points with a score below ClearScore, and
+	// ClearAfter since the last unusual point, are needed before an
+	// anomalous series is cleared, so a flapping series yields one long
+	// flag rather than many short ones. ClearAfter is a time, not a count,
+	// so the quiet period means the same whatever the sampling interval.
+	ClearPoints int           `yaml:"clear_points" mapstructure:"clear_points"`
+	ClearScore  float64       `yaml:"clear_score" mapstructure:"clear_score"`
+	ClearAfter  time.Duration `yaml:"clear_after" mapstructure:"clear_after"`
 	// TailQuantile is the quantile of past |deviation| the detector tracks
 	// to learn how heavy a series' tails are. Where that quantile exceeds a
 	// Gaussian's, deviations are scaled down by the ratio, so a series whose
@@ -80,7 +89,7 @@ type Config struct {
 // evaluation and by the connector unless overridden.
 func DefaultConfig() Config {
 	return Config{
-		Threshold:           5.5,
+		Threshold:           4.5,
 		ShiftDrift:          1.5,
 		ShiftThreshold:      8,
 		LevelAlpha:          0.05,
@@ -95,6 +104,8 @@ func DefaultConfig() Config {
 		PersistenceN:        1,
 		ClearPoints:         30,
 		ClearScore:          0.15,
+		ClearAfter:          6 * time.Hour,
+		SpikeFactor:         1.3,
 		MinRelativeSpread:   0.001,
 		ReanchorSeasonal:    true,
 		TailQuantile:        0.99,
@@ -152,6 +163,12 @@ func (c Config) Validate() error {
 	}
 	if c.PersistenceK < 1 || c.PersistenceK > c.PersistenceN {
 		errs = append(errs, fmt.Errorf("persistence_k must be in [1, persistence_n=%d], got %d", c.PersistenceN, c.PersistenceK))
+	}
+	if !(c.SpikeFactor >= 1) || math.IsInf(c.SpikeFactor, 0) {
+		errs = append(errs, fmt.Errorf("spike_factor must be >= 1, got %v", c.SpikeFactor))
+	}
+	if c.ClearAfter < 0 {
+		errs = append(errs, fmt.Errorf("clear_after must be >= 0, got %v", c.ClearAfter))
 	}
 	if c.ClearPoints < 1 {
 		errs = append(errs, fmt.Errorf("clear_points must be >= 1, got %d", c.ClearPoints))

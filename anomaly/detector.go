@@ -31,6 +31,8 @@ type Detector struct {
 	cfg Config
 	// Derived from cfg once, as they cost more than the rest of a point.
 	gaussQ, tailUp, tailDown float64
+	// loneScore is the score at which a single point raises a flag.
+	loneScore float64
 
 	n     uint64 // points observed
 	lastT int64  // unix nanoseconds of the last point
@@ -62,6 +64,9 @@ type Detector struct {
 	history   uint32 // bit i set: the i-th most recent point was unusual
 	anomalous bool
 	calm      int32 // consecutive calm points while anomalous
+	// lastUnusual is the unix nanosecond time stamp of the latest unusual
+	// point, for Config.ClearAfter.
+	lastUnusual int64
 
 	daily  [dailySlots]spreadSlot
 	weekly [weeklySlots]slot
@@ -82,7 +87,12 @@ func (d *Detector) derive() {
 	d.gaussQ = math.Sqrt2 * math.Erfinv(q)
 	d.tailUp = math.Exp(tailStep * q)
 	d.tailDown = math.Exp(-tailStep * (1 - q))
+	d.loneScore = scoreOf(d.cfg.SpikeFactor)
 }
+
+// scoreOf maps x, a deviation in units of its threshold, to a score in
+// [0, 1): 0.5 at the threshold.
+func scoreOf(x float64) float64 { return x * x / (1 + x*x) }
 
 // Observe feeds the next point of the series and returns its verdict.
 // Points are expected in time order; a point at or before the previous one is
@@ -149,7 +159,12 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 		}
 	}
 	res.Unusual = unusual
-	res.Onset = d.persist(unusual, res.Score, warming)
+	if unusual {
+		d.lastUnusual = t.UnixNano()
+	}
+	// A shift confirmed by the CUSUM is sustained by construction.
+	shift := res.Reason == ReasonShiftUp || res.Reason == ReasonShiftDown
+	res.Onset = d.persist(unusual, res.Score, shift, warming, t.UnixNano())
 	res.Anomalous = d.anomalous
 	d.learnTail(math.Abs(rawZ))
 	d.learn(v, p, ds, ws, dt)
@@ -228,7 +243,7 @@ func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
 	spike := math.Abs(z) / d.cfg.Threshold
 	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
 	x := math.Max(spike, shift)
-	score := x * x / (1 + x*x)
+	score := scoreOf(x)
 	if x < 1 {
 		return false, score, ReasonNone
 	}
@@ -246,7 +261,7 @@ func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
 
 // persist applies K-of-N persistence and clearing hysteresis and reports
 // whether the series just became anomalous.
-func (d *Detector) persist(unusual bool, score float64, warming bool) bool {
+func (d *Detector) persist(unusual bool, score float64, sustained, warming bool, now int64) bool {
 	d.history <<= 1
 	if unusual {
 		d.history |= 1
@@ -260,7 +275,10 @@ func (d *Detector) persist(unusual bool, score float64, warming bool) bool {
 		mask = ^uint32(0)
 	}
 	if !d.anomalous {
-		if countBits(d.history&mask) >= d.cfg.PersistenceK {
+		// A moderate deviation must be confirmed by the next point; most
+		// of the lone ones are the series' ordinary bursts.
+		confirmed := sustained || score >= d.loneScore || d.history&2 != 0
+		if countBits(d.history&mask) >= d.cfg.PersistenceK && confirmed {
 			d.anomalous = true
 			d.calm = 0
 			return true
@@ -272,7 +290,7 @@ func (d *Detector) persist(unusual bool, score float64, warming bool) bool {
 	} else {
 		d.calm = 0
 	}
-	if int(d.calm) >= d.cfg.ClearPoints {
+	if int(d.calm) >= d.cfg.ClearPoints && now-d.lastUnusual >= int64(d.cfg.ClearAfter) {
 		d.anomalous = false
 		d.calm = 0
 		d.history = 0

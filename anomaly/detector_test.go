@@ -229,6 +229,7 @@ func TestPersistenceAndHysteresis(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PersistenceK, cfg.PersistenceN, cfg.ClearPoints = 2, 3, 5
 	cfg.ShiftThreshold = 1e9 // isolate persistence from the shift test
+	cfg.ClearAfter = 0       // clearing by points only (see TestClearAfter)
 	tests := []struct {
 		name       string
 		spikes     []int
@@ -373,4 +374,81 @@ func poissonish(r *rand.Rand, mean float64) int {
 		p *= r.Float64()
 	}
 	return k
+}
+
+// spikeSeries is a clean flat series on its third day with the given
+// values set, for the onset rules below.
+func spikeSeries(set map[int]float64) ([]time.Time, []float64) {
+	ts, vs := series{n: 3200, step: time.Minute, base: 50, noise: 1, seed: 9}.points()
+	for i, v := range set {
+		vs[i] = v
+	}
+	return ts, vs
+}
+
+func runSpikes(cfg Config, set map[int]float64) []Result {
+	ts, vs := spikeSeries(set)
+	return run(cfg, ts, vs)
+}
+
+func TestSpikeFactor(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShiftThreshold = 1e9 // judge single points only
+	// Size a moderate spike from the detector's own band: between
+	// Threshold and SpikeFactor·Threshold deviations.
+	ts, vs := spikeSeries(nil)
+	probe := run(cfg, ts, vs)[2999]
+	unit := (probe.Upper - probe.Expected) / cfg.Threshold
+	moderate := probe.Expected + (1+cfg.SpikeFactor)/2*cfg.Threshold*unit
+	big := probe.Expected + 2*cfg.SpikeFactor*cfg.Threshold*unit
+
+	t.Run("a lone moderate deviation is unusual but raises no flag", func(t *testing.T) {
+		res := runSpikes(cfg, (map[int]float64{3000: moderate}))
+		if !res[3000].Unusual || res[3000].Onset || res[3000].Anomalous {
+			t.Fatalf("got %+v", res[3000])
+		}
+	})
+	t.Run("two moderate deviations in a row raise a flag", func(t *testing.T) {
+		res := runSpikes(cfg, (map[int]float64{3000: moderate, 3001: moderate}))
+		if res[3000].Onset || !res[3001].Onset {
+			t.Fatalf("onsets %v %v, want on the second point", res[3000].Onset, res[3001].Onset)
+		}
+	})
+	t.Run("a lone big deviation raises a flag", func(t *testing.T) {
+		res := runSpikes(cfg, (map[int]float64{3000: big}))
+		if !res[3000].Onset {
+			t.Fatalf("got %+v", res[3000])
+		}
+	})
+	t.Run("factor 1: every unusual point raises a flag", func(t *testing.T) {
+		c := cfg
+		c.SpikeFactor = 1
+		res := runSpikes(c, (map[int]float64{3000: moderate}))
+		if !res[3000].Onset {
+			t.Fatalf("got %+v", res[3000])
+		}
+	})
+}
+
+func TestClearAfter(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShiftThreshold = 1e9
+	cfg.ClearPoints = 5
+	cfg.ClearAfter = 90 * time.Minute
+	ts, vs := spikeSeries(map[int]float64{3000: 90, 3001: 90, 3030: 90, 3031: 90})
+	res := run(cfg, ts, vs)
+	if !res[3000].Onset {
+		t.Fatalf("no flag at the first spike: %+v", res[3000])
+	}
+	// One minute per point: the flag holds 90 minutes after the last
+	// unusual point (3031), although ClearPoints calm points came long
+	// before, and clears then.
+	if !res[3031+89].Anomalous || res[3031+90].Anomalous {
+		t.Fatalf("anomalous at +89m %v, at +90m %v; want true, false", res[3031+89].Anomalous, res[3031+90].Anomalous)
+	}
+	for i := 3001; i < 3031+90; i++ {
+		if res[i].Onset {
+			t.Fatalf("second onset at %d while the flag was held", i)
+		}
+	}
 }

@@ -19,10 +19,13 @@
 //     A confirmed shift re-anchors the baseline, so a new normal is learned
 //     in one step rather than flagged for hours.
 //   - Verdict: Score in [0,1] (0.5 where a point becomes unusual), the
-//     expected value and band, persistence (K of the last N points unusual)
-//     before a series becomes anomalous, hysteresis (ClearPoints calm
-//     points) before it clears, a warm-up during which it never flags, an
-//     optional minimum-traffic guard, and a Reason for every verdict.
+//     expected value and band, persistence (K of the last N points unusual,
+//     and a lone point only when it reaches SpikeFactor·Threshold, since
+//     most lone moderate deviations are a series' ordinary bursts) before a
+//     series becomes anomalous, hysteresis (ClearPoints calm points and
+//     ClearAfter since the last unusual one) before it clears, a warm-up
+//     during which it never flags, an optional minimum-traffic guard, and a
+//     Reason for every verdict.
 //
 // MarshalBinary and UnmarshalBinary checkpoint the learned state, so a
 // restarted collector resumes with its seasonal profiles instead of a new

@@ -128,6 +128,10 @@ const (
 
 func createDefaultConfig() component.Config {
 	det := anomaly.DefaultConfig()
+	// An alert should resolve soon after the series recovers: half an hour
+	// of calm, not the six hours the detector holds a flag by default (in
+	// offline detection a held flag only suppresses repeated detections).
+	det.ClearAfter = 30 * time.Minute
 	return &Config{
 		Interval: time.Minute,
 		RED: REDConfig{

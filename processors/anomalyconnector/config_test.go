@@ -20,7 +20,11 @@ func TestLoadConfig(t *testing.T) {
 		t.Fatal(err)
 	}
 	storageID := component.MustNewID("file_storage")
-	customDetector := anomaly.DefaultConfig()
+	// The connector's detector defaults: the library's, with alerts
+	// resolving after half an hour of calm.
+	defaultDetector := anomaly.DefaultConfig()
+	defaultDetector.ClearAfter = 30 * time.Minute
+	customDetector := defaultDetector
 	customDetector.Threshold = 6
 	customDetector.WarmupPoints = 50
 	customDetector.MinTraffic = 10
@@ -34,7 +38,7 @@ func TestLoadConfig(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				if c.Interval != time.Minute || c.MaxSeries != 10000 || c.Severity != "ticket" || !c.RED.Enabled ||
 					c.RED.CallsMetric != "traces.span.metrics.calls" || c.RED.DurationMetric != "traces.span.metrics.duration" ||
-					len(c.RED.Quantiles) != 2 || c.RED.MinLatencySamples != 10 || c.Storage != nil || c.Detector != anomaly.DefaultConfig() {
+					len(c.RED.Quantiles) != 2 || c.RED.MinLatencySamples != 10 || c.Storage != nil || c.Detector != defaultDetector {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
