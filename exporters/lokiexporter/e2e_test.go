@@ -115,12 +115,6 @@ service:
   telemetry:
     metrics:
       level: normal
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: ${env:VIGIL_TELEMETRY_HOST}
-                port: ${env:VIGIL_TELEMETRY_PORT}
   pipelines:
     logs:
       receivers: [otlp]

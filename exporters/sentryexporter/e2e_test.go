@@ -44,14 +44,6 @@ exporters:
       max_interval: 1s
 service:
   extensions: [health_check]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: ${env:VIGIL_TELEMETRY_HOST}
-                port: ${env:VIGIL_TELEMETRY_PORT}
   pipelines:
     traces:
       receivers: [otlp]

@@ -11,6 +11,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"sync"
 	"syscall"
 	"testing"
@@ -78,7 +79,14 @@ func Start(t testing.TB, opts Options) *Instance {
 	for k, v := range opts.Env {
 		env[k] = v
 	}
-	cmd := exec.Command(Binary(t), opts.Args...)
+	args := opts.Args
+	if hasConfig(args) {
+		// A test's own configuration gets the collector's metrics on the
+		// instance's telemetry port, as the embedded default has them, so
+		// Scrape works without every test repeating the reader.
+		args = append(append([]string(nil), args...), telemetryConfig(p.Telemetry))
+	}
+	cmd := exec.Command(Binary(t), args...)
 	cmd.Env = os.Environ()
 	for k, v := range env {
 		cmd.Env = append(cmd.Env, k+"="+v)
@@ -242,4 +250,21 @@ func (b *SyncBuffer) String() string {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.buf.String()
+}
+
+// hasConfig reports whether args name a configuration (--config or -c).
+func hasConfig(args []string) bool {
+	for _, a := range args {
+		if a == "--config" || a == "-c" || strings.HasPrefix(a, "--config=") {
+			return true
+		}
+	}
+	return false
+}
+
+// telemetryConfig is a --config layered over a test's own that serves the
+// collector's metrics on 127.0.0.1:port (configurations merge in order;
+// the reader list replaces any earlier one).
+func telemetryConfig(port int) string {
+	return fmt.Sprintf("--config=yaml:service::telemetry::metrics::readers: [{pull: {exporter: {prometheus: {host: 127.0.0.1, port: %d}}}}]", port)
 }

@@ -41,14 +41,6 @@ exporters:
     flush_interval: 100ms
 service:
   extensions: [health_check, file_storage]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: 127.0.0.1
-                port: ${env:VIGIL_TELEMETRY_PORT}
   pipelines:
     logs:
       receivers: [zaplog]

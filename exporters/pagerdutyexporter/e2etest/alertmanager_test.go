@@ -43,14 +43,6 @@ exporters:
     endpoint: http://127.0.0.1:%d
 service:
   extensions: [health_check]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: ${env:VIGIL_TELEMETRY_HOST}
-                port: ${env:VIGIL_TELEMETRY_PORT}
   pipelines:
     logs:
       receivers: [otlp]

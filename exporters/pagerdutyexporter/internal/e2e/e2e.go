@@ -57,14 +57,6 @@ exporters:
     routing: %s
 service:
   extensions: [health_check, file_storage]
-  telemetry:
-    metrics:
-      readers:
-        - pull:
-            exporter:
-              prometheus:
-                host: ${env:VIGIL_TELEMETRY_HOST}
-                port: ${env:VIGIL_TELEMETRY_PORT}
   pipelines:
     logs:
       receivers: [otlp]
