@@ -66,7 +66,7 @@ func Folds(files []File) [][]string {
 // CrossValidate runs base with each threshold over the corpus (onset
 // labels, standard profile) and holds out each fold in turn.
 func CrossValidate(files []File, base anomaly.Config, thresholds []float64, folds [][]string) (CrossValidation, error) {
-	byCat := make([]map[string]Total, len(thresholds))
+	reps := make([]Report, len(thresholds))
 	errs := make([]error, len(thresholds))
 	var wg sync.WaitGroup
 	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
@@ -78,7 +78,7 @@ func CrossValidate(files []File, base anomaly.Config, thresholds []float64, fold
 			defer func() { <-sem }()
 			cfg := base
 			cfg.Threshold = thr
-			byCat[i], errs[i] = categoryTotals(files, cfg)
+			reps[i], errs[i] = Evaluate(files, cfg, anomalycli.LabelOnset)
 		}()
 	}
 	wg.Wait()
@@ -88,13 +88,7 @@ func CrossValidate(files []File, base anomaly.Config, thresholds []float64, fold
 			return cv, fmt.Errorf("threshold %v: %w", thresholds[i], err)
 		}
 	}
-	total := func(i int, cats []string) Total {
-		var t Total
-		for _, c := range cats {
-			t.Merge(byCat[i][c])
-		}
-		return t
-	}
+	total := func(i int, cats []string) Total { return reps[i].Subset(Standard.Name, cats...) }
 	for k, fold := range folds {
 		var train []string
 		for j, f := range folds {
@@ -113,19 +107,4 @@ func CrossValidate(files []File, base anomaly.Config, thresholds []float64, fold
 		cv.HeldOut.Merge(fr.HeldOut)
 	}
 	return cv, nil
-}
-
-// categoryTotals scores one configuration per category, standard profile.
-func categoryTotals(files []File, cfg anomaly.Config) (map[string]Total, error) {
-	out := map[string]Total{}
-	for _, f := range files {
-		det, err := Detections(f, cfg, anomalycli.LabelOnset)
-		if err != nil {
-			return nil, err
-		}
-		t := out[f.Category]
-		t.Add(ScoreFile(det, f.Windows, Standard))
-		out[f.Category] = t
-	}
-	return out, nil
 }

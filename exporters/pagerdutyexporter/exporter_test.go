@@ -248,13 +248,13 @@ func TestRestart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			fake := fakepagerduty.New(t)
-			store := alerts.NewMemStore()
-			first := startExporter(t, fake, options{key: testKey, store: store})
+			store := t.TempDir()
+			first := startExporter(t, fake, options{key: testKey, storeDir: store})
 			first.consume(t, sloEvent("fp-restart", "page", "firing"))
 			first.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-restart"))
 			first.stop(t)
 
-			second := startExporter(t, fake, options{key: testKey, store: store})
+			second := startExporter(t, fake, options{key: testKey, storeDir: store})
 			if tt.reReport {
 				second.consume(t, sloEvent("fp-restart", "page", "firing"))
 				time.Sleep(1500 * time.Millisecond) // several flushes

@@ -12,7 +12,6 @@ import (
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
@@ -22,7 +21,8 @@ import (
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/vigil-otel/vigil/alerts"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/fakepagerduty"
@@ -47,41 +47,10 @@ route:
   group_interval: 1s
 `
 
-var storageID = component.MustNewID("memstorage")
-
-// memStorage is a storage extension over a MemStore; tests share the store
-// between exporter instances to simulate a restart.
-type memStorage struct {
-	component.StartFunc
-	component.ShutdownFunc
-	store *alerts.MemStore
-}
-
-func (m memStorage) GetClient(context.Context, component.Kind, component.ID, string) (storage.Client, error) {
-	return memClient{m.store}, nil
-}
-
-type memClient struct{ *alerts.MemStore }
-
-func (c memClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
-	for _, op := range ops {
-		var err error
-		switch op.Type {
-		case storage.Get:
-			op.Value, err = c.Get(ctx, op.Key)
-		case storage.Set:
-			err = c.Set(ctx, op.Key, op.Value)
-		case storage.Delete:
-			err = c.Delete(ctx, op.Key)
-		}
-		if err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (memClient) Close(context.Context) error { return nil }
+// storageName names the test storage extension (contrib's storagetest,
+// backed by a folder: a restarted exporter reads what the first one wrote
+// when it closed its client).
+const storageName = "pagerduty"
 
 type testHost struct {
 	exts map[component.ID]component.Component
@@ -94,7 +63,7 @@ type options struct {
 	key      string
 	routing  string // routing file content; empty for testRouting, "-" for none
 	silences string // silences file path
-	store    *alerts.MemStore
+	storeDir string // storage folder, shared between instances to simulate a restart
 	limiter  *events.Limiter
 	mutate   func(*Config)
 }
@@ -124,9 +93,10 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	}
 	cfg.Silences = o.silences
 	exts := map[component.ID]component.Component{}
-	if o.store != nil {
-		cfg.Storage = &storageID
-		exts[storageID] = memStorage{store: o.store}
+	if o.storeDir != "" {
+		ext := storagetest.NewFileBackedStorageExtension(storageName, o.storeDir)
+		cfg.Storage = &ext.ID
+		exts[ext.ID] = ext
 	}
 	if o.mutate != nil {
 		o.mutate(cfg)
@@ -144,6 +114,9 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	tel := componenttest.NewTelemetry()
 	core, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(metadata.Type)
+	// One fixed ID, as a restarted collector has: the storage client is
+	// named after it.
+	set.ID = component.NewID(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	set.Logger = zap.New(core)
 	exp, err := newExporter(context.Background(), set, cfg, limiter)
