@@ -336,7 +336,14 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 // Residuals are clipped at a few σ so an outlier moves the baseline little.
 func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	n := float64(d.n)
+	// No clipping before any spread has been seen: a series whose points so
+	// far were all equal (zero traffic, say) has σ at its floor, and
+	// clipping at a few of those σ would keep it from ever learning.
+	unknown := d.mads[d.model] == 0
 	clip := func(r float64) float64 {
+		if unknown {
+			return r
+		}
 		c := 3 * p.sigma
 		return math.Max(-c, math.Min(c, r))
 	}

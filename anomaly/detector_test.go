@@ -452,3 +452,48 @@ func TestClearAfter(t *testing.T) {
 		}
 	}
 }
+
+// TestSeriesStartingAtZeroLearnsItsLevel: a series whose first points are
+// all equal, zero traffic say, has σ at its floor. Found through the binary:
+// a request rate whose first interval saw no calls was clipped at a few of
+// those σ ever after, learned nothing, and paged on steady traffic.
+func TestSeriesStartingAtZeroLearnsItsLevel(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.WarmupPoints = 20
+	d := New(cfg)
+	for i := range 200 {
+		v := 200 + float64(i%3)
+		if i == 0 {
+			v = 0
+		}
+		r := d.Observe(t0.Add(time.Duration(i)*time.Second), v)
+		if r.Unusual || r.Onset {
+			t.Fatalf("point %d (%v): steady traffic after a zero start flagged: expected %.4g, band [%.4g, %.4g]", i, v, r.Expected, r.Lower, r.Upper)
+		}
+	}
+}
+
+// TestTrafficAfterZerosIsFlaggedOnceThenLearned: zeros well past warm-up,
+// then steady traffic: the start is flagged once, and the new level is
+// learned (not clipped away for ever).
+func TestTrafficAfterZerosIsFlaggedOnceThenLearned(t *testing.T) {
+	d := New(DefaultConfig())
+	onsets := 0
+	var last Result
+	for i := range 600 {
+		v := 0.0
+		if i >= 200 {
+			v = 200 + float64(i%3)
+		}
+		last = d.Observe(t0.Add(time.Duration(i)*time.Minute), v)
+		if last.Onset {
+			onsets++
+		}
+	}
+	if onsets != 1 {
+		t.Errorf("%d onsets, want 1 (the start of traffic)", onsets)
+	}
+	if math.Abs(last.Expected-201) > 2 || last.Unusual {
+		t.Errorf("after 400 points of steady traffic: expected %.4g, unusual %v; want about 201 and ordinary", last.Expected, last.Unusual)
+	}
+}
