@@ -39,10 +39,7 @@ func TestAnomalyChainThroughBinary(t *testing.T) {
 			"--set=connectors::anomaly::detector::clear_points=3",
 			"--set=connectors::anomaly::detector::clear_after=3s",
 		},
-		Env: map[string]string{
-			"PAGERDUTY_ROUTING_KEY": e2e.RoutingKey,
-			"PAGERDUTY_URL":         fake.EnqueueURL(),
-		},
+		Env: e2e.PagerDutyEnv(fake),
 	}
 	inst := vigiltest.Start(t, opts)
 	ctx, cancel := context.WithCancel(context.Background())

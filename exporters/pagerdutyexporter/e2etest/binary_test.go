@@ -105,10 +105,7 @@ func TestSLOChainThroughBinary(t *testing.T) {
 			"--set=connectors::slo::evaluation_interval=1s",
 			"--set=connectors::slo::checkpoint_interval=1s",
 		},
-		Env: map[string]string{
-			"PAGERDUTY_ROUTING_KEY": e2e.RoutingKey,
-			"PAGERDUTY_URL":         fake.EnqueueURL(),
-		},
+		Env: e2e.PagerDutyEnv(fake),
 	}
 	inst := vigiltest.Start(t, opts)
 	ctx, cancel := context.WithCancel(context.Background())

@@ -56,10 +56,7 @@ func TestTimeToPage(t *testing.T) {
 	}
 	vigilFake := fakepagerduty.New(t)
 	amFake := fakepagerduty.New(t)
-	inst := vigiltest.Start(t, vigiltest.Options{Env: map[string]string{
-		"PAGERDUTY_ROUTING_KEY": e2e.RoutingKey,
-		"PAGERDUTY_URL":         vigilFake.EnqueueURL(),
-	}})
+	inst := vigiltest.Start(t, vigiltest.Options{Env: e2e.PagerDutyEnv(vigilFake)})
 
 	dir := t.TempDir()
 	// Alertmanager first, so Prometheus's first alert does not wait for

@@ -31,6 +31,11 @@ import (
 // RoutingKey is a well-formed PagerDuty integration key for the fake.
 const RoutingKey = "e2e0routing0key0000000000000000a"
 
+// PagerDutyEnv points the embedded default's pagerduty exporter at fake.
+func PagerDutyEnv(fake *fakepagerduty.Server) map[string]string {
+	return map[string]string{"PAGERDUTY_ROUTING_KEY": RoutingKey, "PAGERDUTY_URL": fake.EnqueueURL()}
+}
+
 // LogsConfig runs an OTLP receiver into a logs pipeline ending at the
 // pagerduty exporter, with the notification log in file_storage.
 func LogsConfig(t *testing.T, fake *fakepagerduty.Server) string {
