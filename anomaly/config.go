@@ -13,10 +13,19 @@ import (
 // tag sets.
 type Config struct {
 	// Threshold is the deviation from the expected value, in robust standard
-	// deviations, at which a single point counts as unusual. It also sets the
-	// width of the reported band (Expected ± Threshold·σ, σ widened on
-	// series with heavy tails; see TailQuantile).
+	// deviations, at which a single point counts as unusual on a series
+	// sampled every ThresholdInterval. It also sets the width of the
+	// reported band (Expected ± Threshold·σ, σ widened on series with heavy
+	// tails; see TailQuantile).
 	Threshold float64 `yaml:"threshold" mapstructure:"threshold"`
+	// ThresholdInterval is the sampling interval Threshold is stated for.
+	// A series sampled more often has more chances a day to cross any
+	// fixed band, so its per-point threshold is raised (and one sampled
+	// less often lowered, to no less than 3σ) to keep the false-alarm rate
+	// per unit of time that Threshold gives at this interval, for Gaussian
+	// noise: at 5m and 5σ, a series sampled every minute is judged at 5.3σ,
+	// one sampled hourly at 4.5σ. Zero applies Threshold at every interval.
+	ThresholdInterval time.Duration `yaml:"threshold_interval" mapstructure:"threshold_interval"`
 	// ShiftDrift is the per-point allowance (in σ) of the CUSUM that detects
 	// sustained shifts too small for Threshold: deviations below it never
 	// accumulate, so ordinary noise cannot build up an alarm.
@@ -67,11 +76,14 @@ type Config struct {
 	// deviations are a series' ordinary bursts, while an incident lasts.
 	// 1 lets every unusual point raise a flag.
 	SpikeFactor float64 `yaml:"spike_factor" mapstructure:"spike_factor"`
-	// ClearPoints consecutive points with a score below ClearScore, and
-	// ClearAfter since the last unusual point, are needed before an
-	// anomalous series is cleared, so a flapping series yields one long
-	// flag rather than many short ones. ClearAfter is a time, not a count,
-	// so the quiet period means the same whatever the sampling interval.
+	// An anomalous series clears once no point has been unusual for
+	// ClearAfter and its last ClearPoints points were calm (scored below
+	// ClearScore), so a flapping series yields one long flag rather than
+	// many short ones. The quiet period is ClearAfter, a time rather than
+	// a count, so that it means the same whatever the sampling interval;
+	// ClearPoints is only a short confirmation. (A count of 30 held an
+	// hourly series flagged for 30 hours after it recovered, hiding the
+	// next incident.)
 	ClearPoints int           `yaml:"clear_points" mapstructure:"clear_points"`
 	ClearScore  float64       `yaml:"clear_score" mapstructure:"clear_score"`
 	ClearAfter  time.Duration `yaml:"clear_after" mapstructure:"clear_after"`
@@ -89,7 +101,8 @@ type Config struct {
 // evaluation and by the connector unless overridden.
 func DefaultConfig() Config {
 	return Config{
-		Threshold:           4.5,
+		Threshold:           5,
+		ThresholdInterval:   5 * time.Minute,
 		ShiftDrift:          1.5,
 		ShiftThreshold:      8,
 		LevelAlpha:          0.05,
@@ -102,7 +115,7 @@ func DefaultConfig() Config {
 		MinTraffic:          0,
 		PersistenceK:        1,
 		PersistenceN:        1,
-		ClearPoints:         30,
+		ClearPoints:         3,
 		ClearScore:          0.15,
 		ClearAfter:          6 * time.Hour,
 		SpikeFactor:         1.3,
@@ -129,6 +142,9 @@ func (c Config) Validate() error {
 		}
 	}
 	positive("threshold", c.Threshold)
+	if c.ThresholdInterval < 0 {
+		errs = append(errs, fmt.Errorf("threshold_interval must be >= 0, got %v", c.ThresholdInterval))
+	}
 	positive("shift_threshold", c.ShiftThreshold)
 	positive("seasonal_cycles", c.SeasonalCycles)
 	if !(c.ShiftDrift >= 0) || math.IsInf(c.ShiftDrift, 0) {

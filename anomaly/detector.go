@@ -33,6 +33,13 @@ type Detector struct {
 	gaussQ, tailUp, tailDown float64
 	// loneScore is the score at which a single point raises a flag.
 	loneScore float64
+	// thr is Config.Threshold adjusted to the series' sampling interval
+	// (see Config.ThresholdInterval), computed at the interval thrDt and
+	// recomputed only when typDt changes, which on regular sampling it soon
+	// stops doing: a log and a square root per point would add a tenth to
+	// the work of Observe. thr stays a function of typDt, so a restored
+	// checkpoint continues exactly.
+	thr, thrDt float64
 
 	n     uint64 // points observed
 	lastT int64  // unix nanoseconds of the last point
@@ -88,6 +95,27 @@ func (d *Detector) derive() {
 	d.tailUp = math.Exp(tailStep * q)
 	d.tailDown = math.Exp(-tailStep * (1 - q))
 	d.loneScore = scoreOf(d.cfg.SpikeFactor)
+	d.thr, d.thrDt = d.threshold(), d.typDt
+}
+
+// minThreshold is the lowest per-point threshold the sampling-interval
+// adjustment gives: below 3σ even Gaussian noise crosses the band once in
+// a few hundred points, however coarse the sampling.
+const minThreshold = 3
+
+// threshold is Config.Threshold for a series sampled every typDt. A series
+// sampled k times as often as Config.ThresholdInterval has k times as many
+// chances a day to cross a fixed band; raising z so that z² grows by 2·ln k
+// keeps the Gaussian tail rate per unit of time what Threshold gives at
+// that interval (to first order: P(|Z|>z) falls as exp(-z²/2)). On-call
+// engineers count false alarms per week, not per point.
+func (d *Detector) threshold() float64 {
+	t := d.cfg.Threshold
+	if d.cfg.ThresholdInterval <= 0 || d.typDt <= 0 {
+		return t
+	}
+	z2 := t*t - 2*math.Log(d.typDt/float64(d.cfg.ThresholdInterval))
+	return math.Max(math.Min(t, minThreshold), math.Sqrt(math.Max(z2, 0)))
 }
 
 // scoreOf maps x, a deviation in units of its threshold, to a score in
@@ -218,7 +246,7 @@ func (d *Detector) scale(p prediction) float64 {
 // outside which a point is unusual.
 func (d *Detector) band(p prediction) Result {
 	e := p.expected[p.model]
-	w := d.cfg.Threshold * d.scale(p)
+	w := d.thr * d.scale(p)
 	return Result{
 		Expected:    e,
 		Lower:       e - w,
@@ -233,14 +261,16 @@ func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 // test and the CUSUM shift test and returns the stronger verdict.
 func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
-	// cannot pass for a level shift.
+	// cannot pass for a level shift. The nominal Threshold, not the one
+	// adjusted to the sampling interval: how many outliers in a row confirm
+	// a shift should not change with the interval.
 	zc := math.Max(-d.cfg.Threshold, math.Min(d.cfg.Threshold, z))
 	d.cusumHi = math.Max(0, d.cusumHi+zc-d.cfg.ShiftDrift)
 	d.cusumLo = math.Max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
 	d.runHi, d.runNHi = extendRun(d.cusumHi, d.runHi, d.runNHi, zc*scale)
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
 
-	spike := math.Abs(z) / d.cfg.Threshold
+	spike := math.Abs(z) / d.thr
 	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
 	x := math.Max(spike, shift)
 	score := scoreOf(x)
@@ -326,6 +356,9 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 		// Log-space smoothing keeps one long gap from inflating the
 		// typical interval the way an arithmetic mean would.
 		d.typDt = math.Exp(math.Log(d.typDt) + 0.05*(math.Log(dt)-math.Log(d.typDt)))
+	}
+	if d.typDt != d.thrDt {
+		d.thr, d.thrDt = d.threshold(), d.typDt
 	}
 	// A gap (collector restart, missing data) counts as at most two
 	// typical intervals: the slot did not observe the time that went missing.

@@ -55,6 +55,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 	}{
 		{"threshold", func(c *Config) { c.Threshold = 0 }, []string{"threshold"}},
 		{"nan threshold", func(c *Config) { c.Threshold = math.NaN() }, []string{"threshold"}},
+		{"threshold interval", func(c *Config) { c.ThresholdInterval = -time.Minute }, []string{"threshold_interval"}},
 		{"alpha", func(c *Config) { c.LevelAlpha = 1.5 }, []string{"level_alpha"}},
 		{"persistence", func(c *Config) { c.PersistenceK = 3; c.PersistenceN = 2 }, []string{"persistence_k"}},
 		{"window too wide", func(c *Config) { c.PersistenceN = 33 }, []string{"persistence_n"}},
@@ -450,6 +451,76 @@ func TestClearAfter(t *testing.T) {
 		if res[i].Onset {
 			t.Fatalf("second onset at %d while the flag was held", i)
 		}
+	}
+}
+
+// TestThresholdFollowsSamplingInterval: the per-point threshold keeps the
+// false-alarm rate per unit of time, so finer sampling is held to a higher
+// bar and coarser to a lower one, never below 3σ.
+func TestThresholdFollowsSamplingInterval(t *testing.T) {
+	tests := []struct {
+		step     time.Duration
+		interval time.Duration // Config.ThresholdInterval
+		want     float64
+	}{
+		{5 * time.Minute, 5 * time.Minute, 5},
+		{time.Minute, 5 * time.Minute, math.Sqrt(25 + 2*math.Log(5))},      // 5.31
+		{time.Hour, 5 * time.Minute, math.Sqrt(25 - 2*math.Log(12))},       // 4.47
+		{24 * time.Hour, 5 * time.Minute, math.Sqrt(25 - 2*math.Log(288))}, // 3.70
+		{30 * 24 * time.Hour, 5 * time.Minute, 3},                          // floored
+		{time.Second, 0, 5}, // adjustment off
+	}
+	for _, tt := range tests {
+		cfg := DefaultConfig()
+		cfg.Threshold, cfg.ThresholdInterval = 5, tt.interval
+		d := New(cfg)
+		for i := range 50 {
+			d.Observe(t0.Add(time.Duration(i)*tt.step), 100)
+		}
+		if math.Abs(d.thr-tt.want) > 1e-6 {
+			t.Errorf("sampled every %v (interval %v): threshold %.4f, want %.4f", tt.step, tt.interval, d.thr, tt.want)
+		}
+	}
+	// The band reported is the one points are judged by: in units of the
+	// deviation's scale it is the adjusted threshold.
+	for _, step := range []time.Duration{time.Minute, time.Hour} {
+		ts, vs := series{n: 400, step: step, base: 100, noise: 2, seed: 3}.points()
+		cfg := DefaultConfig()
+		r := run(cfg, ts, vs)[399]
+		scale := (vs[399] - r.Expected) / r.Deviation
+		want := math.Sqrt(cfg.Threshold*cfg.Threshold - 2*math.Log(float64(step)/float64(cfg.ThresholdInterval)))
+		if got := (r.Upper - r.Expected) / scale; math.Abs(got-want) > 1e-6 {
+			t.Errorf("sampled every %v: band %.4f deviations wide, want %.4f", step, got, want)
+		}
+	}
+}
+
+// TestClearAfterIsATimeOnCoarseSeries: an hourly series clears ClearAfter
+// after it calmed down, not after a count of points fitted to fine
+// sampling. Counting 30 calm points held an hourly flag for 30 hours and
+// hid the next incident (NAB's exchange-4_cpm lost two labelled windows so).
+func TestClearAfterIsATimeOnCoarseSeries(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShiftThreshold = 1e9
+	ts, vs := series{n: 800, step: time.Hour, base: 50, noise: 1, seed: 5}.points()
+	vs[600] = 200
+	vs[640] = 200
+	res := run(cfg, ts, vs)
+	if !res[600].Onset {
+		t.Fatalf("no flag at the first spike: %+v", res[600])
+	}
+	cleared := -1
+	for i := 601; i < 640; i++ {
+		if !res[i].Anomalous {
+			cleared = i
+			break
+		}
+	}
+	if cleared < 0 || cleared > 600+12 {
+		t.Fatalf("cleared at point %d, want within 12 hourly points of the spike (ClearAfter %v)", cleared, cfg.ClearAfter)
+	}
+	if !res[640].Onset {
+		t.Fatalf("the second incident raised no flag: %+v", res[640])
 	}
 }
 

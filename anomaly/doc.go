@@ -16,16 +16,19 @@
 //     deviations rescales them on series whose normal life includes bursts.
 //   - Tests: a single-point test (|deviation| ≥ Threshold·σ) for spikes and
 //     drops, and a two-sided CUSUM for sustained shifts too small for it.
+//     Threshold is stated for a sampling interval (ThresholdInterval) and
+//     raised for series sampled more often, lowered for coarser ones, so
+//     that false alarms per day, not per point, stay the same.
 //     A confirmed shift re-anchors the baseline, so a new normal is learned
 //     in one step rather than flagged for hours.
 //   - Verdict: Score in [0,1] (0.5 where a point becomes unusual), the
 //     expected value and band, persistence (K of the last N points unusual,
 //     and a lone point only when it reaches SpikeFactor·Threshold, since
 //     most lone moderate deviations are a series' ordinary bursts) before a
-//     series becomes anomalous, hysteresis (ClearPoints calm points and
-//     ClearAfter since the last unusual one) before it clears, a warm-up
-//     during which it never flags, an optional minimum-traffic guard, and a
-//     Reason for every verdict.
+//     series becomes anomalous, hysteresis (ClearAfter since the last
+//     unusual point, and the last ClearPoints points calm) before it
+//     clears, a warm-up during which it never flags, an optional
+//     minimum-traffic guard, and a Reason for every verdict.
 //
 // MarshalBinary and UnmarshalBinary checkpoint the learned state, so a
 // restarted collector resumes with its seasonal profiles instead of a new

@@ -39,7 +39,8 @@ type Result struct {
 	Score float64
 	// Expected is the baseline's prediction; Lower and Upper bound the band
 	// outside which a point is unusual by the single-point test
-	// (Expected ± Threshold·scale).
+	// (Expected ± Threshold·scale, Threshold adjusted to the sampling
+	// interval; see Config.ThresholdInterval).
 	Expected, Lower, Upper float64
 	// Deviation is (value - Expected) / scale, signed: robust standard
 	// deviations, widened on series with heavier tails than a Gaussian's.
