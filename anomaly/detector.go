@@ -35,10 +35,10 @@ type Detector struct {
 	loneScore float64
 	// thr is Config.Threshold adjusted to the series' sampling interval
 	// (see Config.ThresholdInterval), computed at the interval thrDt and
-	// recomputed only when typDt changes, which on regular sampling it soon
-	// stops doing: a log and a square root per point would add a tenth to
-	// the work of Observe. thr stays a function of typDt, so a restored
-	// checkpoint continues exactly.
+	// recomputed only when typDt changes, which on regular sampling it
+	// stops doing after a few points, so a regular series takes no log and
+	// square root per point for it. thr stays a function of typDt, so a
+	// restored checkpoint continues exactly.
 	thr, thrDt float64
 
 	n     uint64 // points observed
