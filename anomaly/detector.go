@@ -34,12 +34,11 @@ type Detector struct {
 	// loneScore is the score at which a single point raises a flag.
 	loneScore float64
 	// thr is Config.Threshold adjusted to the series' sampling interval
-	// (see Config.ThresholdInterval), computed at the interval thrDt and
-	// recomputed only when typDt changes, which on regular sampling it
-	// stops doing after a few points, so a regular series takes no log and
-	// square root per point for it. thr stays a function of typDt, so a
-	// restored checkpoint continues exactly.
-	thr, thrDt float64
+	// (see Config.ThresholdInterval). It is recomputed only when typDt
+	// changes, which on regular sampling stops after a few points, so a
+	// regular series takes no log and square root per point for it. thr
+	// stays a function of typDt, so a restored checkpoint continues exactly.
+	thr float64
 
 	n     uint64 // points observed
 	lastT int64  // unix nanoseconds of the last point
@@ -95,7 +94,7 @@ func (d *Detector) derive() {
 	d.tailUp = math.Exp(tailStep * q)
 	d.tailDown = math.Exp(-tailStep * (1 - q))
 	d.loneScore = scoreOf(d.cfg.SpikeFactor)
-	d.thr, d.thrDt = d.threshold(), d.typDt
+	d.thr = d.threshold()
 }
 
 // minThreshold is the lowest per-point threshold the sampling-interval
@@ -350,6 +349,7 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 		return 0
 	}
 	d.lastT = now
+	prev := d.typDt
 	if d.typDt == 0 {
 		d.typDt = dt
 	} else {
@@ -357,8 +357,8 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 		// typical interval the way an arithmetic mean would.
 		d.typDt = math.Exp(math.Log(d.typDt) + 0.05*(math.Log(dt)-math.Log(d.typDt)))
 	}
-	if d.typDt != d.thrDt {
-		d.thr, d.thrDt = d.threshold(), d.typDt
+	if d.typDt != prev {
+		d.thr = d.threshold()
 	}
 	// A gap (collector restart, missing data) counts as at most two
 	// typical intervals: the slot did not observe the time that went missing.
