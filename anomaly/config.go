@@ -76,6 +76,15 @@ type Config struct {
 	// deviations are a series' ordinary bursts, while an incident lasts.
 	// 1 lets every unusual point raise a flag.
 	SpikeFactor float64 `yaml:"spike_factor" mapstructure:"spike_factor"`
+	// SelfConfirmInterval: on a series sampled this coarsely or more, a
+	// lone point flags on its own from Threshold (the bar at
+	// ThresholdInterval, not the lowered one of the coarse series) rather
+	// than from SpikeFactor·Threshold. Waiting for a second point stands
+	// in for "the deviation lasted"; one point that aggregates half an
+	// hour or more already shows some of that, and on hourly data the wait
+	// delays an alert by an hour, or drops it when the next hour is back
+	// to normal. Zero: always SpikeFactor.
+	SelfConfirmInterval time.Duration `yaml:"self_confirm_interval" mapstructure:"self_confirm_interval"`
 	// An anomalous series clears once no point has been unusual for
 	// ClearAfter and its last ClearPoints points were calm (scored below
 	// ClearScore), so a flapping series yields one long flag rather than
@@ -119,6 +128,7 @@ func DefaultConfig() Config {
 		ClearScore:          0.15,
 		ClearAfter:          6 * time.Hour,
 		SpikeFactor:         1.3,
+		SelfConfirmInterval: 30 * time.Minute,
 		MinRelativeSpread:   0.001,
 		ReanchorSeasonal:    true,
 		TailQuantile:        0.99,
@@ -182,6 +192,9 @@ func (c Config) Validate() error {
 	}
 	if !(c.SpikeFactor >= 1) || math.IsInf(c.SpikeFactor, 0) {
 		errs = append(errs, fmt.Errorf("spike_factor must be >= 1, got %v", c.SpikeFactor))
+	}
+	if c.SelfConfirmInterval < 0 {
+		errs = append(errs, fmt.Errorf("self_confirm_interval must be >= 0, got %v", c.SelfConfirmInterval))
 	}
 	if c.ClearAfter < 0 {
 		errs = append(errs, fmt.Errorf("clear_after must be >= 0, got %v", c.ClearAfter))

@@ -56,6 +56,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"threshold", func(c *Config) { c.Threshold = 0 }, []string{"threshold"}},
 		{"nan threshold", func(c *Config) { c.Threshold = math.NaN() }, []string{"threshold"}},
 		{"threshold interval", func(c *Config) { c.ThresholdInterval = -time.Minute }, []string{"threshold_interval"}},
+		{"self-confirm interval", func(c *Config) { c.SelfConfirmInterval = -time.Minute }, []string{"self_confirm_interval"}},
 		{"alpha", func(c *Config) { c.LevelAlpha = 1.5 }, []string{"level_alpha"}},
 		{"persistence", func(c *Config) { c.PersistenceK = 3; c.PersistenceN = 2 }, []string{"persistence_k"}},
 		{"window too wide", func(c *Config) { c.PersistenceN = 33 }, []string{"persistence_n"}},
@@ -566,5 +567,52 @@ func TestTrafficAfterZerosIsFlaggedOnceThenLearned(t *testing.T) {
 	}
 	if math.Abs(last.Expected-201) > 2 || last.Unusual {
 		t.Errorf("after 400 points of steady traffic: expected %.4g, unusual %v; want about 201 and ordinary", last.Expected, last.Unusual)
+	}
+}
+
+// TestCoarsePointConfirmsItself: one hourly point already stands for an
+// hour, so a lone point at the nominal Threshold raises a flag without
+// waiting an hour for the next (NAB's hourly realAdExchange series were
+// flagged an hour late or, once the next hour was ordinary, not at all).
+// Between the lowered hourly threshold and that bar, and on fine sampling
+// below SpikeFactor·Threshold, a lone point still waits.
+func TestCoarsePointConfirmsItself(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.ShiftThreshold = 1e9 // judge single points only
+	// lone sets point i of a clean series to sigmas robust σ above the
+	// expected value and returns the verdicts.
+	lone := func(c Config, step time.Duration, i int, sigmas float64) Result {
+		ts, vs := series{n: i + 50, step: step, base: 50, noise: 1, seed: 5}.points()
+		probe := run(c, ts, vs)[i]
+		thr := math.Sqrt(c.Threshold*c.Threshold - 2*math.Log(float64(step)/float64(c.ThresholdInterval)))
+		vs[i] = probe.Expected + sigmas*(probe.Upper-probe.Expected)/thr
+		return run(c, ts, vs)[i]
+	}
+	hourlyThr := math.Sqrt(25 - 2*math.Log(12)) // 4.47σ
+	tests := []struct {
+		name        string
+		selfConfirm time.Duration
+		step        time.Duration
+		sigmas      float64
+		onset       bool
+	}{
+		{"hourly, at Threshold: flags alone", cfg.SelfConfirmInterval, time.Hour, 5.1, true},
+		{"hourly, below Threshold: waits", cfg.SelfConfirmInterval, time.Hour, (hourlyThr + 5) / 2, false},
+		{"hourly, self-confirmation off: waits", 0, time.Hour, 5.1, false},
+		{"5-minute, at Threshold: waits", cfg.SelfConfirmInterval, 5 * time.Minute, 5.1, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			c.SelfConfirmInterval = tt.selfConfirm
+			i := 600
+			if tt.step < time.Hour {
+				i = 3000
+			}
+			res := lone(c, tt.step, i, tt.sigmas)
+			if !res.Unusual || res.Onset != tt.onset {
+				t.Fatalf("deviation %.2f: unusual %v onset %v, want unusual, onset %v", res.Deviation, res.Unusual, res.Onset, tt.onset)
+			}
+		})
 	}
 }

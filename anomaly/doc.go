@@ -24,7 +24,9 @@
 //   - Verdict: Score in [0,1] (0.5 where a point becomes unusual), the
 //     expected value and band, persistence (K of the last N points unusual,
 //     and a lone point only when it reaches SpikeFactor·Threshold, since
-//     most lone moderate deviations are a series' ordinary bursts) before a
+//     most lone moderate deviations are a series' ordinary bursts; on a
+//     series sampled every SelfConfirmInterval or coarser, one point spans
+//     long enough to flag alone from Threshold) before a
 //     series becomes anomalous, hysteresis (ClearAfter since the last
 //     unusual point, and the last ClearPoints points calm) before it
 //     clears, a warm-up during which it never flags, an optional
