@@ -79,7 +79,8 @@ type Config struct {
 	// SelfConfirmInterval: on a series sampled this coarsely or more, a
 	// lone point flags on its own from Threshold (the bar at
 	// ThresholdInterval, not the lowered one of the coarse series) rather
-	// than from SpikeFactor·Threshold. Waiting for a second point stands
+	// than from SpikeFactor times the series' threshold, when that is
+	// lower. Waiting for a second point stands
 	// in for "the deviation lasted"; one point that aggregates half an
 	// hour or more already shows some of that, and on hourly data the wait
 	// delays an alert by an hour, or drops it when the next hour is back

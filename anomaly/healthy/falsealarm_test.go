@@ -67,21 +67,20 @@ func TestHealthyTrafficFalseAlarms(t *testing.T) {
 	tests := []struct {
 		name string
 		svc  func() Service
-		step time.Duration
 	}{
-		{"default service", DefaultService, step},
-		{"small service", func() Service { s := DefaultService(); s.RequestRate = 2; s.Seed = 2; return s }, step},
-		{"large noisy service", func() Service { s := DefaultService(); s.RequestRate = 800; s.Noise = 0.08; s.Seed = 3; return s }, step},
+		{"default service", DefaultService},
+		{"small service", func() Service { s := DefaultService(); s.RequestRate = 2; s.Seed = 2; return s }},
+		{"large noisy service", func() Service { s := DefaultService(); s.RequestRate = 800; s.Noise = 0.08; s.Seed = 3; return s }},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			c, _ := simulate(tt.svc(), anomaly.DefaultConfig(), tt.step, nil)
+			c, _ := simulate(tt.svc(), anomaly.DefaultConfig(), step, nil)
 			total := 0
 			for k, name := range seriesNames {
 				t.Logf("%-13s flags: week 1 (learning) %d, weeks 2-4 %d", name, c.firstWeek[k], c.later[k])
 				total += c.later[k]
 			}
-			t.Logf("total flags over weeks 2-4 (3 series × %d points): %d", int(3*week/tt.step), total)
+			t.Logf("total flags over weeks 2-4 (3 series × %d points): %d", int(3*week/step), total)
 			if total > maxFlagsAfterFirstWeek {
 				t.Errorf("%d false alarms over weeks 2-4, ceiling %d", total, maxFlagsAfterFirstWeek)
 			}
