@@ -489,11 +489,17 @@ func TestThresholdFollowsSamplingInterval(t *testing.T) {
 		cfg := DefaultConfig()
 		r := run(cfg, ts, vs)[399]
 		scale := (vs[399] - r.Expected) / r.Deviation
-		want := math.Sqrt(cfg.Threshold*cfg.Threshold - 2*math.Log(float64(step)/float64(cfg.ThresholdInterval)))
+		want := intervalThreshold(cfg, step)
 		if got := (r.Upper - r.Expected) / scale; math.Abs(got-want) > 1e-6 {
 			t.Errorf("sampled every %v: band %.4f deviations wide, want %.4f", step, got, want)
 		}
 	}
+}
+
+// intervalThreshold is the per-point threshold, in σ, that the detector
+// should apply to a series of c sampled every step (above the 3σ floor).
+func intervalThreshold(c Config, step time.Duration) float64 {
+	return math.Sqrt(c.Threshold*c.Threshold - 2*math.Log(float64(step)/float64(c.ThresholdInterval)))
 }
 
 // TestClearAfterIsATimeOnCoarseSeries: an hourly series clears ClearAfter
@@ -579,16 +585,16 @@ func TestTrafficAfterZerosIsFlaggedOnceThenLearned(t *testing.T) {
 func TestCoarsePointConfirmsItself(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9 // judge single points only
-	// lone sets point i of a clean series to sigmas robust σ above the
-	// expected value and returns the verdicts.
-	lone := func(c Config, step time.Duration, i int, sigmas float64) Result {
+	// lone sets one point, on day 25 of a clean series, to sigmas robust σ
+	// above the expected value and returns its verdict.
+	lone := func(c Config, step time.Duration, sigmas float64) Result {
+		i := int(25 * 24 * time.Hour / step)
 		ts, vs := series{n: i + 50, step: step, base: 50, noise: 1, seed: 5}.points()
 		probe := run(c, ts, vs)[i]
-		thr := math.Sqrt(c.Threshold*c.Threshold - 2*math.Log(float64(step)/float64(c.ThresholdInterval)))
-		vs[i] = probe.Expected + sigmas*(probe.Upper-probe.Expected)/thr
+		vs[i] = probe.Expected + sigmas*(probe.Upper-probe.Expected)/intervalThreshold(c, step)
 		return run(c, ts, vs)[i]
 	}
-	hourlyThr := math.Sqrt(25 - 2*math.Log(12)) // 4.47σ
+	hourlyThr := intervalThreshold(cfg, time.Hour) // 4.47σ
 	tests := []struct {
 		name        string
 		selfConfirm time.Duration
@@ -605,11 +611,7 @@ func TestCoarsePointConfirmsItself(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg
 			c.SelfConfirmInterval = tt.selfConfirm
-			i := 600
-			if tt.step < time.Hour {
-				i = 3000
-			}
-			res := lone(c, tt.step, i, tt.sigmas)
+			res := lone(c, tt.step, tt.sigmas)
 			if !res.Unusual || res.Onset != tt.onset {
 				t.Fatalf("deviation %.2f: unusual %v onset %v, want unusual, onset %v", res.Deviation, res.Unusual, res.Onset, tt.onset)
 			}
