@@ -57,16 +57,39 @@ type Instance struct {
 // process is killed at the end of the test if still running.
 func Start(t testing.TB, opts Options) *Instance {
 	t.Helper()
-	p := opts.Ports
-	for _, port := range []*int{&p.OTLPGRPC, &p.OTLPHTTP, &p.Prometheus, &p.Telemetry, &p.Health} {
-		if *port == 0 {
-			*port = FreePort(t)
-		}
-	}
 	storage := opts.StorageDir
 	if storage == "" {
 		storage = t.TempDir()
 	}
+	const attempts = 3
+	for attempt := 1; ; attempt++ {
+		p, picked := opts.Ports, false
+		for _, port := range []*int{&p.OTLPGRPC, &p.OTLPHTTP, &p.Prometheus, &p.Telemetry, &p.Health} {
+			if *port == 0 {
+				*port = pickPort(t)
+				picked = true
+			}
+		}
+		inst := launch(t, opts.Args, opts.Env, p, storage)
+		err := inst.WaitHealthy(60 * time.Second)
+		if err == nil {
+			return inst
+		}
+		// FreePort can only say a port was free a moment ago; another test
+		// process, or an outgoing connection's ephemeral port, may take it
+		// before vigil binds. Ports chosen here are chosen again; ports the
+		// test fixed are its to keep, and a clash on them is a failure.
+		if picked && attempt < attempts && inst.Exited() && strings.Contains(inst.Log(), "address already in use") {
+			t.Logf("vigil lost a free port before binding it (attempt %d of %d); choosing new ports", attempt, attempts)
+			continue
+		}
+		t.Fatalf("vigil did not become healthy: %v\noutput:\n%s", err, inst.Log())
+	}
+}
+
+// launch starts the binary on ports p and registers its cleanup.
+func launch(t testing.TB, args []string, extraEnv map[string]string, p Ports, storage string) *Instance {
+	t.Helper()
 	env := map[string]string{
 		"VIGIL_OTLP_GRPC_ENDPOINT":  addr(p.OTLPGRPC),
 		"VIGIL_OTLP_HTTP_ENDPOINT":  addr(p.OTLPHTTP),
@@ -76,10 +99,9 @@ func Start(t testing.TB, opts Options) *Instance {
 		"VIGIL_HEALTH_ENDPOINT":     addr(p.Health),
 		"VIGIL_STORAGE_DIR":         storage,
 	}
-	for k, v := range opts.Env {
+	for k, v := range extraEnv {
 		env[k] = v
 	}
-	args := opts.Args
 	if hasConfig(args) {
 		// A test's own configuration gets the collector's metrics on the
 		// instance's telemetry port, as the embedded default has them, so
@@ -108,9 +130,6 @@ func Start(t testing.TB, opts Options) *Instance {
 			t.Logf("vigil output:\n%s", inst.Log())
 		}
 	})
-	if err := inst.WaitHealthy(60 * time.Second); err != nil {
-		t.Fatalf("vigil did not become healthy: %v\noutput:\n%s", err, inst.Log())
-	}
 	return inst
 }
 
@@ -192,6 +211,10 @@ func (i *Instance) TelemetryURL() string {
 func (i *Instance) PrometheusURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/metrics", i.Ports.Prometheus)
 }
+
+// pickPort chooses the ports Start was not given; a test replaces it to
+// lose the race FreePort cannot rule out.
+var pickPort = FreePort
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
 func FreePort(t testing.TB) int {

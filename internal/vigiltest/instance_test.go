@@ -1,0 +1,41 @@
+package vigiltest
+
+import (
+	"net"
+	"strings"
+	"testing"
+)
+
+// TestStartChoosesNewPortsWhenOneIsTaken: a port that was free when chosen
+// but taken before vigil binds it (another test process got there first)
+// costs a retry with new ports, not a failed test.
+func TestStartChoosesNewPortsWhenOneIsTaken(t *testing.T) {
+	taken, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer taken.Close()
+	calls := 0
+	pickPort = func(t testing.TB) int {
+		calls++
+		if calls == 1 { // the first instance's OTLP gRPC port
+			return taken.Addr().(*net.TCPAddr).Port
+		}
+		return FreePort(t)
+	}
+	defer func() { pickPort = FreePort }()
+
+	inst := Start(t, Options{})
+	if inst.Ports.OTLPGRPC == taken.Addr().(*net.TCPAddr).Port {
+		t.Fatalf("the running instance kept the taken port %d", inst.Ports.OTLPGRPC)
+	}
+	if calls != 10 {
+		t.Fatalf("ports chosen %d times, want 10 (5 per attempt, 2 attempts)", calls)
+	}
+	if inst.Exited() {
+		t.Fatalf("instance not running:\n%s", inst.Log())
+	}
+	if strings.Contains(inst.Log(), "address already in use") {
+		t.Fatalf("the running instance's log reports a port clash:\n%s", inst.Log())
+	}
+}
