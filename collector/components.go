@@ -43,14 +43,14 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 
-	"github.com/vigil-otel/vigil/exporters/clickhouseexporter"
-	"github.com/vigil-otel/vigil/exporters/lokiexporter"
-	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter"
-	"github.com/vigil-otel/vigil/exporters/pagerdutyexporter/alertmanagerexporter"
-	"github.com/vigil-otel/vigil/exporters/sentryexporter"
-	"github.com/vigil-otel/vigil/processors/anomalyconnector"
-	"github.com/vigil-otel/vigil/processors/sloconnector"
-	"github.com/vigil-otel/vigil/receivers/zaplogreceiver"
+	"github.com/vigil-otel/vigil/connector/anomalyconnector"
+	"github.com/vigil-otel/vigil/connector/sloconnector"
+	"github.com/vigil-otel/vigil/exporter/alertmanagerexporter"
+	"github.com/vigil-otel/vigil/exporter/clickhouseexporter"
+	"github.com/vigil-otel/vigil/exporter/lokiexporter"
+	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
+	"github.com/vigil-otel/vigil/exporter/sentryexporter"
+	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
 // The constructors (NewFactory functions) of every component in the

@@ -14,13 +14,13 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	c "github.com/vigil-otel/vigil/conventions"
-	"github.com/vigil-otel/vigil/exporters/clickhouseexporter"
-	"github.com/vigil-otel/vigil/internal/chdbtest"
+	"github.com/vigil-otel/vigil/exporter/clickhouseexporter"
+	"github.com/vigil-otel/vigil/internal/testutil/chdbtest"
 )
 
 // The ClickHouse queries run on the embedded ClickHouse engine (npm chdb,
 // installed by scripts/chdb/install.sh) through the ClickHouse exporter's
-// runner (internal/chdbtest), on the schema its migrations create and rows
+// runner (internal/testutil/chdbtest), on the schema its migrations create and rows
 // its own mapping produces. Without chdb the test fails and names the
 // installer.
 

@@ -20,7 +20,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"gopkg.in/yaml.v3"
 
-	"github.com/vigil-otel/vigil/internal/vigiltest"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // TestDashboardMetricsAreExported runs the built binary on its embedded

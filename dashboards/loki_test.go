@@ -13,8 +13,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-otel/vigil/internal/lokitest"
-	"github.com/vigil-otel/vigil/internal/vigiltest"
+	"github.com/vigil-otel/vigil/internal/testutil/lokitest"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // pushLines writes lines the way the loki exporter does: the stream labels

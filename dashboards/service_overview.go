@@ -38,7 +38,7 @@ const (
 )
 
 // The anomaly connector's labels and metric label values for the RED series
-// it derives from span metrics (processors/anomalyconnector).
+// it derives from span metrics (connector/anomalyconnector).
 const (
 	anomalyLabelOperation    = conventions.LabelOperation
 	anomalyMetricRequestRate = conventions.AnomalyMetricRequestRate

@@ -3,7 +3,7 @@
 // multi-burn-rate alert evaluation, and Prometheus rule generation.
 //
 // It knows nothing of the collector: components turn pdata into calls on
-// this package (see processors/sloconnector).
+// this package (see connector/sloconnector).
 package slo
 
 import (

@@ -6,7 +6,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-otel/vigil/internal/vigiltest"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // TestLoadReachesCollector runs a short rate-limited load against the built

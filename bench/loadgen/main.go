@@ -15,7 +15,7 @@ import (
 	"os"
 	"time"
 
-	"github.com/vigil-otel/vigil/internal/vigiltest"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 func main() {

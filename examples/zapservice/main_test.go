@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/vigil-otel/vigil/receivers/zaplogreceiver"
+	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
 // TestOutputReadsAsZapRecords runs the service for a few requests and reads

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Installs the npm package chdb (ClickHouse embedded in-process) into
-# .cache/chdb under the repository. The ClickHouse exporter's schema test runs
+# $VIGIL_CHDB_DIR (default: chdb under $VIGIL_CACHE_DIR, ~/.cache/vigil),
+# where the tests look for it (internal/testutil.CacheDir). The ClickHouse exporter's schema test runs
 # its DDL and queries there, because no modern ClickHouse server can be
 # installed or pulled on the project's machines.
 #
@@ -10,8 +11,7 @@
 set -euo pipefail
 
 CHDB_VERSION="${CHDB_VERSION:-3.4.0}"
-repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-prefix="${VIGIL_CHDB_DIR:-$repo_root/.cache/chdb}"
+prefix="${VIGIL_CHDB_DIR:-${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}/chdb}"
 
 installed_version() {
   node -e 'try { console.log(require(process.argv[1] + "/node_modules/chdb/package.json").version) } catch (e) { process.exit(1) }' "$prefix" 2>/dev/null

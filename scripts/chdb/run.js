@@ -26,8 +26,12 @@ const fs = require('fs');
 const path = require('path');
 
 function loadChdb() {
-  const dir = process.env.VIGIL_CHDB_DIR ||
-    path.join(__dirname, '..', '..', '.cache', 'chdb');
+  // The same default as scripts/chdb/install.sh and the Go tests
+  // (internal/testutil.CacheDir).
+  const os = require('os');
+  const cache = process.env.VIGIL_CACHE_DIR ||
+    path.join(process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache'), 'vigil');
+  const dir = process.env.VIGIL_CHDB_DIR || path.join(cache, 'chdb');
   try {
     return require(path.join(dir, 'node_modules', 'chdb'));
   } catch (e) {

@@ -9,7 +9,7 @@
 # Environment:
 #   LOKI_VERSION      Loki release to build (default below; must be served by
 #                     the Go module proxy: go list -m -versions github.com/grafana/loki/v3)
-#   VIGIL_CACHE_DIR   cache root (default: <repo>/.cache); the binary lands in
+#   VIGIL_CACHE_DIR   cache root (default: ~/.cache/vigil); the binary lands in
 #                     $VIGIL_CACHE_DIR/loki/loki-$LOKI_VERSION
 #   LOKI_BUILD_P      go build -p value (default 1: the build machines are
 #                     shared and Loki is ~2000 packages)
@@ -26,7 +26,7 @@ set -euo pipefail
 
 LOKI_VERSION="${LOKI_VERSION:-v3.7.8}"
 REPO_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
-CACHE_DIR="${VIGIL_CACHE_DIR:-$REPO_ROOT/.cache}/loki"
+CACHE_DIR="${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}/loki"
 BIN="$CACHE_DIR/loki-$LOKI_VERSION"
 LOKI_BUILD_P="${LOKI_BUILD_P:-1}"
 

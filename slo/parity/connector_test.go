@@ -20,8 +20,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/vigil-otel/vigil/connector/sloconnector"
 	"github.com/vigil-otel/vigil/conventions"
-	"github.com/vigil-otel/vigil/processors/sloconnector"
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )

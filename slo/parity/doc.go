@@ -1,5 +1,5 @@
 // Package parity proves, against a real Prometheus, that the SLO
-// connector's in-stream evaluation (processors/sloconnector, built on
+// connector's in-stream evaluation (connector/sloconnector, built on
 // slo/tracker) and the Prometheus rules generated from the same spec
 // (slo/rules, `vigil slo rules`) give the same numbers: burn rates over
 // every window of slo.BurnRateWindows, the error budget remaining, and the

@@ -1,0 +1,203 @@
+package anomalyconnector
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/metric"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+
+	"github.com/vigil-otel/vigil/internal/storageclient"
+)
+
+// core holds the detectors and accumulators that the connector's instances
+// share, and runs the interval and checkpoint loop.
+type core struct {
+	cfg        *Config
+	set        connector.Settings
+	logger     *zap.Logger
+	metricsOut consumer.Metrics // nil without a metrics → metrics instance
+	logsOut    consumer.Logs    // nil without a metrics → logs instance
+	selected   map[string]*selection
+	now        func() time.Time
+	// startTime: cumulative streams that began after it are counted from
+	// zero; older ones only from their second point.
+	startTime time.Time
+
+	// Guarded by the cores registry's lock.
+	instances, started int
+	stopping           bool
+
+	mu          sync.Mutex
+	streams     map[uint64]*stream
+	red         map[string]*redAccum    // this interval, by service and operation
+	custom      map[string]*customAccum // this interval, by series key
+	series      map[string]*series
+	pendingNew  int // series this interval's accumulators will create
+	rejectedNow int // series refused this interval for lack of room
+	// rejectedSinceLog and lastCapLog rate-limit the max_series warning.
+	rejectedSinceLog int
+	lastCapLog       time.Time
+
+	// autoFlush runs the interval loop; tests turn it off to drive
+	// flush and checkpoint themselves on a fake clock.
+	autoFlush bool
+
+	client  storage.Client
+	stop    chan struct{}
+	done    chan struct{}
+	running bool
+
+	tel telemetry
+}
+
+// telemetry is the connector's own metrics.
+type telemetry struct {
+	active   atomic.Int64
+	rejected metric.Int64Counter
+	observed metric.Int64Counter
+	reg      metric.Registration
+}
+
+func newCore(set connector.Settings, cfg *Config) (*core, error) {
+	c := &core{
+		cfg:       cfg,
+		set:       set,
+		logger:    set.Logger,
+		selected:  make(map[string]*selection, len(cfg.Metrics)),
+		now:       time.Now,
+		startTime: time.Now(),
+		streams:   map[uint64]*stream{},
+		red:       map[string]*redAccum{},
+		custom:    map[string]*customAccum{},
+		series:    map[string]*series{},
+		autoFlush: true,
+	}
+	for i := range cfg.Metrics {
+		// Compiled once here, not per datapoint; Validate has already
+		// refused expressions that do not compile.
+		res, err := cfg.Metrics[i].compileMatchers()
+		if err != nil {
+			return nil, err
+		}
+		c.selected[cfg.Metrics[i].Name] = &selection{MetricConfig: &cfg.Metrics[i], regexps: res}
+	}
+	if err := c.initTelemetry(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+func (c *core) initTelemetry() error {
+	meter := c.set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
+	var errs []error
+	var err error
+	c.tel.rejected, err = meter.Int64Counter("otelcol_anomaly_series_rejected",
+		metric.WithDescription("New series not watched because max_series was reached."),
+		metric.WithUnit("{series}"))
+	errs = append(errs, err)
+	c.tel.observed, err = meter.Int64Counter("otelcol_anomaly_points_observed",
+		metric.WithDescription("Points fed to detectors at interval boundaries."),
+		metric.WithUnit("{point}"))
+	errs = append(errs, err)
+	active, err := meter.Int64ObservableGauge("otelcol_anomaly_active_series",
+		metric.WithDescription("Series the connector currently watches (each has its own detector)."),
+		metric.WithUnit("{series}"))
+	errs = append(errs, err)
+	if err == nil {
+		c.tel.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
+			o.ObserveInt64(active, c.tel.active.Load())
+			return nil
+		}, active)
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// start restores the checkpoint, if storage is configured, and starts the
+// loop that closes intervals and writes checkpoints.
+func (c *core) start(ctx context.Context, host component.Host) error {
+	if c.cfg.Storage != nil {
+		client, err := storageclient.Get(ctx, host, *c.cfg.Storage, component.KindConnector, c.set.ID, "")
+		if err != nil {
+			return err
+		}
+		c.client = client
+		if err := c.restore(ctx); err != nil {
+			// A checkpoint that cannot be read costs a warm-up, not the
+			// pipeline: start fresh and say so.
+			c.logger.Warn("Anomaly state not restored; detectors start learning anew", zap.Error(err))
+		}
+	}
+	if c.autoFlush {
+		c.stop = make(chan struct{})
+		c.done = make(chan struct{})
+		c.running = true
+		go c.loop()
+	}
+	return nil
+}
+
+// loop closes each interval at its wall-clock boundary (so that every
+// instance of Vigil feeds detectors at the same instants) and checkpoints
+// every CheckpointInterval.
+func (c *core) loop() {
+	defer close(c.done)
+	boundary := time.NewTimer(time.Until(c.nextBoundary(c.now())))
+	defer boundary.Stop()
+	var checkpoints <-chan time.Time
+	if c.client != nil {
+		t := time.NewTicker(c.cfg.CheckpointInterval)
+		defer t.Stop()
+		checkpoints = t.C
+	}
+	for {
+		select {
+		case <-c.stop:
+			return
+		case <-boundary.C:
+			now := c.now()
+			c.flushAndSend(context.Background(), now.Truncate(c.cfg.Interval))
+			boundary.Reset(time.Until(c.nextBoundary(c.now())))
+		case <-checkpoints:
+			if err := c.checkpoint(context.Background()); err != nil {
+				c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
+			}
+		}
+	}
+}
+
+func (c *core) nextBoundary(now time.Time) time.Time {
+	return now.Truncate(c.cfg.Interval).Add(c.cfg.Interval)
+}
+
+// shutdown stops the loop and writes a last checkpoint. The open interval
+// is dropped rather than flushed: its points would reach detectors early and
+// its output pipelines may already be stopping.
+func (c *core) shutdown(ctx context.Context) error {
+	var errs []error
+	if c.running {
+		close(c.stop)
+		<-c.done
+		c.running = false
+	}
+	if c.client != nil {
+		errs = append(errs, c.checkpoint(ctx))
+		errs = append(errs, c.client.Close(ctx))
+		c.client = nil
+	}
+	if c.tel.reg != nil {
+		errs = append(errs, c.tel.reg.Unregister())
+		c.tel.reg = nil
+	}
+	return errors.Join(errs...)
+}

@@ -1,0 +1,298 @@
+package anomalyconnector
+
+import (
+	"context"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/anomaly"
+	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// output collects what one interval boundary emits.
+type output struct {
+	metrics                          pmetric.Metrics
+	score, expected, lower, upper    pmetric.NumberDataPointSlice
+	logs                             plog.Logs
+	records                          plog.LogRecordSlice
+	ts, observed                     pcommon.Timestamp
+	points, firingEvents, resolvedEv int
+}
+
+func newOutput(t, now time.Time) *output {
+	o := &output{metrics: pmetric.NewMetrics(), logs: plog.NewLogs()}
+	o.ts, o.observed = pcommon.NewTimestampFromTime(t), pcommon.NewTimestampFromTime(now)
+	sm := o.metrics.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	gauge := func(name, desc string) pmetric.NumberDataPointSlice {
+		m := sm.Metrics().AppendEmpty()
+		m.SetName(name)
+		m.SetDescription(desc)
+		return m.SetEmptyGauge().DataPoints()
+	}
+	o.score = gauge(conventions.MetricAnomalyScore, "Anomaly score in [0,1] of a watched series; 0.5 is where a point becomes unusual.")
+	o.expected = gauge(conventions.MetricAnomalyExpected, "Value the detector expected for the series.")
+	o.lower = gauge(conventions.MetricAnomalyLower, "Lower bound of the expected band.")
+	o.upper = gauge(conventions.MetricAnomalyUpper, "Upper bound of the expected band.")
+	sl := o.logs.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	o.records = sl.LogRecords()
+	return o
+}
+
+// addPoint appends one series' verdict to the four gauges.
+func (o *output) addPoint(s *series, r anomaly.Result) {
+	o.points++
+	for _, p := range []struct {
+		dps pmetric.NumberDataPointSlice
+		v   float64
+	}{{o.score, r.Score}, {o.expected, r.Expected}, {o.lower, r.Lower}, {o.upper, r.Upper}} {
+		if math.IsNaN(p.v) || math.IsInf(p.v, 0) {
+			continue
+		}
+		dp := p.dps.AppendEmpty()
+		dp.SetTimestamp(o.ts)
+		dp.SetDoubleValue(p.v)
+		putIdentity(dp.Attributes(), s.id)
+	}
+}
+
+// putIdentity writes a series' labels: metric, service, operation and a
+// selected metric's own attributes.
+func putIdentity(m pcommon.Map, id identity) {
+	m.EnsureCapacity(3 + len(id.attrs))
+	m.PutStr(conventions.LabelMetric, id.metric)
+	if id.service != "" {
+		m.PutStr(conventions.LabelService, id.service)
+	}
+	if id.operation != "" {
+		m.PutStr(LabelOperation, id.operation)
+	}
+	for _, a := range id.attrs {
+		if _, taken := m.Get(a.key); !taken {
+			m.PutStr(a.key, a.value)
+		}
+	}
+}
+
+// flushAndSend closes the interval ending at t and sends its output.
+func (c *core) flushAndSend(ctx context.Context, t time.Time) {
+	out := c.flush(t)
+	if c.metricsOut != nil && out.points > 0 {
+		if err := c.metricsOut.ConsumeMetrics(ctx, out.metrics); err != nil {
+			c.logger.Warn("Sending anomaly metrics failed", zap.Error(err))
+		}
+	}
+	if c.logsOut != nil && out.records.Len() > 0 {
+		if err := c.logsOut.ConsumeLogs(ctx, out.logs); err != nil {
+			c.logger.Warn("Sending anomaly alert events failed", zap.Error(err))
+		}
+	}
+}
+
+// flush feeds every series with data in the interval ending at t to its
+// detector, forgets idle series, and returns what to emit.
+func (c *core) flush(t time.Time) *output {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := newOutput(t, c.now())
+	points := c.intervalPoints()
+	for _, dps := range []pmetric.NumberDataPointSlice{out.score, out.expected, out.lower, out.upper} {
+		dps.EnsureCapacity(len(points))
+	}
+	for _, p := range points {
+		c.observe(out, p.id, t, p.value, p.total)
+	}
+	c.expire(out, t)
+	if c.rejectedNow > 0 {
+		c.tel.rejected.Add(context.Background(), int64(c.rejectedNow))
+		c.rejectedSinceLog += c.rejectedNow
+		// At the cap the same new series knock every interval: say so once
+		// per capLogEvery with the count, not once a minute for hours.
+		if c.lastCapLog.IsZero() || t.Sub(c.lastCapLog) >= capLogEvery {
+			c.logger.Warn("Anomaly connector at max_series: new series are not watched",
+				zap.Int("max_series", c.cfg.MaxSeries), zap.Int("rejected", c.rejectedSinceLog))
+			c.lastCapLog, c.rejectedSinceLog = t, 0
+		}
+	}
+	if out.points > 0 {
+		c.tel.observed.Add(context.Background(), int64(out.points))
+	}
+	c.tel.active.Store(int64(len(c.series)))
+	clear(c.red)
+	clear(c.custom)
+	c.pendingNew, c.rejectedNow = 0, 0
+	return out
+}
+
+// capLogEvery is the most often the max_series warning is logged; the
+// otelcol_anomaly_series_rejected counter has every rejection.
+const capLogEvery = 10 * time.Minute
+
+// point is one value a series yields for an interval.
+type point struct {
+	id    identity
+	value float64
+	total float64 // events behind a ratio; -1 for a plain value
+}
+
+// intervalPoints derives this interval's points from the accumulators:
+// request rate per second over the time the counted calls span, error ratio
+// over the interval's calls, latency quantiles from the interval's bucket
+// counts, and selected metrics. Called with c.mu held.
+func (c *core) intervalPoints() []point {
+	interval := c.cfg.Interval.Seconds()
+	perSecond := func(v float64, covered span) float64 {
+		if d := covered.duration(); d > 0 {
+			return v / d.Seconds()
+		}
+		return v / interval
+	}
+	points := make([]point, 0, len(c.red)*(2+len(c.cfg.RED.Quantiles))+len(c.custom))
+	for _, g := range c.red {
+		if g == nil {
+			continue // refused for lack of room
+		}
+		if g.hasCalls {
+			points = append(points, point{
+				id:    identity{metric: MetricRequestRate, service: g.service, operation: g.operation},
+				value: perSecond(g.calls, g.callsSpan), total: -1,
+			})
+			ratio := 0.0
+			if g.calls > 0 {
+				ratio = g.errors / g.calls
+			}
+			points = append(points, point{
+				id:    identity{metric: MetricErrorRatio, service: g.service, operation: g.operation},
+				value: ratio, total: g.calls,
+			})
+		}
+		if bounds, buckets := g.latencyLayout(); buckets != nil && sum(buckets) >= float64(c.cfg.RED.MinLatencySamples) {
+			for _, q := range c.cfg.RED.Quantiles {
+				if v := histogramQuantile(q, bounds, buckets); !math.IsNaN(v) {
+					points = append(points, point{
+						id:    identity{metric: quantileMetric(q), service: g.service, operation: g.operation},
+						value: v, total: -1,
+					})
+				}
+			}
+		}
+	}
+	for _, a := range c.custom {
+		if a == nil || math.IsNaN(a.value) {
+			continue
+		}
+		v := a.value
+		if a.rate {
+			v = perSecond(v, a.covered)
+		}
+		points = append(points, point{id: a.id, value: v, total: -1})
+	}
+	return points
+}
+
+func sum(xs []float64) float64 {
+	var s float64
+	for _, x := range xs {
+		s += x
+	}
+	return s
+}
+
+// quantileMetric names the latency series of quantile q ("latency_p95",
+// "latency_p99.9").
+func quantileMetric(q float64) string {
+	return latencyPrefix + strconv.FormatFloat(q*100, 'f', -1, 64)
+}
+
+// observe feeds one point (total >= 0: a ratio over total events) to the
+// series' detector, creating the series if there is room, and turns the
+// verdict into output and alert events.
+func (c *core) observe(out *output, id identity, t time.Time, v, total float64) {
+	key := id.key()
+	s, ok := c.series[key]
+	if !ok {
+		if len(c.series) >= c.cfg.MaxSeries {
+			c.rejectedNow++
+			return
+		}
+		s = c.newSeries(id)
+		c.series[key] = s
+	}
+	s.lastSeen = t
+	// The point describes the interval [t-Interval, t): it is learned at
+	// the interval's start, so that the last minutes of a Friday teach and
+	// are judged by Friday's seasonal slot, not Saturday's.
+	start := t.Add(-c.cfg.Interval)
+	var r anomaly.Result
+	if total >= 0 {
+		r = s.det.ObserveRatio(start, v, total)
+	} else {
+		r = s.det.Observe(start, v)
+	}
+	if r.Reason == anomaly.ReasonInvalid {
+		return
+	}
+	out.addPoint(s, r)
+	switch {
+	case r.Anomalous && (!s.firing || t.Sub(s.lastSent) >= c.cfg.ResendInterval):
+		s.firing, s.lastSent = true, t
+		c.event(out, s, conventions.StateFiring, v, r)
+	case !r.Anomalous && s.firing:
+		s.firing = false
+		c.event(out, s, conventions.StateResolved, v, r)
+	}
+}
+
+func (c *core) newSeries(id identity) *series {
+	return &series{id: id, det: anomaly.New(c.cfg.Detector), fingerprint: c.fingerprint(id)}
+}
+
+// expire forgets series and input streams idle for IdleTimeout; a firing
+// series is resolved as it goes, since nothing will clear it any more.
+// Firing series without data this interval are re-sent too, so the alert
+// engine does not resolve them while they wait for data.
+func (c *core) expire(out *output, t time.Time) {
+	for key, s := range c.series {
+		switch {
+		case t.Sub(s.lastSeen) >= c.cfg.IdleTimeout:
+			if s.firing {
+				c.event(out, s, conventions.StateResolved, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
+			}
+			delete(c.series, key)
+		case s.firing && s.lastSeen.Before(t) && t.Sub(s.lastSent) >= c.cfg.ResendInterval:
+			s.lastSent = t
+			c.event(out, s, conventions.StateFiring, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
+		}
+	}
+	idle := t.Add(-c.cfg.IdleTimeout)
+	for key, s := range c.streams {
+		if s.seen.Before(idle) {
+			delete(c.streams, key)
+		}
+	}
+}
+
+// describe is the human name of a series in an event body.
+func describe(id identity) string {
+	parts := make([]string, 0, 3+len(id.attrs))
+	if id.service != "" {
+		parts = append(parts, id.service)
+	}
+	if id.operation != "" {
+		parts = append(parts, id.operation)
+	}
+	parts = append(parts, id.metric)
+	for _, a := range id.attrs {
+		parts = append(parts, a.key+"="+a.value)
+	}
+	return strings.Join(parts, " ")
+}

@@ -1,0 +1,275 @@
+package anomalyconnector
+
+import (
+	"context"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+)
+
+// t0 is a Monday midnight, so seasonal slots are predictable.
+var t0 = time.Date(2026, 1, 5, 0, 0, 0, 0, time.UTC)
+
+type fakeClock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (f *fakeClock) Now() time.Time {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.t
+}
+
+func (f *fakeClock) Set(t time.Time) {
+	f.mu.Lock()
+	f.t = t
+	f.mu.Unlock()
+}
+
+// harness is a connector built by the factory with both outputs wired to
+// sinks, its loop off and its clock fake.
+type harness struct {
+	t        testing.TB
+	cfg      *Config
+	core     *core
+	m2m, m2l connector.Metrics
+	metrics  *consumertest.MetricsSink
+	logs     *consumertest.LogsSink
+	clock    *fakeClock
+}
+
+func newHarness(t testing.TB, mutate func(*Config), set connector.Settings, host component.Host) *harness {
+	t.Helper()
+	f := NewFactory()
+	cfg := f.CreateDefaultConfig().(*Config)
+	if mutate != nil {
+		mutate(cfg)
+	}
+	if err := cfg.Validate(); err != nil {
+		t.Fatalf("config: %v", err)
+	}
+	h := &harness{t: t, cfg: cfg, metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink), clock: &fakeClock{t: t0}}
+	ctx := context.Background()
+	var err error
+	if h.m2m, err = f.CreateMetricsToMetrics(ctx, set, cfg, h.metrics); err != nil {
+		t.Fatal(err)
+	}
+	if h.m2l, err = f.CreateMetricsToLogs(ctx, set, cfg, h.logs); err != nil {
+		t.Fatal(err)
+	}
+	h.core = h.m2m.(*instance).core
+	h.core.autoFlush = false
+	h.core.now = h.clock.Now
+	h.core.startTime = t0.Add(-time.Minute)
+	if host == nil {
+		host = componenttest.NewNopHost()
+	}
+	for _, c := range []connector.Metrics{h.m2m, h.m2l} {
+		if err := c.Start(ctx, host); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return h
+}
+
+func defaultSettings() connector.Settings { return connectortest.NewNopSettings(metadata.Type) }
+
+func (h *harness) shutdown() {
+	h.t.Helper()
+	for _, c := range []connector.Metrics{h.m2m, h.m2l} {
+		if err := c.Shutdown(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// feed sends md to both instances, as the collector does, at clock time at.
+func (h *harness) feed(at time.Time, md pmetric.Metrics) {
+	h.t.Helper()
+	h.clock.Set(at)
+	for _, c := range []connector.Metrics{h.m2m, h.m2l} {
+		if err := c.ConsumeMetrics(context.Background(), md); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+}
+
+// flushAt closes the interval ending at t.
+func (h *harness) flushAt(t time.Time) {
+	h.clock.Set(t)
+	h.core.flushAndSend(context.Background(), t)
+}
+
+// drain returns the interval's points by series key and resets the
+// accumulators, without feeding detectors.
+func (h *harness) drain() map[string]point {
+	c := h.core
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string]point{}
+	for _, p := range c.intervalPoints() {
+		out[p.id.key()] = p
+	}
+	clear(c.red)
+	clear(c.custom)
+	c.pendingNew, c.rejectedNow = 0, 0
+	return out
+}
+
+// callsPoint is one datapoint of the span_metrics calls counter.
+type callsPoint struct {
+	service, op, status string
+	start, ts           time.Time
+	value               int64
+	delta               bool
+}
+
+// histPoint is one datapoint of the span_metrics duration histogram.
+type histPoint struct {
+	service, op string
+	start, ts   time.Time
+	bounds      []float64
+	counts      []uint64
+}
+
+func ts(t time.Time) pcommon.Timestamp { return pcommon.NewTimestampFromTime(t) }
+
+// spanMetrics builds metrics shaped like the span_metrics connector's
+// output: service.name on the resource; span.name, span.kind and
+// status.code on the datapoints.
+func spanMetrics(calls []callsPoint, hists []histPoint) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	for _, c := range calls {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", c.service)
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName(defaultCallsMetric)
+		sum := m.SetEmptySum()
+		sum.SetIsMonotonic(true)
+		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		if c.delta {
+			sum.SetAggregationTemporality(pmetric.AggregationTemporalityDelta)
+		}
+		dp := sum.DataPoints().AppendEmpty()
+		if !c.start.IsZero() {
+			dp.SetStartTimestamp(ts(c.start))
+		}
+		dp.SetTimestamp(ts(c.ts))
+		dp.SetIntValue(c.value)
+		dp.Attributes().PutStr("span.name", c.op)
+		dp.Attributes().PutStr("span.kind", "SPAN_KIND_SERVER")
+		status := c.status
+		if status == "" {
+			status = "STATUS_CODE_UNSET"
+		}
+		dp.Attributes().PutStr("status.code", status)
+	}
+	for _, hp := range hists {
+		rm := md.ResourceMetrics().AppendEmpty()
+		rm.Resource().Attributes().PutStr("service.name", hp.service)
+		m := rm.ScopeMetrics().AppendEmpty().Metrics().AppendEmpty()
+		m.SetName(defaultDurationMetric)
+		m.SetUnit("ms")
+		h := m.SetEmptyHistogram()
+		h.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+		dp := h.DataPoints().AppendEmpty()
+		dp.SetStartTimestamp(ts(hp.start))
+		dp.SetTimestamp(ts(hp.ts))
+		dp.ExplicitBounds().FromRaw(hp.bounds)
+		dp.BucketCounts().FromRaw(hp.counts)
+		var n uint64
+		for _, c := range hp.counts {
+			n += c
+		}
+		dp.SetCount(n)
+		dp.Attributes().PutStr("span.name", hp.op)
+		dp.Attributes().PutStr("span.kind", "SPAN_KIND_SERVER")
+		dp.Attributes().PutStr("status.code", "STATUS_CODE_UNSET")
+	}
+	return md
+}
+
+// alertEvent is a sent log record in plain form.
+type alertEvent struct {
+	body  string
+	attrs map[string]any
+}
+
+func events(sink *consumertest.LogsSink) []alertEvent {
+	var out []alertEvent
+	for _, ld := range sink.AllLogs() {
+		rls := ld.ResourceLogs()
+		for i := 0; i < rls.Len(); i++ {
+			sls := rls.At(i).ScopeLogs()
+			for j := 0; j < sls.Len(); j++ {
+				lrs := sls.At(j).LogRecords()
+				for k := 0; k < lrs.Len(); k++ {
+					lr := lrs.At(k)
+					out = append(out, alertEvent{body: lr.Body().Str(), attrs: lr.Attributes().AsRaw()})
+				}
+			}
+		}
+	}
+	return out
+}
+
+// gaugePoints returns the last value of each gauge datapoint sent, by
+// metric name and then by series (the `metric` label plus service and
+// operation).
+func gaugePoints(sink *consumertest.MetricsSink) map[string]map[string]float64 {
+	out := map[string]map[string]float64{}
+	for _, md := range sink.AllMetrics() {
+		rms := md.ResourceMetrics()
+		for i := 0; i < rms.Len(); i++ {
+			sms := rms.At(i).ScopeMetrics()
+			for j := 0; j < sms.Len(); j++ {
+				ms := sms.At(j).Metrics()
+				for k := 0; k < ms.Len(); k++ {
+					m := ms.At(k)
+					if out[m.Name()] == nil {
+						out[m.Name()] = map[string]float64{}
+					}
+					dps := m.Gauge().DataPoints()
+					for l := 0; l < dps.Len(); l++ {
+						a := dps.At(l).Attributes()
+						key := label(a, "metric") + "|" + label(a, "service") + "|" + label(a, "operation")
+						out[m.Name()][key] = dps.At(l).DoubleValue()
+					}
+				}
+			}
+		}
+	}
+	return out
+}
+
+func label(m pcommon.Map, k string) string {
+	if v, ok := m.Get(k); ok {
+		return v.AsString()
+	}
+	return ""
+}
+
+// countingMetrics counts the batches it receives.
+type countingMetrics struct {
+	n atomic.Int64
+}
+
+func (c *countingMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (c *countingMetrics) ConsumeMetrics(context.Context, pmetric.Metrics) error {
+	c.n.Add(1)
+	return nil
+}

@@ -1,0 +1,38 @@
+//go:generate mdatagen metadata.yaml
+
+// Package sloconnector implements the slo connector: it evaluates the SLOs
+// of Vigil's spec files (package slo) on the raw stream of spans and
+// metrics, and emits the SLO metrics and alert events of DESIGN.md's
+// contracts.
+//
+// The connector is a thin adapter. It turns pdata into slo/tracker calls:
+// every span (or metric point) that an SLO selects is classified good or
+// bad and recorded at its end time; on a ticker aligned to whole
+// evaluation intervals the tracker is evaluated, the statuses become
+// vigil_slo_* metrics (traces→metrics, metrics→metrics) and the alert
+// transitions become alert events, one log record each (traces→logs,
+// metrics→logs).
+//
+// One component ID is one connector, whatever pipelines it joins: the
+// collector builds one instance per pair of pipeline signals, and they all
+// share the same state, so that a span counts once and one set of alerts
+// exists. Spans are counted by the first traces-consuming instance built,
+// metrics by the first metrics-consuming one; the others only pass through
+// the shared state.
+//
+// Classification allocates nothing per span: matchers shared by several
+// SLOs are evaluated once per span, and events are summed per batch, SLO
+// series and second of end time before they reach the tracker. Alert
+// events of span SLIs carry the trace IDs of the series' latest bad spans
+// (alert.trace_ids).
+//
+// State (counts and firing alerts) is checkpointed through a storage
+// extension on an interval and at shutdown and restored at start, so a
+// restart loses no budget and neither fires an alert again nor forgets to
+// resolve it. Specs are reloaded on SIGHUP and when a spec file changes;
+// the state of unchanged SLOs is kept.
+//
+// NewReplayFactory builds the same connector on a simulated clock, with
+// evaluation driven by Evaluate instead of the ticker, for replays of
+// traffic in simulated time (the Prometheus parity test, slo/parity).
+package sloconnector // import "github.com/vigil-otel/vigil/connector/sloconnector"

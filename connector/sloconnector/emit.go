@@ -1,0 +1,118 @@
+package sloconnector
+
+import (
+	"math"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/slo"
+	"github.com/vigil-otel/vigil/slo/tracker"
+)
+
+// buildMetrics turns the statuses of an evaluation into the vigil_slo_*
+// metrics of DESIGN.md. Every series carries slo and service, the SLO's
+// group_by attributes under their own keys (the Prometheus exporter makes
+// http.route http_route, as the generated rules expect) and the SLO's
+// labels. The objective has one series per SLO; the others one per SLO
+// series (group).
+func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metrics {
+	md := pmetric.NewMetrics()
+	sm := md.ResourceMetrics().AppendEmpty().ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(metadata.ScopeName)
+	startTS, ts := pcommon.NewTimestampFromTime(start), pcommon.NewTimestampFromTime(at)
+
+	events := sm.Metrics().AppendEmpty()
+	events.SetName(conventions.MetricSLOEvents)
+	events.SetDescription("SLI events by outcome.")
+	events.SetUnit("{event}")
+	sum := events.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+
+	objective := newGauge(sm, conventions.MetricSLOObjective, "The SLO's objective as a ratio.")
+	burn := newGauge(sm, conventions.MetricSLOBurnRate, "Error-budget burn rate over the window: 1 spends the budget exactly over the SLO period.")
+	budget := newGauge(sm, conventions.MetricSLOErrorBudgetRemaining, "Error budget remaining: 1 untouched, 0 spent, negative overspent.")
+	firing := newGauge(sm, conventions.MetricSLOAlertFiring, "1 while the burn-rate alert of the severity fires.")
+
+	seen := map[string]bool{}
+	for i := range statuses {
+		st := &statuses[i]
+		def := st.SLO
+		for _, o := range []struct {
+			outcome string
+			value   uint64
+		}{{conventions.OutcomeGood, st.TotalGood}, {conventions.OutcomeBad, st.TotalBad}} {
+			dp := sum.DataPoints().AppendEmpty()
+			dp.SetStartTimestamp(startTS)
+			dp.SetTimestamp(ts)
+			dp.SetIntValue(int64(o.value))
+			seriesAttrs(dp.Attributes(), def, st.Group)
+			dp.Attributes().PutStr(conventions.LabelOutcome, o.outcome)
+		}
+		if !seen[st.SLOID] {
+			seen[st.SLOID] = true
+			dp := objective.DataPoints().AppendEmpty()
+			dp.SetTimestamp(ts)
+			dp.SetDoubleValue(objectiveRatio(def))
+			seriesAttrs(dp.Attributes(), def, nil)
+		}
+		for _, w := range st.Windows {
+			dp := burn.DataPoints().AppendEmpty()
+			dp.SetTimestamp(ts)
+			dp.SetDoubleValue(w.BurnRate)
+			seriesAttrs(dp.Attributes(), def, st.Group)
+			dp.Attributes().PutStr(conventions.LabelWindow, slo.FormatDuration(w.Window))
+		}
+		dp := budget.DataPoints().AppendEmpty()
+		dp.SetTimestamp(ts)
+		dp.SetDoubleValue(st.ErrorBudgetRemaining)
+		seriesAttrs(dp.Attributes(), def, st.Group)
+		for _, a := range st.Alerts {
+			dp := firing.DataPoints().AppendEmpty()
+			dp.SetTimestamp(ts)
+			if a.Firing {
+				dp.SetIntValue(1)
+			} else {
+				dp.SetIntValue(0)
+			}
+			seriesAttrs(dp.Attributes(), def, st.Group)
+			dp.Attributes().PutStr(conventions.LabelSeverity, a.Severity)
+		}
+	}
+	return md
+}
+
+// objectiveRatio is the objective as a ratio, rounded so that 99.9%
+// reads 0.999 and not 0.9990000000000001 (99.9/100 in binary floating
+// point): the value users compare with their spec.
+func objectiveRatio(def *slo.SLO) float64 {
+	return math.Round(def.ObjectiveRatio()*1e12) / 1e12
+}
+
+func newGauge(sm pmetric.ScopeMetrics, name, description string) pmetric.Gauge {
+	m := sm.Metrics().AppendEmpty()
+	m.SetName(name)
+	m.SetDescription(description)
+	// No unit: the Prometheus exporter would append a "_ratio" suffix for
+	// "1", and the contract's names already say what they are.
+	return m.SetEmptyGauge()
+}
+
+// seriesAttrs puts the attributes that identify an SLO series. group is
+// nil for the SLO as a whole.
+func seriesAttrs(attrs pcommon.Map, def *slo.SLO, group []string) {
+	for k, v := range def.Labels {
+		attrs.PutStr(k, v)
+	}
+	for i, v := range group {
+		if i < len(def.GroupBy) {
+			attrs.PutStr(def.GroupBy[i], v)
+		}
+	}
+	attrs.PutStr(conventions.LabelSLO, def.Name)
+	attrs.PutStr(conventions.LabelService, def.Service)
+}

@@ -1,0 +1,170 @@
+package alertmanagerexporter // import "github.com/vigil-otel/vigil/exporter/alertmanagerexporter"
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/httpexport"
+)
+
+const (
+	// AlertsPath is Alertmanager's API v2 path for posting alerts.
+	AlertsPath = "/api/v2/alerts"
+	// maxErrorBody bounds how much of an error answer is kept in an error.
+	maxErrorBody = 1024
+)
+
+// PostableAlert is one element of the JSON array POST /api/v2/alerts takes.
+type PostableAlert struct {
+	Labels       map[string]string `json:"labels"`
+	Annotations  map[string]string `json:"annotations,omitempty"`
+	StartsAt     time.Time         `json:"startsAt,omitzero"`
+	EndsAt       time.Time         `json:"endsAt,omitzero"`
+	GeneratorURL string            `json:"generatorURL,omitempty"`
+}
+
+type amExporter struct {
+	cfg    *Config
+	set    exporter.Settings
+	url    string
+	client *http.Client
+	now    func() time.Time
+}
+
+func newExporter(cfg *Config, set exporter.Settings) *amExporter {
+	return &amExporter{
+		cfg: cfg,
+		set: set,
+		url: strings.TrimSuffix(cfg.ClientConfig.Endpoint, "/") + AlertsPath,
+		now: time.Now,
+	}
+}
+
+func (e *amExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	e.client = client
+	return nil
+}
+
+// ToAlerts converts the alert events of ld into Alertmanager alerts; other
+// records are skipped, malformed alert events are returned as errors (and
+// skipped). Resolved alerts end at now.
+func ToAlerts(ld plog.Logs, now time.Time) ([]PostableAlert, []error) {
+	var (
+		out  []PostableAlert
+		errs []error
+	)
+	for _, rl := range ld.ResourceLogs().All() {
+		resourceService, _ := rl.Resource().Attributes().Get(conventions.AttrServiceName)
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				attrs := lr.Attributes()
+				if _, ok := attrs.Get(conventions.AttrAlertName); !ok {
+					continue
+				}
+				m := make(map[string]string, attrs.Len()+1)
+				for k, v := range attrs.All() {
+					m[k] = v.AsString()
+				}
+				if _, ok := m[conventions.AttrServiceName]; !ok && resourceService.Type() != pcommon.ValueTypeEmpty {
+					m[conventions.AttrServiceName] = resourceService.AsString()
+				}
+				ts := lr.Timestamp().AsTime()
+				if lr.Timestamp() == 0 {
+					ts = now
+				}
+				a, err := alerts.FromEvent(lr.Body().AsString(), m, ts)
+				if err != nil {
+					errs = append(errs, err)
+					continue
+				}
+				out = append(out, toPostable(a, now))
+			}
+		}
+	}
+	return out, errs
+}
+
+func toPostable(a alerts.Alert, now time.Time) PostableAlert {
+	p := PostableAlert{
+		Labels:       a.Labels,
+		Annotations:  make(map[string]string, len(a.Annotations)),
+		GeneratorURL: a.Annotations[conventions.AttrAlertDashboardURL],
+	}
+	for k, v := range a.Annotations {
+		p.Annotations[alerts.LabelName(k)] = v
+	}
+	if a.Firing() {
+		p.StartsAt = a.StartsAt
+	} else {
+		p.EndsAt = now
+	}
+	return p
+}
+
+func (e *amExporter) push(ctx context.Context, ld plog.Logs) error {
+	postable, errs := ToAlerts(ld, e.now())
+	for _, err := range errs {
+		e.set.Logger.Warn("dropping malformed alert event", zap.Error(err))
+	}
+	if len(postable) == 0 {
+		return nil
+	}
+	body, err := json.Marshal(postable)
+	if err != nil {
+		return consumererror.NewPermanent(fmt.Errorf("encoding alerts: %w", err))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := e.client.Do(req)
+	if err != nil {
+		return fmt.Errorf("alertmanager: %w", err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
+	_, _ = io.Copy(io.Discard, resp.Body)
+	return classify(resp, raw, e.now())
+}
+
+// classify maps Alertmanager's answer to exporterhelper's error kinds.
+func classify(resp *http.Response, body []byte, now time.Time) error {
+	code := resp.StatusCode
+	if code >= 200 && code < 300 {
+		return nil
+	}
+	err := fmt.Errorf("alertmanager: HTTP %d: %s", code, strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD")))
+	switch {
+	case code == http.StatusTooManyRequests || code >= 500:
+		if d, ok := httpexport.RetryAfter(resp.Header, now); ok {
+			return exporterhelper.NewThrottleRetry(err, d)
+		}
+		return err
+	case code == http.StatusRequestTimeout:
+		return err
+	default:
+		// 400 and 422: the alerts break the API; resending cannot help.
+		return consumererror.NewPermanent(err)
+	}
+}

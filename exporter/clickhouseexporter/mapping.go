@@ -1,0 +1,502 @@
+package clickhouseexporter // import "github.com/vigil-otel/vigil/exporter/clickhouseexporter"
+
+import (
+	"encoding/hex"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// AttributeValue renders one attribute value as the String stored in a
+// Map(LowCardinality(String), String) column. The mapping (documented in
+// README.md) is pcommon's canonical string form, so a value reads the same in
+// ClickHouse as in every other OpenTelemetry backend:
+//
+//	string  as is
+//	int     decimal ("-42")
+//	double  shortest round-trip form, ES6 style ("3.25", "1e+21"; "NaN", "Infinity")
+//	bool    "true" / "false"
+//	bytes   standard base64 with padding
+//	array   JSON array; map: JSON object (bytes inside are base64 strings)
+//	empty   ""
+func AttributeValue(v pcommon.Value) string {
+	if v.Type() == pcommon.ValueTypeStr {
+		return v.Str()
+	}
+	return v.AsString()
+}
+
+// AttributesMap renders attributes as the value of a Map column. An empty
+// attribute set gives an empty (non-nil) map, which ClickHouse stores as {}.
+func AttributesMap(attrs pcommon.Map) map[string]string {
+	m := make(map[string]string, attrs.Len())
+	for k, v := range attrs.All() {
+		m[k] = AttributeValue(v)
+	}
+	return m
+}
+
+// serviceName is the resource's service.name, the ServiceName column every
+// Grafana view filters on.
+func serviceName(res pcommon.Map) string {
+	if v, ok := res.Get(conventions.AttrServiceName); ok {
+		return AttributeValue(v)
+	}
+	return ""
+}
+
+func traceIDString(id pcommon.TraceID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
+}
+
+func spanIDString(id pcommon.SpanID) string {
+	if id.IsEmpty() {
+		return ""
+	}
+	return hex.EncodeToString(id[:])
+}
+
+// timeOf keeps nanosecond precision in UTC, which DateTime64(9) stores
+// exactly.
+func timeOf(ts pcommon.Timestamp) time.Time { return time.Unix(0, int64(ts)).UTC() }
+
+// TracesToColumns maps spans to otel_traces columns, one row per span.
+func TracesToColumns(td ptrace.Traces) *SpanColumns {
+	n := td.SpanCount()
+	c := &SpanColumns{
+		Timestamp:          make([]time.Time, 0, n),
+		TraceID:            make([]string, 0, n),
+		SpanID:             make([]string, 0, n),
+		ParentSpanID:       make([]string, 0, n),
+		TraceState:         make([]string, 0, n),
+		SpanName:           make([]string, 0, n),
+		SpanKind:           make([]string, 0, n),
+		ServiceName:        make([]string, 0, n),
+		ResourceAttributes: make([]map[string]string, 0, n),
+		ScopeName:          make([]string, 0, n),
+		ScopeVersion:       make([]string, 0, n),
+		SpanAttributes:     make([]map[string]string, 0, n),
+		Duration:           make([]uint64, 0, n),
+		StatusCode:         make([]string, 0, n),
+		StatusMessage:      make([]string, 0, n),
+		EventsTimestamp:    make([][]time.Time, 0, n),
+		EventsName:         make([][]string, 0, n),
+		EventsAttributes:   make([][]map[string]string, 0, n),
+		LinksTraceID:       make([][]string, 0, n),
+		LinksSpanID:        make([][]string, 0, n),
+		LinksTraceState:    make([][]string, 0, n),
+		LinksAttributes:    make([][]map[string]string, 0, n),
+	}
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		rs := rss.At(i)
+		// One map per resource, shared by its rows: the driver only reads it.
+		resAttrs := AttributesMap(rs.Resource().Attributes())
+		service := serviceName(rs.Resource().Attributes())
+		sss := rs.ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			ss := sss.At(j)
+			scopeName, scopeVersion := ss.Scope().Name(), ss.Scope().Version()
+			spans := ss.Spans()
+			for k := 0; k < spans.Len(); k++ {
+				s := spans.At(k)
+				start, end := s.StartTimestamp(), s.EndTimestamp()
+				var duration uint64
+				if end > start {
+					duration = uint64(end - start)
+				}
+				c.Timestamp = append(c.Timestamp, timeOf(start))
+				c.TraceID = append(c.TraceID, traceIDString(s.TraceID()))
+				c.SpanID = append(c.SpanID, spanIDString(s.SpanID()))
+				c.ParentSpanID = append(c.ParentSpanID, spanIDString(s.ParentSpanID()))
+				c.TraceState = append(c.TraceState, s.TraceState().AsRaw())
+				c.SpanName = append(c.SpanName, s.Name())
+				c.SpanKind = append(c.SpanKind, s.Kind().String())
+				c.ServiceName = append(c.ServiceName, service)
+				c.ResourceAttributes = append(c.ResourceAttributes, resAttrs)
+				c.ScopeName = append(c.ScopeName, scopeName)
+				c.ScopeVersion = append(c.ScopeVersion, scopeVersion)
+				c.SpanAttributes = append(c.SpanAttributes, AttributesMap(s.Attributes()))
+				c.Duration = append(c.Duration, duration)
+				c.StatusCode = append(c.StatusCode, s.Status().Code().String())
+				c.StatusMessage = append(c.StatusMessage, s.Status().Message())
+
+				events := s.Events()
+				evTS := make([]time.Time, events.Len())
+				evName := make([]string, events.Len())
+				evAttrs := make([]map[string]string, events.Len())
+				for e := 0; e < events.Len(); e++ {
+					ev := events.At(e)
+					evTS[e] = timeOf(ev.Timestamp())
+					evName[e] = ev.Name()
+					evAttrs[e] = AttributesMap(ev.Attributes())
+				}
+				c.EventsTimestamp = append(c.EventsTimestamp, evTS)
+				c.EventsName = append(c.EventsName, evName)
+				c.EventsAttributes = append(c.EventsAttributes, evAttrs)
+
+				links := s.Links()
+				lTrace := make([]string, links.Len())
+				lSpan := make([]string, links.Len())
+				lState := make([]string, links.Len())
+				lAttrs := make([]map[string]string, links.Len())
+				for l := 0; l < links.Len(); l++ {
+					link := links.At(l)
+					lTrace[l] = traceIDString(link.TraceID())
+					lSpan[l] = spanIDString(link.SpanID())
+					lState[l] = link.TraceState().AsRaw()
+					lAttrs[l] = AttributesMap(link.Attributes())
+				}
+				c.LinksTraceID = append(c.LinksTraceID, lTrace)
+				c.LinksSpanID = append(c.LinksSpanID, lSpan)
+				c.LinksTraceState = append(c.LinksTraceState, lState)
+				c.LinksAttributes = append(c.LinksAttributes, lAttrs)
+			}
+		}
+	}
+	return c
+}
+
+// LogsToColumns maps log records to otel_logs columns, one row per record,
+// and the alert events among them (records with a non-empty
+// alert.fingerprint attribute) additionally to vigil_alerts columns.
+func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
+	n := ld.LogRecordCount()
+	c := &LogColumns{
+		Timestamp:          make([]time.Time, 0, n),
+		TimestampTime:      make([]time.Time, 0, n),
+		TraceID:            make([]string, 0, n),
+		SpanID:             make([]string, 0, n),
+		TraceFlags:         make([]uint8, 0, n),
+		SeverityText:       make([]string, 0, n),
+		SeverityNumber:     make([]uint8, 0, n),
+		ServiceName:        make([]string, 0, n),
+		Body:               make([]string, 0, n),
+		ResourceSchemaURL:  make([]string, 0, n),
+		ResourceAttributes: make([]map[string]string, 0, n),
+		ScopeSchemaURL:     make([]string, 0, n),
+		ScopeName:          make([]string, 0, n),
+		ScopeVersion:       make([]string, 0, n),
+		ScopeAttributes:    make([]map[string]string, 0, n),
+		LogAttributes:      make([]map[string]string, 0, n),
+		EventName:          make([]string, 0, n),
+	}
+	a := &AlertColumns{}
+	rls := ld.ResourceLogs()
+	for i := 0; i < rls.Len(); i++ {
+		rl := rls.At(i)
+		resAttrs := AttributesMap(rl.Resource().Attributes())
+		service := serviceName(rl.Resource().Attributes())
+		sls := rl.ScopeLogs()
+		for j := 0; j < sls.Len(); j++ {
+			sl := sls.At(j)
+			scopeAttrs := AttributesMap(sl.Scope().Attributes())
+			records := sl.LogRecords()
+			for k := 0; k < records.Len(); k++ {
+				r := records.At(k)
+				ts := r.Timestamp()
+				if ts == 0 {
+					// Records without an event time (common in zap and
+					// file logs) are placed at the time they were observed,
+					// so they land in a sensible partition.
+					ts = r.ObservedTimestamp()
+				}
+				t := timeOf(ts)
+				logAttrs := AttributesMap(r.Attributes())
+				body := AttributeValue(r.Body())
+				traceID := traceIDString(r.TraceID())
+				c.Timestamp = append(c.Timestamp, t)
+				c.TimestampTime = append(c.TimestampTime, t.Truncate(time.Second))
+				c.TraceID = append(c.TraceID, traceID)
+				c.SpanID = append(c.SpanID, spanIDString(r.SpanID()))
+				c.TraceFlags = append(c.TraceFlags, uint8(r.Flags()))
+				c.SeverityText = append(c.SeverityText, r.SeverityText())
+				c.SeverityNumber = append(c.SeverityNumber, uint8(r.SeverityNumber()))
+				c.ServiceName = append(c.ServiceName, service)
+				c.Body = append(c.Body, body)
+				c.ResourceSchemaURL = append(c.ResourceSchemaURL, rl.SchemaUrl())
+				c.ResourceAttributes = append(c.ResourceAttributes, resAttrs)
+				c.ScopeSchemaURL = append(c.ScopeSchemaURL, sl.SchemaUrl())
+				c.ScopeName = append(c.ScopeName, sl.Scope().Name())
+				c.ScopeVersion = append(c.ScopeVersion, sl.Scope().Version())
+				c.ScopeAttributes = append(c.ScopeAttributes, scopeAttrs)
+				c.LogAttributes = append(c.LogAttributes, logAttrs)
+				c.EventName = append(c.EventName, r.EventName())
+
+				fingerprint := logAttrs[conventions.AttrAlertFingerprint]
+				if fingerprint == "" {
+					continue
+				}
+				alertService := logAttrs[conventions.AttrServiceName]
+				if alertService == "" {
+					alertService = service
+				}
+				a.Timestamp = append(a.Timestamp, t)
+				a.Fingerprint = append(a.Fingerprint, fingerprint)
+				a.AlertName = append(a.AlertName, logAttrs[conventions.AttrAlertName])
+				a.State = append(a.State, logAttrs[conventions.AttrAlertState])
+				a.Severity = append(a.Severity, logAttrs[conventions.AttrAlertSeverity])
+				a.Source = append(a.Source, logAttrs[conventions.AttrAlertSource])
+				a.ServiceName = append(a.ServiceName, alertService)
+				a.SLOName = append(a.SLOName, logAttrs[conventions.AttrSLOName])
+				a.TraceID = append(a.TraceID, traceID)
+				a.Attributes = append(a.Attributes, logAttrs)
+				a.ResourceAttributes = append(a.ResourceAttributes, resAttrs)
+				a.Body = append(a.Body, body)
+			}
+		}
+	}
+	return c, a
+}
+
+// metricContext is what every point of one metric shares.
+type metricContext struct {
+	resAttrs, scopeAttrs             map[string]string
+	resSchema, scopeSchema           string
+	scopeName, scopeVersion, service string
+	scopeDropped                     uint32
+	name, description, unit          string
+}
+
+// grow sizes the head columns for n more rows.
+func (h *MetricHeadColumns) grow(n int) {
+	h.ResourceAttributes = make([]map[string]string, 0, n)
+	h.ResourceSchemaURL = make([]string, 0, n)
+	h.ScopeName = make([]string, 0, n)
+	h.ScopeVersion = make([]string, 0, n)
+	h.ScopeAttributes = make([]map[string]string, 0, n)
+	h.ScopeDroppedAttrCount = make([]uint32, 0, n)
+	h.ScopeSchemaURL = make([]string, 0, n)
+	h.ServiceName = make([]string, 0, n)
+	h.MetricName = make([]string, 0, n)
+	h.MetricDescription = make([]string, 0, n)
+	h.MetricUnit = make([]string, 0, n)
+	h.Attributes = make([]map[string]string, 0, n)
+	h.StartTimeUnix = make([]time.Time, 0, n)
+	h.TimeUnix = make([]time.Time, 0, n)
+	h.Flags = make([]uint32, 0, n)
+}
+
+func (e *ExemplarColumns) grow(n int) {
+	e.FilteredAttributes = make([][]map[string]string, 0, n)
+	e.TimeUnix = make([][]time.Time, 0, n)
+	e.Value = make([][]float64, 0, n)
+	e.SpanID = make([][]string, 0, n)
+	e.TraceID = make([][]string, 0, n)
+}
+
+func (h *MetricHeadColumns) add(m *metricContext, attrs pcommon.Map, start, ts pcommon.Timestamp, flags uint32) {
+	h.ResourceAttributes = append(h.ResourceAttributes, m.resAttrs)
+	h.ResourceSchemaURL = append(h.ResourceSchemaURL, m.resSchema)
+	h.ScopeName = append(h.ScopeName, m.scopeName)
+	h.ScopeVersion = append(h.ScopeVersion, m.scopeVersion)
+	h.ScopeAttributes = append(h.ScopeAttributes, m.scopeAttrs)
+	h.ScopeDroppedAttrCount = append(h.ScopeDroppedAttrCount, m.scopeDropped)
+	h.ScopeSchemaURL = append(h.ScopeSchemaURL, m.scopeSchema)
+	h.ServiceName = append(h.ServiceName, m.service)
+	h.MetricName = append(h.MetricName, m.name)
+	h.MetricDescription = append(h.MetricDescription, m.description)
+	h.MetricUnit = append(h.MetricUnit, m.unit)
+	h.Attributes = append(h.Attributes, AttributesMap(attrs))
+	h.StartTimeUnix = append(h.StartTimeUnix, timeOf(start))
+	h.TimeUnix = append(h.TimeUnix, timeOf(ts))
+	h.Flags = append(h.Flags, flags)
+}
+
+func (e *ExemplarColumns) add(exemplars pmetric.ExemplarSlice) {
+	n := exemplars.Len()
+	attrs := make([]map[string]string, n)
+	times := make([]time.Time, n)
+	values := make([]float64, n)
+	spanIDs := make([]string, n)
+	traceIDs := make([]string, n)
+	for i := 0; i < n; i++ {
+		ex := exemplars.At(i)
+		attrs[i] = AttributesMap(ex.FilteredAttributes())
+		times[i] = timeOf(ex.Timestamp())
+		values[i] = numberValue(ex.ValueType() == pmetric.ExemplarValueTypeInt, ex.IntValue(), ex.DoubleValue())
+		spanIDs[i] = spanIDString(ex.SpanID())
+		traceIDs[i] = traceIDString(ex.TraceID())
+	}
+	e.FilteredAttributes = append(e.FilteredAttributes, attrs)
+	e.TimeUnix = append(e.TimeUnix, times)
+	e.Value = append(e.Value, values)
+	e.SpanID = append(e.SpanID, spanIDs)
+	e.TraceID = append(e.TraceID, traceIDs)
+}
+
+// numberValue stores integer points as Float64, like the OpenTelemetry
+// schema Grafana reads: exact up to 2^53.
+func numberValue(isInt bool, i int64, d float64) float64 {
+	if isInt {
+		return float64(i)
+	}
+	return d
+}
+
+func pointValue(dp pmetric.NumberDataPoint) float64 {
+	return numberValue(dp.ValueType() == pmetric.NumberDataPointValueTypeInt, dp.IntValue(), dp.DoubleValue())
+}
+
+// MetricsToColumns maps metric points to the metric tables' columns, one row
+// per data point, in the table of the point's kind.
+func MetricsToColumns(md pmetric.Metrics) *MetricColumns {
+	c := &MetricColumns{}
+	// Sizing every column up front saves the repeated growth of some twenty
+	// slices per table, most of the mapping's cost.
+	var n [5]int
+	for i := 0; i < md.ResourceMetrics().Len(); i++ {
+		sms := md.ResourceMetrics().At(i).ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			ms := sms.At(j).Metrics()
+			for k := 0; k < ms.Len(); k++ {
+				switch m := ms.At(k); m.Type() {
+				case pmetric.MetricTypeGauge:
+					n[0] += m.Gauge().DataPoints().Len()
+				case pmetric.MetricTypeSum:
+					n[1] += m.Sum().DataPoints().Len()
+				case pmetric.MetricTypeHistogram:
+					n[2] += m.Histogram().DataPoints().Len()
+				case pmetric.MetricTypeExponentialHistogram:
+					n[3] += m.ExponentialHistogram().DataPoints().Len()
+				case pmetric.MetricTypeSummary:
+					n[4] += m.Summary().DataPoints().Len()
+				}
+			}
+		}
+	}
+	c.Gauge.grow(n[0])
+	c.Gauge.Value = make([]float64, 0, n[0])
+	c.Gauge.Exemplars.grow(n[0])
+	c.Sum.grow(n[1])
+	c.Sum.Value = make([]float64, 0, n[1])
+	c.Sum.Exemplars.grow(n[1])
+	c.Sum.AggregationTemporality = make([]int32, 0, n[1])
+	c.Sum.IsMonotonic = make([]bool, 0, n[1])
+	c.Histogram.grow(n[2])
+	c.Histogram.Exemplars.grow(n[2])
+	c.ExpHistogram.grow(n[3])
+	c.ExpHistogram.Exemplars.grow(n[3])
+	c.Summary.grow(n[4])
+	rms := md.ResourceMetrics()
+	for i := 0; i < rms.Len(); i++ {
+		rm := rms.At(i)
+		resAttrs := AttributesMap(rm.Resource().Attributes())
+		service := serviceName(rm.Resource().Attributes())
+		sms := rm.ScopeMetrics()
+		for j := 0; j < sms.Len(); j++ {
+			sm := sms.At(j)
+			mc := metricContext{
+				resAttrs:     resAttrs,
+				scopeAttrs:   AttributesMap(sm.Scope().Attributes()),
+				resSchema:    rm.SchemaUrl(),
+				scopeSchema:  sm.SchemaUrl(),
+				scopeName:    sm.Scope().Name(),
+				scopeVersion: sm.Scope().Version(),
+				scopeDropped: sm.Scope().DroppedAttributesCount(),
+				service:      service,
+			}
+			metrics := sm.Metrics()
+			for k := 0; k < metrics.Len(); k++ {
+				m := metrics.At(k)
+				mc.name, mc.description, mc.unit = m.Name(), m.Description(), m.Unit()
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					c.Gauge.addPoints(&mc, m.Gauge().DataPoints())
+				case pmetric.MetricTypeSum:
+					c.Sum.addPoints(&mc, m.Sum())
+				case pmetric.MetricTypeHistogram:
+					c.Histogram.addPoints(&mc, m.Histogram())
+				case pmetric.MetricTypeExponentialHistogram:
+					c.ExpHistogram.addPoints(&mc, m.ExponentialHistogram())
+				case pmetric.MetricTypeSummary:
+					c.Summary.addPoints(&mc, m.Summary().DataPoints())
+				}
+			}
+		}
+	}
+	return c
+}
+
+func (c *GaugeColumns) addPoints(mc *metricContext, dps pmetric.NumberDataPointSlice) {
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
+		c.Value = append(c.Value, pointValue(dp))
+		c.Exemplars.add(dp.Exemplars())
+	}
+}
+
+func (c *SumColumns) addPoints(mc *metricContext, sum pmetric.Sum) {
+	dps := sum.DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
+		c.Value = append(c.Value, pointValue(dp))
+		c.Exemplars.add(dp.Exemplars())
+		c.AggregationTemporality = append(c.AggregationTemporality, int32(sum.AggregationTemporality()))
+		c.IsMonotonic = append(c.IsMonotonic, sum.IsMonotonic())
+	}
+}
+
+func (c *HistogramColumns) addPoints(mc *metricContext, h pmetric.Histogram) {
+	dps := h.DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
+		c.Count = append(c.Count, dp.Count())
+		c.Sum = append(c.Sum, dp.Sum())
+		c.BucketCounts = append(c.BucketCounts, dp.BucketCounts().AsRaw())
+		c.ExplicitBounds = append(c.ExplicitBounds, dp.ExplicitBounds().AsRaw())
+		c.Exemplars.add(dp.Exemplars())
+		c.Min = append(c.Min, dp.Min())
+		c.Max = append(c.Max, dp.Max())
+		c.AggregationTemporality = append(c.AggregationTemporality, int32(h.AggregationTemporality()))
+	}
+}
+
+func (c *ExpHistogramColumns) addPoints(mc *metricContext, h pmetric.ExponentialHistogram) {
+	dps := h.DataPoints()
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
+		c.Count = append(c.Count, dp.Count())
+		c.Sum = append(c.Sum, dp.Sum())
+		c.Scale = append(c.Scale, dp.Scale())
+		c.ZeroCount = append(c.ZeroCount, dp.ZeroCount())
+		c.PositiveOffset = append(c.PositiveOffset, dp.Positive().Offset())
+		c.PositiveBucketCounts = append(c.PositiveBucketCounts, dp.Positive().BucketCounts().AsRaw())
+		c.NegativeOffset = append(c.NegativeOffset, dp.Negative().Offset())
+		c.NegativeBucketCounts = append(c.NegativeBucketCounts, dp.Negative().BucketCounts().AsRaw())
+		c.Exemplars.add(dp.Exemplars())
+		c.Min = append(c.Min, dp.Min())
+		c.Max = append(c.Max, dp.Max())
+		c.AggregationTemporality = append(c.AggregationTemporality, int32(h.AggregationTemporality()))
+	}
+}
+
+func (c *SummaryColumns) addPoints(mc *metricContext, dps pmetric.SummaryDataPointSlice) {
+	for i := 0; i < dps.Len(); i++ {
+		dp := dps.At(i)
+		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
+		c.Count = append(c.Count, dp.Count())
+		c.Sum = append(c.Sum, dp.Sum())
+		qs := dp.QuantileValues()
+		quantiles := make([]float64, qs.Len())
+		values := make([]float64, qs.Len())
+		for q := 0; q < qs.Len(); q++ {
+			quantiles[q] = qs.At(q).Quantile()
+			values[q] = qs.At(q).Value()
+		}
+		c.Quantiles = append(c.Quantiles, quantiles)
+		c.Values = append(c.Values, values)
+	}
+}

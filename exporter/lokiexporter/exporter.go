@@ -1,0 +1,279 @@
+package lokiexporter // import "github.com/vigil-otel/vigil/exporter/lokiexporter"
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/vigil-otel/vigil/internal/httpexport"
+
+	"github.com/golang/snappy"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/grafana/loki/pkg/push"
+)
+
+const (
+	headerTenant      = "X-Scope-OrgID"
+	headerRetryAfter  = "Retry-After"
+	contentTypeProto  = "application/x-protobuf"
+	maxErrorBodyBytes = 1024
+	// maxDrainBytes bounds how much of a response body is read so the
+	// connection can be reused.
+	maxDrainBytes = 64 * 1024
+)
+
+// lokiExporter sends converted batches to Loki's push API.
+type lokiExporter struct {
+	cfg       *Config
+	conv      *converter
+	url       string
+	logger    *zap.Logger
+	settings  component.TelemetrySettings
+	telemetry *telemetry
+	userAgent string
+	client    *http.Client
+
+	// rawPool recycles the buffers requests are marshalled into before
+	// compression; the compressed body is not pooled because the HTTP
+	// transport may still read it after Do returns.
+	rawPool sync.Pool
+}
+
+func newExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
+	u, err := pushURL(cfg.ClientConfig.Endpoint)
+	if err != nil {
+		return nil, err
+	}
+	conv, err := newConverter(cfg)
+	if err != nil {
+		return nil, err
+	}
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &lokiExporter{
+		cfg:       cfg,
+		conv:      conv,
+		url:       u,
+		logger:    set.Logger,
+		settings:  set.TelemetrySettings,
+		telemetry: tel,
+		userAgent: fmt.Sprintf("%s/%s", set.BuildInfo.Command, set.BuildInfo.Version),
+	}, nil
+}
+
+// start builds the HTTP client; it needs the host's extensions for auth.
+func (e *lokiExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.settings)
+	if err != nil {
+		return err
+	}
+	e.client = client
+	return nil
+}
+
+// pushLogs converts, encodes and sends one batch.
+func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	batch := e.conv.convert(ld)
+	if batch.entries == 0 {
+		return nil
+	}
+	body, err := e.encode(&batch.req)
+	if err != nil {
+		return consumererror.NewPermanent(fmt.Errorf("encoding the push request: %w", err))
+	}
+	err = e.send(ctx, body)
+	var rej *rejectedError
+	switch {
+	case err == nil:
+		e.telemetry.recordDelivered(ctx, batch)
+	case errors.As(err, &rej):
+		e.telemetry.recordRejected(ctx, rej.reason, batch.entries)
+		e.logger.Warn("Loki rejected a push; the batch is dropped",
+			zap.Int("status", rej.status), zap.String("reason", rej.reason),
+			zap.Int("entries", batch.entries), zap.String("message", rej.message))
+	case !consumererror.IsPermanent(err):
+		e.telemetry.recordRetried(ctx, retryReason(err))
+	}
+	return err
+}
+
+// encode marshals req and compresses it with snappy's block format, as the
+// push API requires.
+func (e *lokiExporter) encode(req *push.PushRequest) ([]byte, error) {
+	return encodePushRequest(req, &e.rawPool)
+}
+
+// encodePushRequest is encode without the exporter, for benchmarks and tests.
+func encodePushRequest(req *push.PushRequest, pool *sync.Pool) ([]byte, error) {
+	size := req.Size()
+	var raw []byte
+	if p, ok := pool.Get().(*[]byte); ok && cap(*p) >= size {
+		raw = (*p)[:size]
+	} else {
+		raw = make([]byte, size)
+	}
+	n, err := req.MarshalToSizedBuffer(raw)
+	if err != nil {
+		return nil, err
+	}
+	out := snappy.Encode(nil, raw[len(raw)-n:])
+	pool.Put(&raw)
+	return out, nil
+}
+
+// send posts one compressed request and classifies the outcome: nil on 2xx,
+// a permanent *rejectedError on 4xx other than 408 and 429, a throttle
+// (Retry-After) or plain retryable error otherwise.
+func (e *lokiExporter) send(ctx context.Context, body []byte) error {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, e.url, bytes.NewReader(body))
+	if err != nil {
+		return consumererror.NewPermanent(err)
+	}
+	req.Header.Set("Content-Type", contentTypeProto)
+	req.Header.Set("User-Agent", e.userAgent)
+	if e.cfg.TenantID != "" {
+		req.Header.Set(headerTenant, e.cfg.TenantID)
+	}
+	resp, err := e.client.Do(req)
+	if err != nil {
+		// The error names the URL; the client never puts credentials in it
+		// (auth comes from extensions or headers, not the endpoint).
+		return fmt.Errorf("pushing to Loki: %w", err)
+	}
+	defer func() {
+		_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
+		_ = resp.Body.Close()
+	}()
+	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+		return nil
+	}
+	msg := readMessage(resp.Body)
+	return classify(resp.StatusCode, resp.Header.Get(headerRetryAfter), msg, time.Now())
+}
+
+// readMessage reads the start of an error response: Loki answers with one
+// plain-text line per problem.
+func readMessage(r io.Reader) string {
+	b, _ := io.ReadAll(io.LimitReader(r, maxErrorBodyBytes))
+	return strings.TrimSpace(string(b))
+}
+
+// rejectedError is a push Loki refused for good (a 4xx other than 408 and
+// 429): retrying would send the same data and fail the same way.
+type rejectedError struct {
+	status  int
+	reason  string
+	message string
+}
+
+func (e *rejectedError) Error() string {
+	return fmt.Sprintf("push rejected by Loki with HTTP %d (%s): %s", e.status, e.reason, e.message)
+}
+
+// serverError is a retryable answer: 429, 408 or 5xx.
+type serverError struct {
+	status  int
+	message string
+}
+
+func (e *serverError) Error() string {
+	return fmt.Sprintf("push to Loki failed with HTTP %d: %s", e.status, e.message)
+}
+
+// classify turns a non-2xx response into the error exporterhelper acts on.
+// 429 and 5xx (and 408) are retried, after Retry-After when Loki sends one;
+// every other status is permanent.
+func classify(status int, retryAfter, message string, now time.Time) error {
+	if retryable(status) {
+		err := &serverError{status: status, message: message}
+		if d, ok := httpexport.ParseRetryAfter(retryAfter, now); ok {
+			return exporterhelper.NewThrottleRetry(err, d)
+		}
+		return err
+	}
+	return consumererror.NewPermanent(&rejectedError{status: status, reason: rejectReason(status, message), message: message})
+}
+
+func retryable(status int) bool {
+	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
+}
+
+// rejectReasons maps fragments of Loki's error messages to Loki's own
+// discard reasons (pkg/validation/validate.go), so the exporter's counter
+// lines up with Loki's loki_discarded_samples_total{reason}.
+var rejectReasons = []struct{ fragment, reason string }{
+	{"timestamp too old", "greater_than_max_sample_age"},
+	{"timestamp too new", "too_far_in_future"},
+	{"max entry size", "line_too_long"},
+	{"error parsing labels", "invalid_labels"},
+	{"at least one label pair is required", "missing_labels"},
+	{"label names; limit", "max_label_names_per_series"},
+	{"label name too long", "label_name_too_long"},
+	{"label value too long", "label_value_too_long"},
+	{"duplicate label name", "duplicate_label_names"},
+	{"structured metadata, but this feature is disallowed", "disallowed_structured_metadata"},
+	{"structured metadata too large", "structured_metadata_too_large"},
+	{"too many structured metadata", "structured_metadata_too_many"},
+	{"request body too large", "request_body_too_large"},
+	{"out of order", "out_of_order"},
+	{"too far behind", "too_far_behind"},
+	{"ingestion blocked", "blocked_ingestion"},
+	{"missing required labels", "missing_enforced_labels"},
+	{"stream limit", "stream_limit"},
+	{"no org id", "missing_tenant"},
+}
+
+// rejectReason names why Loki refused a push, from its message when Loki
+// explains, else from the status code. The set of values is fixed, so it is
+// safe as a metric attribute.
+func rejectReason(status int, message string) string {
+	lower := strings.ToLower(message)
+	for _, r := range rejectReasons {
+		if strings.Contains(lower, r.fragment) {
+			return r.reason
+		}
+	}
+	switch status {
+	case http.StatusUnauthorized:
+		return "unauthorized"
+	case http.StatusForbidden:
+		return "forbidden"
+	case http.StatusNotFound:
+		return "not_found"
+	case http.StatusRequestEntityTooLarge:
+		return "request_body_too_large"
+	case http.StatusBadRequest:
+		return "bad_request"
+	}
+	return "http_" + strconv.Itoa(status)
+}
+
+// retryReason is a low-cardinality name for a retryable failure.
+func retryReason(err error) string {
+	var se *serverError
+	switch {
+	case errors.As(err, &se) && se.status == http.StatusTooManyRequests:
+		return "rate_limited"
+	case errors.As(err, &se):
+		return "server_error"
+	case errors.Is(err, context.DeadlineExceeded):
+		return "timeout"
+	default:
+		return "network"
+	}
+}

@@ -1,0 +1,82 @@
+package sentryexporter // import "github.com/vigil-otel/vigil/exporter/sentryexporter"
+
+import (
+	"bytes"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/getsentry/sentry-go"
+)
+
+// maxEventBytes is Sentry's limit on one event's JSON (1 MB decompressed);
+// a larger event is answered 413 and lost, so the exporter trims it first.
+// https://develop.sentry.dev/sdk/data-model/envelopes/#size-limits
+// https://docs.sentry.io/concepts/data-management/size-limits/
+const maxEventBytes = 1 << 20
+
+// envelopeHeader is the first line of an envelope.
+// https://develop.sentry.dev/sdk/data-model/envelopes/#headers
+type envelopeHeader struct {
+	EventID sentry.EventID  `json:"event_id"`
+	SentAt  string          `json:"sent_at"`
+	DSN     string          `json:"dsn,omitempty"`
+	SDK     *sentry.SdkInfo `json:"sdk,omitempty"`
+}
+
+// EncodeEnvelope writes one event as an envelope with a single "event" item,
+// the format of POST /api/<project>/envelope/: the header line, the item
+// header line with the payload's exact length in bytes, the payload. dsn goes in the envelope
+// header (Sentry uses it to authenticate envelopes forwarded by relays); it
+// is part of the wire format and never logged.
+func EncodeEnvelope(buf *bytes.Buffer, ev *sentry.Event, dsn string, sentAt time.Time) error {
+	// MarshalJSON directly: json.Marshal would re-scan and compact what the
+	// method returns, which costs about as much as the encoding itself.
+	payload, err := ev.MarshalJSON()
+	if err != nil {
+		return fmt.Errorf("encoding event: %w", err)
+	}
+	if len(payload) > maxEventBytes {
+		payload, err = shrink(ev)
+		if err != nil {
+			return err
+		}
+	}
+	hdr, err := json.Marshal(envelopeHeader{
+		EventID: ev.EventID,
+		SentAt:  sentAt.UTC().Format(time.RFC3339Nano),
+		DSN:     dsn,
+		SDK:     &ev.Sdk,
+	})
+	if err != nil {
+		return fmt.Errorf("encoding envelope header: %w", err)
+	}
+	buf.Write(hdr)
+	buf.WriteByte('\n')
+	buf.WriteString(`{"type":"event","length":`)
+	buf.WriteString(strconv.Itoa(len(payload)))
+	buf.WriteString("}\n")
+	buf.Write(payload)
+	buf.WriteByte('\n')
+	return nil
+}
+
+// shrink drops what makes an event too large, least useful first: the otel
+// context, then long messages. Frames are bounded by maxFrames already. An
+// event still too large cannot be sent.
+func shrink(ev *sentry.Event) ([]byte, error) {
+	delete(ev.Contexts, "otel")
+	ev.Message = truncate(ev.Message, 1024)
+	for i := range ev.Exception {
+		ev.Exception[i].Value = truncate(ev.Exception[i].Value, 1024)
+	}
+	payload, err := ev.MarshalJSON()
+	if err != nil {
+		return nil, fmt.Errorf("encoding event: %w", err)
+	}
+	if len(payload) > maxEventBytes {
+		return nil, fmt.Errorf("event %s is %d bytes after trimming, over Sentry's %d", ev.EventID, len(payload), maxEventBytes)
+	}
+	return payload, nil
+}

@@ -1,0 +1,80 @@
+package sentryexporter // import "github.com/vigil-otel/vigil/exporter/sentryexporter"
+
+import (
+	"context"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/config/configretry"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/exporter"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/vigil-otel/vigil/exporter/sentryexporter/internal/metadata"
+)
+
+const (
+	// defaultTimeout bounds one export. Errors are few and envelopes small;
+	// a Sentry that takes longer is failing and the batch is retried.
+	defaultTimeout = 10 * time.Second
+	// defaultConsumers sends a few batches at once so that one slow project
+	// does not hold up the others.
+	defaultConsumers = 4
+)
+
+// NewFactory returns the factory of the sentry exporter.
+func NewFactory() exporter.Factory {
+	return exporter.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		exporter.WithTraces(createTraces, metadata.TracesStability),
+		exporter.WithLogs(createLogs, metadata.LogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	timeout := exporterhelper.NewDefaultTimeoutConfig()
+	timeout.Timeout = defaultTimeout
+	queue := exporterhelper.NewDefaultQueueConfig()
+	queue.NumConsumers = defaultConsumers
+	return &Config{
+		TimeoutConfig: timeout,
+		BackOffConfig: configretry.NewDefaultBackOffConfig(),
+		QueueConfig:   configoptional.Some(queue),
+		Tags: []string{
+			"service.name", "service.namespace", "http.route",
+			"http.request.method", "http.response.status_code", "rpc.method",
+		},
+	}
+}
+
+func createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options(c)...)
+}
+
+func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
+	c := cfg.(*Config)
+	e, err := newExporter(c, set)
+	if err != nil {
+		return nil, err
+	}
+	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options(c)...)
+}
+
+// options are the exporterhelper settings every signal shares: the
+// exporter reads its input and never changes it.
+func (e *sentryExporter) options(c *Config) []exporterhelper.Option {
+	return []exporterhelper.Option{
+		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
+		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithRetry(c.BackOffConfig),
+		exporterhelper.WithQueue(c.QueueConfig),
+		exporterhelper.WithShutdown(e.shutdown),
+	}
+}

@@ -1,0 +1,24 @@
+// Package metadata holds the component type and stability levels of the
+// Sentry exporter.
+//
+// mdatagen is not installed on the project's machines, so this file is
+// written by hand exactly as `mdatagen ../../metadata.yaml` would generate
+// it; regenerate it with mdatagen when it becomes available.
+package metadata
+
+import (
+	"go.opentelemetry.io/collector/component"
+)
+
+var (
+	// Type is the component type used in collector configuration files.
+	Type = component.MustNewType("sentry")
+	// ScopeName is the instrumentation scope of the exporter's own telemetry.
+	ScopeName = "github.com/vigil-otel/vigil/exporter/sentryexporter"
+)
+
+// Stability levels of the signals the exporter accepts.
+const (
+	TracesStability = component.StabilityLevelAlpha
+	LogsStability   = component.StabilityLevelAlpha
+)

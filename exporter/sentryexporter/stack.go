@@ -1,0 +1,244 @@
+package sentryexporter // import "github.com/vigil-otel/vigil/exporter/sentryexporter"
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/getsentry/sentry-go"
+)
+
+// maxFrames is the most frames one stack trace keeps. Sentry's data
+// handling guide limits stack traces to 50 frames and removes frames from the
+// middle beyond that; dropping them here keeps the crashing frame and the
+// program's entry point and says which were dropped (frames_omitted).
+// https://develop.sentry.dev/sdk/data-handling/#variable-size
+const maxFrames = 50
+
+// InAppRules decide whether a frame is the service's own code (in-app) or
+// a library's. Sentry highlights in-app frames and groups issues by them.
+type InAppRules struct {
+	// Include lists package path prefixes that are always in-app (e.g.
+	// "github.com/acme/"). When not empty, only matching frames are in-app.
+	Include []string
+	// Exclude lists package path prefixes that are never in-app; it wins
+	// over Include.
+	Exclude []string
+}
+
+// InApp reports whether a frame of package module in file is in-app.
+//
+// Without Include, a frame is in-app unless it is the standard library
+// (the first path element has no dot, except "main"), lives in the Go
+// module cache or a vendor folder, or is the Go runtime's source tree.
+func (r InAppRules) InApp(module, file string) bool {
+	for _, p := range r.Exclude {
+		if strings.HasPrefix(module, p) {
+			return false
+		}
+	}
+	if len(r.Include) > 0 {
+		for _, p := range r.Include {
+			if strings.HasPrefix(module, p) {
+				return true
+			}
+		}
+		return false
+	}
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") ||
+		strings.Contains(file, "/go/src/runtime/") || strings.HasPrefix(file, "/usr/local/go/") ||
+		strings.HasPrefix(file, "/usr/lib/go") {
+		return false
+	}
+	return !isStdlib(module)
+}
+
+// isStdlib reports whether a package path is the standard library's: its
+// first element has no dot ("net/http", "runtime"), except the program's
+// own "main".
+func isStdlib(module string) bool {
+	if module == "" {
+		return false
+	}
+	if module == "main" || strings.HasPrefix(module, "main.") {
+		return false
+	}
+	first, _, _ := strings.Cut(module, "/")
+	return !strings.Contains(first, ".")
+}
+
+// ParseGoStack turns a Go stack trace in text form into Sentry frames,
+// oldest call first (Sentry's order; Go prints the newest first).
+//
+// It reads both forms Go services produce:
+//
+//   - the runtime's panic and debug.Stack output: an optional "panic: ..."
+//     line, "goroutine 1 [running]:", then per frame a function line with
+//     arguments ("main.handler(0x1, {0x2, 0x3})") and a tab-indented
+//     "/path/file.go:42 +0x1d" line; "created by F in goroutine N" frames
+//     too. Only the first goroutine is read: it is the one that failed.
+//   - zap's stacktrace field: a function line without arguments and a
+//     tab-indented "/path/file.go:42" line.
+//
+// Lines it does not understand are skipped, so a truncated or decorated
+// trace still yields the frames it has.
+func ParseGoStack(text string, rules InAppRules) []sentry.Frame {
+	var (
+		frames   []sentry.Frame
+		function string // the function line waiting for its file line
+		started  bool   // a goroutine header or frame has been seen
+	)
+	for len(text) > 0 {
+		var line string
+		line, text, _ = strings.Cut(text, "\n")
+		line = strings.TrimRight(line, "\r")
+		if line == "" {
+			if started && function == "" && len(frames) > 0 {
+				// A blank line after frames ends the goroutine; the next
+				// goroutine is another one's stack.
+				break
+			}
+			continue
+		}
+		if line[0] == '\t' || line[0] == ' ' {
+			if function == "" {
+				continue
+			}
+			file, lineno, ok := parseFileLine(strings.TrimSpace(line))
+			if ok {
+				frames = append(frames, newFrame(function, file, lineno, rules))
+			}
+			function = ""
+			continue
+		}
+		switch {
+		case strings.HasPrefix(line, "goroutine "):
+			if started && len(frames) > 0 {
+				text = ""
+				continue
+			}
+			started = true
+			function = ""
+		case strings.HasPrefix(line, "panic: "), strings.HasPrefix(line, "fatal error: "),
+			strings.HasPrefix(line, "[signal "), strings.HasPrefix(line, "..."):
+			// The panic value, the signal and "...additional frames
+			// elided..." are not frames.
+			function = ""
+		default:
+			started = true
+			function = functionName(line)
+		}
+	}
+	reverse(frames)
+	return trimFrames(frames)
+}
+
+// functionName extracts the qualified function name from a function line:
+// "main.(*T).M(0x1, ...)" → "main.(*T).M", "created by net/http.(*Server).Serve
+// in goroutine 1" → "net/http.(*Server).Serve".
+func functionName(line string) string {
+	line = strings.TrimSpace(line)
+	if rest, ok := strings.CutPrefix(line, "created by "); ok {
+		line = rest
+		if i := strings.Index(line, " in goroutine "); i >= 0 {
+			line = line[:i]
+		}
+	}
+	if strings.HasSuffix(line, ")") {
+		// The argument list is the last parenthesised group; receivers
+		// like "(*T)" come before a dot, arguments never do.
+		if i := strings.LastIndexByte(line, '('); i > 0 && line[i-1] != '.' {
+			line = line[:i]
+		}
+	}
+	return line
+}
+
+// parseFileLine reads "/path/file.go:42 +0x1d" or "/path/file.go:42".
+func parseFileLine(s string) (file string, line int, ok bool) {
+	if i := strings.IndexByte(s, ' '); i >= 0 {
+		s = s[:i]
+	}
+	colon := strings.LastIndexByte(s, ':')
+	if colon <= 0 {
+		return "", 0, false
+	}
+	n, err := strconv.Atoi(s[colon+1:])
+	if err != nil || n < 0 {
+		return "", 0, false
+	}
+	return s[:colon], n, true
+}
+
+// newFrame builds a Sentry frame the way sentry-go does for its own stack
+// traces: module is the package path, function the rest of the name.
+func newFrame(qualified, file string, line int, rules InAppRules) sentry.Frame {
+	module, function := SplitFunction(qualified)
+	f := sentry.Frame{
+		Function: function,
+		Module:   module,
+		Lineno:   line,
+		Filename: shortFile(file),
+	}
+	if strings.HasPrefix(file, "/") {
+		f.AbsPath = file
+	}
+	f.InApp = rules.InApp(module, file)
+	return f
+}
+
+// SplitFunction splits a qualified Go function name into its package path
+// and the function within it: "github.com/a/b.(*T).M" → ("github.com/a/b",
+// "(*T).M"). The package ends at the first dot after the last slash.
+func SplitFunction(qualified string) (module, function string) {
+	slash := strings.LastIndexByte(qualified, '/')
+	dot := strings.IndexByte(qualified[slash+1:], '.')
+	if dot < 0 {
+		return "", qualified
+	}
+	return qualified[:slash+1+dot], qualified[slash+1+dot+1:]
+}
+
+// shortFile is the file path Sentry shows: relative to the module cache or
+// GOPATH when the file lives there, else the path as given (Sentry's
+// suspect-commit matching needs more than a base name).
+func shortFile(file string) string {
+	for _, marker := range []string{"/pkg/mod/", "/go/src/", "/vendor/"} {
+		if i := strings.LastIndex(file, marker); i >= 0 {
+			return file[i+len(marker):]
+		}
+	}
+	return file
+}
+
+func reverse(frames []sentry.Frame) {
+	for i, j := 0, len(frames)-1; i < j; i, j = i+1, j-1 {
+		frames[i], frames[j] = frames[j], frames[i]
+	}
+}
+
+// trimFrames keeps the oldest and newest frames of a trace longer than
+// maxFrames.
+func trimFrames(frames []sentry.Frame) []sentry.Frame {
+	if len(frames) <= maxFrames {
+		return frames
+	}
+	head := maxFrames / 2
+	tail := maxFrames - head
+	out := make([]sentry.Frame, 0, maxFrames)
+	out = append(out, frames[:head]...)
+	return append(out, frames[len(frames)-tail:]...)
+}
+
+// topInAppFrame returns the newest in-app frame (the last one, frames being
+// oldest first), or else the newest frame; ok is false without frames.
+func topInAppFrame(frames []sentry.Frame) (sentry.Frame, bool) {
+	for i := len(frames) - 1; i >= 0; i-- {
+		if frames[i].InApp {
+			return frames[i], true
+		}
+	}
+	if len(frames) == 0 {
+		return sentry.Frame{}, false
+	}
+	return frames[len(frames)-1], true
+}

@@ -1,0 +1,7 @@
+// Package test holds Vigil's tests of the whole built binary, one folder
+// per topic: the binary and its CLI on the embedded default (binary), SLO
+// and anomaly alerting (slo, anomaly), paging through PagerDuty and
+// Alertmanager (paging), time to page (latency), and the storage paths
+// (loki, sentry, zaplog). Each starts bin/vigil (or $VIGIL_BINARY) through
+// internal/testutil/vigiltest on loopback ports of its own.
+package test
