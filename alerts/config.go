@@ -6,15 +6,6 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 )
 
-// Receiver types a receiver may have.
-const (
-	// ReceiverPagerDuty sends to a PagerDuty Events API v2 integration; its
-	// settings (routing_key, severity_map, ...) are the exporter's business.
-	ReceiverPagerDuty = "pagerduty"
-	// ReceiverLog writes notifications to the collector's log.
-	ReceiverLog = "log"
-)
-
 // Defaults of the built-in configuration and of fields a config leaves out.
 const (
 	// DefaultReceiverName names the receiver of the built-in configuration.
@@ -56,13 +47,10 @@ type Config struct {
 }
 
 // Receiver is a named destination. The engine only passes its name along in
-// notifications; the exporter interprets Type and Settings.
+// notifications; what the name leads to (pipelines, and the exporters that
+// send) is configured outside the library.
 type Receiver struct {
 	Name string
-	// Type is ReceiverPagerDuty or ReceiverLog.
-	Type string
-	// Settings is the receiver's block as written, e.g. routing_key.
-	Settings map[string]any
 }
 
 // Receiver returns the receiver named name, if any.
@@ -76,15 +64,14 @@ func (c *Config) Receiver(name string) (Receiver, bool) {
 }
 
 // DefaultConfig is the configuration used when none is given: every alert
-// goes to receiver, grouped by alertname, service and slo, and a page
-// inhibits the ticket of the same SLO and service (the ticket's slower burn
-// rate says nothing the page does not already say louder). The receiver's
-// name is forced to DefaultReceiverName.
-func DefaultConfig(receiver Receiver) *Config {
-	receiver.Name = DefaultReceiverName
+// goes to the receiver named DefaultReceiverName, grouped by alertname,
+// service and slo, and a page inhibits the ticket of the same SLO and
+// service (the ticket's slower burn rate says nothing the page does not
+// already say louder).
+func DefaultConfig() *Config {
 	return &Config{
 		ResolveTimeout: DefaultResolveTimeout,
-		Receivers:      []Receiver{receiver},
+		Receivers:      []Receiver{{Name: DefaultReceiverName}},
 		Route: &Route{
 			ID:             "0",
 			Receiver:       DefaultReceiverName,

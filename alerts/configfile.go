@@ -1,7 +1,6 @@
 package alerts
 
 import (
-	"fmt"
 	"os"
 	"strconv"
 	"time"
@@ -35,12 +34,14 @@ func LoadConfig(path string) (*Config, error) {
 // ParseConfig parses a config file's content; file names it in errors. On
 // failure the error is an Errors listing every problem found.
 //
-// Format (Alertmanager's, trimmed to what Vigil does):
+// Format: Alertmanager's configuration file, trimmed to what Vigil does,
+// so every file Vigil accepts also passes `amtool check-config`:
 //
-//	resolve_timeout: 5m
+//	global:
+//	  resolve_timeout: 5m
 //	receivers:
-//	  - name: oncall
-//	    pagerduty: {routing_key: ...}   # or: log: {}
+//	  - name: oncall       # a name only: see below
+//	  - name: tickets
 //	route:
 //	  receiver: oncall
 //	  group_by: [alertname, service, slo]
@@ -59,12 +60,17 @@ func LoadConfig(path string) (*Config, error) {
 //	time_intervals:
 //	  - name: weekends
 //	    time_intervals:
-//	      - weekdays: ['saturday:sunday']
+//	      - weekdays: ['saturday', 'sunday']
 //	        times: [{start_time: '00:00', end_time: '24:00'}]
 //	        days_of_month: ['1:7', '-1']    # negative: from the month's end
 //	        months: ['january:march', '12']
 //	        years: ['2026']
 //	        location: Europe/Paris
+//
+// A receiver is only a name. Where its notifications go is the collector
+// configuration's business: the alertrouter connector maps each receiver to
+// pipelines, and their exporters (a pagerduty exporter holding its routing
+// key, say) do the sending, so no secret lives in this file.
 //
 // Fields left out of the root route take the defaults of DefaultConfig;
 // child routes inherit from their parent. inhibit_rules left out entirely
@@ -80,13 +86,20 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 	inhibitGiven := false
 	var receiversNode *yaml.Node
 	d.mapping(top, "config", map[string]func(*yaml.Node){
+		"global": func(n *yaml.Node) {
+			d.mapping(n, "global", map[string]func(*yaml.Node){
+				"resolve_timeout": func(n *yaml.Node) {
+					if v, ok := d.duration(n, "resolve_timeout"); ok {
+						if v <= 0 {
+							d.errorf(n, "resolve_timeout must be positive")
+						}
+						cfg.ResolveTimeout = v
+					}
+				},
+			})
+		},
 		"resolve_timeout": func(n *yaml.Node) {
-			if v, ok := d.duration(n, "resolve_timeout"); ok {
-				if v <= 0 {
-					d.errorf(n, "resolve_timeout must be positive")
-				}
-				cfg.ResolveTimeout = v
-			}
+			d.errorf(n, "resolve_timeout belongs under global:, as in Alertmanager's configuration")
 		},
 		"receivers": func(n *yaml.Node) {
 			receiversNode = n
@@ -124,27 +137,21 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 func (d *decoder) receivers(n *yaml.Node) []Receiver {
 	var out []Receiver
 	seen := map[string]bool{}
+	// Receivers of the older format carried their settings (a routing key);
+	// say where those went rather than only that the field is unknown.
+	moved := func(kind string) func(*yaml.Node) {
+		return func(v *yaml.Node) {
+			d.errorf(v, "receiver settings (%s) no longer live in the routing file: a receiver is a name, "+
+				"mapped to pipelines by the alertrouter connector's receivers, whose exporters (pagerduty with its routing_key) send", kind)
+		}
+	}
 	d.seq(n, "receivers", func(item *yaml.Node) {
 		var r Receiver
 		var nameNode *yaml.Node
-		kinds := 0
-		kind := func(t string) func(*yaml.Node) {
-			return func(v *yaml.Node) {
-				kinds++
-				r.Type = t
-				r.Settings = map[string]any{}
-				if v.Kind == yaml.ScalarNode && v.Tag == "!!null" {
-					return
-				}
-				if v.Kind != yaml.MappingNode || v.Decode(&r.Settings) != nil {
-					d.errorf(v, "receiver %s settings must be a mapping", t)
-				}
-			}
-		}
 		if !d.mapping(item, "receiver", map[string]func(*yaml.Node){
-			"name":            func(v *yaml.Node) { nameNode, r.Name = v, d.str(v, "receiver name") },
-			ReceiverPagerDuty: kind(ReceiverPagerDuty),
-			ReceiverLog:       kind(ReceiverLog),
+			"name":      func(v *yaml.Node) { nameNode, r.Name = v, d.str(v, "receiver name") },
+			"pagerduty": moved("pagerduty"),
+			"log":       moved("log"),
 		}) {
 			return
 		}
@@ -155,9 +162,6 @@ func (d *decoder) receivers(n *yaml.Node) []Receiver {
 			d.errorf(nameNode, "receiver %q defined twice", r.Name)
 		}
 		seen[r.Name] = true
-		if kinds != 1 {
-			d.errorf(item, "receiver %q must have exactly one of %s or %s", r.Name, ReceiverPagerDuty, ReceiverLog)
-		}
 		out = append(out, r)
 	})
 	return out
@@ -213,7 +217,7 @@ func (d *decoder) buildRoot(rs *routeSpec, cfg *Config) *Route {
 	if rs.cont {
 		d.errorf(rs.node, "the root route must not have continue")
 	}
-	parent := DefaultConfig(Receiver{}).Route
+	parent := DefaultConfig().Route
 	parent.Receiver = ""
 	return d.buildRoute(rs, parent, "0", cfg)
 }
@@ -280,18 +284,4 @@ func (d *decoder) inhibitRules(n *yaml.Node) []InhibitRule {
 		out = append(out, r)
 	})
 	return out
-}
-
-// parseClock reads "HH:MM" as a duration since midnight; "24:00" ends a day.
-func parseClock(s string) (time.Duration, error) {
-	var h, m int
-	if len(s) != 5 || s[2] != ':' {
-		return 0, fmt.Errorf("invalid time of day %q (want HH:MM)", s)
-	}
-	h, errH := strconv.Atoi(s[:2])
-	m, errM := strconv.Atoi(s[3:])
-	if errH != nil || errM != nil || h < 0 || m < 0 || m > 59 || h > 24 || (h == 24 && m != 0) {
-		return 0, fmt.Errorf("invalid time of day %q (want HH:MM, 00:00 to 24:00)", s)
-	}
-	return time.Duration(h)*time.Hour + time.Duration(m)*time.Minute, nil
 }

@@ -72,7 +72,7 @@ type group struct {
 // the first Ingest to pick up the log of a previous run.
 func NewEngine(cfg *Config, store Store) *Engine {
 	if cfg == nil {
-		cfg = DefaultConfig(Receiver{Type: ReceiverLog})
+		cfg = DefaultConfig()
 	}
 	if store == nil {
 		store = NewMemStore()

@@ -11,7 +11,7 @@ import (
 // with a page and a ticket each, so every ticket is checked for
 // inhibition), all groups due and already notified.
 func BenchmarkFlush(b *testing.B) {
-	cfg := DefaultConfig(Receiver{Type: ReceiverLog})
+	cfg := DefaultConfig()
 	cfg.ResolveTimeout = 1000 * time.Hour
 	e := NewEngine(cfg, nil)
 	for i := range 500 {

@@ -12,7 +12,7 @@ import (
 
 func TestSetConfigResolvesAtTheReceiverThatWasTriggered(t *testing.T) {
 	e := NewEngine(parseTestConfig(t, `
-receivers: [{name: old, log: {}}, {name: new, log: {}}]
+receivers: [{name: old}, {name: new}]
 route: {receiver: old}
 `), NewMemStore())
 	runSteps(t, e, []step{
@@ -20,7 +20,7 @@ route: {receiver: old}
 		{at: 5 * time.Second, want: []string{"trigger old Page/checkout"}},
 	})
 	e.SetConfig(parseTestConfig(t, `
-receivers: [{name: old, log: {}}, {name: new, log: {}}]
+receivers: [{name: old}, {name: new}]
 route: {receiver: new}
 `), t0.Add(10*time.Second))
 	runSteps(t, e, []step{

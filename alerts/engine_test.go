@@ -79,7 +79,7 @@ func runSteps(t *testing.T, e *Engine, steps []step) {
 func parseTestConfig(t *testing.T, yml string) *Config {
 	t.Helper()
 	if yml == "" {
-		return DefaultConfig(Receiver{Type: ReceiverLog})
+		return DefaultConfig()
 	}
 	cfg, err := ParseConfig("test.yml", []byte(yml))
 	require.NoError(t, err)
@@ -87,14 +87,14 @@ func parseTestConfig(t *testing.T, yml string) *Config {
 }
 
 const fastRepeatConfig = `
-resolve_timeout: 1h
-receivers: [{name: oncall, log: {}}]
+global: {resolve_timeout: 1h}
+receivers: [{name: oncall}]
 route: {receiver: oncall, repeat_interval: 10m}
 `
 
 const weekendConfig = `
-resolve_timeout: 72h
-receivers: [{name: oncall, log: {}}, {name: tickets, log: {}}]
+global: {resolve_timeout: 72h}
+receivers: [{name: oncall}, {name: tickets}]
 route:
   receiver: oncall
   routes:
@@ -106,7 +106,7 @@ route:
       active_time_intervals: [office]
 time_intervals:
   - name: weekends
-    time_intervals: [{weekdays: ['saturday:sunday']}]
+    time_intervals: [{weekdays: ['saturday', 'sunday']}]
   - name: office
     time_intervals:
       - weekdays: ['monday:friday']
@@ -153,7 +153,7 @@ func TestEngineScenarios(t *testing.T) {
 		{
 			name: "group_by ... makes each alert its own group, so none waits for another's interval",
 			config: `
-receivers: [{name: oncall, log: {}}]
+receivers: [{name: oncall}]
 route: {receiver: oncall, group_by: ['...']}
 `,
 			steps: []step{

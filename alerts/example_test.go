@@ -13,7 +13,7 @@ import (
 func Example() {
 	ctx := context.Background()
 	store := alerts.NewMemStore() // the exporter passes its storage extension client
-	engine := alerts.NewEngine(alerts.DefaultConfig(alerts.Receiver{Type: alerts.ReceiverPagerDuty}), store)
+	engine := alerts.NewEngine(alerts.DefaultConfig(), store)
 	start := time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 	if err := engine.Restore(ctx, start); err != nil {
 		panic(err)

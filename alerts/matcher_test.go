@@ -19,11 +19,14 @@ func TestParseMatcher(t *testing.T) {
 		{in: `team!=""`, want: `team!=""`},
 		{in: `slo!~"a|b"`, want: `slo!~"a|b"`},
 		{in: `msg="say \"hi\""`, want: `msg="say \"hi\""`},
-		{in: `="x"`, wantErr: `matcher "=\"x\"": want a label name first`},
-		{in: `severity>"page"`, wantErr: `matcher "severity>\"page\"": want one of =, !=, =~, !~ after "severity"`},
-		{in: `service=~"(("`, wantErr: "invalid regular expression"},
-		{in: `service="open`, wantErr: "bad quoted value"},
-		{in: `service=a"b`, wantErr: "unbalanced quote"},
+		{in: `="x"`, wantErr: `matcher "=\"x\"": bad matcher format`},
+		{in: `severity>"page"`, wantErr: `matcher "severity>\"page\"": bad matcher format`},
+		{in: `service=~"(("`, wantErr: "error parsing regexp: missing closing )"},
+		{in: `service="open`, wantErr: "unescaped double quote"},
+		{in: `service=a"b`, wantErr: "unescaped double quote"},
+		// Alertmanager would read this item as two matchers; Vigil wants
+		// one per item rather than a different reading.
+		{in: `service=checkout, severity=page`, wantErr: "want exactly one matcher per list item, got 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.in, func(t *testing.T) {

@@ -13,8 +13,8 @@ import (
 func TestReloader(t *testing.T) {
 	dir := t.TempDir()
 	cfgPath, silPath := filepath.Join(dir, "alerts.yml"), filepath.Join(dir, "silences.yml")
-	const cfgA = "receivers: [{name: a, log: {}}]\nroute: {receiver: a}\n"
-	const cfgB = "receivers: [{name: b, log: {}}]\nroute: {receiver: b}\n"
+	const cfgA = "receivers: [{name: a}]\nroute: {receiver: a}\n"
+	const cfgB = "receivers: [{name: b}]\nroute: {receiver: b}\n"
 	const silence = "silences: [{id: s, matchers: ['service=\"checkout\"'], until_resolved: true}]\n"
 	r := &Reloader{ConfigPath: cfgPath, SilencesPath: silPath}
 	e := NewEngine(nil, nil)

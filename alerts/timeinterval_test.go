@@ -10,7 +10,7 @@ import (
 
 func TestTimeIntervalContains(t *testing.T) {
 	cfg, err := ParseConfig("ti.yml", []byte(`
-receivers: [{name: r, log: {}}]
+receivers: [{name: r}]
 route: {receiver: r}
 time_intervals:
   - name: office
@@ -20,7 +20,7 @@ time_intervals:
         location: Europe/Paris
   - name: long-weekend
     time_intervals:
-      - weekdays: ['friday:monday']
+      - weekdays: ['friday:saturday', 'sunday:monday']
   - name: month-end-freeze
     time_intervals:
       - days_of_month: ['-2:-1', '1']
@@ -63,6 +63,24 @@ time_intervals:
 	for _, tt := range tests {
 		t.Run(tt.interval+" "+tt.at.Format(time.RFC3339), func(t *testing.T) {
 			assert.Equal(t, tt.want, cfg.TimeIntervals[tt.interval].Contains(tt.at))
+		})
+	}
+}
+
+// TestWrapAroundWeekdaysRefused: Alertmanager's weeks start on Sunday and it
+// refuses a weekday range that wraps around the week end, so Vigil, which
+// parses with Alertmanager's own package, refuses it too (it once accepted
+// it, and a file it took was one amtool refused).
+func TestWrapAroundWeekdaysRefused(t *testing.T) {
+	for _, r := range []string{"friday:monday", "saturday:sunday"} {
+		t.Run(r, func(t *testing.T) {
+			_, err := ParseConfig("ti.yml", []byte(`
+receivers: [{name: r}]
+route: {receiver: r, mute_time_intervals: [w]}
+time_intervals: [{name: w, time_intervals: [{weekdays: ['`+r+`']}]}]
+`))
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), "ti.yml:4:57: weekdays: start day cannot be before end day")
 		})
 	}
 }
