@@ -1,10 +1,7 @@
 package alerts
 
 import (
-	"errors"
-	"fmt"
 	"maps"
-	"strings"
 	"time"
 
 	"github.com/vigil-otel/vigil/conventions"
@@ -19,7 +16,8 @@ const (
 	StateResolved State = conventions.StateResolved
 )
 
-// Label names the alert model derives from alert-event attributes. Severity,
+// Label names the alert-event codec (internal/alertevent) derives from
+// alert-event attributes. Severity,
 // service, slo and metric reuse the Prometheus label names of the SLO and
 // anomaly metrics, so a matcher written for `vigil slo rules` output in
 // Alertmanager works unchanged here.
@@ -55,98 +53,6 @@ func (a Alert) Clone() Alert {
 	a.Labels = maps.Clone(a.Labels)
 	a.Annotations = maps.Clone(a.Annotations)
 	return a
-}
-
-// labelAttrs maps the alert-event attributes that identify an alert to their
-// label names. Everything that varies from one evaluation to the next (burn
-// rates, budget, scores, URLs) is an annotation instead, so that the
-// fingerprint of a still-firing alert never changes.
-var labelAttrs = map[string]string{
-	conventions.AttrAlertName:     LabelAlertName,
-	conventions.AttrAlertSeverity: LabelSeverity,
-	conventions.AttrAlertSource:   LabelSource,
-	conventions.AttrServiceName:   LabelService,
-	conventions.AttrSLOName:       LabelSLO,
-	conventions.AttrAnomalyMetric: LabelMetric,
-}
-
-// controlAttrs are consumed by FromEvent itself and kept nowhere else.
-var controlAttrs = map[string]bool{
-	conventions.AttrAlertState:       true,
-	conventions.AttrAlertFingerprint: true,
-}
-
-// annotationPrefixes mark attributes of Vigil's own namespaces: they describe
-// the alert (slo.objective, anomaly.score, alert.runbook_url, ...) and are
-// kept as annotations under their attribute key, which the exporter maps to
-// PagerDuty custom details and links.
-var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
-
-// FromEvent builds an Alert from an alert event given as plain data: the log
-// record body, its attributes and its timestamp.
-//
-// Identity attributes become labels (alert.name→alertname,
-// alert.severity→severity, alert.source→source, service.name→service,
-// slo.name→slo, anomaly.metric→metric). Other attributes in the alert., slo.
-// and anomaly. namespaces become annotations under their own key, and the
-// body becomes the "summary" annotation. Any other attribute is taken to be a
-// dimension the alert was grouped by (an http.route, a region) and becomes a
-// label whose name is the attribute key with every character outside
-// [a-zA-Z0-9_] replaced by '_'.
-//
-// The fingerprint is alert.fingerprint when present, else
-// Fingerprint(labels). A firing alert starts at ts; a resolved one ends at
-// ts. alert.name and alert.state are required.
-func FromEvent(body string, attrs map[string]string, ts time.Time) (Alert, error) {
-	a := Alert{Labels: map[string]string{}, Annotations: map[string]string{}}
-	var errs []error
-	for k, v := range attrs {
-		switch {
-		case labelAttrs[k] != "":
-			if v != "" {
-				a.Labels[labelAttrs[k]] = v
-			}
-		case controlAttrs[k]:
-		case hasAnyPrefix(k, annotationPrefixes):
-			a.Annotations[k] = v
-		default:
-			if v != "" {
-				a.Labels[LabelName(k)] = v
-			}
-		}
-	}
-	if body != "" {
-		a.Annotations[AnnotationSummary] = body
-	}
-	if a.Labels[LabelAlertName] == "" {
-		errs = append(errs, fmt.Errorf("alert event has no %s attribute", conventions.AttrAlertName))
-	}
-	switch State(attrs[conventions.AttrAlertState]) {
-	case StateFiring:
-		a.State, a.StartsAt = StateFiring, ts
-	case StateResolved:
-		a.State, a.EndsAt = StateResolved, ts
-	default:
-		errs = append(errs, fmt.Errorf("alert event has %s %q, want %q or %q",
-			conventions.AttrAlertState, attrs[conventions.AttrAlertState], StateFiring, StateResolved))
-	}
-	if err := errors.Join(errs...); err != nil {
-		return Alert{}, err
-	}
-	a.Fingerprint = attrs[conventions.AttrAlertFingerprint]
-	if a.Fingerprint == "" {
-		a.Fingerprint = Fingerprint(a.Labels)
-	}
-	return a, nil
-}
-
-func hasAnyPrefix(s string, prefixes []string) bool {
-	for _, p := range prefixes {
-		if strings.HasPrefix(s, p) {
-			return true
-		}
-	}
-	return false
 }
 
 // LabelName makes an attribute key a valid Prometheus label name

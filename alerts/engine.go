@@ -2,6 +2,8 @@ package alerts
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -46,8 +48,17 @@ type Engine struct {
 	alerts    map[string]*alertState // by fingerprint
 	groups    map[string]*group      // by group key
 	log       notificationLog
-	inflight  pairSet // returned by Flush, not yet reported to MarkSent
-	silState  map[string]*silenceRecord
+	// services lists, per service, the fingerprints with log entries, so
+	// persisting one service's log does not scan the whole log.
+	services map[string]map[string]bool
+	inflight pairSet // returned by Flush, not yet reported to MarkSent
+	silState map[string]*silenceRecord
+	// silDirty is set when silState changed since it was last stored.
+	silDirty bool
+	// dirty are the services whose log changed since it was last stored.
+	dirty map[string]bool
+	// indexed are the services in the stored index; guarded by persistMu.
+	indexed map[string]bool
 	// inhibitions is built lazily during a Flush and dropped at its end:
 	// the set of firing alerts only changes between flushes.
 	inhibitions inhibitIndex
@@ -83,35 +94,68 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		alerts:   map[string]*alertState{},
 		groups:   map[string]*group{},
 		log:      notificationLog{},
+		services: map[string]map[string]bool{},
 		inflight: pairSet{},
 		silState: map[string]*silenceRecord{},
+		dirty:    map[string]bool{},
+		indexed:  map[string]bool{},
 	}
 }
 
 // Restore loads the notification log from the store. Every alert it shows
-// as triggered is taken to be still firing, as of now: the connector that
-// raised it either re-reports it (nothing is re-sent), reports its resolve
-// (the resolve goes out), or says nothing, and then ResolveTimeout resolves
-// it. So a restart neither repeats a trigger nor loses a resolve.
+// as triggered (delivered or pending) is taken to be still firing, as of
+// now: the connector that raised it either re-reports it (nothing is
+// re-sent, unless the trigger was pending), reports its resolve (the
+// resolve goes out), or says nothing, and then ResolveTimeout resolves it.
+// An alert whose resolve was pending is taken as resolved, so the resolve
+// goes out again. So a restart never loses a trigger or a resolve, and
+// repeats one only when the process died between handing it over and
+// confirming it (see MarkSending).
 func (e *Engine) Restore(ctx context.Context, now time.Time) error {
-	doc, err := loadLog(ctx, e.store)
-	if err != nil {
+	var index indexDoc
+	if _, err := load(ctx, e.store, StoreKeyIndex, &index, func() int { return index.Version }); err != nil {
 		return err
 	}
+	var entries []LogEntry
+	for _, service := range index.Services {
+		var doc serviceDoc
+		if _, err := load(ctx, e.store, ServiceKey(service), &doc, func() int { return doc.Version }); err != nil {
+			return err
+		}
+		entries = append(entries, doc.Entries...)
+	}
+	var sil silencesDoc
+	if _, err := load(ctx, e.store, StoreKeySilences, &sil, func() int { return sil.Version }); err != nil {
+		return err
+	}
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for _, entry := range doc.Entries {
-		e.log.put(&entry)
-		if entry.Action != ActionTrigger || e.alerts[entry.Fingerprint] != nil {
+	for _, service := range index.Services {
+		e.indexed[service] = true
+	}
+	for i := range entries {
+		entry := entries[i]
+		e.logPut(&entry)
+		if e.alerts[entry.Fingerprint] != nil {
 			continue
 		}
 		a := entry.Alert.Clone()
-		a.State, a.EndsAt, a.Fingerprint = StateFiring, time.Time{}, entry.Fingerprint
+		a.Fingerprint = entry.Fingerprint
+		if entry.Action == ActionTrigger {
+			a.State, a.EndsAt = StateFiring, time.Time{}
+		} else {
+			a.State = StateResolved
+			if a.EndsAt.IsZero() {
+				a.EndsAt = now
+			}
+		}
 		st := &alertState{alert: a, lastSeen: now, groups: map[string]bool{}}
 		e.alerts[a.Fingerprint] = st
 		e.route(st, now, nil)
 	}
-	for id, rec := range doc.Silences {
+	for id, rec := range sil.Silences {
 		if rec.Muted == nil {
 			rec.Muted = map[string]bool{}
 		}
@@ -156,6 +200,7 @@ func (e *Engine) SetSilences(silences []*Silence) {
 	for id := range e.silState {
 		if !keep[id] {
 			delete(e.silState, id)
+			e.silDirty = true
 		}
 	}
 }
@@ -282,7 +327,7 @@ func (e *Engine) flushGroup(g *group, now time.Time) []Notification {
 				continue
 			}
 			entry := e.log.get(receiver, fp)
-			if entry == nil || entry.Action != ActionTrigger || now.Sub(entry.SentAt) >= g.route.RepeatInterval {
+			if entry == nil || entry.Action != ActionTrigger || entry.Pending || now.Sub(entry.SentAt) >= g.route.RepeatInterval {
 				emit(receiver, ActionTrigger, st.alert)
 			}
 			continue
@@ -298,7 +343,9 @@ func (e *Engine) flushGroup(g *group, now time.Time) []Notification {
 			if entry.Receiver != receiver && current[entry.Receiver] {
 				continue
 			}
-			if entry.Action == ActionTrigger && !e.inflight.has(entry.Receiver, fp) {
+			// Every entry is an incident open (or possibly open) at its
+			// receiver: a trigger, or a resolve not yet confirmed.
+			if !e.inflight.has(entry.Receiver, fp) {
 				emit(entry.Receiver, ActionResolve, st.alert)
 			}
 		}
@@ -327,15 +374,39 @@ func (e *Engine) forgetResolved(g *group) {
 	}
 }
 
-// MarkSent records the outcome of sending n. Only a delivered notification
-// enters the notification log, which is then persisted; a failed one is
-// produced again by the group's next flush, so it is retried, not lost. The
-// returned error is a persistence failure: the in-memory log is updated
-// anyway, and the next successful MarkSent or Persist stores it.
+// MarkSending records, before n is handed to its receiver, that it may be
+// delivered: a pending entry, persisted before MarkSending returns. Call it
+// just before sending, and MarkSent with the outcome after.
 //
-// A trigger delivered but not persisted (a crash in between) is sent again
-// after the restart; PagerDuty folds it into the open incident by its dedup
-// key, so the worst case is a duplicate event, never a missing one.
+// Why both: the caller's "sent" is a handover (to a persistent queue, say)
+// that cannot be made atomic with this log. Recorded only after the
+// handover, a crash in between would leave a delivered trigger unknown
+// here, and its resolve would be dropped as the resolve of an alert never
+// triggered. Recorded only before, a crash in between would lose the
+// notification. Pending, then confirmed, it is sent again after such a
+// crash: a duplicate the receiver folds by its dedup key, never a loss.
+//
+// The returned error is a persistence failure; send anyway (a page matters
+// more than the bookkeeping), the next successful write stores the log.
+func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.mu.Lock()
+	e.logPut(&LogEntry{
+		Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: n.Action,
+		Pending: true, SentAt: n.At, Alert: n.Alert.Clone(),
+	})
+	e.mu.Unlock()
+	return e.persist(ctx, serviceOf(n.Alert))
+}
+
+// MarkSent records the outcome of sending n. A delivered trigger is
+// confirmed in the notification log and a delivered resolve removes the
+// alert's entry, which is then persisted. A failed notification is left as
+// MarkSending recorded it (pending), or absent, and the group's next flush
+// produces it again, so it is retried, not lost. The returned error is a
+// persistence failure: the in-memory log is updated anyway, and the next
+// successful write stores it.
 func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
@@ -347,39 +418,147 @@ func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) er
 	}
 	switch n.Action {
 	case ActionTrigger:
-		e.log.put(&LogEntry{Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone()})
+		e.logPut(&LogEntry{Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone()})
 	case ActionResolve:
-		e.log.remove(n.Receiver, n.Alert.Fingerprint)
+		e.logRemove(n.Receiver, n.Alert.Fingerprint)
 	}
-	data, err := encodeLog(e.log, e.silState)
 	e.mu.Unlock()
-	return e.write(ctx, data, err)
+	return e.persist(ctx, serviceOf(n.Alert))
 }
 
-// Persist writes the notification log and the state of until_resolved
-// silences to the store. MarkSent already persists every delivery; call
+// Persist writes what changed since it was last stored: the logs of
+// services whose write failed, and the state of until_resolved silences.
+// MarkSending and MarkSent already persist the log of their service; call
 // Persist at shutdown so silence state changed since is kept too.
 func (e *Engine) Persist(ctx context.Context) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
-	data, err := encodeLog(e.log, e.silState)
+	services := slices.Sorted(maps.Keys(e.dirty))
 	e.mu.Unlock()
-	return e.write(ctx, data, err)
+	var errs []error
+	for _, service := range services {
+		errs = append(errs, e.persist(ctx, service))
+	}
+	errs = append(errs, e.persistSilences(ctx))
+	return errors.Join(errs...)
 }
 
-// write stores an encoded log. Callers hold persistMu from encoding to
-// here, so writes land in the order their snapshots were taken and an older
-// snapshot never overwrites a newer one; e.mu is not held, so store latency
-// never blocks Ingest or Flush.
-func (e *Engine) write(ctx context.Context, data []byte, encodeErr error) error {
-	if encodeErr != nil {
-		return encodeErr
+// persist stores the log of one service, and the silence state when it
+// changed. Callers hold persistMu from their update to the end of the
+// write, so writes land in the order of the updates and an older snapshot
+// never overwrites a newer one; e.mu is held only to take the snapshot, so
+// store latency never blocks Ingest or Flush.
+//
+// The index is written before a new service's value and after a removed
+// one's deletion, so a crash between the two writes leaves at worst an
+// index entry without a value, never a value the index does not list.
+func (e *Engine) persist(ctx context.Context, service string) error {
+	e.mu.Lock()
+	delete(e.dirty, service)
+	doc := serviceDoc{Version: nflogVersion, Entries: []LogEntry{}}
+	for _, fp := range slices.Sorted(maps.Keys(e.services[service])) {
+		for _, entry := range e.log.forAlert(fp) {
+			doc.Entries = append(doc.Entries, *entry)
+		}
 	}
-	if err := e.store.Set(ctx, StoreKey, data); err != nil {
+	e.mu.Unlock()
+	var errs []error
+	key := ServiceKey(service)
+	if len(doc.Entries) > 0 {
+		if !e.indexed[service] {
+			e.indexed[service] = true
+			if err := e.writeIndex(ctx); err != nil {
+				delete(e.indexed, service)
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) == 0 {
+			errs = append(errs, e.set(ctx, key, doc))
+		}
+	} else {
+		if err := e.store.Delete(ctx, key); err != nil {
+			errs = append(errs, fmt.Errorf("persisting notification log: %w", err))
+		} else if e.indexed[service] {
+			delete(e.indexed, service)
+			if err := e.writeIndex(ctx); err != nil {
+				e.indexed[service] = true
+				errs = append(errs, err)
+			}
+		}
+	}
+	if err := errors.Join(errs...); err != nil {
+		e.mu.Lock()
+		e.dirty[service] = true
+		e.mu.Unlock()
+		return err
+	}
+	return e.persistSilences(ctx)
+}
+
+func (e *Engine) writeIndex(ctx context.Context) error {
+	return e.set(ctx, StoreKeyIndex, indexDoc{Version: nflogVersion, Services: slices.Sorted(maps.Keys(e.indexed))})
+}
+
+// persistSilences stores the silence state if it changed; persistMu held.
+func (e *Engine) persistSilences(ctx context.Context) error {
+	e.mu.Lock()
+	if !e.silDirty {
+		e.mu.Unlock()
+		return nil
+	}
+	data, err := json.Marshal(silencesDoc{Version: nflogVersion, Silences: e.silState})
+	e.silDirty = false
+	e.mu.Unlock()
+	if err == nil {
+		err = e.store.Set(ctx, StoreKeySilences, data)
+	}
+	if err != nil {
+		e.mu.Lock()
+		e.silDirty = true
+		e.mu.Unlock()
+		return fmt.Errorf("persisting silence state: %w", err)
+	}
+	return nil
+}
+
+func (e *Engine) set(ctx context.Context, key string, doc any) error {
+	data, err := json.Marshal(doc)
+	if err == nil {
+		err = e.store.Set(ctx, key, data)
+	}
+	if err != nil {
 		return fmt.Errorf("persisting notification log: %w", err)
 	}
 	return nil
+}
+
+// logPut and logRemove change the log and the per-service index together.
+func (e *Engine) logPut(entry *LogEntry) {
+	e.log.put(entry)
+	svc := serviceOf(entry.Alert)
+	e.dirty[svc] = true
+	if e.services[svc] == nil {
+		e.services[svc] = map[string]bool{}
+	}
+	e.services[svc][entry.Fingerprint] = true
+}
+
+func (e *Engine) logRemove(receiver, fp string) {
+	entry := e.log.get(receiver, fp)
+	if entry == nil {
+		return
+	}
+	e.log.remove(receiver, fp)
+	svc := serviceOf(entry.Alert)
+	e.dirty[svc] = true
+	if len(e.log[fp]) > 0 {
+		return
+	}
+	delete(e.services[svc], fp)
+	if len(e.services[svc]) == 0 {
+		delete(e.services, svc)
+	}
 }
 
 // Log returns the notification log, ordered by receiver and fingerprint.

@@ -66,6 +66,7 @@ func runSteps(t *testing.T, e *Engine, steps []step) {
 		var got []string
 		for _, n := range e.Flush(now) {
 			got = append(got, describe(n))
+			require.NoError(t, e.MarkSending(context.Background(), n))
 			var sendErr error
 			if s.failSends {
 				sendErr = errors.New("503 from receiver")

@@ -8,33 +8,37 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 )
 
-// Example shows the loop of the pagerduty exporter: alert events in,
-// notifications out, each delivery reported back.
+// Example shows the loop of the alertrouter connector: alerts in,
+// notifications out, each handover recorded before and confirmed after.
 func Example() {
 	ctx := context.Background()
-	store := alerts.NewMemStore() // the exporter passes its storage extension client
+	store := alerts.NewMemStore() // the connector passes its storage extension client
 	engine := alerts.NewEngine(alerts.DefaultConfig(), store)
 	start := time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 	if err := engine.Restore(ctx, start); err != nil {
 		panic(err)
 	}
 
-	event := map[string]string{
-		"alert.name": "SLOBurnRate-checkout-availability-page", "alert.state": "firing",
-		"alert.severity": "page", "alert.source": "slo", "service.name": "checkout", "slo.name": "availability",
-		"slo.burn_rate.long": "14.9",
+	labels := map[string]string{
+		"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page",
+		"source": "slo", "service": "checkout", "slo": "availability",
 	}
-	a, err := alerts.FromEvent("checkout availability: budget burning 14.9x", event, start)
-	if err != nil {
-		panic(err)
-	}
-	engine.Ingest(a, start)
+	engine.Ingest(alerts.Alert{
+		Labels:      labels,
+		Annotations: map[string]string{"slo.burn_rate.long": "14.9"},
+		State:       alerts.StateFiring,
+		StartsAt:    start,
+		Fingerprint: alerts.Fingerprint(labels),
+	}, start)
 
-	// On every tick: flush, send, report.
+	// On every tick: flush, record, hand over, confirm.
 	for tick := start; tick.Before(start.Add(10 * time.Second)); tick = tick.Add(time.Second) {
 		for _, n := range engine.Flush(tick) {
 			fmt.Println(tick.Sub(start), n.Action, n.Receiver, n.DedupKey(), n.Alert.Annotations["slo.burn_rate.long"])
-			var sendErr error // the Events API v2 call
+			if err := engine.MarkSending(ctx, n); err != nil {
+				fmt.Println("persist:", err)
+			}
+			var sendErr error // the handover to the receiver's pipeline
 			if err := engine.MarkSent(ctx, n, sendErr); err != nil {
 				fmt.Println("persist:", err)
 			}

@@ -78,7 +78,10 @@ func (e *Engine) silenced(a Alert, now time.Time) bool {
 			if !rec.ExpiredAt.IsZero() {
 				continue
 			}
-			rec.Muted[a.Fingerprint] = true
+			if !rec.Muted[a.Fingerprint] {
+				rec.Muted[a.Fingerprint] = true
+				e.silDirty = true
+			}
 		}
 		silenced = true
 	}
@@ -109,6 +112,7 @@ func (e *Engine) expireSilences(now time.Time) {
 		if done {
 			rec.ExpiredAt = now
 			rec.Muted = map[string]bool{}
+			e.silDirty = true
 		}
 	}
 }

@@ -5,18 +5,38 @@ import (
 	"encoding/json"
 	"fmt"
 	"maps"
+	"net/url"
 	"slices"
 	"sort"
 	"time"
 )
 
-// StoreKey is the key the notification log is kept under in the Store. The
-// whole log is one value: it holds only open incidents, so it stays small,
-// and one Set keeps it consistent without transactions.
-const StoreKey = "vigil.alerts.nflog"
+// Keys of the engine's state in the Store. The notification log is kept
+// per service: one value per service holds the entries of that service's
+// alerts, and an index lists the services that have one. A notification
+// then rewrites only its own service's value, and whoever owns a service
+// (one node today; one evaluator of a fleet, reading a shared store) can
+// load exactly that service's state. The state of until_resolved silences,
+// which are not per service, has a value of its own.
+const (
+	// StoreKeyIndex lists the services with a log value.
+	StoreKeyIndex = "vigil.alerts.nflog.index"
+	// StoreKeyServicePrefix starts the key of a service's log value; see
+	// ServiceKey.
+	StoreKeyServicePrefix = "vigil.alerts.nflog/"
+	// StoreKeySilences holds the state of until_resolved silences.
+	StoreKeySilences = "vigil.alerts.silences"
+)
 
-// nflogVersion is bumped when the stored document changes incompatibly.
-const nflogVersion = 1
+// ServiceKey is the Store key of the notification log of service (the
+// alert's service label; alerts without one share the key of "").
+func ServiceKey(service string) string {
+	return StoreKeyServicePrefix + url.PathEscape(service)
+}
+
+// nflogVersion is bumped when a stored document changes incompatibly.
+// Version 1 kept the whole log in one value.
+const nflogVersion = 2
 
 // Action is what a notification asks the receiver to do.
 type Action string
@@ -27,13 +47,21 @@ const (
 	ActionResolve Action = "resolve"
 )
 
-// LogEntry records the last notification delivered for one alert at one
-// receiver. Only triggers are kept: a delivered resolve deletes the entry,
-// so the log holds exactly the incidents still open at receivers.
+// LogEntry records the last notification handed over for one alert at one
+// receiver. A delivered resolve deletes the entry, so the log holds exactly
+// the incidents open, or possibly open, at receivers.
+//
+// Pending marks a notification recorded by MarkSending and not yet
+// confirmed by MarkSent: it may or may not have reached the receiver (the
+// process may have died in between). A pending trigger is sent again, and
+// the alert's resolve still goes out; a pending resolve is sent again. So a
+// crash can repeat a notification, which the receiver folds by its dedup
+// key, and never loses one.
 type LogEntry struct {
 	Receiver    string    `json:"receiver"`
 	Fingerprint string    `json:"fingerprint"`
 	Action      Action    `json:"action"`
+	Pending     bool      `json:"pending,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
 	// Alert is the alert as triggered, so its resolve can be sent after a
 	// restart even if the alert is never reported again.
@@ -48,11 +76,22 @@ type silenceRecord struct {
 	ExpiredAt time.Time `json:"expired_at,omitzero"`
 }
 
-// nflogDoc is the stored form of the notification log.
-type nflogDoc struct {
+// indexDoc is the stored list of services with a log value.
+type indexDoc struct {
+	Version  int      `json:"version"`
+	Services []string `json:"services"`
+}
+
+// serviceDoc is the stored log of one service.
+type serviceDoc struct {
+	Version int        `json:"version"`
+	Entries []LogEntry `json:"entries"`
+}
+
+// silencesDoc is the stored state of until_resolved silences.
+type silencesDoc struct {
 	Version  int                       `json:"version"`
-	Entries  []LogEntry                `json:"entries"`
-	Silences map[string]*silenceRecord `json:"silences,omitempty"`
+	Silences map[string]*silenceRecord `json:"silences"`
 }
 
 // notificationLog holds entries by fingerprint, then receiver, so that the
@@ -118,32 +157,24 @@ func (s pairSet) remove(receiver, fp string) {
 	}
 }
 
-func encodeLog(l notificationLog, silences map[string]*silenceRecord) ([]byte, error) {
-	doc := nflogDoc{Version: nflogVersion, Entries: []LogEntry{}, Silences: silences}
-	for _, e := range l.all() {
-		doc.Entries = append(doc.Entries, *e)
-	}
-	return json.Marshal(doc)
-}
+// serviceOf is the service an entry is stored under.
+func serviceOf(a Alert) string { return a.Labels[LabelService] }
 
-func decodeLog(data []byte) (*nflogDoc, error) {
-	var doc nflogDoc
-	if err := json.Unmarshal(data, &doc); err != nil {
-		return nil, fmt.Errorf("decoding notification log: %w", err)
-	}
-	if doc.Version != nflogVersion {
-		return nil, fmt.Errorf("notification log has version %d, want %d", doc.Version, nflogVersion)
-	}
-	return &doc, nil
-}
-
-func loadLog(ctx context.Context, s Store) (*nflogDoc, error) {
-	data, err := s.Get(ctx, StoreKey)
+// load reads and decodes the value under key into doc, which must carry a
+// Version field; found is false when there is no value.
+func load(ctx context.Context, s Store, key string, doc any, version func() int) (found bool, err error) {
+	data, err := s.Get(ctx, key)
 	if err != nil {
-		return nil, fmt.Errorf("reading notification log: %w", err)
+		return false, fmt.Errorf("reading notification log %s: %w", key, err)
 	}
 	if data == nil {
-		return &nflogDoc{Version: nflogVersion}, nil
+		return false, nil
 	}
-	return decodeLog(data)
+	if err := json.Unmarshal(data, doc); err != nil {
+		return false, fmt.Errorf("decoding notification log %s: %w", key, err)
+	}
+	if v := version(); v != nflogVersion {
+		return false, fmt.Errorf("notification log %s has version %d, want %d", key, v, nflogVersion)
+	}
+	return true, nil
 }

@@ -92,4 +92,10 @@ const (
 	AttrAlertRunbookURL   = "alert.runbook_url"
 	AttrAlertDashboardURL = "alert.dashboard_url"
 	AttrAlertTraceIDs     = "alert.trace_ids"
+
+	// Notifications of the alert router are alert events too, with these
+	// two more: the receiver the router chose and the key of the group
+	// whose flush sent it.
+	AttrAlertReceiver = "alert.receiver"
+	AttrAlertGroupKey = "alert.group_key"
 )

@@ -1,0 +1,293 @@
+// Package alertevent is the one codec of Vigil's alert events: log records
+// that say an alert fires or has resolved (DESIGN.md, "Alert events"), to
+// and from alerts.Alert.
+//
+// Every writer and every reader goes through it: the slo and anomaly
+// connectors write events with Append; the alertrouter connector reads
+// them with Decode and writes its notifications with AppendNotification;
+// the pagerduty and alertmanager exporters and ClickHouse's alert history
+// read with Decode. So the attribute names, the severity a record carries,
+// the fingerprint and the meaning of the timestamp are decided here once.
+//
+// The mapping:
+//
+//   - Identity attributes become labels: alert.name→alertname,
+//     alert.severity→severity, alert.source→source, service.name→service,
+//     slo.name→slo, anomaly.metric→metric. Any attribute outside the
+//     alert., slo. and anomaly. namespaces is a dimension the alert was
+//     grouped by (an http.route, a region) and becomes a label named by
+//     alerts.LabelName.
+//   - Other attributes of those namespaces describe the alert (burn rates,
+//     scores, links) and become annotations under their own key; the body
+//     becomes the "summary" annotation. They never change the fingerprint.
+//   - alert.fingerprint is the alert's identity: when an event lacks it,
+//     it is alerts.Fingerprint of the labels, which is also what writers
+//     put there (Fingerprint), so both ways give the same key.
+//   - The record's timestamp is when the alert started firing (a firing
+//     event) or ended (a resolved one); without one, the observed
+//     timestamp; without either, the reader's now.
+//   - Severity: a firing page is ERROR, a firing ticket (or any other
+//     severity) WARN, a resolve INFO, with SeverityText spelled as the
+//     number's short name in capitals, one spelling for every writer.
+package alertevent // import "github.com/vigil-otel/vigil/internal/alertevent"
+
+import (
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"strings"
+	"time"
+
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+// labelAttrs maps the attributes that identify an alert to their label
+// names. Everything that varies from one evaluation to the next (burn
+// rates, budget, scores, URLs) is an annotation instead, so that the
+// fingerprint of a still-firing alert never changes.
+var labelAttrs = map[string]string{
+	conventions.AttrAlertName:     alerts.LabelAlertName,
+	conventions.AttrAlertSeverity: alerts.LabelSeverity,
+	conventions.AttrAlertSource:   alerts.LabelSource,
+	conventions.AttrServiceName:   alerts.LabelService,
+	conventions.AttrSLOName:       alerts.LabelSLO,
+	conventions.AttrAnomalyMetric: alerts.LabelMetric,
+}
+
+// attrOfLabel is labelAttrs reversed, for writing alerts back as events.
+var attrOfLabel = func() map[string]string {
+	m := make(map[string]string, len(labelAttrs))
+	for attr, label := range labelAttrs {
+		m[label] = attr
+	}
+	return m
+}()
+
+// controlAttrs are the codec's own and become neither labels nor
+// annotations.
+var controlAttrs = map[string]bool{
+	conventions.AttrAlertState:       true,
+	conventions.AttrAlertFingerprint: true,
+	conventions.AttrAlertReceiver:    true,
+	conventions.AttrAlertGroupKey:    true,
+}
+
+// annotationPrefixes mark attributes of Vigil's own namespaces: they
+// describe the alert and are kept as annotations under their key.
+var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
+
+// ErrNotAlertEvent is returned by Decode for a record without alert.name:
+// an ordinary log record, which a reader on a mixed pipeline skips.
+var ErrNotAlertEvent = errors.New("not an alert event: no " + conventions.AttrAlertName + " attribute")
+
+// Event is an alert event before it becomes a log record.
+type Event struct {
+	// Identity are the attributes that identify the alert (alert.name,
+	// alert.severity, alert.source, service.name, slo.name or
+	// anomaly.metric, and grouping dimensions). alert.name is required.
+	Identity map[string]string
+	// State is conventions.StateFiring or conventions.StateResolved.
+	State string
+	// Summary is the one-line human summary, the record's body.
+	Summary string
+	// Time is when the alert started firing, or when it ended.
+	Time time.Time
+	// Observed is when the writer saw it; zero means Time.
+	Observed time.Time
+}
+
+// Fingerprint is the alert.fingerprint of an alert with these identity
+// attributes: alerts.Fingerprint of the labels Decode derives from them,
+// so a reader that finds none derives the same.
+func Fingerprint(identity map[string]string) string {
+	labels := make(map[string]string, len(identity))
+	for k, v := range identity {
+		if name, ok := labelName(k); ok && v != "" {
+			labels[name] = v
+		}
+	}
+	return alerts.Fingerprint(labels)
+}
+
+// Append writes ev as a log record at the end of records and returns the
+// record, for the writer to add the event's details (slo.burn_rate.long,
+// anomaly.score, ...) with their own types.
+func Append(records plog.LogRecordSlice, ev Event) plog.LogRecord {
+	lr := records.AppendEmpty()
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.Time))
+	observed := ev.Observed
+	if observed.IsZero() {
+		observed = ev.Time
+	}
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
+	setSeverity(lr, ev.State, ev.Identity[conventions.AttrAlertSeverity])
+	lr.Body().SetStr(ev.Summary)
+	attrs := lr.Attributes()
+	for _, k := range slices.Sorted(maps.Keys(ev.Identity)) {
+		attrs.PutStr(k, ev.Identity[k])
+	}
+	attrs.PutStr(conventions.AttrAlertState, ev.State)
+	attrs.PutStr(conventions.AttrAlertFingerprint, Fingerprint(ev.Identity))
+	return lr
+}
+
+// AppendNotification writes a notification of the alert router as an alert
+// event: the alert's labels back under their attribute names, annotations
+// under their keys, the summary as body, the receiver and group key, and
+// the notification's flush time as the observed timestamp. Decode of the
+// record gives the alert back.
+func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog.LogRecord {
+	a := n.Alert
+	lr := records.AppendEmpty()
+	ts := a.StartsAt
+	if !a.Firing() {
+		ts = a.EndsAt
+	}
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(n.At))
+	setSeverity(lr, string(a.State), a.Labels[alerts.LabelSeverity])
+	lr.Body().SetStr(a.Annotations[alerts.AnnotationSummary])
+	attrs := lr.Attributes()
+	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
+		attr, ok := attrOfLabel[k]
+		if !ok {
+			attr = k
+		}
+		attrs.PutStr(attr, a.Labels[k])
+	}
+	for _, k := range slices.Sorted(maps.Keys(a.Annotations)) {
+		if k != alerts.AnnotationSummary {
+			attrs.PutStr(k, a.Annotations[k])
+		}
+	}
+	attrs.PutStr(conventions.AttrAlertState, string(a.State))
+	attrs.PutStr(conventions.AttrAlertFingerprint, a.Fingerprint)
+	attrs.PutStr(conventions.AttrAlertReceiver, n.Receiver)
+	if n.GroupKey != "" {
+		attrs.PutStr(conventions.AttrAlertGroupKey, n.GroupKey)
+	}
+	return lr
+}
+
+// IsAlertEvent reports whether lr is an alert event: it has alert.name.
+func IsAlertEvent(lr plog.LogRecord) bool {
+	_, ok := lr.Attributes().Get(conventions.AttrAlertName)
+	return ok
+}
+
+// Decode reads an alert event. resource is the record's resource: its
+// service.name stands in for a record without one (other resource
+// attributes describe the emitter, not the alert, and as labels would
+// split one alert into many). now stands in for a record without any
+// timestamp. A record that is no alert event gives ErrNotAlertEvent; a
+// malformed one, an error naming every problem.
+func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Alert, error) {
+	attrs := lr.Attributes()
+	if !IsAlertEvent(lr) {
+		return alerts.Alert{}, ErrNotAlertEvent
+	}
+	a := alerts.Alert{Labels: map[string]string{}, Annotations: map[string]string{}}
+	var state, fingerprint string
+	for k, v := range attrs.All() {
+		s := v.AsString()
+		switch {
+		case k == conventions.AttrAlertState:
+			state = s
+		case k == conventions.AttrAlertFingerprint:
+			fingerprint = s
+		case controlAttrs[k]:
+		default:
+			if name, isLabel := labelName(k); !isLabel {
+				a.Annotations[k] = s
+			} else if s != "" {
+				a.Labels[name] = s
+			}
+		}
+	}
+	if _, ok := a.Labels[alerts.LabelService]; !ok {
+		if v, ok := resource.Attributes().Get(conventions.AttrServiceName); ok && v.AsString() != "" {
+			a.Labels[alerts.LabelService] = v.AsString()
+		}
+	}
+	if body := lr.Body().AsString(); body != "" {
+		a.Annotations[alerts.AnnotationSummary] = body
+	}
+	var errs []error
+	if a.Labels[alerts.LabelAlertName] == "" {
+		errs = append(errs, fmt.Errorf("alert event has an empty %s", conventions.AttrAlertName))
+	}
+	ts := timeOf(lr, now)
+	switch alerts.State(state) {
+	case alerts.StateFiring:
+		a.State, a.StartsAt = alerts.StateFiring, ts
+	case alerts.StateResolved:
+		a.State, a.EndsAt = alerts.StateResolved, ts
+	default:
+		errs = append(errs, fmt.Errorf("alert event %q has %s %q, want %q or %q",
+			a.Labels[alerts.LabelAlertName], conventions.AttrAlertState, state, alerts.StateFiring, alerts.StateResolved))
+	}
+	if err := errors.Join(errs...); err != nil {
+		return alerts.Alert{}, err
+	}
+	a.Fingerprint = fingerprint
+	if a.Fingerprint == "" {
+		a.Fingerprint = alerts.Fingerprint(a.Labels)
+	}
+	return a, nil
+}
+
+// Receiver is the receiver a notification of the alert router was sent
+// to, or "" for an event that is no notification.
+func Receiver(lr plog.LogRecord) string {
+	v, _ := lr.Attributes().Get(conventions.AttrAlertReceiver)
+	return v.AsString()
+}
+
+// labelName returns the label an attribute becomes, and false when the
+// attribute is an annotation.
+func labelName(attr string) (string, bool) {
+	if name, ok := labelAttrs[attr]; ok {
+		return name, true
+	}
+	if controlAttrs[attr] {
+		return "", false
+	}
+	for _, p := range annotationPrefixes {
+		if strings.HasPrefix(attr, p) {
+			return "", false
+		}
+	}
+	return alerts.LabelName(attr), true
+}
+
+// timeOf is the event's time: its timestamp, else the time it was
+// observed, else now.
+func timeOf(lr plog.LogRecord, now time.Time) time.Time {
+	switch {
+	case lr.Timestamp() != 0:
+		return lr.Timestamp().AsTime()
+	case lr.ObservedTimestamp() != 0:
+		return lr.ObservedTimestamp().AsTime()
+	}
+	return now
+}
+
+// setSeverity gives every alert event the same severity for the same
+// meaning: ERROR for a firing page, WARN for another firing alert, INFO for
+// a resolve.
+func setSeverity(lr plog.LogRecord, state, severity string) {
+	n := plog.SeverityNumberWarn
+	switch {
+	case state == conventions.StateResolved:
+		n = plog.SeverityNumberInfo
+	case severity == conventions.SeverityPage:
+		n = plog.SeverityNumberError
+	}
+	lr.SetSeverityNumber(n)
+	lr.SetSeverityText(strings.ToUpper(n.String()))
+}

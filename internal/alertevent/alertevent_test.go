@@ -1,0 +1,211 @@
+package alertevent
+
+import (
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/conventions"
+)
+
+var (
+	t0  = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
+	now = t0.Add(time.Hour)
+)
+
+// record builds a log record with string attributes and the given
+// timestamps (zero leaves one unset).
+func record(body string, attrs map[string]string, ts, observed time.Time) plog.LogRecord {
+	lr := plog.NewLogRecord()
+	lr.Body().SetStr(body)
+	for k, v := range attrs {
+		lr.Attributes().PutStr(k, v)
+	}
+	if !ts.IsZero() {
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+	}
+	if !observed.IsZero() {
+		lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
+	}
+	return lr
+}
+
+func TestDecode(t *testing.T) {
+	sloAttrs := map[string]string{
+		conventions.AttrAlertName:               "SLOErrorBudgetBurn",
+		conventions.AttrAlertState:              "firing",
+		conventions.AttrAlertSeverity:           "page",
+		conventions.AttrAlertSource:             "slo",
+		conventions.AttrServiceName:             "checkout",
+		conventions.AttrSLOName:                 "checkout-availability",
+		conventions.AttrSLOBurnRateLong:         "15.2",
+		conventions.AttrSLOWindowLong:           "1h",
+		conventions.AttrSLOErrorBudgetRemaining: "0.93",
+		conventions.AttrAlertRunbookURL:         "https://runbooks/checkout",
+	}
+	sloLabels := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "source": "slo", "service": "checkout", "slo": "checkout-availability"}
+	tests := []struct {
+		name            string
+		lr              plog.LogRecord
+		resourceService string
+		want            alerts.Alert
+		wantErr         string
+	}{
+		{
+			name: "slo alert: identity to labels, measurements to annotations",
+			lr:   record("checkout-availability burning budget 15x", sloAttrs, t0, now),
+			want: alerts.Alert{
+				Labels: sloLabels,
+				Annotations: map[string]string{
+					"summary": "checkout-availability burning budget 15x", "slo.burn_rate.long": "15.2",
+					"slo.window.long": "1h", "slo.error_budget.remaining": "0.93", "alert.runbook_url": "https://runbooks/checkout",
+				},
+				State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(sloLabels),
+			},
+		},
+		{
+			name: "anomaly alert resolved, with its own fingerprint and a group-by dimension",
+			lr: record("", map[string]string{
+				conventions.AttrAlertName: "Anomaly", conventions.AttrAlertState: "resolved", conventions.AttrAlertFingerprint: "abc",
+				conventions.AttrAnomalyMetric: "http.server.duration", conventions.AttrAnomalyScore: "0.99", "http.route": "/pay",
+			}, t0, now),
+			want: alerts.Alert{
+				Labels:      map[string]string{"alertname": "Anomaly", "metric": "http.server.duration", "http_route": "/pay"},
+				Annotations: map[string]string{"anomaly.score": "0.99"},
+				State:       alerts.StateResolved, EndsAt: t0, Fingerprint: "abc",
+			},
+		},
+		{
+			name:            "service from the resource; no timestamp: the observed one",
+			lr:              record("", map[string]string{conventions.AttrAlertName: "A", conventions.AttrAlertState: "firing"}, time.Time{}, now),
+			resourceService: "search",
+			want: alerts.Alert{
+				Labels: map[string]string{"alertname": "A", "service": "search"}, Annotations: map[string]string{},
+				State: alerts.StateFiring, StartsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service": "search"}),
+			},
+		},
+		{
+			name:            "the record's service wins over the resource's; no timestamp at all: now",
+			lr:              record("", map[string]string{conventions.AttrAlertName: "A", conventions.AttrAlertState: "resolved", conventions.AttrServiceName: "cart"}, time.Time{}, time.Time{}),
+			resourceService: "search",
+			want: alerts.Alert{
+				Labels: map[string]string{"alertname": "A", "service": "cart"}, Annotations: map[string]string{},
+				State: alerts.StateResolved, EndsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service": "cart"}),
+			},
+		},
+		{
+			name: "a notification's receiver and group key are neither labels nor annotations",
+			lr: record("", map[string]string{
+				conventions.AttrAlertName: "A", conventions.AttrAlertState: "firing", conventions.AttrAlertFingerprint: "fp",
+				conventions.AttrAlertReceiver: "oncall", conventions.AttrAlertGroupKey: "0/oncall:{}",
+			}, t0, now),
+			want: alerts.Alert{
+				Labels: map[string]string{"alertname": "A"}, Annotations: map[string]string{},
+				State: alerts.StateFiring, StartsAt: t0, Fingerprint: "fp",
+			},
+		},
+		{
+			name:    "empty name and bad state reported together",
+			lr:      record("", map[string]string{conventions.AttrAlertName: "", conventions.AttrAlertState: "pending"}, t0, now),
+			wantErr: "alert event has an empty alert.name\nalert event \"\" has alert.state \"pending\", want \"firing\" or \"resolved\"",
+		},
+		{
+			name:    "an ordinary log record",
+			lr:      record("GET /", map[string]string{"http.route": "/"}, t0, now),
+			wantErr: ErrNotAlertEvent.Error(),
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			res := pcommon.NewResource()
+			if tt.resourceService != "" {
+				res.Attributes().PutStr(conventions.AttrServiceName, tt.resourceService)
+			}
+			got, err := Decode(tt.lr, res, now)
+			if tt.wantErr != "" {
+				require.EqualError(t, err, tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got)
+		})
+	}
+}
+
+// TestAppendDecode: what a writer appends, a reader decodes to the same
+// fingerprint whether or not the record carries it, with the severity the
+// codec gives every writer.
+func TestAppendDecode(t *testing.T) {
+	identity := map[string]string{
+		conventions.AttrAlertName: "ServiceAnomaly", conventions.AttrAlertSeverity: "ticket",
+		conventions.AttrAlertSource: "anomaly", conventions.AttrServiceName: "checkout",
+		conventions.AttrAnomalyMetric: "request_rate", "span.name": "POST /pay",
+	}
+	tests := []struct {
+		name      string
+		state     string
+		severity  string
+		wantText  string
+		wantLevel plog.SeverityNumber
+	}{
+		{"firing page", conventions.StateFiring, conventions.SeverityPage, "ERROR", plog.SeverityNumberError},
+		{"firing ticket", conventions.StateFiring, conventions.SeverityTicket, "WARN", plog.SeverityNumberWarn},
+		{"resolved page", conventions.StateResolved, conventions.SeverityPage, "INFO", plog.SeverityNumberInfo},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			id := map[string]string{}
+			for k, v := range identity {
+				id[k] = v
+			}
+			id[conventions.AttrAlertSeverity] = tt.severity
+			records := plog.NewLogRecordSlice()
+			lr := Append(records, Event{Identity: id, State: tt.state, Summary: "s", Time: t0})
+			lr.Attributes().PutDouble(conventions.AttrAnomalyScore, 0.97)
+			assert.Equal(t, tt.wantText, lr.SeverityText())
+			assert.Equal(t, tt.wantLevel, lr.SeverityNumber())
+			assert.Equal(t, t0, lr.ObservedTimestamp().AsTime(), "observed defaults to the event time")
+
+			a, err := Decode(lr, pcommon.NewResource(), now)
+			require.NoError(t, err)
+			assert.Equal(t, Fingerprint(id), a.Fingerprint)
+			assert.Equal(t, "0.97", a.Annotations[conventions.AttrAnomalyScore])
+			assert.Equal(t, "POST /pay", a.Labels["span_name"])
+
+			lr.Attributes().Remove(conventions.AttrAlertFingerprint)
+			derived, err := Decode(lr, pcommon.NewResource(), now)
+			require.NoError(t, err)
+			assert.Equal(t, a.Fingerprint, derived.Fingerprint, "a reader derives the writer's fingerprint")
+		})
+	}
+}
+
+// TestNotificationRoundTrip: a notification written by the router decodes
+// to the alert it carries, firing and resolved.
+func TestNotificationRoundTrip(t *testing.T) {
+	labels := map[string]string{"alertname": "Page", "severity": "page", "service": "checkout", "slo": "availability", "source": "slo", "http_route": "/pay"}
+	firing := alerts.Alert{
+		Labels:      labels,
+		Annotations: map[string]string{"summary": "burning", "slo.burn_rate.long": "14.9", "alert.runbook_url": "https://r"},
+		State:       alerts.StateFiring, StartsAt: t0, Fingerprint: "fp1",
+	}
+	resolved := firing.Clone()
+	resolved.State, resolved.StartsAt, resolved.EndsAt = alerts.StateResolved, time.Time{}, t0.Add(time.Minute)
+	for _, a := range []alerts.Alert{firing, resolved} {
+		t.Run(string(a.State), func(t *testing.T) {
+			records := plog.NewLogRecordSlice()
+			n := alerts.Notification{Receiver: "oncall", Action: alerts.ActionTrigger, Alert: a, GroupKey: "0/oncall:{}", At: now}
+			lr := AppendNotification(records, n)
+			assert.Equal(t, "oncall", Receiver(lr))
+			assert.Equal(t, now, lr.ObservedTimestamp().AsTime())
+			got, err := Decode(lr, pcommon.NewResource(), time.Time{})
+			require.NoError(t, err)
+			assert.Equal(t, a, got)
+		})
+	}
+}
