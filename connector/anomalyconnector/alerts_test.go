@@ -9,8 +9,12 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
 // callsDriver feeds one operation's calls counter, one cumulative point
@@ -127,20 +131,21 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 	}
 	// The alert engine reads the event as the same alert: same labels, and
 	// the fingerprint it would compute itself.
-	plain := map[string]string{}
+	lr := plog.NewLogRecord()
+	lr.Body().SetStr(f.body)
 	for k, v := range f.attrs {
-		plain[k] = fmt.Sprint(v)
+		lr.Attributes().PutStr(k, fmt.Sprint(v))
 	}
-	a, err := alerts.FromEvent(f.body, plain, t0)
+	a, err := alertevent.Decode(lr, pcommon.NewResource(), t0)
 	if err != nil {
-		t.Fatalf("alerts.FromEvent: %v", err)
+		t.Fatalf("alertevent.Decode: %v", err)
 	}
 	if !maps.Equal(a.Labels, wantLabels) || !a.Firing() {
 		t.Errorf("alert engine labels %v (firing %v), want %v", a.Labels, a.Firing(), wantLabels)
 	}
-	delete(plain, conventions.AttrAlertFingerprint)
-	if b, _ := alerts.FromEvent(f.body, plain, t0); b.Fingerprint != f.attrs[conventions.AttrAlertFingerprint] {
-		t.Errorf("engine-derived fingerprint %s != event's %v", b.Fingerprint, f.attrs[conventions.AttrAlertFingerprint])
+	lr.Attributes().Remove(conventions.AttrAlertFingerprint)
+	if b, _ := alertevent.Decode(lr, pcommon.NewResource(), t0); b.Fingerprint != f.attrs[conventions.AttrAlertFingerprint] {
+		t.Errorf("reader-derived fingerprint %s != event's %v", b.Fingerprint, f.attrs[conventions.AttrAlertFingerprint])
 	}
 	r := resolved[0]
 	if r.attrs[conventions.AttrAlertFingerprint] != f.attrs[conventions.AttrAlertFingerprint] {

@@ -4,14 +4,12 @@ import (
 	"fmt"
 	"math"
 	"strconv"
-	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
-	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/anomaly"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
 // AlertName is the alert.name of every anomaly alert. One name for all
@@ -25,7 +23,7 @@ const AlertName = conventions.AnomalyAlertName
 const AttrAnomalyReason = conventions.AttrAnomalyReason
 
 // identityAttrs are the alert-event attributes that identify a series'
-// alert: those alerts.FromEvent turns into labels.
+// alert: those the alert-event codec turns into labels.
 func (c *core) identityAttrs(id identity) map[string]string {
 	m := map[string]string{
 		conventions.AttrAlertName:     AlertName,
@@ -47,41 +45,21 @@ func (c *core) identityAttrs(id identity) map[string]string {
 	return m
 }
 
-// fingerprint is the alert.fingerprint of a series' alert. It is computed
-// by alerts.FromEvent itself from the identity attributes, so it equals what
-// the alert engine would derive from the event without it, on any process.
+// fingerprint is the alert.fingerprint of a series' alert, the codec's,
+// so it equals what any reader derives from the event, on any process.
 func (c *core) fingerprint(id identity) string {
-	attrs := c.identityAttrs(id)
-	attrs[conventions.AttrAlertState] = conventions.StateFiring
-	a, err := alerts.FromEvent("", attrs, time.Time{})
-	if err != nil {
-		// Unreachable: alert.name and alert.state are always set above.
-		return alerts.Fingerprint(attrs)
-	}
-	return a.Fingerprint
+	return alertevent.Fingerprint(c.identityAttrs(id))
 }
 
 // event appends one alert event (DESIGN.md, "Alert events"). actual and the
 // result's values are NaN when the series had no data (a re-send or an
 // expiry) and are then left out.
 func (c *core) event(out *output, s *series, state string, actual float64, r anomaly.Result) {
-	lr := out.records.AppendEmpty()
-	lr.SetTimestamp(out.ts)
-	lr.SetObservedTimestamp(out.observed)
-	if state == conventions.StateFiring {
-		lr.SetSeverityNumber(plog.SeverityNumberWarn)
-		lr.SetSeverityText("WARN")
-	} else {
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-		lr.SetSeverityText("INFO")
-	}
-	lr.Body().SetStr(summary(s.id, state, actual, r))
+	lr := alertevent.Append(out.records, alertevent.Event{
+		Identity: c.identityAttrs(s.id), State: state, Summary: summary(s.id, state, actual, r),
+		Time: out.ts.AsTime(), Observed: out.observed.AsTime(),
+	})
 	attrs := lr.Attributes()
-	for k, v := range c.identityAttrs(s.id) {
-		attrs.PutStr(k, v)
-	}
-	attrs.PutStr(conventions.AttrAlertState, state)
-	attrs.PutStr(conventions.AttrAlertFingerprint, s.fingerprint)
 	putFinite(attrs, conventions.AttrAnomalyScore, r.Score)
 	putFinite(attrs, conventions.AttrAnomalyExpected, r.Expected)
 	putFinite(attrs, conventions.AttrAnomalyActual, actual)

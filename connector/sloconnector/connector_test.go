@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
@@ -25,9 +26,9 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
-	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
 func TestMain(m *testing.M) {
@@ -156,14 +157,15 @@ func TestAlertLifecycle(t *testing.T) {
 	assert.InDelta(t, 1-500.0, ev.attrs["slo.error_budget.remaining"], 1e-6)
 	assert.Contains(t, ev.body, "checkout/availability {http.route=/pay}: page: error budget burning at 500x over 1h")
 
-	// The fingerprint is what the alert engine derives from the event.
-	strAttrs := map[string]string{}
+	// The fingerprint is what a reader derives from the event without it.
+	lr := plog.NewLogRecord()
+	lr.Body().SetStr(ev.body)
 	for k, v := range ev.attrs {
 		if k != conventions.AttrAlertFingerprint {
-			strAttrs[k] = fmt.Sprint(v)
+			lr.Attributes().PutStr(k, fmt.Sprint(v))
 		}
 	}
-	a, err := alerts.FromEvent(ev.body, strAttrs, time.Now())
+	a, err := alertevent.Decode(lr, pcommon.NewResource(), time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, a.Fingerprint, ev.attrs["alert.fingerprint"])
 

@@ -8,12 +8,11 @@ import (
 	"text/template"
 	"time"
 
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 
-	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )
@@ -136,9 +135,9 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 // newAlertEvent describes an alert of an SLO series. Its identity (the
 // labels) is alert.name, alert.severity, alert.source, service.name,
 // slo.name, the group_by values under their attribute keys and the SLO's
-// and the policy's labels, exactly the attributes alerts.FromEvent makes
-// labels of; the fingerprint is what alerts.FromEvent derives from them,
-// so it is the same in every process and across restarts.
+// and the policy's labels, exactly the attributes the alert-event codec
+// makes labels of; the fingerprint is the codec's, so it is the same in
+// every process and across restarts.
 func newAlertEvent(def *slo.SLO, group []string, severity, state string, at time.Time, w slo.AlertWindow, long, short, budget float64) alertEvent {
 	policy := def.Alerting.Page
 	if severity == conventions.SeverityTicket {
@@ -168,22 +167,9 @@ func newAlertEvent(def *slo.SLO, group []string, severity, state string, at time
 		labels: labels, state: state, at: at, def: def, severity: severity,
 		window: w, burnLong: long, burnShort: short, budget: budget,
 	}
-	ev.fingerprint = fingerprint(labels)
+	ev.fingerprint = alertevent.Fingerprint(labels)
 	ev.body = summary(def, group, severity, state, w, long, short, budget)
 	return ev
-}
-
-// fingerprint is the fingerprint alerts.FromEvent gives an event with
-// these identity attributes.
-func fingerprint(labels map[string]string) string {
-	attrs := maps.Clone(labels)
-	attrs[conventions.AttrAlertState] = conventions.StateFiring
-	a, err := alerts.FromEvent("", attrs, time.Time{})
-	if err != nil {
-		// Only an event without alert.name fails, and every event has one.
-		return alerts.Fingerprint(labels)
-	}
-	return a.Fingerprint
 }
 
 // summary is the one-line human summary of an event, its body.
@@ -214,27 +200,12 @@ func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWi
 }
 
 // appendTo writes the event as a log record with the attributes of
-// DESIGN.md's "Alert events".
+// DESIGN.md's "Alert events", through the alert-event codec.
 func (ev *alertEvent) appendTo(records plog.LogRecordSlice, links linkTemplates, observed time.Time) {
-	lr := records.AppendEmpty()
-	lr.SetTimestamp(pcommon.NewTimestampFromTime(ev.at))
-	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(observed))
-	lr.Body().SetStr(ev.body)
-	switch {
-	case ev.state == conventions.StateResolved:
-		lr.SetSeverityNumber(plog.SeverityNumberInfo)
-	case ev.labels[conventions.AttrAlertSeverity] == conventions.SeverityPage:
-		lr.SetSeverityNumber(plog.SeverityNumberError)
-	default:
-		lr.SetSeverityNumber(plog.SeverityNumberWarn)
-	}
-	lr.SetSeverityText(lr.SeverityNumber().String())
+	lr := alertevent.Append(records, alertevent.Event{
+		Identity: ev.labels, State: ev.state, Summary: ev.body, Time: ev.at, Observed: observed,
+	})
 	attrs := lr.Attributes()
-	for _, k := range slices.Sorted(maps.Keys(ev.labels)) {
-		attrs.PutStr(k, ev.labels[k])
-	}
-	attrs.PutStr(conventions.AttrAlertState, ev.state)
-	attrs.PutStr(conventions.AttrAlertFingerprint, ev.fingerprint)
 	def := ev.def
 	if def == nil {
 		return // a resolution of an alert whose SLO is gone: identity only
