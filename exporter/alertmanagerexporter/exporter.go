@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,12 +15,12 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/httpexport"
 )
 
@@ -65,58 +66,43 @@ func (e *amExporter) start(ctx context.Context, host component.Host) error {
 	return nil
 }
 
-// ToAlerts converts the alert events of ld into Alertmanager alerts; other
-// records are skipped, malformed alert events are returned as errors (and
-// skipped). Resolved alerts end at now.
+// ToAlerts converts the alert events of ld into Alertmanager alerts with
+// the alert-event codec; other records are skipped, malformed alert events
+// are returned as errors (and skipped). A firing alert starts, and a
+// resolved one ends, at its event's time (now for an event without any
+// timestamp), as for every other reader of alert events.
 func ToAlerts(ld plog.Logs, now time.Time) ([]PostableAlert, []error) {
 	var (
 		out  []PostableAlert
 		errs []error
 	)
 	for _, rl := range ld.ResourceLogs().All() {
-		resourceService, _ := rl.Resource().Attributes().Get(conventions.AttrServiceName)
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				attrs := lr.Attributes()
-				if _, ok := attrs.Get(conventions.AttrAlertName); !ok {
-					continue
-				}
-				m := make(map[string]string, attrs.Len()+1)
-				for k, v := range attrs.All() {
-					m[k] = v.AsString()
-				}
-				if _, ok := m[conventions.AttrServiceName]; !ok && resourceService.Type() != pcommon.ValueTypeEmpty {
-					m[conventions.AttrServiceName] = resourceService.AsString()
-				}
-				ts := lr.Timestamp().AsTime()
-				if lr.Timestamp() == 0 {
-					ts = now
-				}
-				a, err := alerts.FromEvent(lr.Body().AsString(), m, ts)
-				if err != nil {
+				a, err := alertevent.Decode(lr, rl.Resource(), now)
+				switch {
+				case errors.Is(err, alertevent.ErrNotAlertEvent):
+				case err != nil:
 					errs = append(errs, err)
-					continue
+				default:
+					out = append(out, toPostable(a))
 				}
-				out = append(out, toPostable(a, now))
 			}
 		}
 	}
 	return out, errs
 }
 
-func toPostable(a alerts.Alert, now time.Time) PostableAlert {
+func toPostable(a alerts.Alert) PostableAlert {
 	p := PostableAlert{
 		Labels:       a.Labels,
 		Annotations:  make(map[string]string, len(a.Annotations)),
 		GeneratorURL: a.Annotations[conventions.AttrAlertDashboardURL],
+		StartsAt:     a.StartsAt,
+		EndsAt:       a.EndsAt,
 	}
 	for k, v := range a.Annotations {
 		p.Annotations[alerts.LabelName(k)] = v
-	}
-	if a.Firing() {
-		p.StartsAt = a.StartsAt
-	} else {
-		p.EndsAt = now
 	}
 	return p
 }

@@ -9,7 +9,9 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	vigilalerts "github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
 // AttributeValue renders one attribute value as the String stored in a
@@ -166,8 +168,9 @@ func TracesToColumns(td ptrace.Traces) *SpanColumns {
 }
 
 // LogsToColumns maps log records to otel_logs columns, one row per record,
-// and the alert events among them (records with a non-empty
-// alert.fingerprint attribute) additionally to vigil_alerts columns.
+// and the alert events among them, as the alert-event codec reads them
+// (records with alert.name and a valid alert.state), additionally to
+// vigil_alerts columns.
 func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 	n := ld.LogRecordCount()
 	c := &LogColumns{
@@ -231,22 +234,19 @@ func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 				c.LogAttributes = append(c.LogAttributes, logAttrs)
 				c.EventName = append(c.EventName, r.EventName())
 
-				fingerprint := logAttrs[conventions.AttrAlertFingerprint]
-				if fingerprint == "" {
+				// A malformed alert event stays in otel_logs only.
+				ev, err := alertevent.Decode(r, rl.Resource(), t)
+				if err != nil {
 					continue
 				}
-				alertService := logAttrs[conventions.AttrServiceName]
-				if alertService == "" {
-					alertService = service
-				}
 				a.Timestamp = append(a.Timestamp, t)
-				a.Fingerprint = append(a.Fingerprint, fingerprint)
-				a.AlertName = append(a.AlertName, logAttrs[conventions.AttrAlertName])
-				a.State = append(a.State, logAttrs[conventions.AttrAlertState])
-				a.Severity = append(a.Severity, logAttrs[conventions.AttrAlertSeverity])
-				a.Source = append(a.Source, logAttrs[conventions.AttrAlertSource])
-				a.ServiceName = append(a.ServiceName, alertService)
-				a.SLOName = append(a.SLOName, logAttrs[conventions.AttrSLOName])
+				a.Fingerprint = append(a.Fingerprint, ev.Fingerprint)
+				a.AlertName = append(a.AlertName, ev.Labels[vigilalerts.LabelAlertName])
+				a.State = append(a.State, string(ev.State))
+				a.Severity = append(a.Severity, ev.Labels[vigilalerts.LabelSeverity])
+				a.Source = append(a.Source, ev.Labels[vigilalerts.LabelSource])
+				a.ServiceName = append(a.ServiceName, ev.Labels[vigilalerts.LabelService])
+				a.SLOName = append(a.SLOName, ev.Labels[vigilalerts.LabelSLO])
 				a.TraceID = append(a.TraceID, traceID)
 				a.Attributes = append(a.Attributes, logAttrs)
 				a.ResourceAttributes = append(a.ResourceAttributes, resAttrs)

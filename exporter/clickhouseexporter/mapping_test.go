@@ -136,12 +136,17 @@ func TestAlertServiceFallsBackToResource(t *testing.T) {
 	rl.Resource().Attributes().PutStr(conventions.AttrServiceName, "orders")
 	sl := rl.ScopeLogs().AppendEmpty()
 	r := sl.LogRecords().AppendEmpty()
-	r.Attributes().PutStr(conventions.AttrAlertFingerprint, "fp")
-	empty := sl.LogRecords().AppendEmpty()
-	empty.Attributes().PutStr(conventions.AttrAlertFingerprint, "")
+	r.Attributes().PutStr(conventions.AttrAlertName, "A")
+	r.Attributes().PutStr(conventions.AttrAlertState, conventions.StateFiring)
+	malformed := sl.LogRecords().AppendEmpty()
+	malformed.Attributes().PutStr(conventions.AttrAlertName, "B")
+	malformed.Attributes().PutStr(conventions.AttrAlertState, "pending")
+	other := sl.LogRecords().AppendEmpty()
+	other.Attributes().PutStr(conventions.AttrAlertFingerprint, "fp")
 	_, alerts := LogsToColumns(ld)
-	if alerts.Len() != 1 || alerts.ServiceName[0] != "orders" {
-		t.Fatalf("alerts = %d rows, service %v; want 1 row for orders (an empty fingerprint is no alert)", alerts.Len(), alerts.ServiceName)
+	if alerts.Len() != 1 || alerts.ServiceName[0] != "orders" || alerts.Fingerprint[0] == "" {
+		t.Fatalf("alerts = %d rows, service %v, fingerprint %v; want 1 row for orders with the codec's fingerprint "+
+			"(a malformed event, or a record without alert.name, is no alert)", alerts.Len(), alerts.ServiceName, alerts.Fingerprint)
 	}
 }
 
