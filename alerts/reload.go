@@ -16,6 +16,10 @@ type Reloader struct {
 	// SilencesPath is the silences file; empty means no silences. A missing
 	// file counts as empty, so on-call can create it during an incident.
 	SilencesPath string
+	// Check, when set, vets a parsed config before it is applied (the
+	// connector checks that every receiver leads somewhere); a config it
+	// refuses is reported like one that does not parse.
+	Check func(*Config) error
 
 	config, silences FileWatcher
 }
@@ -32,6 +36,9 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 			errs = append(errs, err)
 		case changed:
 			cfg, err := ParseConfig(r.ConfigPath, data)
+			if err == nil && r.Check != nil {
+				err = r.Check(cfg)
+			}
 			if err != nil {
 				errs = append(errs, err)
 			} else {

@@ -1,6 +1,7 @@
 package alerts
 
 import (
+	"errors"
 	"os"
 	"path/filepath"
 	"testing"
@@ -16,7 +17,12 @@ func TestReloader(t *testing.T) {
 	const cfgA = "receivers: [{name: a}]\nroute: {receiver: a}\n"
 	const cfgB = "receivers: [{name: b}]\nroute: {receiver: b}\n"
 	const silence = "silences: [{id: s, matchers: ['service=\"checkout\"'], until_resolved: true}]\n"
-	r := &Reloader{ConfigPath: cfgPath, SilencesPath: silPath}
+	r := &Reloader{ConfigPath: cfgPath, SilencesPath: silPath, Check: func(c *Config) error {
+		if _, ok := c.Receiver("c"); ok {
+			return errors.New("receiver c leads nowhere")
+		}
+		return nil
+	}}
 	e := NewEngine(nil, nil)
 
 	steps := []struct {
@@ -31,6 +37,8 @@ func TestReloader(t *testing.T) {
 		{name: "broken config keeps the old one", config: ptr("route: {receiver: nobody}\n"), wantReceiver: "a", wantSilences: 1, wantErrSubstr: "alerts.yml:1:1: config has no receivers"},
 		{name: "the broken content is reported once", wantReceiver: "a", wantSilences: 1},
 		{name: "fixed config applies", config: ptr(cfgB), wantReceiver: "b", wantSilences: 1},
+		{name: "a config Check refuses keeps the old one", config: ptr("receivers: [{name: c}]\nroute: {receiver: c}\n"), wantReceiver: "b", wantSilences: 1, wantErrSubstr: "receiver c leads nowhere"},
+		{name: "back to a config Check takes", config: ptr(cfgB), wantReceiver: "b", wantSilences: 1},
 		{name: "silences file removed lifts them", sil: ptr(""), wantReceiver: "b"},
 		{name: "recreated with the same content", sil: ptr(silence), wantReceiver: "b", wantSilences: 1},
 		{name: "broken silences keep the old ones", sil: ptr("silences: [{id: x}]\n"), wantReceiver: "b", wantSilences: 1, wantErrSubstr: "silences.yml:1:12: silence \"x\" needs at least one matcher"},

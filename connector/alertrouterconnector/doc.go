@@ -1,0 +1,93 @@
+//go:generate mdatagen metadata.yaml
+
+// Package alertrouterconnector implements the `alertrouter` connector (logs
+// to logs): it owns alert state and runs Vigil's alert engine
+// (alerts.Engine) on the alert events of the slo and anomaly connectors,
+// and hands each notification to the pipelines of its receiver, as
+// contrib's routing connector routes to pipelines.
+//
+// Data flow:
+//
+//   - Ingest. ConsumeLogs decodes each record with the alert-event codec
+//     (internal/alertevent) and hands the alert to the engine: routing
+//     tree, grouping, inhibition, silences, time intervals. Records that
+//     are no alert events are counted and ignored. Ingesting is in memory
+//     and never waits for a receiver.
+//   - Flush. Every flush_interval (1s) the router re-reads the routing and
+//     silences files when they changed and calls Engine.Flush, which
+//     returns the notifications due: a trigger for each firing, unmuted
+//     alert not yet notified at its receiver (again after
+//     repeat_interval), a resolve for each resolved alert that was.
+//   - Hand over. One worker per receiver takes that receiver's
+//     notifications in order and hands each, as a one-record log (an alert
+//     event, with alert.receiver and alert.group_key; see
+//     alertevent.AppendNotification), to the receiver's pipelines
+//     (`receivers` in the config). Their exporters only build the vendor's
+//     request and send: a pagerduty exporter per PagerDuty receiver, each
+//     holding its own routing key, so no secret enters pdata or the
+//     routing file. Queueing and retries are exporterhelper's, in those
+//     exporters.
+//
+// # Delivery: exactly once as on-call sees it, across restarts
+//
+// The router records a notification as sent once the receiver's pipeline
+// has accepted it, and "accepted" must mean durable: the exporter's
+// sending queue is persistent (sending_queue::storage, as the shipped
+// configs set), so ConsumeLogs returns only after the request is in the
+// storage extension, from which exporterhelper sends and retries it, after
+// a restart too. An in-memory queue loses what it holds on a crash after
+// the router recorded it as sent; the pagerduty exporter refuses that
+// combination (an in-memory queue must use wait_for_result, which makes
+// "accepted" mean "delivered").
+//
+// The notification log and the exporter's queue are two stores that no
+// transaction spans, so the router writes ahead: before the handover,
+// Engine.MarkSending records the notification as pending (persisted);
+// after it, Engine.MarkSent confirms it (a delivered resolve removes the
+// alert's entry) or, on failure, leaves it pending, and the group's next
+// flush produces it again. A crash (SIGKILL, power loss with
+// file_storage's fsync) in each window:
+//
+//   - before MarkSending: nothing was handed over or recorded. After the
+//     restart the source re-reports a firing alert (the slo and anomaly
+//     connectors keep their firing set in their own checkpoints and send
+//     firing alerts again) and it is triggered then; an alert the log shows
+//     triggered whose resolve was not yet recorded is restored as firing
+//     and resolved by the source's resolve, or by resolve_timeout when the
+//     source says nothing more. Nothing lost, nothing repeated.
+//   - after MarkSending, before the queue took the notification: the log
+//     shows it pending. A pending trigger is sent again while the alert
+//     fires, and the alert's resolve is still sent when it resolves (so a
+//     resolve is never dropped as that of an alert "never triggered"); a
+//     pending resolve is sent again. Nothing lost.
+//   - after the queue took it, before MarkSent: the queue sends it after
+//     the restart, and the log, which shows it pending, sends it once
+//     more. The receiver gets the same event twice, with the same dedup
+//     key: PagerDuty folds a repeated trigger into the open incident (no
+//     second page) and ignores a repeated resolve. This window is the few
+//     milliseconds between two storage writes.
+//   - after MarkSent: the log and the queue agree. The queue delivers
+//     (retrying 429 and 5xx with Retry-After and backoff); the log knows
+//     the incident is open, so the restart neither triggers it again nor
+//     forgets to resolve it.
+//
+// Order: one worker per receiver hands notifications over in the order the
+// engine produced them, and the engine produces an alert's resolve only
+// after its trigger was handed over, so the queue holds a trigger before
+// its resolve. The pagerduty exporter keeps that order at PagerDuty (see
+// its doc).
+//
+// # State, and what comes next
+//
+// The notification log is stored per service (alerts.ServiceKey; an index
+// lists the services), the state of until_resolved silences apart. That is
+// the shape a fleet needs (issue 16): an evaluator that owns a service can
+// load exactly that service's log from a shared store and write only it,
+// and the engine's API (Restore, MarkSending, MarkSent) does not change
+// when the store behind alerts.Store becomes one in Redis. Loading a
+// service lazily on first sight, and fencing so that one evaluator at a
+// time notifies for a service, are left to that issue. The Alertmanager
+// API v2 (issue 20) reads the engine's alerts, groups and silences and
+// adds silences as state, persisted in the same store next to the
+// until_resolved state.
+package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/alertrouterconnector"

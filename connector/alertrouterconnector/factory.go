@@ -1,0 +1,54 @@
+package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/alertrouterconnector"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
+)
+
+// defaultFlushInterval is the router's tick. The default group_wait (5s)
+// dominates the time to page; a second keeps the tick's share of it small
+// without busy work.
+const defaultFlushInterval = time.Second
+
+// NewFactory returns the factory of the `alertrouter` connector.
+func NewFactory() connector.Factory {
+	return connector.NewFactory(
+		metadata.Type,
+		createDefaultConfig,
+		connector.WithLogsToLogs(createLogsToLogs, metadata.LogsToLogsStability),
+	)
+}
+
+func createDefaultConfig() component.Config {
+	return &Config{FlushInterval: defaultFlushInterval}
+}
+
+// errNotRouter means the collector handed the connector a consumer that
+// cannot tell pipelines apart; every collector since connectors exist
+// hands a router.
+var errNotRouter = errors.New("alertrouter: the next consumer is not a logs router")
+
+func createLogsToLogs(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Logs, error) {
+	router, ok := next.(connector.LogsRouterAndConsumer)
+	if !ok {
+		return nil, errNotRouter
+	}
+	c := cfg.(*Config)
+	consumers := make(map[string]consumer.Logs, len(c.Receivers))
+	for name, pipelines := range c.Receivers {
+		cons, err := router.Consumer(pipelines...)
+		if err != nil {
+			return nil, fmt.Errorf("receivers::%s: %w", name, err)
+		}
+		consumers[name] = cons
+	}
+	return newRouter(set, c, consumers)
+}

@@ -1,0 +1,289 @@
+package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/alertrouterconnector"
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sync"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/storageclient"
+)
+
+const (
+	// queueLen bounds the notifications waiting for one receiver's
+	// pipelines. Past it a notification is not recorded as sent, and the
+	// engine produces it again at the group's next flush.
+	queueLen = 256
+	// persistTimeout bounds one write of the notification log.
+	persistTimeout = 5 * time.Second
+	// shutdownGrace lets handovers in progress finish at shutdown before
+	// their context is cancelled. A handover to a persistent queue takes
+	// milliseconds.
+	shutdownGrace = 5 * time.Second
+)
+
+var (
+	errQueueFull  = errors.New("the receiver's notification queue is full")
+	errNoPipeline = errors.New("the receiver has no pipelines")
+)
+
+// router is the alertrouter connector: alert events in (ConsumeLogs →
+// alerts.Engine), notifications out (a flush loop, and one worker per
+// receiver that hands each notification to that receiver's pipelines).
+type router struct {
+	cfg       *Config
+	set       connector.Settings
+	logger    *zap.Logger
+	tel       *telemetry
+	consumers map[string]consumer.Logs // by receiver
+	now       func() time.Time
+
+	engine   *alerts.Engine
+	reloader *alerts.Reloader
+	storage  storage.Client
+	queues   map[string]chan alerts.Notification
+
+	cancelLoop context.CancelFunc
+	sendCtx    context.Context
+	cancelSend context.CancelFunc
+	loop       sync.WaitGroup
+	workers    sync.WaitGroup
+}
+
+var _ connector.Logs = (*router)(nil)
+
+func newRouter(set connector.Settings, cfg *Config, consumers map[string]consumer.Logs) (*router, error) {
+	tel, err := newTelemetry(set.TelemetrySettings)
+	if err != nil {
+		return nil, err
+	}
+	return &router{cfg: cfg, set: set, logger: set.Logger, tel: tel, consumers: consumers, now: time.Now}, nil
+}
+
+// Capabilities: the router reads the records it consumes.
+func (r *router) Capabilities() consumer.Capabilities {
+	return consumer.Capabilities{MutatesData: false}
+}
+
+// Start opens the notification log, restores the engine from it, loads the
+// routing and silences files, and starts the flush loop and the workers.
+func (r *router) Start(ctx context.Context, host component.Host) error {
+	if err := r.prepare(ctx, host); err != nil {
+		if r.storage != nil {
+			_ = r.storage.Close(ctx)
+			r.storage = nil
+		}
+		return err
+	}
+	r.sendCtx, r.cancelSend = context.WithCancel(context.Background())
+	r.queues = make(map[string]chan alerts.Notification, len(r.consumers))
+	for _, name := range slices.Sorted(maps.Keys(r.consumers)) {
+		q := make(chan alerts.Notification, queueLen)
+		r.queues[name] = q
+		r.workers.Add(1)
+		go r.work(name, q, r.consumers[name])
+	}
+	loopCtx, cancel := context.WithCancel(context.Background())
+	r.cancelLoop = cancel
+	r.loop.Add(1)
+	go r.run(loopCtx)
+	return nil
+}
+
+func (r *router) prepare(ctx context.Context, host component.Host) error {
+	var store alerts.Store = alerts.NewMemStore()
+	if r.cfg.Storage != nil {
+		client, err := storageclient.Get(ctx, host, *r.cfg.Storage, component.KindConnector, r.set.ID, "nflog")
+		if err != nil {
+			return err
+		}
+		r.storage, store = client, client
+	} else {
+		r.logger.Warn("no storage extension configured: open incidents are forgotten on restart")
+	}
+	now := r.now()
+	r.engine = alerts.NewEngine(alerts.DefaultConfig(), store)
+	if err := r.engine.Restore(ctx, now); err != nil {
+		return fmt.Errorf("restoring the notification log: %w", err)
+	}
+	if r.cfg.Routing == "" {
+		if err := r.cfg.checkRouting(alerts.DefaultConfig()); err != nil {
+			return err
+		}
+	}
+	r.reloader = &alerts.Reloader{ConfigPath: r.cfg.Routing, SilencesPath: r.cfg.Silences, Check: r.cfg.checkRouting}
+	if err := r.reloader.Reload(r.engine, now); err != nil {
+		return fmt.Errorf("loading alert routing: %w", err)
+	}
+	return nil
+}
+
+// Shutdown stops the flush loop, lets the workers finish the handovers in
+// progress (cancelled after a grace period), persists what changed and
+// closes the storage client. Notifications still queued are dropped: they
+// were not recorded, so the engine of the next run produces them again.
+func (r *router) Shutdown(ctx context.Context) error {
+	if r.cancelLoop == nil {
+		return nil
+	}
+	r.cancelLoop()
+	r.loop.Wait()
+	for _, q := range r.queues {
+		close(q)
+	}
+	done := make(chan struct{})
+	go func() {
+		r.workers.Wait()
+		close(done)
+	}()
+	grace := time.NewTimer(shutdownGrace)
+	select {
+	case <-done:
+	case <-grace.C:
+	case <-ctx.Done():
+	}
+	grace.Stop()
+	r.cancelSend()
+	<-done
+	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
+	defer cancel()
+	var errs []error
+	if err := r.engine.Persist(pctx); err != nil {
+		errs = append(errs, err)
+	}
+	if r.storage != nil {
+		errs = append(errs, r.storage.Close(pctx))
+	}
+	return errors.Join(errs...)
+}
+
+// ConsumeLogs ingests the alert events of ld into the engine. Other
+// records are counted and ignored, so the router may sit on a pipeline
+// that carries ordinary logs too. Ingesting is in memory: nothing here
+// fails or blocks on a receiver.
+func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	now := r.now()
+	for _, rl := range ld.ResourceLogs().All() {
+		for _, sl := range rl.ScopeLogs().All() {
+			for _, lr := range sl.LogRecords().All() {
+				a, err := alertevent.Decode(lr, rl.Resource(), now)
+				switch {
+				case errors.Is(err, alertevent.ErrNotAlertEvent):
+					r.tel.recordReceived(ctx, outcomeNotAlert)
+				case err != nil:
+					r.tel.recordReceived(ctx, outcomeInvalid)
+					r.logger.Warn("dropping malformed alert event", zap.Error(err))
+				default:
+					r.tel.recordReceived(ctx, outcomeIngested)
+					r.engine.Ingest(a, now)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// run is the flush loop: every FlushInterval it applies changed routing
+// and silences files and queues what the engine flushes.
+func (r *router) run(ctx context.Context) {
+	defer r.loop.Done()
+	ticker := time.NewTicker(r.cfg.FlushInterval)
+	defer ticker.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			r.tick(r.now())
+		}
+	}
+}
+
+// tick flushes the engine at now and queues each notification for its
+// receiver's worker.
+func (r *router) tick(now time.Time) {
+	if err := r.reloader.Reload(r.engine, now); err != nil {
+		// The engine keeps its previous routing; the reloader reports a
+		// broken file once until its content changes.
+		r.logger.Error("alert routing or silences file rejected; keeping the previous one", zap.Error(err))
+	}
+	for _, n := range r.engine.Flush(now) {
+		q, ok := r.queues[n.Receiver]
+		if !ok {
+			// A receiver the routing no longer has, with an incident still
+			// open from an earlier run whose configuration mapped it.
+			r.logger.Error("notification for a receiver with no pipelines; map it in the alertrouter connector's receivers",
+				zap.String("receiver", n.Receiver), zap.String("action", string(n.Action)), zap.String("dedup_key", n.DedupKey()))
+			r.fail(n, errNoPipeline)
+			continue
+		}
+		select {
+		case q <- n:
+		default:
+			r.fail(n, errQueueFull)
+		}
+	}
+}
+
+// fail reports a notification that was not handed over: the engine
+// produces it again at its group's next flush.
+func (r *router) fail(n alerts.Notification, err error) {
+	r.tel.recordNotification(context.Background(), n.Receiver, string(n.Action), outcomeFailed)
+	r.markSent(n, err)
+}
+
+// work hands the notifications of one receiver to its pipelines, one at a
+// time and in order, so a trigger is always handed over before its
+// resolve, and a slow receiver delays no other.
+func (r *router) work(receiver string, q <-chan alerts.Notification, next consumer.Logs) {
+	defer r.workers.Done()
+	for n := range q {
+		r.deliver(receiver, n, next)
+	}
+}
+
+// deliver records n as pending, hands it to the receiver's pipelines and
+// records the outcome; see doc.go for why in this order.
+func (r *router) deliver(receiver string, n alerts.Notification, next consumer.Logs) {
+	pctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
+	err := r.engine.MarkSending(pctx, n)
+	cancel()
+	if err != nil {
+		r.logger.Error("persisting the notification log before a handover; sending anyway", zap.Error(err))
+	}
+	ld := plog.NewLogs()
+	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(metadata.ScopeName)
+	alertevent.AppendNotification(sl.LogRecords(), n)
+	err = next.ConsumeLogs(r.sendCtx, ld)
+	if err != nil {
+		r.logger.Warn("notification not handed over; the router sends it again at its group's next flush",
+			zap.String("receiver", receiver), zap.String("action", string(n.Action)),
+			zap.String("dedup_key", n.DedupKey()), zap.Error(err))
+		r.tel.recordNotification(r.sendCtx, receiver, string(n.Action), outcomeFailed)
+	} else {
+		r.tel.recordNotification(r.sendCtx, receiver, string(n.Action), outcomeHandedOver)
+	}
+	r.markSent(n, err)
+}
+
+func (r *router) markSent(n alerts.Notification, sendErr error) {
+	ctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
+	defer cancel()
+	if err := r.engine.MarkSent(ctx, n, sendErr); err != nil {
+		r.logger.Error("persisting the notification log", zap.Error(err))
+	}
+}
