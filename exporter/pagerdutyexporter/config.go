@@ -3,11 +3,13 @@ package pagerdutyexporter // import "github.com/vigil-otel/vigil/exporter/pagerd
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net/url"
+	"slices"
 	"text/template"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -18,15 +20,17 @@ import (
 
 // Config is the configuration of the pagerduty exporter.
 type Config struct {
-	// RoutingKey is the Events API v2 integration key of the default
-	// receiver (and of routing-file receivers of type pagerduty that set
-	// none). Empty sends every notification to the collector's log instead,
-	// which is what the embedded default does when PAGERDUTY_ROUTING_KEY is
-	// unset.
+	// ClientConfig is the HTTP client: endpoint (the Events API v2 enqueue
+	// URL, by default PagerDuty's https://events.pagerduty.com/v2/enqueue;
+	// tests and proxies point it elsewhere), timeout per request (10s),
+	// TLS, proxy and the collector's other client settings.
+	confighttp.ClientConfig `mapstructure:",squash"`
+	// RoutingKey is the Events API v2 integration key every event of this
+	// exporter goes to: one exporter per PagerDuty service, as one receiver
+	// of the alertrouter connector. Empty writes every notification to the
+	// collector's log instead, which is what the embedded default does when
+	// PAGERDUTY_ROUTING_KEY is unset.
 	RoutingKey configopaque.String `mapstructure:"routing_key"`
-	// URL is the Events API v2 enqueue endpoint; tests and proxies point it
-	// elsewhere. Default: PagerDuty's https://events.pagerduty.com/v2/enqueue.
-	URL string `mapstructure:"url"`
 	// SeverityMap maps Vigil severities (page, ticket, ...) to PagerDuty
 	// severities (critical, error, warning, info). Entries override the
 	// defaults page→critical and ticket→warning.
@@ -49,53 +53,53 @@ type Config struct {
 	// .TraceIDs holds the IDs of alert.trace_ids. Only used when the event
 	// names trace IDs.
 	TraceSearchURLTemplate string `mapstructure:"trace_search_url_template"`
-	// Routing is the path of an alert routing file (receivers, routing
-	// tree, grouping, inhibition, time intervals; see alerts.ParseConfig).
-	// Empty means alerts.DefaultConfig with a single receiver: PagerDuty
-	// with RoutingKey, or the log when RoutingKey is empty. The file is
-	// re-read when it changes.
-	Routing string `mapstructure:"routing"`
-	// Silences is the path of a silences file (see alerts.ParseSilences),
-	// re-read when it changes; a missing file means no silences.
-	Silences string `mapstructure:"silences"`
-	// Storage is the ID of a storage extension (file_storage) that keeps
-	// the notification log across restarts. Without it a restart forgets
-	// which incidents are open: triggers may repeat and resolves be lost.
-	Storage *component.ID `mapstructure:"storage"`
-	// FlushInterval is how often the dispatcher reloads the routing and
-	// silences files and flushes due notifications. Default 1s.
-	FlushInterval time.Duration `mapstructure:"flush_interval"`
-
-	// TimeoutConfig bounds each HTTP request to PagerDuty. It is applied to
-	// the request only, not to exporterhelper's send, so that an event
-	// queued behind the per-routing-key rate limit is not cut short.
-	TimeoutConfig exporterhelper.TimeoutConfig `mapstructure:",squash"`
-	// QueueConfig queues notifications for sending. Only an in-memory queue
-	// without batching is supported: the notification log in Storage is
-	// what survives a restart (a persistent queue would send again what the
-	// log already re-sends), and every notification is its own event.
+	// QueueConfig is exporterhelper's sending queue. Left out, sending is
+	// synchronous: the alertrouter connector's handover returns once
+	// PagerDuty took the event. Set it with storage (a persistent queue) so
+	// that the handover returns once the event is on disk and a restart
+	// sends what was queued; an in-memory queue must set wait_for_result,
+	// or a crash would lose notifications the router counts as delivered.
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
 	// RetryConfig retries 429, 5xx and network failures with backoff; a
-	// 429's Retry-After is honoured.
+	// 429's Retry-After is honoured. max_elapsed_time defaults to 0 (never
+	// give up): a page late is better than a page lost.
 	RetryConfig configretry.BackOffConfig `mapstructure:"retry_on_failure"`
+
+	// Moved catches the keys of the exporter's earlier, stateful form, so
+	// Validate can say where each went rather than only that it is unknown.
+	Moved map[string]any `mapstructure:",remain"`
 }
 
 var _ component.Config = (*Config)(nil)
+
+// movedKeys says where each key of the earlier form went.
+var movedKeys = map[string]string{
+	"url":            "renamed endpoint",
+	"routing":        "routing moved to the alertrouter connector (connectors::alertrouter::routing)",
+	"silences":       "silences moved to the alertrouter connector (connectors::alertrouter::silences)",
+	"storage":        "the notification log moved to the alertrouter connector (connectors::alertrouter::storage); for a persistent queue set sending_queue::storage",
+	"flush_interval": "flush_interval moved to the alertrouter connector",
+}
 
 // Validate checks the configuration without touching files or the network.
 // No error it returns contains the routing key.
 func (c *Config) Validate() error {
 	var errs []error
+	for _, k := range slices.Sorted(maps.Keys(c.Moved)) {
+		if hint, ok := movedKeys[k]; ok {
+			errs = append(errs, fmt.Errorf("%s: %s", k, hint))
+		} else {
+			errs = append(errs, fmt.Errorf("%s: unknown field", k))
+		}
+	}
 	if c.RoutingKey != "" {
 		if err := events.ValidateRoutingKey(events.RoutingKey(c.RoutingKey)); err != nil {
 			errs = append(errs, fmt.Errorf("routing_key: %w", err))
 		}
 	}
-	if c.URL != "" {
-		u, err := url.Parse(c.URL)
-		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			errs = append(errs, fmt.Errorf("url %q: want an absolute http or https URL", c.URL))
-		}
+	u, err := url.Parse(c.Endpoint)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		errs = append(errs, fmt.Errorf("endpoint %q: want an absolute http or https URL", c.Endpoint))
 	}
 	if _, err := events.NewBuilder(c.builderSettings()); err != nil {
 		errs = append(errs, err)
@@ -109,15 +113,10 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", name, err))
 		}
 	}
-	if c.FlushInterval < 0 {
-		errs = append(errs, fmt.Errorf("flush_interval %s: must not be negative", c.FlushInterval))
-	}
-	if c.TimeoutConfig.Timeout < 0 {
-		errs = append(errs, fmt.Errorf("timeout %s: must not be negative", c.TimeoutConfig.Timeout))
-	}
 	if q := c.QueueConfig.Get(); q != nil {
-		if q.StorageID != nil {
-			errs = append(errs, errors.New("sending_queue::storage is not supported: the notification log (storage) is what survives a restart"))
+		if q.StorageID == nil && !q.WaitForResult {
+			errs = append(errs, errors.New("sending_queue: an in-memory queue without wait_for_result loses, on a crash, "+
+				"notifications the alert router counts as delivered; set sending_queue::storage (persistent) or wait_for_result: true"))
 		}
 		if q.Batch.HasValue() {
 			errs = append(errs, errors.New("sending_queue::batch is not supported: every notification is its own PagerDuty event"))

@@ -30,32 +30,32 @@ func TestLoadConfig(t *testing.T) {
 		{
 			id: component.NewID(metadata.Type),
 			check: func(t *testing.T, c *Config) {
-				if c.URL != events.DefaultEndpoint || c.RoutingKey != "" || c.Client != "Vigil" || c.FlushInterval != time.Second {
-					t.Errorf("defaults: url %q, client %q, flush %v", c.URL, c.Client, c.FlushInterval)
+				if c.Endpoint != events.DefaultEndpoint || c.RoutingKey != "" || c.Client != "Vigil" || c.Timeout != events.DefaultTimeout {
+					t.Errorf("defaults: endpoint %q, client %q, timeout %v", c.Endpoint, c.Client, c.Timeout)
 				}
-				q := c.QueueConfig.Get()
-				if q == nil || !q.WaitForResult || q.Batch.HasValue() {
-					t.Errorf("default queue %+v: want enabled, wait_for_result, no batch", q)
+				if c.QueueConfig.HasValue() {
+					t.Errorf("default queue %+v: want none (synchronous sends)", c.QueueConfig.Get())
+				}
+				if c.RetryConfig.MaxElapsedTime != 0 {
+					t.Errorf("default retry gives up after %v, want never", c.RetryConfig.MaxElapsedTime)
 				}
 			},
 		},
 		{
 			id: component.NewIDWithName(metadata.Type, "full"),
 			check: func(t *testing.T, c *Config) {
-				if c.RoutingKey != testKey || c.URL != "http://127.0.0.1:8080/v2/enqueue" {
-					t.Errorf("routing_key/url not loaded")
+				if c.RoutingKey != testKey || c.Endpoint != "http://127.0.0.1:8080/v2/enqueue" {
+					t.Errorf("routing_key/endpoint not loaded")
 				}
-				if c.SeverityMap["ticket"] != "info" || c.Client != "Vigil staging" || c.Routing != "/etc/vigil/routing.yml" || c.Silences != "/etc/vigil/silences.yml" {
+				if c.SeverityMap["ticket"] != "info" || c.Client != "Vigil staging" {
 					t.Errorf("fields not loaded: %+v", c)
 				}
-				if c.Storage == nil || c.Storage.String() != "file_storage" {
-					t.Errorf("storage = %v", c.Storage)
+				if c.Timeout != 3*time.Second {
+					t.Errorf("timeout %v", c.Timeout)
 				}
-				if c.TimeoutConfig.Timeout != 3*time.Second || c.FlushInterval != 2*time.Second {
-					t.Errorf("timeout %v, flush %v", c.TimeoutConfig.Timeout, c.FlushInterval)
-				}
-				if q := c.QueueConfig.Get(); q == nil || q.QueueSize != 100 || q.NumConsumers != 2 {
-					t.Errorf("queue = %+v", q)
+				q := c.QueueConfig.Get()
+				if q == nil || q.QueueSize != 100 || q.NumConsumers != defaultConsumers || q.StorageID == nil || q.StorageID.String() != "file_storage" {
+					t.Errorf("queue = %+v, want the defaults with queue_size 100 and storage file_storage", q)
 				}
 				if c.RetryConfig.MaxElapsedTime != 10*time.Minute {
 					t.Errorf("retry = %+v", c.RetryConfig)
@@ -85,15 +85,20 @@ func TestValidate(t *testing.T) {
 		{"empty routing key sends to the log", func(c *Config) { c.RoutingKey = "" }, ""},
 		{"routing key of the wrong length", func(c *Config) { c.RoutingKey = "short0secret" }, "routing key must be 32 characters"},
 		{"routing key with punctuation", func(c *Config) { c.RoutingKey = configopaque.String(testKey[:31] + "!") }, "ASCII letters and digits"},
-		{"relative url", func(c *Config) { c.URL = "/v2/enqueue" }, "absolute http or https URL"},
+		{"relative endpoint", func(c *Config) { c.Endpoint = "/v2/enqueue" }, "absolute http or https URL"},
 		{"unknown pagerduty severity", func(c *Config) { c.SeverityMap = map[string]string{"page": "sev1"} }, `maps to "sev1"`},
 		{"relative client_url", func(c *Config) { c.ClientURL = "grafana" }, "client URL"},
 		{"broken template", func(c *Config) { c.DashboardURLTemplate = "{{ .Labels.service" }, "dashboard_url_template"},
-		{"negative flush interval", func(c *Config) { c.FlushInterval = -time.Second }, "flush_interval"},
-		{"persistent sending queue", func(c *Config) { c.QueueConfig.Get().StorageID = &storage }, "sending_queue::storage"},
-		{"batching", func(c *Config) {
-			c.QueueConfig.Get().Batch = configoptional.Some(exporterhelper.BatchConfig{})
-		}, "sending_queue::batch"},
+		{"persistent sending queue", func(c *Config) { c.QueueConfig = queue(&storage, false, false) }, ""},
+		{"in-memory queue waiting for each result", func(c *Config) { c.QueueConfig = queue(nil, true, false) }, ""},
+		{"in-memory queue that would lose notifications on a crash", func(c *Config) { c.QueueConfig = queue(nil, false, false) },
+			"an in-memory queue without wait_for_result loses"},
+		{"batching", func(c *Config) { c.QueueConfig = queue(&storage, false, true) }, "sending_queue::batch"},
+		{"keys of the earlier form say where they went", func(c *Config) {
+			c.Moved = map[string]any{"url": "x", "routing": "r.yml", "storage": "file_storage", "colour": "blue"}
+		}, "colour: unknown field\nrouting: routing moved to the alertrouter connector (connectors::alertrouter::routing)\n" +
+			"storage: the notification log moved to the alertrouter connector (connectors::alertrouter::storage); for a persistent queue set sending_queue::storage\n" +
+			"url: renamed endpoint"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -112,6 +117,15 @@ func TestValidate(t *testing.T) {
 			}
 		})
 	}
+}
+
+func queue(storage *component.ID, wait, batch bool) configoptional.Optional[exporterhelper.QueueBatchConfig] {
+	q := defaultQueueConfig()
+	q.StorageID, q.WaitForResult = storage, wait
+	if batch {
+		q.Batch = configoptional.Some(exporterhelper.BatchConfig{})
+	}
+	return configoptional.Some(q)
 }
 
 func TestFactory(t *testing.T) {

@@ -1,6 +1,7 @@
 package pagerdutyexporter
 
 import (
+	"context"
 	"fmt"
 	"net/http"
 	"strings"
@@ -21,11 +22,11 @@ func TestTriggerThenResolve(t *testing.T) {
 		c.TraceSearchURLTemplate = `https://grafana.example/explore?traces={{ range $i, $id := .TraceIDs }}{{ if $i }},{{ end }}{{ $id }}{{ end }}`
 		c.ClientURL = "https://grafana.example/"
 	}})
-	firing := sloEvent("fp-checkout-page", "page", "firing")
+	firing := note("fp-checkout-page", "page", "firing")
 	// 1500 three-byte runes: over PagerDuty's 1024-character limit.
-	firing.body = strings.Repeat("é", 700) + strings.Repeat("€", 800)
-	firing.attrs["slo.error_budget.remaining"] = "0.42"
-	firing.attrs["alert.trace_ids"] = "4bf92f3577b34da6a3ce929d0e0e4736,00f067aa0ba902b7a3ce929d0e0e4736"
+	firing.Alert.Annotations[alerts.AnnotationSummary] = strings.Repeat("é", 700) + strings.Repeat("€", 800)
+	firing.Alert.Annotations["slo.error_budget.remaining"] = "0.42"
+	firing.Alert.Annotations["alert.trace_ids"] = "4bf92f3577b34da6a3ce929d0e0e4736,00f067aa0ba902b7a3ce929d0e0e4736"
 	h.consume(t, firing)
 	h.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-checkout-page"))
 
@@ -72,9 +73,7 @@ func TestTriggerThenResolve(t *testing.T) {
 		}
 	}
 
-	// Still firing: re-reported on every evaluation, never re-triggered.
-	h.consume(t, sloEvent("fp-checkout-page", "page", "firing"))
-	h.consume(t, sloEvent("fp-checkout-page", "page", "resolved"))
+	h.consume(t, note("fp-checkout-page", "page", "resolved"))
 	h.waitFor(t, 10*time.Second, "resolve", count("resolve", "fp-checkout-page"))
 	counts := fake.CountsByDedupKey()["fp-checkout-page"]
 	if counts["trigger"] != 1 || counts["resolve"] != 1 {
@@ -93,10 +92,10 @@ func TestEventAnnotationLinksWin(t *testing.T) {
 	h := startExporter(t, fake, options{key: testKey, mutate: func(c *Config) {
 		c.DashboardURLTemplate = "https://grafana.example/from-template"
 	}})
-	ev := sloEvent("fp-links", "page", "firing")
-	ev.attrs["alert.dashboard_url"] = "https://grafana.example/from-event"
-	ev.attrs["alert.runbook_url"] = "not a url"
-	h.consume(t, ev)
+	n := note("fp-links", "page", "firing")
+	n.Alert.Annotations["alert.dashboard_url"] = "https://grafana.example/from-event"
+	n.Alert.Annotations["alert.runbook_url"] = "not a url"
+	h.consume(t, n)
 	h.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-links"))
 	links := fake.Triggers()[0].Links
 	if len(links) != 1 || links[0].Href != "https://grafana.example/from-event" {
@@ -143,7 +142,7 @@ func TestFailureClassification(t *testing.T) {
 			fake := fakepagerduty.New(t)
 			fake.RespondNext(tt.times, tt.reply)
 			h := startExporter(t, fake, options{key: testKey})
-			h.consume(t, sloEvent("fp-fail", "page", "firing"))
+			h.consume(t, note("fp-fail", "page", "firing"))
 			deadline := time.Now().Add(10 * time.Second)
 			for len(fake.Requests()) < tt.wantReqs && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
@@ -208,13 +207,13 @@ func TestRateLimitStorm(t *testing.T) {
 		t.Fatal(err)
 	}
 	h := startExporter(t, fake, options{key: testKey, limiter: limiter})
-	var evs []event
+	// One request of many notifications: a 429 part-way through retries
+	// only the rest, so nothing PagerDuty took is sent twice.
+	var notes []alerts.Notification
 	for i := range alertsN {
-		ev := sloEvent(fmt.Sprintf("fp-storm-%02d", i), "page", "firing")
-		ev.attrs["alert.name"] = fmt.Sprintf("SLOBurnRate-svc%02d", i)
-		evs = append(evs, ev)
+		notes = append(notes, note(fmt.Sprintf("fp-storm-%02d", i), "page", "firing"))
 	}
-	h.consume(t, evs...)
+	h.consume(t, notes...)
 	h.waitFor(t, 30*time.Second, "every trigger", func(got []fakepagerduty.Event) bool { return len(got) >= alertsN })
 	time.Sleep(300 * time.Millisecond)
 	counts := fake.CountsByDedupKey()
@@ -234,86 +233,53 @@ func TestRateLimitStorm(t *testing.T) {
 	}
 }
 
-// TestRestart: a new exporter over the same storage neither re-triggers an
-// open incident nor loses its resolve.
-func TestRestart(t *testing.T) {
-	tests := []struct {
-		name string
-		// after the restart
-		reReport bool
-	}{
-		{name: "alert re-reported then resolved", reReport: true},
-		{name: "only the resolve arrives after the restart", reReport: false},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			fake := fakepagerduty.New(t)
-			store := t.TempDir()
-			first := startExporter(t, fake, options{key: testKey, storeDir: store})
-			first.consume(t, sloEvent("fp-restart", "page", "firing"))
-			first.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-restart"))
-			first.stop(t)
-
-			second := startExporter(t, fake, options{key: testKey, storeDir: store})
-			if tt.reReport {
-				second.consume(t, sloEvent("fp-restart", "page", "firing"))
-				time.Sleep(1500 * time.Millisecond) // several flushes
-				if n := fake.Count("fp-restart", "trigger"); n != 1 {
-					t.Fatalf("triggers after restart = %d, want 1", n)
-				}
-			}
-			second.consume(t, sloEvent("fp-restart", "page", "resolved"))
-			second.waitFor(t, 10*time.Second, "resolve", count("resolve", "fp-restart"))
-			if n := fake.Count("fp-restart", "trigger"); n != 1 {
-				t.Errorf("triggers = %d, want 1", n)
-			}
-		})
-	}
-}
-
-// TestSilenceThenExpiry: a silence holds the trigger back; when it ends
-// with the alert still firing, the trigger goes out.
-func TestSilenceThenExpiry(t *testing.T) {
+// TestPersistentQueueAcrossRestart: with sending_queue::storage, a
+// handover returns once the event is on disk; an exporter stopped while
+// PagerDuty fails keeps the event, and the next one over the same storage
+// sends it, once.
+func TestPersistentQueueAcrossRestart(t *testing.T) {
 	fake := fakepagerduty.New(t)
-	ends := time.Now().Add(2 * time.Second).UTC()
-	silences := writeFile(t, "silences.yml", fmt.Sprintf(`
-silences:
-  - id: checkout-maintenance
-    matchers: ['service="checkout"']
-    ends_at: %s
-    created_by: test
-`, ends.Format(time.RFC3339Nano)))
-	h := startExporter(t, fake, options{key: testKey, silences: silences})
-	h.consume(t, sloEvent("fp-silenced", "page", "firing"))
-	time.Sleep(time.Second)
-	if n := len(fake.Requests()); n != 0 {
-		t.Fatalf("requests while silenced = %d, want 0", n)
+	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusServiceUnavailable})
+	store := t.TempDir()
+	slowRetry := func(c *Config) { c.RetryConfig.InitialInterval = time.Minute; c.RetryConfig.MaxInterval = time.Minute }
+	first := startExporter(t, fake, options{key: testKey, storeDir: store, mutate: slowRetry})
+	first.consume(t, note("fp-queued", "page", "firing"))
+	deadline := time.Now().Add(10 * time.Second)
+	for len(fake.Requests()) < 1 && time.Now().Before(deadline) {
+		time.Sleep(20 * time.Millisecond)
 	}
-	// The connector re-reports the still-firing alert.
-	h.consume(t, sloEvent("fp-silenced", "page", "firing"))
-	h.waitFor(t, 10*time.Second, "trigger after the silence", count("trigger", "fp-silenced"))
-	if at := fake.Triggers()[0].ReceivedAt; at.Before(ends) {
-		t.Errorf("trigger at %v, before the silence ended at %v", at, ends)
+	// Stopped while the event waits out its backoff.
+	first.stop(t)
+	if n := len(fake.Triggers()); n != 0 {
+		t.Fatalf("accepted triggers before the restart = %d, want 0", n)
+	}
+
+	second := startExporter(t, fake, options{key: testKey, storeDir: store})
+	second.waitFor(t, 10*time.Second, "the queued trigger", count("trigger", "fp-queued"))
+	time.Sleep(300 * time.Millisecond)
+	if n := fake.Count("fp-queued", "trigger"); n != 1 {
+		t.Errorf("triggers = %d, want exactly 1", n)
 	}
 }
 
-// TestPageInhibitsTicket: with the default inhibition rule, a firing page
-// holds back the ticket of the same SLO and service, until it resolves.
-func TestPageInhibitsTicket(t *testing.T) {
+// TestStaleTriggerDropped: a trigger that reaches the exporter after the
+// resolve of the same alert (overtaken in a parallel queue) is dropped; a
+// later incident of the same alert still triggers.
+func TestStaleTriggerDropped(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	h := startExporter(t, fake, options{key: testKey})
-	h.consume(t, sloEvent("fp-page", "page", "firing"), sloEvent("fp-ticket", "ticket", "firing"))
-	h.waitFor(t, 10*time.Second, "page", count("trigger", "fp-page"))
-	time.Sleep(time.Second)
-	if n := fake.Count("fp-ticket", "trigger"); n != 0 {
-		t.Fatalf("ticket triggers while the page fires = %d, want 0", n)
+	trigger := note("fp-order", "page", "firing")
+	resolve := note("fp-order", "page", "resolved")
+	h.consume(t, resolve, trigger)
+	if got := h.waitCounter(t, metricRecordsIgnored, map[string]string{attrReason: reasonStale}, 1); got != 1 {
+		t.Errorf("ignored{stale_trigger} = %d, want 1", got)
 	}
-	h.consume(t, sloEvent("fp-page", "page", "resolved"), sloEvent("fp-ticket", "ticket", "firing"))
-	h.waitFor(t, 10*time.Second, "page resolve and ticket", func(evs []fakepagerduty.Event) bool {
-		return count("resolve", "fp-page")(evs) && count("trigger", "fp-ticket")(evs)
-	})
-	if sev := fake.Triggers()[1].Payload.Severity; sev != "warning" {
-		t.Errorf("ticket severity = %q, want warning", sev)
+	next := note("fp-order", "page", "firing")
+	next.Alert.StartsAt = resolve.Alert.EndsAt.Add(time.Second)
+	h.consume(t, next)
+	counts := fake.CountsByDedupKey()["fp-order"]
+	if counts["resolve"] != 1 || counts["trigger"] != 1 {
+		t.Errorf("events = %v, want the resolve and only the later incident's trigger", counts)
 	}
 }
 
@@ -321,31 +287,28 @@ func TestPageInhibitsTicket(t *testing.T) {
 // PAGERDUTY_ROUTING_KEY) notifications go to the log, none to PagerDuty.
 func TestNoRoutingKeyLogs(t *testing.T) {
 	fake := fakepagerduty.New(t)
-	h := startExporter(t, fake, options{routing: "-", mutate: func(c *Config) {}})
-	h.consume(t, sloEvent("fp-log", "page", "firing"))
-	// The built-in routing waits DefaultGroupWait before the first flush.
-	deadline := time.Now().Add(alerts.DefaultGroupWait + 5*time.Second)
-	for !h.logged("alert notification") && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
+	h := startExporter(t, fake, options{})
+	h.consume(t, note("fp-log", "page", "firing"))
 	if !h.logged("alert notification") {
 		t.Fatal("no alert notification in the log")
 	}
 	if n := len(fake.Requests()); n != 0 {
 		t.Errorf("requests to PagerDuty = %d, want 0", n)
 	}
-	if got := h.waitCounter(t, metricEventsSent, map[string]string{attrReceiver: alerts.DefaultReceiverName}, 1); got != 1 {
-		t.Errorf("sent{receiver=default} = %d, want 1", got)
+	if got := h.waitCounter(t, metricEventsSent, map[string]string{attrReceiver: "oncall"}, 1); got != 1 {
+		t.Errorf("sent{receiver=oncall} = %d, want 1", got)
 	}
 }
 
 func TestNonAlertRecordsIgnored(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	h := startExporter(t, fake, options{key: testKey})
-	h.consume(t,
-		event{body: "GET /cart 200", attrs: map[string]string{"http.route": "/cart"}},
-		event{body: "broken", attrs: map[string]string{"alert.name": "X", "alert.state": "exploded"}},
-	)
+	if err := h.exp.ConsumeLogs(context.Background(), logsOf(nil,
+		map[string]string{"http.route": "/cart"},
+		map[string]string{"alert.name": "X", "alert.state": "exploded"},
+	)); err != nil {
+		t.Fatal(err)
+	}
 	if got := h.waitCounter(t, metricRecordsIgnored, map[string]string{attrReason: "not_alert"}, 1); got != 1 {
 		t.Errorf("ignored{not_alert} = %d, want 1", got)
 	}
@@ -365,33 +328,13 @@ func TestRoutingKeyNeverLeaks(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusInternalServerError, Message: "upstream said: routing_key " + testKey})
 	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "bad event for " + testKey, Errors: []string{"routing_key " + testKey + " unknown"}})
-	routing := `
-receivers:
-  - name: oncall
-    pagerduty: {}
-  - name: audit
-    log: {}
-route:
-  receiver: oncall
-  group_wait: 0s
-  group_interval: 1s
-  routes:
-    - matchers: ['severity="ticket"']
-      receiver: audit
-`
-	h := startExporter(t, fake, options{key: testKey, routing: routing})
-	h.consume(t, sloEvent("fp-leak-1", "page", "firing"))
-	deadline := time.Now().Add(10 * time.Second)
-	for len(fake.Requests()) < 2 && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
-	h.consume(t, sloEvent("fp-leak-2", "page", "firing"), event{body: "t", attrs: map[string]string{
-		"alert.name": "other", "alert.state": "firing", "alert.severity": "ticket", "service.name": "cart", "slo.name": "latency",
-	}})
+	h := startExporter(t, fake, options{key: testKey})
+	h.consume(t, note("fp-leak-1", "page", "firing"))
+	h.consume(t, note("fp-leak-2", "page", "firing"))
 	h.waitFor(t, 10*time.Second, "second trigger", count("trigger", "fp-leak-2"))
-	for !h.logged("alert notification") && time.Now().Before(deadline) {
-		time.Sleep(20 * time.Millisecond)
-	}
+	// The log path of an exporter without a key, over the same logger.
+	logOnly := startExporter(t, fake, options{})
+	logOnly.consume(t, note("fp-leak-3", "ticket", "firing"))
 	for _, name := range []string{metricEventsSent, metricEventsRetried, metricEventsFailed} {
 		m, err := h.tel.GetMetric(name)
 		if err != nil {
@@ -403,10 +346,11 @@ route:
 	}
 	h.stop(t)
 
-	if !h.logged("PagerDuty rejected the event") || !h.logged("alert notification") {
+	logOnly.stop(t)
+	if !h.logged("PagerDuty rejected the event") || !logOnly.logged("alert notification") {
 		t.Fatalf("the test did not reach the logging paths; logs: %v", h.logs.All())
 	}
-	for _, entry := range h.logs.All() {
+	for _, entry := range append(h.logs.All(), logOnly.logs.All()...) {
 		text := entry.Message + fmt.Sprint(entry.ContextMap())
 		if strings.Contains(text, testKey) {
 			t.Errorf("log entry leaks the routing key: %s", text)

@@ -3,9 +3,9 @@ package pagerdutyexporter // import "github.com/vigil-otel/vigil/exporter/pagerd
 import (
 	"context"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter"
@@ -18,20 +18,17 @@ import (
 const (
 	// defaultClient names Vigil as the monitoring tool on PagerDuty alerts.
 	defaultClient = "Vigil"
-	// defaultFlushInterval is the dispatcher tick. The engine's group_wait
-	// (5s by default) dominates the time to page; a second keeps the tick's
-	// share of it small without busy work.
-	defaultFlushInterval = time.Second
-	// defaultQueueSize bounds the notifications waiting to be sent. Two
-	// minutes at PagerDuty's 120 events per minute is far beyond a real
-	// incident; past it a notification fails and the engine re-flushes it.
+	// defaultQueueSize bounds the notifications waiting to be sent, when a
+	// sending queue is set. Two minutes at PagerDuty's 120 events per
+	// minute is far beyond a real incident; past it the handover fails and
+	// the alert router sends the notification again later.
 	defaultQueueSize = 240
 	// defaultConsumers is generous because exporterhelper retries inside
 	// the consumer: an event waiting out a 429's backoff, or queued behind
 	// the rate limit, holds its consumer, and with few consumers a 429
-	// storm would stall every page behind them (seen with 4: 150 alerts
-	// and 20 429s took 110s instead of the rate limit's 61s). The rate
-	// limiter, not the consumer count, keeps sends under PagerDuty's limit.
+	// storm stalls every page behind them (seen with 4: 150 alerts and 20
+	// 429s took 110s instead of the rate limit's 61s). The rate limiter,
+	// not the consumer count, keeps sends under PagerDuty's limit.
 	defaultConsumers = 16
 )
 
@@ -59,25 +56,28 @@ func (f *factory) sharedLimiter() (*events.Limiter, error) {
 	return f.limiter, f.err
 }
 
-// defaultQueueConfig is an in-memory queue without batching; wait_for_result
-// is forced on at creation so the dispatcher learns each final outcome.
+// defaultQueueConfig is the queue a `sending_queue:` block starts from:
+// no batching (every notification is its own event), and 16 consumers.
+// Left out, the queue is off: sending is synchronous.
 func defaultQueueConfig() exporterhelper.QueueBatchConfig {
 	q := exporterhelper.NewDefaultQueueConfig()
 	q.QueueSize = defaultQueueSize
 	q.NumConsumers = defaultConsumers
-	q.WaitForResult = true
 	q.Batch = configoptional.None[exporterhelper.BatchConfig]()
 	return q
 }
 
 func createDefaultConfig() component.Config {
+	client := confighttp.NewDefaultClientConfig()
+	client.Endpoint = events.DefaultEndpoint
+	client.Timeout = events.DefaultTimeout
+	retry := configretry.NewDefaultBackOffConfig()
+	retry.MaxElapsedTime = 0
 	return &Config{
-		URL:           events.DefaultEndpoint,
-		Client:        defaultClient,
-		FlushInterval: defaultFlushInterval,
-		TimeoutConfig: exporterhelper.TimeoutConfig{Timeout: events.DefaultTimeout},
-		QueueConfig:   configoptional.Some(defaultQueueConfig()),
-		RetryConfig:   configretry.NewDefaultBackOffConfig(),
+		ClientConfig: client,
+		Client:       defaultClient,
+		QueueConfig:  configoptional.Default(defaultQueueConfig()),
+		RetryConfig:  retry,
 	}
 }
 

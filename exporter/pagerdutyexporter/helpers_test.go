@@ -2,17 +2,15 @@ package pagerdutyexporter
 
 import (
 	"context"
-	"os"
-	"path/filepath"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/exporter/exportertest"
-	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
@@ -23,8 +21,11 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
 
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 )
 
@@ -35,21 +36,9 @@ func TestMain(m *testing.M) {
 // testKey is a well-formed routing key; tests check it never leaks.
 const testKey = "Rk7Q2mX9pL4vN8sT1wY6zA3bC5dE0fG2"
 
-// testRouting sends everything to PagerDuty with no group wait, so tests
-// see a notification within a tick or two.
-const testRouting = `
-receivers:
-  - name: oncall
-    pagerduty: {}
-route:
-  receiver: oncall
-  group_wait: 0s
-  group_interval: 1s
-`
-
 // storageName names the test storage extension (contrib's storagetest,
-// backed by a folder: a restarted exporter reads what the first one wrote
-// when it closed its client).
+// backed by a folder: a restarted exporter reads the persistent queue the
+// first one left when it closed its client).
 const storageName = "pagerduty"
 
 type testHost struct {
@@ -60,10 +49,10 @@ func (h testHost) GetExtensions() map[component.ID]component.Component { return 
 
 // options of one test exporter.
 type options struct {
-	key      string
-	routing  string // routing file content; empty for testRouting, "-" for none
-	silences string // silences file path
-	storeDir string // storage folder, shared between instances to simulate a restart
+	key string
+	// storeDir, when set, gives the exporter a persistent sending queue in
+	// that folder, shared between instances to simulate a restart.
+	storeDir string
 	limiter  *events.Limiter
 	mutate   func(*Config)
 }
@@ -79,24 +68,17 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.RoutingKey = configopaque.String(o.key)
-	cfg.URL = fake.EnqueueURL()
-	cfg.FlushInterval = 50 * time.Millisecond
+	cfg.Endpoint = fake.EnqueueURL()
 	cfg.RetryConfig.InitialInterval = 50 * time.Millisecond
 	cfg.RetryConfig.MaxInterval = 200 * time.Millisecond
 	cfg.RetryConfig.RandomizationFactor = 0
-	switch o.routing {
-	case "":
-		cfg.Routing = writeFile(t, "routing.yml", testRouting)
-	case "-":
-	default:
-		cfg.Routing = writeFile(t, "routing.yml", o.routing)
-	}
-	cfg.Silences = o.silences
 	exts := map[component.ID]component.Component{}
 	if o.storeDir != "" {
 		ext := storagetest.NewFileBackedStorageExtension(storageName, o.storeDir)
-		cfg.Storage = &ext.ID
 		exts[ext.ID] = ext
+		q := defaultQueueConfig()
+		q.StorageID = &ext.ID
+		cfg.QueueConfig = configoptional.Some(q)
 	}
 	if o.mutate != nil {
 		o.mutate(cfg)
@@ -144,56 +126,53 @@ func (h *harness) stop(t *testing.T) {
 	_ = h.tel.Shutdown(context.Background())
 }
 
-func writeFile(t *testing.T, name, content string) string {
-	t.Helper()
-	path := filepath.Join(t.TempDir(), name)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
-}
-
-// event is one alert event as the SLO connector writes it.
-type event struct {
-	body  string
-	attrs map[string]string
-}
-
-func sloEvent(fp, severity, state string) event {
-	return event{
-		body: "checkout availability: error budget burning fast",
-		attrs: map[string]string{
-			"alert.name":         "SLOBurnRate-checkout-availability-" + severity,
-			"alert.state":        state,
-			"alert.severity":     severity,
-			"alert.fingerprint":  fp,
-			"alert.source":       "slo",
-			"service.name":       "checkout",
-			"slo.name":           "availability",
-			"slo.burn_rate.long": "14.9",
+// note is a notification of the alert router for an SLO alert of checkout,
+// as the router writes it (alertevent.AppendNotification).
+func note(fp, severity, state string) alerts.Notification {
+	a := alerts.Alert{
+		Labels: map[string]string{
+			alerts.LabelAlertName: "SLOBurnRate-checkout-availability-" + severity,
+			alerts.LabelSeverity:  severity, alerts.LabelSource: "slo",
+			alerts.LabelService: "checkout", alerts.LabelSLO: "availability",
 		},
+		Annotations: map[string]string{
+			alerts.AnnotationSummary: "checkout availability: error budget burning fast",
+			"slo.burn_rate.long":     "14.9",
+		},
+		State: alerts.State(state), Fingerprint: fp,
 	}
+	action := alerts.ActionTrigger
+	if state == conventions.StateFiring {
+		a.StartsAt = time.Now()
+	} else {
+		a.EndsAt = time.Now()
+		action = alerts.ActionResolve
+	}
+	return alerts.Notification{Receiver: "oncall", Action: action, Alert: a, At: time.Now()}
 }
 
-func logsOf(evs ...event) plog.Logs {
+// logsOf is one request of notifications, plus any ordinary records.
+func logsOf(notes []alerts.Notification, other ...map[string]string) plog.Logs {
 	ld := plog.NewLogs()
-	rl := ld.ResourceLogs().AppendEmpty()
-	rl.Resource().Attributes().PutStr("service.name", "vigil")
-	records := rl.ScopeLogs().AppendEmpty().LogRecords()
-	for _, ev := range evs {
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	for _, n := range notes {
+		alertevent.AppendNotification(records, n)
+	}
+	for _, attrs := range other {
 		lr := records.AppendEmpty()
-		lr.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
-		lr.Body().SetStr(ev.body)
-		for k, v := range ev.attrs {
+		lr.Body().SetStr("a log line")
+		for k, v := range attrs {
 			lr.Attributes().PutStr(k, v)
 		}
 	}
 	return ld
 }
 
-func (h *harness) consume(t *testing.T, evs ...event) {
+// consume hands notifications over as the router does and fails the test
+// when the exporter refuses them.
+func (h *harness) consume(t *testing.T, notes ...alerts.Notification) {
 	t.Helper()
-	if err := h.exp.ConsumeLogs(context.Background(), logsOf(evs...)); err != nil {
+	if err := h.exp.ConsumeLogs(context.Background(), logsOf(notes)); err != nil {
 		t.Fatal(err)
 	}
 }

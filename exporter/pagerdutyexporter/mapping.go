@@ -65,15 +65,13 @@ var linkAnnotations = map[string]bool{
 	alerts.AnnotationSummary:          true,
 }
 
-// eventAlert maps an engine notification to the events package's plain
-// alert: labels and annotations to payload fields, custom details and
-// links.
-func (e *pdExporter) eventAlert(n alerts.Notification) events.Alert {
-	a := n.Alert
+// eventAlert maps an alert to the events package's plain alert: labels and
+// annotations to payload fields, custom details and links.
+func (e *pdExporter) eventAlert(action alerts.Action, a alerts.Alert) events.Alert {
 	traceIDs := splitList(a.Annotations[conventions.AttrAlertTraceIDs])
 	data := templateData{Labels: a.Labels, Annotations: a.Annotations, Fingerprint: a.Fingerprint, TraceIDs: traceIDs}
 	out := events.Alert{
-		Action:      events.Action(n.Action),
+		Action:      events.Action(action),
 		Fingerprint: a.Fingerprint,
 		Name:        a.Labels[alerts.LabelAlertName],
 		Summary:     a.Annotations[alerts.AnnotationSummary],
@@ -87,7 +85,7 @@ func (e *pdExporter) eventAlert(n alerts.Notification) events.Alert {
 		Class:     a.Labels[alerts.LabelSource],
 		Time:      a.StartsAt,
 	}
-	if n.Action != alerts.ActionTrigger {
+	if action != alerts.ActionTrigger {
 		return out
 	}
 	details := make(map[string]any, len(a.Labels)+len(a.Annotations))

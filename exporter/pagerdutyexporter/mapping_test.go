@@ -1,12 +1,18 @@
 package pagerdutyexporter
 
 import (
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.uber.org/zap"
+
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
 func TestEventAlert(t *testing.T) {
@@ -18,12 +24,18 @@ func TestEventAlert(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := &pdExporter{links: links}
-	anomaly, err := alerts.FromEvent("checkout p99 latency far above its band", map[string]string{
+	lr := plog.NewLogRecord()
+	lr.Body().SetStr("checkout p99 latency far above its band")
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(start))
+	for k, v := range map[string]string{
 		"alert.name": "AnomalyDetected", "alert.state": "firing", "alert.severity": "ticket",
 		"alert.source": "anomaly", "service.name": "checkout", "anomaly.metric": "http.server.duration.p99",
 		"anomaly.score": "0.97", "anomaly.lower": "0.1", "anomaly.upper": "0.3", "anomaly.actual": "1.8",
 		"alert.trace_ids": "4bf92f3577b34da6a3ce929d0e0e4736",
-	}, start)
+	} {
+		lr.Attributes().PutStr(k, v)
+	}
+	anomaly, err := alertevent.Decode(lr, pcommon.NewResource(), start)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -60,7 +72,7 @@ func TestEventAlert(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			got := e.eventAlert(alerts.Notification{Action: tt.action, Alert: anomaly})
+			got := e.eventAlert(tt.action, anomaly)
 			if !reflect.DeepEqual(got, tt.want) {
 				t.Errorf("eventAlert =\n%#v\nwant\n%#v", got, tt.want)
 			}
@@ -68,25 +80,23 @@ func TestEventAlert(t *testing.T) {
 	}
 }
 
-// BenchmarkConsumeLogs measures ingesting one batch of 100 alert events
-// (the engine work of a busy evaluation), without sending.
-func BenchmarkConsumeLogs(b *testing.B) {
-	e := &pdExporter{engine: alerts.NewEngine(nil, nil), now: time.Now}
+// BenchmarkPushLog measures the exporter's own work for one request of 100
+// notifications (decode, build; no HTTP): the log path, which builds
+// nothing, and the event builder on its own.
+func BenchmarkPushLog(b *testing.B) {
 	tel, err := newTelemetry(nopTelemetry())
 	if err != nil {
 		b.Fatal(err)
 	}
-	e.tel = tel
-	var evs []event
+	e := &pdExporter{tel: tel, logger: zap.NewNop(), order: newOrderGuard(), now: time.Now}
+	var notes []alerts.Notification
 	for i := range 100 {
-		ev := sloEvent("", "page", "firing")
-		ev.attrs["alert.name"] = "SLOBurnRate-" + string(rune('a'+i%26)) + string(rune('a'+i/26))
-		evs = append(evs, ev)
+		notes = append(notes, note(fmt.Sprintf("fp-%03d", i), "page", "firing"))
 	}
-	ld := logsOf(evs...)
+	ld := logsOf(notes)
 	b.ReportAllocs()
 	for b.Loop() {
-		if err := e.consumeLogs(b.Context(), ld); err != nil {
+		if err := e.push(b.Context(), ld); err != nil {
 			b.Fatal(err)
 		}
 	}

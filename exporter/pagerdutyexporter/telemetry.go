@@ -42,7 +42,7 @@ func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
 	t.sent = c(metricEventsSent, "Notifications delivered: events PagerDuty accepted, or lines written for log receivers.")
 	t.retried = c(metricEventsRetried, "Attempts to send an event that failed with a retryable error (429, 5xx, network).")
 	t.failed = c(metricEventsFailed, "Notifications not delivered after their last attempt, by reason.")
-	t.ignored = c(metricRecordsIgnored, "Log records that were not alert events (reason not_alert) or were malformed ones (reason invalid).")
+	t.ignored = c(metricRecordsIgnored, "Log records not sent: no alert events (reason not_alert), malformed ones (invalid), triggers overtaken by their resolve (stale_trigger).")
 	if e := errors.Join(errs...); e != nil {
 		return nil, e
 	}
