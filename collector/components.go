@@ -43,6 +43,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
 
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector"
 	"github.com/vigil-otel/vigil/connector/anomalyconnector"
 	"github.com/vigil-otel/vigil/connector/sloconnector"
 	"github.com/vigil-otel/vigil/exporter/alertmanagerexporter"
@@ -82,6 +83,7 @@ var (
 		spanmetricsconnector.NewFactory,
 		sloconnector.NewFactory,
 		anomalyconnector.NewFactory,
+		alertrouterconnector.NewFactory,
 	}
 	exporterFactories = []any{
 		debugexporter.NewFactory,

@@ -25,8 +25,8 @@ import (
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
 
-	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
@@ -140,13 +140,15 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, "0.999", firing[conventions.AttrSLOObjective])
 	assert.Regexp(t, `^checkout/availability: page: error budget burning at [0-9.]+x over 1h and [0-9.]+x over 5m \(threshold 14.4x\)`, body)
 	assert.Regexp(t, `^[0-9a-f]{32}(,[0-9a-f]{32}){4}$`, firing[conventions.AttrAlertTraceIDs], "five failing traces to open")
-	withoutFP := map[string]string{}
+	// The fingerprint is what a reader derives from the event without it.
+	lr := plog.NewLogRecord()
+	lr.Body().SetStr(body)
 	for k, v := range firing {
 		if k != conventions.AttrAlertFingerprint {
-			withoutFP[k] = v
+			lr.Attributes().PutStr(k, v)
 		}
 	}
-	a, err := alerts.FromEvent(body, withoutFP, time.Now())
+	a, err := alertevent.Decode(lr, pcommon.NewResource(), time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, a.Fingerprint, firing[conventions.AttrAlertFingerprint])
 

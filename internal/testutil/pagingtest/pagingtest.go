@@ -37,7 +37,9 @@ func PagerDutyEnv(fake *fakepagerduty.Server) map[string]string {
 }
 
 // LogsConfig runs an OTLP receiver into a logs pipeline ending at the
-// pagerduty exporter, with the notification log in file_storage.
+// alertrouter connector (FastRouting, notification log in file_storage),
+// whose receiver "oncall" is a pipeline to the pagerduty exporter with a
+// persistent sending queue, as the shipped configs have it.
 func LogsConfig(t *testing.T, fake *fakepagerduty.Server) string {
 	t.Helper()
 	dir := t.TempDir()
@@ -54,19 +56,28 @@ receivers:
     protocols:
       grpc:
         endpoint: ${env:VIGIL_OTLP_GRPC_ENDPOINT}
+connectors:
+  alertrouter:
+    routing: %s
+    storage: file_storage
+    receivers:
+      oncall: [logs/pagerduty]
 exporters:
   pagerduty:
     routing_key: %s
-    url: %s
-    storage: file_storage
-    routing: %s
+    endpoint: %s
+    sending_queue:
+      storage: file_storage
 service:
   extensions: [health_check, file_storage]
   pipelines:
     logs:
       receivers: [otlp]
+      exporters: [alertrouter]
+    logs/pagerduty:
+      receivers: [alertrouter]
       exporters: [pagerduty]
-`, RoutingKey, fake.EnqueueURL(), routing))
+`, routing, RoutingKey, fake.EnqueueURL()))
 }
 
 // FastRouting writes the built-in routing, but with a 10s group_interval
@@ -77,7 +88,6 @@ func FastRouting(t *testing.T, dir string) string {
 	return vigiltest.WriteFile(t, dir, "routing.yml", `
 receivers:
   - name: oncall
-    pagerduty: {}
 route:
   receiver: oncall
   group_interval: 10s

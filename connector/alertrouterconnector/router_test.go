@@ -1,0 +1,333 @@
+package alertrouterconnector
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/storagetest"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/connector"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/collector/pipeline"
+	"go.opentelemetry.io/otel/attribute"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.uber.org/goleak"
+
+	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/alertevent"
+)
+
+func TestMain(m *testing.M) {
+	goleak.VerifyTestMain(m)
+}
+
+// t0 is a Saturday evening; the fake clock of every test starts there.
+var t0 = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
+
+var (
+	pipeOncall  = pipeline.NewIDWithName(pipeline.SignalLogs, "oncall")
+	pipeTickets = pipeline.NewIDWithName(pipeline.SignalLogs, "tickets")
+	pipeArchive = pipeline.NewIDWithName(pipeline.SignalLogs, "archive")
+)
+
+// routing pages to oncall (and copies pages to archive), tickets to
+// tickets, with no group wait so a flush right after an event sends it.
+const routing = `
+receivers:
+  - name: oncall
+  - name: tickets
+  - name: archive
+route:
+  receiver: tickets
+  group_wait: 0s
+  group_interval: 10s
+  routes:
+    - matchers: ['severity="page"']
+      receiver: archive
+      continue: true
+    - matchers: ['severity="page"']
+      receiver: oncall
+`
+
+// flakySink is a consumertest sink that fails the first fail calls, as a
+// pipeline whose queue is full would.
+type flakySink struct {
+	consumertest.LogsSink
+	mu   sync.Mutex
+	fail int
+}
+
+func (s *flakySink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	s.mu.Lock()
+	if s.fail > 0 {
+		s.fail--
+		s.mu.Unlock()
+		return errors.New("sending queue is full")
+	}
+	s.mu.Unlock()
+	return s.LogsSink.ConsumeLogs(ctx, ld)
+}
+
+type harness struct {
+	r     *router
+	sinks map[pipeline.ID]*flakySink
+	tel   *componenttest.Telemetry
+	clock time.Time
+	// receiver is the receiver whose notifications each pipeline gets.
+	receiver map[pipeline.ID]string
+}
+
+type options struct {
+	routing  string // routing file content; empty: built-in routing
+	storeDir string // file-backed storage folder shared across restarts
+	fail     map[pipeline.ID]int
+}
+
+func start(t *testing.T, o options) *harness {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	// The loop never ticks on its own: tests flush with the fake clock.
+	cfg.FlushInterval = time.Hour
+	cfg.Receivers = map[string][]pipeline.ID{alerts.DefaultReceiverName: {pipeOncall}}
+	if o.routing != "" {
+		path := filepath.Join(t.TempDir(), "routing.yml")
+		require.NoError(t, os.WriteFile(path, []byte(o.routing), 0o600))
+		cfg.Routing = path
+		cfg.Receivers = map[string][]pipeline.ID{"oncall": {pipeOncall}, "tickets": {pipeTickets}, "archive": {pipeArchive}}
+	}
+	require.NoError(t, cfg.Validate())
+	h := &harness{sinks: map[pipeline.ID]*flakySink{}, tel: componenttest.NewTelemetry(), clock: t0}
+	consumers := map[pipeline.ID]consumer.Logs{}
+	for _, id := range []pipeline.ID{pipeOncall, pipeTickets, pipeArchive} {
+		h.sinks[id] = &flakySink{fail: o.fail[id]}
+		consumers[id] = h.sinks[id]
+	}
+	set := connectortest.NewNopSettings(metadata.Type)
+	set.ID = component.NewID(metadata.Type)
+	set.TelemetrySettings = h.tel.NewTelemetrySettings()
+	c, err := NewFactory().CreateLogsToLogs(context.Background(), set, cfg, connector.NewLogsRouter(consumers))
+	require.NoError(t, err)
+	h.r = c.(*router)
+	h.r.now = func() time.Time { return h.clock }
+	host := storagetest.NewStorageHost()
+	if o.storeDir != "" {
+		ext := storagetest.NewFileBackedStorageExtension("file_storage", o.storeDir)
+		host = host.WithExtension(ext.ID, ext)
+		cfg.Storage = &ext.ID
+	}
+	require.NoError(t, h.r.Start(context.Background(), host))
+	t.Cleanup(func() {
+		h.stop(t)
+		require.NoError(t, h.tel.Shutdown(context.Background()))
+	})
+	h.receiver = map[pipeline.ID]string{pipeOncall: alerts.DefaultReceiverName}
+	if o.routing != "" {
+		h.receiver = map[pipeline.ID]string{pipeOncall: "oncall", pipeTickets: "tickets", pipeArchive: "archive"}
+	}
+	return h
+}
+
+func (h *harness) stop(t *testing.T) {
+	if h.r == nil {
+		return
+	}
+	require.NoError(t, h.r.Shutdown(context.Background()))
+	h.r = nil
+}
+
+// event is an alert event of an SLO of checkout, as the slo connector
+// writes it.
+func event(severity, state string) plog.Logs {
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	alertevent.Append(records, alertevent.Event{
+		Identity: map[string]string{
+			conventions.AttrAlertName: "SLOBurnRate-checkout-availability-" + severity, conventions.AttrAlertSeverity: severity,
+			conventions.AttrAlertSource: conventions.SourceSLO, conventions.AttrServiceName: "checkout", conventions.AttrSLOName: "availability",
+		},
+		State: state, Summary: "checkout/availability: " + severity, Time: t0,
+	})
+	return ld
+}
+
+// at moves the fake clock to t0+d, feeds the events and flushes.
+func (h *harness) at(t *testing.T, d time.Duration, events ...plog.Logs) {
+	t.Helper()
+	h.clock = t0.Add(d)
+	for _, ld := range events {
+		require.NoError(t, h.r.ConsumeLogs(context.Background(), ld))
+	}
+	h.r.tick(h.clock)
+}
+
+// notes waits until the sink of id has want notifications and returns them
+// as "action alertname" (trigger or resolve, from alert.state).
+func (h *harness) notes(t *testing.T, id pipeline.ID, want int) []string {
+	t.Helper()
+	var got []string
+	require.Eventually(t, func() bool {
+		got = nil
+		for _, ld := range h.sinks[id].AllLogs() {
+			for _, rl := range ld.ResourceLogs().All() {
+				for _, sl := range rl.ScopeLogs().All() {
+					for _, lr := range sl.LogRecords().All() {
+						a, err := alertevent.Decode(lr, rl.Resource(), time.Time{})
+						require.NoError(t, err)
+						action := "trigger"
+						if !a.Firing() {
+							action = "resolve"
+						}
+						assert.Equal(t, h.receiver[id], alertevent.Receiver(lr))
+						got = append(got, action+" "+a.Labels[alerts.LabelAlertName])
+					}
+				}
+			}
+		}
+		return len(got) >= want
+	}, 5*time.Second, 5*time.Millisecond)
+	// Nothing more arrives: the handover is done once the flush's
+	// notifications are in.
+	time.Sleep(20 * time.Millisecond)
+	assert.Len(t, got, want)
+	return got
+}
+
+func TestRoutesToReceiverPipelines(t *testing.T) {
+	h := start(t, options{routing: routing})
+	page, ticket := "SLOBurnRate-checkout-availability-page", "SLOBurnRate-checkout-availability-ticket"
+	h.at(t, 0, event("page", "firing"), event("ticket", "firing"))
+	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeOncall, 1))
+	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeArchive, 1), "continue: true copies the page")
+	// The default inhibition: the page holds back the ticket of its SLO.
+	assert.Empty(t, h.notes(t, pipeTickets, 0))
+
+	// Re-reported while firing: nothing new. Then the page resolves: its
+	// resolve goes to both receivers and the ticket, no longer inhibited,
+	// to tickets.
+	h.at(t, 5*time.Second, event("page", "firing"))
+	h.at(t, 12*time.Second, event("page", "resolved"), event("ticket", "firing"))
+	assert.Equal(t, []string{"trigger " + page, "resolve " + page}, h.notes(t, pipeOncall, 2))
+	assert.Equal(t, []string{"trigger " + page, "resolve " + page}, h.notes(t, pipeArchive, 2))
+	assert.Equal(t, []string{"trigger " + ticket}, h.notes(t, pipeTickets, 1))
+
+	h.stop(t)
+	m, err := h.tel.GetMetric(metricNotifications)
+	require.NoError(t, err)
+	var handedOver int64
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, _ := dp.Attributes.Value(attrOutcome); v.AsString() == outcomeHandedOver {
+			handedOver += dp.Value
+		}
+	}
+	assert.Equal(t, int64(5), handedOver)
+}
+
+// TestHandoverFailureRetried: a pipeline that refuses a notification gets
+// it again at the group's next flush; nothing is lost or doubled.
+func TestHandoverFailureRetried(t *testing.T) {
+	h := start(t, options{routing: routing, fail: map[pipeline.ID]int{pipeOncall: 1}})
+	page := "SLOBurnRate-checkout-availability-page"
+	h.at(t, 0, event("page", "firing"))
+	assert.Empty(t, h.notes(t, pipeOncall, 0))
+	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeArchive, 1))
+	h.at(t, 10*time.Second, event("page", "firing"))
+	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeOncall, 1))
+	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeArchive, 1), "the receiver that took it is not sent it again")
+}
+
+// TestRestart: a router restarted over the same storage neither repeats a
+// trigger nor loses a resolve, with the built-in routing.
+func TestRestart(t *testing.T) {
+	tests := []struct {
+		name     string
+		reReport bool
+	}{
+		{"re-reported after the restart, then resolved", true},
+		{"only the resolve after the restart", false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			dir := t.TempDir()
+			page := "SLOBurnRate-checkout-availability-page"
+			first := start(t, options{storeDir: dir})
+			first.at(t, 0, event("page", "firing"))
+			first.at(t, alerts.DefaultGroupWait)
+			assert.Equal(t, []string{"trigger " + page}, first.notes(t, pipeOncall, 1))
+			first.stop(t)
+
+			second := start(t, options{storeDir: dir})
+			second.clock = t0.Add(time.Minute)
+			if tt.reReport {
+				second.at(t, time.Minute, event("page", "firing"))
+				second.at(t, time.Minute+alerts.DefaultGroupWait, event("page", "firing"))
+				second.at(t, 3*time.Minute, event("page", "firing"))
+			}
+			second.at(t, 4*time.Minute, event("page", "resolved"))
+			second.at(t, 5*time.Minute)
+			assert.Equal(t, []string{"resolve " + page}, second.notes(t, pipeOncall, 1))
+		})
+	}
+}
+
+// TestRecordsThatAreNotAlerts are counted and ignored.
+func TestRecordsThatAreNotAlerts(t *testing.T) {
+	h := start(t, options{})
+	ld := plog.NewLogs()
+	records := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty().LogRecords()
+	records.AppendEmpty().Body().SetStr("GET /cart 200")
+	bad := records.AppendEmpty()
+	bad.Attributes().PutStr(conventions.AttrAlertName, "X")
+	bad.Attributes().PutStr(conventions.AttrAlertState, "exploded")
+	bad.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+	h.at(t, 0, ld)
+	h.at(t, time.Minute)
+	assert.Empty(t, h.notes(t, pipeOncall, 0))
+	h.stop(t)
+	m, err := h.tel.GetMetric(metricAlertsReceived)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		v, _ := dp.Attributes.Value(attribute.Key(attrOutcome))
+		got[v.AsString()] += dp.Value
+	}
+	assert.Equal(t, map[string]int64{outcomeNotAlert: 1, outcomeInvalid: 1}, got)
+}
+
+// TestStartRefusesUnmappedReceiver: a routing file whose receiver has no
+// pipelines is refused at start, naming it.
+func TestStartRefusesUnmappedReceiver(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	path := filepath.Join(t.TempDir(), "routing.yml")
+	require.NoError(t, os.WriteFile(path, []byte("receivers: [{name: oncall}, {name: pager2}]\nroute: {receiver: oncall}\n"), 0o600))
+	cfg.Routing = path
+	cfg.Receivers = map[string][]pipeline.ID{"oncall": {pipeOncall}}
+	sink := &consumertest.LogsSink{}
+	c, err := NewFactory().CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg,
+		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{pipeOncall: sink}))
+	require.NoError(t, err)
+	err = c.Start(context.Background(), componenttest.NewNopHost())
+	require.ErrorContains(t, err, `receiver "pager2" of the routing file has no pipelines`)
+	require.NoError(t, c.Shutdown(context.Background()))
+}
+
+func TestCreateRefusesUnknownPipeline(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	cfg.Receivers = map[string][]pipeline.ID{alerts.DefaultReceiverName: {pipeTickets}}
+	_, err := NewFactory().CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg,
+		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{pipeOncall: &consumertest.LogsSink{}}))
+	require.ErrorContains(t, err, "receivers::default")
+}
