@@ -2,10 +2,11 @@
 // and its fingerprint, matchers, the routing tree, grouping, inhibition,
 // silences, time intervals and a persisted notification log.
 //
-// It knows nothing of the collector. The pagerduty exporter turns alert-event
-// log records into Alert values with FromEvent, feeds them to an Engine with
-// Ingest, calls Flush on a tick, sends the returned notifications and reports
-// each outcome with MarkSent. The engine never starts goroutines and never
+// It knows nothing of the collector. The alertrouter connector turns
+// alert-event log records into Alert values (internal/alertevent), feeds
+// them to an Engine with Ingest, calls Flush on a tick, records each
+// notification with MarkSending, hands it to its receiver's pipelines and
+// reports the outcome with MarkSent. The engine never starts goroutines and never
 // reads the clock: every call takes an explicit now, so behaviour over time is
 // tested with a fake clock.
 //

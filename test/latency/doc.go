@@ -1,4 +1,4 @@
-// Package latency is the time-to-page harness of the pagerduty exporter:
+// Package latency is the time-to-page harness of the alert path (alertrouter connector and pagerduty exporter):
 // `go test -v ./test/latency` sends one error burst
 // (50 spans/s, every request failing, on the documented example SLO
 // checkout/availability) into the built binary and prints how long the page
