@@ -40,7 +40,7 @@ func TestEndToEnd(t *testing.T) {
 	inst := vigiltest.Start(t, vigiltest.Options{Args: []string{
 		"--set=connectors::slo::evaluation_interval=1s",
 		"--set=exporters::file/alerts::path=" + alertsFile,
-		"--set=service::pipelines::logs/alerts::exporters=[file/alerts]",
+		"--set=service::pipelines::logs/alerts::exporters=[file/alerts,alertrouter]",
 	}})
 
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -160,7 +160,7 @@ func TestEndToEnd(t *testing.T) {
 	restarted := vigiltest.Start(t, vigiltest.Options{StorageDir: inst.StorageDir, Args: []string{
 		"--set=connectors::slo::evaluation_interval=1s",
 		"--set=exporters::file/alerts::path=" + restartedAlerts,
-		"--set=service::pipelines::logs/alerts::exporters=[file/alerts]",
+		"--set=service::pipelines::logs/alerts::exporters=[file/alerts,alertrouter]",
 	}})
 	err = vigiltest.Eventually(ctx, func() error {
 		fams, err := vigiltest.Scrape(restarted.PrometheusURL())
