@@ -40,7 +40,7 @@ const (
 // into the binary running its embedded default configuration. Two paths
 // watch it:
 //
-//   - Vigil: slo connector → pagerduty exporter → PagerDuty fake A;
+//   - Vigil: slo connector → alertrouter connector → pagerduty exporter → PagerDuty fake A;
 //   - Prometheus: Prometheus (default settings) scrapes the binary's
 //     vigil_slo_events_total, evaluates the `vigil slo rules` output of the
 //     same spec and sends to Alertmanager, configured with
@@ -108,7 +108,7 @@ func TestTimeToPage(t *testing.T) {
 	wg.Wait()
 
 	report := fmt.Sprintf("time to page, error burst at 50 spans/s on checkout/availability (99.9%%/30d):\n"+
-		"  vigil (slo connector → pagerduty exporter):              %s\n"+
+		"  vigil (slo → alertrouter → pagerduty):                   %s\n"+
 		"  prometheus + alertmanager (default settings, example):   %s\n",
 		figure(vigilAt, vigilErr), figure(amAt, amErr))
 	fmt.Print(report)
