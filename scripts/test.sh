@@ -7,8 +7,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:$(go env GOPATH)/bin
-# Built and downloaded test servers (Loki, chdb) live outside the checkout,
-# so a fresh clone on the same machine does not build them again.
+# Built and downloaded test servers (Loki, chdb, kube-apiserver, etcd, Mimir)
+# live outside the checkout, so a fresh clone on the same machine does not
+# build them again.
 export VIGIL_CACHE_DIR=${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}
 export VIGIL_CHDB_DIR=${VIGIL_CHDB_DIR:-$VIGIL_CACHE_DIR/chdb}
 
