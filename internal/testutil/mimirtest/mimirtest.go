@@ -160,7 +160,11 @@ func Start(t testing.TB, args ...string) *Server {
 	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
 	proc, ports := serverproc.StartOnFreePorts(t, "mimir", 3, 180*time.Second,
 		func(ports []int) *exec.Cmd {
+			// Each start (a retry on new ports included) gets fresh directories.
 			data := filepath.Join(dir, fmt.Sprintf("run-%d", ports[0]))
+			if err := os.MkdirAll(data, 0o700); err != nil {
+				t.Fatal(err)
+			}
 			var cfg bytes.Buffer
 			if err := config.Execute(&cfg, map[string]any{
 				"Dir": data, "HTTPPort": ports[0], "GRPCPort": ports[1], "MemberlistPort": ports[2],

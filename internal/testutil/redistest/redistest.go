@@ -89,7 +89,7 @@ func (s *Server) command(port int) *exec.Cmd {
 func (s *Server) Stop() {
 	s.t.Helper()
 	if err := s.proc.Stop(syscall.SIGTERM, 20*time.Second); err != nil {
-		s.t.Fatalf("stopping redis-server: %v\n%s", err, s.proc.Output())
+		s.t.Fatalf("stopping redis-server: %v", err)
 	}
 }
 
@@ -106,7 +106,7 @@ func (s *Server) Restart() {
 	}
 	s.proc = serverproc.Start(s.t, "redis-server", s.command(s.port))
 	if err := s.proc.WaitReady(20*time.Second, func() error { return ping(s.Addr) }); err != nil {
-		s.t.Fatalf("restarting redis-server on %s: %v\n%s", s.Addr, err, s.proc.Output())
+		s.t.Fatalf("restarting redis-server on %s: %v", s.Addr, err)
 	}
 }
 

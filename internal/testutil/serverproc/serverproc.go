@@ -206,7 +206,6 @@ func StartOnFreePorts(t testing.TB, name string, nPorts int, timeout time.Durati
 			t.Logf("%s: a port was taken before it could bind it; starting it again on new ports", name)
 			continue
 		}
-		p.Kill()
-		t.Fatalf("%v\n%s output:\n%s", err, name, p.Output())
+		t.Fatal(err) // the cleanup Start registered logs the output
 	}
 }
