@@ -12,8 +12,8 @@
 # lives under $VIGIL_CACHE_DIR, never in the repository.
 
 # cache_root prints the cache root: $VIGIL_CACHE_DIR, else
-# ${XDG_CACHE_HOME:-$HOME/.cache}/vigil (the default scripts/test.sh and the
-# Go helpers in internal/testutil use too).
+# ${XDG_CACHE_HOME:-$HOME/.cache}/vigil, the default of scripts/test.sh, the
+# other install scripts and the tests (internal/testutil.CacheDir).
 cache_root() {
 	echo "${VIGIL_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/vigil}"
 }

@@ -20,34 +20,19 @@ import (
 	"testing"
 	"time"
 
-	"github.com/vigil-otel/vigil/internal/vigiltest"
+	"github.com/vigil-otel/vigil/internal/testutil"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // InstallCommand is what installs every server the tests use.
 const InstallCommand = "scripts/install-test-deps.sh"
 
-// CacheDir returns the root the install scripts cache built servers in:
-// $VIGIL_CACHE_DIR, else $XDG_CACHE_HOME/vigil, else ~/.cache/vigil, as in
-// scripts/test.sh and scripts/lib/gobuild.sh.
-func CacheDir() string {
-	if dir := os.Getenv("VIGIL_CACHE_DIR"); dir != "" {
-		return dir
-	}
-	if dir := os.Getenv("XDG_CACHE_HOME"); dir != "" {
-		return filepath.Join(dir, "vigil")
-	}
-	home, err := os.UserHomeDir()
-	if err != nil {
-		return filepath.Join(os.TempDir(), "vigil-cache")
-	}
-	return filepath.Join(home, ".cache", "vigil")
-}
-
-// CachedBinary returns CacheDir()/rel, failing the test with the script
-// that installs it (a path from the repository root) when it is missing.
+// CachedBinary returns testutil.CacheDir()/rel, failing the test with the
+// script that installs it (a path from the repository root) when it is
+// missing.
 func CachedBinary(t testing.TB, rel, installScript string) string {
 	t.Helper()
-	path := filepath.Join(CacheDir(), rel)
+	path := filepath.Join(testutil.CacheDir(), rel)
 	if _, err := os.Stat(path); err != nil {
 		t.Fatalf("%s is not installed (%v): run %s (or %s, which runs it) with the same VIGIL_CACHE_DIR",
 			filepath.Base(path), err, installScript, InstallCommand)

@@ -100,20 +100,3 @@ func TestWaitReadyReportsAnExitWithTheReason(t *testing.T) {
 		t.Errorf("output does not say the port was taken: %q", p.Output())
 	}
 }
-
-func TestCacheDir(t *testing.T) {
-	t.Setenv("VIGIL_CACHE_DIR", "/x/cache")
-	if got := CacheDir(); got != "/x/cache" {
-		t.Errorf("CacheDir with VIGIL_CACHE_DIR = %q", got)
-	}
-	t.Setenv("VIGIL_CACHE_DIR", "")
-	t.Setenv("XDG_CACHE_HOME", "/x/xdg")
-	if got := CacheDir(); got != "/x/xdg/vigil" {
-		t.Errorf("CacheDir with XDG_CACHE_HOME = %q", got)
-	}
-	t.Setenv("XDG_CACHE_HOME", "")
-	t.Setenv("HOME", "/x/home")
-	if got := CacheDir(); got != "/x/home/.cache/vigil" {
-		t.Errorf("CacheDir with HOME = %q", got)
-	}
-}
