@@ -96,35 +96,3 @@ func TestSilenceActiveAt(t *testing.T) {
 		assert.Equal(t, tt.want, s.ActiveAt(t0.Add(tt.at)), "at %v", tt.at)
 	}
 }
-
-func TestFileWatcher(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "silences.yml")
-	w := &FileWatcher{Path: path}
-	_, _, err := w.Changed()
-	require.Error(t, err, "a missing file is an error")
-
-	steps := []struct {
-		write   string
-		touch   bool
-		changed bool
-	}{
-		{write: "silences: []\n", changed: true},
-		{touch: true, changed: false},
-		{write: "silences: []\n", changed: false},
-		{write: "silences:\n", changed: true},
-	}
-	for i, s := range steps {
-		if s.touch {
-			now := time.Now().Add(time.Duration(i) * time.Second)
-			require.NoError(t, os.Chtimes(path, now, now))
-		} else {
-			require.NoError(t, os.WriteFile(path, []byte(s.write), 0o644))
-		}
-		data, changed, err := w.Changed()
-		require.NoError(t, err)
-		assert.Equal(t, s.changed, changed, "step %d", i)
-		if changed {
-			assert.Equal(t, s.write, string(data))
-		}
-	}
-}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"io/fs"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/filewatch"
 )
 
 // Reloader applies the config and silences files to an engine whenever
@@ -21,7 +23,7 @@ type Reloader struct {
 	// refuses is reported like one that does not parse.
 	Check func(*Config) error
 
-	config, silences FileWatcher
+	config, silences filewatch.File
 }
 
 // Reload re-reads both files and applies what changed. The error joins the
@@ -53,7 +55,7 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 		case errors.Is(err, fs.ErrNotExist):
 			// Forget the old content, so that a file created again with
 			// the same content is still applied.
-			r.silences = FileWatcher{Path: r.SilencesPath}
+			r.silences.Forget()
 			e.SetSilences(nil)
 		case err != nil:
 			errs = append(errs, err)

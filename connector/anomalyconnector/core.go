@@ -33,10 +33,6 @@ type core struct {
 	// zero; older ones only from their second point.
 	startTime time.Time
 
-	// Guarded by the cores registry's lock.
-	instances, started int
-	stopping           bool
-
 	mu          sync.Mutex
 	streams     map[uint64]*stream
 	red         map[string]*redAccum    // this interval, by service and operation
@@ -123,28 +119,48 @@ func (c *core) initTelemetry() error {
 	return errors.Join(errs...)
 }
 
-// start restores the checkpoint, if storage is configured, and starts the
-// loop that closes intervals and writes checkpoints.
-func (c *core) start(ctx context.Context, host component.Host) error {
-	if c.cfg.Storage != nil {
-		client, err := storageclient.Get(ctx, host, *c.cfg.Storage, component.KindConnector, c.set.ID, "")
-		if err != nil {
-			return err
-		}
-		c.client = client
-		if err := c.restore(ctx); err != nil {
-			// A checkpoint that cannot be read costs a warm-up, not the
-			// pipeline: start fresh and say so.
-			c.logger.Warn("Anomaly state not restored; detectors start learning anew", zap.Error(err))
-		}
+// Start restores the checkpoint, if storage is configured. It runs at the
+// first instance's Start (package sharedcomponent).
+func (c *core) Start(ctx context.Context, host component.Host) error {
+	if c.cfg.Storage == nil {
+		return nil
 	}
-	if c.autoFlush {
-		c.stop = make(chan struct{})
-		c.done = make(chan struct{})
-		c.running = true
-		go c.loop()
+	client, err := storageclient.Get(ctx, host, *c.cfg.Storage, component.KindConnector, c.set.ID, "")
+	if err != nil {
+		return err
+	}
+	c.client = client
+	if err := c.restore(ctx); err != nil {
+		// A checkpoint that cannot be read costs a warm-up, not the
+		// pipeline: start fresh and say so.
+		c.logger.Warn("Anomaly state not restored; detectors start learning anew", zap.Error(err))
 	}
 	return nil
+}
+
+// StartSending starts the loop that closes intervals and writes
+// checkpoints, once every instance has started, so that no output is sent
+// before both output pipelines are running.
+func (c *core) StartSending() {
+	if !c.autoFlush {
+		return
+	}
+	c.stop = make(chan struct{})
+	c.done = make(chan struct{})
+	c.running = true
+	go c.loop()
+}
+
+// StopSending stops the loop at the first instance's Shutdown: the
+// collector shuts a connector down before the pipelines it feeds, so the
+// core must stop sending before either of them goes. The open interval is
+// dropped rather than flushed: its points would reach detectors early.
+func (c *core) StopSending() {
+	if c.running {
+		close(c.stop)
+		<-c.done
+		c.running = false
+	}
 }
 
 // loop closes each interval at its wall-clock boundary (so that every
@@ -180,16 +196,11 @@ func (c *core) nextBoundary(now time.Time) time.Time {
 	return now.Truncate(c.cfg.Interval).Add(c.cfg.Interval)
 }
 
-// shutdown stops the loop and writes a last checkpoint. The open interval
-// is dropped rather than flushed: its points would reach detectors early and
-// its output pipelines may already be stopping.
-func (c *core) shutdown(ctx context.Context) error {
+// Shutdown writes a last checkpoint at the last instance's Shutdown, when
+// no more input can arrive.
+func (c *core) Shutdown(ctx context.Context) error {
 	var errs []error
-	if c.running {
-		close(c.stop)
-		<-c.done
-		c.running = false
-	}
+	c.StopSending() // a lone instance shut down without starting every other
 	if c.client != nil {
 		errs = append(errs, c.checkpoint(ctx))
 		errs = append(errs, c.client.Close(ctx))

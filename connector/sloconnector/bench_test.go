@@ -139,7 +139,7 @@ func BenchmarkStart(b *testing.B) {
 		writeSpecTB(b, dir, fmt.Sprintf("spec-%d.yaml", f), spec)
 	}
 	for b.Loop() {
-		specs, _, err := loadSpecs([]string{dir})
+		specs, err := loadSpecs([]string{dir})
 		if err != nil {
 			b.Fatal(err)
 		}

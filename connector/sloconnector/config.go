@@ -56,8 +56,9 @@ type Config struct {
 	DashboardURL string `mapstructure:"dashboard_url"`
 	RunbookURL   string `mapstructure:"runbook_url"`
 	// ReloadCheckInterval is how often spec files are checked for changes
-	// (by modification time and size). Zero means the default (10s); a
-	// negative value turns the check off (SIGHUP still reloads).
+	// (by content, package internal/filewatch). Zero means the default
+	// (10s); a negative value turns the check off (SIGHUP, which rebuilds
+	// the collector's pipelines, still reloads).
 	ReloadCheckInterval time.Duration `mapstructure:"reload_check_interval"`
 	// AlertResendInterval is how often events of still-firing alerts are
 	// sent again, so that a downstream that resolves stale alerts keeps

@@ -4,11 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"os/signal"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"text/template"
 	"time"
 
@@ -23,49 +20,28 @@ import (
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 
+	"github.com/vigil-otel/vigil/internal/filewatch"
+	"github.com/vigil-otel/vigil/internal/sharedcomponent"
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
-// registry holds the one connector of each component ID, shared by the
-// instances the collector builds for each pair of pipeline signals.
-type registry struct {
-	mu   sync.Mutex
-	byID map[component.ID]*sloConnector
-}
+// instances holds the connector of each configuration, shared by the
+// instances the collector builds for each pair of pipeline signals: it
+// passes them all the same *Config.
+var instances = sharedcomponent.NewMap[*Config, *sloConnector]()
 
-var instances = &registry{byID: map[component.ID]*sloConnector{}}
+// running remembers, by component ID, the SLOs each connector last ran
+// with, across the collector's rebuilds of its pipelines: on SIGHUP the
+// collector shuts every component down and builds new ones, and a spec
+// broken meanwhile must not stop the new connector from starting (the
+// collector would exit). The new connector then runs the SLOs the old one
+// ran, says why, and picks the fixed files up when they change.
+var running = struct {
+	sync.Mutex
+	specs map[component.ID][]slo.Spec
+}{specs: map[component.ID][]slo.Spec{}}
 
-// acquire returns the connector of set.ID, creating it on first use, and
-// counts one more instance that shares it.
-func (r *registry) acquire(set connector.Settings, cfg *Config, opts factoryOptions) *sloConnector {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c := r.byID[set.ID]
-	if c == nil {
-		c = newConnector(set, cfg, opts)
-		r.byID[set.ID] = c
-	}
-	c.refs++
-	return c
-}
-
-// release counts one instance less and reports whether it was the last;
-// the last one removes the connector, so that a rebuilt pipeline (a
-// collector reload) gets a fresh one with its new configuration.
-func (r *registry) release(c *sloConnector) bool {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	c.refs--
-	if c.refs > 0 {
-		return false
-	}
-	if r.byID[c.id] == c {
-		delete(r.byID, c.id)
-	}
-	return true
-}
-
-// sloConnector is the state shared by all instances of one component ID.
+// sloConnector is the state shared by all instances of one configuration.
 type sloConnector struct {
 	id     component.ID
 	cfg    *Config
@@ -78,15 +54,10 @@ type sloConnector struct {
 
 	// Set while the collector builds the pipelines, before any Start;
 	// read-only afterwards.
-	refs           int // guarded by registry.mu
 	metricsOut     consumer.Metrics
 	logsOut        consumer.Logs
 	tracesCounter  *tracesFacet
 	metricsCounter *metricsFacet
-
-	startOnce sync.Once
-	startErr  error
-	stopOnce  sync.Once
 
 	// rules is swapped by a reload; the hot path only loads it.
 	rules    atomic.Pointer[ruleset]
@@ -96,7 +67,9 @@ type sloConnector struct {
 	links    linkTemplates
 	tel      *telemetry
 	started  time.Time
-	specsSig string // modification signature of the spec files
+	// watch tells when the spec files changed; owned by the evaluation
+	// goroutine once it runs.
+	watch filewatch.Tree
 
 	// events is owned by the evaluation goroutine once it runs.
 	events *alertEvents
@@ -104,10 +77,10 @@ type sloConnector struct {
 	// reloadMu serializes reloads and checkpoints with shutdown.
 	reloadMu sync.Mutex
 
-	hup    chan os.Signal
-	stop   chan struct{}
-	done   chan struct{}
-	reload chan chan error // reload requests (requestReload)
+	sending bool // the evaluation loop runs
+	stop    chan struct{}
+	done    chan struct{}
+	reload  chan chan error // reload requests (requestReload)
 }
 
 type linkTemplates struct {
@@ -150,8 +123,8 @@ func (c *sloConnector) setLogsOut(next consumer.Logs) {
 
 // newTracesFacet returns an instance consuming traces. The first one
 // built counts spans; the collector hands every other the same spans.
-func (c *sloConnector) newTracesFacet() *tracesFacet {
-	f := &tracesFacet{facet{c}}
+func (c *sloConnector) newTracesFacet(inst *sharedcomponent.Instance[*Config, *sloConnector]) *tracesFacet {
+	f := &tracesFacet{facet{Instance: inst, c: c}}
 	if c.tracesCounter == nil {
 		c.tracesCounter = f
 	}
@@ -160,8 +133,8 @@ func (c *sloConnector) newTracesFacet() *tracesFacet {
 
 // newMetricsFacet returns an instance consuming metrics; as for traces,
 // the first one built counts.
-func (c *sloConnector) newMetricsFacet() *metricsFacet {
-	f := &metricsFacet{facet{c}}
+func (c *sloConnector) newMetricsFacet(inst *sharedcomponent.Instance[*Config, *sloConnector]) *metricsFacet {
+	f := &metricsFacet{facet{Instance: inst, c: c}}
 	if c.metricsCounter == nil {
 		c.metricsCounter = f
 	}
@@ -170,13 +143,10 @@ func (c *sloConnector) newMetricsFacet() *metricsFacet {
 
 // facet is what every instance of the connector shares: one lifecycle and
 // one evaluation, whichever signal the instance consumes.
-type facet struct{ c *sloConnector }
-
-func (f facet) Start(ctx context.Context, host component.Host) error {
-	return f.c.start(ctx, host)
+type facet struct {
+	*sharedcomponent.Instance[*Config, *sloConnector]
+	c *sloConnector
 }
-
-func (f facet) Shutdown(ctx context.Context) error { return f.c.shutdown(ctx) }
 
 func (f facet) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
@@ -213,16 +183,12 @@ func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) err
 	return nil
 }
 
-// start runs once per connector, whichever instance the collector starts
-// first: it loads the specs (an invalid spec fails start-up with every
-// problem, file:line:col), builds the tracker, restores the checkpoint
-// and starts the evaluation loop.
-func (c *sloConnector) start(ctx context.Context, host component.Host) error {
-	c.startOnce.Do(func() { c.startErr = c.doStart(ctx, host) })
-	return c.startErr
-}
-
-func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
+// Start runs at the first instance's Start (package sharedcomponent): it
+// loads the specs, builds the tracker and restores the checkpoint. An
+// invalid spec fails start-up with every problem, file:line:col, unless
+// this connector ran before in this process (the collector rebuilt its
+// pipelines on SIGHUP): then it keeps the SLOs that ran and logs why.
+func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 	var err error
 	if c.links.dashboard, err = parseURLTemplate(c.cfg.DashboardURL); err != nil {
 		return fmt.Errorf("dashboard_url: %w", err)
@@ -230,19 +196,29 @@ func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
 	if c.links.runbook, err = parseURLTemplate(c.cfg.RunbookURL); err != nil {
 		return fmt.Errorf("runbook_url: %w", err)
 	}
-	specs, sig, err := loadSpecs(c.cfg.Specs)
+	_, files := splitSpecPaths(c.cfg.Specs)
+	c.watch = filewatch.Tree{Paths: files, Extensions: specFileExtensions}
+	// The baseline is taken before reading, so that a change made while
+	// the specs load is seen at the next check.
+	_, _ = c.watch.Changed()
+	rs, specs, err := c.loadRuleset()
 	if err != nil {
-		return fmt.Errorf("slo specs: %w", err)
+		running.Lock()
+		prev, ok := running.specs[c.id]
+		running.Unlock()
+		if !ok {
+			return fmt.Errorf("slo specs: %w", err)
+		}
+		c.logger.Error("SLO specs are invalid; keeping the SLOs that ran before the collector reloaded", zap.Error(err))
+		if rs, err = compile(flatten(prev), c.set.TelemetrySettings); err != nil {
+			return fmt.Errorf("slo specs: %w", err)
+		}
+		specs = prev
 	}
 	for _, n := range slo.Notes(specs) {
 		c.logger.Info("SLO spec note", zap.String("note", n.String()))
 	}
-	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
-	if err != nil {
-		return fmt.Errorf("slo specs: %w", err)
-	}
 	c.started = c.now()
-	c.specsSig = sig
 	c.tracker = tracker.New(rs.slos, tracker.Options{
 		Clock:           c.clock, // nil: time.Now
 		LateTolerance:   c.cfg.LateTolerance,
@@ -252,22 +228,60 @@ func (c *sloConnector) doStart(ctx context.Context, host component.Host) error {
 	c.metrics = newMetricAccounting(c.started)
 	c.events = newAlertEvents(c.cfg.AlertResendInterval)
 	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker); err != nil {
+		c.tracker = nil
 		return err
 	}
 	if err := c.openStorage(ctx, host); err != nil {
 		c.tel.close()
+		c.tracker = nil
 		return err
 	}
 	c.rules.Store(rs)
+	c.remember(specs)
 	c.logger.Info("SLO connector started", zap.Int("slos", len(rs.slos)), zap.Strings("specs", c.cfg.Specs))
-	if c.manual {
-		return nil // Evaluate drives a replay connector
-	}
-
-	c.hup = make(chan os.Signal, 1)
-	signal.Notify(c.hup, syscall.SIGHUP)
-	go c.loop()
 	return nil
+}
+
+// loadRuleset loads and compiles the specs of the configuration.
+func (c *sloConnector) loadRuleset() (*ruleset, []slo.Spec, error) {
+	specs, err := loadSpecs(c.cfg.Specs)
+	if err != nil {
+		return nil, nil, err
+	}
+	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
+	if err != nil {
+		return nil, nil, err
+	}
+	return rs, specs, nil
+}
+
+// remember records the specs running, for a rebuild of the pipelines.
+func (c *sloConnector) remember(specs []slo.Spec) {
+	running.Lock()
+	defer running.Unlock()
+	running.specs[c.id] = specs
+}
+
+// StartSending starts the evaluation loop once every instance has started,
+// so that no metric or alert event reaches a pipeline not yet running. A
+// replay connector has none: Evaluate drives it.
+func (c *sloConnector) StartSending() {
+	if c.manual {
+		return
+	}
+	c.sending = true
+	go c.loop()
+}
+
+// StopSending stops the evaluation loop at the first instance's Shutdown,
+// before any pipeline it sends to stops.
+func (c *sloConnector) StopSending() {
+	if !c.sending {
+		return
+	}
+	close(c.stop)
+	<-c.done
+	c.sending = false
 }
 
 // flatten lists the SLOs of the specs in file order.
@@ -310,20 +324,13 @@ func (c *sloConnector) openStorage(ctx context.Context, host component.Host) err
 // state apart should two connectors share a client.
 func checkpointKey(id component.ID) string { return "slo_state/" + id.String() }
 
-// shutdown stops the evaluation loop at the first call and writes the
-// last checkpoint at the last one, when every instance sharing the
-// connector is down and no more events can arrive.
-func (c *sloConnector) shutdown(ctx context.Context) error {
-	last := instances.release(c)
-	c.stopOnce.Do(func() {
-		close(c.stop)
-		if c.hup != nil {
-			signal.Stop(c.hup)
-			<-c.done
-		}
-	})
-	if !last || c.tracker == nil || c.startErr != nil {
-		return nil
+// Shutdown writes the last checkpoint at the last instance's Shutdown,
+// when every instance sharing the connector is down and no more events
+// can arrive.
+func (c *sloConnector) Shutdown(ctx context.Context) error {
+	c.StopSending() // a lone instance shut down before the others started
+	if c.tracker == nil {
+		return nil // never started, or failed to
 	}
 	var errs []error
 	if c.storage != nil {
@@ -353,7 +360,8 @@ func (c *sloConnector) checkpoint(ctx context.Context) error {
 // loop evaluates on whole multiples of the evaluation interval, and
 // checkpoints and checks for spec changes on their own intervals, all in
 // one goroutine so that evaluation, reload and alert bookkeeping never
-// race.
+// race. It handles no signal: SIGHUP is the collector's, which rebuilds
+// every component (see running).
 func (c *sloConnector) loop() {
 	defer close(c.done)
 	interval := c.cfg.EvaluationInterval
@@ -366,10 +374,6 @@ func (c *sloConnector) loop() {
 		select {
 		case <-c.stop:
 			return
-		case <-c.hup:
-			if err := c.reloadSpecs(); err != nil {
-				c.logger.Error("SLO spec reload on SIGHUP failed; keeping the current SLOs", zap.Error(err))
-			}
 		case reply := <-c.reload:
 			reply <- c.reloadSpecs()
 		case <-timer.C:
@@ -407,30 +411,31 @@ func (c *sloConnector) reloadCheckInterval() time.Duration {
 	}
 }
 
-// reloadIfChanged reloads the specs when a spec file changed.
+// reloadIfChanged reloads the specs when a spec file changed. Files that
+// cannot be read or are invalid keep the running SLOs; they are tried
+// again once their content changes.
 func (c *sloConnector) reloadIfChanged() {
-	sig, err := specsSignature(c.cfg.Specs)
-	if err != nil || sig == c.specsSig {
+	changed, err := c.watch.Changed()
+	if err != nil {
+		c.logger.Warn("Reading the SLO spec files failed; keeping the current SLOs", zap.Error(err))
+		return
+	}
+	if !changed {
 		return
 	}
 	c.logger.Info("SLO spec files changed; reloading")
 	if err := c.reloadSpecs(); err != nil {
 		c.logger.Error("SLO spec reload failed; keeping the current SLOs", zap.Error(err))
-		c.specsSig = sig // don't retry the same broken files every check
 	}
 }
 
 // reloadSpecs loads and compiles the specs again and updates the
 // tracker: unchanged SLOs keep their state. An invalid spec keeps the
-// current set and returns the validation errors.
+// current set and returns the validation errors, file:line:col.
 func (c *sloConnector) reloadSpecs() error {
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
-	specs, sig, err := loadSpecs(c.cfg.Specs)
-	if err != nil {
-		return err
-	}
-	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
+	rs, specs, err := c.loadRuleset()
 	if err != nil {
 		return err
 	}
@@ -441,13 +446,16 @@ func (c *sloConnector) reloadSpecs() error {
 		keep[rs.slos[i].ID()] = true
 	}
 	c.metrics.forget(keep)
-	c.specsSig = sig
+	c.remember(specs)
+	for _, n := range slo.Notes(specs) {
+		c.logger.Info("SLO spec note", zap.String("note", n.String()))
+	}
 	c.logger.Info("SLO specs reloaded", zap.Int("slos", len(rs.slos)))
 	return nil
 }
 
-// requestReload asks the evaluation loop to reload the specs, as SIGHUP
-// does, and returns the outcome.
+// requestReload asks the evaluation loop to reload the specs, as a
+// change of the files does, and returns the outcome.
 func (c *sloConnector) requestReload(ctx context.Context) error {
 	reply := make(chan error, 1)
 	select {
@@ -471,7 +479,7 @@ func (c *sloConnector) evaluateManually(ctx context.Context, at time.Time) error
 	}
 	c.reloadMu.Lock()
 	defer c.reloadMu.Unlock()
-	if c.tracker == nil || c.startErr != nil {
+	if c.tracker == nil {
 		return errors.New("slo connector: Evaluate before a successful Start")
 	}
 	c.evaluate(ctx, at)

@@ -6,7 +6,6 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
-	"syscall"
 	"testing"
 	"time"
 
@@ -371,26 +370,59 @@ func TestMetricsSLIThroughConnector(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond, "both points count in the total (100), the timeouts are bad (10)")
 }
 
-// TestSIGHUPReloads sends the process SIGHUP, as `kill -HUP` would.
-func TestSIGHUPReloads(t *testing.T) {
+// TestRebuildWithBrokenSpecKeepsRunningSLOs: the collector handles SIGHUP
+// by shutting every component down and building new ones. A spec broken
+// meanwhile must not fail the new connector's start (the collector would
+// exit and stop paging): it runs the SLOs the old one ran, logs the
+// problem file:line:col, and picks the files up once they are fixed.
+func TestRebuildWithBrokenSpecKeepsRunningSLOs(t *testing.T) {
 	dir := t.TempDir()
-	writeSpec(t, dir, "checkout.yaml", pageOnlySpec)
-	h := newHarness(t, "sighup", testConfig(dir))
-	require.NoError(t, h.start(componenttest.NewNopHost()))
-	defer h.shutdown()
-	writeSpec(t, dir, "cart.yaml", `version: vigil/v1
-service: cart
-slos:
-  - name: latency
+	spec := writeSpec(t, dir, "checkout.yaml", pageOnlySpec)
+	cfg := testConfig(dir)
+	first := newHarness(t, "rebuild", cfg)
+	require.NoError(t, first.start(componenttest.NewNopHost()))
+	first.shutdown()
+
+	writeSpec(t, dir, "checkout.yaml", "version: vigil/v1\nservice: checkout\nslos:\n  - name: availability\n    objective: 200\n")
+	cfg = testConfig(dir) // the collector unmarshals a new configuration
+	cfg.ReloadCheckInterval = 50 * time.Millisecond
+	core, logs := observer.New(zap.InfoLevel)
+	second := newHarnessLogged(t, "rebuild", cfg, zap.New(core))
+	require.NoError(t, second.start(componenttest.NewNopHost()), "a broken spec on a rebuild keeps the connector up")
+	defer second.shutdown()
+	broken := logs.FilterMessageSnippet("SLO specs are invalid")
+	require.Equal(t, 1, broken.Len())
+	assert.Contains(t, broken.All()[0].ContextMap()["error"], spec+":5:16:", "the log says where")
+
+	// Still evaluating the SLO that ran: a failing burst pages.
+	second.consumeTraces(routeSpans(50, "/pay", ptrace.StatusCodeError))
+	require.Eventually(t, func() bool {
+		return len(eventsWhere(alertEventsOf(second.lSink.AllLogs()), "firing")) == 1
+	}, 5*time.Second, 10*time.Millisecond)
+
+	// Fixed, with a second SLO: the watcher picks it up.
+	writeSpec(t, dir, "checkout.yaml", pageOnlySpec+`  - name: latency
     objective: 99
     window: 30d
     sli: {spans: {match: {span_kind: server}, bad: {latency_above: 300ms}}}
 `)
-	require.NoError(t, syscall.Kill(os.Getpid(), syscall.SIGHUP))
 	require.Eventually(t, func() bool {
-		_, ok := valueOf(lastPoints(h.mSink.AllMetrics(), conventions.MetricSLOObjective), map[string]any{"slo": "latency", "service": "cart"})
+		_, ok := valueOf(lastPoints(second.mSink.AllMetrics(), conventions.MetricSLOObjective), map[string]any{"slo": "latency"})
 		return ok
 	}, 5*time.Second, 10*time.Millisecond)
+}
+
+// TestBrokenSpecFailsFirstStart: with no SLOs run before, a broken spec
+// fails the start with every problem, as `vigil validate` would.
+func TestBrokenSpecFailsFirstStart(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "checkout.yaml", "version: vigil/v1\nservice: checkout\nslos:\n  - name: availability\n    objective: 200\n")
+	h := newHarness(t, "broken-first", testConfig(dir))
+	err := h.start(componenttest.NewNopHost())
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), spec+":5:16:")
+	h.shutdown()
+	assert.Equal(t, 0, instances.Len(), "shut down after the failed start, the connector is forgotten")
 }
 
 // TestOwnTelemetry checks the refused-events counter and the group cap.

@@ -16,9 +16,11 @@
 // One component ID is one connector, whatever pipelines it joins: the
 // collector builds one instance per pair of pipeline signals, and they all
 // share the same state, so that a span counts once and one set of alerts
-// exists. Spans are counted by the first traces-consuming instance built,
-// metrics by the first metrics-consuming one; the others only pass through
-// the shared state.
+// exists (package internal/sharedcomponent: started at the first
+// instance's Start, evaluating once all have started, stopped at the last
+// Shutdown). Spans are counted by the first traces-consuming instance
+// built, metrics by the first metrics-consuming one; the others only pass
+// through the shared state.
 //
 // Classification allocates nothing per span: matchers shared by several
 // SLOs are evaluated once per span, and events are summed per batch, SLO
@@ -29,8 +31,10 @@
 // State (counts and firing alerts) is checkpointed through a storage
 // extension on an interval and at shutdown and restored at start, so a
 // restart loses no budget and neither fires an alert again nor forgets to
-// resolve it. Specs are reloaded on SIGHUP and when a spec file changes;
-// the state of unchanged SLOs is kept.
+// resolve it. Specs are reloaded when a spec file's content changes; the
+// state of unchanged SLOs is kept. SIGHUP is the collector's: it rebuilds
+// every component, and an invalid spec then keeps the SLOs that ran (see
+// running in connector.go) rather than failing the rebuild.
 //
 // NewReplayFactory builds the same connector on a simulated clock, with
 // evaluation driven by Evaluate instead of the ticker, for replays of

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/sharedcomponent"
 )
 
 // NewFactory returns the factory of the slo connector.
@@ -25,7 +26,7 @@ func NewFactory() connector.Factory { return newFactory(factoryOptions{}) }
 //     the system clock's now, so a replay must set end times);
 //   - they run no evaluation loop: they evaluate only when Evaluate
 //     (Evaluator) is called, and so neither checkpoint on an interval nor
-//     reload specs on SIGHUP or file change. State is still restored at
+//     reload specs when their files change. State is still restored at
 //     Start and checkpointed at Shutdown.
 //
 // Classification, accounting, evaluation and the emitted metrics and alert
@@ -57,29 +58,36 @@ type factoryOptions struct {
 	manual bool             // no evaluation loop: Evaluate drives it
 }
 
+// acquire returns a new instance of the connector of cfg, creating the
+// connector on first use.
+func acquire(set connector.Settings, cfg *Config, opts factoryOptions) (*sharedcomponent.Instance[*Config, *sloConnector], *sloConnector) {
+	inst, _ := instances.LoadOrStore(cfg, func() (*sloConnector, error) { return newConnector(set, cfg, opts), nil })
+	return inst, inst.Value()
+}
+
 func newFactory(opts factoryOptions) connector.Factory {
 	return connector.NewFactory(
 		metadata.Type,
 		createDefaultConfig,
 		connector.WithTracesToMetrics(func(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Traces, error) {
-			c := instances.acquire(set, cfg.(*Config), opts)
+			inst, c := acquire(set, cfg.(*Config), opts)
 			c.setMetricsOut(next)
-			return c.newTracesFacet(), nil
+			return c.newTracesFacet(inst), nil
 		}, metadata.TracesToMetricsStability),
 		connector.WithTracesToLogs(func(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Traces, error) {
-			c := instances.acquire(set, cfg.(*Config), opts)
+			inst, c := acquire(set, cfg.(*Config), opts)
 			c.setLogsOut(next)
-			return c.newTracesFacet(), nil
+			return c.newTracesFacet(inst), nil
 		}, metadata.TracesToLogsStability),
 		connector.WithMetricsToMetrics(func(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Metrics) (connector.Metrics, error) {
-			c := instances.acquire(set, cfg.(*Config), opts)
+			inst, c := acquire(set, cfg.(*Config), opts)
 			c.setMetricsOut(next)
-			return c.newMetricsFacet(), nil
+			return c.newMetricsFacet(inst), nil
 		}, metadata.MetricsToMetricsStability),
 		connector.WithMetricsToLogs(func(_ context.Context, set connector.Settings, cfg component.Config, next consumer.Logs) (connector.Metrics, error) {
-			c := instances.acquire(set, cfg.(*Config), opts)
+			inst, c := acquire(set, cfg.(*Config), opts)
 			c.setLogsOut(next)
-			return c.newMetricsFacet(), nil
+			return c.newMetricsFacet(inst), nil
 		}, metadata.MetricsToLogsStability),
 	)
 }

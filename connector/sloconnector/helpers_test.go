@@ -19,6 +19,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/slo"
@@ -113,12 +114,19 @@ type harness struct {
 
 func newHarness(t *testing.T, name string, cfg *Config) *harness {
 	t.Helper()
+	return newHarnessLogged(t, name, cfg, zap.NewNop())
+}
+
+// newHarnessLogged is newHarness with the connector logging to logger.
+func newHarnessLogged(t *testing.T, name string, cfg *Config, logger *zap.Logger) *harness {
+	t.Helper()
 	f := NewFactory()
 	h := &harness{t: t, mSink: new(consumertest.MetricsSink), lSink: new(consumertest.LogsSink), tel: componenttest.NewTelemetry()}
 	t.Cleanup(func() { require.NoError(t, h.tel.Shutdown(context.Background())) })
 	set := connectortest.NewNopSettings(metadata.Type)
 	set.ID = component.MustNewIDWithName("slo", name)
 	set.TelemetrySettings = h.tel.NewTelemetrySettings()
+	set.Logger = logger
 	ctx := context.Background()
 	tm, err := f.CreateTracesToMetrics(ctx, set, cfg, h.mSink)
 	require.NoError(t, err)
