@@ -60,13 +60,13 @@ type sloConnector struct {
 	metricsCounter *metricsFacet
 
 	// rules is swapped by a reload; the hot path only loads it.
-	rules    atomic.Pointer[ruleset]
-	tracker  *tracker.Tracker
-	metrics  *metricAccounting
-	storage  storage.Client
-	links    linkTemplates
-	tel      *telemetry
-	started  time.Time
+	rules   atomic.Pointer[ruleset]
+	tracker *tracker.Tracker
+	metrics *metricAccounting
+	storage storage.Client
+	links   linkTemplates
+	tel     *telemetry
+	started time.Time
 	// watch tells when the spec files changed; owned by the evaluation
 	// goroutine once it runs.
 	watch filewatch.Tree
