@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/vigil-otel/vigil/conventions"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // storageHost is a host with one file_storage extension.
@@ -114,7 +116,7 @@ func TestCheckpointRoundTripThroughStorage(t *testing.T) {
 	// forgotten.
 	d2 := newCallsDriver(h2)
 	d2.total, d2.errTotal, d2.interval = d.total, d.errTotal, d.interval+1
-	h2.core.startTime = t0.Add(time.Hour * 24) // the counter's stream predates this run
+	h2.core.deltas = cumdelta.New(cumdelta.Settings{Started: t0.Add(time.Hour * 24)}) // the counter's stream predates this run
 	h2.feed(t0, spanMetrics([]callsPoint{
 		{service: d2.service, op: d2.op, start: t0, ts: t0.Add(time.Duration(d2.interval) * time.Minute), value: d2.total},
 	}, nil))

@@ -1,12 +1,12 @@
 package anomalyconnector
 
 import (
-	"hash/maphash"
-	"math"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // Attributes the span_metrics connector puts on its output.
@@ -61,52 +61,6 @@ type customAccum struct {
 	rate    bool
 }
 
-// stream is the last point of one input stream (metric + resource +
-// datapoint attributes), from which cumulative values become deltas.
-type stream struct {
-	start   pcommon.Timestamp
-	last    pcommon.Timestamp
-	value   float64
-	buckets []uint64 // explicit buckets, or exponential positive buckets
-	seen    time.Time
-	// Exponential histograms: scale and offset of buckets, zero count.
-	zero   uint64
-	scale  int32
-	offset int32
-	exp    bool
-}
-
-// hashSeed makes stream hashes stable for the life of the process; they
-// never leave it.
-var hashSeed = maphash.MakeSeed()
-
-// hashAttrs hashes a map independently of its iteration order, by adding
-// the hashes of its pairs, so no sorting or allocation is needed per point.
-func hashAttrs(m pcommon.Map) uint64 {
-	var sum uint64
-	m.Range(func(k string, v pcommon.Value) bool {
-		var h maphash.Hash
-		h.SetSeed(hashSeed)
-		h.WriteString(k)
-		h.WriteByte(0)
-		if v.Type() == pcommon.ValueTypeStr {
-			h.WriteString(v.Str())
-		} else {
-			h.WriteString(v.AsString())
-		}
-		sum += h.Sum64()
-		return true
-	})
-	return sum
-}
-
-func streamKey(metric string, resHash uint64, attrs pcommon.Map) uint64 {
-	h := maphash.String(hashSeed, metric)
-	// Mix so that the same attributes under another resource or metric
-	// land elsewhere.
-	return h ^ (resHash * 0x9E3779B97F4A7C15) ^ (hashAttrs(attrs) * 0xC2B2AE3D27D4EB4F)
-}
-
 // consume turns one batch into interval accumulators.
 func (c *core) consume(md pmetric.Metrics) {
 	now := c.now()
@@ -116,7 +70,7 @@ func (c *core) consume(md pmetric.Metrics) {
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
 		res := rm.Resource().Attributes()
-		resHash := uint64(0)
+		var resID cumdelta.ResourceID
 		hashed := false
 		service := ""
 		if v, ok := res.Get(attrServiceName); ok {
@@ -132,15 +86,15 @@ func (c *core) consume(md pmetric.Metrics) {
 					continue
 				}
 				if !hashed {
-					resHash, hashed = hashAttrs(res), true
+					resID, hashed = cumdelta.ResourceOf(res), true
 				}
 				switch kind {
 				case kindCalls:
-					c.consumeCalls(m, service, resHash, now)
+					c.consumeCalls(m, service, resID, now)
 				case kindDuration:
-					c.consumeDuration(m, service, resHash, now)
+					c.consumeDuration(m, service, resID, now)
 				case kindCustom:
-					c.consumeCustom(m, sel, res, service, resHash, now)
+					c.consumeCustom(m, sel, res, service, resID, now)
 				}
 			}
 		}
@@ -223,12 +177,11 @@ func dpOperation(attrs pcommon.Map) string {
 	return ""
 }
 
-func (c *core) consumeCalls(m pmetric.Metric, service string, resHash uint64, now time.Time) {
+func (c *core) consumeCalls(m pmetric.Metric, service string, resID cumdelta.ResourceID, now time.Time) {
 	if m.Type() != pmetric.MetricTypeSum {
 		return
 	}
 	sum := m.Sum()
-	cumulative := sum.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 	dps := sum.DataPoints()
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
@@ -237,10 +190,11 @@ func (c *core) consumeCalls(m pmetric.Metric, service string, resHash uint64, no
 		if g == nil {
 			continue
 		}
-		delta, from, ok := c.numberDelta(m.Name(), resHash, dp, cumulative, now)
-		if !ok {
+		delta, r := c.deltas.Sum(cumdelta.StreamKey(resID, m.Name(), attrs), sum.AggregationTemporality(), dp, now)
+		if !r.Outcome.Counts() {
 			continue
 		}
+		from := r.From
 		g.hasCalls = true
 		g.calls += delta
 		if v, ok := attrs.Get(attrStatusCode); ok && v.Str() == statusError {
@@ -250,17 +204,16 @@ func (c *core) consumeCalls(m pmetric.Metric, service string, resHash uint64, no
 	}
 }
 
-func (c *core) consumeDuration(m pmetric.Metric, service string, resHash uint64, now time.Time) {
+func (c *core) consumeDuration(m pmetric.Metric, service string, resID cumdelta.ResourceID, now time.Time) {
 	switch m.Type() {
 	case pmetric.MetricTypeHistogram:
 	case pmetric.MetricTypeExponentialHistogram:
-		c.consumeExponentialDuration(m, service, resHash, now)
+		c.consumeExponentialDuration(m, service, resID, now)
 		return
 	default:
 		return
 	}
 	h := m.Histogram()
-	cumulative := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 	dps := h.DataPoints()
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
@@ -283,7 +236,13 @@ func (c *core) consumeDuration(m pmetric.Metric, service string, resHash uint64,
 			// added up; the first layout seen this interval wins.
 			continue
 		}
-		c.histogramDelta(m.Name(), resHash, dp, cumulative, now, g.buckets)
+		d, r := c.deltas.Histogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
+		if !r.Outcome.Counts() {
+			continue
+		}
+		for i, n := range d.Counts {
+			g.buckets[i] += float64(n)
+		}
 	}
 }
 
@@ -297,99 +256,6 @@ func sameBounds(a []float64, b pcommon.Float64Slice) bool {
 		}
 	}
 	return true
-}
-
-// numberDelta returns what a sum datapoint adds to this interval and the
-// time from which it counts (0 when unknown). For a cumulative stream that
-// is the difference from the previous point, or the whole value after a
-// reset (a lower value or a new start time). The first point of a stream
-// counts only if the stream began after the connector did; otherwise what
-// it holds accumulated unseen.
-func (c *core) numberDelta(metric string, resHash uint64, dp pmetric.NumberDataPoint, cumulative bool, now time.Time) (float64, pcommon.Timestamp, bool) {
-	v := numberValue(dp)
-	if math.IsNaN(v) || math.IsInf(v, 0) {
-		return 0, 0, false
-	}
-	ts, start := dp.Timestamp(), dp.StartTimestamp()
-	if !cumulative {
-		if start >= ts {
-			start = 0
-		}
-		return v, start, true
-	}
-	key := streamKey(metric, resHash, dp.Attributes())
-	s, ok := c.streams[key]
-	if !ok {
-		c.streams[key] = &stream{start: start, last: ts, value: v, seen: now}
-		if c.bornWhileWatching(start, ts) {
-			return v, start, true
-		}
-		return 0, 0, false
-	}
-	if ts <= s.last {
-		return 0, 0, false // a duplicate or out-of-order point
-	}
-	s.seen = now
-	delta, from := v-s.value, s.last
-	if v < s.value || (start != 0 && start != s.start) {
-		delta = v
-		if start != 0 && start > s.last && start < ts {
-			from = start
-		}
-	}
-	s.start, s.last, s.value = start, ts, v
-	return delta, from, true
-}
-
-// histogramDelta adds a histogram datapoint's per-interval bucket counts to
-// into, with the same rules as numberDelta.
-func (c *core) histogramDelta(metric string, resHash uint64, dp pmetric.HistogramDataPoint, cumulative bool, now time.Time, into []float64) {
-	counts := dp.BucketCounts()
-	if !cumulative {
-		for i := 0; i < counts.Len(); i++ {
-			into[i] += float64(counts.At(i))
-		}
-		return
-	}
-	ts, start := dp.Timestamp(), dp.StartTimestamp()
-	key := streamKey(metric, resHash, dp.Attributes())
-	s, ok := c.streams[key]
-	if !ok {
-		c.streams[key] = &stream{start: start, last: ts, value: float64(dp.Count()), buckets: counts.AsRaw(), seen: now}
-		if c.bornWhileWatching(start, ts) {
-			for i := 0; i < counts.Len(); i++ {
-				into[i] += float64(counts.At(i))
-			}
-		}
-		return
-	}
-	if ts <= s.last {
-		return
-	}
-	s.seen = now
-	reset := s.exp || float64(dp.Count()) < s.value || (start != 0 && start != s.start) || len(s.buckets) != counts.Len()
-	for i := 0; i < counts.Len(); i++ {
-		cur := counts.At(i)
-		switch {
-		case reset:
-			into[i] += float64(cur)
-		case cur >= s.buckets[i]:
-			into[i] += float64(cur - s.buckets[i])
-		}
-	}
-	if len(s.buckets) != counts.Len() {
-		s.buckets = make([]uint64, counts.Len())
-	}
-	for i := 0; i < counts.Len(); i++ {
-		s.buckets[i] = counts.At(i)
-	}
-	s.start, s.last, s.value, s.exp = start, ts, float64(dp.Count()), false
-}
-
-// bornWhileWatching reports whether a cumulative stream seen for the first
-// time started after the connector did, so that all it holds is new.
-func (c *core) bornWhileWatching(start, ts pcommon.Timestamp) bool {
-	return start != 0 && start < ts && !start.AsTime().Before(c.startTime)
 }
 
 func numberValue(dp pmetric.NumberDataPoint) float64 {

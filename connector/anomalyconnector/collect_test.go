@@ -71,6 +71,36 @@ func TestREDDerivation(t *testing.T) {
 			},
 		},
 		{
+			// Dropped rather than taken for a reset (which would count its
+			// whole 1090 calls): the interval holds the 120 calls between
+			// the points in order.
+			name:   "an out-of-order point is dropped",
+			before: []batch{{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0, value: 1000}}}},
+			during: []batch{
+				{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0.Add(40 * time.Second), value: 1100}}},
+				{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 1090}}},
+				{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0.Add(60 * time.Second), value: 1120}}},
+			},
+			want: map[string]point{
+				redKey(MetricRequestRate, "a", "GET"): {value: 2, total: -1},
+				redKey(MetricErrorRatio, "a", "GET"):  {value: 0, total: 120},
+			},
+		},
+		{
+			// A staleness marker read as a value of 0 would have made the
+			// next point a reset counting all 1120 calls.
+			name:   "a staleness marker is no reset",
+			before: []batch{{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0, value: 1000}}}},
+			during: []batch{
+				{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0.Add(30 * time.Second), noValue: true}}},
+				{calls: []callsPoint{{service: "a", op: "GET", start: old, ts: t0.Add(60 * time.Second), value: 1120}}},
+			},
+			want: map[string]point{
+				redKey(MetricRequestRate, "a", "GET"): {value: 2, total: -1},
+				redKey(MetricErrorRatio, "a", "GET"):  {value: 0, total: 120},
+			},
+		},
+		{
 			name:   "a stream born after the connector started counts from zero",
 			during: []batch{{calls: []callsPoint{{service: "a", op: "GET", start: t0, ts: t0.Add(60 * time.Second), value: 60}}}},
 			want: map[string]point{

@@ -11,10 +11,12 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/metric"
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
@@ -29,12 +31,12 @@ type core struct {
 	logsOut    consumer.Logs    // nil without a metrics → logs instance
 	selected   map[string]*selection
 	now        func() time.Time
-	// startTime: cumulative streams that began after it are counted from
-	// zero; older ones only from their second point.
-	startTime time.Time
 
-	mu          sync.Mutex
-	streams     map[uint64]*stream
+	mu sync.Mutex
+	// deltas holds the last point of every cumulative input stream:
+	// streams that began after the core was made are counted from zero,
+	// older ones only from their second point.
+	deltas      *cumdelta.Tracker
 	red         map[string]*redAccum    // this interval, by service and operation
 	custom      map[string]*customAccum // this interval, by series key
 	series      map[string]*series
@@ -71,8 +73,7 @@ func newCore(set connector.Settings, cfg *Config) (*core, error) {
 		logger:    set.Logger,
 		selected:  make(map[string]*selection, len(cfg.Metrics)),
 		now:       time.Now,
-		startTime: time.Now(),
-		streams:   map[uint64]*stream{},
+		deltas:    cumdelta.New(cumdelta.Settings{Started: time.Now(), MaxIdle: cfg.IdleTimeout}),
 		red:       map[string]*redAccum{},
 		custom:    map[string]*customAccum{},
 		series:    map[string]*series{},
@@ -109,11 +110,22 @@ func (c *core) initTelemetry() error {
 		metric.WithDescription("Series the connector currently watches (each has its own detector)."),
 		metric.WithUnit("{series}"))
 	errs = append(errs, err)
-	if err == nil {
+	dropped, err2 := meter.Int64ObservableCounter("otelcol_anomaly_points_dropped",
+		metric.WithDescription("Input points dropped, by reason: out_of_order (not after the previous point of their stream), no_recorded_value (a staleness marker), invalid (NaN, or buckets that do not fit the bounds)."),
+		metric.WithUnit("{point}"))
+	errs = append(errs, err2)
+	if err == nil && err2 == nil {
 		c.tel.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 			o.ObserveInt64(active, c.tel.active.Load())
+			d := c.deltas.Stats()
+			for _, r := range []struct {
+				reason cumdelta.Outcome
+				n      uint64
+			}{{cumdelta.OutOfOrder, d.OutOfOrder}, {cumdelta.NoRecordedValue, d.NoRecordedValue}, {cumdelta.Invalid, d.Invalid}} {
+				o.ObserveInt64(dropped, int64(r.n), metric.WithAttributes(attribute.String("reason", r.reason.String())))
+			}
 			return nil
-		}, active)
+		}, active, dropped)
 		errs = append(errs, err)
 	}
 	return errors.Join(errs...)

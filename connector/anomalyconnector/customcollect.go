@@ -7,16 +7,18 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // consumeCustom accumulates the datapoints of a metric selected in config.
 // Gauges and non-monotonic sums keep their last value of the interval;
 // monotonic sums become a per-second rate, as a raw counter only ever grows.
-func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, service string, resHash uint64, now time.Time) {
+func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, service string, resID cumdelta.ResourceID, now time.Time) {
 	var (
-		dps        pmetric.NumberDataPointSlice
-		rate       bool
-		cumulative bool
+		dps         pmetric.NumberDataPointSlice
+		rate        bool
+		temporality pmetric.AggregationTemporality
 	)
 	switch m.Type() {
 	case pmetric.MetricTypeGauge:
@@ -24,7 +26,7 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, 
 	case pmetric.MetricTypeSum:
 		dps = m.Sum().DataPoints()
 		rate = m.Sum().IsMonotonic()
-		cumulative = m.Sum().AggregationTemporality() == pmetric.AggregationTemporalityCumulative
+		temporality = m.Sum().AggregationTemporality()
 	default:
 		return
 	}
@@ -59,15 +61,15 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, 
 			}
 			continue
 		}
-		delta, from, ok := c.numberDelta(m.Name(), resHash, dp, cumulative, now)
-		if !ok {
+		delta, r := c.deltas.Sum(cumdelta.StreamKey(resID, m.Name(), attrs), temporality, dp, now)
+		if !r.Outcome.Counts() {
 			continue
 		}
 		if math.IsNaN(acc.value) {
 			acc.value = 0
 		}
 		acc.value += delta
-		acc.covered.add(from, dp.Timestamp())
+		acc.covered.add(r.From, dp.Timestamp())
 	}
 }
 

@@ -5,6 +5,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // Exponential histograms. Positive bucket index i at scale s covers
@@ -140,9 +142,8 @@ func (g *redAccum) latencyLayout() (bounds, counts []float64) {
 	return g.bounds, g.buckets
 }
 
-func (c *core) consumeExponentialDuration(m pmetric.Metric, service string, resHash uint64, now time.Time) {
+func (c *core) consumeExponentialDuration(m pmetric.Metric, service string, resID cumdelta.ResourceID, now time.Time) {
 	h := m.ExponentialHistogram()
-	cumulative := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 	dps := h.DataPoints()
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
@@ -156,96 +157,32 @@ func (c *core) consumeExponentialDuration(m pmetric.Metric, service string, resH
 			// interval: the first layout seen wins.
 			continue
 		}
+		d, r := c.deltas.ExponentialHistogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
+		if !r.Outcome.Counts() {
+			continue
+		}
 		if g.exp == nil {
-			g.exp = newExpAccum(dp.Scale())
+			g.exp = newExpAccum(d.Scale)
 		}
-		c.exponentialDelta(m.Name(), resHash, dp, cumulative, now, g.exp)
+		g.exp.addDelta(d)
 	}
 }
 
-// expPoint is the part of an exponential histogram point that latency
-// reads: zero and positive buckets at a scale.
-type expPoint struct {
-	scale  int32
-	offset int64
-	zero   uint64
-	counts []uint64
-}
-
-// exponentialDelta adds an exponential histogram datapoint's per-interval
-// bucket counts to into, with the same rules as histogramDelta. When the
-// scale of a cumulative stream changes between points (an SDK merging
-// buckets as the range grows), the previous point is brought to the lower
-// scale before subtracting.
-func (c *core) exponentialDelta(metric string, resHash uint64, dp pmetric.ExponentialHistogramDataPoint, cumulative bool, now time.Time, into *expAccum) {
-	pos := dp.Positive()
-	cur := expPoint{scale: dp.Scale(), offset: int64(pos.Offset()), zero: dp.ZeroCount(), counts: pos.BucketCounts().AsRaw()}
-	if zt := dp.ZeroThreshold(); zt > into.zeroThreshold && !math.IsInf(zt, 0) {
-		into.zeroThreshold = zt
+// addDelta adds the zero and positive buckets of an increase.
+func (a *expAccum) addDelta(d cumdelta.ExponentialDelta) {
+	if zt := d.ZeroThreshold; zt > a.zeroThreshold && !math.IsInf(zt, 0) {
+		a.zeroThreshold = zt
 	}
-	if !cumulative {
-		addExp(into, cur, expPoint{})
+	a.zero += float64(d.ZeroCount)
+	counts := d.Positive.Counts
+	if len(counts) == 0 {
 		return
 	}
-	ts, start := dp.Timestamp(), dp.StartTimestamp()
-	key := streamKey(metric, resHash, dp.Attributes())
-	s, ok := c.streams[key]
-	if !ok {
-		c.streams[key] = &stream{start: start, last: ts, value: float64(dp.Count()), exp: true,
-			buckets: cur.counts, scale: cur.scale, offset: int32(cur.offset), zero: cur.zero, seen: now}
-		if c.bornWhileWatching(start, ts) {
-			addExp(into, cur, expPoint{})
-		}
-		return
-	}
-	if ts <= s.last {
-		return
-	}
-	s.seen = now
-	reset := !s.exp || float64(dp.Count()) < s.value || (start != 0 && start != s.start)
-	if reset {
-		addExp(into, cur, expPoint{})
-	} else {
-		addExp(into, cur, expPoint{scale: s.scale, offset: int64(s.offset), zero: s.zero, counts: s.buckets})
-	}
-	s.exp, s.buckets, s.scale, s.offset, s.zero = true, cur.counts, cur.scale, pos.Offset(), cur.zero
-	s.start, s.last, s.value = start, ts, float64(dp.Count())
-}
-
-// addExp adds cur minus prev (each bucket's increase, decreases counting
-// as none, like the explicit path) to into, both at the lower of their
-// scales. An empty prev subtracts nothing.
-func addExp(into *expAccum, cur, prev expPoint) {
-	if cur.zero > prev.zero {
-		into.zero += float64(cur.zero - prev.zero)
-	}
-	if len(cur.counts) == 0 {
-		return
-	}
-	scale := cur.scale
-	if len(prev.counts) > 0 && prev.scale < scale {
-		scale = prev.scale
-	}
-	shift := uint(cur.scale - scale)
-	lo := cur.offset >> shift
-	hi := (cur.offset + int64(len(cur.counts)) - 1) >> shift
-	// cur at the common scale, minus prev brought to it.
-	delta := make([]int64, hi-lo+1)
-	for j, v := range cur.counts {
-		delta[((cur.offset+int64(j))>>shift)-lo] += int64(v)
-	}
-	if len(prev.counts) > 0 {
-		pshift := uint(prev.scale - scale)
-		for j, v := range prev.counts {
-			if k := ((prev.offset + int64(j)) >> pshift) - lo; k >= 0 && k < int64(len(delta)) {
-				delta[k] -= int64(v)
-			}
-		}
-	}
-	into.cover(scale, lo, hi)
-	for k, d := range delta {
-		if d > 0 {
-			into.add(scale, lo+int64(k), float64(d))
+	lo := int64(d.Positive.Offset)
+	a.cover(d.Scale, lo, lo+int64(len(counts))-1)
+	for j, n := range counts {
+		if n > 0 {
+			a.add(d.Scale, lo+int64(j), float64(n))
 		}
 	}
 }

@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // expHistPoint is one datapoint of the span_metrics duration metric as an
@@ -372,8 +374,8 @@ func TestExponentialEdgeCases(t *testing.T) {
 // buckets, and no count is lost.
 func TestExpAccumBounded(t *testing.T) {
 	a := newExpAccum(20)
-	addExp(a, expPoint{scale: 20, offset: 0, counts: []uint64{1, 2, 3}}, expPoint{})
-	addExp(a, expPoint{scale: 20, offset: 10 << 20, counts: []uint64{4}}, expPoint{}) // 2^10 times larger
+	a.addDelta(cumdelta.ExponentialDelta{Scale: 20, Positive: cumdelta.Buckets{Offset: 0, Counts: []uint64{1, 2, 3}}})
+	a.addDelta(cumdelta.ExponentialDelta{Scale: 20, Positive: cumdelta.Buckets{Offset: 10 << 20, Counts: []uint64{4}}}) // 2^10 times larger
 	if len(a.counts) > maxExpBuckets {
 		t.Fatalf("%d buckets, want at most %d", len(a.counts), maxExpBuckets)
 	}

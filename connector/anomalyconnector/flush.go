@@ -273,12 +273,7 @@ func (c *core) expire(out *output, t time.Time) {
 			c.event(out, s, conventions.StateFiring, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
 		}
 	}
-	idle := t.Add(-c.cfg.IdleTimeout)
-	for key, s := range c.streams {
-		if s.seen.Before(idle) {
-			delete(c.streams, key)
-		}
-	}
+	c.deltas.Expire(t)
 }
 
 // describe is the human name of a series in an event body.

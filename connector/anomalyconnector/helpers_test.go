@@ -17,6 +17,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // t0 is a Monday midnight, so seasonal slots are predictable.
@@ -73,7 +75,7 @@ func newHarness(t testing.TB, mutate func(*Config), set connector.Settings, host
 	h.core = h.m2m.(*instance).core
 	h.core.autoFlush = false
 	h.core.now = h.clock.Now
-	h.core.startTime = t0.Add(-time.Minute)
+	h.core.deltas = cumdelta.New(cumdelta.Settings{Started: t0.Add(-time.Minute), MaxIdle: cfg.IdleTimeout})
 	if host == nil {
 		host = componenttest.NewNopHost()
 	}
@@ -135,6 +137,7 @@ type callsPoint struct {
 	start, ts           time.Time
 	value               int64
 	delta               bool
+	noValue             bool // flagged NoRecordedValue (a staleness marker)
 }
 
 // histPoint is one datapoint of the span_metrics duration histogram.
@@ -169,6 +172,7 @@ func spanMetrics(calls []callsPoint, hists []histPoint) pmetric.Metrics {
 		}
 		dp.SetTimestamp(ts(c.ts))
 		dp.SetIntValue(c.value)
+		dp.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(c.noValue))
 		dp.Attributes().PutStr("span.name", c.op)
 		dp.Attributes().PutStr("span.kind", "SPAN_KIND_SERVER")
 		status := c.status

@@ -120,8 +120,8 @@ func TestIdleSeriesExpire(t *testing.T) {
 	}
 	h.core.mu.Lock()
 	defer h.core.mu.Unlock()
-	if len(h.core.series) != 0 || len(h.core.streams) != 0 {
-		t.Errorf("%d series and %d streams left after idle timeout, want none", len(h.core.series), len(h.core.streams))
+	if len(h.core.series) != 0 || h.core.deltas.Len() != 0 {
+		t.Errorf("%d series and %d streams left after idle timeout, want none", len(h.core.series), h.core.deltas.Len())
 	}
 }
 
@@ -163,5 +163,40 @@ func TestLoopFlushesAtBoundaries(t *testing.T) {
 	}
 	if n := sink.n.Load(); n < 1 {
 		t.Errorf("no output after ~2.4s with a 1s interval")
+	}
+}
+
+// TestDroppedPointsCounted: points the connector drops (out of order, a
+// staleness marker) are counted in its telemetry by reason.
+func TestDroppedPointsCounted(t *testing.T) {
+	tel := componenttest.NewTelemetry()
+	defer func() { _ = tel.Shutdown(context.Background()) }()
+	set := defaultSettings()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	h := newHarness(t, nil, set, nil)
+	defer h.shutdown()
+	old := t0.Add(-time.Hour)
+	for _, p := range []callsPoint{
+		{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 100},
+		{service: "a", op: "GET", start: old, ts: t0.Add(10 * time.Second), value: 90},  // out of order
+		{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 100}, // a duplicate
+		{service: "a", op: "GET", start: old, ts: t0.Add(30 * time.Second), noValue: true},
+	} {
+		h.feed(t0.Add(30*time.Second), spanMetrics([]callsPoint{p}, nil))
+	}
+	m, err := tel.GetMetric("otelcol_anomaly_points_dropped")
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		reason, _ := dp.Attributes.Value("reason")
+		got[reason.AsString()] = dp.Value
+	}
+	want := map[string]int64{"out_of_order": 2, "no_recorded_value": 1, "invalid": 0}
+	for reason, n := range want {
+		if got[reason] != n {
+			t.Errorf("points dropped as %s = %d, want %d (all: %v)", reason, got[reason], n, got)
+		}
 	}
 }

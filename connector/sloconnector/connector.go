@@ -227,7 +227,7 @@ func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 	})
 	c.metrics = newMetricAccounting(c.started)
 	c.events = newAlertEvents(c.cfg.AlertResendInterval)
-	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker); err != nil {
+	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker, c.metrics); err != nil {
 		c.tracker = nil
 		return err
 	}

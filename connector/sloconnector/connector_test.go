@@ -453,6 +453,32 @@ func TestOwnTelemetry(t *testing.T) {
 	assert.Equal(t, int64(1), m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value)
 }
 
+// TestDroppedPointsCounted: metric points an SLI selects that are out of
+// order or carry no value are dropped and counted by reason.
+func TestDroppedPointsCounted(t *testing.T) {
+	dir := t.TempDir()
+	h := newHarness(t, "dropped", testConfig(writeSpec(t, dir, "payments.yaml", ratioSpec)))
+	require.NoError(t, h.start(componenttest.NewNopHost()))
+	defer h.shutdown()
+	start, now := time.Now().Add(-time.Hour), time.Now()
+	for _, p := range []counterPoint{
+		{value: 10, ts: now},
+		{value: 9, ts: now.Add(-time.Second)}, // out of order
+		{noValue: true, ts: now.Add(time.Second)},
+	} {
+		p.metric, p.attrs, p.cumulative, p.start = "payments.authorizations", map[string]any{"outcome": "ok"}, true, start
+		h.consumeMetrics(counterBatch("payments", p))
+	}
+	m, err := h.tel.GetMetric(metricPointsDropped)
+	require.NoError(t, err)
+	got := map[string]int64{}
+	for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+		reason, _ := dp.Attributes.Value(attribute.Key(attrReason))
+		got[reason.AsString()] = dp.Value
+	}
+	assert.Equal(t, map[string]int64{"out_of_order": 1, "no_recorded_value": 1, "invalid": 0}, got)
+}
+
 // TestCumulativeStreamsSurviveRestart: after a restart the next point of
 // a cumulative counter counts its increase, not a new baseline.
 func TestCumulativeStreamsSurviveRestart(t *testing.T) {

@@ -2,10 +2,7 @@ package sloconnector
 
 import (
 	"errors"
-	"fmt"
 	"math"
-	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -13,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -106,27 +104,13 @@ func (r *metricRule) refs() []metricRef {
 const streamTTL = time.Hour
 
 // metricAccounting turns metric points into SLI events: it keeps the
-// previous value of every cumulative stream, to count increases and
-// detect resets, and the running sums of each SLO series, to record good
-// and bad events as their counters move.
+// previous point of every cumulative stream (package internal/cumdelta),
+// to count increases and detect resets, and the running sums of each SLO
+// series, to record good and bad events as their counters move.
 type metricAccounting struct {
-	// started is when the connector started: a cumulative stream that
-	// started later is new, and its whole value counts.
-	started time.Time
-
-	mu      sync.Mutex
-	streams map[uint64]*stream
-	series  map[seriesKey]*sliSums
-}
-
-// stream is the last point of a cumulative stream. It is checkpointed,
-// so that after a restart a stream's next point counts its increase
-// rather than becoming a new baseline.
-type stream struct {
-	Start      pcommon.Timestamp `json:"start"`
-	Value      float64           `json:"value"` // counter value, or histogram count
-	Good       float64           `json:"good"`  // histogram observations at or under the threshold
-	LastSeenAt time.Time         `json:"last_seen_at"`
+	mu     sync.Mutex
+	deltas *cumdelta.Tracker
+	series map[seriesKey]*sliSums
 }
 
 type seriesKey struct {
@@ -148,11 +132,13 @@ type sliSums struct {
 	touchedInThisBatch bool
 }
 
+// newMetricAccounting returns the accounting of a connector started at
+// started: a cumulative stream that started later is new, and its whole
+// value counts.
 func newMetricAccounting(started time.Time) *metricAccounting {
 	return &metricAccounting{
-		started: started,
-		streams: map[uint64]*stream{},
-		series:  map[seriesKey]*sliSums{},
+		deltas: cumdelta.New(cumdelta.Settings{Started: started, MaxIdle: streamTTL}),
+		series: map[seriesKey]*sliSums{},
 	}
 }
 
@@ -172,6 +158,8 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 		if v, ok := res.Get(attrServiceName); ok {
 			service = v.AsString()
 		}
+		var resID cumdelta.ResourceID
+		hashed := false
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			ms := sms.At(j).Metrics()
@@ -181,7 +169,10 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 				if len(refs) == 0 {
 					continue
 				}
-				touched = a.metric(m, refs, service, res, ref, now, touched)
+				if !hashed {
+					resID, hashed = cumdelta.ResourceOf(res), true
+				}
+				touched = a.metric(m, refs, service, res, resID, ref, now, touched)
 			}
 		}
 	}
@@ -217,19 +208,17 @@ func wholeAbove(sum, recorded float64) uint64 {
 	return uint64(d)
 }
 
-// metric handles the points of one metric that refs select.
-func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
+// metric handles the points of one metric that refs select. Each point's
+// increase is computed once, when the first rule selects it, and shared by
+// every rule that does.
+func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, resID cumdelta.ResourceID, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
+	key := func(attrs pcommon.Map) cumdelta.Key { return cumdelta.StreamKey(resID, m.Name(), attrs) }
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
 		sum := m.Sum()
-		cumulative := sum.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 		dps := sum.DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			value := dp.DoubleValue()
-			if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
-				value = float64(dp.IntValue())
-			}
 			var delta float64
 			computed := false
 			for _, r := range refs {
@@ -237,7 +226,9 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 					continue
 				}
 				if !computed {
-					delta, _ = a.increase(m.Name(), res, dp.Attributes(), cumulative, dp.StartTimestamp(), value, 0, now)
+					// Dropped points (out of order, no value) and
+					// baselines give 0; the tracker counts the drops.
+					delta, _ = a.deltas.Sum(key(dp.Attributes()), sum.AggregationTemporality(), dp, now)
 					computed = true
 				}
 				if delta == 0 {
@@ -257,62 +248,66 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 		}
 	case pmetric.MetricTypeHistogram:
 		h := m.Histogram()
-		cumulative := h.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 		dps := h.DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			touched = a.histogramPoint(m, refs, service, res, ref, now, touched, cumulative,
-				histogramCounts{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Count()},
-				func(threshold float64) (uint64, bool) { return goodObservations(dp, threshold) })
+			var d cumdelta.HistogramDelta
+			computed := false
+			touched = a.histogramPoint(m, refs, service, res, dp.Attributes(), dp.Timestamp(), touched, func() uint64 {
+				if !computed {
+					d, _ = a.deltas.Histogram(key(dp.Attributes()), h.AggregationTemporality(), dp, now)
+					computed = true
+				}
+				return d.Count
+			}, func(threshold float64) (uint64, bool) { return goodObservations(d, threshold) }, ref)
 		}
 	case pmetric.MetricTypeExponentialHistogram:
 		eh := m.ExponentialHistogram()
-		cumulative := eh.AggregationTemporality() == pmetric.AggregationTemporalityCumulative
 		dps := eh.DataPoints()
 		for i := 0; i < dps.Len(); i++ {
 			dp := dps.At(i)
-			touched = a.histogramPoint(m, refs, service, res, ref, now, touched, cumulative,
-				histogramCounts{dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), dp.Count()},
-				func(threshold float64) (uint64, bool) { return goodExponential(dp, threshold) })
+			var d cumdelta.ExponentialDelta
+			computed := false
+			touched = a.histogramPoint(m, refs, service, res, dp.Attributes(), dp.Timestamp(), touched, func() uint64 {
+				if !computed {
+					d, _ = a.deltas.ExponentialHistogram(key(dp.Attributes()), eh.AggregationTemporality(), dp, now)
+					computed = true
+				}
+				return d.Count
+			}, func(threshold float64) (uint64, bool) { return goodExponential(d, threshold) }, ref)
 		}
 	}
 	return touched
 }
 
-// histogramCounts is what latency accounting reads of a histogram data
-// point, explicit or exponential alike.
-type histogramCounts struct {
-	attrs     pcommon.Map
-	start, ts pcommon.Timestamp
-	count     uint64
-}
-
 // histogramPoint accounts one histogram data point for the histogram SLIs
 // of refs that select it: observations at or below the latency threshold
-// are good. good counts them in the point's own bucket layout and reports
-// false when the threshold is not one of its boundaries.
-func (a *metricAccounting) histogramPoint(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, ref refusals, now time.Time,
-	touched []*sliSums, cumulative bool, dp histogramCounts, good func(threshold float64) (uint64, bool)) []*sliSums {
+// are good. count computes the point's increase (once) and returns its
+// count of observations; good then counts the good ones in the point's
+// bucket layout and reports false when the threshold is not one of its
+// boundaries.
+func (a *metricAccounting) histogramPoint(m pmetric.Metric, refs []metricRef, service string, res, attrs pcommon.Map, ts pcommon.Timestamp,
+	touched []*sliSums, count func() uint64, good func(threshold float64) (uint64, bool), ref refusals) []*sliSums {
 	for _, r := range refs {
-		if r.role != roleHistogram || !r.rule.selects(service) || !matchAll(r.sel.attrs, dp.attrs, res) {
+		if r.role != roleHistogram || !r.rule.selects(service) || !matchAll(r.sel.attrs, attrs, res) {
+			continue
+		}
+		total := count()
+		if total == 0 {
 			continue
 		}
 		g, ok := good(durationIn(r.rule.latency, m.Unit()))
 		if !ok {
-			ref.refuse(reasonNotABoundary, dp.count)
+			ref.refuse(reasonNotABoundary, total)
 			continue
 		}
-		total, goodDelta := a.increase(m.Name(), res, dp.attrs, cumulative, dp.start, float64(dp.count), float64(g), now)
-		if total == 0 {
-			continue
-		}
-		s, first := a.sums(r.rule, dp.attrs, res)
+		s, first := a.sums(r.rule, attrs, res)
 		if first {
 			touched = append(touched, s)
 		}
-		s.end = laterOf(s.end, dp.ts.AsTime())
-		s.total += total
-		s.part += goodDelta
+		s.end = laterOf(s.end, ts.AsTime())
+		s.total += float64(total)
+		s.part += float64(g)
 	}
 	return touched
 }
@@ -325,32 +320,29 @@ func (a *metricAccounting) histogramPoint(m pmetric.Metric, refs []metricRef, se
 const exponentialBoundaryTolerance = 1e-3
 
 // goodExponential returns the observations of an exponential histogram
-// point at or under threshold: the zero bucket, the negative buckets, and
-// the positive buckets up to the boundary at threshold. Positive bucket
-// at index i covers (base^i, base^(i+1)], base = 2^(2^-scale).
-func goodExponential(dp pmetric.ExponentialHistogramDataPoint, threshold float64) (uint64, bool) {
+// increase at or under threshold: the zero bucket, the negative buckets,
+// and the positive buckets up to the boundary at threshold. Positive
+// bucket at index i covers (base^i, base^(i+1)], base = 2^(2^-scale).
+func goodExponential(d cumdelta.ExponentialDelta, threshold float64) (uint64, bool) {
 	if threshold <= 0 {
 		return 0, false
 	}
 	// k is the index of the boundary base^k nearest the threshold.
-	exact := math.Log2(threshold) * math.Exp2(float64(dp.Scale()))
+	exact := math.Log2(threshold) * math.Exp2(float64(d.Scale))
 	k := math.Round(exact)
-	boundary := math.Exp2(k / math.Exp2(float64(dp.Scale())))
+	boundary := math.Exp2(k / math.Exp2(float64(d.Scale)))
 	if math.Abs(boundary-threshold) > exponentialBoundaryTolerance*threshold {
 		return 0, false
 	}
-	good := dp.ZeroCount()
-	neg := dp.Negative().BucketCounts()
-	for i := 0; i < neg.Len(); i++ {
-		good += neg.At(i)
+	good := d.ZeroCount
+	for _, c := range d.Negative.Counts {
+		good += c
 	}
-	pos := dp.Positive()
-	counts := pos.BucketCounts()
-	for j := 0; j < counts.Len(); j++ {
-		if float64(int64(pos.Offset())+int64(j)+1) > k {
+	for j, c := range d.Positive.Counts {
+		if float64(int64(d.Positive.Offset)+int64(j)+1) > k {
 			break
 		}
-		good += counts.At(j)
+		good += c
 	}
 	return good, true
 }
@@ -362,102 +354,22 @@ func (r *metricRule) selects(service string) bool {
 	return service == "" || r.def.Service == service || r.def.Service == anyService
 }
 
-// goodObservations returns the observations of a histogram point at or
-// under threshold, which must be one of its bucket boundaries: between
+// goodObservations returns the observations of a histogram increase at
+// or under threshold, which must be one of its bucket boundaries: between
 // two boundaries the histogram cannot tell good from bad.
-func goodObservations(dp pmetric.HistogramDataPoint, threshold float64) (uint64, bool) {
-	bounds := dp.ExplicitBounds()
-	counts := dp.BucketCounts()
-	for i := 0; i < bounds.Len(); i++ {
-		b := bounds.At(i)
+func goodObservations(d cumdelta.HistogramDelta, threshold float64) (uint64, bool) {
+	for i := 0; i < d.Bounds.Len(); i++ {
+		b := d.Bounds.At(i)
 		if math.Abs(b-threshold) > 1e-9*math.Max(1, math.Abs(threshold)) {
 			continue
 		}
 		var good uint64
-		for j := 0; j <= i && j < counts.Len(); j++ {
-			good += counts.At(j)
+		for j := 0; j <= i && j < len(d.Counts); j++ {
+			good += d.Counts[j]
 		}
 		return good, true
 	}
 	return 0, false
-}
-
-// increase returns how much a stream grew since its previous point: the
-// value itself for delta temporality; for cumulative, the difference to
-// the previous value, or the whole value after a reset (the value went
-// down, or the start time moved). The first point of a cumulative stream
-// that started before the connector is its baseline and counts nothing:
-// what it holds was counted before we watched. good is a second counter
-// of the same stream (a histogram's good observations).
-func (a *metricAccounting) increase(name string, res, attrs pcommon.Map, cumulative bool, start pcommon.Timestamp, value, good float64, now time.Time) (float64, float64) {
-	if !cumulative {
-		return value, good
-	}
-	key := a.streamKey(name, res, attrs)
-	st := a.streams[key]
-	if st == nil {
-		st = &stream{Start: start, Value: value, Good: good, LastSeenAt: now}
-		a.streams[key] = st
-		if start != 0 && !start.AsTime().Before(a.started) {
-			return value, good
-		}
-		return 0, 0
-	}
-	st.LastSeenAt = now
-	reset := value < st.Value || good < st.Good || (start != 0 && start != st.Start)
-	dv, dg := value-st.Value, good-st.Good
-	if reset {
-		dv, dg = value, good
-	}
-	st.Start, st.Value, st.Good = start, value, good
-	return dv, dg
-}
-
-// streamKey identifies a stream by metric name and attribute sets. The
-// hash (FNV-1a) is the same in every process, as keys are checkpointed.
-func (a *metricAccounting) streamKey(name string, res, attrs pcommon.Map) uint64 {
-	h := fnv1a(fnvOffset)
-	h.writeString(name)
-	h.writeByte(0)
-	hashMap(&h, res)
-	h.writeByte(0)
-	hashMap(&h, attrs)
-	return uint64(h)
-}
-
-// fnv1a is a 64-bit FNV-1a hash in progress.
-type fnv1a uint64
-
-const (
-	fnvOffset fnv1a = 14695981039346656037
-	fnvPrime  fnv1a = 1099511628211
-)
-
-func (h *fnv1a) writeByte(b byte) {
-	*h ^= fnv1a(b)
-	*h *= fnvPrime
-}
-
-func (h *fnv1a) writeString(s string) {
-	for i := 0; i < len(s); i++ {
-		h.writeByte(s[i])
-	}
-}
-
-func hashMap(h *fnv1a, m pcommon.Map) {
-	keys := make([]string, 0, m.Len())
-	m.Range(func(k string, _ pcommon.Value) bool {
-		keys = append(keys, k)
-		return true
-	})
-	slices.Sort(keys)
-	for _, k := range keys {
-		v, _ := m.Get(k)
-		h.writeString(k)
-		h.writeByte(0xFF)
-		h.writeString(v.AsString())
-		h.writeByte(0xFF)
-	}
 }
 
 // sums returns the running sums of the rule's series the point belongs
@@ -483,11 +395,7 @@ func (a *metricAccounting) sums(r *metricRule, attrs, res pcommon.Map) (*sliSums
 func (a *metricAccounting) expire(now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k, st := range a.streams {
-		if now.Sub(st.LastSeenAt) > streamTTL {
-			delete(a.streams, k)
-		}
-	}
+	a.deltas.Expire(now)
 }
 
 // forget drops the running sums of SLOs not in keep, after a reload.
@@ -504,32 +412,21 @@ func (a *metricAccounting) forget(keep map[string]bool) {
 // snapshotStreams returns the cumulative streams' last points, by key.
 // The running sums of SLO series are not kept: they only hold the part of
 // a total whose good or bad share has not arrived yet.
-func (a *metricAccounting) snapshotStreams() map[string]*stream {
+func (a *metricAccounting) snapshotStreams() map[string]cumdelta.State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	out := make(map[string]*stream, len(a.streams))
-	for k, st := range a.streams {
-		c := *st
-		out[strconv.FormatUint(k, 16)] = &c
-	}
-	return out
+	return a.deltas.Snapshot()
 }
 
 // restoreStreams puts back streams of a snapshot.
-func (a *metricAccounting) restoreStreams(streams map[string]*stream) error {
+func (a *metricAccounting) restoreStreams(streams map[string]cumdelta.State) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	for k, st := range streams {
-		key, err := strconv.ParseUint(k, 16, 64)
-		if err != nil {
-			return fmt.Errorf("metric stream key %q: %w", k, err)
-		}
-		if st != nil {
-			a.streams[key] = st
-		}
-	}
-	return nil
+	return a.deltas.Restore(streams)
 }
+
+// droppedPoints returns the counts of metric points dropped, by reason.
+func (a *metricAccounting) droppedPoints() cumdelta.Stats { return a.deltas.Stats() }
 
 func laterOf(a, b time.Time) time.Time {
 	if b.After(a) {

@@ -60,6 +60,8 @@ type counterPoint struct {
 	value      int64
 	cumulative bool
 	start      time.Time
+	ts         time.Time // zero: now
+	noValue    bool      // flagged NoRecordedValue (a staleness marker)
 }
 
 func counterBatch(service string, points ...counterPoint) pmetric.Metrics {
@@ -85,7 +87,12 @@ func counterBatch(service string, points ...counterPoint) pmetric.Metrics {
 		if !p.start.IsZero() {
 			dp.SetStartTimestamp(pcommon.NewTimestampFromTime(p.start))
 		}
-		dp.SetTimestamp(pcommon.NewTimestampFromTime(time.Now()))
+		ts := p.ts
+		if ts.IsZero() {
+			ts = time.Now()
+		}
+		dp.SetTimestamp(pcommon.NewTimestampFromTime(ts))
+		dp.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(p.noValue))
 	}
 	return md
 }
@@ -137,8 +144,9 @@ func totals(rec *fakeRecorder) map[string][2]uint64 {
 
 func TestMetricSLIs(t *testing.T) {
 	// before is a start time earlier than the connector's: such a stream's
-	// first point is a baseline.
-	started := time.Now()
+	// first point is a baseline. after is later, and earlier than the
+	// points' timestamps (now).
+	started := time.Now().Add(-time.Minute)
 	before := started.Add(-time.Hour)
 	after := started.Add(time.Second)
 	errAttrs := map[string]any{"outcome": "error"}
@@ -186,6 +194,32 @@ func TestMetricSLIs(t *testing.T) {
 				counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: okAttrs, value: 7, cumulative: true, start: before}),
 			},
 			want: map[string][2]uint64{"payments/auth|": {27, 0}},
+		},
+		{
+			// The late point's lower value was taken for a reset and
+			// counted whole: 100 + 550 + 60 events instead of 100 + 10.
+			name: "cumulative: an out-of-order point is dropped, not counted again",
+			spec: ratioSpec,
+			batches: func() []pmetric.Metrics {
+				p := func(v int64, sec int) pmetric.Metrics {
+					return counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: okAttrs, value: v,
+						cumulative: true, start: before, ts: started.Add(time.Duration(sec) * time.Second)})
+				}
+				return []pmetric.Metrics{p(500, 10), p(600, 30), p(550, 20), p(610, 40)}
+			}(),
+			want: map[string][2]uint64{"payments/auth|": {110, 0}},
+		},
+		{
+			// A staleness marker (value 0, flagged) read as a reset made
+			// the next point count whole: 530 events instead of 30.
+			name: "cumulative: a staleness marker is no reset",
+			spec: ratioSpec,
+			batches: []pmetric.Metrics{
+				counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: okAttrs, value: 500, cumulative: true, start: before, ts: started.Add(10 * time.Second)}),
+				counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: okAttrs, noValue: true, cumulative: true, start: before, ts: started.Add(20 * time.Second)}),
+				counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: okAttrs, value: 530, cumulative: true, start: before, ts: started.Add(30 * time.Second)}),
+			},
+			want: map[string][2]uint64{"payments/auth|": {30, 0}},
 		},
 		{
 			name: "cumulative: a new start time is a reset",
@@ -334,9 +368,9 @@ func TestMetricStreamsExpire(t *testing.T) {
 	now := time.Now()
 	acc := newMetricAccounting(now)
 	acc.record(rs, counterBatch("payments", counterPoint{metric: "payments.authorizations", value: 5, cumulative: true, start: now.Add(-time.Hour)}), nopRecorder{}, nopRecorder{}, now)
-	require.Len(t, acc.streams, 1)
+	require.Equal(t, 1, acc.deltas.Len())
 	acc.expire(now.Add(streamTTL / 2))
-	assert.Len(t, acc.streams, 1)
+	assert.Equal(t, 1, acc.deltas.Len())
 	acc.expire(now.Add(2 * streamTTL))
-	assert.Empty(t, acc.streams)
+	assert.Equal(t, 0, acc.deltas.Len())
 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
 
 // stateVersion is the version of the checkpoint envelope.
@@ -17,8 +19,11 @@ type checkpointState struct {
 	Version int                     `json:"version"`
 	Tracker json.RawMessage         `json:"tracker"`
 	Firing  map[string]*firingAlert `json:"firing,omitempty"`
-	// Streams are the last points of cumulative metric streams.
-	Streams map[string]*stream `json:"streams,omitempty"`
+	// Cumulative are the last points of cumulative metric streams
+	// (package internal/cumdelta). Checkpoints of earlier versions kept
+	// them as "streams", under other keys: they are not read, and each
+	// stream's next point becomes its baseline.
+	Cumulative map[string]cumdelta.State `json:"cumulative,omitempty"`
 }
 
 func (c *sloConnector) snapshot() ([]byte, error) {
@@ -28,7 +33,7 @@ func (c *sloConnector) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, Streams: c.metrics.snapshotStreams()})
+	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, Cumulative: c.metrics.snapshotStreams()})
 }
 
 func (c *sloConnector) restore(data []byte) error {
@@ -48,6 +53,6 @@ func (c *sloConnector) restore(data []byte) error {
 			c.events.firing[fp] = fa
 		}
 	}
-	errs = append(errs, c.metrics.restoreStreams(st.Streams))
+	errs = append(errs, c.metrics.restoreStreams(st.Cumulative))
 	return errors.Join(errs...)
 }

@@ -9,6 +9,7 @@ import (
 	"go.opentelemetry.io/otel/metric"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )
 
@@ -28,13 +29,17 @@ const (
 	metricRefusedEvents   = "otelcol_slo_refused_events"
 	metricSeries          = "otelcol_slo_series"
 	metricGroupLimitReach = "otelcol_slo_group_limit_reached"
+	metricPointsDropped   = "otelcol_slo_metric_points_dropped"
 )
 
 // telemetry is the connector's own telemetry, through the component's
-// MeterProvider: refused events by reason, series per SLO and whether an
-// SLO hit its group cap. It reads the tracker's counters when collected.
+// MeterProvider: refused events by reason, series per SLO, whether an SLO
+// hit its group cap, and metric points dropped by reason (out of order,
+// without a value). It reads the trackers' counters when collected.
 type telemetry struct {
 	tracker            *tracker.Tracker
+	metrics            *metricAccounting
+	dropped            metric.Int64ObservableCounter
 	notABoundary       atomic.Uint64
 	conditionErrors    atomic.Uint64
 	registration       metric.Registration
@@ -42,8 +47,8 @@ type telemetry struct {
 	series, capReached metric.Int64ObservableGauge
 }
 
-func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker) (*telemetry, error) {
-	t := &telemetry{tracker: tr}
+func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics *metricAccounting) (*telemetry, error) {
+	t := &telemetry{tracker: tr, metrics: metrics}
 	meter := set.MeterProvider.Meter(metadata.ScopeName)
 	var err error
 	if t.refused, err = meter.Int64ObservableCounter(metricRefusedEvents,
@@ -61,7 +66,12 @@ func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker) (*teleme
 		metric.WithUnit("1")); err != nil {
 		return nil, err
 	}
-	t.registration, err = meter.RegisterCallback(t.collect, t.refused, t.series, t.capReached)
+	if t.dropped, err = meter.Int64ObservableCounter(metricPointsDropped,
+		metric.WithDescription("Number of metric points SLIs select that were dropped, by reason: out_of_order (not after the previous point of their stream), no_recorded_value (a staleness marker), invalid (NaN, or buckets that do not fit the bounds)."),
+		metric.WithUnit("{point}")); err != nil {
+		return nil, err
+	}
+	t.registration, err = meter.RegisterCallback(t.collect, t.refused, t.series, t.capReached, t.dropped)
 	if err != nil {
 		return nil, err
 	}
@@ -97,6 +107,17 @@ func (t *telemetry) collect(_ context.Context, o metric.Observer) error {
 		{reasonConditionError, t.conditionErrors.Load()},
 	} {
 		o.ObserveInt64(t.refused, int64(c.n), metric.WithAttributes(attribute.String(attrReason, c.reason)))
+	}
+	d := t.metrics.droppedPoints()
+	for _, c := range []struct {
+		reason cumdelta.Outcome
+		n      uint64
+	}{
+		{cumdelta.OutOfOrder, d.OutOfOrder},
+		{cumdelta.NoRecordedValue, d.NoRecordedValue},
+		{cumdelta.Invalid, d.Invalid},
+	} {
+		o.ObserveInt64(t.dropped, int64(c.n), metric.WithAttributes(attribute.String(attrReason, c.reason.String())))
 	}
 	return nil
 }

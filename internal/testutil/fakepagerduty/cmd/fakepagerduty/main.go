@@ -1,8 +1,10 @@
 // Command fakepagerduty runs the strict local PagerDuty Events API v2 server
 // for end-to-end tests through the built collector or Alertmanager. It
 // writes every accepted event as a JSON line to -out (stdout by default),
-// prints "listening on URL" to stderr once it accepts connections, and stops
-// cleanly on SIGINT or SIGTERM. Tests script answers and read what arrived
+// prints "listening on URL" to stderr once it accepts connections, and runs
+// until it is killed. It handles no signal: SIGINT and SIGTERM end it at
+// once, and as each event is written when it is accepted, nothing is lost
+// (only the collector handles signals in this repository). Tests script answers and read what arrived
 // through the /_fake/ control endpoints (see fakepagerduty.Server.Handler).
 //
 //	fakepagerduty -addr 127.0.0.1:8787 -out events.jsonl -rate-limit 120
@@ -14,8 +16,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"os/signal"
-	"syscall"
 	"time"
 
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
@@ -61,8 +61,6 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stderr, "listening on %s (events: %s)\n", srv.URL, srv.EnqueueURL())
 
-	ctx, stop := signal.NotifyContext(ctx, os.Interrupt, syscall.SIGTERM)
-	defer stop()
 	<-ctx.Done()
 	return nil
 }
