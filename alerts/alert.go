@@ -25,7 +25,7 @@ const (
 	LabelAlertName = "alertname"
 	LabelSource    = "source"
 	LabelSeverity  = conventions.LabelSeverity
-	LabelService   = conventions.LabelService
+	LabelService   = conventions.LabelServiceName
 	LabelSLO       = conventions.LabelSLO
 	LabelMetric    = conventions.LabelMetric
 )

@@ -34,8 +34,8 @@ func TestAlertmanagerExampleRoutes(t *testing.T) {
 		labels []string
 		want   string
 	}{
-		{[]string{"alertname=SLOBurnRate-checkout-availability-page", "severity=page", "slo=availability", "service=checkout"}, "pagerduty"},
-		{[]string{"alertname=SLOBurnRate-checkout-availability-ticket", "severity=ticket", "slo=availability", "service=checkout"}, "tickets"},
+		{[]string{"alertname=SLOBurnRate-checkout-availability-page", "severity=page", "slo=availability", "service_name=checkout"}, "pagerduty"},
+		{[]string{"alertname=SLOBurnRate-checkout-availability-ticket", "severity=ticket", "slo=availability", "service_name=checkout"}, "tickets"},
 		{[]string{"alertname=Watchdog"}, "tickets"},
 	}
 	for _, tt := range tests {

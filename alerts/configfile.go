@@ -44,7 +44,7 @@ func LoadConfig(path string) (*Config, error) {
 //	  - name: tickets
 //	route:
 //	  receiver: oncall
-//	  group_by: [alertname, service, slo]
+//	  group_by: [alertname, service_name, slo]
 //	  group_wait: 5s
 //	  group_interval: 1m
 //	  repeat_interval: 4h
@@ -56,7 +56,7 @@ func LoadConfig(path string) (*Config, error) {
 //	inhibit_rules:
 //	  - source_matchers: ['severity="page"']
 //	    target_matchers: ['severity="ticket"']
-//	    equal: [slo, service]
+//	    equal: [slo, service_name]
 //	time_intervals:
 //	  - name: weekends
 //	    time_intervals:

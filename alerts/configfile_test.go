@@ -59,11 +59,11 @@ func TestDefaultConfig(t *testing.T) {
 	_, ok := cfg.Receiver(DefaultReceiverName)
 	require.True(t, ok)
 	assert.Equal(t, DefaultReceiverName, cfg.Route.Receiver)
-	assert.Equal(t, []string{"alertname", "service", "slo"}, cfg.Route.GroupBy)
+	assert.Equal(t, []string{"alertname", "service_name", "slo"}, cfg.Route.GroupBy)
 	require.Len(t, cfg.InhibitRules, 1)
 	assert.Equal(t, `{severity="page"}`, cfg.InhibitRules[0].SourceMatchers.String())
 	assert.Equal(t, `{severity="ticket"}`, cfg.InhibitRules[0].TargetMatchers.String())
-	assert.Equal(t, []string{"slo", "service"}, cfg.InhibitRules[0].Equal)
+	assert.Equal(t, []string{"slo", "service_name"}, cfg.InhibitRules[0].Equal)
 }
 
 func TestParseSilences(t *testing.T) {

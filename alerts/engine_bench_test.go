@@ -16,7 +16,7 @@ func BenchmarkFlush(b *testing.B) {
 	e := NewEngine(cfg, nil)
 	for i := range 500 {
 		for _, sev := range []string{"page", "ticket"} {
-			e.Ingest(alertOf("Burn", "severity", sev, "slo", fmt.Sprintf("slo-%d", i), "service", "svc"), t0)
+			e.Ingest(alertOf("Burn", "severity", sev, "slo", fmt.Sprintf("slo-%d", i), "service_name", "svc"), t0)
 		}
 	}
 	for _, n := range e.Flush(t0.Add(time.Minute)) {

@@ -51,7 +51,7 @@ func TestNotificationsInFlightAreNotRepeated(t *testing.T) {
 	require.Len(t, ns, 1, "the resolve waits for the trigger's delivery, then goes out")
 	assert.Equal(t, ActionResolve, ns[0].Action)
 	assert.Equal(t, pageCheckout.Fingerprint, ns[0].DedupKey())
-	assert.Equal(t, map[string]string{"alertname": "Page", "service": "checkout", "slo": "availability"}, ns[0].GroupLabels)
+	assert.Equal(t, map[string]string{"alertname": "Page", "service_name": "checkout", "slo": "availability"}, ns[0].GroupLabels)
 }
 
 // TestConcurrentUse lets the race detector check the locking: the exporter

@@ -31,11 +31,11 @@ func resolved(a Alert) Alert {
 // ticket of another service, and two alerts that differ only outside
 // group_by.
 var (
-	pageCheckout   = alertOf("Page", "severity", "page", "slo", "availability", "service", "checkout")
-	ticketCheckout = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service", "checkout")
-	ticketSearch   = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service", "search")
-	euAlert        = alertOf("Regional", "service", "edge", "region", "eu")
-	usAlert        = alertOf("Regional", "service", "edge", "region", "us")
+	pageCheckout   = alertOf("Page", "severity", "page", "slo", "availability", "service_name", "checkout")
+	ticketCheckout = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service_name", "checkout")
+	ticketSearch   = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service_name", "search")
+	euAlert        = alertOf("Regional", "service_name", "edge", "region", "eu")
+	usAlert        = alertOf("Regional", "service_name", "edge", "region", "us")
 )
 
 // step happens at t0+at: ingest, then Flush, whose notifications (as
@@ -251,7 +251,7 @@ route: {receiver: oncall, group_by: ['...']}
 		{
 			name: "a silence holds the trigger until it ends with the alert still firing",
 			steps: []step{
-				{at: 0, ingest: []Alert{pageCheckout}, silences: []*Silence{silence("maint", 0, 2*time.Minute, false, `service="checkout"`)}},
+				{at: 0, ingest: []Alert{pageCheckout}, silences: []*Silence{silence("maint", 0, 2*time.Minute, false, `service_name="checkout"`)}},
 				{at: 5 * time.Second},
 				{at: 65 * time.Second, ingest: []Alert{pageCheckout}},
 				{at: 125 * time.Second, ingest: []Alert{pageCheckout}, want: []string{"trigger default Page/checkout"}},
@@ -260,7 +260,7 @@ route: {receiver: oncall, group_by: ['...']}
 		{
 			name: "a silence not yet started mutes nothing",
 			steps: []step{
-				{at: 0, ingest: []Alert{pageCheckout}, silences: []*Silence{silence("later", time.Hour, 2*time.Hour, false, `service="checkout"`)}},
+				{at: 0, ingest: []Alert{pageCheckout}, silences: []*Silence{silence("later", time.Hour, 2*time.Hour, false, `service_name="checkout"`)}},
 				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
 			},
 		},

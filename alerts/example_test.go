@@ -45,5 +45,5 @@ func Example() {
 		}
 	}
 	// Output:
-	// 5s trigger default 3da51f0b61ceafb2 14.9
+	// 5s trigger default c8e569d15948fbad 14.9
 }

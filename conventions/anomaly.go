@@ -3,10 +3,6 @@ package conventions
 // Names the anomaly connector gives the series it watches and its alerts,
 // beyond the metric names in conventions.go.
 const (
-	// LabelOperation names the operation (span name) of a RED series, on
-	// the vigil_anomaly_* metrics and as an alert-event attribute.
-	LabelOperation = "operation"
-
 	// Values of LabelMetric for the RED series derived from span metrics.
 	// Latency quantiles are AnomalyMetricLatencyPrefix + the percentile.
 	AnomalyMetricRequestRate   = "request_rate"

@@ -32,8 +32,15 @@ const (
 
 // Metric label names (Prometheus form).
 const (
-	LabelSLO      = "slo"
-	LabelService  = "service"
+	LabelSLO = "slo"
+	// LabelServiceName is the service, as span_metrics and the
+	// OpenTelemetry-to-Prometheus translation name it (service.name).
+	// Not "service": Kubernetes service discovery adds a target label of
+	// that name, and Prometheus would rename Vigil's to exported_service.
+	LabelServiceName = "service_name"
+	// LabelSpanName is the operation (span name) of a RED series, as
+	// span_metrics names it (span.name).
+	LabelSpanName = "span_name"
 	LabelOutcome  = "outcome"
 	LabelWindow   = "window"
 	LabelSeverity = "severity"
@@ -88,6 +95,11 @@ const (
 	AttrAnomalyActual   = "anomaly.actual"
 	AttrAnomalyLower    = "anomaly.lower"
 	AttrAnomalyUpper    = "anomaly.upper"
+
+	// AttrSpanName names the operation (span name) of an anomaly alert's
+	// RED series, as span_metrics' input attribute does; it becomes the
+	// alert label span_name, as on the vigil_anomaly_* series.
+	AttrSpanName = "span.name"
 
 	AttrAlertRunbookURL   = "alert.runbook_url"
 	AttrAlertDashboardURL = "alert.dashboard_url"

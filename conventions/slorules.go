@@ -1,7 +1,7 @@
 package conventions
 
 // Recording rules that `vigil slo rules` generates (package slo/rules).
-// Every series carries LabelSLO and LabelService, the SLO's group_by labels,
+// Every series carries LabelSLO and LabelServiceName, the SLO's group_by labels,
 // and LabelWindow where a window applies. The names differ from the
 // connector's metrics so that both can live in one Prometheus.
 const (

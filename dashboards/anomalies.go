@@ -10,7 +10,7 @@ import (
 )
 
 func anomalySelector(metric string) string {
-	return fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation", %s=~"$metric"}`, metric, c.LabelService, anomalyLabelOperation, c.LabelMetric)
+	return fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation", %s=~"$metric"}`, metric, c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric)
 }
 
 // Anomalies shows what the detector finds anomalous now, the score of every
@@ -20,9 +20,9 @@ func Anomalies() *dashboard.DashboardBuilder {
 		"What Vigil's streaming detector scores as anomalous: score timelines and each watched series' expected band (vigil_anomaly_*).").
 		Link(link("Service overview", "/d/"+ServiceOverviewUID+"/vigil-service-overview")).
 		Link(link("Alert history", "/d/"+AlertsUID+"/vigil-alerts")).
-		WithVariable(promVariable("service", "Service", fmt.Sprintf("label_values(%s, %s)", c.MetricAnomalyScore, c.LabelService))).
-		WithVariable(promVariable("operation", "Operation", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelService, anomalyLabelOperation))).
-		WithVariable(promVariable("metric", "Metric", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelService, c.LabelMetric))).
+		WithVariable(promVariable("service", "Service", fmt.Sprintf("label_values(%s, %s)", c.MetricAnomalyScore, c.LabelServiceName))).
+		WithVariable(promVariable("operation", "Operation", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelServiceName, anomalyLabelSpanName))).
+		WithVariable(promVariable("metric", "Metric", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricAnomalyScore, c.LabelServiceName, c.LabelMetric))).
 		WithVariable(dashboard.NewCustomVariableBuilder("min_score").
 			Label("Anomalous above").
 			Values(dashboard.StringOrMap{String: cog.ToPtr("0.5,0.7,0.9,0.99")}).
@@ -35,11 +35,11 @@ func Anomalies() *dashboard.DashboardBuilder {
 		Description("Series whose latest score is at or above the chosen threshold, highest first, with the expected band at this moment.").
 		WithTarget(promInstant("score", fmt.Sprintf(`sort_desc(%s >= $min_score)`, anomalySelector(c.MetricAnomalyScore)))).
 		WithTarget(promInstant("expected", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyExpected), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+			anomalySelector(c.MetricAnomalyExpected), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
 		WithTarget(promInstant("lower", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyLower), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+			anomalySelector(c.MetricAnomalyLower), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
 		WithTarget(promInstant("upper", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyUpper), c.LabelService, anomalyLabelOperation, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+			anomalySelector(c.MetricAnomalyUpper), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 			"excludeByName": map[string]any{"Time": true, "__name__": true},
@@ -61,16 +61,16 @@ func Anomalies() *dashboard.DashboardBuilder {
 			Description("Score per watched series, 0 (normal) to 1 (certainly anomalous).").
 			Min(0).Max(1).
 			Thresholds(thresholds("green", 0.7, "orange", 0.9, "red")).
-			WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyScore), "{{service}} {{operation}} {{metric}}")))
+			WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyScore), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} {{metric}}")))
 
 	band := timeSeries("Expected band: $metric", "short", fullWidth, 9).
 		Description("The detector's expected value and band for one series. The alert event records the actual value that left the band (see the table below).").
 		Repeat("metric").
 		RepeatDirection(dashboard.PanelRepeatDirectionV).
-		WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyExpected), "{{service}} {{operation}} expected")).
-		WithTarget(promQuery("B", anomalySelector(c.MetricAnomalyLower), "{{service}} {{operation}} lower")).
-		WithTarget(promQuery("C", anomalySelector(c.MetricAnomalyUpper), "{{service}} {{operation}} upper")).
-		WithTarget(promQuery("D", anomalySelector(c.MetricAnomalyScore), "{{service}} {{operation}} score")).
+		WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyExpected), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} expected")).
+		WithTarget(promQuery("B", anomalySelector(c.MetricAnomalyLower), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} lower")).
+		WithTarget(promQuery("C", anomalySelector(c.MetricAnomalyUpper), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} upper")).
+		WithTarget(promQuery("D", anomalySelector(c.MetricAnomalyScore), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} score")).
 		OverrideByRegexp(".* score$", []dashboard.DynamicConfigValue{
 			override("custom.axisPlacement", "right"),
 			override("unit", "percentunit"),

@@ -29,8 +29,8 @@ const (
 	metricCalls          = "traces_span_metrics_calls_total"
 	metricDurationBucket = "traces_span_metrics_duration_milliseconds_bucket"
 
-	labelServiceName = "service_name"
-	labelSpanName    = "span_name"
+	labelServiceName = conventions.LabelServiceName
+	labelSpanName    = conventions.LabelSpanName
 	labelSpanKind    = "span_kind"
 	labelStatusCode  = "status_code"
 
@@ -40,7 +40,7 @@ const (
 // The anomaly connector's labels and metric label values for the RED series
 // it derives from span metrics (connector/anomalyconnector).
 const (
-	anomalyLabelOperation    = conventions.LabelOperation
+	anomalyLabelSpanName     = conventions.LabelSpanName
 	anomalyMetricRequestRate = conventions.AnomalyMetricRequestRate
 	anomalyMetricLatencyP95  = conventions.AnomalyMetricLatencyP95
 )
@@ -133,7 +133,7 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 	// second, milliseconds), so its band overlays the actual series.
 	bandOf := func(metric, title, unit, actual string) *timeseries.PanelBuilder {
 		sel := fmt.Sprintf(`{%s="%s", %s=~"$service", %s=~"$operation"}`,
-			conventions.LabelMetric, metric, conventions.LabelService, anomalyLabelOperation)
+			conventions.LabelMetric, metric, conventions.LabelServiceName, anomalyLabelSpanName)
 		p := timeSeries(title, unit, halfWidth, 9).
 			Description("The actual series against the anomaly detector's expected value and band " +
 				"(vigil_anomaly_expected, _lower, _upper). Outside the shaded band is what the detector scores as anomalous.").

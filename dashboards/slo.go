@@ -13,7 +13,7 @@ import (
 
 // sloSelector selects the series of the chosen services and SLOs.
 func sloSelector(metric string, extra string) string {
-	sel := fmt.Sprintf(`%s{%s=~"$service", %s=~"$slo"`, metric, c.LabelService, c.LabelSLO)
+	sel := fmt.Sprintf(`%s{%s=~"$service", %s=~"$slo"`, metric, c.LabelServiceName, c.LabelSLO)
 	if extra != "" {
 		sel += ", " + extra
 	}
@@ -23,8 +23,8 @@ func sloSelector(metric string, extra string) string {
 // sloVariables select services and SLOs from the objective gauge, which
 // every SLO the connector evaluates exports from its first span on.
 func sloVariables(b *dashboard.DashboardBuilder, multi bool) *dashboard.DashboardBuilder {
-	service := promVariable("service", "Service", fmt.Sprintf("label_values(%s, %s)", c.MetricSLOObjective, c.LabelService))
-	slo := promVariable("slo", "SLO", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricSLOObjective, c.LabelService, c.LabelSLO))
+	service := promVariable("service", "Service", fmt.Sprintf("label_values(%s, %s)", c.MetricSLOObjective, c.LabelServiceName))
+	slo := promVariable("slo", "SLO", fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, c.MetricSLOObjective, c.LabelServiceName, c.LabelSLO))
 	if !multi {
 		// The detail view shows one SLO's budget; "All" would sum
 		// unrelated budgets.
@@ -64,7 +64,7 @@ func SLOs() *dashboard.DashboardBuilder {
 
 	page := fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityPage)
 	ticket := fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityTicket)
-	by := c.LabelService + ", " + c.LabelSLO
+	by := c.LabelServiceName + ", " + c.LabelSLO
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
 		Description("One row per SLO. Budget remaining: 1 untouched, 0 spent, negative overspent. Burn rate 1 spends the budget exactly over the SLO period. Click a row for its budget over time.").
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
@@ -110,35 +110,35 @@ func SLOs() *dashboard.DashboardBuilder {
 			Description("Burn rate of each window. Pages fire when both a long and its short window exceed the threshold (14.4 over 1h and 5m, 6 over 6h and 30m).").
 			Thresholds(burnRateThresholds()).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{service}}/{{slo}} {{window}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))).
 		WithPanel(timeSeries("Error budget remaining", "percentunit", halfWidth, 9).
 			Description("Share of the error budget left over the SLO period.").
 			Thresholds(thresholds("red", 0.0, "orange", 0.25, "green")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLineAndArea)).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), "{{service}}/{{slo}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), "{{"+c.LabelServiceName+"}}/{{slo}}"))).
 		WithPanel(statetimeline.NewPanelBuilder().
 			Title("Alert state").
 			Description("Firing (red) and OK (green) per SLO and severity, as the connector evaluates them.").
 			Span(halfWidth).Height(8).
 			Mappings(alertStateMapping()).
 			Thresholds(thresholds("green", 1.0, "red")).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), "{{service}}/{{slo}} {{severity}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{severity}}"))).
 		WithPanel(timeSeries("SLI events", "reqps", halfWidth, 8).
 			Description("Good and bad events per second, the numerator and denominator of every burn rate.").
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(promQuery("A", fmt.Sprintf(`sum by (%s, %s, %s) (rate(%s[$__rate_interval]))`,
-				c.LabelService, c.LabelSLO, c.LabelOutcome, sloSelector(c.MetricSLOEventsTotal, "")), "{{service}}/{{slo}} {{outcome}}")).
+				c.LabelServiceName, c.LabelSLO, c.LabelOutcome, sloSelector(c.MetricSLOEventsTotal, "")), "{{"+c.LabelServiceName+"}}/{{slo}} {{outcome}}")).
 			OverrideByRegexp(".* bad$", []dashboard.DynamicConfigValue{override("color", map[string]any{"mode": "fixed", "fixedColor": "red"})}))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Cross-check with Prometheus rules").Collapsed(true).
 		WithPanel(timeSeries("Burn rate from `vigil slo rules`", burnRateUnit, halfWidth, 8).
 			Description("The same SLOs evaluated by Prometheus from the generated recording rules, whose windows scale with the SLO period (a 28d SLO's 1h window is 56m).").
 			Thresholds(burnRateThresholds()).
-			WithTarget(promQuery("A", sloSelector(c.RuleSLOBurnRate, ""), "{{service}}/{{slo}} {{window}}"))).
+			WithTarget(promQuery("A", sloSelector(c.RuleSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))).
 		WithPanel(timeSeries("Burn rate from the connector", burnRateUnit, halfWidth, 8).
 			Description("The connector's burn rates, for comparison: a 30d SLO's windows match the rules' exactly, so a gap means the two disagree on the SLI.").
 			Thresholds(burnRateThresholds()).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{service}}/{{slo}} {{window}}"))))
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))))
 	return b
 }
 

@@ -172,7 +172,7 @@ func (p *problems) matchers(n *yaml.Node) []AttributeMatcher {
 
 // reservedLabels are set by Vigil on every series and alert of an SLO.
 var reservedLabels = []string{
-	conventions.LabelSLO, conventions.LabelService, conventions.LabelOutcome,
+	conventions.LabelSLO, conventions.LabelServiceName, conventions.LabelOutcome,
 	conventions.LabelWindow, conventions.LabelSeverity,
 }
 

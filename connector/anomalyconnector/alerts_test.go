@@ -97,7 +97,7 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 		alerts.LabelSource:    conventions.SourceAnomaly,
 		alerts.LabelService:   "checkout",
 		alerts.LabelMetric:    MetricRequestRate,
-		LabelOperation:        "POST /pay",
+		LabelSpanName:         "POST /pay",
 	}
 	for k, want := range map[string]any{
 		conventions.AttrAlertName:        AlertName,
@@ -105,7 +105,7 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 		conventions.AttrAlertSource:      conventions.SourceAnomaly,
 		conventions.AttrServiceName:      "checkout",
 		conventions.AttrAnomalyMetric:    MetricRequestRate,
-		LabelOperation:                   "POST /pay",
+		conventions.AttrSpanName:         "POST /pay",
 		conventions.AttrAlertFingerprint: alerts.Fingerprint(wantLabels),
 	} {
 		if f.attrs[k] != want {

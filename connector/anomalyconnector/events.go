@@ -35,7 +35,7 @@ func (c *core) identityAttrs(id identity) map[string]string {
 		m[conventions.AttrServiceName] = id.service
 	}
 	if id.operation != "" {
-		m[LabelOperation] = id.operation
+		m[conventions.AttrSpanName] = id.operation
 	}
 	for _, a := range id.attrs {
 		if _, taken := m[a.key]; !taken {

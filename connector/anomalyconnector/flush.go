@@ -65,16 +65,16 @@ func (o *output) addPoint(s *series, r anomaly.Result) {
 	}
 }
 
-// putIdentity writes a series' labels: metric, service, operation and a
-// selected metric's own attributes.
+// putIdentity writes a series' labels: metric, service_name, span_name and
+// a selected metric's own attributes.
 func putIdentity(m pcommon.Map, id identity) {
 	m.EnsureCapacity(3 + len(id.attrs))
 	m.PutStr(conventions.LabelMetric, id.metric)
 	if id.service != "" {
-		m.PutStr(conventions.LabelService, id.service)
+		m.PutStr(conventions.LabelServiceName, id.service)
 	}
 	if id.operation != "" {
-		m.PutStr(LabelOperation, id.operation)
+		m.PutStr(LabelSpanName, id.operation)
 	}
 	for _, a := range id.attrs {
 		if _, taken := m.Get(a.key); !taken {

@@ -17,6 +17,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/conventions"
 
 	"github.com/vigil-otel/vigil/internal/cumdelta"
 )
@@ -249,7 +250,7 @@ func gaugePoints(sink *consumertest.MetricsSink) map[string]map[string]float64 {
 					dps := m.Gauge().DataPoints()
 					for l := 0; l < dps.Len(); l++ {
 						a := dps.At(l).Attributes()
-						key := label(a, "metric") + "|" + label(a, "service") + "|" + label(a, "operation")
+						key := label(a, conventions.LabelMetric) + "|" + label(a, conventions.LabelServiceName) + "|" + label(a, conventions.LabelSpanName)
 						out[m.Name()][key] = dps.At(l).DoubleValue()
 					}
 				}

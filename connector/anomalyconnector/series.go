@@ -17,10 +17,10 @@ const (
 	latencyPrefix     = conventions.AnomalyMetricLatencyPrefix
 )
 
-// LabelOperation is the label (and alert-event attribute) naming the
-// operation (span name) of a RED series. Service and metric use the
-// conventions' LabelService and LabelMetric.
-const LabelOperation = conventions.LabelOperation
+// LabelSpanName is the label naming the operation (span name) of a RED
+// series; its alert events carry it as conventions.AttrSpanName. Service
+// and metric use the conventions' LabelServiceName and LabelMetric.
+const LabelSpanName = conventions.LabelSpanName
 
 // attr is one extra identifying attribute of a selected metric's series.
 type attr struct{ key, value string }

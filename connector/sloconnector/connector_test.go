@@ -175,7 +175,7 @@ func TestAlertLifecycle(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	mds := h.mSink.AllMetrics()
 	events := lastPoints(mds, conventions.MetricSLOEvents)
-	good, _ := valueOf(events, map[string]any{"slo": "availability", "service": "checkout", "outcome": "good", "http.route": "/pay", "team": "shop"})
+	good, _ := valueOf(events, map[string]any{"slo": "availability", conventions.LabelServiceName: "checkout", "outcome": "good", "http.route": "/pay", "team": "shop"})
 	bad, _ := valueOf(events, map[string]any{"outcome": "bad"})
 	assert.Equal(t, 50.0, good)
 	assert.Equal(t, 50.0, bad)

@@ -114,5 +114,5 @@ func seriesAttrs(attrs pcommon.Map, def *slo.SLO, group []string) {
 		}
 	}
 	attrs.PutStr(conventions.LabelSLO, def.Name)
-	attrs.PutStr(conventions.LabelService, def.Service)
+	attrs.PutStr(conventions.LabelServiceName, def.Service)
 }

@@ -11,7 +11,7 @@
 // exporter runs none of Vigil's alert engine and keeps no notification log.
 // It only translates: each alert event becomes one Alertmanager alert whose
 // labels are exactly those the alert-event codec (internal/alertevent) derives (alertname, severity,
-// source, service, slo, metric and grouping dimensions), so the routes and
+// source, service_name, slo, metric and grouping dimensions), so the routes and
 // inhibition rules of alerts/alertmanager.example.yml match Vigil's own
 // alerts and those of `vigil slo rules` alike. Annotations are the event's
 // body (summary) and its alert./slo./anomaly. attributes, with dots turned

@@ -57,7 +57,7 @@ func TestToAlerts(t *testing.T) {
 	now := eventTime.Add(time.Minute)
 	wantLabels := map[string]string{
 		"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "source": "slo",
-		"service": "checkout", "slo": "availability", "http_route": "/cart",
+		"service_name": "checkout", "slo": "availability", "http_route": "/cart",
 	}
 	tests := []struct {
 		state              string

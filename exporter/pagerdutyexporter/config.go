@@ -44,7 +44,7 @@ type Config struct {
 	// DashboardURLTemplate builds the dashboard link of a trigger when the
 	// alert event carries no alert.dashboard_url. It is a Go text/template
 	// over {Labels, Annotations, Fingerprint}, e.g.
-	// `https://grafana.example/d/vigil-slo?var-service={{ .Labels.service | urlquery }}`.
+	// `https://grafana.example/d/vigil-slo?var-service={{ .Labels.service_name | urlquery }}`.
 	DashboardURLTemplate string `mapstructure:"dashboard_url_template"`
 	// RunbookURLTemplate builds the runbook link when the alert event
 	// carries no alert.runbook_url; same data as DashboardURLTemplate.

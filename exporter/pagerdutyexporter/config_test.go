@@ -88,7 +88,7 @@ func TestValidate(t *testing.T) {
 		{"relative endpoint", func(c *Config) { c.Endpoint = "/v2/enqueue" }, "absolute http or https URL"},
 		{"unknown pagerduty severity", func(c *Config) { c.SeverityMap = map[string]string{"page": "sev1"} }, `maps to "sev1"`},
 		{"relative client_url", func(c *Config) { c.ClientURL = "grafana" }, "client URL"},
-		{"broken template", func(c *Config) { c.DashboardURLTemplate = "{{ .Labels.service" }, "dashboard_url_template"},
+		{"broken template", func(c *Config) { c.DashboardURLTemplate = "{{ .Labels.service_name" }, "dashboard_url_template"},
 		{"persistent sending queue", func(c *Config) { c.QueueConfig = queue(&storage, false, false) }, ""},
 		{"in-memory queue waiting for each result", func(c *Config) { c.QueueConfig = queue(nil, true, false) }, ""},
 		{"in-memory queue that would lose notifications on a crash", func(c *Config) { c.QueueConfig = queue(nil, false, false) },

@@ -17,8 +17,8 @@ import (
 func TestTriggerThenResolve(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	h := startExporter(t, fake, options{key: testKey, mutate: func(c *Config) {
-		c.DashboardURLTemplate = "https://grafana.example/d/vigil-slo?var-service={{ .Labels.service | urlquery }}&var-slo={{ .Labels.slo | urlquery }}"
-		c.RunbookURLTemplate = "https://runbooks.example/{{ .Labels.service }}/{{ .Labels.slo }}"
+		c.DashboardURLTemplate = "https://grafana.example/d/vigil-slo?var-service={{ .Labels.service_name | urlquery }}&var-slo={{ .Labels.slo | urlquery }}"
+		c.RunbookURLTemplate = "https://runbooks.example/{{ .Labels.service_name }}/{{ .Labels.slo }}"
 		c.TraceSearchURLTemplate = `https://grafana.example/explore?traces={{ range $i, $id := .TraceIDs }}{{ if $i }},{{ end }}{{ $id }}{{ end }}`
 		c.ClientURL = "https://grafana.example/"
 	}})
@@ -54,7 +54,7 @@ func TestTriggerThenResolve(t *testing.T) {
 		{"burn rate detail", p.CustomDetails["slo.burn_rate.long"], 14.9},
 		{"budget detail", p.CustomDetails["slo.error_budget.remaining"], 0.42},
 		{"trace IDs detail", fmt.Sprint(p.CustomDetails["alert.trace_ids"]), "[4bf92f3577b34da6a3ce929d0e0e4736 00f067aa0ba902b7a3ce929d0e0e4736]"},
-		{"service label detail", p.CustomDetails["service"], "checkout"},
+		{"service label detail", p.CustomDetails["service_name"], "checkout"},
 		{"links", len(ev.Links), 3},
 	}
 	for _, tt := range tests {

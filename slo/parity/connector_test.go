@@ -84,7 +84,7 @@ func runConnector(specFiles []string, end time.Time) (*connectorReplay, error) {
 	var mu sync.Mutex // guards current; the consumers run on Evaluate's goroutine
 	var current map[string]*connStatus
 	statusOf := func(attrs pcommon.Map) *connStatus {
-		svc, _ := attrs.Get(conventions.LabelService)
+		svc, _ := attrs.Get(conventions.LabelServiceName)
 		name, _ := attrs.Get(conventions.LabelSLO)
 		return statusFor(current, svc.AsString()+"/"+name.AsString())
 	}

@@ -44,7 +44,7 @@
 //     disagreements can be traced to good or bad events; the connector's
 //     burn rates and budget must equal it to 1e-12;
 //   - Prometheus, as the connector's counter
-//     vigil_slo_events_total{slo,service,outcome} sampled every 30s (the
+//     vigil_slo_events_total{slo,service_name,outcome} sampled every 30s (the
 //     running sum of the ticks, 0 at the start), written as OpenMetrics
 //     and backfilled with promtool tsdb create-blocks-from openmetrics.
 //

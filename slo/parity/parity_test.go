@@ -184,7 +184,7 @@ func sloIDs(defs []slo.SLO) []string {
 }
 
 // counterSamples renders the replay's traffic as the connector's counter,
-// vigil_slo_events_total{slo, service, outcome}, scraped at every tick:
+// vigil_slo_events_total{slo, service_name, outcome}, scraped at every tick:
 // the cumulative count of events that ended at or before each sample. The
 // sample at simStart is 0, the counter's creation.
 func counterSamples(defs []slo.SLO, end time.Time) ([]byte, error) {
@@ -211,9 +211,9 @@ func counterSamples(defs []slo.SLO, end time.Time) ([]byte, error) {
 	for i := range defs {
 		for _, o := range []string{conventions.OutcomeGood, conventions.OutcomeBad} {
 			lbls := map[string]string{
-				conventions.LabelSLO:     defs[i].Name,
-				conventions.LabelService: defs[i].Service,
-				conventions.LabelOutcome: o,
+				conventions.LabelSLO:         defs[i].Name,
+				conventions.LabelServiceName: defs[i].Service,
+				conventions.LabelOutcome:     o,
 			}
 			if err := om.add(conventions.MetricSLOEvents, "counter", conventions.MetricSLOEventsTotal, lbls, ts, values[key{defs[i].ID(), o}]); err != nil {
 				return nil, err
@@ -359,7 +359,7 @@ func ruleNames(rs []rulefmt.Rule) string {
 func selector(name string, def *slo.SLO, extra ...string) string {
 	parts := []string{
 		conventions.LabelSLO + `="` + def.Name + `"`,
-		conventions.LabelService + `="` + def.Service + `"`,
+		conventions.LabelServiceName + `="` + def.Service + `"`,
 	}
 	for i := 0; i+1 < len(extra); i += 2 {
 		parts = append(parts, extra[i]+`="`+extra[i+1]+`"`)

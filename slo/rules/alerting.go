@@ -97,7 +97,7 @@ func (g *sloRules) alert(severity string, policy *slo.AlertPolicy, rows []slo.Al
 	maps.Copy(labels, policy.Labels)
 	labels[conventions.LabelSeverity] = severity
 	labels[conventions.LabelSLO] = g.slo.Name
-	labels[conventions.LabelService] = g.slo.Service
+	labels[conventions.LabelServiceName] = g.slo.Service
 
 	annotations, err := g.annotations(severity, policy, rows)
 	if err != nil {

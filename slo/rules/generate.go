@@ -96,11 +96,11 @@ type sloRules struct {
 }
 
 func (g *sloRules) ids() []string {
-	return []string{conventions.LabelSLO, g.slo.Name, conventions.LabelService, g.slo.Service}
+	return []string{conventions.LabelSLO, g.slo.Name, conventions.LabelServiceName, g.slo.Service}
 }
 
 func (g *sloRules) record(name string, expr fmt.Stringer, window time.Duration) {
-	lbls := map[string]string{conventions.LabelSLO: g.slo.Name, conventions.LabelService: g.slo.Service}
+	lbls := map[string]string{conventions.LabelSLO: g.slo.Name, conventions.LabelServiceName: g.slo.Service}
 	if window > 0 {
 		lbls[conventions.LabelWindow] = slo.FormatDuration(window)
 	}

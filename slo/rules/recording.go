@@ -14,7 +14,7 @@ import (
 // then error ratios and burn rates.
 func (g *sloRules) eventRecordings() {
 	windows := append(append([]time.Duration(nil), g.windows...), g.slo.Window.Period())
-	by := append([]string{conventions.LabelSLO, conventions.LabelService, conventions.LabelOutcome}, g.groupLabels...)
+	by := append([]string{conventions.LabelSLO, conventions.LabelServiceName, conventions.LabelOutcome}, g.groupLabels...)
 	raw := func(w time.Duration) parser.Expr {
 		src := selector(conventions.MetricSLOEventsTotal, g.ids()...)
 		return sumBy(call("increase", rangeOf(src, w)), by...)

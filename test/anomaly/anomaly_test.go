@@ -88,12 +88,12 @@ func TestEndToEndThroughTheBinary(t *testing.T) {
 					for _, lp := range m.GetLabel() {
 						labels[lp.GetName()] = lp.GetValue()
 					}
-					if labels["metric"] == metric && labels["service"] == e2eService && labels["operation"] == "GET /e2e" {
+					if labels[conventions.LabelMetric] == metric && labels[conventions.LabelServiceName] == e2eService && labels[conventions.LabelSpanName] == "GET /e2e" {
 						found = true
 					}
 				}
 				if !found {
-					return fmt.Errorf("%s{metric=%q,service=%q,operation=\"GET /e2e\"} not served", name, metric, e2eService)
+					return fmt.Errorf("%s{metric=%q,service_name=%q,span_name=\"GET /e2e\"} not served", name, metric, e2eService)
 				}
 			}
 		}

@@ -67,7 +67,7 @@ func TestEndToEnd(t *testing.T) {
 	client.End()
 	require.NoError(t, tp.ForceFlush(ctx))
 
-	sel := map[string]string{"slo": "availability", "service": "checkout"}
+	sel := map[string]string{"slo": "availability", conventions.LabelServiceName: "checkout"}
 	with := func(extra ...string) map[string]string {
 		out := map[string]string{}
 		for k, v := range sel {
@@ -107,7 +107,7 @@ func TestEndToEnd(t *testing.T) {
 	assert.Equal(t, 1.0, vigiltest.Sum(fams, conventions.MetricSLOAlertFiring, with("severity", "page")))
 	assert.Equal(t, 0.0, vigiltest.Sum(fams, conventions.MetricSLOAlertFiring, with("severity", "ticket")), "the page inhibits the ticket")
 	// The latency SLO saw the same 200 server spans, all fast.
-	assert.Equal(t, float64(good+bad), vigiltest.Sum(fams, conventions.MetricSLOEventsTotal, map[string]string{"slo": "latency", "service": "checkout", "outcome": "good"}))
+	assert.Equal(t, float64(good+bad), vigiltest.Sum(fams, conventions.MetricSLOEventsTotal, map[string]string{"slo": "latency", conventions.LabelServiceName: "checkout", "outcome": "good"}))
 
 	var firing map[string]string
 	var body string
@@ -254,7 +254,7 @@ func TestEndToEndReloadOnSIGHUP(t *testing.T) {
 	}
 	require.NoError(t, tp.ForceFlush(ctx))
 
-	good := map[string]string{"slo": "availability", "service": "checkout", "outcome": "good"}
+	good := map[string]string{"slo": "availability", conventions.LabelServiceName: "checkout", "outcome": "good"}
 	waitFor := func(what string, cond func(map[string]*dto.MetricFamily) bool) {
 		t.Helper()
 		require.NoError(t, vigiltest.Eventually(ctx, func() error {
@@ -282,7 +282,7 @@ slos:
 `)
 	require.NoError(t, syscall.Kill(inst.Pid(), syscall.SIGHUP))
 	waitFor("cart SLO after SIGHUP", func(f map[string]*dto.MetricFamily) bool {
-		return vigiltest.Sum(f, conventions.MetricSLOObjective, map[string]string{"slo": "availability", "service": "cart"}) == 0.995
+		return vigiltest.Sum(f, conventions.MetricSLOObjective, map[string]string{"slo": "availability", conventions.LabelServiceName: "cart"}) == 0.995
 	})
 	fams, err := vigiltest.Scrape(inst.PrometheusURL())
 	require.NoError(t, err)
