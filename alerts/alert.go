@@ -54,17 +54,3 @@ func (a Alert) Clone() Alert {
 	a.Annotations = maps.Clone(a.Annotations)
 	return a
 }
-
-// LabelName makes an attribute key a valid Prometheus label name
-// ([a-zA-Z_][a-zA-Z0-9_]*, other characters become _), so the same matchers
-// work here and in Alertmanager, which validates annotation names alike.
-func LabelName(k string) string {
-	b := []byte(k)
-	for i, c := range b {
-		ok := c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (i > 0 && c >= '0' && c <= '9')
-		if !ok {
-			b[i] = '_'
-		}
-	}
-	return string(b)
-}

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/httpexport"
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 const (
@@ -102,7 +103,9 @@ func toPostable(a alerts.Alert) PostableAlert {
 		EndsAt:       a.EndsAt,
 	}
 	for k, v := range a.Annotations {
-		p.Annotations[alerts.LabelName(k)] = v
+		if name := labelname.Sanitize(k); name != "" {
+			p.Annotations[name] = v
+		}
 	}
 	return p
 }

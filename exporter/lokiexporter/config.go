@@ -11,6 +11,8 @@ import (
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // Loki's limits that shape what the exporter sends. A request breaking one
@@ -194,7 +196,11 @@ func (lc LabelsConfig) rules() (labelRules, error) {
 			errs = append(errs, fmt.Errorf("labels::%s: empty attribute key", field))
 			return labelRule{}, false
 		}
-		name := sanitizeLabelName(key)
+		name, err := labelname.FromAttribute(key)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("labels::%s: %q: %w", field, key, err))
+			return labelRule{}, false
+		}
 		if strings.HasPrefix(name, "__") {
 			errs = append(errs, fmt.Errorf("labels::%s: %q becomes label %q; names starting with __ are reserved by Loki", field, key, name))
 			return labelRule{}, false

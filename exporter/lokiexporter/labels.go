@@ -36,41 +36,6 @@ const (
 	metadataSeverityText = "severity_text"
 )
 
-// sanitizeLabelName maps an attribute key to a valid Loki (Prometheus legacy)
-// label name, [a-zA-Z_][a-zA-Z0-9_]*: every other byte becomes '_', and a
-// leading digit gets a '_' prefix. "k8s.pod.name" becomes "k8s_pod_name".
-func sanitizeLabelName(key string) string {
-	if key == "" {
-		return "_"
-	}
-	valid := true
-	for i := 0; i < len(key); i++ {
-		if !isLabelByte(key[i], i == 0) {
-			valid = false
-			break
-		}
-	}
-	if valid {
-		return key
-	}
-	b := make([]byte, 0, len(key)+1)
-	if key[0] >= '0' && key[0] <= '9' {
-		b = append(b, '_')
-	}
-	for i := 0; i < len(key); i++ {
-		if isLabelByte(key[i], false) {
-			b = append(b, key[i])
-		} else {
-			b = append(b, '_')
-		}
-	}
-	return string(b)
-}
-
-func isLabelByte(c byte, first bool) bool {
-	return c == '_' || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (!first && c >= '0' && c <= '9')
-}
-
 // levelOf maps a record's severity to Loki's level values (those Grafana's
 // log views colour): trace, debug, info, warn, error, fatal. The severity
 // number wins; without one the text is matched, so zap's "dpanic" or a

@@ -12,11 +12,14 @@
 // The mapping:
 //
 //   - Identity attributes become labels: alert.name→alertname,
-//     alert.severity→severity, alert.source→source, service.name→service,
-//     slo.name→slo, anomaly.metric→metric. Any attribute outside the
-//     alert., slo. and anomaly. namespaces is a dimension the alert was
-//     grouped by (an http.route, a region) and becomes a label named by
-//     alerts.LabelName.
+//     alert.severity→severity, alert.source→source,
+//     service.name→service_name, slo.name→slo, anomaly.metric→metric,
+//     the label names of the SLO and anomaly metrics. Any attribute
+//     outside the alert., slo. and anomaly. namespaces is a dimension the
+//     alert was grouped by (an http.route, a region, an anomaly's
+//     span.name) and becomes a label named as Prometheus's OpenTelemetry
+//     translation names it (internal/labelname: http_route, span_name);
+//     a key that yields no label name ("", "...") is dropped.
 //   - Other attributes of those namespaces describe the alert (burn rates,
 //     scores, links) and become annotations under their own key; the body
 //     becomes the "summary" annotation. They never change the fingerprint.
@@ -44,6 +47,7 @@ import (
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // labelAttrs maps the attributes that identify an alert to their label
@@ -262,7 +266,8 @@ func labelName(attr string) (string, bool) {
 			return "", false
 		}
 	}
-	return alerts.LabelName(attr), true
+	name := labelname.Sanitize(attr)
+	return name, name != ""
 }
 
 // timeOf is the event's time: its timestamp, else the time it was

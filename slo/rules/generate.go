@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
-	"github.com/prometheus/otlptranslator"
 	"github.com/prometheus/prometheus/model/rulefmt"
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/labelname"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -109,12 +109,11 @@ func (g *sloRules) record(name string, expr fmt.Stringer, window time.Duration) 
 
 // groupLabels are the Prometheus names of group_by attributes, as the
 // OpenTelemetry-to-Prometheus translation writes them (http.route becomes
-// http_route).
+// http_route; package internal/labelname).
 func groupLabels(attrs []string) ([]string, error) {
-	namer := otlptranslator.LabelNamer{}
 	out := make([]string, 0, len(attrs))
 	for _, a := range attrs {
-		l, err := namer.Build(a)
+		l, err := labelname.FromAttribute(a)
 		if err != nil {
 			return nil, fmt.Errorf("group_by %q: %w", a, err)
 		}
