@@ -6,7 +6,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"time"
@@ -14,7 +13,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -25,12 +23,8 @@ import (
 	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
-const (
-	// AlertsPath is Alertmanager's API v2 path for posting alerts.
-	AlertsPath = "/api/v2/alerts"
-	// maxErrorBody bounds how much of an error answer is kept in an error.
-	maxErrorBody = 1024
-)
+// AlertsPath is Alertmanager's API v2 path for posting alerts.
+const AlertsPath = "/api/v2/alerts"
 
 // PostableAlert is one element of the JSON array POST /api/v2/alerts takes.
 type PostableAlert struct {
@@ -132,28 +126,12 @@ func (e *amExporter) push(ctx context.Context, ld plog.Logs) error {
 		return fmt.Errorf("alertmanager: %w", err)
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return classify(resp, raw, e.now())
-}
-
-// classify maps Alertmanager's answer to exporterhelper's error kinds.
-func classify(resp *http.Response, body []byte, now time.Time) error {
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
+	if httpexport.Classify(resp.StatusCode) == httpexport.Success {
+		httpexport.Drain(resp.Body)
 		return nil
 	}
-	err := fmt.Errorf("alertmanager: HTTP %d: %s", code, strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD")))
-	switch {
-	case code == http.StatusTooManyRequests || code >= 500:
-		if d, ok := httpexport.RetryAfter(resp.Header, now); ok {
-			return exporterhelper.NewThrottleRetry(err, d)
-		}
-		return err
-	case code == http.StatusRequestTimeout:
-		return err
-	default:
-		// 400 and 422: the alerts break the API; resending cannot help.
-		return consumererror.NewPermanent(err)
-	}
+	// 400 and 422 (the alerts break the API) are permanent; 408, 429 and
+	// 5xx are retried, after Retry-After when Alertmanager sends one.
+	err = &httpexport.StatusError{Server: "Alertmanager", Status: resp.StatusCode, Message: httpexport.ReadErrorBody(resp.Body)}
+	return httpexport.ResponseError(resp.StatusCode, resp.Header, err, e.now())
 }

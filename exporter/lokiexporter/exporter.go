@@ -5,7 +5,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -18,7 +17,6 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -26,13 +24,8 @@ import (
 )
 
 const (
-	headerTenant      = "X-Scope-OrgID"
-	headerRetryAfter  = "Retry-After"
-	contentTypeProto  = "application/x-protobuf"
-	maxErrorBodyBytes = 1024
-	// maxDrainBytes bounds how much of a response body is read so the
-	// connection can be reused.
-	maxDrainBytes = 64 * 1024
+	headerTenant     = "X-Scope-OrgID"
+	contentTypeProto = "application/x-protobuf"
 )
 
 // lokiExporter sends converted batches to Loki's push API.
@@ -155,22 +148,14 @@ func (e *lokiExporter) send(ctx context.Context, body []byte) error {
 		// (auth comes from extensions or headers, not the endpoint).
 		return fmt.Errorf("pushing to Loki: %w", err)
 	}
-	defer func() {
-		_, _ = io.CopyN(io.Discard, resp.Body, maxDrainBytes)
-		_ = resp.Body.Close()
-	}()
-	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
+	defer resp.Body.Close()
+	if httpexport.Classify(resp.StatusCode) == httpexport.Success {
+		httpexport.Drain(resp.Body)
 		return nil
 	}
-	msg := readMessage(resp.Body)
-	return classify(resp.StatusCode, resp.Header.Get(headerRetryAfter), msg, time.Now())
-}
-
-// readMessage reads the start of an error response: Loki answers with one
-// plain-text line per problem.
-func readMessage(r io.Reader) string {
-	b, _ := io.ReadAll(io.LimitReader(r, maxErrorBodyBytes))
-	return strings.TrimSpace(string(b))
+	// Loki answers with one plain-text line per problem.
+	msg := httpexport.ReadErrorBody(resp.Body)
+	return classify(resp.StatusCode, resp.Header, msg, time.Now())
 }
 
 // rejectedError is a push Loki refused for good (a 4xx other than 408 and
@@ -195,22 +180,16 @@ func (e *serverError) Error() string {
 	return fmt.Sprintf("push to Loki failed with HTTP %d: %s", e.status, e.message)
 }
 
-// classify turns a non-2xx response into the error exporterhelper acts on.
-// 429 and 5xx (and 408) are retried, after Retry-After when Loki sends one;
-// every other status is permanent.
-func classify(status int, retryAfter, message string, now time.Time) error {
-	if retryable(status) {
-		err := &serverError{status: status, message: message}
-		if d, ok := httpexport.ParseRetryAfter(retryAfter, now); ok {
-			return exporterhelper.NewThrottleRetry(err, d)
-		}
-		return err
+// classify turns a non-2xx response into the error exporterhelper acts on
+// (httpexport.ResponseError): 429, 408 and 5xx are retried, after
+// Retry-After when Loki sends one; every other status is permanent, and
+// counted under Loki's own discard reason.
+func classify(status int, h http.Header, message string, now time.Time) error {
+	var err error = &rejectedError{status: status, reason: rejectReason(status, message), message: message}
+	if httpexport.Classify(status) == httpexport.Retryable {
+		err = &serverError{status: status, message: message}
 	}
-	return consumererror.NewPermanent(&rejectedError{status: status, reason: rejectReason(status, message), message: message})
-}
-
-func retryable(status int) bool {
-	return status == http.StatusTooManyRequests || status == http.StatusRequestTimeout || status >= 500
+	return httpexport.ResponseError(status, h, err, now)
 }
 
 // rejectReasons maps fragments of Loki's error messages to Loki's own

@@ -371,11 +371,11 @@ func TestExporterNetworkErrorIsRetryable(t *testing.T) {
 
 func TestClassifyRetryAfterDate(t *testing.T) {
 	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
-	err := classify(503, now.Add(90*time.Second).Format(http.TimeFormat), "busy", now)
+	err := classify(503, http.Header{"Retry-After": {now.Add(90 * time.Second).Format(http.TimeFormat)}}, "busy", now)
 	if err == nil || !strings.HasPrefix(err.Error(), "Throttle (1m30s)") {
 		t.Errorf("classify = %v, want a 1m30s throttle", err)
 	}
-	err = classify(429, "soon", "busy", now)
+	err = classify(429, http.Header{"Retry-After": {"soon"}}, "busy", now)
 	var se *serverError
 	if !errors.As(err, &se) || strings.HasPrefix(err.Error(), "Throttle") {
 		t.Errorf("an unparsable Retry-After must give a plain retryable error, got %v", err)

@@ -9,6 +9,7 @@ import (
 
 	"github.com/getsentry/sentry-go"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
@@ -17,8 +18,11 @@ import (
 
 // Config configures the Sentry exporter.
 type Config struct {
-	// TimeoutConfig bounds one export (every envelope of one batch).
-	exporterhelper.TimeoutConfig `mapstructure:",squash"`
+	// ClientConfig is the HTTP client of every DSN: timeout (of one
+	// request), TLS (a self-hosted Sentry's CA), proxy_url, headers,
+	// compression. The endpoint comes from each DSN: endpoint must stay
+	// unset, and so must auth (the DSN's key authenticates).
+	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
 	// BackOffConfig retries network errors and 5xx with exponential
 	// back-off; 429s wait for the delay Sentry asks for (Retry-After,
 	// X-Sentry-Rate-Limits) instead.
@@ -61,6 +65,12 @@ var _ component.Config = (*Config)(nil)
 // DSN by its project, never by its key.
 func (c *Config) Validate() error {
 	var errs []error
+	if c.ClientConfig.Endpoint != "" {
+		errs = append(errs, errors.New("endpoint: must be unset, each DSN names its Sentry (dsn, dsn_by_service)"))
+	}
+	if c.ClientConfig.Auth.HasValue() {
+		errs = append(errs, errors.New("auth: must be unset, the DSN's key authenticates"))
+	}
 	if c.DSN != "" {
 		if _, err := parseDSN(string(c.DSN)); err != nil {
 			errs = append(errs, fmt.Errorf("dsn: %w", err))

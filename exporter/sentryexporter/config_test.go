@@ -1,6 +1,8 @@
 package sentryexporter
 
 import (
+	"go.opentelemetry.io/collector/config/configauth"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"reflect"
 	"strings"
 	"testing"
@@ -22,7 +24,7 @@ func TestLoadConfig(t *testing.T) {
 		{
 			name: "",
 			check: func(t *testing.T, cfg *Config) {
-				if cfg.DSN != "https://examplePublicKey@o0.ingest.sentry.io/42" || cfg.Timeout != defaultTimeout {
+				if cfg.DSN != "https://examplePublicKey@o0.ingest.sentry.io/42" || cfg.ClientConfig.Timeout != defaultTimeout {
 					t.Errorf("cfg = %+v", cfg)
 				}
 				if q := cfg.QueueConfig.Get(); q == nil || q.NumConsumers != defaultConsumers {
@@ -44,8 +46,8 @@ func TestLoadConfig(t *testing.T) {
 					!reflect.DeepEqual(cfg.InAppExclude, []string{"github.com/acme/vendored/"}) || cfg.Environment != "staging" {
 					t.Errorf("cfg = %+v", cfg)
 				}
-				if cfg.Timeout != 5*time.Second || cfg.BackOffConfig.InitialInterval != time.Second || cfg.BackOffConfig.MaxElapsedTime != 5*time.Minute {
-					t.Errorf("timeout/retry = %+v %+v", cfg.TimeoutConfig, cfg.BackOffConfig)
+				if cfg.ClientConfig.Timeout != 5*time.Second || cfg.BackOffConfig.InitialInterval != time.Second || cfg.BackOffConfig.MaxElapsedTime != 5*time.Minute {
+					t.Errorf("timeout/retry = %v %+v", cfg.ClientConfig.Timeout, cfg.BackOffConfig)
 				}
 				if q := cfg.QueueConfig.Get(); q.QueueSize != 5000 || q.NumConsumers != 2 {
 					t.Errorf("queue = %+v", q)
@@ -100,6 +102,11 @@ func TestConfigValidate(t *testing.T) {
 		{"empty tag", func(c *Config) { c.DSN = "https://k@h/1"; c.Tags = []string{" "} }, "tags[0]"},
 		{"bad environment", func(c *Config) { c.DSN = "https://k@h/1"; c.Environment = "eu west" }, "environment"},
 		{"missing key", func(c *Config) { c.DSN = "https://h/1" }, "missing public key"},
+		{"endpoint set", func(c *Config) { c.DSN = "https://k@h/1"; c.ClientConfig.Endpoint = "https://h" }, "endpoint: must be unset"},
+		{"auth set", func(c *Config) {
+			c.DSN = "https://k@h/1"
+			c.ClientConfig.Auth = configoptional.Some(configauth.Config{AuthenticatorID: component.MustNewID("bearertokenauth")})
+		}, "auth: must be unset"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -8,6 +8,7 @@ import (
 	"sync"
 
 	"github.com/getsentry/sentry-go"
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
 	"go.opentelemetry.io/collector/pdata/plog"
@@ -28,8 +29,11 @@ type sentryExporter struct {
 	settings  Settings
 	logger    *zap.Logger
 	byService map[string]*sender
-	fallback  *sender // nil: events of unlisted services are dropped
-	client    *http.Client
+	fallback  *sender   // nil: events of unlisted services are dropped
+	senders   []*sender // one per distinct DSN
+	cfg       *Config
+	telemetry component.TelemetrySettings
+	client    *http.Client // set by start
 	delivered *idSet
 }
 
@@ -38,7 +42,6 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 	if version == "" {
 		version = "dev"
 	}
-	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	clientName := sdkName + "/" + version
 	e := &sentryExporter{
 		settings: Settings{
@@ -49,7 +52,8 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 		},
 		logger:    set.Logger,
 		byService: map[string]*sender{},
-		client:    client,
+		cfg:       c,
+		telemetry: set.TelemetrySettings,
 		delivered: newIDSet(deliveredMemory),
 	}
 	// One sender per distinct DSN: services sharing a project share its
@@ -63,8 +67,9 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 		if err != nil {
 			return nil, err
 		}
-		s := newSender(dsn, client, clientName)
+		s := newSender(dsn, nil, clientName) // the client comes at start
 		byDSN[raw] = s
+		e.senders = append(e.senders, s)
 		return s, nil
 	}
 	if c.DSN != "" {
@@ -149,8 +154,24 @@ func (e *sentryExporter) send(ctx context.Context, events []ServiceEvent) error 
 	return nil
 }
 
+// start builds the HTTP client (confighttp: TLS, proxy, headers, the
+// collector's HTTP client telemetry) that every DSN's sender uses.
+func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
+	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.telemetry)
+	if err != nil {
+		return err
+	}
+	e.client = client
+	for _, s := range e.senders {
+		s.client = client
+	}
+	return nil
+}
+
 func (e *sentryExporter) shutdown(context.Context) error {
-	e.client.CloseIdleConnections()
+	if e.client != nil {
+		e.client.CloseIdleConnections()
+	}
 	return nil
 }
 

@@ -2,7 +2,11 @@ package sentryexporter
 
 import (
 	"context"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -234,5 +238,50 @@ func TestDisabledWithoutDSN(t *testing.T) {
 	consume := startTraces(t, cfg)
 	if err := consume(context.Background(), tracesFor("a", "b")); err != nil {
 		t.Fatalf("disabled exporter failed: %v", err)
+	}
+}
+
+// TestHTTPClientFromConfig: the exporter's HTTP client is confighttp's,
+// so its settings (here headers and the per-request timeout) apply to
+// every DSN's requests.
+func TestHTTPClientFromConfig(t *testing.T) {
+	var (
+		mu     sync.Mutex
+		header http.Header
+	)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		mu.Lock()
+		header = r.Header.Clone()
+		mu.Unlock()
+		if r.Header.Get("X-Slow") != "" {
+			time.Sleep(time.Second)
+		}
+	}))
+	defer srv.Close()
+	u, err := url.Parse(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.DSN = configopaque.String("http://" + secretKey + "@" + u.Host + "/9")
+	cfg.ClientConfig.Headers.Set("X-Proxy-Tenant", "shop")
+	if err := startTraces(t, cfg)(context.Background(), tracesFor("checkout")); err != nil {
+		t.Fatal(err)
+	}
+	mu.Lock()
+	got := header.Get("X-Proxy-Tenant")
+	mu.Unlock()
+	if got != "shop" {
+		t.Errorf("X-Proxy-Tenant = %q, want the configured header on the request", got)
+	}
+
+	slow := testConfig()
+	slow.DSN = cfg.DSN
+	slow.ClientConfig.Headers.Set("X-Slow", "1")
+	slow.ClientConfig.Timeout = 50 * time.Millisecond
+	slow.BackOffConfig.Enabled = false
+	err = startTraces(t, slow)(context.Background(), tracesFor("checkout"))
+	if err == nil || consumererror.IsPermanent(err) {
+		t.Errorf("a request beyond the client's timeout = %v, want a retryable error", err)
 	}
 }

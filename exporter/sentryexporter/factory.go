@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/consumer"
@@ -15,8 +16,9 @@ import (
 )
 
 const (
-	// defaultTimeout bounds one export. Errors are few and envelopes small;
-	// a Sentry that takes longer is failing and the batch is retried.
+	// defaultTimeout bounds one request. Errors are few and envelopes
+	// small; a Sentry that takes longer is failing and the batch is
+	// retried.
 	defaultTimeout = 10 * time.Second
 	// defaultConsumers sends a few batches at once so that one slow project
 	// does not hold up the others.
@@ -34,12 +36,12 @@ func NewFactory() exporter.Factory {
 }
 
 func createDefaultConfig() component.Config {
-	timeout := exporterhelper.NewDefaultTimeoutConfig()
-	timeout.Timeout = defaultTimeout
+	client := confighttp.NewDefaultClientConfig()
+	client.Timeout = defaultTimeout
 	queue := exporterhelper.NewDefaultQueueConfig()
 	queue.NumConsumers = defaultConsumers
 	return &Config{
-		TimeoutConfig: timeout,
+		ClientConfig:  client,
 		BackOffConfig: configretry.NewDefaultBackOffConfig(),
 		QueueConfig:   configoptional.Some(queue),
 		Tags: []string{
@@ -68,11 +70,13 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 }
 
 // options are the exporterhelper settings every signal shares: the
-// exporter reads its input and never changes it.
+// exporter reads its input and never changes it. The timeout is the HTTP
+// client's, per request, as in the collector's otlphttp exporter.
 func (e *sentryExporter) options(c *Config) []exporterhelper.Option {
 	return []exporterhelper.Option{
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
-		exporterhelper.WithTimeout(c.TimeoutConfig),
+		exporterhelper.WithTimeout(exporterhelper.TimeoutConfig{Timeout: 0}),
+		exporterhelper.WithStart(e.start),
 		exporterhelper.WithRetry(c.BackOffConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithShutdown(e.shutdown),

@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strconv"
 	"strings"
@@ -33,9 +32,6 @@ const (
 	defaultRetryAfter = 60 * time.Second
 	// categoryError is the rate-limit category of error events.
 	categoryError = "error"
-	// maxErrorBody bounds how much of an error response is read into an
-	// error message.
-	maxErrorBody = 512
 )
 
 // sender posts envelopes to one DSN's project. It does not retry: it
@@ -96,45 +92,35 @@ func (s *sender) send(ctx context.Context, ev *sentry.Event) error {
 		return fmt.Errorf("sentry %s: %s", s.where, s.scrub(err.Error()))
 	}
 	defer resp.Body.Close()
-	body, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, resp.Body) // let the connection be reused
+	var body string
+	if httpexport.Classify(resp.StatusCode) == httpexport.Success {
+		httpexport.Drain(resp.Body) // let the connection be reused
+	} else {
+		body = httpexport.ReadErrorBody(resp.Body)
+	}
 	s.observe(resp.Header, resp.StatusCode, now)
 	return s.classify(resp.StatusCode, resp.Header, body, now)
 }
 
-// classify turns a response into the error exporterhelper acts on.
+// classify turns a response into the error exporterhelper acts on
+// (httpexport.ResponseError): 400 (invalid envelope), 401/403 (key), 413
+// (too large) are permanent; 408 and 5xx are retried. A 429 waits for the
+// rate limit Sentry announced (X-Sentry-Rate-Limits, else Retry-After),
+// or a minute when it announced none.
 // https://develop.sentry.dev/sdk/expected-features/rate-limiting/
-func (s *sender) classify(status int, h http.Header, body []byte, now time.Time) error {
-	if status >= 200 && status < 300 {
+func (s *sender) classify(status int, h http.Header, body string, now time.Time) error {
+	if httpexport.Classify(status) == httpexport.Success {
 		return nil
 	}
-	err := fmt.Errorf("sentry %s: HTTP %d %s%s", s.where, status, http.StatusText(status), s.detail(body))
-	switch {
-	case status == http.StatusTooManyRequests:
+	err := &httpexport.StatusError{Server: "Sentry " + s.where, Status: status, Message: s.scrub(body)}
+	if status == http.StatusTooManyRequests {
 		wait := s.limitedFor(categoryError, now)
 		if wait <= 0 {
 			wait = defaultRetryAfter
 		}
 		return exporterhelper.NewThrottleRetry(err, wait)
-	case status >= 500:
-		if wait, ok := httpexport.RetryAfter(h, now); ok {
-			return exporterhelper.NewThrottleRetry(err, wait)
-		}
-		return err
-	default:
-		// 400 (invalid envelope), 401/403 (key), 413 (too large): sending
-		// the same bytes again cannot succeed.
-		return consumererror.NewPermanent(err)
 	}
-}
-
-// detail is the response body for an error message, scrubbed of the key.
-func (s *sender) detail(body []byte) string {
-	text := strings.TrimSpace(string(body))
-	if text == "" {
-		return ""
-	}
-	return ": " + s.scrub(text)
+	return httpexport.ResponseError(status, h, err, now)
 }
 
 // scrub removes the DSN's keys from text that is about to be

@@ -67,6 +67,7 @@ func TestSenderClassifiesResponses(t *testing.T) {
 		{name: "429 without headers", reply: fakesentry.Reply{Status: 429}, wantErr: true, throttle: defaultRetryAfter, thenLimits: true},
 		{name: "503 with Retry-After", reply: fakesentry.Reply{Status: 503, RetryAfter: "3"}, wantErr: true, throttle: 3 * time.Second},
 		{name: "500 is retryable", reply: fakesentry.Reply{Status: 500}, wantErr: true},
+		{name: "408 is retryable", reply: fakesentry.Reply{Status: 408}, wantErr: true},
 		{name: "413 is permanent", reply: fakesentry.Reply{Status: 413}, wantErr: true, permanent: true},
 		{name: "400 is permanent", reply: fakesentry.Reply{Status: 400}, wantErr: true, permanent: true},
 	}

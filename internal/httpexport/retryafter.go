@@ -1,6 +1,11 @@
 // Package httpexport holds what Vigil's HTTP exporters (pagerduty,
 // alertmanager, loki, sentry) share when they read a server's answer: the
-// Retry-After header, with one cap for all of them.
+// Retry-After header, with one cap for all of them; what a status means
+// (success, retry, give up); and a bounded read of an error body.
+//
+// The exporters leave queueing and retries to exporterhelper: ResponseError
+// turns an answer into the error kinds it acts on, as the collector's
+// otlphttp exporter does.
 package httpexport
 
 import (
