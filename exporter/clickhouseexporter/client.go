@@ -43,6 +43,10 @@ func clientOptions(ctx context.Context, cfg *Config) (*clickhouse.Options, error
 	if err != nil {
 		return nil, err
 	}
+	compression, err := compressionMethod(cfg.Compress)
+	if err != nil {
+		return nil, err
+	}
 	opts := &clickhouse.Options{
 		Protocol: clickhouse.Native,
 		Addr:     addrs,
@@ -54,9 +58,7 @@ func clientOptions(ctx context.Context, cfg *Config) (*clickhouse.Options, error
 			Password: string(cfg.Password),
 		},
 		DialTimeout: cfg.DialTimeout,
-		// LZ4 costs little CPU and cuts the bytes of repetitive telemetry
-		// several times over.
-		Compression: &clickhouse.Compression{Method: clickhouse.CompressionLZ4},
+		Compression: &clickhouse.Compression{Method: compression},
 		// Consumers of the three signals share no pool; a handful of
 		// connections covers the queue's concurrent inserts.
 		MaxOpenConns: 10,

@@ -1,6 +1,7 @@
 package clickhouseexporter
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -64,6 +65,45 @@ func TestLoadConfig(t *testing.T) {
 		{name: "bad_table", wantErr: []string{"traces_table_name", "not a valid identifier"}},
 		{name: "password_in_endpoint", wantErr: []string{"endpoint: must not contain a password"}},
 		{name: "bad_ttl", wantErr: []string{"ttl: must be zero or at least 1s"}},
+		{
+			name: "contrib_readme",
+			check: func(t *testing.T, cfg *Config) {
+				if cfg.Endpoint != "tcp://127.0.0.1:9000" || cfg.DialTimeout != 10*time.Second {
+					t.Errorf("endpoint %q, dial_timeout %v; want the query's dial_timeout read and the query gone", cfg.Endpoint, cfg.DialTimeout)
+				}
+				if cfg.MetricsTablePrefix != "otel_metrics" || cfg.Compress != "lz4" || !cfg.AsyncInsert || cfg.TTL != 72*time.Hour || cfg.Timeout != 5*time.Second {
+					t.Errorf("cfg = %+v", cfg)
+				}
+			},
+		},
+		{
+			name: "contrib_cluster",
+			check: func(t *testing.T, cfg *Config) {
+				if cfg.Endpoint != "clickhouse://ch1:9440,ch2:9440" || cfg.Database != "telemetry" || !cfg.TLS.HasValue() {
+					t.Errorf("endpoint %q, database %q, tls %v; want the path as database and secure=true as tls", cfg.Endpoint, cfg.Database, cfg.TLS.HasValue())
+				}
+				if cfg.DialTimeout != 3*time.Second || cfg.Compress != "zstd" || cfg.MetricsTablePrefix != "metrics" {
+					t.Errorf("connection_params or metrics_table_name not read: %+v", cfg)
+				}
+				if q := cfg.QueueConfig.Get(); q.NumConsumers != 10 {
+					t.Errorf("queue: %+v", q)
+				}
+				if _, err := clientOptions(context.Background(), cfg); err != nil {
+					t.Errorf("client options: %v", err)
+				}
+			},
+		},
+		{name: "contrib_refused", wantErr: []string{
+			`connection parameter "max_execution_time" (endpoint query or connection_params): not read by Vigil, whose keys are dial_timeout, tls, compress, async_insert and database`,
+			"table_engine: Vigil creates MergeTree tables, and Replicated ones ON CLUSTER with cluster_name",
+			"json: Vigil's tables keep attributes in Map columns",
+			"metrics_tables: Vigil names the metric tables <metrics_table_prefix>_gauge",
+			"auth: Vigil authenticates with username and password",
+			"profiles_table_name: Vigil's clickhouse exporter stores no profiles",
+			`compress: "gzip" compresses ClickHouse's HTTP protocol; Vigil speaks the native one: lz4, zstd or none`,
+		}},
+		{name: "contrib_http", wantErr: []string{`endpoint: scheme "https" is not the native protocol (want tcp:// or clickhouse://)`}},
+		{name: "contrib_conflict", wantErr: []string{"metrics_table_name: contrib's key for what metrics_table_prefix sets; set one of them"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
