@@ -102,13 +102,17 @@ type Config struct {
 	MaxLineSize int `mapstructure:"max_line_size"`
 	// TruncationMarker ends a truncated line.
 	TruncationMarker string `mapstructure:"truncation_marker"`
+
+	// contribErrs are the settings of contrib's exporter this one refuses
+	// (compat.go), reported by Validate with every other problem.
+	contribErrs error
 }
 
 var _ component.Config = (*Config)(nil)
 
 // Validate checks the configuration and reports every problem at once.
 func (cfg *Config) Validate() error {
-	var errs []error
+	errs := []error{cfg.contribErrs}
 	if _, err := pushURL(cfg.ClientConfig.Endpoint); err != nil {
 		errs = append(errs, err)
 	}

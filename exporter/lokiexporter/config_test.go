@@ -77,6 +77,23 @@ func TestLoadConfig(t *testing.T) {
 		{name: "marker_too_long", wantErr: []string{"truncation_marker: must be shorter than max_line_size (4 bytes)"}},
 		{name: "credentials_in_url", wantErr: []string{"endpoint: must not contain credentials"}},
 		{name: "bad_scheme", wantErr: []string{`endpoint: scheme must be http or https, got "ftp"`}},
+		{
+			name: "contrib_readme",
+			check: func(t *testing.T, cfg *Config) {
+				if cfg.ClientConfig.Endpoint != "https://loki.example.com:3100/loki/api/v1/push" || cfg.QueueConfig.Get().NumConsumers != 4 {
+					t.Errorf("cfg = %+v", cfg)
+				}
+				if v, ok := cfg.ClientConfig.Headers.Get("X-Scope-OrgID"); !ok || v != "team-a" {
+					t.Errorf("headers = %v", cfg.ClientConfig.Headers)
+				}
+			},
+		},
+		{name: "contrib_default_labels", wantErr: []string{
+			"default_labels_enabled::exporter: true is contrib's setting; Vigil sets no exporter label",
+			"default_labels_enabled::job: true is contrib's setting; Vigil labels streams with service_name and service_namespace",
+			"default_labels_enabled::level: false is contrib's setting; Vigil's level label is one of its default labels; labels::disable_defaults drops it",
+			"default_labels_enabled::pod: contrib had no such label; Vigil's labels are set with labels",
+		}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -38,6 +38,7 @@ type lokiExporter struct {
 	telemetry *telemetry
 	userAgent string
 	client    *http.Client
+	hints     *hintWarner
 
 	// rawPool recycles the buffers requests are marshalled into before
 	// compression; the compressed body is not pooled because the HTTP
@@ -66,6 +67,7 @@ func newExporter(cfg *Config, set exporter.Settings) (*lokiExporter, error) {
 		settings:  set.TelemetrySettings,
 		telemetry: tel,
 		userAgent: fmt.Sprintf("%s/%s", set.BuildInfo.Command, set.BuildInfo.Version),
+		hints:     &hintWarner{logger: set.Logger},
 	}, nil
 }
 
@@ -81,6 +83,7 @@ func (e *lokiExporter) start(ctx context.Context, host component.Host) error {
 
 // pushLogs converts, encodes and sends one batch.
 func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
+	e.hints.check(ld)
 	batch := e.conv.convert(ld)
 	if batch.entries == 0 {
 		return nil

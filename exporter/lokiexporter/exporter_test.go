@@ -497,3 +497,37 @@ func TestExporterBearerTokenAuth(t *testing.T) {
 		t.Errorf("Authorization = %q, want Bearer tok-123", a)
 	}
 }
+
+// TestContribHintsWarned: a pipeline moved from contrib's loki exporter
+// still sets its label hints; each is warned about once, naming the key
+// that sets the same here, and the logs still go out.
+func TestContribHintsWarned(t *testing.T) {
+	fake := &fakeLoki{t: t}
+	srv := httptest.NewServer(fake)
+	defer srv.Close()
+	core, logs := observer.New(zapcore.WarnLevel)
+	exp, _ := startExporterWithLogger(t, srv.URL, nil, zap.New(core), nil)
+	hinted := record{
+		resource: map[string]any{"service.name": "checkout", "loki.resource.labels": "service.name"},
+		attrs:    map[string]any{"loki.format": "json"},
+		body:     "x", ts: t0,
+	}
+	for range 3 {
+		if err := exp.ConsumeLogs(context.Background(), newLogs(t, hinted, record{body: "y", ts: t0})); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := len(fake.requests()); n != 3 {
+		t.Fatalf("Loki got %d pushes, want 3", n)
+	}
+	want := map[string]string{"loki.resource.labels": "labels::resource_attributes", "loki.format": "line_format"}
+	if logs.Len() != len(want) {
+		t.Fatalf("%d warnings, want one per hint (%d): %v", logs.Len(), len(want), logs.All())
+	}
+	for _, e := range logs.All() {
+		attr, _ := e.ContextMap()["attribute"].(string)
+		if want[attr] == "" || e.ContextMap()["instead"] != want[attr] {
+			t.Errorf("warning %q %v", e.Message, e.ContextMap())
+		}
+	}
+}
