@@ -13,7 +13,7 @@ func TestFromAttribute(t *testing.T) {
 		{key: "already_valid", want: "already_valid"},
 		{key: "a..b", want: "a_b"},
 		{key: "2xx", want: "key_2xx"},
-		{key: "dé.jà", want: "d_j_"},   // legacy names are ASCII
+		{key: "dé.jà", want: "d_j_"}, // legacy names are ASCII
 		{key: "__name__", want: "__name__"},
 		{key: "", wantErr: true},
 		{key: "...", wantErr: true},
