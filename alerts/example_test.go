@@ -21,7 +21,7 @@ func Example() {
 
 	labels := map[string]string{
 		"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page",
-		"source": "slo", "service": "checkout", "slo": "availability",
+		"source": "slo", "service_name": "checkout", "slo": "availability",
 	}
 	engine.Ingest(alerts.Alert{
 		Labels:      labels,

@@ -23,7 +23,7 @@ func LoadSilences(path string) ([]*Silence, error) {
 //
 //	silences:
 //	  - id: checkout-db-migration
-//	    matchers: ['service="checkout"']
+//	    matchers: ['service_name="checkout"']
 //	    starts_at: 2026-11-21T20:00:00Z   # optional: active now
 //	    ends_at: 2026-11-21T22:00:00Z
 //	    created_by: alice

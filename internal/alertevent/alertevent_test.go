@@ -48,7 +48,7 @@ func TestDecode(t *testing.T) {
 		conventions.AttrSLOErrorBudgetRemaining: "0.93",
 		conventions.AttrAlertRunbookURL:         "https://runbooks/checkout",
 	}
-	sloLabels := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "source": "slo", "service": "checkout", "slo": "checkout-availability"}
+	sloLabels := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "source": "slo", "service_name": "checkout", "slo": "checkout-availability"}
 	tests := []struct {
 		name            string
 		lr              plog.LogRecord
@@ -85,8 +85,8 @@ func TestDecode(t *testing.T) {
 			lr:              record("", map[string]string{conventions.AttrAlertName: "A", conventions.AttrAlertState: "firing"}, time.Time{}, now),
 			resourceService: "search",
 			want: alerts.Alert{
-				Labels: map[string]string{"alertname": "A", "service": "search"}, Annotations: map[string]string{},
-				State: alerts.StateFiring, StartsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service": "search"}),
+				Labels: map[string]string{"alertname": "A", "service_name": "search"}, Annotations: map[string]string{},
+				State: alerts.StateFiring, StartsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service_name": "search"}),
 			},
 		},
 		{
@@ -94,8 +94,8 @@ func TestDecode(t *testing.T) {
 			lr:              record("", map[string]string{conventions.AttrAlertName: "A", conventions.AttrAlertState: "resolved", conventions.AttrServiceName: "cart"}, time.Time{}, time.Time{}),
 			resourceService: "search",
 			want: alerts.Alert{
-				Labels: map[string]string{"alertname": "A", "service": "cart"}, Annotations: map[string]string{},
-				State: alerts.StateResolved, EndsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service": "cart"}),
+				Labels: map[string]string{"alertname": "A", "service_name": "cart"}, Annotations: map[string]string{},
+				State: alerts.StateResolved, EndsAt: now, Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "A", "service_name": "cart"}),
 			},
 		},
 		{
@@ -188,7 +188,7 @@ func TestAppendDecode(t *testing.T) {
 // TestNotificationRoundTrip: a notification written by the router decodes
 // to the alert it carries, firing and resolved.
 func TestNotificationRoundTrip(t *testing.T) {
-	labels := map[string]string{"alertname": "Page", "severity": "page", "service": "checkout", "slo": "availability", "source": "slo", "http_route": "/pay"}
+	labels := map[string]string{"alertname": "Page", "severity": "page", "service_name": "checkout", "slo": "availability", "source": "slo", "http_route": "/pay"}
 	firing := alerts.Alert{
 		Labels:      labels,
 		Annotations: map[string]string{"summary": "burning", "slo.burn_rate.long": "14.9", "alert.runbook_url": "https://r"},
