@@ -78,6 +78,11 @@ func run(l Load, pid int, telemetry string) error {
 		if sent.Spans > 0 {
 			fmt.Printf("CPU s per 1M spans %.2f\n", cpu/float64(sent.Spans)*1e6)
 		}
+		if cpu > 0 {
+			// The figure bench/compare.sh compares: work done per unit of
+			// the collector's CPU, independent of how many cores it got.
+			fmt.Printf("spans per CPU-s    %.0f\n", float64(sent.Spans)/cpu)
+		}
 		fmt.Printf("peak RSS           %.1f MiB\n", float64(rss)/(1<<20))
 	}
 	return nil
