@@ -7,8 +7,6 @@ import (
 	"time"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
@@ -121,18 +119,9 @@ func BenchmarkTracesToNativeBlock(b *testing.B) {
 	b.ReportAllocs()
 	cpu0 := cpuTime()
 	for b.Loop() {
-		cols := TracesToColumns(td).Columns()
-		block := proto.NewBlock()
-		block.ServerContext.Timezone = time.UTC
-		for _, c := range cols {
-			if err := block.AddColumn(c.Name, column.Type(traceColumnTypes[c.Name])); err != nil {
-				b.Fatal(err)
-			}
-		}
-		for i, c := range cols {
-			if _, err := block.Columns[i].Append(c.Values); err != nil {
-				b.Fatal(err)
-			}
+		block, err := nativeBlock(typesOf(traceColumnTypes), TracesToColumns(td).Columns(), true)
+		if err != nil {
+			b.Fatal(err)
 		}
 		buf.Reset()
 		if err := block.Encode(&buf, 0); err != nil {

@@ -14,8 +14,6 @@ import (
 	"time"
 
 	chproto "github.com/ClickHouse/ch-go/proto"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/column"
-	"github.com/ClickHouse/clickhouse-go/v2/lib/proto"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 
 	"github.com/vigil-otel/vigil/internal/testutil/chdbtest"
@@ -87,28 +85,14 @@ func schemaSteps(t testing.TB, cfg *Config) []chdbStep {
 	return steps
 }
 
-// encodeNative encodes cols in ClickHouse's Native format with
-// clickhouse-go's own column encoders, the code a native batch insert runs
-// (PrepareBatch builds the same columns from the server's header, and
-// batch.Column(i).Append calls the same Append). types maps column name to
-// its ClickHouse type as DESCRIBE reports it.
+// encodeNative encodes cols in ClickHouse's Native format as a batch
+// insert does (see nativeBlock). types maps column name to its ClickHouse
+// type as DESCRIBE reports it.
 func encodeNative(t testing.TB, types map[string]string, cols []Column) []byte {
 	t.Helper()
-	b := proto.NewBlock()
-	b.ServerContext.Timezone = time.UTC
-	for _, c := range cols {
-		typ, ok := types[c.Name]
-		if !ok {
-			t.Fatalf("column %s is not in the table", c.Name)
-		}
-		if err := b.AddColumn(c.Name, column.Type(typ)); err != nil {
-			t.Fatalf("column %s %s: %v", c.Name, typ, err)
-		}
-	}
-	for i, c := range cols {
-		if _, err := b.Columns[i].Append(c.Values); err != nil {
-			t.Fatalf("native append of %s (%T) to %s: %v", c.Name, c.Values, types[c.Name], err)
-		}
+	b, err := nativeBlock(typesOf(types), cols, true)
+	if err != nil {
+		t.Fatal(err)
 	}
 	var buf chproto.Buffer
 	if err := b.Encode(&buf, 0); err != nil {

@@ -126,8 +126,12 @@ func (c *nativeClient) Insert(ctx context.Context, table string, cols []Column, 
 		return c.redact.wrap(err, "prepare insert into %s", table)
 	}
 	defer batch.Close()
+	// The batch's columns are built from the server's insert header, so
+	// their types are the table's.
+	types := batch.Columns()
+	shaper := newNativeShaper()
 	for i, col := range cols {
-		if err := batch.Column(i).Append(col.Values); err != nil {
+		if err := shaper.append(batch.Column(i), types[i].Type(), col.Values); err != nil {
 			return c.redact.wrap(err, "append column %s of %s", col.Name, table)
 		}
 	}

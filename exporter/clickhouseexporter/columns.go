@@ -10,12 +10,53 @@ import (
 //
 //	[]time.Time            DateTime64(9), DateTime
 //	[]string               String, LowCardinality(String)
-//	[]map[string]string    Map(LowCardinality(String), String)
+//	[]Attributes           Map(LowCardinality(String), String)
 //	[]uint8, []uint32, []uint64, []int32, []float64, []bool
 //	[][]T                  Array(T), and the arrays of a flattened Nested column
+//
+// The native insert hands some of them to the driver reshaped (see
+// nativeShaper); EncodeJSONEachRow also takes []map[string]string for Map.
 type Column struct {
 	Name   string
 	Values any
+}
+
+// Attributes is one Map(LowCardinality(String), String) value: attribute
+// keys and their values rendered by AttributeValue, in pdata's order
+// (pdata keeps keys unique). Pairs rather than a Go map: the mapping fills
+// them from slabs shared by the whole batch, with no hashing, and the
+// insert walks them in order.
+type Attributes struct {
+	Keys   []string
+	Values []string
+}
+
+// Len is the number of pairs.
+func (a Attributes) Len() int { return len(a.Keys) }
+
+// Get returns the value of key, and whether it is there.
+func (a Attributes) Get(key string) (string, bool) {
+	for i, k := range a.Keys {
+		if k == key {
+			return a.Values[i], true
+		}
+	}
+	return "", false
+}
+
+// Value returns the value of key, or "" when it is not there.
+func (a Attributes) Value(key string) string {
+	v, _ := a.Get(key)
+	return v
+}
+
+// Map returns the pairs as a Go map (never nil).
+func (a Attributes) Map() map[string]string {
+	m := make(map[string]string, len(a.Keys))
+	for i, k := range a.Keys {
+		m[k] = a.Values[i]
+	}
+	return m
 }
 
 // SpanColumns are the otel_traces columns of a batch of spans.
@@ -28,20 +69,20 @@ type SpanColumns struct {
 	SpanName           []string
 	SpanKind           []string
 	ServiceName        []string
-	ResourceAttributes []map[string]string
+	ResourceAttributes []Attributes
 	ScopeName          []string
 	ScopeVersion       []string
-	SpanAttributes     []map[string]string
+	SpanAttributes     []Attributes
 	Duration           []uint64
 	StatusCode         []string
 	StatusMessage      []string
 	EventsTimestamp    [][]time.Time
 	EventsName         [][]string
-	EventsAttributes   [][]map[string]string
+	EventsAttributes   [][]Attributes
 	LinksTraceID       [][]string
 	LinksSpanID        [][]string
 	LinksTraceState    [][]string
-	LinksAttributes    [][]map[string]string
+	LinksAttributes    [][]Attributes
 }
 
 // Len is the number of rows.
@@ -87,12 +128,12 @@ type LogColumns struct {
 	ServiceName        []string
 	Body               []string
 	ResourceSchemaURL  []string
-	ResourceAttributes []map[string]string
+	ResourceAttributes []Attributes
 	ScopeSchemaURL     []string
 	ScopeName          []string
 	ScopeVersion       []string
-	ScopeAttributes    []map[string]string
-	LogAttributes      []map[string]string
+	ScopeAttributes    []Attributes
+	LogAttributes      []Attributes
 	EventName          []string
 }
 
@@ -133,8 +174,8 @@ type AlertColumns struct {
 	ServiceName        []string
 	SLOName            []string
 	TraceID            []string
-	Attributes         []map[string]string
-	ResourceAttributes []map[string]string
+	Attributes         []Attributes
+	ResourceAttributes []Attributes
 	Body               []string
 }
 
@@ -161,18 +202,18 @@ func (c *AlertColumns) Columns() []Column {
 
 // MetricHeadColumns are the columns every metric table starts with.
 type MetricHeadColumns struct {
-	ResourceAttributes    []map[string]string
+	ResourceAttributes    []Attributes
 	ResourceSchemaURL     []string
 	ScopeName             []string
 	ScopeVersion          []string
-	ScopeAttributes       []map[string]string
+	ScopeAttributes       []Attributes
 	ScopeDroppedAttrCount []uint32
 	ScopeSchemaURL        []string
 	ServiceName           []string
 	MetricName            []string
 	MetricDescription     []string
 	MetricUnit            []string
-	Attributes            []map[string]string
+	Attributes            []Attributes
 	StartTimeUnix         []time.Time
 	TimeUnix              []time.Time
 	Flags                 []uint32
@@ -203,7 +244,7 @@ func (c *MetricHeadColumns) columns() []Column {
 
 // ExemplarColumns are the Exemplars.* arrays of a metric table.
 type ExemplarColumns struct {
-	FilteredAttributes [][]map[string]string
+	FilteredAttributes [][]Attributes
 	TimeUnix           [][]time.Time
 	Value              [][]float64
 	SpanID             [][]string

@@ -66,6 +66,8 @@ func columnLen(values any) (int, error) {
 		return len(v), nil
 	case []string:
 		return len(v), nil
+	case []Attributes:
+		return len(v), nil
 	case []map[string]string:
 		return len(v), nil
 	case []uint8:
@@ -83,6 +85,8 @@ func columnLen(values any) (int, error) {
 	case [][]time.Time:
 		return len(v), nil
 	case [][]string:
+		return len(v), nil
+	case [][]Attributes:
 		return len(v), nil
 	case [][]map[string]string:
 		return len(v), nil
@@ -102,6 +106,8 @@ func appendCell(b []byte, values any, row int) []byte {
 		return appendTime(b, v[row])
 	case []string:
 		return appendJSONString(b, v[row])
+	case []Attributes:
+		return appendAttributes(b, v[row])
 	case []map[string]string:
 		return appendMap(b, v[row])
 	case []uint8:
@@ -120,6 +126,8 @@ func appendCell(b []byte, values any, row int) []byte {
 		return appendArray(b, v[row], appendTime)
 	case [][]string:
 		return appendArray(b, v[row], appendJSONString)
+	case [][]Attributes:
+		return appendArray(b, v[row], appendAttributes)
 	case [][]map[string]string:
 		return appendArray(b, v[row], appendMap)
 	case [][]uint64:
@@ -177,6 +185,9 @@ func appendMap(b []byte, m map[string]string) []byte {
 	}
 	return append(b, '}')
 }
+
+// appendAttributes writes the pairs as appendMap writes a map.
+func appendAttributes(b []byte, a Attributes) []byte { return appendMap(b, a.Map()) }
 
 func appendJSONString(b []byte, s string) []byte {
 	// json.Marshal of a string cannot fail; it escapes control characters

@@ -33,14 +33,34 @@ func AttributeValue(v pcommon.Value) string {
 	return v.AsString()
 }
 
-// AttributesMap renders attributes as the value of a Map column. An empty
-// attribute set gives an empty (non-nil) map, which ClickHouse stores as {}.
-func AttributesMap(attrs pcommon.Map) map[string]string {
-	m := make(map[string]string, attrs.Len())
-	for k, v := range attrs.All() {
-		m[k] = AttributeValue(v)
+// AttributesOf renders attributes as the value of a Map column.
+func AttributesOf(attrs pcommon.Map) Attributes {
+	s := newAttributeSlab(attrs.Len())
+	return s.add(attrs)
+}
+
+// attributeSlab holds the keys and values of every Attributes of one
+// batch in two slices: a batch costs a few allocations for all its
+// attributes, not a map per row.
+type attributeSlab struct {
+	keys, values []string
+}
+
+// newAttributeSlab makes a slab for about n pairs (it grows past them).
+func newAttributeSlab(n int) *attributeSlab {
+	return &attributeSlab{keys: make([]string, 0, n), values: make([]string, 0, n)}
+}
+
+// add renders m's attributes into the slab. The result keeps pointing at
+// the pairs it was given even when a later add grows the slab.
+func (s *attributeSlab) add(m pcommon.Map) Attributes {
+	start := len(s.keys)
+	for k, v := range m.All() {
+		s.keys = append(s.keys, k)
+		s.values = append(s.values, AttributeValue(v))
 	}
-	return m
+	end := len(s.keys)
+	return Attributes{Keys: s.keys[start:end:end], Values: s.values[start:end:end]}
 }
 
 // serviceName is the resource's service.name, the ServiceName column every
@@ -70,9 +90,42 @@ func spanIDString(id pcommon.SpanID) string {
 // exactly.
 func timeOf(ts pcommon.Timestamp) time.Time { return time.Unix(0, int64(ts)).UTC() }
 
+// spanIDs renders a span's trace, span and parent span IDs as hex, all
+// three in one allocation; an empty ID is "".
+func spanIDs(trace pcommon.TraceID, span, parent pcommon.SpanID) (string, string, string) {
+	var buf [2 * (16 + 8 + 8)]byte
+	hex.Encode(buf[0:32], trace[:])
+	hex.Encode(buf[32:48], span[:])
+	hex.Encode(buf[48:64], parent[:])
+	all := string(buf[:])
+	t, s, p := all[0:32], all[32:48], all[48:64]
+	if trace.IsEmpty() {
+		t = ""
+	}
+	if span.IsEmpty() {
+		s = ""
+	}
+	if parent.IsEmpty() {
+		p = ""
+	}
+	return t, s, p
+}
+
 // TracesToColumns maps spans to otel_traces columns, one row per span.
 func TracesToColumns(td ptrace.Traces) *SpanColumns {
-	n := td.SpanCount()
+	n, pairs := 0, 0
+	rss := td.ResourceSpans()
+	for i := 0; i < rss.Len(); i++ {
+		sss := rss.At(i).ScopeSpans()
+		for j := 0; j < sss.Len(); j++ {
+			spans := sss.At(j).Spans()
+			n += spans.Len()
+			for k := 0; k < spans.Len(); k++ {
+				pairs += spans.At(k).Attributes().Len()
+			}
+		}
+	}
+	attrs := newAttributeSlab(pairs)
 	c := &SpanColumns{
 		Timestamp:          make([]time.Time, 0, n),
 		TraceID:            make([]string, 0, n),
@@ -82,26 +135,26 @@ func TracesToColumns(td ptrace.Traces) *SpanColumns {
 		SpanName:           make([]string, 0, n),
 		SpanKind:           make([]string, 0, n),
 		ServiceName:        make([]string, 0, n),
-		ResourceAttributes: make([]map[string]string, 0, n),
+		ResourceAttributes: make([]Attributes, 0, n),
 		ScopeName:          make([]string, 0, n),
 		ScopeVersion:       make([]string, 0, n),
-		SpanAttributes:     make([]map[string]string, 0, n),
+		SpanAttributes:     make([]Attributes, 0, n),
 		Duration:           make([]uint64, 0, n),
 		StatusCode:         make([]string, 0, n),
 		StatusMessage:      make([]string, 0, n),
 		EventsTimestamp:    make([][]time.Time, 0, n),
 		EventsName:         make([][]string, 0, n),
-		EventsAttributes:   make([][]map[string]string, 0, n),
+		EventsAttributes:   make([][]Attributes, 0, n),
 		LinksTraceID:       make([][]string, 0, n),
 		LinksSpanID:        make([][]string, 0, n),
 		LinksTraceState:    make([][]string, 0, n),
-		LinksAttributes:    make([][]map[string]string, 0, n),
+		LinksAttributes:    make([][]Attributes, 0, n),
 	}
-	rss := td.ResourceSpans()
 	for i := 0; i < rss.Len(); i++ {
 		rs := rss.At(i)
-		// One map per resource, shared by its rows: the driver only reads it.
-		resAttrs := AttributesMap(rs.Resource().Attributes())
+		// One value per resource, shared by its rows: the driver only
+		// reads it.
+		resAttrs := AttributesOf(rs.Resource().Attributes())
 		service := serviceName(rs.Resource().Attributes())
 		sss := rs.ScopeSpans()
 		for j := 0; j < sss.Len(); j++ {
@@ -115,10 +168,11 @@ func TracesToColumns(td ptrace.Traces) *SpanColumns {
 				if end > start {
 					duration = uint64(end - start)
 				}
+				traceID, spanID, parentID := spanIDs(s.TraceID(), s.SpanID(), s.ParentSpanID())
 				c.Timestamp = append(c.Timestamp, timeOf(start))
-				c.TraceID = append(c.TraceID, traceIDString(s.TraceID()))
-				c.SpanID = append(c.SpanID, spanIDString(s.SpanID()))
-				c.ParentSpanID = append(c.ParentSpanID, spanIDString(s.ParentSpanID()))
+				c.TraceID = append(c.TraceID, traceID)
+				c.SpanID = append(c.SpanID, spanID)
+				c.ParentSpanID = append(c.ParentSpanID, parentID)
 				c.TraceState = append(c.TraceState, s.TraceState().AsRaw())
 				c.SpanName = append(c.SpanName, s.Name())
 				c.SpanKind = append(c.SpanKind, s.Kind().String())
@@ -126,36 +180,49 @@ func TracesToColumns(td ptrace.Traces) *SpanColumns {
 				c.ResourceAttributes = append(c.ResourceAttributes, resAttrs)
 				c.ScopeName = append(c.ScopeName, scopeName)
 				c.ScopeVersion = append(c.ScopeVersion, scopeVersion)
-				c.SpanAttributes = append(c.SpanAttributes, AttributesMap(s.Attributes()))
+				c.SpanAttributes = append(c.SpanAttributes, attrs.add(s.Attributes()))
 				c.Duration = append(c.Duration, duration)
 				c.StatusCode = append(c.StatusCode, s.Status().Code().String())
 				c.StatusMessage = append(c.StatusMessage, s.Status().Message())
 
-				events := s.Events()
-				evTS := make([]time.Time, events.Len())
-				evName := make([]string, events.Len())
-				evAttrs := make([]map[string]string, events.Len())
-				for e := 0; e < events.Len(); e++ {
-					ev := events.At(e)
-					evTS[e] = timeOf(ev.Timestamp())
-					evName[e] = ev.Name()
-					evAttrs[e] = AttributesMap(ev.Attributes())
+				// Most spans have neither events nor links: their rows
+				// are nil slices, which allocate nothing.
+				var (
+					evTS    []time.Time
+					evName  []string
+					evAttrs []Attributes
+				)
+				if events := s.Events(); events.Len() > 0 {
+					evTS = make([]time.Time, events.Len())
+					evName = make([]string, events.Len())
+					evAttrs = make([]Attributes, events.Len())
+					for e := 0; e < events.Len(); e++ {
+						ev := events.At(e)
+						evTS[e] = timeOf(ev.Timestamp())
+						evName[e] = ev.Name()
+						evAttrs[e] = attrs.add(ev.Attributes())
+					}
 				}
 				c.EventsTimestamp = append(c.EventsTimestamp, evTS)
 				c.EventsName = append(c.EventsName, evName)
 				c.EventsAttributes = append(c.EventsAttributes, evAttrs)
 
-				links := s.Links()
-				lTrace := make([]string, links.Len())
-				lSpan := make([]string, links.Len())
-				lState := make([]string, links.Len())
-				lAttrs := make([]map[string]string, links.Len())
-				for l := 0; l < links.Len(); l++ {
-					link := links.At(l)
-					lTrace[l] = traceIDString(link.TraceID())
-					lSpan[l] = spanIDString(link.SpanID())
-					lState[l] = link.TraceState().AsRaw()
-					lAttrs[l] = AttributesMap(link.Attributes())
+				var (
+					lTrace, lSpan, lState []string
+					lAttrs                []Attributes
+				)
+				if links := s.Links(); links.Len() > 0 {
+					lTrace = make([]string, links.Len())
+					lSpan = make([]string, links.Len())
+					lState = make([]string, links.Len())
+					lAttrs = make([]Attributes, links.Len())
+					for l := 0; l < links.Len(); l++ {
+						link := links.At(l)
+						lTrace[l] = traceIDString(link.TraceID())
+						lSpan[l] = spanIDString(link.SpanID())
+						lState[l] = link.TraceState().AsRaw()
+						lAttrs[l] = attrs.add(link.Attributes())
+					}
 				}
 				c.LinksTraceID = append(c.LinksTraceID, lTrace)
 				c.LinksSpanID = append(c.LinksSpanID, lSpan)
@@ -184,24 +251,25 @@ func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 		ServiceName:        make([]string, 0, n),
 		Body:               make([]string, 0, n),
 		ResourceSchemaURL:  make([]string, 0, n),
-		ResourceAttributes: make([]map[string]string, 0, n),
+		ResourceAttributes: make([]Attributes, 0, n),
 		ScopeSchemaURL:     make([]string, 0, n),
 		ScopeName:          make([]string, 0, n),
 		ScopeVersion:       make([]string, 0, n),
-		ScopeAttributes:    make([]map[string]string, 0, n),
-		LogAttributes:      make([]map[string]string, 0, n),
+		ScopeAttributes:    make([]Attributes, 0, n),
+		LogAttributes:      make([]Attributes, 0, n),
 		EventName:          make([]string, 0, n),
 	}
 	a := &AlertColumns{}
+	attrs := newAttributeSlab(n * 4)
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
-		resAttrs := AttributesMap(rl.Resource().Attributes())
+		resAttrs := AttributesOf(rl.Resource().Attributes())
 		service := serviceName(rl.Resource().Attributes())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
 			sl := sls.At(j)
-			scopeAttrs := AttributesMap(sl.Scope().Attributes())
+			scopeAttrs := AttributesOf(sl.Scope().Attributes())
 			records := sl.LogRecords()
 			for k := 0; k < records.Len(); k++ {
 				r := records.At(k)
@@ -213,7 +281,7 @@ func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 					ts = r.ObservedTimestamp()
 				}
 				t := timeOf(ts)
-				logAttrs := AttributesMap(r.Attributes())
+				logAttrs := attrs.add(r.Attributes())
 				body := AttributeValue(r.Body())
 				traceID := traceIDString(r.TraceID())
 				c.Timestamp = append(c.Timestamp, t)
@@ -259,7 +327,8 @@ func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 
 // metricContext is what every point of one metric shares.
 type metricContext struct {
-	resAttrs, scopeAttrs             map[string]string
+	resAttrs, scopeAttrs             Attributes
+	attrs                            *attributeSlab // the batch's pairs
 	resSchema, scopeSchema           string
 	scopeName, scopeVersion, service string
 	scopeDropped                     uint32
@@ -268,25 +337,25 @@ type metricContext struct {
 
 // grow sizes the head columns for n more rows.
 func (h *MetricHeadColumns) grow(n int) {
-	h.ResourceAttributes = make([]map[string]string, 0, n)
+	h.ResourceAttributes = make([]Attributes, 0, n)
 	h.ResourceSchemaURL = make([]string, 0, n)
 	h.ScopeName = make([]string, 0, n)
 	h.ScopeVersion = make([]string, 0, n)
-	h.ScopeAttributes = make([]map[string]string, 0, n)
+	h.ScopeAttributes = make([]Attributes, 0, n)
 	h.ScopeDroppedAttrCount = make([]uint32, 0, n)
 	h.ScopeSchemaURL = make([]string, 0, n)
 	h.ServiceName = make([]string, 0, n)
 	h.MetricName = make([]string, 0, n)
 	h.MetricDescription = make([]string, 0, n)
 	h.MetricUnit = make([]string, 0, n)
-	h.Attributes = make([]map[string]string, 0, n)
+	h.Attributes = make([]Attributes, 0, n)
 	h.StartTimeUnix = make([]time.Time, 0, n)
 	h.TimeUnix = make([]time.Time, 0, n)
 	h.Flags = make([]uint32, 0, n)
 }
 
 func (e *ExemplarColumns) grow(n int) {
-	e.FilteredAttributes = make([][]map[string]string, 0, n)
+	e.FilteredAttributes = make([][]Attributes, 0, n)
 	e.TimeUnix = make([][]time.Time, 0, n)
 	e.Value = make([][]float64, 0, n)
 	e.SpanID = make([][]string, 0, n)
@@ -305,22 +374,31 @@ func (h *MetricHeadColumns) add(m *metricContext, attrs pcommon.Map, start, ts p
 	h.MetricName = append(h.MetricName, m.name)
 	h.MetricDescription = append(h.MetricDescription, m.description)
 	h.MetricUnit = append(h.MetricUnit, m.unit)
-	h.Attributes = append(h.Attributes, AttributesMap(attrs))
+	h.Attributes = append(h.Attributes, m.attrs.add(attrs))
 	h.StartTimeUnix = append(h.StartTimeUnix, timeOf(start))
 	h.TimeUnix = append(h.TimeUnix, timeOf(ts))
 	h.Flags = append(h.Flags, flags)
 }
 
-func (e *ExemplarColumns) add(exemplars pmetric.ExemplarSlice) {
+func (e *ExemplarColumns) add(m *metricContext, exemplars pmetric.ExemplarSlice) {
 	n := exemplars.Len()
-	attrs := make([]map[string]string, n)
+	if n == 0 {
+		// Most points have none: nil rows allocate nothing.
+		e.FilteredAttributes = append(e.FilteredAttributes, nil)
+		e.TimeUnix = append(e.TimeUnix, nil)
+		e.Value = append(e.Value, nil)
+		e.SpanID = append(e.SpanID, nil)
+		e.TraceID = append(e.TraceID, nil)
+		return
+	}
+	attrs := make([]Attributes, n)
 	times := make([]time.Time, n)
 	values := make([]float64, n)
 	spanIDs := make([]string, n)
 	traceIDs := make([]string, n)
 	for i := 0; i < n; i++ {
 		ex := exemplars.At(i)
-		attrs[i] = AttributesMap(ex.FilteredAttributes())
+		attrs[i] = m.attrs.add(ex.FilteredAttributes())
 		times[i] = timeOf(ex.Timestamp())
 		values[i] = numberValue(ex.ValueType() == pmetric.ExemplarValueTypeInt, ex.IntValue(), ex.DoubleValue())
 		spanIDs[i] = spanIDString(ex.SpanID())
@@ -386,17 +464,19 @@ func MetricsToColumns(md pmetric.Metrics) *MetricColumns {
 	c.ExpHistogram.grow(n[3])
 	c.ExpHistogram.Exemplars.grow(n[3])
 	c.Summary.grow(n[4])
+	attrs := newAttributeSlab(4 * (n[0] + n[1] + n[2] + n[3] + n[4]))
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
-		resAttrs := AttributesMap(rm.Resource().Attributes())
+		resAttrs := AttributesOf(rm.Resource().Attributes())
 		service := serviceName(rm.Resource().Attributes())
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
 			sm := sms.At(j)
 			mc := metricContext{
 				resAttrs:     resAttrs,
-				scopeAttrs:   AttributesMap(sm.Scope().Attributes()),
+				scopeAttrs:   AttributesOf(sm.Scope().Attributes()),
+				attrs:        attrs,
 				resSchema:    rm.SchemaUrl(),
 				scopeSchema:  sm.SchemaUrl(),
 				scopeName:    sm.Scope().Name(),
@@ -431,7 +511,7 @@ func (c *GaugeColumns) addPoints(mc *metricContext, dps pmetric.NumberDataPointS
 		dp := dps.At(i)
 		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
 		c.Value = append(c.Value, pointValue(dp))
-		c.Exemplars.add(dp.Exemplars())
+		c.Exemplars.add(mc, dp.Exemplars())
 	}
 }
 
@@ -441,7 +521,7 @@ func (c *SumColumns) addPoints(mc *metricContext, sum pmetric.Sum) {
 		dp := dps.At(i)
 		c.add(mc, dp.Attributes(), dp.StartTimestamp(), dp.Timestamp(), uint32(dp.Flags()))
 		c.Value = append(c.Value, pointValue(dp))
-		c.Exemplars.add(dp.Exemplars())
+		c.Exemplars.add(mc, dp.Exemplars())
 		c.AggregationTemporality = append(c.AggregationTemporality, int32(sum.AggregationTemporality()))
 		c.IsMonotonic = append(c.IsMonotonic, sum.IsMonotonic())
 	}
@@ -456,7 +536,7 @@ func (c *HistogramColumns) addPoints(mc *metricContext, h pmetric.Histogram) {
 		c.Sum = append(c.Sum, dp.Sum())
 		c.BucketCounts = append(c.BucketCounts, dp.BucketCounts().AsRaw())
 		c.ExplicitBounds = append(c.ExplicitBounds, dp.ExplicitBounds().AsRaw())
-		c.Exemplars.add(dp.Exemplars())
+		c.Exemplars.add(mc, dp.Exemplars())
 		c.Min = append(c.Min, dp.Min())
 		c.Max = append(c.Max, dp.Max())
 		c.AggregationTemporality = append(c.AggregationTemporality, int32(h.AggregationTemporality()))
@@ -476,7 +556,7 @@ func (c *ExpHistogramColumns) addPoints(mc *metricContext, h pmetric.Exponential
 		c.PositiveBucketCounts = append(c.PositiveBucketCounts, dp.Positive().BucketCounts().AsRaw())
 		c.NegativeOffset = append(c.NegativeOffset, dp.Negative().Offset())
 		c.NegativeBucketCounts = append(c.NegativeBucketCounts, dp.Negative().BucketCounts().AsRaw())
-		c.Exemplars.add(dp.Exemplars())
+		c.Exemplars.add(mc, dp.Exemplars())
 		c.Min = append(c.Min, dp.Min())
 		c.Max = append(c.Max, dp.Max())
 		c.AggregationTemporality = append(c.AggregationTemporality, int32(h.AggregationTemporality()))

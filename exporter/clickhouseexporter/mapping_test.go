@@ -31,16 +31,16 @@ func TestAttributeValue(t *testing.T) {
 	want["empty_array"] = "[]"
 	want["empty_map"] = "{}"
 	want["unicode"] = "héllo\n\"世界\""
-	got := AttributesMap(m)
+	got := AttributesOf(m).Map()
 	if len(got) != len(want) {
-		t.Errorf("AttributesMap has %d keys, want %d", len(got), len(want))
+		t.Errorf("AttributesOf has %d keys, want %d", len(got), len(want))
 	}
 	for k, w := range want {
 		if got[k] != w {
 			t.Errorf("%s: got %q, want %q", k, got[k], w)
 		}
 	}
-	if empty := AttributesMap(pcommon.NewMap()); empty == nil || len(empty) != 0 {
+	if empty := AttributesOf(pcommon.NewMap()).Map(); empty == nil || len(empty) != 0 {
 		t.Errorf("empty attributes = %#v, want an empty non-nil map", empty)
 	}
 }
