@@ -17,9 +17,11 @@ type counts struct {
 // buckets (head-len, head]. Anything older has been overwritten and reads
 // as zero, anything newer has not happened yet and reads as zero too.
 type ring struct {
-	res     int64
-	head    int64
-	buckets []counts
+	res  int64
+	head int64
+	n    int // buckets
+	// good and bad hold the buckets' counts, slot by slot (see lane).
+	good, bad lane
 	// headSlot and headEnd cache the slot of head and the end of its time
 	// range: nearly every event lands in the head bucket, and this spares
 	// it two divisions per ring.
@@ -33,7 +35,7 @@ type ring struct {
 }
 
 func newRing(res time.Duration, n int, now int64) ring {
-	r := ring{res: int64(res), buckets: make([]counts, n)}
+	r := ring{res: int64(res), n: n}
 	r.setHead(bucketIndex(now, int64(res)))
 	return r
 }
@@ -60,7 +62,7 @@ func floorDiv(a, b int64) int64 {
 }
 
 func (r *ring) slot(k int64) int {
-	n := int64(len(r.buckets))
+	n := int64(r.n)
 	s := k % n
 	if s < 0 {
 		s += n
@@ -72,24 +74,22 @@ func (r *ring) slot(k int64) int {
 // the ring reaches: the events are outside every window this ring answers.
 func (r *ring) add(t int64, good, bad uint64) bool {
 	if t <= r.headEnd && t > r.headEnd-r.res {
-		b := &r.buckets[r.headSlot]
-		b.good += good
-		b.bad += bad
+		r.good.add(r.headSlot, r.n, good)
+		r.bad.add(r.headSlot, r.n, bad)
 		r.total.good += good
 		r.total.bad += bad
 		return true
 	}
 	k := bucketIndex(t, r.res)
-	n := int64(len(r.buckets))
 	switch {
 	case k > r.head:
 		r.advance(k)
-	case k <= r.head-n:
+	case k <= r.head-int64(r.n):
 		return false
 	}
-	b := &r.buckets[r.slot(k)]
-	b.good += good
-	b.bad += bad
+	slot := r.slot(k)
+	r.good.add(slot, r.n, good)
+	r.bad.add(slot, r.n, bad)
 	r.total.good += good
 	r.total.bad += bad
 	return true
@@ -98,44 +98,61 @@ func (r *ring) add(t int64, good, bad uint64) bool {
 // advance moves head to k, clearing the buckets it passes over so that
 // they can be reused for the new times.
 func (r *ring) advance(k int64) {
-	n := int64(len(r.buckets))
-	if k-r.head >= n {
-		clear(r.buckets)
-		r.total = counts{}
+	if k-r.head >= int64(r.n) {
+		r.reset()
 	} else {
 		for j := r.head + 1; j <= k; j++ {
-			b := &r.buckets[r.slot(j)]
-			r.total.good -= b.good
-			r.total.bad -= b.bad
-			*b = counts{}
+			slot := r.slot(j)
+			r.total.good -= r.good.get(slot)
+			r.total.bad -= r.bad.get(slot)
+			r.good.zero(slot)
+			r.bad.zero(slot)
 		}
 	}
 	r.setHead(k)
 }
 
-// get returns bucket k, or zero when the ring does not hold it.
-func (r *ring) get(k int64) counts {
-	if k > r.head || k <= r.head-int64(len(r.buckets)) {
-		return counts{}
-	}
-	return r.buckets[r.slot(k)]
+// reset empties the ring.
+func (r *ring) reset() {
+	r.good.reset()
+	r.bad.reset()
+	r.total = counts{}
 }
 
-// rangeSum adds up buckets lo to hi, which the ring must hold, walking
-// the slots without a division per bucket.
+// put sets bucket k, which the ring must hold, to c (for Restore).
+func (r *ring) put(k int64, c counts) {
+	slot := r.slot(k)
+	r.total.good += c.good - r.good.get(slot)
+	r.total.bad += c.bad - r.bad.get(slot)
+	r.good.set(slot, r.n, c.good)
+	r.bad.set(slot, r.n, c.bad)
+}
+
+// bytes is the memory the ring's counts take.
+func (r *ring) bytes() int { return r.good.bytes() + r.bad.bytes() }
+
+// get returns bucket k, or zero when the ring does not hold it.
+func (r *ring) get(k int64) counts {
+	if k > r.head || k <= r.head-int64(r.n) {
+		return counts{}
+	}
+	slot := r.slot(k)
+	return counts{good: r.good.get(slot), bad: r.bad.get(slot)}
+}
+
+// rangeSum adds up buckets lo to hi, which the ring must hold: one or two
+// runs of consecutive slots.
 func (r *ring) rangeSum(lo, hi int64) counts {
 	var c counts
 	if lo > hi {
 		return c
 	}
-	s := r.slot(lo)
-	for range hi - lo + 1 {
-		b := r.buckets[s]
-		c.good += b.good
-		c.bad += b.bad
-		if s++; s == len(r.buckets) {
-			s = 0
-		}
+	first, count := r.slot(lo), int(hi-lo+1)
+	end := min(first+count, r.n)
+	c.good, c.bad = r.good.sum(first, end), r.bad.sum(first, end)
+	if wrapped := count - (end - first); wrapped > 0 {
+		c.good += r.good.sum(0, wrapped)
+		c.bad += r.bad.sum(0, wrapped)
 	}
 	return c
 }
@@ -154,7 +171,7 @@ func (r *ring) sum(from, to int64) (good, bad float64) {
 	last := bucketIndex(to, r.res)
 	// The buckets both in (first, last] and in the ring: summed directly,
 	// or as the total minus the buckets around them, whichever reads less.
-	oldest := r.head - int64(len(r.buckets)) + 1
+	oldest := r.head - int64(r.n) + 1
 	lo, hi := max(first+1, oldest), min(last, r.head)
 	var inside counts
 	if lo <= hi {

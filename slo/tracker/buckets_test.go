@@ -98,7 +98,7 @@ func TestRingAddAndSum(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			r := ring{res: 10, buckets: make([]counts, tt.n)}
+			r := ring{res: 10, n: tt.n}
 			r.setHead(0)
 			for _, e := range tt.events {
 				if got := r.add(e.at, e.good, e.bad); got != e.accepted {
@@ -201,7 +201,7 @@ func TestRingSumMatchesBucketWalk(t *testing.T) {
 		r.add(at, rng.Uint64N(5), rng.Uint64N(3))
 
 		var walked counts
-		for k := r.head - int64(len(r.buckets)) + 1; k <= r.head; k++ {
+		for k := r.head - int64(r.n) + 1; k <= r.head; k++ {
 			c := r.get(k)
 			walked.good += c.good
 			walked.bad += c.bad

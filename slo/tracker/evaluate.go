@@ -156,7 +156,7 @@ func (t *Tracker) idle(st *sloState, s *series, now time.Time) bool {
 		return true
 	}
 	r := &s.rings[st.layout.budget]
-	return r.head <= bucketIndex(now.UnixNano(), r.res)-int64(len(r.buckets))
+	return r.head <= bucketIndex(now.UnixNano(), r.res)-int64(r.n)
 }
 
 func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transitions *[]Transition) Status {

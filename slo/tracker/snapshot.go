@@ -81,7 +81,7 @@ func snapshotOfSeries(s *series) snapshotSeries {
 	out := snapshotSeries{Group: s.group, TotalGood: s.totalGood, TotalBad: s.totalBad}
 	for i := range s.rings {
 		r := &s.rings[i]
-		n := len(r.buckets)
+		n := r.n
 		sr := snapshotRing{Resolution: time.Duration(r.res), Head: r.head, Len: n}
 		good, bad := make([]uint64, n), make([]uint64, n)
 		for j := range n {
@@ -171,19 +171,16 @@ func (s *series) restore(st *sloState, ss snapshotSeries, now int64) {
 				continue
 			}
 			r.setHead(sr.Head)
-			clear(r.buckets)
-			r.total = counts{}
-			for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, len(r.buckets)) {
-				k := sr.Head - int64(j)
-				c := &r.buckets[r.slot(k)]
+			r.reset()
+			for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, r.n) {
+				var c counts
 				if j < len(sr.Good) {
 					c.good = sr.Good[j]
 				}
 				if j < len(sr.Bad) {
 					c.bad = sr.Bad[j]
 				}
-				r.total.good += c.good
-				r.total.bad += c.bad
+				r.put(sr.Head-int64(j), c)
 			}
 		}
 	}
