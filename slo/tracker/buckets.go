@@ -20,8 +20,12 @@ type ring struct {
 	res  int64
 	head int64
 	n    int // buckets
-	// good and bad hold the buckets' counts, slot by slot (see lane).
-	good, bad lane
+	// good and bad hold the buckets' counts, slot by slot (see lane),
+	// except the head bucket's: nearly every event lands in it, so it is
+	// counted in headCounts, a plain add, and written to the lanes (its
+	// slot there stays zero meanwhile) when the head moves on.
+	good, bad  lane
+	headCounts counts
 	// headSlot and headEnd cache the slot of head and the end of its time
 	// range: nearly every event lands in the head bucket, and this spares
 	// it two divisions per ring.
@@ -74,8 +78,8 @@ func (r *ring) slot(k int64) int {
 // the ring reaches: the events are outside every window this ring answers.
 func (r *ring) add(t int64, good, bad uint64) bool {
 	if t <= r.headEnd && t > r.headEnd-r.res {
-		r.good.add(r.headSlot, r.n, good)
-		r.bad.add(r.headSlot, r.n, bad)
+		r.headCounts.good += good
+		r.headCounts.bad += bad
 		r.total.good += good
 		r.total.bad += bad
 		return true
@@ -87,9 +91,14 @@ func (r *ring) add(t int64, good, bad uint64) bool {
 	case k <= r.head-int64(r.n):
 		return false
 	}
-	slot := r.slot(k)
-	r.good.add(slot, r.n, good)
-	r.bad.add(slot, r.n, bad)
+	if k == r.head {
+		r.headCounts.good += good
+		r.headCounts.bad += bad
+	} else {
+		slot := r.slot(k)
+		r.good.add(slot, r.n, good)
+		r.bad.add(slot, r.n, bad)
+	}
 	r.total.good += good
 	r.total.bad += bad
 	return true
@@ -101,6 +110,9 @@ func (r *ring) advance(k int64) {
 	if k-r.head >= int64(r.n) {
 		r.reset()
 	} else {
+		r.good.set(r.headSlot, r.n, r.headCounts.good)
+		r.bad.set(r.headSlot, r.n, r.headCounts.bad)
+		r.headCounts = counts{}
 		for j := r.head + 1; j <= k; j++ {
 			slot := r.slot(j)
 			r.total.good -= r.good.get(slot)
@@ -116,11 +128,18 @@ func (r *ring) advance(k int64) {
 func (r *ring) reset() {
 	r.good.reset()
 	r.bad.reset()
+	r.headCounts = counts{}
 	r.total = counts{}
 }
 
 // put sets bucket k, which the ring must hold, to c (for Restore).
 func (r *ring) put(k int64, c counts) {
+	if k == r.head {
+		r.total.good += c.good - r.headCounts.good
+		r.total.bad += c.bad - r.headCounts.bad
+		r.headCounts = c
+		return
+	}
 	slot := r.slot(k)
 	r.total.good += c.good - r.good.get(slot)
 	r.total.bad += c.bad - r.bad.get(slot)
@@ -135,6 +154,9 @@ func (r *ring) bytes() int { return r.good.bytes() + r.bad.bytes() }
 func (r *ring) get(k int64) counts {
 	if k > r.head || k <= r.head-int64(r.n) {
 		return counts{}
+	}
+	if k == r.head {
+		return r.headCounts
 	}
 	slot := r.slot(k)
 	return counts{good: r.good.get(slot), bad: r.bad.get(slot)}
@@ -153,6 +175,10 @@ func (r *ring) rangeSum(lo, hi int64) counts {
 	if wrapped := count - (end - first); wrapped > 0 {
 		c.good += r.good.sum(0, wrapped)
 		c.bad += r.bad.sum(0, wrapped)
+	}
+	if hi == r.head { // its slot in the lanes is zero
+		c.good += r.headCounts.good
+		c.bad += r.headCounts.bad
 	}
 	return c
 }

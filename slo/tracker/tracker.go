@@ -198,8 +198,9 @@ type SLOStats struct {
 	Series int
 	// MaxGroups is the cap on Series in effect.
 	MaxGroups int
-	// BucketBytes is the memory the SLO's buckets take: SeriesBytes for
-	// each series that has had an event.
+	// BucketBytes bounds the memory the SLO's buckets can take:
+	// SeriesBytes for each series that has had an event. The counts are
+	// bit-packed, so a series takes a fraction of that.
 	BucketBytes int
 	Refused     Refusals
 }
@@ -229,6 +230,7 @@ func (t *Tracker) Stats() Stats {
 	return out
 }
 
-// SeriesBytes is the bucket memory of one series of the SLO, the part of a
-// series' footprint that depends on its window.
+// SeriesBytes is the most bucket memory one series of the SLO can take
+// (every count at 64 bits), the part of a series' footprint that depends
+// on its window.
 func SeriesBytes(def slo.SLO) int { return newLayout(def.Window).sizeBytes() }
