@@ -11,9 +11,9 @@ import (
 func TestLaneWidens(t *testing.T) {
 	const n = 5
 	tests := []struct {
-		name  string
-		adds  [][2]uint64 // slot, value
-		bits  uint8
+		name string
+		adds [][2]uint64 // slot, value
+		bits uint8
 	}{
 		{"no counts", nil, 0},
 		{"zeros stay free", [][2]uint64{{0, 0}, {4, 0}}, 0},
