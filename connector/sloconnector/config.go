@@ -64,6 +64,10 @@ type Config struct {
 	// sent again, so that a downstream that resolves stale alerts keeps
 	// them open. Zero means the default (1m).
 	AlertResendInterval time.Duration `mapstructure:"alert_resend_interval"`
+	// RED computes span_metrics-compatible RED metrics from every span in
+	// the same pass as the SLO accounting (see REDConfig), emitted with
+	// the SLO metrics at every evaluation.
+	RED REDConfig `mapstructure:"red"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -102,6 +106,9 @@ func (c *Config) Validate() error {
 		if p == "" {
 			errs = append(errs, fmt.Errorf("specs[%d] is empty", i))
 		}
+	}
+	if err := c.RED.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }

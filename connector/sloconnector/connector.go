@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
@@ -73,6 +74,8 @@ type sloConnector struct {
 
 	// events is owned by the evaluation goroutine once it runs.
 	events *alertEvents
+	// red computes the RED metrics; nil when they are off.
+	red *redAccounting
 
 	// reloadMu serializes reloads and checkpoints with shutdown.
 	reloadMu sync.Mutex
@@ -88,7 +91,21 @@ type linkTemplates struct {
 }
 
 func newConnector(set connector.Settings, cfg *Config, opts factoryOptions) *sloConnector {
+	var red *redAccounting
+	if cfg.RED.Enabled {
+		// span_metrics labels its series with the collector's instance
+		// ID, a UUID the collector makes at start (service.instance.id of
+		// its own resource).
+		var instanceID string
+		for _, k := range []string{redAttrInstanceID, "service.instance.id"} {
+			if v, ok := set.Resource.Attributes().Get(k); ok && instanceID == "" {
+				instanceID = v.AsString()
+			}
+		}
+		red = newREDAccounting(cfg.RED, instanceID)
+	}
 	return &sloConnector{
+		red:    red,
 		id:     set.ID,
 		cfg:    cfg,
 		set:    set,
@@ -165,7 +182,7 @@ func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error
 		return nil
 	}
 	if rs := f.c.rules.Load(); rs != nil {
-		rs.recordSpans(ctx, td, f.c.tracker, f.c.tel)
+		rs.observeSpans(ctx, td, f.c.tracker, f.c.tel, f.c.red)
 	}
 	return nil
 }
@@ -493,6 +510,9 @@ func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 	c.metrics.expire(at)
 	if c.metricsOut != nil {
 		md := buildMetrics(statuses, c.started, at)
+		if c.red != nil {
+			c.red.build(md, pcommon.NewTimestampFromTime(at))
+		}
 		if err := c.metricsOut.ConsumeMetrics(ctx, md); err != nil {
 			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
 		}

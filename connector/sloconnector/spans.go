@@ -32,8 +32,16 @@ type refusals interface {
 }
 
 // recordSpans classifies every span of td against the ruleset and records
-// the events. It allocates nothing per span for SLOs without OTTL
-// conditions whose group_by values are strings.
+// the events (see observeSpans).
+func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals) {
+	rs.observeSpans(ctx, td, rec, ref, nil)
+}
+
+// observeSpans is the connector's one pass over the spans: it classifies
+// every span against the ruleset and records the events and, with red,
+// counts the span in the RED metrics. It allocates nothing per span for
+// SLOs without OTTL conditions whose group_by values are strings, nor for
+// RED series seen before.
 //
 // Events are summed per batch, SLO series and whole second of end time
 // and recorded once per sum: a Record costs an order of magnitude more
@@ -42,9 +50,16 @@ type refusals interface {
 // the whole second, which keeps every event in the tracker bucket of its
 // exact end time: buckets are whole seconds, and bucket k covers
 // (k·res, (k+1)·res].
-func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals) {
-	if rs.spanRules == 0 {
+func (rs *ruleset) observeSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals, red *redAccounting) {
+	if rs.spanRules == 0 && red == nil {
 		return
+	}
+	var now pcommon.Timestamp
+	if red != nil {
+		// One lock per batch, not per span.
+		red.mu.Lock()
+		defer red.mu.Unlock()
+		now = pcommon.NewTimestampFromTime(time.Now())
 	}
 	b := batchPool.Get().(*spanBatch)
 	b.reset(rs)
@@ -57,7 +72,12 @@ func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec record
 			service = v.AsString()
 		}
 		own := rs.byService[service]
-		if len(own) == 0 && len(rs.anyService) == 0 {
+		slos := len(own) > 0 || len(rs.anyService) > 0
+		var redRes *redResource
+		if red != nil {
+			redRes = red.resource(resAttrs)
+		}
+		if !slos && redRes == nil {
 			continue
 		}
 		sss := rsp.ScopeSpans()
@@ -66,6 +86,12 @@ func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec record
 			spans := ss.Spans()
 			for k := 0; k < spans.Len(); k++ {
 				span := spans.At(k)
+				if redRes != nil {
+					red.observe(redRes, span, resAttrs, now)
+				}
+				if !slos {
+					continue
+				}
 				b.facts = spanFacts{}
 				clear(b.matched)
 				for _, rules := range [2][]*spanRule{own, rs.anyService} {

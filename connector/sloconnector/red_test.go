@@ -1,0 +1,186 @@
+package sloconnector
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
+	"go.opentelemetry.io/collector/connector/connectortest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+)
+
+// redTraces are spans of two services and a resource without
+// service.name, of every kind and status, with durations on and around
+// the bucket bounds, integer and string dimensions, a dimension only on
+// the resource, and an end before the start.
+func redTraces() ptrace.Traces {
+	td := ptrace.NewTraces()
+	base := pcommon.NewTimestampFromTime(time.Date(2026, 3, 14, 9, 0, 0, 0, time.UTC))
+	durations := []time.Duration{0, time.Millisecond, 2 * time.Millisecond, 2*time.Millisecond + 1, 7 * time.Millisecond,
+		50 * time.Millisecond, 999 * time.Millisecond, 15 * time.Second, 16 * time.Second}
+	for r, service := range []string{"checkout", "payments", ""} {
+		rs := td.ResourceSpans().AppendEmpty()
+		if service != "" {
+			rs.Resource().Attributes().PutStr("service.name", service)
+		}
+		rs.Resource().Attributes().PutStr("deployment.environment.name", "prod")
+		if r == 1 {
+			rs.Resource().Attributes().PutStr("rpc.grpc.status_code", "from-resource")
+		}
+		spans := rs.ScopeSpans().AppendEmpty().Spans()
+		for i := range 60 {
+			s := spans.AppendEmpty()
+			s.SetName(fmt.Sprintf("op-%d", i%4))
+			s.SetKind(ptrace.SpanKind(i % 6))
+			s.Status().SetCode(ptrace.StatusCode(i % 3))
+			d := durations[i%len(durations)]
+			s.SetStartTimestamp(base)
+			s.SetEndTimestamp(base + pcommon.Timestamp(d))
+			if i%11 == 0 {
+				s.SetEndTimestamp(base - 5) // before the start: counts as 0
+			}
+			switch i % 4 {
+			case 0:
+				s.Attributes().PutInt("http.response.status_code", 200)
+			case 1:
+				s.Attributes().PutInt("http.response.status_code", 503)
+				s.Attributes().PutStr("rpc.grpc.status_code", "14")
+			case 2:
+				s.Attributes().PutStr("http.response.status_code", "404")
+			}
+		}
+	}
+	return td
+}
+
+// TestREDMatchesSpanMetrics: the RED metrics are contrib's span_metrics
+// output for the same spans and settings: resources, scope, metric names,
+// units, temporality, attributes (values and types), bounds, bucket
+// counts, counts and sums, first emission of calls at 0 included.
+// Timestamps and point order are not compared.
+func TestREDMatchesSpanMetrics(t *testing.T) {
+	buckets := []time.Duration{2 * time.Millisecond, 10 * time.Millisecond, 50 * time.Millisecond, time.Second, 15 * time.Second}
+	dims := []string{"http.response.status_code", "rpc.grpc.status_code"}
+
+	// span_metrics, as collector/config/default.yaml configured it.
+	factory := spanmetricsconnector.NewFactory()
+	cfg := factory.CreateDefaultConfig()
+	raw := map[string]any{
+		"histogram":              map[string]any{"explicit": map[string]any{"buckets": buckets}},
+		"dimensions":             []any{map[string]any{"name": dims[0]}, map[string]any{"name": dims[1]}},
+		"metrics_flush_interval": "20ms",
+	}
+	if err := confmap.NewFromStringMap(raw).Unmarshal(cfg); err != nil {
+		t.Fatal(err)
+	}
+	set := connectortest.NewNopSettings(factory.Type())
+	set.Resource.Attributes().PutStr(redAttrInstanceID, "instance-1")
+	sink := new(consumertest.MetricsSink)
+	sm, err := factory.CreateTracesToMetrics(context.Background(), set, cfg, sink)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := sm.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	red := newREDAccounting(REDConfig{Enabled: true, Buckets: buckets, Dimensions: dims}, "instance-1")
+	observe := func(td ptrace.Traces) {
+		rs := &ruleset{}
+		rs.observeSpans(context.Background(), td, nopRecorder{}, nopRecorder{}, red)
+	}
+	var want, got []string
+	for round := range 2 {
+		td := redTraces()
+		if err := sm.ConsumeTraces(context.Background(), td); err != nil {
+			t.Fatal(err)
+		}
+		observe(td)
+		// Wait for span_metrics' next flush, which holds this round.
+		n := len(sink.AllMetrics())
+		deadline := time.Now().Add(5 * time.Second)
+		for len(sink.AllMetrics()) == n && time.Now().Before(deadline) {
+			time.Sleep(5 * time.Millisecond)
+		}
+		all := sink.AllMetrics()
+		if len(all) == n {
+			t.Fatal("span_metrics did not flush")
+		}
+		want = describeMetrics(all[len(all)-1])
+		md := pmetric.NewMetrics()
+		red.build(md, pcommon.NewTimestampFromTime(time.Now()))
+		got = describeMetrics(md)
+		if !slices.Equal(got, want) {
+			t.Errorf("round %d: RED output differs from span_metrics'\ngot:\n%s\nwant:\n%s", round, strings.Join(got, "\n"), strings.Join(want, "\n"))
+		}
+	}
+	if err := sm.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if len(want) < 40 {
+		t.Errorf("only %d points compared", len(want))
+	}
+}
+
+// describeMetrics prints every point with what identifies and measures
+// it, sorted.
+func describeMetrics(md pmetric.Metrics) []string {
+	var out []string
+	attrs := func(m pcommon.Map) string {
+		var kv []string
+		for k, v := range m.All() {
+			kv = append(kv, fmt.Sprintf("%s=%s(%s)", k, v.AsString(), v.Type()))
+		}
+		slices.Sort(kv)
+		return strings.Join(kv, ",")
+	}
+	for _, rm := range md.ResourceMetrics().All() {
+		res := attrs(rm.Resource().Attributes())
+		for _, sm := range rm.ScopeMetrics().All() {
+			scope := sm.Scope().Name() + "@" + sm.Scope().Version()
+			for _, m := range sm.Metrics().All() {
+				head := fmt.Sprintf("%s|%s|%s %s unit=%q", res, scope, m.Name(), m.Type(), m.Unit())
+				switch m.Type() {
+				case pmetric.MetricTypeSum:
+					for _, p := range m.Sum().DataPoints().All() {
+						out = append(out, fmt.Sprintf("%s mono=%v temp=%s {%s} = %d", head, m.Sum().IsMonotonic(),
+							m.Sum().AggregationTemporality(), attrs(p.Attributes()), p.IntValue()))
+					}
+				case pmetric.MetricTypeHistogram:
+					for _, p := range m.Histogram().DataPoints().All() {
+						out = append(out, fmt.Sprintf("%s temp=%s {%s} count=%d sum=%v bounds=%v buckets=%v", head,
+							m.Histogram().AggregationTemporality(), attrs(p.Attributes()), p.Count(), p.Sum(),
+							p.ExplicitBounds().AsRaw(), p.BucketCounts().AsRaw()))
+					}
+				default:
+					out = append(out, head+" unexpected type")
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// TestREDAllocatesNothingPerSpan: once its series exist, a batch costs a
+// few allocations per resource (hashing its attributes), none per span.
+func TestREDAllocatesNothingPerSpan(t *testing.T) {
+	red := newREDAccounting(REDConfig{Enabled: true, Dimensions: []string{"http.response.status_code", "rpc.grpc.status_code"}}, "i")
+	td := redTraces()
+	rs := &ruleset{}
+	rs.observeSpans(context.Background(), td, nopRecorder{}, nopRecorder{}, red)
+	allocs := testing.AllocsPerRun(50, func() {
+		rs.observeSpans(context.Background(), td, nopRecorder{}, nopRecorder{}, red)
+	})
+	if perResource := allocs / float64(td.ResourceSpans().Len()); perResource > 2 {
+		t.Errorf("%.1f allocations per batch of %d spans in %d resources", allocs, td.SpanCount(), td.ResourceSpans().Len())
+	}
+}
