@@ -30,6 +30,7 @@ var version = "0.1.0-dev"
 var defaultConfig string
 
 func main() {
+	tuneMemory()
 	if err := newCommand().Execute(); err != nil {
 		// The slo commands print their problems themselves and choose the
 		// exit status (1: invalid specs, 2: unreadable input).
