@@ -76,7 +76,7 @@ measure() {
   kill -TERM "$pid" 2>/dev/null || { echo "$name exited early:"; tail -20 "$work/$name.log"; exit 1; }
   wait "$pid" || true
   pid=
-  grep -q ' 0 spans failed' "$out" || { echo "$name: requests failed:"; cat "$out"; exit 1; }
+  grep -q ' 0 spans failed' "$out" || { echo "$name: requests failed:"; cat "$out"; tail -20 "$work/$name.log"; exit 1; }
   awk -v run="$runs" -v name="$name" '
     /^spans\/s sustained/ {rate=$3}
     /^collector CPU/ {cores=$4; gsub(/\(/, "", cores)}

@@ -34,6 +34,8 @@ type Sent struct {
 	Failed   int64 // spans in requests that failed
 	Requests int64
 	Elapsed  time.Duration
+	// FirstError is the first failed request's error, to say why.
+	FirstError error
 }
 
 // Run sends spans until the duration is over, then returns the counts.
@@ -55,6 +57,7 @@ func (l Load) Run(ctx context.Context) (Sent, error) {
 	defer cancel()
 
 	var sent, failed, requests atomic.Int64
+	var firstErr atomic.Pointer[error]
 	var wg sync.WaitGroup
 	start := time.Now()
 	for w := 0; w < l.Workers; w++ {
@@ -72,10 +75,14 @@ func (l Load) Run(ctx context.Context) (Sent, error) {
 				_, err := client.Export(ctx, req)
 				requests.Add(1)
 				if err != nil {
-					if ctx.Err() != nil {
-						return // the run ended mid-request: not a failure
+					// The run ended mid-request: not a failure. gRPC's
+					// own deadline timer may fire a moment before the
+					// context reports it.
+					if dl, _ := ctx.Deadline(); ctx.Err() != nil || !time.Now().Before(dl) {
+						return
 					}
 					failed.Add(int64(l.Batch))
+					firstErr.CompareAndSwap(nil, &err)
 					continue
 				}
 				sent.Add(int64(l.Batch))
@@ -83,7 +90,11 @@ func (l Load) Run(ctx context.Context) (Sent, error) {
 		}(uint64(w + 1))
 	}
 	wg.Wait()
-	return Sent{Spans: sent.Load(), Failed: failed.Load(), Requests: requests.Load(), Elapsed: time.Since(start)}, nil
+	out := Sent{Spans: sent.Load(), Failed: failed.Load(), Requests: requests.Load(), Elapsed: time.Since(start)}
+	if e := firstErr.Load(); e != nil {
+		out.FirstError = *e
+	}
+	return out, nil
 }
 
 // generator makes requests shaped like a Go HTTP service's server spans:

@@ -58,6 +58,9 @@ func run(l Load, pid int, telemetry string) error {
 	fmt.Printf("target rate        %s\n", rateName(l.Rate))
 	fmt.Printf("duration           %.1fs\n", sent.Elapsed.Seconds())
 	fmt.Printf("spans acknowledged %d (%d requests, %d spans failed)\n", sent.Spans, sent.Requests, sent.Failed)
+	if sent.FirstError != nil {
+		fmt.Printf("first failure      %v\n", sent.FirstError)
+	}
 	fmt.Printf("spans/s sustained  %.0f\n", rate)
 	if telemetry != "" {
 		// The collector's own count, which must agree with the client's.
