@@ -34,7 +34,7 @@ type refusals interface {
 // recordSpans classifies every span of td against the ruleset and records
 // the events (see observeSpans).
 func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals) {
-	rs.observeSpans(ctx, td, rec, ref, nil)
+	_ = rs.observeSpans(ctx, td, rec, ref, nil)
 }
 
 // observeSpans is the connector's one pass over the spans: it classifies
@@ -50,9 +50,11 @@ func (rs *ruleset) recordSpans(ctx context.Context, td ptrace.Traces, rec record
 // the whole second, which keeps every event in the tracker bucket of its
 // exact end time: buckets are whole seconds, and bucket k covers
 // (k·res, (k+1)·res].
-func (rs *ruleset) observeSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals, red *redAccounting) {
+//
+// It reports whether the batch held a bad event of some SLO.
+func (rs *ruleset) observeSpans(ctx context.Context, td ptrace.Traces, rec recorder, ref refusals, red *redAccounting) (bad bool) {
 	if rs.spanRules == 0 && red == nil {
-		return
+		return false
 	}
 	var now pcommon.Timestamp
 	if red != nil {
@@ -103,8 +105,10 @@ func (rs *ruleset) observeSpans(ctx context.Context, td ptrace.Traces, rec recor
 		}
 	}
 	b.flush(rec, rs)
+	bad = b.bad
 	b.rs = nil
 	batchPool.Put(b)
+	return bad
 }
 
 // Sums (distinct seconds of end time and group_by values) a batch keeps
@@ -130,6 +134,7 @@ type spanBatch struct {
 	group []string    // group_by values of the span at hand
 	width int         // maxGroupBy of the ruleset
 	evict int         // turn of the next slot to record when all are taken
+	bad   bool        // a bad event was summed
 	rs    *ruleset    // the ruleset of the batch
 	facts spanFacts   // of the span at hand
 	// matched caches the results of ruleset.matchers for the span at
@@ -193,6 +198,7 @@ func (b *spanBatch) reset(rs *ruleset) {
 	}
 	b.matched = b.matched[:len(rs.matchers)]
 	b.rs = rs
+	b.bad = false
 }
 
 // add sums an event of rule r's series group that ended in second sec.
@@ -220,6 +226,7 @@ func (b *spanBatch) add(r *spanRule, sec int64, group []string, bad bool, rec re
 	}
 	if bad {
 		slots[i].bad++
+		b.bad = true
 	} else {
 		slots[i].good++
 	}
