@@ -175,14 +175,22 @@ type redResource struct {
 	n      int // series
 }
 
-// find returns the series of key k with hash h, or nil.
-func (r *redResource) find(h uint64, k *redKey) *redSeries {
+// find returns the series of key k with hash h, or nil; dims is the
+// number of configured dimensions.
+func (r *redResource) find(h uint64, k *redKey, dims int) *redSeries {
 	for _, s := range r.series[h] {
-		if s.key == *k {
+		if s.key.equal(k, dims) {
 			return s
 		}
 	}
 	return nil
+}
+
+// equal compares the fields that can be set (==, on the whole struct,
+// would compare all maxREDDimensions dimensions).
+func (k *redKey) equal(o *redKey, dims int) bool {
+	return k.name == o.name && k.kind == o.kind && k.status == o.status && k.overflow == o.overflow &&
+		slices.Equal(k.dims[:dims], o.dims[:dims])
 }
 
 // redAccounting computes the RED metrics. observe is called for every
@@ -253,7 +261,7 @@ func (a *redAccounting) observe(r *redResource, span ptrace.Span, resAttrs pcomm
 		}
 	}
 	h := key.hash(a.seed, len(a.cfg.Dimensions))
-	s := r.find(h, &key)
+	s := r.find(h, &key, len(a.cfg.Dimensions))
 	if s == nil {
 		s = a.newSeries(r, key, now)
 	}
@@ -284,7 +292,7 @@ func dimOf(v pcommon.Value) redDim {
 func (a *redAccounting) newSeries(r *redResource, key redKey, now pcommon.Timestamp) *redSeries {
 	if a.cfg.MaxSeries > 0 && r.n >= a.cfg.MaxSeries {
 		key = redKey{overflow: true}
-		if s := r.find(key.hash(a.seed, len(a.cfg.Dimensions)), &key); s != nil {
+		if s := r.find(key.hash(a.seed, len(a.cfg.Dimensions)), &key, len(a.cfg.Dimensions)); s != nil {
 			return s
 		}
 	}
