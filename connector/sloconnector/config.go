@@ -65,8 +65,7 @@ type Config struct {
 	// them open. Zero means the default (1m).
 	AlertResendInterval time.Duration `mapstructure:"alert_resend_interval"`
 	// RED computes span_metrics-compatible RED metrics from every span in
-	// the same pass as the SLO accounting (see REDConfig), emitted with
-	// the SLO metrics at every evaluation.
+	// the same pass as the SLO accounting (see REDConfig).
 	RED REDConfig `mapstructure:"red"`
 
 	// prevent unkeyed literal initialization

@@ -407,10 +407,19 @@ func (c *sloConnector) loop() {
 		c.evaluate(context.Background(), at)
 		lastEval, evalCost = began, time.Since(began)
 	}
+	// RED metrics go out on their own ticker, as span_metrics' do.
+	var redTick <-chan time.Time
+	if c.red != nil {
+		t := time.NewTicker(c.cfg.RED.flushInterval())
+		defer t.Stop()
+		redTick = t.C
+	}
 	for {
 		select {
 		case <-c.stop:
 			return
+		case at := <-redTick:
+			c.emitRED(context.Background(), at)
 		case <-c.wake:
 			if now := time.Now(); now.Sub(lastEval) >= max(minEarlyGap, 10*evalCost) {
 				evaluateAt(now)
@@ -438,6 +447,21 @@ func (c *sloConnector) loop() {
 			}
 			timer.Reset(time.Until(next))
 		}
+	}
+}
+
+// emitRED sends the RED metrics.
+func (c *sloConnector) emitRED(ctx context.Context, at time.Time) {
+	if c.metricsOut == nil {
+		return
+	}
+	md := pmetric.NewMetrics()
+	c.red.build(md, pcommon.NewTimestampFromTime(at))
+	if md.ResourceMetrics().Len() == 0 {
+		return
+	}
+	if err := c.metricsOut.ConsumeMetrics(ctx, md); err != nil {
+		c.logger.Warn("Emitting RED metrics failed", zap.Error(err))
 	}
 }
 
@@ -537,9 +561,6 @@ func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 	c.metrics.expire(at)
 	if c.metricsOut != nil {
 		md := buildMetrics(statuses, c.started, at)
-		if c.red != nil {
-			c.red.build(md, pcommon.NewTimestampFromTime(at))
-		}
 		if err := c.metricsOut.ConsumeMetrics(ctx, md); err != nil {
 			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
 		}

@@ -34,6 +34,9 @@ type REDConfig struct {
 	// else its resource) has them, as span_metrics' `dimensions` (by name;
 	// no defaults, no globs). At most maxREDDimensions.
 	Dimensions []string `mapstructure:"dimensions"`
+	// FlushInterval is how often the metrics are emitted, as span_metrics'
+	// metrics_flush_interval. Zero means the default, 15s.
+	FlushInterval time.Duration `mapstructure:"flush_interval"`
 	// MaxSeries caps the series per resource; the events of further
 	// series count in one series per resource with the attribute
 	// otel.metric.overflow=true, as span_metrics'
@@ -60,7 +63,17 @@ const (
 	redAttrInstanceID   = "collector.instance.id"
 	redAttrOverflow     = "otel.metric.overflow"
 	redResourceCapacity = 1000 // span_metrics' resource_metrics_cache_size
+
+	defaultREDFlushInterval = 15 * time.Second
 )
+
+// flushInterval is FlushInterval or its default.
+func (c *REDConfig) flushInterval() time.Duration {
+	if c.FlushInterval > 0 {
+		return c.FlushInterval
+	}
+	return defaultREDFlushInterval
+}
 
 // defaultREDBuckets are span_metrics' default duration bounds.
 var defaultREDBuckets = []time.Duration{
@@ -92,6 +105,9 @@ func (c *REDConfig) Validate() error {
 	}
 	if c.MaxSeries < 0 {
 		errs = append(errs, errors.New("red::max_series must not be negative"))
+	}
+	if c.FlushInterval < 0 {
+		errs = append(errs, errors.New("red::flush_interval must not be negative"))
 	}
 	return errors.Join(errs...)
 }

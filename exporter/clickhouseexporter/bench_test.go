@@ -11,9 +11,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
-// Benchmarks report rows per second on one goroutine, i.e. per core. Run:
+// Benchmarks report rows per second on one goroutine, i.e. per core, under
+// the GC setting the binary runs with (GOGC=400, collector/memory.go). Run:
 //
-//	go test -run '^$' -bench . -benchtime 2s -cpu 1 ./exporter/clickhouseexporter/
+//	GOGC=400 go test -run '^$' -bench . -benchtime 2s -cpu 1 ./exporter/clickhouseexporter/
 
 const benchRows = 10_000
 

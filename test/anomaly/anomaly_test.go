@@ -56,12 +56,12 @@ func postSpans(t *testing.T, inst *vigiltest.Instance, n int) {
 }
 
 // TestEndToEndThroughTheBinary runs the embedded default configuration:
-// spans in through OTLP, RED metrics from span_metrics, anomaly gauges out
+// spans in through OTLP, RED metrics from the slo connector, anomaly gauges out
 // on the prometheus exporter; then a restart restores the detectors from
 // file_storage.
 func TestEndToEndThroughTheBinary(t *testing.T) {
 	args := []string{
-		"--set=connectors::span_metrics::metrics_flush_interval=500ms",
+		"--set=connectors::slo::red::flush_interval=500ms",
 		"--set=connectors::anomaly::interval=1s",
 	}
 	inst := vigiltest.Start(t, vigiltest.Options{Args: args})

@@ -42,7 +42,7 @@ const (
 func TestEmbeddedDefaultEndToEnd(t *testing.T) {
 	inst := vigiltest.Start(t, vigiltest.Options{
 		// Flush RED metrics quickly so the test need not wait 15 s.
-		Args: []string{"--set=connectors::span_metrics::metrics_flush_interval=500ms"},
+		Args: []string{"--set=connectors::slo::red::flush_interval=500ms"},
 	})
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -82,7 +82,7 @@ func TestEmbeddedDefaultEndToEnd(t *testing.T) {
 	}
 
 	// The prometheus exporter serves the metrics the services sent and the
-	// RED metrics spanmetrics derived from their spans.
+	// RED metrics the slo connector derived from their spans.
 	err = vigiltest.Eventually(ctx, func() error {
 		families, err := vigiltest.Scrape(inst.PrometheusURL())
 		if err != nil {

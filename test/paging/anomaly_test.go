@@ -32,7 +32,7 @@ func TestAnomalyChainThroughBinary(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	opts := vigiltest.Options{
 		Args: []string{
-			"--set=connectors::span_metrics::metrics_flush_interval=500ms",
+			"--set=connectors::slo::red::flush_interval=500ms",
 			"--set=connectors::anomaly::interval=1s",
 			"--set=connectors::anomaly::checkpoint_interval=1s",
 			"--set=connectors::anomaly::detector::warmup_points=20",
