@@ -102,6 +102,23 @@ type Config struct {
 	// Gaussian's, deviations are scaled down by the ratio, so a series whose
 	// normal life includes bursts is judged against its own bursts.
 	TailQuantile float64 `yaml:"tail_quantile" mapstructure:"tail_quantile"`
+	// Rarity: a point is unusual when a deviation as large as its own is,
+	// by the series' recent behaviour, expected less than once per Rarity.
+	Rarity       time.Duration `yaml:"rarity" mapstructure:"rarity"`
+	RecordMargin float64       `yaml:"record_margin" mapstructure:"record_margin"`
+	MinDeviation float64       `yaml:"min_deviation" mapstructure:"min_deviation"`
+	RecordSpan   float64       `yaml:"record_span" mapstructure:"record_span"`
+	// LocalAlpha is the per-point smoothing factor of the short-term
+	// average the local test compares each point with: a spike or dip
+	// that stands out from the last few points although the seasonal
+	// baseline, noisier, allows it. Zero disables the local test.
+	LocalAlpha float64 `yaml:"local_alpha" mapstructure:"local_alpha"`
+	// RedetectAfter: while a flag is held (see ClearAfter), an unusual
+	// point that comes at least this long after the previous one is a new
+	// detection (Result.Onset), so a flag held for an alert's sake does
+	// not hide the next incident from whoever counts detections. Zero:
+	// only raising the flag is an onset.
+	RedetectAfter time.Duration `yaml:"redetect_after" mapstructure:"redetect_after"`
 	// MinRelativeSpread floors σ at this fraction of the level's magnitude,
 	// so a perfectly flat series does not turn rounding noise into alarms.
 	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
@@ -133,6 +150,12 @@ func DefaultConfig() Config {
 		MinRelativeSpread:   0.001,
 		ReanchorSeasonal:    true,
 		TailQuantile:        0.99,
+		LocalAlpha:          0.3,
+		RecordMargin:        1.2,
+		MinDeviation:        4,
+		RecordSpan:          0.5,
+		Rarity:              7 * 24 * time.Hour,
+		RedetectAfter:       time.Hour,
 	}
 }
 
@@ -196,6 +219,12 @@ func (c Config) Validate() error {
 	}
 	if c.SelfConfirmInterval < 0 {
 		errs = append(errs, fmt.Errorf("self_confirm_interval must be >= 0, got %v", c.SelfConfirmInterval))
+	}
+	if !(c.LocalAlpha >= 0 && c.LocalAlpha <= 1) {
+		errs = append(errs, fmt.Errorf("local_alpha must be in [0, 1], got %v", c.LocalAlpha))
+	}
+	if c.RedetectAfter < 0 {
+		errs = append(errs, fmt.Errorf("redetect_after must be >= 0, got %v", c.RedetectAfter))
 	}
 	if c.ClearAfter < 0 {
 		errs = append(errs, fmt.Errorf("clear_after must be >= 0, got %v", c.ClearAfter))

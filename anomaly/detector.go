@@ -38,10 +38,14 @@ type Detector struct {
 	// regular series takes no log and square root per point for them. They
 	// stay functions of typDt, so a restored checkpoint continues exactly.
 	thr, loneScore float64
+	// lnPThr is the log tail probability of a two-sided Gaussian deviation
+	// of thr: a calibrated test flags a point at least that rare.
+	lnPThr float64
 
-	n     uint64 // points observed
-	lastT int64  // unix nanoseconds of the last point
-	typDt float64
+	n      uint64 // points observed
+	lastT  int64  // unix nanoseconds of the last point
+	firstT int64  // unix nanoseconds of the first point
+	typDt  float64
 	// level is the non-seasonal baseline; seasonalLevel is the correction
 	// added to the seasonal profiles, which tracks level shifts and trend
 	// once the profiles hold the shape of a cycle.
@@ -72,6 +76,19 @@ type Detector struct {
 	// lastUnusual is the unix nanosecond time stamp of the latest unusual
 	// point, for Config.ClearAfter.
 	lastUnusual int64
+	// quietBefore is how long no point was unusual before the current (or
+	// last) run of unusual points, in nanoseconds; redetected is set once
+	// that run has been reported as a detection. See Config.RedetectAfter.
+	quietBefore int64
+	redetected  bool
+
+	// local is a fast moving average of the values and localMad the mean
+	// absolute deviation from it: the short-term context a point is
+	// compared with by the local test.
+	local, localMad float64
+	// tails calibrate the seasonal and the local test (see tailModel).
+	tails   [2]tailModel
+	records [2]record
 
 	daily  [dailySlots]spreadSlot
 	weekly [weeklySlots]slot
@@ -82,6 +99,7 @@ type Detector struct {
 // stays cheap.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg}
+	d.tails = [2]tailModel{newTailModel(), newTailModel()}
 	d.derive()
 	return d
 }
@@ -117,20 +135,27 @@ func (d *Detector) threshold() float64 {
 
 // retune sets the thresholds that depend on the sampling interval.
 func (d *Detector) retune() {
-	d.thr = d.threshold()
+	dt := d.typDt
+	if dt <= 0 {
+		dt = float64(5 * time.Minute)
+	}
+	// A point is unusual when a deviation as large is expected less than
+	// once per Rarity: with one point every dt, a tail probability of
+	// dt/Rarity. Never above a few in a thousand, so that series sampled
+	// as coarsely as Rarity itself are still judged by their tails.
+	d.lnPThr = math.Min(math.Log(dt/float64(d.cfg.Rarity)), potLogTail-1)
 	lone := d.cfg.SpikeFactor
-	if d.cfg.SelfConfirmInterval > 0 && d.typDt >= float64(d.cfg.SelfConfirmInterval) {
-		// One coarse point covers a long stretch: at the nominal
-		// Threshold, the bar for a series sampled every
-		// ThresholdInterval, it needs no next point to show it lasts.
-		// Between the lowered per-interval threshold and that bar it
-		// still does (in an experiment on generated hourly traffic,
-		// flagging those alone too raised false alarms over 30 services'
-		// three weeks from 2 to 7).
-		lone = math.Min(lone, d.cfg.Threshold/d.thr)
+	if d.cfg.SelfConfirmInterval > 0 && dt >= float64(d.cfg.SelfConfirmInterval) {
+		// One coarse point covers a long stretch: it needs no next
+		// point to show it lasts.
+		lone = 1
 	}
 	d.loneScore = scoreOf(lone)
+	d.thr = d.cfg.Threshold
 }
+
+// gaussLogTail is ln P(|Z| > z) for standard Gaussian Z.
+func gaussLogTail(z float64) float64 { return math.Log(math.Erfc(z / math.Sqrt2)) }
 
 // scoreOf maps x, a deviation in units of its threshold, to a score in
 // [0, 1): 0.5 at the threshold.
@@ -175,6 +200,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	d.n++
 	if d.n == 1 {
 		d.level = v
+		d.local = v
 		d.tail = d.gaussQ
 	}
 	ds, ws := slotIndices(t)
@@ -187,6 +213,11 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	rawZ := r / p.sigma
 	scale := d.scale(p)
 	res.Deviation = r / scale
+	localSigma := math.Max(madToSigma*d.localMad, math.Max(d.cfg.MinRelativeSpread*math.Abs(d.local), 1e-12))
+	if total >= 0 {
+		localSigma = math.Max(localSigma, binomialSigma(d.local, total))
+	}
+	localZ := (v - d.local) / localSigma
 
 	warming := d.warmingUp()
 	res.WarmingUp = warming
@@ -194,23 +225,46 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	if warming {
 		res.Reason = ReasonWarmingUp
 	} else {
-		unusual, res.Score, res.Reason = d.judge(res.Deviation, scale)
+		unusual, res.Score, res.Reason = d.judge(res.Deviation, rawZ, localZ, scale)
 		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
 			unusual = false
 			res.Reason = ReasonLowTraffic
 		}
 	}
 	res.Unusual = unusual
-	if unusual {
-		d.lastUnusual = t.UnixNano()
-	}
 	// A shift confirmed by the CUSUM is sustained by construction.
 	shift := res.Reason == ReasonShiftUp || res.Reason == ReasonShiftDown
 	res.Onset = d.persist(unusual, res.Score, shift, warming, t.UnixNano())
+	if unusual {
+		d.lastUnusual = t.UnixNano()
+	}
 	res.Anomalous = d.anomalous
 	d.learnTail(math.Abs(rawZ))
+	width := d.cfg.Rarity / recordBlocks
+	d.records[0].advance(t.UnixNano(), width)
+	d.records[1].advance(t.UnixNano(), width)
+	if !unusual {
+		d.records[0].learn(math.Abs(rawZ))
+		d.records[1].learn(math.Abs(localZ))
+	}
+	if d.cfg.LocalAlpha > 0 {
+		d.learnLocal(v, localSigma)
+	}
 	d.learn(v, p, ds, ws, dt)
 	return res
+}
+
+// learnLocal moves the short-term average and its spread; like the
+// baseline, with the residual clipped so that a spike moves them little.
+func (d *Detector) learnLocal(v, sigma float64) {
+	r := v - d.local
+	if d.localMad > 0 {
+		c := 3 * sigma
+		r = math.Max(-c, math.Min(c, r))
+	}
+	rate := math.Max(d.cfg.SpreadAlpha, 1/float64(d.n))
+	d.localMad += rate * (math.Abs(r) - d.localMad)
+	d.local += math.Max(d.cfg.LocalAlpha, 1/float64(d.n)) * r
 }
 
 // prediction holds what Observe needs before it learns from the point.
@@ -257,10 +311,10 @@ func (d *Detector) scale(p prediction) float64 {
 }
 
 // band turns a prediction into a Result's expected value and the band
-// outside which a point is unusual.
+// outside which a point is unusual by the seasonal test.
 func (d *Detector) band(p prediction) Result {
 	e := p.expected[p.model]
-	w := d.thr * d.scale(p)
+	w := p.sigma * d.tails[0].at(d.lnPThr-d.lnTests())
 	return Result{
 		Expected:    e,
 		Lower:       e - w,
@@ -269,11 +323,23 @@ func (d *Detector) band(p prediction) Result {
 	}
 }
 
+// lnTests is the log of the number of calibrated tests a point faces: the
+// Bonferroni correction that keeps the false-alarm rate of all of them
+// together at that of one.
+func (d *Detector) lnTests() float64 {
+	if d.cfg.LocalAlpha > 0 {
+		return math.Ln2
+	}
+	return 0
+}
+
 func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 
-// judge scores a deviation z (in units of scale) with both the single-point
-// test and the CUSUM shift test and returns the stronger verdict.
-func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
+// judge scores a point with the calibrated seasonal and local tests and
+// the CUSUM shift test and returns the strongest verdict. z is the seasonal
+// deviation in units of scale (for the CUSUM), rawZ the same in σ and
+// localZ the deviation from the short-term average in its own σ.
+func (d *Detector) judge(z, rawZ, localZ, scale float64) (bool, float64, Reason) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
@@ -284,7 +350,18 @@ func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
 	d.runHi, d.runNHi = extendRun(d.cusumHi, d.runHi, d.runNHi, zc*scale)
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
 
-	spike := math.Abs(z) / d.thr
+	var spike, sign float64
+	if d.lastT-d.firstT < int64(float64(d.cfg.Rarity)*d.cfg.RecordSpan) {
+		// Too little history to say what is rare: the plain σ test.
+		spike, sign = math.Abs(z)/d.thr, z
+	} else {
+		spike, sign = math.Abs(rawZ)/math.Max(d.cfg.RecordMargin*d.records[0].best(), d.cfg.MinDeviation), rawZ
+		if d.cfg.LocalAlpha > 0 {
+			if l := math.Abs(localZ) / math.Max(d.cfg.RecordMargin*d.records[1].best(), d.cfg.MinDeviation); l > spike {
+				spike, sign = l, localZ
+			}
+		}
+	}
 	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
 	x := math.Max(spike, shift)
 	score := scoreOf(x)
@@ -292,7 +369,7 @@ func (d *Detector) judge(z, scale float64) (bool, float64, Reason) {
 		return false, score, ReasonNone
 	}
 	if spike >= shift {
-		if z > 0 {
+		if sign > 0 {
 			return true, score, ReasonAboveBand
 		}
 		return true, score, ReasonBelowBand
@@ -318,16 +395,31 @@ func (d *Detector) persist(unusual bool, score float64, sustained, warming bool,
 	if n >= 32 {
 		mask = ^uint32(0)
 	}
+	if unusual && d.history&2 == 0 {
+		// The first unusual point of a run: how long the series was quiet
+		// before it decides whether the run is a new detection.
+		d.quietBefore = now - d.lastUnusual
+	}
+	// A moderate deviation must be confirmed by the next point; most
+	// of the lone ones are the series' ordinary bursts.
+	confirmed := unusual && (sustained || score >= d.loneScore || d.history&2 != 0)
 	if !d.anomalous {
-		// A moderate deviation must be confirmed by the next point; most
-		// of the lone ones are the series' ordinary bursts.
-		confirmed := sustained || score >= d.loneScore || d.history&2 != 0
 		if countBits(d.history&mask) >= d.cfg.PersistenceK && confirmed {
 			d.anomalous = true
 			d.calm = 0
+			d.redetected = true
 			return true
 		}
 		return false
+	}
+	if !unusual {
+		d.redetected = false
+	}
+	onset := false
+	if confirmed && !d.redetected && d.cfg.RedetectAfter > 0 && d.quietBefore >= int64(d.cfg.RedetectAfter) {
+		// A new incident while the flag of an earlier one is held.
+		d.redetected = true
+		onset = true
 	}
 	if score < d.cfg.ClearScore {
 		d.calm++
@@ -339,7 +431,7 @@ func (d *Detector) persist(unusual bool, score float64, sustained, warming bool,
 		d.calm = 0
 		d.history = 0
 	}
-	return false
+	return onset
 }
 
 func countBits(x uint32) int {
@@ -357,6 +449,7 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 	now := t.UnixNano()
 	if d.n == 0 {
 		d.lastT = now
+		d.firstT = now
 		return 0
 	}
 	dt := float64(now - d.lastT)

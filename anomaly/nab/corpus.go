@@ -3,12 +3,14 @@ package nab
 import (
 	"bufio"
 	"bytes"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -23,10 +25,16 @@ type File struct {
 	// Name is the path relative to the data folder, e.g.
 	// "realTweets/Twitter_volume_AAPL.csv"; Category is its folder.
 	Name, Category string
+	// Group is the cross-validation group the file belongs to: its
+	// source where the corpus has a manifest.csv naming one (as
+	// opscorpus does), else its category, NAB's two artificial
+	// categories together (see Folds).
+	Group string
 	// Path is the CSV file on disk.
 	Path string
-	// Times holds the rows' time stamps, for mapping windows to rows.
-	Times []time.Time
+	// Times and Values hold the rows.
+	Times  []time.Time
+	Values []float64
 	// Windows are the label windows as row indices.
 	Windows []Window
 }
@@ -51,10 +59,23 @@ func LoadCorpus(dir string) ([]File, error) {
 		names = append(names, n)
 	}
 	sort.Strings(names)
+	sources, err := readSources(filepath.Join(dir, "manifest.csv"))
+	if err != nil {
+		return nil, err
+	}
 	files := make([]File, 0, len(names))
 	for _, name := range names {
 		f := File{Name: name, Category: strings.Split(name, "/")[0], Path: filepath.Join(dir, "data", filepath.FromSlash(name))}
-		if f.Times, err = readTimes(f.Path); err != nil {
+		f.Group = sources[name]
+		if f.Group == "" {
+			f.Group = f.Category
+			if strings.HasPrefix(f.Category, "artificial") {
+				// artificialNoAnomaly has no windows to normalise
+				// against on its own.
+				f.Group = "artificial"
+			}
+		}
+		if f.Times, f.Values, err = readSeries(f.Path); err != nil {
 			return nil, err
 		}
 		if f.Windows, err = windowRows(f.Times, labels[name]); err != nil {
@@ -65,13 +86,43 @@ func LoadCorpus(dir string) ([]File, error) {
 	return files, nil
 }
 
-// readTimes reads the time stamp column of a timestamp,value CSV.
-func readTimes(path string) ([]time.Time, error) {
-	data, err := os.ReadFile(path)
+// readSources reads the file → source map of a corpus manifest (columns
+// "file" and "source"); a corpus without one yields an empty map.
+func readSources(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return map[string]string{}, nil
+	}
 	if err != nil {
 		return nil, err
 	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", path, err)
+	}
+	out := map[string]string{}
+	if len(rows) == 0 {
+		return out, nil
+	}
+	file, source := slices.Index(rows[0], "file"), slices.Index(rows[0], "source")
+	if file < 0 || source < 0 {
+		return nil, fmt.Errorf("%s: want columns file and source, got %v", path, rows[0])
+	}
+	for _, r := range rows[1:] {
+		out[r[file]] = r[source]
+	}
+	return out, nil
+}
+
+// readSeries reads the rows of a timestamp,value CSV.
+func readSeries(path string) ([]time.Time, []float64, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, nil, err
+	}
 	var times []time.Time
+	var values []float64
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	line := 0
 	for sc.Scan() {
@@ -83,14 +134,19 @@ func readTimes(path string) ([]time.Time, error) {
 		if text == "" {
 			continue
 		}
-		ts, _, _ := strings.Cut(text, ",")
+		ts, val, _ := strings.Cut(text, ",")
 		t, err := anomalycli.ParseTimestamp(ts)
 		if err != nil {
-			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+			return nil, nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(val), 64)
+		if err != nil {
+			return nil, nil, fmt.Errorf("%s:%d: value %q is not a number", path, line, val)
 		}
 		times = append(times, t)
+		values = append(values, v)
 	}
-	return times, sc.Err()
+	return times, values, sc.Err()
 }
 
 // windowRows maps [start, end] time stamps to row indices; both must be
@@ -154,6 +210,19 @@ func Detections(f File, cfg anomaly.Config, mode anomalycli.LabelMode) ([]bool, 
 		return nil, fmt.Errorf("%s: detect wrote %d rows for %d input rows", f.Name, len(det), len(f.Times))
 	}
 	return det, nil
+}
+
+// Onsets runs a detector over the file's values in memory and returns its
+// onsets, the rows `vigil anomaly detect` labels 1 by default: the same
+// detector calls as the CLI without the CSV round trip, for the many runs
+// of cross-validation. TestOnsetsMatchTheCLI keeps the two equal.
+func Onsets(f File, cfg anomaly.Config) []bool {
+	d := anomaly.New(cfg)
+	det := make([]bool, len(f.Values))
+	for i, v := range f.Values {
+		det[i] = d.Observe(f.Times[i], v).Onset
+	}
+	return det
 }
 
 // Report holds a corpus run: totals per category and overall, per profile.

@@ -3,108 +3,160 @@ package nab
 import (
 	"fmt"
 	"runtime"
-	"sort"
-	"strings"
+	"slices"
 	"sync"
 
 	"github.com/vigil-otel/vigil/anomaly"
-	"github.com/vigil-otel/vigil/anomaly/anomalycli"
 )
 
+// Candidate is one detector configuration model selection may choose:
+// structure (which tests run) and parameters alike are fields of the
+// configuration, so choosing among candidates chooses both.
+type Candidate struct {
+	Name   string
+	Config anomaly.Config
+}
+
 // CrossValidation estimates how the detector scores on series it was not
-// tuned on, the way NAB itself tunes a detector: one threshold for the whole
-// corpus. Each fold (a group of categories) is held out in turn; the
-// threshold that scores best on the other folds is chosen, and the held-out
-// fold is scored with it. The held-out scores of all folds, summed before
-// normalisation as NAB sums files, are the estimate.
+// tuned on. Each group of files (a source of series) is held out in turn;
+// the candidate that scores best on all the other groups together is
+// chosen, and the held-out group is scored with it, so nothing about the
+// held-out group informs the choice. The held-out scores of all folds,
+// summed before normalisation as NAB sums files, are the estimate.
 type CrossValidation struct {
 	Folds []FoldResult
 	// HeldOut totals every fold's held-out standard-profile score.
 	HeldOut Total
 }
 
-// FoldResult is one held-out fold.
+// FoldResult is one held-out group.
 type FoldResult struct {
-	Categories []string
-	// Threshold was chosen on the other folds, where it scored Train.
-	Threshold float64
-	Train     float64
-	// HeldOut is the fold's own standard-profile total at Threshold.
+	Group string
+	// Chosen is the candidate that scored best on the other groups, where
+	// it scored Train (normalised).
+	Chosen string
+	Train  float64
+	// HeldOut is the group's own standard-profile total with Chosen.
 	HeldOut Total
 }
 
-// Folds groups the corpus's categories into cross-validation folds: one per
-// category, except that NAB's artificial categories form one fold, since
-// artificialNoAnomaly has no windows to normalise against on its own.
-func Folds(files []File) [][]string {
-	byKey := map[string][]string{}
-	seen := map[string]bool{}
+// Folds lists the corpus's groups (File.Group), one fold each, sorted.
+func Folds(files []File) []string {
+	var groups []string
 	for _, f := range files {
-		if seen[f.Category] {
-			continue
+		if !slices.Contains(groups, f.Group) {
+			groups = append(groups, f.Group)
 		}
-		seen[f.Category] = true
-		key := f.Category
-		if strings.HasPrefix(key, "artificial") {
-			key = "artificial"
-		}
-		byKey[key] = append(byKey[key], f.Category)
 	}
-	keys := make([]string, 0, len(byKey))
-	for k := range byKey {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	folds := make([][]string, 0, len(keys))
-	for _, k := range keys {
-		sort.Strings(byKey[k])
-		folds = append(folds, byKey[k])
-	}
-	return folds
+	slices.Sort(groups)
+	return groups
 }
 
-// CrossValidate runs base with each threshold over the corpus (onset
-// labels, standard profile) and holds out each fold in turn.
-func CrossValidate(files []File, base anomaly.Config, thresholds []float64, folds [][]string) (CrossValidation, error) {
-	reps := make([]Report, len(thresholds))
-	errs := make([]error, len(thresholds))
+// ScoreCandidates runs every candidate over every file (onset labels,
+// standard profile), in parallel, and returns the scores indexed
+// [candidate][file].
+func ScoreCandidates(files []File, candidates []Candidate) [][]FileScore {
+	scores := make([][]FileScore, len(candidates))
+	for i := range scores {
+		scores[i] = make([]FileScore, len(files))
+	}
+	type job struct{ c, f int }
+	jobs := make(chan job)
 	var wg sync.WaitGroup
-	sem := make(chan struct{}, runtime.GOMAXPROCS(0))
-	for i, thr := range thresholds {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			sem <- struct{}{}
-			defer func() { <-sem }()
-			cfg := base
-			cfg.Threshold = thr
-			reps[i], errs[i] = Evaluate(files, cfg, anomalycli.LabelOnset)
-		}()
+	for range runtime.GOMAXPROCS(0) {
+		wg.Go(func() {
+			for j := range jobs {
+				f := files[j.f]
+				scores[j.c][j.f] = ScoreFile(Onsets(f, candidates[j.c].Config), f.Windows, Standard)
+			}
+		})
 	}
+	// Files outermost and longest first, so the workers finish together.
+	order := make([]int, len(files))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int { return len(files[b].Values) - len(files[a].Values) })
+	for _, f := range order {
+		for c := range candidates {
+			jobs <- job{c, f}
+		}
+	}
+	close(jobs)
 	wg.Wait()
+	return scores
+}
+
+// CrossValidate holds out each group of files in turn and scores it with
+// the candidate chosen on the others (see CrossValidation).
+func CrossValidate(files []File, candidates []Candidate) (CrossValidation, error) {
 	var cv CrossValidation
-	for i, err := range errs {
-		if err != nil {
-			return cv, fmt.Errorf("threshold %v: %w", thresholds[i], err)
-		}
+	if len(candidates) == 0 {
+		return cv, fmt.Errorf("no candidates")
 	}
-	total := func(i int, cats []string) Total { return reps[i].Subset(Standard.Name, cats...) }
-	for k, fold := range folds {
-		var train []string
-		for j, f := range folds {
-			if j != k {
-				train = append(train, f...)
+	folds := Folds(files)
+	if len(folds) < 2 {
+		return cv, fmt.Errorf("cross-validation needs two groups or more, got %v", folds)
+	}
+	scores := ScoreCandidates(files, candidates)
+	total := func(c int, in func(File) bool) Total {
+		var t Total
+		for i, f := range files {
+			if in(f) {
+				t.Add(scores[c][i])
 			}
 		}
-		best := 0
-		for i := range thresholds {
-			if total(i, train).Normalized() > total(best, train).Normalized() {
-				best = i
+		return t
+	}
+	for _, g := range folds {
+		train := func(f File) bool { return f.Group != g }
+		best, bestScore := 0, total(0, train).Normalized()
+		for c := 1; c < len(candidates); c++ {
+			// Ties keep the earlier candidate: the grid lists simpler
+			// ones first.
+			if s := total(c, train).Normalized(); s > bestScore {
+				best, bestScore = c, s
 			}
 		}
-		fr := FoldResult{Categories: fold, Threshold: thresholds[best], Train: total(best, train).Normalized(), HeldOut: total(best, fold)}
+		fr := FoldResult{Group: g, Chosen: candidates[best].Name, Train: bestScore,
+			HeldOut: total(best, func(f File) bool { return f.Group == g })}
 		cv.Folds = append(cv.Folds, fr)
 		cv.HeldOut.Merge(fr.HeldOut)
 	}
 	return cv, nil
+}
+
+// Axis is one choice model selection makes: a name and the options for it,
+// each a label and how it changes a configuration.
+type Axis struct {
+	Name    string
+	Options []Option
+}
+
+// Option is one value of an Axis.
+type Option struct {
+	Label string
+	Apply func(*anomaly.Config)
+}
+
+// Grid is every combination of the axes' options applied to base, the
+// first option of every axis first.
+func Grid(base anomaly.Config, axes ...Axis) []Candidate {
+	out := []Candidate{{Config: base}}
+	for _, a := range axes {
+		var next []Candidate
+		for _, c := range out {
+			for _, o := range a.Options {
+				cfg := c.Config
+				o.Apply(&cfg)
+				name := a.Name + "=" + o.Label
+				if c.Name != "" {
+					name = c.Name + " " + name
+				}
+				next = append(next, Candidate{Name: name, Config: cfg})
+			}
+		}
+		out = next
+	}
+	return out
 }
