@@ -12,17 +12,19 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 2
+	checkpointVersion = 3
 )
 
 // checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
 // header, scalar state, and the two seasonal profiles. Version 2 appends
-// the time of the last unusual point.
+// the time of the last unusual point; version 3 the state of the local and
+// record tests and of re-detection.
 const (
 	checkpointSizeV1 = len(checkpointMagic) + 1 +
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
 		dailySlots*3*4 + weeklySlots*2*4
-	checkpointSize = checkpointSizeV1 + 8
+	checkpointSizeV2 = checkpointSizeV1 + 8
+	checkpointSize   = checkpointSizeV2 + 8*4 + 1 + 2*(recordBlocks*4+1+8)
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -71,6 +73,23 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		f32(d.weekly[i].exposure)
 	}
 	u64(uint64(d.lastUnusual))
+	u64(uint64(d.firstT))
+	f64(d.local)
+	f64(d.localMad)
+	u64(uint64(d.quietBefore))
+	if d.redetected {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	for i := range d.records {
+		r := &d.records[i]
+		for _, m := range r.max {
+			f32(m)
+		}
+		b = append(b, r.cur)
+		u64(uint64(r.start))
+	}
 	return b, nil
 }
 
@@ -84,9 +103,9 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
 	version := data[len(checkpointMagic)]
-	want := map[byte]int{1: checkpointSizeV1, checkpointVersion: checkpointSize}[version]
+	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, checkpointVersion: checkpointSize}[version]
 	if want == 0 {
-		return fmt.Errorf("anomaly checkpoint: version %d, want 1 or %d", version, checkpointVersion)
+		return fmt.Errorf("anomaly checkpoint: version %d, want 1 to %d", version, checkpointVersion)
 	}
 	if len(data) != want {
 		return fmt.Errorf("anomaly checkpoint: %d bytes, want %d for version %d", len(data), want, version)
@@ -137,6 +156,30 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		// last point, so a flag raised before the upgrade is not cleared
 		// early.
 		s.lastUnusual = s.lastT
+	}
+	if version >= 3 {
+		s.firstT = int64(u64())
+		s.local = f64()
+		s.localMad = f64()
+		s.quietBefore = int64(u64())
+		s.redetected = byte1() == 1
+		for i := range s.records {
+			r := &s.records[i]
+			for k := range r.max {
+				r.max[k] = f32()
+			}
+			r.cur = byte1() % recordBlocks
+			r.start = int64(u64())
+		}
+	} else if s.n > 0 {
+		// Older versions kept neither the short-term average nor the
+		// records. The average restarts from the baseline; the records
+		// start empty and the series is treated as new to them, judged by
+		// the plain σ test until it has been seen for Rarity·RecordSpan
+		// again, rather than flag whatever first exceeds an empty record.
+		s.firstT = s.lastT
+		s.local = s.level
+		s.localMad = s.mads[s.model]
 	}
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)

@@ -85,12 +85,16 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 	for i := 0; i <= 3010; i++ {
 		d.Observe(ts[i], vs[i])
 	}
-	v2, err := d.MarshalBinary()
+	v3, err := d.MarshalBinary()
 	if err != nil {
 		t.Fatal(err)
 	}
-	v1 := append([]byte(nil), v2[:len(v2)-8]...)
+	// Each version extends the one before, so an older checkpoint is a
+	// prefix of a newer one with its own version byte.
+	v1 := append([]byte(nil), v3[:checkpointSizeV1]...)
 	v1[len(checkpointMagic)] = 1
+	v2 := append([]byte(nil), v3[:checkpointSizeV2]...)
+	v2[len(checkpointMagic)] = 2
 	r := New(cfg)
 	if err := r.UnmarshalBinary(v1); err != nil {
 		t.Fatal(err)
@@ -102,7 +106,24 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 	if err := same.UnmarshalBinary(v2); err != nil {
 		t.Fatal(err)
 	}
-	if same.lastUnusual != ts[3000].UnixNano() {
-		t.Fatalf("version 2 lastUnusual %v, want %v", same.lastUnusual, ts[3000].UnixNano())
+	if same.lastUnusual != d.lastUnusual {
+		t.Fatalf("version 2 lastUnusual %v, want %v", same.lastUnusual, d.lastUnusual)
+	}
+	// Versions 1 and 2 kept no records: the restored detector judges by
+	// the σ test until it has seen Rarity·RecordSpan again, and goes on
+	// without a false alarm on the ordinary points that follow.
+	for _, data := range [][]byte{v1, v2} {
+		r := New(cfg)
+		if err := r.UnmarshalBinary(data); err != nil {
+			t.Fatal(err)
+		}
+		if r.rarityKnown() {
+			t.Fatal("an old checkpoint restored records it did not have")
+		}
+		for i := 3011; i < len(ts); i++ {
+			if res := r.Observe(ts[i], vs[i]); res.Onset {
+				t.Fatalf("point %d: onset after restoring an old checkpoint: %+v", i, res)
+			}
+		}
 	}
 }

@@ -128,7 +128,7 @@ type Config struct {
 // evaluation and by the connector unless overridden.
 func DefaultConfig() Config {
 	return Config{
-		Threshold:           5,
+		Threshold:           6,
 		ThresholdInterval:   5 * time.Minute,
 		ShiftDrift:          1.5,
 		ShiftThreshold:      8,
@@ -150,11 +150,11 @@ func DefaultConfig() Config {
 		MinRelativeSpread:   0.001,
 		ReanchorSeasonal:    true,
 		TailQuantile:        0.99,
-		LocalAlpha:          0.3,
+		LocalAlpha:          1,
 		RecordMargin:        1.2,
 		MinDeviation:        4,
-		RecordSpan:          0.5,
-		Rarity:              7 * 24 * time.Hour,
+		RecordSpan:          1,
+		Rarity:              48 * time.Hour,
 		RedetectAfter:       time.Hour,
 	}
 }

@@ -38,9 +38,6 @@ type Detector struct {
 	// regular series takes no log and square root per point for them. They
 	// stay functions of typDt, so a restored checkpoint continues exactly.
 	thr, loneScore float64
-	// lnPThr is the log tail probability of a two-sided Gaussian deviation
-	// of thr: a calibrated test flags a point at least that rare.
-	lnPThr float64
 
 	n      uint64 // points observed
 	lastT  int64  // unix nanoseconds of the last point
@@ -86,8 +83,8 @@ type Detector struct {
 	// absolute deviation from it: the short-term context a point is
 	// compared with by the local test.
 	local, localMad float64
-	// tails calibrate the seasonal and the local test (see tailModel).
-	tails   [2]tailModel
+	// records hold the largest seasonal and local deviations of about
+	// the last Rarity (see record).
 	records [2]record
 
 	daily  [dailySlots]spreadSlot
@@ -99,7 +96,6 @@ type Detector struct {
 // stays cheap.
 func New(cfg Config) *Detector {
 	d := &Detector{cfg: cfg}
-	d.tails = [2]tailModel{newTailModel(), newTailModel()}
 	d.derive()
 	return d
 }
@@ -135,27 +131,17 @@ func (d *Detector) threshold() float64 {
 
 // retune sets the thresholds that depend on the sampling interval.
 func (d *Detector) retune() {
-	dt := d.typDt
-	if dt <= 0 {
-		dt = float64(5 * time.Minute)
-	}
-	// A point is unusual when a deviation as large is expected less than
-	// once per Rarity: with one point every dt, a tail probability of
-	// dt/Rarity. Never above a few in a thousand, so that series sampled
-	// as coarsely as Rarity itself are still judged by their tails.
-	d.lnPThr = math.Min(math.Log(dt/float64(d.cfg.Rarity)), potLogTail-1)
+	d.thr = d.threshold()
 	lone := d.cfg.SpikeFactor
-	if d.cfg.SelfConfirmInterval > 0 && dt >= float64(d.cfg.SelfConfirmInterval) {
+	if d.cfg.SelfConfirmInterval > 0 && d.typDt >= float64(d.cfg.SelfConfirmInterval) {
 		// One coarse point covers a long stretch: it needs no next
-		// point to show it lasts.
+		// point to show it lasts (on hourly data the wait delays an
+		// alert by an hour, or drops it when the next hour is back to
+		// normal).
 		lone = 1
 	}
 	d.loneScore = scoreOf(lone)
-	d.thr = d.cfg.Threshold
 }
-
-// gaussLogTail is ln P(|Z| > z) for standard Gaussian Z.
-func gaussLogTail(z float64) float64 { return math.Log(math.Erfc(z / math.Sqrt2)) }
 
 // scoreOf maps x, a deviation in units of its threshold, to a score in
 // [0, 1): 0.5 at the threshold.
@@ -314,7 +300,10 @@ func (d *Detector) scale(p prediction) float64 {
 // outside which a point is unusual by the seasonal test.
 func (d *Detector) band(p prediction) Result {
 	e := p.expected[p.model]
-	w := p.sigma * d.tails[0].at(d.lnPThr-d.lnTests())
+	w := d.thr * d.scale(p)
+	if d.rarityKnown() {
+		w = math.Max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
+	}
 	return Result{
 		Expected:    e,
 		Lower:       e - w,
@@ -323,14 +312,10 @@ func (d *Detector) band(p prediction) Result {
 	}
 }
 
-// lnTests is the log of the number of calibrated tests a point faces: the
-// Bonferroni correction that keeps the false-alarm rate of all of them
-// together at that of one.
-func (d *Detector) lnTests() float64 {
-	if d.cfg.LocalAlpha > 0 {
-		return math.Ln2
-	}
-	return 0
+// rarityKnown reports whether the series has been seen for long enough
+// (Rarity·RecordSpan) for its records to say what is rare.
+func (d *Detector) rarityKnown() bool {
+	return d.n > 0 && d.lastT-d.firstT >= int64(float64(d.cfg.Rarity)*d.cfg.RecordSpan)
 }
 
 func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
@@ -351,13 +336,17 @@ func (d *Detector) judge(z, rawZ, localZ, scale float64) (bool, float64, Reason)
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
 
 	var spike, sign float64
-	if d.lastT-d.firstT < int64(float64(d.cfg.Rarity)*d.cfg.RecordSpan) {
+	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
 	} else {
-		spike, sign = math.Abs(rawZ)/math.Max(d.cfg.RecordMargin*d.records[0].best(), d.cfg.MinDeviation), rawZ
+		// Both must agree: the deviation is a record for the series, and
+		// it is large in robust σ.
+		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[0].best()), math.Abs(z)/d.cfg.MinDeviation)
+		sign = rawZ
 		if d.cfg.LocalAlpha > 0 {
-			if l := math.Abs(localZ) / math.Max(d.cfg.RecordMargin*d.records[1].best(), d.cfg.MinDeviation); l > spike {
+			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[1].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			if l > spike {
 				spike, sign = l, localZ
 			}
 		}

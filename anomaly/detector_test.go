@@ -231,6 +231,7 @@ func TestPersistenceAndHysteresis(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PersistenceK, cfg.PersistenceN, cfg.ClearPoints = 2, 3, 5
 	cfg.ShiftThreshold = 1e9 // isolate persistence from the shift test
+	cfg.LocalAlpha = 0       // and from the local test, which also judges the return from a spike
 	cfg.ClearAfter = 0       // clearing by points only (see TestClearAfter)
 	tests := []struct {
 		name       string
@@ -483,15 +484,23 @@ func TestThresholdFollowsSamplingInterval(t *testing.T) {
 		}
 	}
 	// The band reported is the one points are judged by: in units of the
-	// deviation's scale it is the adjusted threshold.
+	// deviation's scale it is the adjusted threshold until the series has
+	// been seen long enough for its records to count (Rarity·RecordSpan),
+	// and at least MinDeviation after.
 	for _, step := range []time.Duration{time.Minute, time.Hour} {
-		ts, vs := series{n: 400, step: step, base: 100, noise: 2, seed: 3}.points()
 		cfg := DefaultConfig()
-		r := run(cfg, ts, vs)[399]
-		scale := (vs[399] - r.Expected) / r.Deviation
+		n := int(float64(cfg.Rarity)*cfg.RecordSpan/float64(step)) - 1
+		ts, vs := series{n: n, step: step, base: 100, noise: 2, seed: 3}.points()
+		r := run(cfg, ts, vs)[n-1]
+		scale := (vs[n-1] - r.Expected) / r.Deviation
 		want := intervalThreshold(cfg, step)
 		if got := (r.Upper - r.Expected) / scale; math.Abs(got-want) > 1e-6 {
 			t.Errorf("sampled every %v: band %.4f deviations wide, want %.4f", step, got, want)
+		}
+		ts, vs = series{n: 2 * n, step: step, base: 100, noise: 2, seed: 3}.points()
+		r = run(cfg, ts, vs)[2*n-1]
+		if got := (r.Upper - r.Expected) / scale; got < cfg.MinDeviation-1e-6 {
+			t.Errorf("sampled every %v, records in use: band %.4f deviations wide, want at least %v", step, got, cfg.MinDeviation)
 		}
 	}
 }
@@ -577,41 +586,40 @@ func TestTrafficAfterZerosIsFlaggedOnceThenLearned(t *testing.T) {
 }
 
 // TestCoarsePointConfirmsItself: one hourly point already stands for an
-// hour, so a lone point at the nominal Threshold raises a flag without
-// waiting an hour for the next (NAB's hourly realAdExchange series were
-// flagged an hour late or, once the next hour was ordinary, not at all).
-// Between the lowered hourly threshold and that bar, and on fine sampling
-// below SpikeFactor·Threshold, a lone point still waits.
+// hour, so a lone unusual point raises a flag without waiting an hour for
+// the next (NAB's hourly realAdExchange series were flagged an hour late
+// or, once the next hour was ordinary, not at all). On fine sampling a lone
+// point below SpikeFactor times the band still waits.
 func TestCoarsePointConfirmsItself(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9 // judge single points only
-	// lone sets one point, on day 25 of a clean series, to sigmas robust σ
-	// above the expected value and returns its verdict.
-	lone := func(c Config, step time.Duration, sigmas float64) Result {
+	cfg.LocalAlpha = 0       // by the seasonal band the point is placed by
+	// lone sets one point, on day 25 of a clean series, to factor times
+	// the band's half-width above the expected value and returns its
+	// verdict.
+	lone := func(c Config, step time.Duration, factor float64) Result {
 		i := int(25 * 24 * time.Hour / step)
 		ts, vs := series{n: i + 50, step: step, base: 50, noise: 1, seed: 5}.points()
 		probe := run(c, ts, vs)[i]
-		vs[i] = probe.Expected + sigmas*(probe.Upper-probe.Expected)/intervalThreshold(c, step)
+		vs[i] = probe.Expected + factor*(probe.Upper-probe.Expected)
 		return run(c, ts, vs)[i]
 	}
-	hourlyThr := intervalThreshold(cfg, time.Hour) // 4.47σ
+	mid := (1 + cfg.SpikeFactor) / 2
 	tests := []struct {
 		name        string
 		selfConfirm time.Duration
 		step        time.Duration
-		sigmas      float64
 		onset       bool
 	}{
-		{"hourly, at Threshold: flags alone", cfg.SelfConfirmInterval, time.Hour, 5.1, true},
-		{"hourly, below Threshold: waits", cfg.SelfConfirmInterval, time.Hour, (hourlyThr + 5) / 2, false},
-		{"hourly, self-confirmation off: waits", 0, time.Hour, 5.1, false},
-		{"5-minute, at Threshold: waits", cfg.SelfConfirmInterval, 5 * time.Minute, 5.1, false},
+		{"hourly: flags alone", cfg.SelfConfirmInterval, time.Hour, true},
+		{"hourly, self-confirmation off: waits", 0, time.Hour, false},
+		{"5-minute: waits", cfg.SelfConfirmInterval, 5 * time.Minute, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			c := cfg
 			c.SelfConfirmInterval = tt.selfConfirm
-			res := lone(c, tt.step, tt.sigmas)
+			res := lone(c, tt.step, mid)
 			if !res.Unusual || res.Onset != tt.onset {
 				t.Fatalf("deviation %.2f: unusual %v onset %v, want unusual, onset %v", res.Deviation, res.Unusual, res.Onset, tt.onset)
 			}

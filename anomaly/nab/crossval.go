@@ -5,6 +5,7 @@ import (
 	"runtime"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/vigil-otel/vigil/anomaly"
 )
@@ -159,4 +160,59 @@ func Grid(base anomaly.Config, axes ...Axis) []Candidate {
 		out = next
 	}
 	return out
+}
+
+// SmallGrid is the candidate set TestCrossValidation chooses from: the
+// shipped configuration's neighbours on the choices that mattered most in
+// the wide sweep (how rare a deviation must be, whether the local test
+// runs, how large in σ a flagged deviation must be), 8 candidates, small
+// enough for CI under -race.
+func SmallGrid() []Candidate {
+	return Grid(anomaly.DefaultConfig(),
+		Axis{"rarity", []Option{
+			{"2d", func(c *anomaly.Config) { c.Rarity = 48 * time.Hour }},
+			{"3d", func(c *anomaly.Config) { c.Rarity = 72 * time.Hour }},
+		}},
+		Axis{"local_alpha", []Option{
+			{"1", func(c *anomaly.Config) { c.LocalAlpha = 1 }},
+			{"off", func(c *anomaly.Config) { c.LocalAlpha = 0 }},
+		}},
+		Axis{"min_deviation", []Option{
+			{"4", func(c *anomaly.Config) { c.MinDeviation = 4 }},
+			{"5", func(c *anomaly.Config) { c.MinDeviation = 5 }},
+		}},
+	)
+}
+
+// WideGrid is the offline sweep's candidate set (216 candidates, minutes):
+// structure (local test, its memory; the shift test's sensitivity) and
+// parameters together.
+func WideGrid() []Candidate {
+	return Grid(anomaly.DefaultConfig(),
+		Axis{"rarity", []Option{
+			{"1d", func(c *anomaly.Config) { c.Rarity = 24 * time.Hour }},
+			{"2d", func(c *anomaly.Config) { c.Rarity = 48 * time.Hour }},
+			{"3d", func(c *anomaly.Config) { c.Rarity = 72 * time.Hour }},
+			{"1w", func(c *anomaly.Config) { c.Rarity = 7 * 24 * time.Hour }},
+		}},
+		Axis{"local_alpha", []Option{
+			{"1", func(c *anomaly.Config) { c.LocalAlpha = 1 }},
+			{"0.3", func(c *anomaly.Config) { c.LocalAlpha = 0.3 }},
+			{"off", func(c *anomaly.Config) { c.LocalAlpha = 0 }},
+		}},
+		Axis{"min_deviation", []Option{
+			{"3", func(c *anomaly.Config) { c.MinDeviation = 3 }},
+			{"4", func(c *anomaly.Config) { c.MinDeviation = 4 }},
+			{"5", func(c *anomaly.Config) { c.MinDeviation = 5 }},
+		}},
+		Axis{"record_margin", []Option{
+			{"1.2", func(c *anomaly.Config) { c.RecordMargin = 1.2 }},
+			{"1", func(c *anomaly.Config) { c.RecordMargin = 1 }},
+			{"1.5", func(c *anomaly.Config) { c.RecordMargin = 1.5 }},
+		}},
+		Axis{"shift_threshold", []Option{
+			{"8", func(c *anomaly.Config) { c.ShiftThreshold = 8 }},
+			{"12", func(c *anomaly.Config) { c.ShiftThreshold = 12 }},
+		}},
+	)
 }
