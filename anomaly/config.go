@@ -104,10 +104,11 @@ type Config struct {
 	TailQuantile float64 `yaml:"tail_quantile" mapstructure:"tail_quantile"`
 	// Rarity: a point is unusual when a deviation as large as its own is,
 	// by the series' recent behaviour, expected less than once per Rarity.
-	Rarity       time.Duration `yaml:"rarity" mapstructure:"rarity"`
-	RecordMargin float64       `yaml:"record_margin" mapstructure:"record_margin"`
-	MinDeviation float64       `yaml:"min_deviation" mapstructure:"min_deviation"`
-	RecordSpan   float64       `yaml:"record_span" mapstructure:"record_span"`
+	Rarity         time.Duration `yaml:"rarity" mapstructure:"rarity"`
+	RecordMargin   float64       `yaml:"record_margin" mapstructure:"record_margin"`
+	MinDeviation   float64       `yaml:"min_deviation" mapstructure:"min_deviation"`
+	RecordSpan     float64       `yaml:"record_span" mapstructure:"record_span"`
+	LevelAgreement bool          `yaml:"level_agreement" mapstructure:"level_agreement"`
 	// LocalAlpha is the per-point smoothing factor of the short-term
 	// average the local test compares each point with: a spike or dip
 	// that stands out from the last few points although the seasonal
@@ -154,6 +155,7 @@ func DefaultConfig() Config {
 		RecordMargin:        1.2,
 		MinDeviation:        4,
 		RecordSpan:          1,
+		LevelAgreement:      true,
 		Rarity:              48 * time.Hour,
 		RedetectAfter:       time.Hour,
 	}

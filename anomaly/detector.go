@@ -204,6 +204,11 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 		localSigma = math.Max(localSigma, binomialSigma(d.local, total))
 	}
 	localZ := (v - d.local) / localSigma
+	// The deviation from the plain level, in its own σ: where the seasonal
+	// baseline expects something the plain level does not, and the point
+	// agrees with the plain level, the profile is more likely wrong (it
+	// learned an incident) than the point.
+	levelZ := (v - p.expected[0]) / math.Max(madToSigma*d.mads[0], p.sigma)
 
 	warming := d.warmingUp()
 	res.WarmingUp = warming
@@ -211,7 +216,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	if warming {
 		res.Reason = ReasonWarmingUp
 	} else {
-		unusual, res.Score, res.Reason = d.judge(res.Deviation, rawZ, localZ, scale)
+		unusual, res.Score, res.Reason = d.judge(res.Deviation, rawZ, localZ, levelZ, scale)
 		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
 			unusual = false
 			res.Reason = ReasonLowTraffic
@@ -324,11 +329,15 @@ func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 // the CUSUM shift test and returns the strongest verdict. z is the seasonal
 // deviation in units of scale (for the CUSUM), rawZ the same in σ and
 // localZ the deviation from the short-term average in its own σ.
-func (d *Detector) judge(z, rawZ, localZ, scale float64) (bool, float64, Reason) {
+func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64, Reason) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
 	// a shift should not change with the interval.
+	if d.cfg.LevelAgreement && d.model > 0 && math.Abs(levelZ) < math.Abs(z) {
+		// A shift must be one from the plain level too (see levelZ).
+		z = math.Copysign(math.Abs(levelZ), z)
+	}
 	zc := math.Max(-d.cfg.Threshold, math.Min(d.cfg.Threshold, z))
 	d.cusumHi = math.Max(0, d.cusumHi+zc-d.cfg.ShiftDrift)
 	d.cusumLo = math.Max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
@@ -339,11 +348,17 @@ func (d *Detector) judge(z, rawZ, localZ, scale float64) (bool, float64, Reason)
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
+		if d.cfg.LevelAgreement && d.model > 0 {
+			spike = math.Min(spike, math.Abs(levelZ)/d.thr)
+		}
 	} else {
 		// Both must agree: the deviation is a record for the series, and
 		// it is large in robust σ.
 		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[0].best()), math.Abs(z)/d.cfg.MinDeviation)
 		sign = rawZ
+		if d.cfg.LevelAgreement && d.model > 0 {
+			spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
+		}
 		if d.cfg.LocalAlpha > 0 {
 			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[1].best()), math.Abs(localZ)/d.cfg.MinDeviation)
 			if l > spike {
@@ -559,7 +574,13 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	if d.cfg.Daily && !weeklyFirstVisit {
 		s := &d.daily[ds]
 		target := v - d.seasonalLevel - weekly
-		if dTrained {
+		// A slot whose prediction the plain level contradicts, while the
+		// point agrees with the plain level, learned something it should
+		// not have (an incident on its first visit): it is corrected at
+		// once rather than by 3σ a day.
+		wrong := d.cfg.LevelAgreement && math.Abs(v-p.expected[0]) < 3*math.Max(madToSigma*d.mads[0], p.sigma) &&
+			math.Abs(v-p.expected[p.model]) > 3*p.sigma
+		if dTrained && !wrong {
 			target = float64(s.offset) + clip(target-float64(s.offset))
 		}
 		rate := s.learn(target, frac, d.cfg.SeasonalCycles)

@@ -165,8 +165,8 @@ func Grid(base anomaly.Config, axes ...Axis) []Candidate {
 // SmallGrid is the candidate set TestCrossValidation chooses from: the
 // shipped configuration's neighbours on the choices that mattered most in
 // the wide sweep (how rare a deviation must be, whether the local test
-// runs, how large in σ a flagged deviation must be), 8 candidates, small
-// enough for CI under -race.
+// runs, whether the seasonal tests need the plain level's agreement), 8
+// candidates, small enough for CI under -race.
 func SmallGrid() []Candidate {
 	return Grid(anomaly.DefaultConfig(),
 		Axis{"rarity", []Option{
@@ -177,16 +177,16 @@ func SmallGrid() []Candidate {
 			{"1", func(c *anomaly.Config) { c.LocalAlpha = 1 }},
 			{"off", func(c *anomaly.Config) { c.LocalAlpha = 0 }},
 		}},
-		Axis{"min_deviation", []Option{
-			{"4", func(c *anomaly.Config) { c.MinDeviation = 4 }},
-			{"5", func(c *anomaly.Config) { c.MinDeviation = 5 }},
+		Axis{"level_agreement", []Option{
+			{"on", func(c *anomaly.Config) { c.LevelAgreement = true }},
+			{"off", func(c *anomaly.Config) { c.LevelAgreement = false }},
 		}},
 	)
 }
 
 // WideGrid is the offline sweep's candidate set (216 candidates, minutes):
-// structure (local test, its memory; the shift test's sensitivity) and
-// parameters together.
+// structure (local test and its memory, level agreement) and parameters
+// together.
 func WideGrid() []Candidate {
 	return Grid(anomaly.DefaultConfig(),
 		Axis{"rarity", []Option{
@@ -210,9 +210,9 @@ func WideGrid() []Candidate {
 			{"1", func(c *anomaly.Config) { c.RecordMargin = 1 }},
 			{"1.5", func(c *anomaly.Config) { c.RecordMargin = 1.5 }},
 		}},
-		Axis{"shift_threshold", []Option{
-			{"8", func(c *anomaly.Config) { c.ShiftThreshold = 8 }},
-			{"12", func(c *anomaly.Config) { c.ShiftThreshold = 12 }},
+		Axis{"level_agreement", []Option{
+			{"on", func(c *anomaly.Config) { c.LevelAgreement = true }},
+			{"off", func(c *anomaly.Config) { c.LevelAgreement = false }},
 		}},
 	)
 }
