@@ -14,9 +14,11 @@ import (
 type Config struct {
 	// Threshold is the deviation from the expected value, in robust standard
 	// deviations, at which a single point counts as unusual on a series
-	// sampled every ThresholdInterval. It also sets the width of the
-	// reported band (Expected ± Threshold·σ, σ widened on series with heavy
-	// tails; see TailQuantile).
+	// sampled every ThresholdInterval, while the series is too new for
+	// the record test (see Rarity); it also caps one point's push on the
+	// shift test. The reported band is Expected ± Threshold·σ then, σ
+	// widened on series with heavy tails (see TailQuantile), and the
+	// record test's band after.
 	Threshold float64 `yaml:"threshold" mapstructure:"threshold"`
 	// ThresholdInterval is the sampling interval Threshold is stated for.
 	// A series sampled more often has more chances a day to cross any
@@ -102,13 +104,28 @@ type Config struct {
 	// Gaussian's, deviations are scaled down by the ratio, so a series whose
 	// normal life includes bursts is judged against its own bursts.
 	TailQuantile float64 `yaml:"tail_quantile" mapstructure:"tail_quantile"`
-	// Rarity: a point is unusual when a deviation as large as its own is,
-	// by the series' recent behaviour, expected less than once per Rarity.
-	Rarity         time.Duration `yaml:"rarity" mapstructure:"rarity"`
-	RecordMargin   float64       `yaml:"record_margin" mapstructure:"record_margin"`
-	MinDeviation   float64       `yaml:"min_deviation" mapstructure:"min_deviation"`
-	RecordSpan     float64       `yaml:"record_span" mapstructure:"record_span"`
-	LevelAgreement bool          `yaml:"level_agreement" mapstructure:"level_agreement"`
+	// Rarity: a point is unusual when its deviation is, by the series'
+	// own recent behaviour, seen less than once per Rarity: it exceeds the
+	// largest deviation of the last Rarity (see RecordMargin). On-call
+	// people count false alarms per week, not per point, and a record per
+	// time is that whatever the sampling interval or the shape of the
+	// series' tails.
+	Rarity time.Duration `yaml:"rarity" mapstructure:"rarity"`
+	// RecordMargin and MinDeviation: once the series has been seen for
+	// Rarity·RecordSpan, a point is unusual by the seasonal or the local
+	// test only when its deviation exceeds RecordMargin times the largest
+	// of the last Rarity (the record; points judged unusual do not set it)
+	// and is at least MinDeviation robust σ. Before that, with too little
+	// history to say what is rare, the plain test applies: Threshold σ.
+	RecordMargin float64 `yaml:"record_margin" mapstructure:"record_margin"`
+	MinDeviation float64 `yaml:"min_deviation" mapstructure:"min_deviation"`
+	RecordSpan   float64 `yaml:"record_span" mapstructure:"record_span"`
+	// LevelAgreement: while a daily slot is young (fewer than 3 cycles
+	// seen), its seasonal and shift tests flag a point only where the
+	// plain level finds it unusual too, and a slot the plain level
+	// contradicts is corrected at once: an incident on a slot's first
+	// visit is not learned into the profile to echo on later days.
+	LevelAgreement bool `yaml:"level_agreement" mapstructure:"level_agreement"`
 	// LocalAlpha is the per-point smoothing factor of the short-term
 	// average the local test compares each point with: a spike or dip
 	// that stands out from the last few points although the seasonal
@@ -125,8 +142,10 @@ type Config struct {
 	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
 }
 
-// DefaultConfig returns the configuration used for every file of the NAB
-// evaluation and by the connector unless overridden.
+// DefaultConfig returns the configuration used for every series of the
+// NAB and opscorpus evaluation and by the connector unless overridden.
+// Its structure and parameters are those leave-one-source-out
+// cross-validation chooses on every fold (see package anomaly/nab).
 func DefaultConfig() Config {
 	return Config{
 		Threshold:           6,
@@ -224,6 +243,16 @@ func (c Config) Validate() error {
 	}
 	if !(c.LocalAlpha >= 0 && c.LocalAlpha <= 1) {
 		errs = append(errs, fmt.Errorf("local_alpha must be in [0, 1], got %v", c.LocalAlpha))
+	}
+	if c.Rarity <= 0 {
+		errs = append(errs, fmt.Errorf("rarity must be positive, got %v", c.Rarity))
+	}
+	if !(c.RecordMargin >= 1) || math.IsInf(c.RecordMargin, 0) {
+		errs = append(errs, fmt.Errorf("record_margin must be >= 1, got %v", c.RecordMargin))
+	}
+	positive("min_deviation", c.MinDeviation)
+	if !(c.RecordSpan >= 0) || math.IsInf(c.RecordSpan, 0) {
+		errs = append(errs, fmt.Errorf("record_span must be >= 0, got %v", c.RecordSpan))
 	}
 	if c.RedetectAfter < 0 {
 		errs = append(errs, fmt.Errorf("redetect_after must be >= 0, got %v", c.RedetectAfter))

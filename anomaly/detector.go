@@ -9,6 +9,12 @@ import (
 // Gaussian noise (sqrt(pi/2)), so thresholds read as familiar "sigmas".
 const madToSigma = 1.2533
 
+// agreementCycles is how many cycles a daily slot must have seen before
+// its prediction is trusted without the plain level's agreement (see
+// Config.LevelAgreement): by then an incident on its first visit has been
+// outweighed by ordinary days.
+const agreementCycles = 3
+
 // weeklyGain is the model-selection margin: the weekly correction is used
 // unless it makes the recent absolute prediction error worse by more than
 // this factor, so a weekly profile that only learned noise is dropped.
@@ -208,7 +214,13 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	// baseline expects something the plain level does not, and the point
 	// agrees with the plain level, the profile is more likely wrong (it
 	// learned an incident) than the point.
-	levelZ := (v - p.expected[0]) / math.Max(madToSigma*d.mads[0], p.sigma)
+	// Only while the slot is young (agreementCycles): an established
+	// profile is trusted, or the plain level, which follows slow drifts,
+	// would veto them.
+	levelZ := math.Inf(1)
+	if d.cfg.LevelAgreement && d.model > 0 && d.daily[ds].exposure < agreementCycles {
+		levelZ = (v - p.expected[0]) / math.Max(madToSigma*d.mads[0], p.sigma)
+	}
 
 	warming := d.warmingUp()
 	res.WarmingUp = warming
@@ -334,7 +346,7 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64,
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
 	// a shift should not change with the interval.
-	if d.cfg.LevelAgreement && d.model > 0 && math.Abs(levelZ) < math.Abs(z) {
+	if math.Abs(levelZ) < math.Abs(z) {
 		// A shift must be one from the plain level too (see levelZ).
 		z = math.Copysign(math.Abs(levelZ), z)
 	}
@@ -348,17 +360,13 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64,
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
-		if d.cfg.LevelAgreement && d.model > 0 {
-			spike = math.Min(spike, math.Abs(levelZ)/d.thr)
-		}
+		spike = math.Min(spike, math.Abs(levelZ)/d.thr)
 	} else {
 		// Both must agree: the deviation is a record for the series, and
 		// it is large in robust σ.
 		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[0].best()), math.Abs(z)/d.cfg.MinDeviation)
 		sign = rawZ
-		if d.cfg.LevelAgreement && d.model > 0 {
-			spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
-		}
+		spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
 			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[1].best()), math.Abs(localZ)/d.cfg.MinDeviation)
 			if l > spike {
@@ -495,7 +503,10 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	if d.n <= 1 {
 		d.level = v
 	}
-	spreadRate := math.Max(d.cfg.SpreadAlpha, 1/n)
+	// While the CUSUM builds up evidence of a shift, the spreads learn
+	// slower too: a slow drift would otherwise widen σ as fast as it
+	// moves, and never stand out.
+	spreadRate := math.Max(d.cfg.SpreadAlpha*(1-math.Min(1, math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold)), 1/n)
 	errRate := 1 / n
 	if dtNanos > 0 {
 		errRate = math.Max(errRate, -math.Expm1(-dtNanos/float64(errMemory)))
@@ -578,12 +589,15 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 		// point agrees with the plain level, learned something it should
 		// not have (an incident on its first visit): it is corrected at
 		// once rather than by 3σ a day.
-		wrong := d.cfg.LevelAgreement && math.Abs(v-p.expected[0]) < 3*math.Max(madToSigma*d.mads[0], p.sigma) &&
+		wrong := d.cfg.LevelAgreement && s.exposure < agreementCycles && math.Abs(v-p.expected[0]) < 3*math.Max(madToSigma*d.mads[0], p.sigma) &&
 			math.Abs(v-p.expected[p.model]) > 3*p.sigma
 		if dTrained && !wrong {
 			target = float64(s.offset) + clip(target-float64(s.offset))
 		}
-		rate := s.learn(target, frac, d.cfg.SeasonalCycles)
+		// Held back like the levels while a shift is being tested: a
+		// slot sees a whole visit's points in a row, and learning them
+		// at full rate would let the profile follow a slow drift.
+		rate := s.learn(target, frac*hold, d.cfg.SeasonalCycles)
 		// Slot noise is learned after warm-up only, when σ (and so the
 		// clipping) means something; the first such visit sets it.
 		if !d.warmingUp() {

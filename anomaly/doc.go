@@ -1,40 +1,71 @@
 // Package anomaly is Vigil's streaming anomaly detector for one time series
 // at a time: request rates, error ratios, latencies, or any metric.
 //
-// A Detector keeps a robust baseline and noise estimate per series and
-// scores each point as it arrives, with constant work per point and a fixed
-// ~2.8 KiB of state (no allocation after New):
+// A Detector keeps a robust baseline, noise estimates and a few records per
+// series and scores each point as it arrives, with constant work per point
+// and a fixed ~3 KiB of state (no allocation after New). One configuration
+// serves every series; it was chosen by leave-one-source-out
+// cross-validation over NAB's categories and the sources of an ops corpus
+// (package anomaly/nab), every choice made inside the folds.
 //
-//   - Baseline: a level plus a daily profile (96 slots of 15 minutes) and a
-//     weekly correction (168 hourly slots), learned online by wall-clock
-//     time, so irregular sampling intervals are fine. A series with no
-//     seasonality simply learns flat profiles. Until a slot has been seen
-//     for a whole cycle the plain level stands in for it.
-//   - Spread: exponentially weighted mean absolute residuals (overall and
-//     per daily slot), with residuals clipped at 3σ, so outliers barely move
-//     the baseline or the noise estimate. A tracked high quantile of past
-//     deviations rescales them on series whose normal life includes bursts.
-//   - Tests: a single-point test (|deviation| ≥ Threshold·σ) for spikes and
-//     drops, and a two-sided CUSUM for sustained shifts too small for it.
-//     Threshold is stated for a sampling interval (ThresholdInterval) and
-//     raised for series sampled more often, lowered for coarser ones, so
-//     that false alarms per day, not per point, stay the same.
-//     A confirmed shift re-anchors the baseline, so a new normal is learned
-//     in one step rather than flagged for hours.
-//   - Verdict: Score in [0,1] (0.5 where a point becomes unusual), the
-//     expected value and band, persistence (K of the last N points unusual,
-//     and a lone point only when it reaches SpikeFactor·Threshold, since
-//     most lone moderate deviations are a series' ordinary bursts; on a
-//     series sampled every SelfConfirmInterval or coarser, one point spans
-//     long enough to flag alone from Threshold) before a
-//     series becomes anomalous, hysteresis (ClearAfter since the last
-//     unusual point, and the last ClearPoints points calm) before it
-//     clears, a warm-up during which it never flags, an optional
-//     minimum-traffic guard, and a Reason for every verdict.
+// Baseline. A level plus a daily profile (96 slots of 15 minutes) and a
+// weekly correction (168 hourly slots), learned online by wall-clock time
+// with residuals clipped at 3σ, so outliers barely move it — a robust
+// seasonal baseline in the spirit of robust STL (Cleveland et al., J. Off.
+// Stat. 1990) and of Twitter's S-H-ESD (Hochenbaum et al., 2017), kept in
+// constant memory. Two guards keep it from learning incidents:
+//
+//   - While a daily slot is young (fewer than three cycles), the seasonal
+//     and shift tests flag a point only where the plain level agrees, and
+//     a slot the plain level contradicts is corrected at once
+//     (Config.LevelAgreement): an incident on a slot's first visit is not
+//     learned into the profile to echo at the same hour on later days.
+//   - While the shift test gathers evidence, the levels, the profile slots
+//     and the spreads learn slower, down to not at all at its alarm.
+//
+// Tests. Three, an ensemble in the sense of Numenta's NAB detectors
+// combining evidence (Ahmad et al., Neurocomputing 2017) and of
+// Laptev et al.'s EGADS (KDD 2015):
+//
+//   - Seasonal: the deviation from the baseline in robust σ.
+//   - Local: the deviation from the last points (Config.LocalAlpha) in
+//     their own robust σ, for spikes and dips that stand out from their
+//     neighbours although the seasonal baseline, noisier, allows them.
+//   - Shift: a two-sided CUSUM (Page, Biometrika 1954) on the seasonal
+//     deviation for sustained shifts too small for one point; a confirmed
+//     shift re-anchors the baseline, so a new normal is learned in one step
+//     rather than flagged for hours.
+//
+// Calibration. A raw deviation is turned into a verdict by comparing it
+// with the series' own recent deviations, the idea of Numenta's anomaly
+// likelihood (Ahmad et al. 2017: the tail probability of a raw score under
+// its own recent distribution) and of SPOT's peaks-over-threshold
+// (Siffer et al., KDD 2017), without a distributional assumption: a point
+// is unusual by the seasonal or local test when its deviation exceeds the
+// largest of the last Rarity (kept as block maxima, so a burst-heavy
+// period is forgotten after Rarity; points judged unusual do not set it)
+// by RecordMargin, and both tests must agree that it is also at least
+// MinDeviation robust σ. A deviation larger than any of the last two days
+// is, by the series' own behaviour, rarer than once in two days, whatever
+// the sampling interval or the heaviness of the tails: a series whose day
+// includes routine bursts is judged against its bursts. Until the series
+// has been seen for Rarity, a plain Threshold-σ test stands in.
+//
+// Verdict. Score in [0,1] (0.5 where a point becomes unusual), the expected
+// value and band, a lone moderate deviation needing the next point (a
+// single point flags alone at SpikeFactor times the bar, or at the bar on
+// series sampled every SelfConfirmInterval or coarser), hysteresis
+// (ClearAfter since the last unusual point, and the last ClearPoints points
+// calm) before the flag clears, a warm-up during which it never flags, an
+// optional minimum-traffic guard, and a Reason for every verdict.
+// ClearAfter is the alert's timing, a product choice; the detections
+// themselves (Result.Onset) do not wait for it: an unusual point after
+// RedetectAfter of quiet is a new detection even while an earlier flag is
+// held, so a held flag does not swallow the next incident.
 //
 // MarshalBinary and UnmarshalBinary checkpoint the learned state, so a
 // restarted collector resumes with its seasonal profiles instead of a new
-// week of learning.
+// week of learning; checkpoints of earlier versions still load.
 //
 // The package knows nothing of the collector; the anomaly connector and the
 // `vigil anomaly detect` command (package anomalycli) both drive it.

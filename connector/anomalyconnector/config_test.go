@@ -25,7 +25,7 @@ func TestLoadConfig(t *testing.T) {
 	defaultDetector := anomaly.DefaultConfig()
 	defaultDetector.ClearAfter = 30 * time.Minute
 	customDetector := defaultDetector
-	customDetector.Threshold = 6
+	customDetector.Threshold = 7
 	customDetector.WarmupPoints = 50
 	customDetector.MinTraffic = 10
 	tests := []struct {
