@@ -50,7 +50,11 @@ func TestHealthyTrafficStaysQuiet(t *testing.T) {
 		}
 	}
 	t.Logf("alerts on 4 weeks of healthy traffic: week 1 (learning) %d, weeks 2-4 %d", firstWeek, later)
-	if later > 2 {
-		t.Errorf("%d alerts over weeks 2-4 of healthy traffic, want at most 2", later)
+	// The detector's ceiling (issue 18): at most one false alarm per
+	// series-week, here two series (request rate, error ratio) over four
+	// weeks, the learning week included.
+	const seriesWeeks = 2 * 4
+	if firstWeek+later > seriesWeeks {
+		t.Errorf("%d alerts over %d series-weeks of healthy traffic, want at most one per series-week", firstWeek+later, seriesWeeks)
 	}
 }
