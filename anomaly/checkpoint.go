@@ -24,7 +24,7 @@ const (
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
 		dailySlots*3*4 + weeklySlots*2*4
 	checkpointSizeV2 = checkpointSizeV1 + 8
-	checkpointSize   = checkpointSizeV2 + 8*4 + 1 + 2*(recordBlocks*4+1+8)
+	checkpointSize   = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a

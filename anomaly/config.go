@@ -126,6 +126,20 @@ type Config struct {
 	// contradicts is corrected at once: an incident on a slot's first
 	// visit is not learned into the profile to echo on later days.
 	LevelAgreement bool `yaml:"level_agreement" mapstructure:"level_agreement"`
+	// SidedRecords keeps separate records for deviations above and below
+	// the expected value, so a series whose bursts all go up still has
+	// its dips judged against its dips.
+	SidedRecords bool `yaml:"sided_records" mapstructure:"sided_records"`
+	// AbsorbRecurring lets an unusual point raise the record, by
+	// RecordMargin at most: a one-off incident barely moves it, while an
+	// event that recurs every day is learned within a few days. Without
+	// it, points judged unusual never set the record, so a recurring
+	// event once judged unusual stays unusual.
+	AbsorbRecurring bool `yaml:"absorb_recurring" mapstructure:"absorb_recurring"`
+	// ShiftHold: while the shift test gathers evidence, the levels, the
+	// profile slots and the spreads learn slower, down to not at all at
+	// its alarm, so a slow drift is not absorbed before it is confirmed.
+	ShiftHold bool `yaml:"shift_hold" mapstructure:"shift_hold"`
 	// LocalAlpha is the per-point smoothing factor of the short-term
 	// average the local test compares each point with: a spike or dip
 	// that stands out from the last few points although the seasonal
@@ -148,7 +162,7 @@ type Config struct {
 // cross-validation chooses on every fold (see package anomaly/nab).
 func DefaultConfig() Config {
 	return Config{
-		Threshold:           6,
+		Threshold:           8,
 		ThresholdInterval:   5 * time.Minute,
 		ShiftDrift:          1.5,
 		ShiftThreshold:      8,
@@ -166,7 +180,7 @@ func DefaultConfig() Config {
 		ClearScore:          0.15,
 		ClearAfter:          6 * time.Hour,
 		SpikeFactor:         1.3,
-		SelfConfirmInterval: 30 * time.Minute,
+		SelfConfirmInterval: 0,
 		MinRelativeSpread:   0.001,
 		ReanchorSeasonal:    true,
 		TailQuantile:        0.99,
@@ -177,6 +191,9 @@ func DefaultConfig() Config {
 		LevelAgreement:      true,
 		Rarity:              48 * time.Hour,
 		RedetectAfter:       time.Hour,
+		SidedRecords:        false,
+		AbsorbRecurring:     false,
+		ShiftHold:           true,
 	}
 }
 

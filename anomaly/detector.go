@@ -30,6 +30,10 @@ const errMemory = 24 * time.Hour
 // climb as fast on a series whose spikes are 50σ as on one whose are 5σ.
 const tailStep = 0.03
 
+// numRecords: the seasonal and the local test's records, each for
+// deviations above and below (see Config.SidedRecords).
+const numRecords = 4
+
 // Detector scores one time series. It is not safe for concurrent use; keep
 // one per series. Work per point is constant and memory is fixed (no
 // allocation after New).
@@ -91,7 +95,7 @@ type Detector struct {
 	local, localMad float64
 	// records hold the largest seasonal and local deviations of about
 	// the last Rarity (see record).
-	records [2]record
+	records [numRecords]record
 
 	daily  [dailySlots]spreadSlot
 	weekly [weeklySlots]slot
@@ -244,11 +248,23 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	res.Anomalous = d.anomalous
 	d.learnTail(math.Abs(rawZ))
 	width := d.cfg.Rarity / recordBlocks
-	d.records[0].advance(t.UnixNano(), width)
-	d.records[1].advance(t.UnixNano(), width)
-	if !unusual {
-		d.records[0].learn(math.Abs(rawZ))
-		d.records[1].learn(math.Abs(localZ))
+	for i := range d.records {
+		d.records[i].advance(t.UnixNano(), width)
+	}
+	for i, z := range [2]float64{rawZ, localZ} {
+		r := &d.records[2*i+d.side(z)]
+		x := math.Abs(z)
+		if unusual {
+			if !d.cfg.AbsorbRecurring {
+				continue
+			}
+			// An unusual point raises the record by the margin at most: a
+			// one-off incident barely moves it, while an event that recurs
+			// every day is learned within a few days instead of being
+			// judged unusual (and so never learned) for ever.
+			x = math.Min(x, d.cfg.RecordMargin*r.best())
+		}
+		r.learn(x)
 	}
 	if d.cfg.LocalAlpha > 0 {
 		d.learnLocal(v, localSigma)
@@ -317,14 +333,16 @@ func (d *Detector) scale(p prediction) float64 {
 // outside which a point is unusual by the seasonal test.
 func (d *Detector) band(p prediction) Result {
 	e := p.expected[p.model]
-	w := d.thr * d.scale(p)
+	up := d.thr * d.scale(p)
+	down := up
 	if d.rarityKnown() {
-		w = math.Max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
+		up = math.Max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
+		down = math.Max(d.cfg.RecordMargin*d.records[d.side(-1)].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
 	}
 	return Result{
 		Expected:    e,
-		Lower:       e - w,
-		Upper:       e + w,
+		Lower:       e - down,
+		Upper:       e + up,
 		Seasonality: [...]Seasonality{SeasonalityNone, SeasonalityDaily, SeasonalityWeekly}[p.model],
 	}
 }
@@ -364,11 +382,11 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64,
 	} else {
 		// Both must agree: the deviation is a record for the series, and
 		// it is large in robust σ.
-		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[0].best()), math.Abs(z)/d.cfg.MinDeviation)
+		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[d.side(rawZ)].best()), math.Abs(z)/d.cfg.MinDeviation)
 		sign = rawZ
 		spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
-			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[1].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
 			if l > spike {
 				spike, sign = l, localZ
 			}
@@ -506,7 +524,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	// While the CUSUM builds up evidence of a shift, the spreads learn
 	// slower too: a slow drift would otherwise widen σ as fast as it
 	// moves, and never stand out.
-	spreadRate := math.Max(d.cfg.SpreadAlpha*(1-math.Min(1, math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold)), 1/n)
+	spreadRate := math.Max(d.cfg.SpreadAlpha*d.hold(), 1/n)
 	errRate := 1 / n
 	if dtNanos > 0 {
 		errRate = math.Max(errRate, -math.Expm1(-dtNanos/float64(errMemory)))
@@ -550,7 +568,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	// While the CUSUM builds up evidence of a shift the levels learn
 	// slower, down to not at all at the alarm: absorbing the deviation
 	// being tested would hide a real shift before it is confirmed.
-	hold := 1 - math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold
+	hold := d.hold()
 	levelRate := math.Max(d.cfg.LevelAlpha*hold, 1/n)
 	d.level += levelRate * clip(v-d.level)
 
@@ -617,6 +635,16 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	}
 }
 
+// hold is how much of their normal rate the levels, profile slots and
+// spreads learn at: 1, or with Config.ShiftHold less while the CUSUM
+// gathers evidence of a shift, down to 0 at its alarm.
+func (d *Detector) hold() float64 {
+	if !d.cfg.ShiftHold {
+		return 1
+	}
+	return math.Max(0, 1-math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold)
+}
+
 // learnTail moves the tail quantile estimate: up by a factor
 // exp(tailStep·q) on a deviation beyond it, down by exp(-tailStep·(1-q))
 // otherwise, which settles where a fraction 1-q of deviations exceed it.
@@ -659,4 +687,13 @@ func extendRun(cusum, sum, n, r float64) (float64, float64) {
 		return 0, 0
 	}
 	return sum + r, n + 1
+}
+
+// side is the record index of a deviation's direction: 0 above, 1 below
+// (always 0 unless Config.SidedRecords).
+func (d *Detector) side(z float64) int {
+	if z < 0 && d.cfg.SidedRecords {
+		return 1
+	}
+	return 0
 }

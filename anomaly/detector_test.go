@@ -438,6 +438,10 @@ func TestClearAfter(t *testing.T) {
 	cfg.ShiftThreshold = 1e9
 	cfg.ClearPoints = 5
 	cfg.ClearAfter = 90 * time.Minute
+	// Seasonal test only: the local one would also judge each fall back
+	// from a spike, and this test is about the timing after the last
+	// unusual point.
+	cfg.LocalAlpha = 0
 	ts, vs := spikeSeries(map[int]float64{3000: 90, 3001: 90, 3030: 90, 3031: 90})
 	res := run(cfg, ts, vs)
 	if !res[3000].Onset {
@@ -594,6 +598,8 @@ func TestCoarsePointConfirmsItself(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9 // judge single points only
 	cfg.LocalAlpha = 0       // by the seasonal band the point is placed by
+	cfg.SelfConfirmInterval = 30 * time.Minute
+	cfg.SpikeFactor = 1.3
 	// lone sets one point, on day 25 of a clean series, to factor times
 	// the band's half-width above the expected value and returns its
 	// verdict.
