@@ -76,12 +76,14 @@
 // Model selection. Which tests run and their parameters are chosen by
 // leave-one-source-out cross-validation (package anomaly/nab): a
 // coordinate-ascent search over the configuration's choices runs inside
-// every fold, admitting only configurations that meet the requirements on
-// generated series (package anomaly/healthy: at most one false alarm per
+// every fold, maximising the pooled score of the training sources, and
+// admits only configurations that meet the requirements on generated
+// series (package anomaly/healthy: at most one false alarm per
 // series-week on healthy traffic, none in the week after an incident at
 // the start, routine daily bursts not flagged, a sustained 3.5σ shift
-// flagged), and DefaultConfig is what the same search chooses on every
-// group together.
+// flagged, a held flag not hiding the next incident, an early incident
+// not echoing).
+// DefaultConfig is what the same search chooses on every source together.
 //
 // The package knows nothing of the collector; the anomaly connector and the
 // `vigil anomaly detect` command (package anomalycli) both drive it.

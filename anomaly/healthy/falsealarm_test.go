@@ -160,22 +160,33 @@ func TestGeneratorShape(t *testing.T) {
 
 // The shipped configuration passes the scenarios model selection requires.
 func TestScenarios(t *testing.T) {
-	for name, check := range map[string]func(anomaly.Config) error{"routine bursts": RoutineBursts, "sustained shift": SustainedShift} {
-		if err := check(anomaly.DefaultConfig()); err != nil {
-			t.Errorf("%s: %v", name, err)
+	for _, sc := range Scenarios {
+		if err := sc.Check(anomaly.DefaultConfig()); err != nil {
+			t.Errorf("%s: %v", sc.Name, err)
 		}
 	}
-	// And they can fail: without the local test's records of a series'
-	// bursts, and with the shift test switched off, they do.
-	cfg := anomaly.DefaultConfig()
-	cfg.ShiftThreshold = 1e9
-	if SustainedShift(cfg) == nil {
-		t.Error("sustained shift passed with the shift test off")
+}
+
+// Each scenario can fail: with the part of the detector it depends on
+// switched off, it does.
+func TestScenariosCanFail(t *testing.T) {
+	tests := []struct {
+		name  string
+		check func(anomaly.Config) error
+		off   func(*anomaly.Config)
+	}{
+		{"sustained shift without the shift test", SustainedShift, func(c *anomaly.Config) { c.ShiftThreshold = 1e9 }},
+		{"routine bursts judged by a 2σ bar, no records", RoutineBursts, func(c *anomaly.Config) { c.Rarity = time.Minute; c.MinDeviation = 2 }},
+		{"held flag without re-detection", HeldFlag, func(c *anomaly.Config) { c.RedetectAfter = 0 }},
+		{"early incident without level agreement", EarlyIncidentEcho, func(c *anomaly.Config) { c.LevelAgreement = false }},
 	}
-	cfg = anomaly.DefaultConfig()
-	cfg.Rarity = time.Minute
-	cfg.MinDeviation = 2
-	if RoutineBursts(cfg) == nil {
-		t.Error("routine bursts passed with a 2σ bar and no records")
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := anomaly.DefaultConfig()
+			tt.off(&cfg)
+			if tt.check(cfg) == nil {
+				t.Error("passed")
+			}
+		})
 	}
 }

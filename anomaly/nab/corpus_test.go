@@ -21,7 +21,7 @@ import (
 const (
 	floorNAB            = 39
 	floorOpsCorpus      = 50
-	floorCrossValidated = 45
+	floorCrossValidated = 48
 )
 
 // splitA holds the NAB categories the detector was first developed on;
