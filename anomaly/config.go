@@ -78,6 +78,11 @@ type Config struct {
 	// deviations are a series' ordinary bursts, while an incident lasts.
 	// 1 lets every unusual point raise a flag.
 	SpikeFactor float64 `yaml:"spike_factor" mapstructure:"spike_factor"`
+	// ConfirmByAgreement: a lone point the seasonal and the local test
+	// both find unusual, in the same direction, raises a flag without
+	// SpikeFactor or a second point: two tests of different kinds
+	// agreeing stand in for the deviation lasting.
+	ConfirmByAgreement bool `yaml:"confirm_by_agreement" mapstructure:"confirm_by_agreement"`
 	// SelfConfirmInterval: on a series sampled this coarsely or more, a
 	// lone point flags on its own from Threshold (the bar at
 	// ThresholdInterval, not the lowered one of the coarse series) rather
@@ -194,6 +199,7 @@ func DefaultConfig() Config {
 		SidedRecords:        false,
 		AbsorbRecurring:     false,
 		ShiftHold:           true,
+		ConfirmByAgreement:  true,
 	}
 }
 

@@ -228,11 +228,11 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 
 	warming := d.warmingUp()
 	res.WarmingUp = warming
-	unusual := false
+	unusual, agreed := false, false
 	if warming {
 		res.Reason = ReasonWarmingUp
 	} else {
-		unusual, res.Score, res.Reason = d.judge(res.Deviation, rawZ, localZ, levelZ, scale)
+		unusual, res.Score, res.Reason, agreed = d.judge(res.Deviation, rawZ, localZ, levelZ, scale)
 		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
 			unusual = false
 			res.Reason = ReasonLowTraffic
@@ -241,7 +241,10 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	res.Unusual = unusual
 	// A shift confirmed by the CUSUM is sustained by construction.
 	shift := res.Reason == ReasonShiftUp || res.Reason == ReasonShiftDown
-	res.Onset = d.persist(unusual, res.Score, shift, warming, t.UnixNano())
+	// So is a point both the seasonal and the local test find unusual
+	// (Config.ConfirmByAgreement).
+	confirmed := shift || (agreed && d.cfg.ConfirmByAgreement)
+	res.Onset = d.persist(unusual, res.Score, confirmed, warming, t.UnixNano())
 	if unusual {
 		d.lastUnusual = t.UnixNano()
 	}
@@ -359,7 +362,7 @@ func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 // the CUSUM shift test and returns the strongest verdict. z is the seasonal
 // deviation in units of scale (for the CUSUM), rawZ the same in σ and
 // localZ the deviation from the short-term average in its own σ.
-func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64, Reason) {
+func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, score float64, reason Reason, agreed bool) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
@@ -387,6 +390,9 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64,
 		spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
 			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			// Two tests of different kinds that both find the point
+			// unusual, in the same direction.
+			agreed = l >= 1 && spike >= 1 && localZ*rawZ > 0
 			if l > spike {
 				spike, sign = l, localZ
 			}
@@ -394,20 +400,18 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (bool, float64,
 	}
 	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
 	x := math.Max(spike, shift)
-	score := scoreOf(x)
-	if x < 1 {
-		return false, score, ReasonNone
+	score = scoreOf(x)
+	switch {
+	case x < 1:
+		return false, score, ReasonNone, false
+	case spike >= shift && sign > 0:
+		return true, score, ReasonAboveBand, agreed
+	case spike >= shift:
+		return true, score, ReasonBelowBand, agreed
+	case d.cusumHi > d.cusumLo:
+		return true, score, ReasonShiftUp, agreed
 	}
-	if spike >= shift {
-		if sign > 0 {
-			return true, score, ReasonAboveBand
-		}
-		return true, score, ReasonBelowBand
-	}
-	if d.cusumHi > d.cusumLo {
-		return true, score, ReasonShiftUp
-	}
-	return true, score, ReasonShiftDown
+	return true, score, ReasonShiftDown, agreed
 }
 
 // persist applies K-of-N persistence and clearing hysteresis and reports

@@ -318,6 +318,7 @@ func DetectorSearch() Search {
 			{"min_deviation", []Option{num("4", 4, minDev), num("3", 3, minDev), num("5", 5, minDev)}},
 			{"threshold", []Option{num("6", 6, threshold), num("5", 5, threshold), num("8", 8, threshold)}},
 			{"spike_factor", []Option{num("1.3", 1.3, spike), num("1", 1, spike), num("2", 2, spike)}},
+			flag("confirm_by_agreement", func(c *anomaly.Config, b bool) { c.ConfirmByAgreement = b }),
 			{"redetect_after", []Option{dur("1h", time.Hour, redetect), dur("off", 0, redetect), dur("3h", 3*time.Hour, redetect)}},
 			{"self_confirm_interval", []Option{dur("30m", 30*time.Minute, selfConfirm), dur("off", 0, selfConfirm)}},
 			{"spread_alpha", []Option{num("0.01", 0.01, spread), num("0.003", 0.003, spread)}},
