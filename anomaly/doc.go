@@ -21,7 +21,8 @@
 //     (Config.LevelAgreement): an incident on a slot's first visit is not
 //     learned into the profile to echo at the same hour on later days.
 //   - While the shift test gathers evidence, the levels, the profile slots
-//     and the spreads learn slower, down to not at all at its alarm.
+//     and the spreads learn slower, down to not at all at its alarm
+//     (Config.ShiftHold).
 //
 // Tests. Three, an ensemble in the sense of Numenta's NAB detectors
 // combining evidence (Ahmad et al., Neurocomputing 2017) and of
@@ -59,8 +60,10 @@
 //
 // Verdict. Score in [0,1] (0.5 where a point becomes unusual), the expected
 // value and band, a lone moderate deviation needing the next point (a
-// single point flags alone at SpikeFactor times the bar, or at the bar on
-// series sampled every SelfConfirmInterval or coarser), hysteresis
+// single point flags alone at SpikeFactor times the bar, or at the bar
+// when the seasonal and local tests agree on it, ConfirmByAgreement, an
+// ensemble scored by agreement, or on series sampled every
+// SelfConfirmInterval or coarser), hysteresis
 // (ClearAfter since the last unusual point, and the last ClearPoints points
 // calm) before the flag clears, a warm-up during which it never flags, an
 // optional minimum-traffic guard, and a Reason for every verdict.
