@@ -110,4 +110,10 @@ const (
 	// whose flush sent it.
 	AttrAlertReceiver = "alert.receiver"
 	AttrAlertGroupKey = "alert.group_key"
+	// AttrAlertGroupLabels (a map) holds the labels of that group, and
+	// AttrAlertStartsAt (RFC 3339) when the alert started firing, which a
+	// resolve's timestamp (its end) does not say: receivers such as
+	// Alertmanager's webhook payload need both.
+	AttrAlertGroupLabels = "alert.group_labels"
+	AttrAlertStartsAt    = "alert.starts_at"
 )

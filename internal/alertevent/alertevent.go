@@ -79,6 +79,8 @@ var controlAttrs = map[string]bool{
 	conventions.AttrAlertFingerprint: true,
 	conventions.AttrAlertReceiver:    true,
 	conventions.AttrAlertGroupKey:    true,
+	conventions.AttrAlertGroupLabels: true,
+	conventions.AttrAlertStartsAt:    true,
 }
 
 // annotationPrefixes mark attributes of Vigil's own namespaces: they
@@ -142,9 +144,10 @@ func Append(records plog.LogRecordSlice, ev Event) plog.LogRecord {
 
 // AppendNotification writes a notification of the alert router as an alert
 // event: the alert's labels back under their attribute names, annotations
-// under their keys, the summary as body, the receiver and group key, and
-// the notification's flush time as the observed timestamp. Decode of the
-// record gives the alert back.
+// under their keys, the summary as body, the receiver, group key and group
+// labels, when the alert started, and the notification's flush time as the
+// observed timestamp. Decode of the record gives the alert back, and
+// DecodeNotification the whole notification.
 func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog.LogRecord {
 	a := n.Alert
 	lr := records.AppendEmpty()
@@ -175,7 +178,56 @@ func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog
 	if n.GroupKey != "" {
 		attrs.PutStr(conventions.AttrAlertGroupKey, n.GroupKey)
 	}
+	group := attrs.PutEmptyMap(conventions.AttrAlertGroupLabels)
+	for _, k := range slices.Sorted(maps.Keys(n.GroupLabels)) {
+		group.PutStr(k, n.GroupLabels[k])
+	}
+	if !a.StartsAt.IsZero() {
+		attrs.PutStr(conventions.AttrAlertStartsAt, a.StartsAt.UTC().Format(time.RFC3339Nano))
+	}
 	return lr
+}
+
+// DecodeNotification reads a notification of the alert router (an alert
+// event written by AppendNotification): the alert with its start (a
+// resolve's timestamp is its end), the receiver, the group key and labels,
+// and the flush time. An event that is no notification (no alert.receiver)
+// is an error, as a notifier has nothing to send for it.
+func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Notification, error) {
+	a, err := Decode(lr, resource, now)
+	if err != nil {
+		return alerts.Notification{}, err
+	}
+	attrs := lr.Attributes()
+	n := alerts.Notification{Alert: a, Action: alerts.ActionTrigger, At: now}
+	if !a.Firing() {
+		n.Action = alerts.ActionResolve
+	}
+	if n.Receiver = Receiver(lr); n.Receiver == "" {
+		return alerts.Notification{}, fmt.Errorf("alert event %q is no notification of the alert router: no %s attribute",
+			a.Labels[alerts.LabelAlertName], conventions.AttrAlertReceiver)
+	}
+	if v, ok := attrs.Get(conventions.AttrAlertGroupKey); ok {
+		n.GroupKey = v.AsString()
+	}
+	n.GroupLabels = map[string]string{}
+	if v, ok := attrs.Get(conventions.AttrAlertGroupLabels); ok && v.Type() == pcommon.ValueTypeMap {
+		for k, lv := range v.Map().All() {
+			n.GroupLabels[k] = lv.AsString()
+		}
+	}
+	if v, ok := attrs.Get(conventions.AttrAlertStartsAt); ok {
+		t, err := time.Parse(time.RFC3339Nano, v.AsString())
+		if err != nil {
+			return alerts.Notification{}, fmt.Errorf("alert event %q: %s %q: want an RFC 3339 time",
+				a.Labels[alerts.LabelAlertName], conventions.AttrAlertStartsAt, v.AsString())
+		}
+		n.Alert.StartsAt = t
+	}
+	if lr.ObservedTimestamp() != 0 {
+		n.At = lr.ObservedTimestamp().AsTime()
+	}
+	return n, nil
 }
 
 // IsAlertEvent reports whether lr is an alert event: it has alert.name.
@@ -248,7 +300,10 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 // Receiver is the receiver a notification of the alert router was sent
 // to, or "" for an event that is no notification.
 func Receiver(lr plog.LogRecord) string {
-	v, _ := lr.Attributes().Get(conventions.AttrAlertReceiver)
+	v, ok := lr.Attributes().Get(conventions.AttrAlertReceiver)
+	if !ok {
+		return ""
+	}
 	return v.AsString()
 }
 

@@ -209,3 +209,34 @@ func TestNotificationRoundTrip(t *testing.T) {
 		})
 	}
 }
+
+// TestDecodeNotification: a notifier gets the whole notification back,
+// with the group's labels, and the start of a resolved alert, which its
+// timestamp (the end) does not carry.
+func TestDecodeNotification(t *testing.T) {
+	labels := map[string]string{"alertname": "Page", "severity": "page", "service": "checkout", "slo": "availability", "source": "slo"}
+	resolved := alerts.Alert{
+		Labels: labels, Annotations: map[string]string{"summary": "over"},
+		State: alerts.StateResolved, StartsAt: t0, EndsAt: t0.Add(time.Hour), Fingerprint: "fp1",
+	}
+	n := alerts.Notification{
+		Receiver: "oncall", Action: alerts.ActionResolve, Alert: resolved, At: now,
+		GroupKey: `0/oncall:{service="checkout"}`, GroupLabels: map[string]string{"service": "checkout"},
+	}
+	records := plog.NewLogRecordSlice()
+	got, err := DecodeNotification(AppendNotification(records, n), pcommon.NewResource(), time.Time{})
+	require.NoError(t, err)
+	assert.Equal(t, n.Alert.StartsAt, got.Alert.StartsAt.In(n.Alert.StartsAt.Location()))
+	got.Alert.StartsAt = n.Alert.StartsAt
+	assert.Equal(t, n, got)
+
+	// An alert event that no router wrote has no receiver to notify.
+	ev := Append(records, Event{Identity: map[string]string{"alert.name": "X"}, State: "firing", Time: t0})
+	_, err = DecodeNotification(ev, pcommon.NewResource(), now)
+	assert.ErrorContains(t, err, "no alert.receiver attribute")
+
+	bad := AppendNotification(records, n)
+	bad.Attributes().PutStr("alert.starts_at", "yesterday")
+	_, err = DecodeNotification(bad, pcommon.NewResource(), now)
+	assert.ErrorContains(t, err, `alert.starts_at "yesterday": want an RFC 3339 time`)
+}
