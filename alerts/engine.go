@@ -44,7 +44,10 @@ type Engine struct {
 	mu        sync.Mutex
 	cfg       *Config
 	store     Store
-	silences  []*Silence
+	silences  []*Silence // of the silences file
+	// apiSilences are the silences created through the API, by ID; they
+	// are persisted with silState.
+	apiSilences map[string]*Silence
 	alerts    map[string]*alertState // by fingerprint
 	groups    map[string]*group      // by group key
 	log       notificationLog
@@ -98,6 +101,8 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		inflight: pairSet{},
 		silState: map[string]*silenceRecord{},
 		dirty:    map[string]bool{},
+
+		apiSilences: map[string]*Silence{},
 		indexed:  map[string]bool{},
 	}
 }
@@ -161,6 +166,13 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 		}
 		e.silState[id] = rec
 	}
+	for id, stored := range sil.API {
+		s, err := stored.silence(id)
+		if err != nil {
+			return fmt.Errorf("restoring silence %s: %w", id, err)
+		}
+		e.apiSilences[id] = s
+	}
 	return nil
 }
 
@@ -187,8 +199,9 @@ func (e *Engine) Config() *Config {
 	return e.cfg
 }
 
-// SetSilences replaces the silences, as after the silences file changed.
-// The state of an until_resolved silence is kept while its ID stays.
+// SetSilences replaces the silences of the silences file, as after it
+// changed. The state of an until_resolved silence is kept while its ID
+// stays. Silences created through the API (SetSilence) are not touched.
 func (e *Engine) SetSilences(silences []*Silence) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -198,7 +211,7 @@ func (e *Engine) SetSilences(silences []*Silence) {
 		keep[s.ID] = true
 	}
 	for id := range e.silState {
-		if !keep[id] {
+		if !keep[id] && e.apiSilences[id] == nil {
 			delete(e.silState, id)
 			e.silDirty = true
 		}
@@ -507,7 +520,11 @@ func (e *Engine) persistSilences(ctx context.Context) error {
 		e.mu.Unlock()
 		return nil
 	}
-	data, err := json.Marshal(silencesDoc{Version: nflogVersion, Silences: e.silState})
+	doc := silencesDoc{Version: nflogVersion, Silences: e.silState, API: map[string]storedSilence{}}
+	for id, s := range e.apiSilences {
+		doc.API[id] = storeSilence(s)
+	}
+	data, err := json.Marshal(doc)
 	e.silDirty = false
 	e.mu.Unlock()
 	if err == nil {

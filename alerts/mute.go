@@ -65,7 +65,7 @@ func (e *Engine) inhibited(a Alert) bool {
 // alerts each until_resolved silence muted so it can end with them.
 func (e *Engine) silenced(a Alert, now time.Time) bool {
 	silenced := false
-	for _, s := range e.silences {
+	for _, s := range e.allSilences() {
 		if !s.ActiveAt(now) || !s.Matchers.Matches(a.Labels) {
 			continue
 		}
@@ -93,7 +93,8 @@ func (e *Engine) silenced(a Alert, now time.Time) bool {
 // muted nothing yet stays in force: it was created for an incident that has
 // not started.
 func (e *Engine) expireSilences(now time.Time) {
-	for _, s := range e.silences {
+	e.collectSilences(now)
+	for _, s := range e.allSilences() {
 		rec := e.silState[s.ID]
 		if !s.UntilResolved || rec == nil || !rec.ExpiredAt.IsZero() || len(rec.Muted) == 0 {
 			continue

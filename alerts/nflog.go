@@ -24,7 +24,8 @@ const (
 	// StoreKeyServicePrefix starts the key of a service's log value; see
 	// ServiceKey.
 	StoreKeyServicePrefix = "vigil.alerts.nflog/"
-	// StoreKeySilences holds the state of until_resolved silences.
+	// StoreKeySilences holds the state of until_resolved silences and the
+	// silences created through the API.
 	StoreKeySilences = "vigil.alerts.silences"
 )
 
@@ -88,10 +89,14 @@ type serviceDoc struct {
 	Entries []LogEntry `json:"entries"`
 }
 
-// silencesDoc is the stored state of until_resolved silences.
+// silencesDoc is the stored state of until_resolved silences and the
+// silences created through the API.
 type silencesDoc struct {
 	Version  int                       `json:"version"`
 	Silences map[string]*silenceRecord `json:"silences"`
+	// API holds the silences created through the API, by ID. Absent in
+	// documents written before the API existed, which read as none.
+	API map[string]storedSilence `json:"api,omitempty"`
 }
 
 // notificationLog holds entries by fingerprint, then receiver, so that the

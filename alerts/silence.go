@@ -21,6 +21,9 @@ type Silence struct {
 	UntilResolved bool
 	CreatedBy     string
 	Comment       string
+	// UpdatedAt is when a silence created through the API last changed;
+	// zero for silences of the file.
+	UpdatedAt time.Time
 }
 
 // ActiveAt reports whether the silence is in force at now by its times

@@ -1,0 +1,324 @@
+package alerts
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/google/uuid"
+)
+
+// SilenceState is a silence's state, named as in Alertmanager's API.
+type SilenceState string
+
+// Silence states.
+const (
+	SilencePending SilenceState = "pending"
+	SilenceActive  SilenceState = "active"
+	SilenceExpired SilenceState = "expired"
+)
+
+const (
+	// FileSilencePrefix starts the ID under which a silence of the silences
+	// file is shown (SilenceStatus.ID): those are read-only through the
+	// API, and the prefix says where to change them.
+	FileSilencePrefix = "file:"
+	// UntilResolvedMarker in a silence's comment makes a silence created
+	// through the API an until_resolved one (see Silence.UntilResolved):
+	// amtool, Grafana and Alertmanager's API have no field for it, but
+	// every one of them takes a comment. Matched case-insensitively;
+	// endsAt stays an upper bound.
+	UntilResolvedMarker = "[until-resolved]"
+	// SilenceRetention is how long an expired silence is still listed, as
+	// Alertmanager's default --data.retention.
+	SilenceRetention = 120 * time.Hour
+)
+
+var (
+	// ErrSilenceNotFound: no silence has the ID.
+	ErrSilenceNotFound = errors.New("silence not found")
+	// ErrSilenceReadOnly: the silence comes from the silences file.
+	ErrSilenceReadOnly = errors.New("silence comes from the silences file and is read-only here; edit the file to change it")
+	// ErrInvalidSilence wraps what is wrong with a silence to create.
+	ErrInvalidSilence = errors.New("invalid silence")
+)
+
+// SilenceStatus is a silence as the API and the status page show it.
+type SilenceStatus struct {
+	// Silence is a copy; its ID is FileSilencePrefix + the file's id for a
+	// silence of the file. EndsAt of an until_resolved silence that ended
+	// with its alerts is when it ended.
+	Silence
+	State SilenceState
+	// FromFile marks a silence of the silences file: read-only.
+	FromFile bool
+}
+
+// storedSilence is a silence created through the API, as stored.
+type storedSilence struct {
+	Matchers  []storedMatcher `json:"matchers"`
+	StartsAt  time.Time       `json:"starts_at"`
+	EndsAt    time.Time       `json:"ends_at"`
+	Until     bool            `json:"until_resolved,omitempty"`
+	CreatedBy string          `json:"created_by"`
+	Comment   string          `json:"comment"`
+	UpdatedAt time.Time       `json:"updated_at"`
+}
+
+type storedMatcher struct {
+	Type  MatchType `json:"type"`
+	Name  string    `json:"name"`
+	Value string    `json:"value"`
+}
+
+func storeSilence(s *Silence) storedSilence {
+	out := storedSilence{
+		StartsAt: s.StartsAt, EndsAt: s.EndsAt, Until: s.UntilResolved,
+		CreatedBy: s.CreatedBy, Comment: s.Comment, UpdatedAt: s.UpdatedAt,
+	}
+	for _, m := range s.Matchers {
+		out.Matchers = append(out.Matchers, storedMatcher{Type: m.Type, Name: m.Name, Value: m.Value})
+	}
+	return out
+}
+
+func (st storedSilence) silence(id string) (*Silence, error) {
+	s := &Silence{
+		ID: id, StartsAt: st.StartsAt, EndsAt: st.EndsAt, UntilResolved: st.Until,
+		CreatedBy: st.CreatedBy, Comment: st.Comment, UpdatedAt: st.UpdatedAt,
+	}
+	for _, m := range st.Matchers {
+		matcher, err := NewMatcher(m.Type, m.Name, m.Value)
+		if err != nil {
+			return nil, err
+		}
+		s.Matchers = append(s.Matchers, matcher)
+	}
+	return s, nil
+}
+
+// allSilences lists the silences of the file, then those of the API by ID.
+func (e *Engine) allSilences() []*Silence {
+	out := make([]*Silence, 0, len(e.silences)+len(e.apiSilences))
+	out = append(out, e.silences...)
+	for _, id := range slices.Sorted(maps.Keys(e.apiSilences)) {
+		out = append(out, e.apiSilences[id])
+	}
+	return out
+}
+
+// collectSilences forgets API silences expired longer than SilenceRetention.
+func (e *Engine) collectSilences(now time.Time) {
+	for id, s := range e.apiSilences {
+		if end := e.silenceEnd(s); !end.IsZero() && now.Sub(end) > SilenceRetention {
+			delete(e.apiSilences, id)
+			delete(e.silState, id)
+			e.silDirty = true
+		}
+	}
+}
+
+// silenceEnd is when s ends: EndsAt, or earlier when it is an
+// until_resolved silence whose alerts resolved.
+func (e *Engine) silenceEnd(s *Silence) time.Time {
+	if rec := e.silState[s.ID]; s.UntilResolved && rec != nil && !rec.ExpiredAt.IsZero() {
+		if s.EndsAt.IsZero() || rec.ExpiredAt.Before(s.EndsAt) {
+			return rec.ExpiredAt
+		}
+	}
+	return s.EndsAt
+}
+
+// status returns the status of s at now.
+func (e *Engine) status(s *Silence, fromFile bool, now time.Time) SilenceStatus {
+	st := SilenceStatus{Silence: *s, FromFile: fromFile}
+	st.Matchers = slices.Clone(s.Matchers)
+	st.EndsAt = e.silenceEnd(s)
+	if fromFile {
+		st.ID = FileSilencePrefix + s.ID
+	}
+	switch {
+	case !st.EndsAt.IsZero() && !now.Before(st.EndsAt):
+		st.State = SilenceExpired
+	case !s.StartsAt.IsZero() && now.Before(s.StartsAt):
+		st.State = SilencePending
+	default:
+		st.State = SilenceActive
+	}
+	return st
+}
+
+// Silences returns every silence, of the file and of the API, with its
+// state at now: active ones first (next to end first), then pending ones
+// (next to start first), then expired ones (most recent first), the order
+// of Alertmanager's API.
+func (e *Engine) Silences(now time.Time) []SilenceStatus {
+	e.mu.Lock()
+	out := make([]SilenceStatus, 0, len(e.silences)+len(e.apiSilences))
+	for _, s := range e.silences {
+		out = append(out, e.status(s, true, now))
+	}
+	for _, s := range e.apiSilences {
+		out = append(out, e.status(s, false, now))
+	}
+	e.mu.Unlock()
+	order := map[SilenceState]int{SilenceActive: 0, SilencePending: 1, SilenceExpired: 2}
+	sort.SliceStable(out, func(i, j int) bool {
+		a, b := out[i], out[j]
+		if a.State != b.State {
+			return order[a.State] < order[b.State]
+		}
+		var less, greater bool
+		switch a.State {
+		case SilenceActive:
+			less, greater = endBefore(a.EndsAt, b.EndsAt), endBefore(b.EndsAt, a.EndsAt)
+		case SilencePending:
+			less, greater = a.StartsAt.Before(b.StartsAt), b.StartsAt.Before(a.StartsAt)
+		default:
+			less, greater = a.EndsAt.After(b.EndsAt), b.EndsAt.After(a.EndsAt)
+		}
+		if less || greater {
+			return less
+		}
+		return a.ID < b.ID
+	})
+	return out
+}
+
+// endBefore orders end times with zero (no end) last.
+func endBefore(a, b time.Time) bool {
+	if a.IsZero() || b.IsZero() {
+		return !a.IsZero() && b.IsZero()
+	}
+	return a.Before(b)
+}
+
+// SilenceByID returns the silence with id (FileSilencePrefix + id for one
+// of the file) at now.
+func (e *Engine) SilenceByID(id string, now time.Time) (SilenceStatus, bool) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if s := e.apiSilences[id]; s != nil {
+		return e.status(s, false, now), true
+	}
+	if fileID, ok := strings.CutPrefix(id, FileSilencePrefix); ok {
+		for _, s := range e.silences {
+			if s.ID == fileID {
+				return e.status(s, true, now), true
+			}
+		}
+	}
+	return SilenceStatus{}, false
+}
+
+// validateSilence checks a silence to be stored, as Alertmanager checks
+// one posted to its API, and says what is wrong.
+func validateSilence(s *Silence, now time.Time) error {
+	var errs []error
+	if len(s.Matchers) == 0 {
+		errs = append(errs, errors.New("at least one matcher required"))
+	} else if !slices.ContainsFunc(s.Matchers, func(m *Matcher) bool { return !m.Matches("") }) {
+		// A silence whose every matcher matches the empty string would
+		// mute every alert.
+		errs = append(errs, errors.New("at least one matcher must not match the empty string"))
+	}
+	if s.EndsAt.IsZero() {
+		errs = append(errs, errors.New("invalid zero end timestamp"))
+	} else {
+		if !s.StartsAt.Before(s.EndsAt) {
+			errs = append(errs, errors.New("start time must be before end time"))
+		}
+		if s.EndsAt.Before(now) {
+			errs = append(errs, errors.New("end time can't be in the past"))
+		}
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("%w: %w", ErrInvalidSilence, errors.Join(errs...))
+	}
+	return nil
+}
+
+// SetSilence creates a silence through the API (s.ID empty), or updates
+// the one with s.ID, and persists it before it returns. It returns the
+// silence's ID: a new one when s.ID is empty, or when the silence to
+// update has already expired (an expired silence is history, as in
+// Alertmanager: the update becomes a new silence). A start in the past
+// means now. A comment holding UntilResolvedMarker makes an until_resolved
+// silence. The new silences apply at the next Flush.
+//
+// Errors: ErrInvalidSilence (with what is wrong), ErrSilenceNotFound,
+// ErrSilenceReadOnly, or a persistence failure (the silence applies anyway
+// and is written at the next successful write).
+func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (string, error) {
+	s.Matchers = slices.Clone(s.Matchers)
+	if s.StartsAt.Before(now) {
+		s.StartsAt = now
+	}
+	s.UntilResolved = strings.Contains(strings.ToLower(s.Comment), UntilResolvedMarker)
+	s.UpdatedAt = now
+	if err := validateSilence(&s, now); err != nil {
+		return "", err
+	}
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.mu.Lock()
+	if s.ID != "" {
+		if strings.HasPrefix(s.ID, FileSilencePrefix) {
+			e.mu.Unlock()
+			return "", fmt.Errorf("%s: %w", s.ID, ErrSilenceReadOnly)
+		}
+		old := e.apiSilences[s.ID]
+		if old == nil {
+			e.mu.Unlock()
+			return "", fmt.Errorf("%s: %w", s.ID, ErrSilenceNotFound)
+		}
+		if e.status(old, false, now).State == SilenceExpired {
+			s.ID = ""
+		} else if !old.StartsAt.After(now) && old.StartsAt.Before(s.StartsAt) {
+			// An active silence keeps its start: it has muted since then.
+			s.StartsAt = old.StartsAt
+		}
+	}
+	if s.ID == "" {
+		s.ID = uuid.NewString()
+	}
+	e.apiSilences[s.ID] = &s
+	e.silDirty = true
+	e.mu.Unlock()
+	return s.ID, e.persistSilences(ctx)
+}
+
+// ExpireSilence ends the API silence with id at now (a pending one never
+// starts) and persists it. Expiring an expired silence does nothing.
+// Errors: ErrSilenceNotFound, ErrSilenceReadOnly, or a persistence failure.
+func (e *Engine) ExpireSilence(ctx context.Context, id string, now time.Time) error {
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.mu.Lock()
+	s := e.apiSilences[id]
+	if s == nil {
+		e.mu.Unlock()
+		if strings.HasPrefix(id, FileSilencePrefix) {
+			if _, ok := e.SilenceByID(id, now); ok {
+				return fmt.Errorf("%s: %w", id, ErrSilenceReadOnly)
+			}
+		}
+		return fmt.Errorf("%s: %w", id, ErrSilenceNotFound)
+	}
+	switch e.status(s, false, now).State {
+	case SilenceExpired:
+		e.mu.Unlock()
+		return nil
+	case SilencePending:
+		s.StartsAt = now
+	}
+	s.EndsAt, s.UpdatedAt = now, now
+	e.silDirty = true
+	e.mu.Unlock()
+	return e.persistSilences(ctx)
+}
