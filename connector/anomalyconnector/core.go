@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/cumdelta"
 
+	"github.com/vigil-otel/vigil/internal/statusboard"
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
@@ -218,6 +219,7 @@ func (c *core) Shutdown(ctx context.Context) error {
 		errs = append(errs, c.client.Close(ctx))
 		c.client = nil
 	}
+	statusboard.Default.Withdraw(c.set.ID.String())
 	if c.tel.reg != nil {
 		errs = append(errs, c.tel.reg.Unregister())
 		c.tel.reg = nil

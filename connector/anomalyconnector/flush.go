@@ -112,6 +112,7 @@ func (c *core) flush(t time.Time) *output {
 		c.observe(out, p.id, t, p.value, p.total)
 	}
 	c.expire(out, t)
+	c.publish()
 	if c.rejectedNow > 0 {
 		c.tel.rejected.Add(context.Background(), int64(c.rejectedNow))
 		c.rejectedSinceLog += c.rejectedNow
@@ -242,8 +243,12 @@ func (c *core) observe(out *output, id identity, t time.Time, v, total float64) 
 		return
 	}
 	out.addPoint(s, r)
+	s.last, s.lastValue = r, v
 	switch {
 	case r.Anomalous && (!s.firing || t.Sub(s.lastSent) >= c.cfg.ResendInterval):
+		if !s.firing {
+			s.since = t
+		}
 		s.firing, s.lastSent = true, t
 		c.event(out, s, conventions.StateFiring, v, r)
 	case !r.Anomalous && s.firing:

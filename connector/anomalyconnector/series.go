@@ -69,4 +69,9 @@ type series struct {
 	firing      bool
 	lastSent    time.Time // last firing event sent
 	lastSeen    time.Time // last interval with data
+	// last and lastValue are the latest verdict and value, since when the
+	// series fires: for the console (board.go).
+	last      anomaly.Result
+	lastValue float64
+	since     time.Time
 }

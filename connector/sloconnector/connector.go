@@ -23,6 +23,7 @@ import (
 
 	"github.com/vigil-otel/vigil/internal/filewatch"
 	"github.com/vigil-otel/vigil/internal/sharedcomponent"
+	"github.com/vigil-otel/vigil/internal/statusboard"
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
@@ -356,6 +357,7 @@ func (c *sloConnector) Shutdown(ctx context.Context) error {
 	if c.tracker == nil {
 		return nil // never started, or failed to
 	}
+	statusboard.Default.Withdraw(c.id.String())
 	var errs []error
 	if c.storage != nil {
 		errs = append(errs, c.checkpoint(ctx), c.storage.Close(ctx))
@@ -558,6 +560,7 @@ func (c *sloConnector) evaluateManually(ctx context.Context, at time.Time) error
 // events.
 func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 	statuses, transitions := c.tracker.Evaluate(at)
+	c.publish(statuses, at)
 	c.metrics.expire(at)
 	if c.metricsOut != nil {
 		md := buildMetrics(statuses, c.started, at)
