@@ -23,12 +23,18 @@ const (
 	SilenceExpired SilenceState = "expired"
 )
 
-const (
-	// FileSilencePrefix starts the ID under which a silence of the silences
-	// file is shown (SilenceStatus.ID): those are read-only through the
-	// API, and the prefix says where to change them.
-	FileSilencePrefix = "file:"
-	// UntilResolvedMarker in a silence's comment makes a silence created
+// fileSilenceNamespace derives the IDs of the silences file's silences.
+var fileSilenceNamespace = uuid.MustParse("6f0f3c1e-8d43-4b8e-9a59-6c2f1f5b7e21")
+
+// FileSilenceID is the ID under which the silence of the silences file
+// with id is shown (SilenceStatus.ID): a UUID, as Alertmanager's API
+// requires, derived from the file's id so that it is the same on every
+// run and every node.
+func FileSilenceID(id string) string {
+	return uuid.NewSHA1(fileSilenceNamespace, []byte(id)).String()
+}
+
+const (	// UntilResolvedMarker in a silence's comment makes a silence created
 	// through the API an until_resolved one (see Silence.UntilResolved):
 	// amtool, Grafana and Alertmanager's API have no field for it, but
 	// every one of them takes a comment. Matched case-insensitively;
@@ -50,13 +56,15 @@ var (
 
 // SilenceStatus is a silence as the API and the status page show it.
 type SilenceStatus struct {
-	// Silence is a copy; its ID is FileSilencePrefix + the file's id for a
+	// Silence is a copy; its ID is FileSilenceID of the file's id for a
 	// silence of the file. EndsAt of an until_resolved silence that ended
 	// with its alerts is when it ended.
 	Silence
 	State SilenceState
-	// FromFile marks a silence of the silences file: read-only.
+	// FromFile marks a silence of the silences file, read-only here; FileID
+	// is its id in the file.
 	FromFile bool
+	FileID   string
 }
 
 // storedSilence is a silence created through the API, as stored.
@@ -140,7 +148,7 @@ func (e *Engine) status(s *Silence, fromFile bool, now time.Time) SilenceStatus 
 	st.Matchers = slices.Clone(s.Matchers)
 	st.EndsAt = e.silenceEnd(s)
 	if fromFile {
-		st.ID = FileSilencePrefix + s.ID
+		st.ID, st.FileID = FileSilenceID(s.ID), s.ID
 	}
 	switch {
 	case !st.EndsAt.IsZero() && !now.Before(st.EndsAt):
@@ -198,22 +206,28 @@ func endBefore(a, b time.Time) bool {
 	return a.Before(b)
 }
 
-// SilenceByID returns the silence with id (FileSilencePrefix + id for one
-// of the file) at now.
+// SilenceByID returns the silence with id (FileSilenceID for one of the
+// file) at now.
 func (e *Engine) SilenceByID(id string, now time.Time) (SilenceStatus, bool) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if s := e.apiSilences[id]; s != nil {
 		return e.status(s, false, now), true
 	}
-	if fileID, ok := strings.CutPrefix(id, FileSilencePrefix); ok {
-		for _, s := range e.silences {
-			if s.ID == fileID {
-				return e.status(s, true, now), true
-			}
-		}
+	if s := e.fileSilence(id); s != nil {
+		return e.status(s, true, now), true
 	}
 	return SilenceStatus{}, false
+}
+
+// fileSilence returns the silence of the file whose FileSilenceID is id.
+func (e *Engine) fileSilence(id string) *Silence {
+	for _, s := range e.silences {
+		if FileSilenceID(s.ID) == id {
+			return s
+		}
+	}
+	return nil
 }
 
 // validateSilence checks a silence to be stored, as Alertmanager checks
@@ -268,7 +282,7 @@ func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (stri
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
 	if s.ID != "" {
-		if strings.HasPrefix(s.ID, FileSilencePrefix) {
+		if e.fileSilence(s.ID) != nil {
 			e.mu.Unlock()
 			return "", fmt.Errorf("%s: %w", s.ID, ErrSilenceReadOnly)
 		}
@@ -302,11 +316,10 @@ func (e *Engine) ExpireSilence(ctx context.Context, id string, now time.Time) er
 	e.mu.Lock()
 	s := e.apiSilences[id]
 	if s == nil {
+		readOnly := e.fileSilence(id) != nil
 		e.mu.Unlock()
-		if strings.HasPrefix(id, FileSilencePrefix) {
-			if _, ok := e.SilenceByID(id, now); ok {
-				return fmt.Errorf("%s: %w", id, ErrSilenceReadOnly)
-			}
+		if readOnly {
+			return fmt.Errorf("%s: %w", id, ErrSilenceReadOnly)
 		}
 		return fmt.Errorf("%s: %w", id, ErrSilenceNotFound)
 	}

@@ -68,7 +68,7 @@ func TestSetSilenceErrors(t *testing.T) {
 		{"ends before it starts", Silence{Matchers: mustParse(t, `service="a"`), StartsAt: t0.Add(2 * time.Hour), EndsAt: t0.Add(time.Hour)}, "start time must be before end time"},
 		{"ends in the past", Silence{Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(-time.Hour)}, "end time can't be in the past"},
 		{"unknown id", Silence{ID: "nope", Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(time.Hour)}, "nope: silence not found"},
-		{"file silence", Silence{ID: "file:maint", Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(time.Hour)}, "file:maint: silence comes from the silences file and is read-only"},
+		{"file silence", Silence{ID: FileSilenceID("maint"), Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(time.Hour)}, FileSilenceID("maint") + ": silence comes from the silences file and is read-only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -76,7 +76,7 @@ func TestSetSilenceErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
-	assert.ErrorIs(t, e.ExpireSilence(ctx, "file:maint", t0), ErrSilenceReadOnly)
+	assert.ErrorIs(t, e.ExpireSilence(ctx, FileSilenceID("maint"), t0), ErrSilenceReadOnly)
 	assert.ErrorIs(t, e.ExpireSilence(ctx, "nope", t0), ErrSilenceNotFound)
 }
 
@@ -148,11 +148,12 @@ func TestSilencesOrderAndFileSilences(t *testing.T) {
 		ids = append(ids, s.ID)
 		states = append(states, s.State)
 	}
-	assert.Equal(t, []string{soon, late, "file:maint", pending, gone}, ids)
+	assert.Equal(t, []string{soon, late, FileSilenceID("maint"), pending, gone}, ids)
 	assert.Equal(t, []SilenceState{SilenceActive, SilenceActive, SilenceActive, SilencePending, SilenceExpired}, states)
-	file, ok := e.SilenceByID("file:maint", t0)
+	file, ok := e.SilenceByID(FileSilenceID("maint"), t0)
 	require.True(t, ok)
 	assert.True(t, file.FromFile)
+	assert.Equal(t, "maint", file.FileID)
 }
 
 // TestAlertsStatus: the API's view of firing alerts says what holds each

@@ -129,7 +129,7 @@ func (q *query) status(st *alertState) AlertStatus {
 		if s.Matchers.Matches(a.Labels) {
 			id := s.ID
 			if q.fromFile[s] {
-				id = FileSilencePrefix + id
+				id = FileSilenceID(id)
 			}
 			out.SilencedBy = append(out.SilencedBy, id)
 		}

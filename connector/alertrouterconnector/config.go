@@ -5,9 +5,12 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/pipeline"
 
 	"github.com/vigil-otel/vigil/alerts"
@@ -38,6 +41,22 @@ type Config struct {
 	// pipelines; those pipelines' exporters (a pagerduty exporter holding
 	// that receiver's routing key, say) do the sending.
 	Receivers map[string][]pipeline.ID `mapstructure:"receivers"`
+	// Console serves Alertmanager's API v2 (amtool, Grafana's Alertmanager
+	// data source, Karma) and the status page; off unless configured.
+	Console configoptional.Optional[ConsoleConfig] `mapstructure:"console"`
+}
+
+// ConsoleConfig is the alert console's listener and links.
+type ConsoleConfig struct {
+	// ServerConfig is the HTTP server: endpoint (default
+	// 127.0.0.1:9094, loopback), TLS, and auth through an authenticator
+	// extension (bearertokenauth, basicauth), as for any collector HTTP
+	// server. Expose it beyond loopback only with auth.
+	ServerConfig confighttp.ServerConfig `mapstructure:",squash"`
+	// TraceURL links the trace IDs of alerts on the status page:
+	// "{trace_id}" in it is replaced by each ID (for example Grafana
+	// Explore's or Jaeger's trace URL). Empty shows the IDs as text.
+	TraceURL string `mapstructure:"trace_url"`
 }
 
 var _ component.Config = (*Config)(nil)
@@ -51,6 +70,15 @@ func (c *Config) Validate() error {
 	}
 	if len(c.Receivers) == 0 {
 		errs = append(errs, fmt.Errorf("receivers: map at least one receiver to pipelines (without routing: the receiver %q)", alerts.DefaultReceiverName))
+	}
+	if c.Console.HasValue() {
+		cc := c.Console.Get()
+		if cc.ServerConfig.NetAddr.Endpoint == "" {
+			errs = append(errs, errors.New("console::endpoint: must be set (host:port)"))
+		}
+		if cc.TraceURL != "" && !strings.Contains(cc.TraceURL, "{trace_id}") {
+			errs = append(errs, fmt.Errorf("console::trace_url %q: must contain {trace_id}", cc.TraceURL))
+		}
 	}
 	for _, name := range slices.Sorted(maps.Keys(c.Receivers)) {
 		if len(c.Receivers[name]) == 0 {

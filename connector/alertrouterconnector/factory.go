@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/config/confighttp"
+	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 
@@ -27,8 +29,17 @@ func NewFactory() connector.Factory {
 	)
 }
 
+// defaultConsoleEndpoint is loopback: the console changes silences, so
+// it is exposed beyond the host only on purpose, with auth.
+const defaultConsoleEndpoint = "127.0.0.1:9094"
+
 func createDefaultConfig() component.Config {
-	return &Config{FlushInterval: defaultFlushInterval}
+	server := confighttp.NewDefaultServerConfig()
+	server.NetAddr.Endpoint = defaultConsoleEndpoint
+	return &Config{
+		FlushInterval: defaultFlushInterval,
+		Console:       configoptional.Default(ConsoleConfig{ServerConfig: server}),
+	}
 }
 
 // errNotRouter means the collector handed the connector a consumer that

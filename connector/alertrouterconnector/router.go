@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"net/http"
 	"slices"
 	"sync"
 	"time"
@@ -61,6 +62,9 @@ type router struct {
 	cancelSend context.CancelFunc
 	loop       sync.WaitGroup
 	workers    sync.WaitGroup
+
+	console     *http.Server // nil without a console
+	consoleDone chan struct{}
 }
 
 var _ connector.Logs = (*router)(nil)
@@ -100,6 +104,9 @@ func (r *router) Start(ctx context.Context, host component.Host) error {
 	r.cancelLoop = cancel
 	r.loop.Add(1)
 	go r.run(loopCtx)
+	if err := r.startConsole(ctx, host); err != nil {
+		return errors.Join(err, r.Shutdown(ctx))
+	}
 	return nil
 }
 
@@ -139,7 +146,9 @@ func (r *router) Shutdown(ctx context.Context) error {
 	if r.cancelLoop == nil {
 		return nil
 	}
+	consoleErr := r.stopConsole(ctx)
 	r.cancelLoop()
+	r.cancelLoop = nil // a second Shutdown (after a failed Start) does nothing
 	r.loop.Wait()
 	for _, q := range r.queues {
 		close(q)
@@ -160,7 +169,7 @@ func (r *router) Shutdown(ctx context.Context) error {
 	<-done
 	pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), persistTimeout)
 	defer cancel()
-	var errs []error
+	errs := []error{consoleErr}
 	if err := r.engine.Persist(pctx); err != nil {
 		errs = append(errs, err)
 	}

@@ -1,0 +1,260 @@
+package amapi
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/go-openapi/strfmt"
+	"github.com/prometheus/alertmanager/api/v2/models"
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/vigil-otel/vigil/alerts"
+)
+
+var t0 = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
+
+func alertOf(labels ...string) alerts.Alert {
+	l := map[string]string{}
+	for i := 0; i+1 < len(labels); i += 2 {
+		l[labels[i]] = labels[i+1]
+	}
+	return alerts.Alert{
+		Labels: l, State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(l),
+		Annotations: map[string]string{"summary": "burning", "slo.burn_rate.long": "14.4", "alert.dashboard_url": "https://grafana.example/d/slo"},
+	}
+}
+
+var (
+	page   = alertOf("alertname", "SLOBurnRate", "severity", "page", "service", "checkout", "slo", "availability")
+	ticket = alertOf("alertname", "SLOBurnRate", "severity", "ticket", "service", "checkout", "slo", "availability")
+	search = alertOf("alertname", "SLOBurnRate", "severity", "page", "service", "search", "slo", "latency")
+)
+
+// server runs the API over an engine holding a page of checkout (which
+// inhibits the ticket of the same SLO by the built-in rule), a page of
+// search under a silence, and a silence of the silences file.
+func server(t *testing.T) (*httptest.Server, *alerts.Engine, string) {
+	t.Helper()
+	e := alerts.NewEngine(nil, nil)
+	for _, a := range []alerts.Alert{page, ticket, search} {
+		e.Ingest(a, t0)
+	}
+	m, err := alerts.ParseMatcher(`service="search"`)
+	require.NoError(t, err)
+	id, err := e.SetSilence(context.Background(), alerts.Silence{
+		Matchers: alerts.Matchers{m}, EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "known",
+	}, t0)
+	require.NoError(t, err)
+	fm, err := alerts.ParseMatcher(`service="billing"`)
+	require.NoError(t, err)
+	e.SetSilences([]*alerts.Silence{{ID: "maint", Matchers: alerts.Matchers{fm}, EndsAt: t0.Add(2 * time.Hour), Comment: "migration"}})
+	mux := http.NewServeMux()
+	New(Settings{Engine: e, Now: func() time.Time { return t0.Add(time.Minute) }, Started: t0, Version: "test",
+		RoutingText: func() string { return "route: {receiver: default}\n" }}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv, e, id
+}
+
+func do(t *testing.T, srv *httptest.Server, method, path, body string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+	require.NoError(t, err)
+	if body != "" {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := srv.Client().Do(req)
+	require.NoError(t, err)
+	defer resp.Body.Close()
+	data, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	return resp.StatusCode, data
+}
+
+// alertsOf decodes and validates a GettableAlerts answer against the spec
+// and returns "service/severity state".
+func alertsOf(t *testing.T, data []byte) []string {
+	t.Helper()
+	var got models.GettableAlerts
+	require.NoError(t, json.Unmarshal(data, &got), "%s", data)
+	require.NoError(t, got.Validate(strfmt.Default))
+	var out []string
+	for _, a := range got {
+		out = append(out, a.Labels["service"]+"/"+a.Labels["severity"]+" "+*a.Status.State)
+	}
+	return out
+}
+
+// TestGetAlerts covers the queries amtool and Grafana's Alertmanager data
+// source send: Grafana's alert list asks active, silenced and inhibited
+// alerts with filters; amtool alert query asks active alerts only
+// (silenced=false&inhibited=false) unless -s / -i.
+func TestGetAlerts(t *testing.T) {
+	srv, _, _ := server(t)
+	tests := []struct {
+		name, query string
+		want        []string
+	}{
+		{"everything", "", []string{"checkout/page active", "search/page suppressed", "checkout/ticket suppressed"}},
+		{"grafana: all states with a filter", "?active=true&silenced=true&inhibited=true&unprocessed=true&filter=" + url.QueryEscape(`service="checkout"`),
+			[]string{"checkout/page active", "checkout/ticket suppressed"}},
+		{"amtool: active only", "?active=true&silenced=false&inhibited=false&unprocessed=true", []string{"checkout/page active"}},
+		{"suppressed only", "?active=false", []string{"search/page suppressed", "checkout/ticket suppressed"}},
+		{"regex filter", "?filter=" + url.QueryEscape(`severity=~"pa.*"`) + "&filter=" + url.QueryEscape(`service!="search"`), []string{"checkout/page active"}},
+		{"receiver", "?receiver=def.*", []string{"checkout/page active", "search/page suppressed", "checkout/ticket suppressed"}},
+		{"other receiver", "?receiver=oncall", nil},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, data := do(t, srv, http.MethodGet, "/api/v2/alerts"+tt.query, "")
+			require.Equal(t, http.StatusOK, code, "%s", data)
+			assert.ElementsMatch(t, tt.want, alertsOf(t, data))
+		})
+	}
+
+	code, data := do(t, srv, http.MethodGet, "/api/v2/alerts?filter="+url.QueryEscape(`service="checkout"`)+"&filter="+url.QueryEscape(`severity="page"`), "")
+	require.Equal(t, http.StatusOK, code)
+	var got models.GettableAlerts
+	require.NoError(t, json.Unmarshal(data, &got))
+	require.Len(t, got, 1)
+	a := got[0]
+	assert.Equal(t, page.Fingerprint, *a.Fingerprint)
+	assert.Equal(t, "14.4", a.Annotations["slo_burn_rate_long"], "annotations are named as labels")
+	assert.Equal(t, "https://grafana.example/d/slo", string(a.GeneratorURL))
+	assert.Equal(t, "default", *a.Receivers[0].Name)
+	assert.Equal(t, t0, time.Time(*a.StartsAt).UTC())
+	assert.Equal(t, []string{}, a.Status.SilencedBy)
+}
+
+func TestBadRequests(t *testing.T) {
+	srv, _, id := server(t)
+	tests := []struct {
+		name, method, path, body string
+		code                     int
+		want                     string
+	}{
+		{"bool of the wrong type", "GET", "/api/v2/alerts?active=maybe", "", 422, `active in query must be of type bool: \"maybe\"`},
+		{"filter that does not parse", "GET", "/api/v2/alerts?filter=" + url.QueryEscape(`service=~"(`), "", 400, "bad matcher format"},
+		{"receiver regex that does not parse", "GET", "/api/v2/alerts/groups?receiver=(", "", 400, "failed to parse receiver param"},
+		{"silence filter that does not parse", "GET", "/api/v2/silences?filter=nope", "", 400, "bad matcher format"},
+		{"silence id that is no UUID", "GET", "/api/v2/silence/nope", "", 422, `silenceID in path must be of type strfmt.UUID: \"nope\"`},
+		{"unknown silence", "GET", "/api/v2/silence/0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001", "", 404, ""},
+		{"expire unknown silence", "DELETE", "/api/v2/silence/0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001", "", 404, ""},
+		{"expire a silence of the file", "DELETE", "/api/v2/silence/" + alerts.FileSilenceID("maint"), "", 400, "read-only"},
+		{"body no JSON", "POST", "/api/v2/silences", "{", 400, "parsing silence body from \\\"\\\" failed"},
+		{"body missing fields", "POST", "/api/v2/silences", `{"matchers":[]}`, 422, "comment in body is required"},
+		{"no matcher (the spec's minItems)", "POST", "/api/v2/silences", silenceBody("", t0, t0.Add(time.Hour)), 422, "matchers in body should have at least 1 items"},
+		{"ends before it starts", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"checkout","isRegex":false}`, t0.Add(2*time.Hour), t0.Add(time.Hour)), 400, "start time must be before end time"},
+		{"ends in the past", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"checkout","isRegex":false}`, t0.Add(-2*time.Hour), t0.Add(-time.Hour)), 400, "end time can't be in the past"},
+		{"matches everything", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":".*","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "at least one matcher must not match the empty string"},
+		{"bad regex", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"(","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "invalid regular expression"},
+		{"bad label name", "POST", "/api/v2/silences", silenceBody(`{"name":"1x","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), 400, `invalid label name \"1x\"`},
+		{"update of an unknown silence", "POST", "/api/v2/silences", strings.Replace(silenceBody(`{"name":"service","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), "{", `{"id":"0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001",`, 1), 404, "silence not found"},
+		{"posting alerts", "POST", "/api/v2/alerts", "[]", 400, "Vigil does not take alerts through this API"},
+		{"an existing silence is fine", "GET", "/api/v2/silence/" + id, "", 200, `"state":"active"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, data := do(t, srv, tt.method, tt.path, tt.body)
+			assert.Equal(t, tt.code, code, "%s", data)
+			assert.Contains(t, string(data), tt.want)
+		})
+	}
+}
+
+func silenceBody(matcher string, start, end time.Time) string {
+	return `{"matchers":[` + matcher + `],"startsAt":"` + start.Format(time.RFC3339) + `","endsAt":"` + end.Format(time.RFC3339) +
+		`","createdBy":"bob","comment":"testing"}`
+}
+
+// TestSilenceRoundTrip: the silence Grafana's silence editor posts
+// (isEqual set) is listed back in the spec's shape, mutes its alert, and
+// expires.
+func TestSilenceRoundTrip(t *testing.T) {
+	srv, e, _ := server(t)
+	body := `{"matchers":[{"name":"slo","value":"avail.*","isRegex":true,"isEqual":true},{"name":"severity","value":"ticket","isRegex":false,"isEqual":false}],` +
+		`"startsAt":"2026-11-21T19:00:00Z","endsAt":"2026-11-21T23:00:00Z","createdBy":"carol","comment":"INC-9 [until-resolved]"}`
+	code, data := do(t, srv, http.MethodPost, "/api/v2/silences", body)
+	require.Equal(t, http.StatusOK, code, "%s", data)
+	var ok struct{ SilenceID string }
+	require.NoError(t, json.Unmarshal(data, &ok))
+	require.NotEmpty(t, ok.SilenceID)
+
+	code, data = do(t, srv, http.MethodGet, "/api/v2/silences?filter="+url.QueryEscape(`slo=~"avail.*"`), "")
+	require.Equal(t, http.StatusOK, code)
+	var sils models.GettableSilences
+	require.NoError(t, json.Unmarshal(data, &sils))
+	require.NoError(t, sils.Validate(strfmt.Default))
+	require.Len(t, sils, 1)
+	s := sils[0]
+	assert.Equal(t, ok.SilenceID, *s.ID)
+	assert.Equal(t, "active", *s.Status.State)
+	assert.Equal(t, t0.Add(time.Minute), time.Time(*s.StartsAt).UTC(), "a start in the past is now")
+	require.Len(t, s.Matchers, 2)
+	assert.True(t, *s.Matchers[0].IsRegex)
+	assert.False(t, *s.Matchers[1].IsEqual)
+	got, _ := e.SilenceByID(ok.SilenceID, t0.Add(time.Minute))
+	assert.True(t, got.UntilResolved, "the comment marker makes it until_resolved")
+
+	code, data = do(t, srv, http.MethodGet, "/api/v2/silences", "")
+	require.Equal(t, http.StatusOK, code)
+	require.NoError(t, json.Unmarshal(data, &sils))
+	require.Len(t, sils, 3)
+	var ends []time.Time
+	for _, s := range sils {
+		ends = append(ends, time.Time(*s.EndsAt))
+	}
+	assert.IsIncreasing(t, []int64{ends[0].Unix(), ends[1].Unix(), ends[2].Unix()}, "active silences, next to end first")
+	file := sils[1]
+	assert.Equal(t, alerts.FileSilenceID("maint"), *file.ID)
+	assert.Equal(t, `[silences file, id "maint", read-only] migration`, *file.Comment)
+
+	code, _ = do(t, srv, http.MethodDelete, "/api/v2/silence/"+ok.SilenceID, "")
+	require.Equal(t, http.StatusOK, code)
+	code, data = do(t, srv, http.MethodGet, "/api/v2/silence/"+ok.SilenceID, "")
+	require.Equal(t, http.StatusOK, code)
+	var one models.GettableSilence
+	require.NoError(t, json.Unmarshal(data, &one))
+	assert.Equal(t, "expired", *one.Status.State)
+}
+
+func TestGroupsStatusReceiversHealth(t *testing.T) {
+	srv, _, _ := server(t)
+	// Grafana's alert groups view: active alerts, silenced and inhibited
+	// ones left out.
+	code, data := do(t, srv, http.MethodGet, "/api/v2/alerts/groups?silenced=false&inhibited=false&active=true", "")
+	require.Equal(t, http.StatusOK, code, "%s", data)
+	var groups models.AlertGroups
+	require.NoError(t, json.Unmarshal(data, &groups))
+	require.NoError(t, groups.Validate(strfmt.Default))
+	require.Len(t, groups, 1)
+	assert.Equal(t, models.LabelSet{"alertname": "SLOBurnRate", "service": "checkout", "slo": "availability"}, groups[0].Labels)
+	assert.Equal(t, "default", *groups[0].Receiver.Name)
+	require.Len(t, groups[0].Alerts, 1)
+
+	code, data = do(t, srv, http.MethodGet, "/api/v2/status", "")
+	require.Equal(t, http.StatusOK, code)
+	var status models.AlertmanagerStatus
+	require.NoError(t, json.Unmarshal(data, &status))
+	require.NoError(t, status.Validate(strfmt.Default))
+	assert.Equal(t, "route: {receiver: default}\n", *status.Config.Original)
+	assert.Equal(t, "disabled", *status.Cluster.Status)
+	assert.Equal(t, "test", *status.VersionInfo.Version)
+
+	code, data = do(t, srv, http.MethodGet, "/api/v2/receivers", "")
+	require.Equal(t, http.StatusOK, code)
+	assert.JSONEq(t, `[{"name":"default"}]`, string(data))
+
+	for _, p := range []string{"/-/healthy", "/-/ready"} {
+		code, _ = do(t, srv, http.MethodGet, p, "")
+		assert.Equal(t, http.StatusOK, code, p)
+	}
+}
