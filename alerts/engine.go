@@ -48,9 +48,9 @@ type Engine struct {
 	// apiSilences are the silences created through the API, by ID; they
 	// are persisted with silState.
 	apiSilences map[string]*Silence
-	alerts    map[string]*alertState // by fingerprint
-	groups    map[string]*group      // by group key
-	log       notificationLog
+	alerts      map[string]*alertState // by fingerprint
+	groups      map[string]*group      // by group key
+	log         notificationLog
 	// services lists, per service, the fingerprints with log entries, so
 	// persisting one service's log does not scan the whole log.
 	services map[string]map[string]bool
@@ -103,7 +103,7 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		dirty:    map[string]bool{},
 
 		apiSilences: map[string]*Silence{},
-		indexed:  map[string]bool{},
+		indexed:     map[string]bool{},
 	}
 }
 

@@ -34,7 +34,7 @@ func FileSilenceID(id string) string {
 	return uuid.NewSHA1(fileSilenceNamespace, []byte(id)).String()
 }
 
-const (	// UntilResolvedMarker in a silence's comment makes a silence created
+const ( // UntilResolvedMarker in a silence's comment makes a silence created
 	// through the API an until_resolved one (see Silence.UntilResolved):
 	// amtool, Grafana and Alertmanager's API have no field for it, but
 	// every one of them takes a comment. Matched case-insensitively;
