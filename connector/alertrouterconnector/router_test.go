@@ -95,6 +95,7 @@ type options struct {
 	routing  string // routing file content; empty: built-in routing
 	storeDir string // file-backed storage folder shared across restarts
 	fail     map[pipeline.ID]int
+	console  string // console endpoint; empty: no console
 }
 
 func start(t *testing.T, o options) *harness {
@@ -108,6 +109,9 @@ func start(t *testing.T, o options) *harness {
 		require.NoError(t, os.WriteFile(path, []byte(o.routing), 0o600))
 		cfg.Routing = path
 		cfg.Receivers = map[string][]pipeline.ID{"oncall": {pipeOncall}, "tickets": {pipeTickets}, "archive": {pipeArchive}}
+	}
+	if o.console != "" {
+		cfg.Console.GetOrInsertDefault().ServerConfig.NetAddr.Endpoint = o.console
 	}
 	require.NoError(t, cfg.Validate())
 	h := &harness{sinks: map[pipeline.ID]*flakySink{}, tel: componenttest.NewTelemetry(), clock: t0}
