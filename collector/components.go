@@ -51,6 +51,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/lokiexporter"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
 	"github.com/vigil-otel/vigil/exporter/sentryexporter"
+	"github.com/vigil-otel/vigil/exporter/webhookexporter"
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
@@ -96,6 +97,7 @@ var (
 		lokiexporter.NewFactory,
 		pagerdutyexporter.NewFactory,
 		alertmanagerexporter.NewFactory,
+		webhookexporter.NewFactory,
 		sentryexporter.NewFactory,
 	}
 )

@@ -32,7 +32,10 @@ step "build"
 make -s build
 
 step "go test -race"
-VIGIL_BINARY=$PWD/bin/vigil go test -race -count=1 -timeout 40m ./...
+# -artifacts keeps what tests save for people to look at (the status
+# page's screenshots) under _build/test-output/_artifacts/.
+mkdir -p _build/test-output
+VIGIL_BINARY=$PWD/bin/vigil go test -race -count=1 -timeout 40m -artifacts -outputdir "$PWD/_build/test-output" ./...
 
 step "ocb manifest"
 scripts/check-manifest.sh

@@ -16,7 +16,9 @@ import (
 type Config struct {
 	// ClientConfig is the HTTP client; its endpoint is the URL the payload
 	// is posted to. Auth, TLS, headers and timeout work as for any
-	// collector HTTP client.
+	// collector HTTP client. An empty endpoint disables the exporter
+	// (notifications are dropped, as the log says at start), so a shipped
+	// configuration can wire it and leave the URL to the environment.
 	ClientConfig confighttp.ClientConfig `mapstructure:",squash"`
 	// ExternalURL is the payload's externalURL: where people see the
 	// alerts. Default: the alert console of the embedded default,
@@ -40,7 +42,7 @@ var _ component.Config = (*Config)(nil)
 // token.
 func (c *Config) Validate() error {
 	var errs []error
-	if u, err := url.Parse(c.ClientConfig.Endpoint); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if u, err := url.Parse(c.ClientConfig.Endpoint); c.ClientConfig.Endpoint != "" && (err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "") {
 		errs = append(errs, errors.New("endpoint: want an absolute http or https URL"))
 	}
 	if u, err := url.Parse(c.ExternalURL); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {

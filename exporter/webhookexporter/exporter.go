@@ -58,6 +58,10 @@ func newExporter(cfg *Config, set exporter.Settings) *webhookExporter {
 }
 
 func (e *webhookExporter) start(ctx context.Context, host component.Host) error {
+	if e.cfg.ClientConfig.Endpoint == "" {
+		e.set.Logger.Info("webhook exporter disabled: no endpoint; notifications of its pipeline are dropped")
+		return nil
+	}
 	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
 	if err != nil {
 		return err
@@ -173,6 +177,9 @@ func alertOf(a alerts.Alert) template.Alert {
 }
 
 func (e *webhookExporter) push(ctx context.Context, ld plog.Logs) error {
+	if e.client == nil {
+		return nil // disabled: no endpoint
+	}
 	msgs, errs := Messages(ld, e.cfg.ExternalURL, e.cfg.MaxAlerts, e.now())
 	for _, err := range errs {
 		e.set.Logger.Warn("dropping malformed notification", zap.Error(err))

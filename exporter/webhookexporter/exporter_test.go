@@ -59,7 +59,7 @@ func TestValidate(t *testing.T) {
 		edit func(*Config)
 		want string
 	}{
-		{"no endpoint", func(c *Config) { c.ClientConfig.Endpoint = "" }, "endpoint: want an absolute http or https URL"},
+		{"relative endpoint", func(c *Config) { c.ClientConfig.Endpoint = "/hooks/SECRET" }, "endpoint: want an absolute http or https URL"},
 		{"relative external URL", func(c *Config) { c.ExternalURL = "/x" }, `external_url "/x"`},
 		{"negative max_alerts", func(c *Config) { c.MaxAlerts = -1 }, "max_alerts -1"},
 		{"in-memory queue", func(c *Config) { c.QueueConfig = configoptional.Some(defaultQueueConfig()) }, "an in-memory queue without wait_for_result"},
@@ -208,6 +208,16 @@ func TestErrors(t *testing.T) {
 			require.NoError(t, fake.Err())
 		})
 	}
+}
+
+func TestDisabledWithoutEndpoint(t *testing.T) {
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, cfg.Validate())
+	exp, err := NewFactory().CreateLogs(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
+	require.NoError(t, err)
+	require.NoError(t, exp.Start(context.Background(), componenttest.NewNopHost()))
+	require.NoError(t, exp.ConsumeLogs(context.Background(), notification("chat", page)))
+	require.NoError(t, exp.Shutdown(context.Background()))
 }
 
 func TestNetworkErrorHidesTheToken(t *testing.T) {

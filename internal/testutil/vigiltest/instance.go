@@ -26,6 +26,7 @@ type Ports struct {
 	Prometheus int // the prometheus exporter (:8889 by default)
 	Telemetry  int // the collector's own metrics (:8888 by default)
 	Health     int // health_check (:13133 by default)
+	Console    int // the alert router's console (127.0.0.1:9094 by default)
 }
 
 // Options configure an instance.
@@ -64,7 +65,7 @@ func Start(t testing.TB, opts Options) *Instance {
 	const attempts = 3
 	for attempt := 1; ; attempt++ {
 		p, picked := opts.Ports, false
-		for _, port := range []*int{&p.OTLPGRPC, &p.OTLPHTTP, &p.Prometheus, &p.Telemetry, &p.Health} {
+		for _, port := range []*int{&p.OTLPGRPC, &p.OTLPHTTP, &p.Prometheus, &p.Telemetry, &p.Health, &p.Console} {
 			if *port == 0 {
 				*port = pickPort(t)
 				picked = true
@@ -97,6 +98,7 @@ func launch(t testing.TB, args []string, extraEnv map[string]string, p Ports, st
 		"VIGIL_TELEMETRY_HOST":      "127.0.0.1",
 		"VIGIL_TELEMETRY_PORT":      strconv.Itoa(p.Telemetry),
 		"VIGIL_HEALTH_ENDPOINT":     addr(p.Health),
+		"VIGIL_CONSOLE_ENDPOINT":    addr(p.Console),
 		"VIGIL_STORAGE_DIR":         storage,
 	}
 	for k, v := range extraEnv {
@@ -206,6 +208,11 @@ func (i *Instance) OTLPHTTPEndpoint() string { return addr(i.Ports.OTLPHTTP) }
 func (i *Instance) TelemetryURL() string {
 	return fmt.Sprintf("http://127.0.0.1:%d/metrics", i.Ports.Telemetry)
 }
+
+// ConsoleURL is the base URL of the alert console (Alertmanager API v2
+// and status page) of the embedded default and of configurations that
+// read VIGIL_CONSOLE_ENDPOINT.
+func (i *Instance) ConsoleURL() string { return "http://" + addr(i.Ports.Console) }
 
 // PrometheusURL is the URL of the prometheus exporter's metrics.
 func (i *Instance) PrometheusURL() string {
