@@ -39,17 +39,17 @@ import (
 // Payload is a webhook message as the receiver decodes it: pointers tell
 // a missing field from a zero one.
 type Payload struct {
-	Version            *string            `json:"version"`
-	GroupKey           *string            `json:"groupKey"`
-	TruncatedAlerts    *uint64            `json:"truncatedAlerts"`
-	Receiver           *string            `json:"receiver"`
-	Status             *string            `json:"status"`
-	Alerts             []Alert            `json:"alerts"`
-	NotificationReason *string            `json:"notification_reason"`
-	GroupLabels        map[string]string  `json:"groupLabels"`
-	CommonLabels       map[string]string  `json:"commonLabels"`
-	CommonAnnotations  map[string]string  `json:"commonAnnotations"`
-	ExternalURL        *string            `json:"externalURL"`
+	Version            *string           `json:"version"`
+	GroupKey           *string           `json:"groupKey"`
+	TruncatedAlerts    *uint64           `json:"truncatedAlerts"`
+	Receiver           *string           `json:"receiver"`
+	Status             *string           `json:"status"`
+	Alerts             []Alert           `json:"alerts"`
+	NotificationReason *string           `json:"notification_reason"`
+	GroupLabels        map[string]string `json:"groupLabels"`
+	CommonLabels       map[string]string `json:"commonLabels"`
+	CommonAnnotations  map[string]string `json:"commonAnnotations"`
+	ExternalURL        *string           `json:"externalURL"`
 	raw                map[string]json.RawMessage
 }
 
