@@ -65,7 +65,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	dom, err = b.DOM()
 	require.NoError(t, err)
 	assert.Contains(t, dom, "Silence created")
-	row := regexp.MustCompile(`<tr data-silence="([0-9a-f-]{36})">[\s\S]*?slo=&#34;latency&#34;[\s\S]*?created from the status page`)
+	row := regexp.MustCompile(`<tr data-silence="([0-9a-f-]{36})">[\s\S]*?slo="latency"[\s\S]*?created from the status page`)
 	m := row.FindStringSubmatch(dom)
 	require.NotNil(t, m, "the silence is listed on the page:\n%s", dom)
 	id := m[1]

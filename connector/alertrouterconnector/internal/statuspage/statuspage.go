@@ -252,10 +252,19 @@ func sloViewOf(s statusboard.SLO, now time.Time) sloView {
 
 // budgetChart draws the budget history over the SLO's period ending now:
 // x is time, y the budget remaining, with the zero line marked. The y
-// range covers [0, 1] and stretches to overspent values.
+// range covers [0, 1] and stretches to overspent values. A history shorter
+// than the period (it starts with the process) is drawn over the time it
+// covers, and the left edge says so, rather than as a sliver at the right
+// edge of an empty month.
 func budgetChart(points []statusboard.Point, period time.Duration, now time.Time) chart {
 	const w, h = 240.0, 60.0
 	c := chart{Width: w, Height: h, From: "-" + model.Duration(period).String()}
+	if len(points) > 0 {
+		if covered := now.Sub(points[0].At); covered < period {
+			period = max(covered, time.Minute)
+			c.From = "-" + model.Duration(period.Round(time.Second)).String() + " (since start)"
+		}
+	}
 	lo, hi := 0.0, 1.0
 	for _, p := range points {
 		lo, hi = math.Min(lo, p.Value), math.Max(hi, p.Value)

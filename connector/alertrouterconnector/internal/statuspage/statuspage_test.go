@@ -151,4 +151,9 @@ func TestBudgetChart(t *testing.T) {
 	assert.Equal(t, "-100%", c.Low)
 	assert.True(t, strings.HasPrefix(c.From, "-1h"))
 	assert.Empty(t, budgetChart(nil, period, t0).Points)
+
+	// A history shorter than the period spans the chart, and says so.
+	short := budgetChart([]statusboard.Point{{At: t0.Add(-10 * time.Minute), Value: 1}, {At: t0, Value: 0.5}}, 30*24*time.Hour, t0)
+	assert.Equal(t, "0,2 240,30", short.Points)
+	assert.Equal(t, "-10m (since start)", short.From)
 }
