@@ -86,8 +86,16 @@
 // and the engine's API (Restore, MarkSending, MarkSent) does not change
 // when the store behind alerts.Store becomes one in Redis. Loading a
 // service lazily on first sight, and fencing so that one evaluator at a
-// time notifies for a service, are left to that issue. The Alertmanager
-// API v2 (issue 20) reads the engine's alerts, groups and silences and
-// adds silences as state, persisted in the same store next to the
-// until_resolved state.
+// time notifies for a service, are left to that issue.
+//
+// # The console
+//
+// With a console section the router serves Alertmanager's API v2 subset
+// (internal/amapi) and the status page (internal/statuspage) on one
+// confighttp listener (console.go). Both read the engine (Alerts, Groups,
+// Silences) and change only silences: SetSilence and ExpireSilence persist
+// them in the same store, next to the until_resolved state
+// (alerts.StoreKeySilences), before they answer, and the next flush
+// applies them. The page also reads the SLO and anomaly snapshots the slo
+// and anomaly connectors publish to internal/statusboard.
 package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/alertrouterconnector"
