@@ -10,6 +10,8 @@ import (
 	"strings"
 	"time"
 
+	"github.com/go-openapi/strfmt"
+	"github.com/prometheus/alertmanager/api/v2/models"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
@@ -25,15 +27,6 @@ import (
 
 // AlertsPath is Alertmanager's API v2 path for posting alerts.
 const AlertsPath = "/api/v2/alerts"
-
-// PostableAlert is one element of the JSON array POST /api/v2/alerts takes.
-type PostableAlert struct {
-	Labels       map[string]string `json:"labels"`
-	Annotations  map[string]string `json:"annotations,omitempty"`
-	StartsAt     time.Time         `json:"startsAt,omitzero"`
-	EndsAt       time.Time         `json:"endsAt,omitzero"`
-	GeneratorURL string            `json:"generatorURL,omitempty"`
-}
 
 type amExporter struct {
 	cfg    *Config
@@ -66,9 +59,9 @@ func (e *amExporter) start(ctx context.Context, host component.Host) error {
 // are returned as errors (and skipped). A firing alert starts, and a
 // resolved one ends, at its event's time (now for an event without any
 // timestamp), as for every other reader of alert events.
-func ToAlerts(ld plog.Logs, now time.Time) ([]PostableAlert, []error) {
+func ToAlerts(ld plog.Logs, now time.Time) (models.PostableAlerts, []error) {
 	var (
-		out  []PostableAlert
+		out  models.PostableAlerts
 		errs []error
 	)
 	for _, rl := range ld.ResourceLogs().All() {
@@ -88,13 +81,17 @@ func ToAlerts(ld plog.Logs, now time.Time) ([]PostableAlert, []error) {
 	return out, errs
 }
 
-func toPostable(a alerts.Alert) PostableAlert {
-	p := PostableAlert{
-		Labels:       a.Labels,
-		Annotations:  make(map[string]string, len(a.Annotations)),
-		GeneratorURL: a.Annotations[conventions.AttrAlertDashboardURL],
-		StartsAt:     a.StartsAt,
-		EndsAt:       a.EndsAt,
+// toPostable is the alert in Alertmanager's own API type. A zero start or
+// end is sent as the zero time, which Alertmanager reads as unset.
+func toPostable(a alerts.Alert) *models.PostableAlert {
+	p := &models.PostableAlert{
+		Alert: models.Alert{
+			Labels:       models.LabelSet(a.Labels),
+			GeneratorURL: strfmt.URI(a.Annotations[conventions.AttrAlertDashboardURL]),
+		},
+		Annotations: make(models.LabelSet, len(a.Annotations)),
+		StartsAt:    strfmt.DateTime(a.StartsAt),
+		EndsAt:      strfmt.DateTime(a.EndsAt),
 	}
 	for k, v := range a.Annotations {
 		if name := labelname.Sanitize(k); name != "" {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-openapi/strfmt"
+	"github.com/prometheus/alertmanager/api/v2/models"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
@@ -75,20 +77,23 @@ func TestToAlerts(t *testing.T) {
 				t.Fatalf("ToAlerts = %v, %v; want one alert (the non-alert record skipped)", got, errs)
 			}
 			a := got[0]
-			if !reflect.DeepEqual(a.Labels, wantLabels) {
+			if !reflect.DeepEqual(map[string]string(a.Labels), wantLabels) {
 				t.Errorf("labels = %v, want %v", a.Labels, wantLabels)
 			}
 			// The same labels as the alert router reads.
 			rl := alertLogs(tt.state).ResourceLogs().At(0)
 			routerAlert, err := alertevent.Decode(rl.ScopeLogs().At(0).LogRecords().At(0), rl.Resource(), now)
-			if err != nil || !reflect.DeepEqual(routerAlert.Labels, a.Labels) {
+			if err != nil || !reflect.DeepEqual(routerAlert.Labels, map[string]string(a.Labels)) {
 				t.Errorf("labels differ from the codec's: %v vs %v (%v)", routerAlert.Labels, a.Labels, err)
 			}
-			if !a.StartsAt.Equal(tt.wantStart) || !a.EndsAt.Equal(tt.wantEnd) {
+			if !time.Time(a.StartsAt).Equal(tt.wantStart) || !time.Time(a.EndsAt).Equal(tt.wantEnd) {
 				t.Errorf("startsAt %v endsAt %v, want %v %v", a.StartsAt, a.EndsAt, tt.wantStart, tt.wantEnd)
 			}
 			if a.Annotations["slo_burn_rate_long"] != "14.9" || a.Annotations["summary"] == "" {
 				t.Errorf("annotations = %v", a.Annotations)
+			}
+			if err := a.Validate(strfmt.Default); err != nil {
+				t.Errorf("the alert breaks Alertmanager's API: %v", err)
 			}
 			if a.GeneratorURL != "https://grafana.example/d/slo" {
 				t.Errorf("generatorURL = %q", a.GeneratorURL)
@@ -101,7 +106,7 @@ func TestToAlerts(t *testing.T) {
 type fakeAM struct {
 	mu       sync.Mutex
 	statuses []int
-	bodies   [][]PostableAlert
+	bodies   []models.PostableAlerts
 	requests int
 }
 
@@ -120,8 +125,12 @@ func (f *fakeAM) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	raw, _ := io.ReadAll(r.Body)
-	var body []PostableAlert
-	if err := json.Unmarshal(raw, &body); err != nil {
+	var body models.PostableAlerts
+	err := json.Unmarshal(raw, &body)
+	if err == nil {
+		err = body.Validate(strfmt.Default) // as Alertmanager's API checks it
+	}
+	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
