@@ -29,8 +29,8 @@ func TestStartChoosesNewPortsWhenOneIsTaken(t *testing.T) {
 	if inst.Ports.OTLPGRPC == taken.Addr().(*net.TCPAddr).Port {
 		t.Fatalf("the running instance kept the taken port %d", inst.Ports.OTLPGRPC)
 	}
-	if calls != 10 {
-		t.Fatalf("ports chosen %d times, want 10 (5 per attempt, 2 attempts)", calls)
+	if calls != 12 {
+		t.Fatalf("ports chosen %d times, want 12 (6 per attempt, 2 attempts)", calls)
 	}
 	if inst.Exited() {
 		t.Fatalf("instance not running:\n%s", inst.Log())
