@@ -261,7 +261,7 @@ func budgetChart(points []statusboard.Point, period time.Duration, now time.Time
 	c := chart{Width: w, Height: h, From: "-" + model.Duration(period).String()}
 	if len(points) > 0 {
 		if covered := now.Sub(points[0].At); covered < period {
-			period = max(covered, time.Minute)
+			period = max(covered, time.Second)
 			c.From = "-" + model.Duration(period.Round(time.Second)).String() + " (since start)"
 		}
 	}
