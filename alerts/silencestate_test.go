@@ -17,7 +17,7 @@ func TestAPISilenceLifecycle(t *testing.T) {
 	store := NewMemStore()
 	e := NewEngine(nil, store)
 	id, err := e.SetSilence(ctx, Silence{
-		Matchers: mustParse(t, `service="checkout"`), EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "deploy",
+		Matchers: mustParse(t, `service_name="checkout"`), EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "deploy",
 	}, t0)
 	require.NoError(t, err)
 	require.NotEmpty(t, id)
@@ -56,19 +56,19 @@ func TestAPISilenceLifecycle(t *testing.T) {
 func TestSetSilenceErrors(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
-	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service="search"`), EndsAt: t0.Add(time.Hour)}})
+	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(time.Hour)}})
 	tests := []struct {
 		name string
 		s    Silence
 		want string
 	}{
 		{"no matcher", Silence{EndsAt: t0.Add(time.Hour)}, "invalid silence: at least one matcher required"},
-		{"matches everything", Silence{Matchers: mustParse(t, `service=~".*"`), EndsAt: t0.Add(time.Hour)}, "at least one matcher must not match the empty string"},
-		{"no end", Silence{Matchers: mustParse(t, `service="a"`)}, "invalid zero end timestamp"},
-		{"ends before it starts", Silence{Matchers: mustParse(t, `service="a"`), StartsAt: t0.Add(2 * time.Hour), EndsAt: t0.Add(time.Hour)}, "start time must be before end time"},
-		{"ends in the past", Silence{Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(-time.Hour)}, "end time can't be in the past"},
-		{"unknown id", Silence{ID: "nope", Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(time.Hour)}, "nope: silence not found"},
-		{"file silence", Silence{ID: FileSilenceID("maint"), Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(time.Hour)}, FileSilenceID("maint") + ": silence comes from the silences file and is read-only"},
+		{"matches everything", Silence{Matchers: mustParse(t, `service_name=~".*"`), EndsAt: t0.Add(time.Hour)}, "at least one matcher must not match the empty string"},
+		{"no end", Silence{Matchers: mustParse(t, `service_name="a"`)}, "invalid zero end timestamp"},
+		{"ends before it starts", Silence{Matchers: mustParse(t, `service_name="a"`), StartsAt: t0.Add(2 * time.Hour), EndsAt: t0.Add(time.Hour)}, "start time must be before end time"},
+		{"ends in the past", Silence{Matchers: mustParse(t, `service_name="a"`), EndsAt: t0.Add(-time.Hour)}, "end time can't be in the past"},
+		{"unknown id", Silence{ID: "nope", Matchers: mustParse(t, `service_name="a"`), EndsAt: t0.Add(time.Hour)}, "nope: silence not found"},
+		{"file silence", Silence{ID: FileSilenceID("maint"), Matchers: mustParse(t, `service_name="a"`), EndsAt: t0.Add(time.Hour)}, FileSilenceID("maint") + ": silence comes from the silences file and is read-only"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -85,7 +85,7 @@ func TestSetSilenceErrors(t *testing.T) {
 func TestSilenceUpdate(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
-	s := Silence{Matchers: mustParse(t, `service="checkout"`), EndsAt: t0.Add(time.Hour)}
+	s := Silence{Matchers: mustParse(t, `service_name="checkout"`), EndsAt: t0.Add(time.Hour)}
 	id, err := e.SetSilence(ctx, s, t0)
 	require.NoError(t, err)
 	s.ID, s.EndsAt, s.Comment = id, t0.Add(2*time.Hour), "longer"
@@ -131,14 +131,14 @@ func TestUntilResolvedThroughTheAPI(t *testing.T) {
 func TestSilencesOrderAndFileSilences(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
-	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service="search"`), EndsAt: t0.Add(3 * time.Hour)}})
-	late, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service="a"`), EndsAt: t0.Add(2 * time.Hour)}, t0)
+	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(3 * time.Hour)}})
+	late, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="a"`), EndsAt: t0.Add(2 * time.Hour)}, t0)
 	require.NoError(t, err)
-	soon, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service="b"`), EndsAt: t0.Add(time.Hour)}, t0)
+	soon, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="b"`), EndsAt: t0.Add(time.Hour)}, t0)
 	require.NoError(t, err)
-	pending, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service="c"`), StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour)}, t0)
+	pending, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="c"`), StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour)}, t0)
 	require.NoError(t, err)
-	gone, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service="d"`), EndsAt: t0.Add(time.Hour)}, t0)
+	gone, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="d"`), EndsAt: t0.Add(time.Hour)}, t0)
 	require.NoError(t, err)
 	require.NoError(t, e.ExpireSilence(ctx, gone, t0))
 
@@ -164,20 +164,20 @@ func TestAlertsStatus(t *testing.T) {
 receivers: [{name: oncall}, {name: tickets}]
 route:
   receiver: oncall
-  group_by: [service]
+  group_by: [service_name]
   routes:
     - matchers: ['severity="ticket"']
       receiver: tickets
 inhibit_rules:
   - source_matchers: ['severity="page"']
     target_matchers: ['severity="ticket"']
-    equal: [slo, service]
+    equal: [slo, service_name]
 `)
 	e := NewEngine(cfg, nil)
 	for _, a := range []Alert{pageCheckout, ticketCheckout, ticketSearch} {
 		e.Ingest(a, t0)
 	}
-	id, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service="search"`), EndsAt: t0.Add(time.Hour)}, t0)
+	id, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(time.Hour)}, t0)
 	require.NoError(t, err)
 
 	byName := map[string]AlertStatus{}
@@ -193,7 +193,7 @@ inhibit_rules:
 
 	groups := e.Groups(t0)
 	require.Len(t, groups, 3)
-	assert.Equal(t, map[string]string{"service": "checkout"}, groups[0].Labels)
+	assert.Equal(t, map[string]string{"service_name": "checkout"}, groups[0].Labels)
 
 	// Querying recorded nothing: the flush still sends the page alone.
 	var got []string

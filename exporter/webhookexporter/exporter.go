@@ -6,19 +6,16 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"net/http"
 	"net/url"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/prometheus/alertmanager/template"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter"
-	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
 
@@ -26,14 +23,11 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/httpexport"
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
-const (
-	// Version is the webhook payload's version, Alertmanager's current.
-	Version = "4"
-	// maxErrorBody bounds how much of an error answer is kept in an error.
-	maxErrorBody = 1024
-)
+// Version is the webhook payload's version, Alertmanager's current.
+const Version = "4"
 
 // Message is Alertmanager's webhook payload. Its fields are
 // template.Data's, Alertmanager's own type, plus the three its webhook
@@ -168,7 +162,9 @@ func alertOf(a alerts.Alert) template.Alert {
 		Fingerprint:  a.Fingerprint,
 	}
 	for _, k := range slices.Sorted(maps.Keys(a.Annotations)) {
-		out.Annotations[alerts.LabelName(k)] = a.Annotations[k]
+		if name := labelname.Sanitize(k); name != "" {
+			out.Annotations[name] = a.Annotations[k]
+		}
 	}
 	if a.Firing() {
 		out.EndsAt = time.Time{}
@@ -207,32 +203,17 @@ func (e *webhookExporter) send(ctx context.Context, msg Message) error {
 		return fmt.Errorf("webhook to %s: %w", redact(e.cfg.ClientConfig.Endpoint), redactErr(err))
 	}
 	defer resp.Body.Close()
-	raw, _ := io.ReadAll(io.LimitReader(resp.Body, maxErrorBody))
-	_, _ = io.Copy(io.Discard, resp.Body)
-	return classify(resp, raw, redact(e.cfg.ClientConfig.Endpoint), e.now())
-}
-
-// classify maps the receiver's answer to exporterhelper's error kinds, as
-// Alertmanager's notifiers do: 2xx is delivered; 408, 429 and 5xx are
-// retried (honouring Retry-After); any other answer is permanent, since
-// sending the same payload again cannot change it.
-func classify(resp *http.Response, body []byte, where string, now time.Time) error {
-	code := resp.StatusCode
-	if code >= 200 && code < 300 {
+	if httpexport.Classify(resp.StatusCode) == httpexport.Success {
+		httpexport.Drain(resp.Body)
 		return nil
 	}
-	err := fmt.Errorf("webhook to %s: HTTP %d: %s", where, code, strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD")))
-	switch {
-	case code == http.StatusTooManyRequests || code >= 500:
-		if d, ok := httpexport.RetryAfter(resp.Header, now); ok {
-			return exporterhelper.NewThrottleRetry(err, d)
-		}
-		return err
-	case code == http.StatusRequestTimeout:
-		return err
-	default:
-		return consumererror.NewPermanent(err)
+	// As Alertmanager's notifiers: 408, 429 and 5xx are retried
+	// (honouring Retry-After), any other answer is permanent.
+	err = &httpexport.StatusError{
+		Server: "webhook " + redact(e.cfg.ClientConfig.Endpoint), Status: resp.StatusCode,
+		Message: httpexport.ReadErrorBody(resp.Body),
 	}
+	return httpexport.ResponseError(resp.StatusCode, resp.Header, err, e.now())
 }
 
 // redact keeps the scheme and host of a URL: its path and query often

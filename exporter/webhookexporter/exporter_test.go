@@ -86,13 +86,13 @@ func notification(receiver string, a alerts.Alert) plog.Logs {
 	}
 	alertevent.AppendNotification(records, alerts.Notification{
 		Receiver: receiver, Action: action, Alert: a, At: t0.Add(time.Hour),
-		GroupKey: `0/` + receiver + `:{service="checkout"}`, GroupLabels: map[string]string{"service": "checkout"},
+		GroupKey: `0/` + receiver + `:{service_name="checkout"}`, GroupLabels: map[string]string{"service_name": "checkout"},
 	})
 	return ld
 }
 
 var page = func() alerts.Alert {
-	labels := map[string]string{"alertname": "SLOBurnRate", "severity": "page", "service": "checkout", "slo": "availability", "source": "slo"}
+	labels := map[string]string{"alertname": "SLOBurnRate", "severity": "page", "service_name": "checkout", "slo": "availability", "source": "slo"}
 	return alerts.Alert{
 		Labels: labels, State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(labels),
 		Annotations: map[string]string{
@@ -136,8 +136,8 @@ func TestPayload(t *testing.T) {
 	assert.Equal(t, "4", *p.Version)
 	assert.Equal(t, "chat", *p.Receiver)
 	assert.Equal(t, "firing", *p.Status)
-	assert.Equal(t, `0/chat:{service="checkout"}`, *p.GroupKey)
-	assert.Equal(t, map[string]string{"service": "checkout"}, p.GroupLabels)
+	assert.Equal(t, `0/chat:{service_name="checkout"}`, *p.GroupKey)
+	assert.Equal(t, map[string]string{"service_name": "checkout"}, p.GroupLabels)
 	assert.Equal(t, page.Labels, p.CommonLabels)
 	assert.Equal(t, "http://127.0.0.1:9094", *p.ExternalURL)
 	a := p.Alerts[0]

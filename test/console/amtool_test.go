@@ -58,7 +58,7 @@ func queryAlerts(t *testing.T, inst *vigiltest.Instance, args ...string) []amAle
 // pageOf returns the checkout availability page among alerts, if there.
 func pageOf(alerts []amAlert) (amAlert, bool) {
 	for _, a := range alerts {
-		if a.Labels["slo"] == "availability" && a.Labels["service"] == "checkout" && a.Labels["severity"] == "page" {
+		if a.Labels["slo"] == "availability" && a.Labels["service_name"] == "checkout" && a.Labels["severity"] == "page" {
 			return a, true
 		}
 	}
@@ -79,7 +79,7 @@ func TestAmtool(t *testing.T) {
 	inst := vigiltest.Start(t, opts)
 
 	out := amtool(t, inst, "silence", "add", "--author=oncall", "--comment=payments migration, known errors", "--duration=2h",
-		"slo=availability", "service=checkout")
+		"slo=availability", "service_name=checkout")
 	id := strings.TrimSpace(out)
 	require.Regexp(t, `^[0-9a-f-]{36}$`, id, "amtool silence add prints the new silence's ID")
 

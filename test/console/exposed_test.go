@@ -42,7 +42,7 @@ func TestConsoleBehindBearerToken(t *testing.T) {
 
 	cfg := filepath.Join(t.TempDir(), "http.yml")
 	require.NoError(t, os.WriteFile(cfg, []byte("authorization:\n  credentials: "+token+"\n"), 0o600))
-	out := amtool(t, inst, "--http.config.file="+cfg, "silence", "add", "--author=oncall", "--comment=behind auth", "--duration=1h", "service=checkout")
+	out := amtool(t, inst, "--http.config.file="+cfg, "silence", "add", "--author=oncall", "--comment=behind auth", "--duration=1h", "service_name=checkout")
 	assert.Regexp(t, `^[0-9a-f-]{36}\s*$`, out)
 }
 
@@ -77,7 +77,7 @@ func TestWebhookThroughBinary(t *testing.T) {
 	assert.Equal(t, "firing", *p.Status)
 	assert.Equal(t, inst0URL, *p.ExternalURL)
 	require.Len(t, p.Alerts, 1)
-	assert.Equal(t, "checkout", p.Alerts[0].Labels["service"])
+	assert.Equal(t, "checkout", p.Alerts[0].Labels["service_name"])
 	assert.NotEmpty(t, p.GroupLabels)
 }
 

@@ -56,7 +56,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	// A silence, created with the page's own form in the browser.
 	require.NoError(t, b.Submit(ctx, `(() => {
 		const f = document.querySelector('form.silence-form');
-		f.matchers.value = 'service="checkout", slo="latency"';
+		f.matchers.value = 'service_name="checkout", slo="latency"';
 		f.duration.value = '3h';
 		f.created_by.value = 'oncall';
 		f.comment.value = 'created from the status page';

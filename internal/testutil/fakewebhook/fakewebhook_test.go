@@ -8,10 +8,10 @@ import (
 )
 
 // good is a payload as Alertmanager 0.33's webhook notifier sends it.
-const good = `{"receiver":"chat","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"SLOBurnRate","service":"checkout"},` +
+const good = `{"receiver":"chat","status":"firing","alerts":[{"status":"firing","labels":{"alertname":"SLOBurnRate","service_name":"checkout"},` +
 	`"annotations":{"summary":"burning"},"startsAt":"2026-11-21T20:00:00Z","endsAt":"0001-01-01T00:00:00Z","generatorURL":"https://g/d",` +
-	`"fingerprint":"3da51f0b61ceafb2"}],"notification_reason":"","groupLabels":{"service":"checkout"},"commonLabels":{"alertname":"SLOBurnRate","service":"checkout"},` +
-	`"commonAnnotations":{"summary":"burning"},"externalURL":"http://127.0.0.1:9094","version":"4","groupKey":"0/chat:{service=\"checkout\"}","truncatedAlerts":0}`
+	`"fingerprint":"3da51f0b61ceafb2"}],"notification_reason":"","groupLabels":{"service_name":"checkout"},"commonLabels":{"alertname":"SLOBurnRate","service_name":"checkout"},` +
+	`"commonAnnotations":{"summary":"burning"},"externalURL":"http://127.0.0.1:9094","version":"4","groupKey":"0/chat:{service_name=\"checkout\"}","truncatedAlerts":0}`
 
 func TestCheck(t *testing.T) {
 	tests := []struct {
@@ -20,7 +20,7 @@ func TestCheck(t *testing.T) {
 		{"Alertmanager's payload", good, "application/json", ""},
 		{"wrong content type", good, "text/plain", `Content-Type "text/plain": want application/json`},
 		{"unknown field", strings.Replace(good, `"version"`, `"extra":1,"version"`, 1), "application/json", `unknown field "extra"`},
-		{"missing field", strings.Replace(good, `"groupKey":"0/chat:{service=\"checkout\"}",`, "", 1), "application/json", "groupKey: missing"},
+		{"missing field", strings.Replace(good, `"groupKey":"0/chat:{service_name=\"checkout\"}",`, "", 1), "application/json", "groupKey: missing"},
 		{"old version", strings.Replace(good, `"version":"4"`, `"version":"3"`, 1), "application/json", `version "3": want "4"`},
 		{"status disagrees", strings.Replace(good, `"status":"firing","alerts"`, `"status":"resolved","alerts"`, 1), "application/json", `status "resolved": want "firing"`},
 		{"firing with an end", strings.Replace(good, `"0001-01-01T00:00:00Z"`, `"2026-11-21T21:00:00Z"`, 1), "application/json", "a firing alert has the zero time"},

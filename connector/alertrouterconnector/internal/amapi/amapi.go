@@ -37,6 +37,7 @@ import (
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // maxBody bounds a request body: a silence is a few hundred bytes.
@@ -311,7 +312,9 @@ func gettableAlert(st *alerts.AlertStatus) *models.GettableAlert {
 	}
 	annotations := models.LabelSet{}
 	for k, v := range a.Annotations {
-		annotations[alerts.LabelName(k)] = v
+		if name := labelname.Sanitize(k); name != "" {
+			annotations[name] = v
+		}
 	}
 	out := &models.GettableAlert{
 		Annotations: annotations,

@@ -33,9 +33,9 @@ func alertOf(labels ...string) alerts.Alert {
 }
 
 var (
-	page   = alertOf("alertname", "SLOBurnRate", "severity", "page", "service", "checkout", "slo", "availability")
-	ticket = alertOf("alertname", "SLOBurnRate", "severity", "ticket", "service", "checkout", "slo", "availability")
-	search = alertOf("alertname", "SLOBurnRate", "severity", "page", "service", "search", "slo", "latency")
+	page   = alertOf("alertname", "SLOBurnRate", "severity", "page", "service_name", "checkout", "slo", "availability")
+	ticket = alertOf("alertname", "SLOBurnRate", "severity", "ticket", "service_name", "checkout", "slo", "availability")
+	search = alertOf("alertname", "SLOBurnRate", "severity", "page", "service_name", "search", "slo", "latency")
 )
 
 // server runs the API over an engine holding a page of checkout (which
@@ -47,13 +47,13 @@ func server(t *testing.T) (*httptest.Server, *alerts.Engine, string) {
 	for _, a := range []alerts.Alert{page, ticket, search} {
 		e.Ingest(a, t0)
 	}
-	m, err := alerts.ParseMatcher(`service="search"`)
+	m, err := alerts.ParseMatcher(`service_name="search"`)
 	require.NoError(t, err)
 	id, err := e.SetSilence(context.Background(), alerts.Silence{
 		Matchers: alerts.Matchers{m}, EndsAt: t0.Add(time.Hour), CreatedBy: "alice", Comment: "known",
 	}, t0)
 	require.NoError(t, err)
-	fm, err := alerts.ParseMatcher(`service="billing"`)
+	fm, err := alerts.ParseMatcher(`service_name="billing"`)
 	require.NoError(t, err)
 	e.SetSilences([]*alerts.Silence{{ID: "maint", Matchers: alerts.Matchers{fm}, EndsAt: t0.Add(2 * time.Hour), Comment: "migration"}})
 	mux := http.NewServeMux()
@@ -88,7 +88,7 @@ func alertsOf(t *testing.T, data []byte) []string {
 	require.NoError(t, got.Validate(strfmt.Default))
 	var out []string
 	for _, a := range got {
-		out = append(out, a.Labels["service"]+"/"+a.Labels["severity"]+" "+*a.Status.State)
+		out = append(out, a.Labels["service_name"]+"/"+a.Labels["severity"]+" "+*a.Status.State)
 	}
 	return out
 }
@@ -104,11 +104,11 @@ func TestGetAlerts(t *testing.T) {
 		want        []string
 	}{
 		{"everything", "", []string{"checkout/page active", "search/page suppressed", "checkout/ticket suppressed"}},
-		{"grafana: all states with a filter", "?active=true&silenced=true&inhibited=true&unprocessed=true&filter=" + url.QueryEscape(`service="checkout"`),
+		{"grafana: all states with a filter", "?active=true&silenced=true&inhibited=true&unprocessed=true&filter=" + url.QueryEscape(`service_name="checkout"`),
 			[]string{"checkout/page active", "checkout/ticket suppressed"}},
 		{"amtool: active only", "?active=true&silenced=false&inhibited=false&unprocessed=true", []string{"checkout/page active"}},
 		{"suppressed only", "?active=false", []string{"search/page suppressed", "checkout/ticket suppressed"}},
-		{"regex filter", "?filter=" + url.QueryEscape(`severity=~"pa.*"`) + "&filter=" + url.QueryEscape(`service!="search"`), []string{"checkout/page active"}},
+		{"regex filter", "?filter=" + url.QueryEscape(`severity=~"pa.*"`) + "&filter=" + url.QueryEscape(`service_name!="search"`), []string{"checkout/page active"}},
 		{"receiver", "?receiver=def.*", []string{"checkout/page active", "search/page suppressed", "checkout/ticket suppressed"}},
 		{"other receiver", "?receiver=oncall", nil},
 	}
@@ -120,7 +120,7 @@ func TestGetAlerts(t *testing.T) {
 		})
 	}
 
-	code, data := do(t, srv, http.MethodGet, "/api/v2/alerts?filter="+url.QueryEscape(`service="checkout"`)+"&filter="+url.QueryEscape(`severity="page"`), "")
+	code, data := do(t, srv, http.MethodGet, "/api/v2/alerts?filter="+url.QueryEscape(`service_name="checkout"`)+"&filter="+url.QueryEscape(`severity="page"`), "")
 	require.Equal(t, http.StatusOK, code)
 	var got models.GettableAlerts
 	require.NoError(t, json.Unmarshal(data, &got))
@@ -142,7 +142,7 @@ func TestBadRequests(t *testing.T) {
 		want                     string
 	}{
 		{"bool of the wrong type", "GET", "/api/v2/alerts?active=maybe", "", 422, `active in query must be of type bool: \"maybe\"`},
-		{"filter that does not parse", "GET", "/api/v2/alerts?filter=" + url.QueryEscape(`service=~"(`), "", 400, "bad matcher format"},
+		{"filter that does not parse", "GET", "/api/v2/alerts?filter=" + url.QueryEscape(`service_name=~"(`), "", 400, "bad matcher format"},
 		{"receiver regex that does not parse", "GET", "/api/v2/alerts/groups?receiver=(", "", 400, "failed to parse receiver param"},
 		{"silence filter that does not parse", "GET", "/api/v2/silences?filter=nope", "", 400, "bad matcher format"},
 		{"silence id that is no UUID", "GET", "/api/v2/silence/nope", "", 422, `silenceID in path must be of type strfmt.UUID: \"nope\"`},
@@ -152,12 +152,12 @@ func TestBadRequests(t *testing.T) {
 		{"body no JSON", "POST", "/api/v2/silences", "{", 400, "parsing silence body from \\\"\\\" failed"},
 		{"body missing fields", "POST", "/api/v2/silences", `{"matchers":[]}`, 422, "comment in body is required"},
 		{"no matcher (the spec's minItems)", "POST", "/api/v2/silences", silenceBody("", t0, t0.Add(time.Hour)), 422, "matchers in body should have at least 1 items"},
-		{"ends before it starts", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"checkout","isRegex":false}`, t0.Add(2*time.Hour), t0.Add(time.Hour)), 400, "start time must be before end time"},
-		{"ends in the past", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"checkout","isRegex":false}`, t0.Add(-2*time.Hour), t0.Add(-time.Hour)), 400, "end time can't be in the past"},
-		{"matches everything", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":".*","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "at least one matcher must not match the empty string"},
-		{"bad regex", "POST", "/api/v2/silences", silenceBody(`{"name":"service","value":"(","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "invalid regular expression"},
+		{"ends before it starts", "POST", "/api/v2/silences", silenceBody(`{"name":"service_name","value":"checkout","isRegex":false}`, t0.Add(2*time.Hour), t0.Add(time.Hour)), 400, "start time must be before end time"},
+		{"ends in the past", "POST", "/api/v2/silences", silenceBody(`{"name":"service_name","value":"checkout","isRegex":false}`, t0.Add(-2*time.Hour), t0.Add(-time.Hour)), 400, "end time can't be in the past"},
+		{"matches everything", "POST", "/api/v2/silences", silenceBody(`{"name":"service_name","value":".*","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "at least one matcher must not match the empty string"},
+		{"bad regex", "POST", "/api/v2/silences", silenceBody(`{"name":"service_name","value":"(","isRegex":true}`, t0, t0.Add(time.Hour)), 400, "invalid regular expression"},
 		{"bad label name", "POST", "/api/v2/silences", silenceBody(`{"name":"1x","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), 400, `invalid label name \"1x\"`},
-		{"update of an unknown silence", "POST", "/api/v2/silences", strings.Replace(silenceBody(`{"name":"service","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), "{", `{"id":"0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001",`, 1), 404, "silence not found"},
+		{"update of an unknown silence", "POST", "/api/v2/silences", strings.Replace(silenceBody(`{"name":"service_name","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), "{", `{"id":"0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001",`, 1), 404, "silence not found"},
 		{"posting alerts", "POST", "/api/v2/alerts", "[]", 400, "Vigil does not take alerts through this API"},
 		{"an existing silence is fine", "GET", "/api/v2/silence/" + id, "", 200, `"state":"active"`},
 	}
@@ -236,7 +236,7 @@ func TestGroupsStatusReceiversHealth(t *testing.T) {
 	require.NoError(t, json.Unmarshal(data, &groups))
 	require.NoError(t, groups.Validate(strfmt.Default))
 	require.Len(t, groups, 1)
-	assert.Equal(t, models.LabelSet{"alertname": "SLOBurnRate", "service": "checkout", "slo": "availability"}, groups[0].Labels)
+	assert.Equal(t, models.LabelSet{"alertname": "SLOBurnRate", "service_name": "checkout", "slo": "availability"}, groups[0].Labels)
 	assert.Equal(t, "default", *groups[0].Receiver.Name)
 	require.Len(t, groups[0].Alerts, 1)
 

@@ -295,7 +295,7 @@ func ago(t time.Time, now time.Time) string {
 }
 
 // createSilence takes the page's form: matchers as Alertmanager writes
-// them (`service="checkout", slo=~"avail.*"`), a duration (2h, 1d), a
+// them (`service_name="checkout", slo=~"avail.*"`), a duration (2h, 1d), a
 // comment, the author and whether it lasts until the alerts resolve. A
 // form that does not parse renders the page again with what is wrong and
 // what was typed.

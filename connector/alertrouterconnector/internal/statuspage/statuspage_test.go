@@ -21,7 +21,7 @@ var t0 = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 func setup(t *testing.T) (*httptest.Server, *alerts.Engine) {
 	t.Helper()
 	e := alerts.NewEngine(nil, nil)
-	labels := map[string]string{"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "service": "checkout", "slo": "availability"}
+	labels := map[string]string{"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "service_name": "checkout", "slo": "availability"}
 	e.Ingest(alerts.Alert{
 		Labels: labels, State: alerts.StateFiring, StartsAt: t0.Add(-10 * time.Minute), Fingerprint: alerts.Fingerprint(labels),
 		Annotations: map[string]string{
@@ -94,7 +94,7 @@ func TestPageShowsState(t *testing.T) {
 func TestSilenceFromThePage(t *testing.T) {
 	srv, e := setup(t)
 	resp := post(t, srv, "/silences", url.Values{
-		"matchers": {`service="checkout", slo="availability"`}, "duration": {"1d"}, "created_by": {"dave"},
+		"matchers": {`service_name="checkout", slo="availability"`}, "duration": {"1d"}, "created_by": {"dave"},
 		"comment": {"INC-42"}, "until_resolved": {"1"},
 	})
 	require.Equal(t, http.StatusSeeOther, resp.StatusCode)
@@ -105,7 +105,7 @@ func TestSilenceFromThePage(t *testing.T) {
 	assert.Equal(t, "[until-resolved] INC-42", s.Comment)
 	assert.True(t, s.UntilResolved)
 	assert.Equal(t, t0.Add(24*time.Hour), s.EndsAt)
-	assert.Equal(t, `{service="checkout",slo="availability"}`, s.Matchers.String())
+	assert.Equal(t, `{service_name="checkout",slo="availability"}`, s.Matchers.String())
 
 	_, body := get(t, srv, "/?done=created")
 	assert.Contains(t, body, `data-silence="`+s.ID+`"`)
@@ -123,7 +123,7 @@ func TestSilenceFromThePage(t *testing.T) {
 
 func TestBadForm(t *testing.T) {
 	srv, e := setup(t)
-	resp := post(t, srv, "/silences", url.Values{"matchers": {`service=~"(`}, "duration": {"soon"}, "comment": {"x"}})
+	resp := post(t, srv, "/silences", url.Values{"matchers": {`service_name=~"(`}, "duration": {"soon"}, "comment": {"x"}})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	body, err := io.ReadAll(resp.Body)
 	require.NoError(t, err)
@@ -135,7 +135,7 @@ func TestBadForm(t *testing.T) {
 	assert.Contains(t, page, `value="soon"`, "what was typed is kept")
 	assert.Empty(t, e.Silences(t0))
 
-	resp = post(t, srv, "/silences", url.Values{"matchers": {`service=~".*"`}, "duration": {"1h"}, "comment": {"x"}, "created_by": {"y"}})
+	resp = post(t, srv, "/silences", url.Values{"matchers": {`service_name=~".*"`}, "duration": {"1h"}, "comment": {"x"}, "created_by": {"y"}})
 	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
 	body, err = io.ReadAll(resp.Body)
 	require.NoError(t, err)
