@@ -31,6 +31,8 @@ import (
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/connector/spanmetricsconnector"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/fileexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/kafkaexporter"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/loadbalancingexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/exporter/prometheusremotewriteexporter"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/basicauthextension"
@@ -42,6 +44,7 @@ import (
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/filterprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/resourceprocessor"
 	"github.com/open-telemetry/opentelemetry-collector-contrib/processor/transformprocessor"
+	"github.com/open-telemetry/opentelemetry-collector-contrib/receiver/kafkareceiver"
 
 	"github.com/vigil-otel/vigil/connector/alertrouterconnector"
 	"github.com/vigil-otel/vigil/connector/anomalyconnector"
@@ -71,6 +74,7 @@ var (
 	receiverFactories = []any{
 		otlpreceiver.NewFactory,
 		zaplogreceiver.NewFactory,
+		kafkareceiver.NewFactory,
 	}
 	processorFactories = []any{
 		memorylimiterprocessor.NewFactory,
@@ -93,6 +97,8 @@ var (
 		prometheusexporter.NewFactory,
 		prometheusremotewriteexporter.NewFactory,
 		fileexporter.NewFactory,
+		loadbalancingexporter.NewFactory,
+		kafkaexporter.NewFactory,
 		clickhouseexporter.NewFactory,
 		lokiexporter.NewFactory,
 		pagerdutyexporter.NewFactory,

@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-otel/vigil/internal/testutil/secretscan"
 )
 
 // TestGeneratedFilesUpToDate fails when json/ or provisioning/ differ from
@@ -163,45 +165,6 @@ func TestDashboardLinksResolve(t *testing.T) {
 	check("datasources.yaml", string(raw))
 }
 
-// secretLike matches values that look like credentials: a key named like a
-// secret with a literal (non-variable) value, bearer tokens, PagerDuty
-// routing keys and Sentry DSNs with a key.
-var secretLike = []*regexp.Regexp{
-	regexp.MustCompile(`(?i)"(password|passwd|secret|token|api_?key|routing_?key|auth)"\s*:\s*"[^"$]`),
-	regexp.MustCompile(`(?i)bearer\s+[a-z0-9._-]{8,}`),
-	regexp.MustCompile(`(?i)basic\s+[a-z0-9+/=]{12,}`),
-	regexp.MustCompile(`https?://[^/\s"]+:[^@/\s"]+@`),
-	regexp.MustCompile(`\b[a-f0-9]{32}@[a-z0-9.-]+/\d+`),
-}
-
-func findSecrets(text string) []string {
-	var out []string
-	for _, re := range secretLike {
-		out = append(out, re.FindAllString(text, -1)...)
-	}
-	return out
-}
-
-func TestSecretCheckerCatchesSecrets(t *testing.T) {
-	tests := []struct {
-		text string
-		want bool
-	}{
-		{`{"password": "hunter2"}`, true},
-		{`{"routing_key": "R0123456789ABCDEF"}`, true},
-		{`Authorization: Bearer abcdef0123456789`, true},
-		{`http://vigil:s3cret@clickhouse:8123`, true},
-		{`https://0123456789abcdef0123456789abcdef@sentry.example.com/42`, true},
-		{`{"password": "${CLICKHOUSE_PASSWORD}"}`, false},
-		{`{"rawSql": "SELECT TraceId FROM otel.otel_traces"}`, false},
-	}
-	for _, tt := range tests {
-		if got := len(findSecrets(tt.text)) > 0; got != tt.want {
-			t.Errorf("findSecrets(%q) found=%v, want %v", tt.text, got, tt.want)
-		}
-	}
-}
-
 // TestNoSecretsInGeneratedFiles checks the committed JSON and provisioning
 // hold no credentials: secure fields must come from the environment.
 func TestNoSecretsInGeneratedFiles(t *testing.T) {
@@ -210,7 +173,7 @@ func TestNoSecretsInGeneratedFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	for name, content := range files {
-		if s := findSecrets(string(content)); len(s) > 0 {
+		if s := secretscan.Find(string(content)); len(s) > 0 {
 			t.Errorf("%s: looks like a secret: %q", name, s)
 		}
 	}

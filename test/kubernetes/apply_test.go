@@ -1,0 +1,101 @@
+package kubernetes
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+
+	"github.com/vigil-otel/vigil/internal/testutil/kubetest"
+)
+
+// TestAppliedToAPIServer starts a real kube-apiserver and etcd and, for
+// every values case, applies every rendered object with
+// `kubectl apply --dry-run=server`: the API server's own validation and
+// admission take each one (unknown fields are refused, not dropped). The
+// ServiceMonitor's CRD comes from a minimal manifest in testdata, as
+// nothing else installs prometheus-operator's CRDs here. Then the fleet is
+// installed for real with helm: bad values fail at `helm install`, and an
+// upgrade keeps the console token the chart generated.
+func TestAppliedToAPIServer(t *testing.T) {
+	cluster := kubetest.Start(t)
+	kubectl := func(args ...string) string {
+		t.Helper()
+		out, err := cluster.Run(cluster.Kubectl, args...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	kubectl("apply", "-f", filepath.Join("testdata", "servicemonitor-crd.yaml"))
+	kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+	kubectl("create", "namespace", "vigil")
+
+	applied := regexp.MustCompile(`(?m)^\S+ (created|configured|unchanged) \(server dry run\)$`)
+	for _, c := range cases() {
+		t.Run(c.name, func(t *testing.T) {
+			manifests := renderCase(t, c)
+			file := filepath.Join(t.TempDir(), "manifests.yaml")
+			if err := os.WriteFile(file, []byte(manifests), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			out, err := cluster.Run(cluster.Kubectl, "apply", "--dry-run=server", "--namespace", "vigil", "-f", file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			objs := decodeObjects(t, manifests)
+			if got := len(applied.FindAllString(out, -1)); got != len(objs) {
+				t.Errorf("the API server took %d of %d objects:\n%s", got, len(objs), out)
+			}
+		})
+	}
+
+	t.Run("kubectl apply -k deploy/kubernetes", func(t *testing.T) {
+		out, err := cluster.Run(cluster.Kubectl, "apply", "--dry-run=server", "-k", filepath.Join(root, "deploy", "kubernetes"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"namespace/vigil", "deployment.apps/vigil", "service/vigil-console", "persistentvolumeclaim/vigil-data"} {
+			if !strings.Contains(out, want+" ") {
+				t.Errorf("kubectl apply -k output lacks %s:\n%s", want, out)
+			}
+		}
+	})
+
+	t.Run("helm install", func(t *testing.T) {
+		helmRun := func(args ...string) (string, error) {
+			return cluster.Run(cluster.Helm, args...)
+		}
+		bad := filepath.Join("testdata", "bad", "console-open.yaml")
+		if out, err := helmRun("install", "bad", chartDir, "--namespace", "vigil", "-f", bad); err == nil {
+			t.Errorf("helm install accepted %s:\n%s", bad, out)
+		} else if !strings.Contains(err.Error(), "'/console/auth/type': value must be one of") {
+			t.Errorf("helm install's error does not say what is wrong:\n%v", err)
+		}
+
+		fleet := filepath.Join(chartDir, "values-fleet.yaml")
+		out, err := helmRun("install", "vigil", chartDir, "--namespace", "vigil", "-f", fleet)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, want := range []string{"STATUS: deployed", "http://vigil-gateway.vigil.svc:4318"} {
+			if !strings.Contains(out, want) {
+				t.Errorf("helm install output lacks %q:\n%s", want, out)
+			}
+		}
+		token := kubectl("get", "secret", "--namespace", "vigil", "vigil-console", "-o", "jsonpath={.data.token}")
+		if len(token) < 40 {
+			t.Fatalf("console token %q: want a generated token", token)
+		}
+		if _, err := helmRun("upgrade", "vigil", chartDir, "--namespace", "vigil", "-f", fleet, "--set", "evaluator.replicas=5"); err != nil {
+			t.Fatal(err)
+		}
+		if again := kubectl("get", "secret", "--namespace", "vigil", "vigil-console", "-o", "jsonpath={.data.token}"); again != token {
+			t.Errorf("helm upgrade changed the console token")
+		}
+		if replicas := kubectl("get", "statefulset", "--namespace", "vigil", "vigil-evaluator", "-o", "jsonpath={.spec.replicas}"); replicas != "5" {
+			t.Errorf("evaluator replicas after upgrade = %s, want 5", replicas)
+		}
+	})
+}
