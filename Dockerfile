@@ -1,8 +1,10 @@
-# Vigil's container image: a static binary on distroless, running the full
-# configuration (collector/config/full.yaml) with the example SLOs.
+# Vigil's container image: a static binary on distroless, as a non-root
+# user, running the embedded default configuration (no external service
+# needed), with collector/config/full.yaml beside it to select.
 #
 #   docker build -t vigil .
-#   docker run -p 4317:4317 -p 4318:4318 vigil
+#   docker run -p 4317:4317 -p 4318:4318 vigil                         # embedded default
+#   docker run -p 4317:4317 -p 4318:4318 vigil --config /etc/vigil/full.yaml
 #
 # CI builds Dockerfile.ci instead, which needs no base image from a registry.
 FROM golang:1.26-bookworm AS build
@@ -25,5 +27,6 @@ ENV VIGIL_STORAGE_DIR=/var/lib/vigil \
 USER 65532:65532
 # OTLP gRPC and HTTP, self-telemetry, Prometheus exporter, health check.
 EXPOSE 4317 4318 8888 8889 13133
+# No arguments: the embedded default. The Helm chart and the compose file
+# pass --config.
 ENTRYPOINT ["/usr/local/bin/vigil"]
-CMD ["--config", "/etc/vigil/full.yaml"]

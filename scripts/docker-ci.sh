@@ -4,8 +4,11 @@
 # Docker engine and runs it:
 #   1. `vigil components` in the container must list the distribution's
 #      components;
-#   2. the container started on the embedded default configuration must
-#      answer its health check and serve its own telemetry.
+#   2. `vigil validate --config /etc/vigil/full.yaml` in the container must
+#      pass (the full configuration is selectable);
+#   3. the container started as a bare `docker run` (no arguments: the
+#      embedded default, as a non-root user) must answer its health check
+#      and serve its own telemetry.
 # When no engine answers and dockerd is installed, the script starts one
 # (as root) for its own use and stops it at the end.
 # Needs: go, docker (Debian: apt-get install -y docker.io), curl.
@@ -68,10 +71,16 @@ for want in otlp span_metrics prometheus prometheus_remote_write file_storage; d
 	fi
 done
 
-echo "== vigil on the embedded default in the container"
-# Arguments replace the image's CMD (full.yaml needs the stack's backends);
-# --set alone layers over the embedded default.
-container="$(docker run -d -p 127.0.0.1::13133 -p 127.0.0.1::8888 "$image" --set=service::telemetry::logs::level=info)"
+echo "== full.yaml is selectable in the container"
+docker run --rm "$image" validate --config /etc/vigil/full.yaml
+
+echo "== vigil on the embedded default in the container (bare docker run)"
+user="$(docker image inspect -f '{{.Config.User}}' "$image")"
+if [[ -z $user || $user == 0* || $user == root* ]]; then
+	echo "docker-ci.sh: $image runs as root (User=\"$user\")" >&2
+	exit 1
+fi
+container="$(docker run -d -p 127.0.0.1::13133 -p 127.0.0.1::8888 "$image")"
 health="$(docker port "$container" 13133/tcp | sed -n 1p)"
 telemetry="$(docker port "$container" 8888/tcp | sed -n 1p)"
 ok=""
