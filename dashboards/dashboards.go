@@ -40,6 +40,9 @@ func Render(d Definition) ([]byte, error) {
 		return nil, fmt.Errorf("%s: %w", d.File, err)
 	}
 	setPanelDataSources(&built)
+	if err := addDataSourceVariables(&built); err != nil {
+		return nil, fmt.Errorf("%s: %w", d.File, err)
+	}
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)
 	enc.SetIndent("", "  ")
@@ -106,4 +109,45 @@ func setPanelDataSources(d *dashboard.Dashboard) {
 			}
 		}
 	}
+}
+
+// addDataSourceVariables puts, first in the dashboard's variables, the data
+// source variable of every plugin type its panels and variables use (and
+// no other, so no dropdown selects nothing).
+func addDataSourceVariables(d *dashboard.Dashboard) error {
+	used := map[string]bool{}
+	note := func(r *common.DataSourceRef) {
+		if r != nil && r.Type != nil {
+			used[*r.Type] = true
+		}
+	}
+	for _, v := range d.Templating.List {
+		note(v.Datasource)
+	}
+	for _, pr := range d.Panels {
+		if pr.Panel != nil {
+			note(pr.Panel.Datasource)
+		}
+		if pr.RowPanel != nil {
+			for i := range pr.RowPanel.Panels {
+				note(pr.RowPanel.Panels[i].Datasource)
+			}
+		}
+	}
+	var vars []dashboard.VariableModel
+	for _, dv := range DataSourceVariables {
+		if !used[dv.Type] {
+			continue
+		}
+		v, err := dashboard.NewDatasourceVariableBuilder(dv.Name).
+			Label(dv.Label).
+			Type(dv.Type).
+			Build()
+		if err != nil {
+			return err
+		}
+		vars = append(vars, v)
+	}
+	d.Templating.List = append(vars, d.Templating.List...)
+	return nil
 }

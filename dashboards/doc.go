@@ -1,6 +1,9 @@
 // Package dashboards builds Vigil's Grafana dashboards as typed code with
-// the Grafana Foundation SDK, together with the provisioning files that give
-// every data source a fixed UID.
+// the Grafana Foundation SDK, together with the provisioning files of the
+// compose stack. Dashboards select their data sources through variables
+// (one per plugin type), so they load into any Grafana: the compose
+// stack's, or one that takes them from ConfigMaps through its sidecar
+// (the Helm chart).
 //
 // One file per dashboard: service overview (RED per service and
 // operation with anomaly bands), SLOs, anomalies, alerts (ClickHouse

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"bytes"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -65,6 +66,7 @@ type provisionedDataSource struct {
 	Name           string            `yaml:"name"`
 	Type           string            `yaml:"type"`
 	UID            string            `yaml:"uid"`
+	IsDefault      bool              `yaml:"isDefault"`
 	SecureJSONData map[string]string `yaml:"secureJsonData"`
 	JSONData       map[string]any    `yaml:"jsonData"`
 }
@@ -88,43 +90,72 @@ func provisioned(t *testing.T) []provisionedDataSource {
 	return doc.Datasources
 }
 
-// TestDataSourceUIDsAgree checks every query and panel names a data source
-// that provisioning creates, with the same plugin type, and that all four
-// data sources are provisioned.
-func TestDataSourceUIDsAgree(t *testing.T) {
-	types := map[string]string{}
+// TestDataSourcesThroughVariables checks every query and panel picks its
+// data source through a data source variable of its own dashboard whose
+// plugin type is the query's (never a fixed UID, so the dashboards load
+// into any Grafana), that every such variable is used, and that the
+// compose stack's provisioning has a data source of every type the
+// dashboards use, none of them claiming to be the default.
+func TestDataSourcesThroughVariables(t *testing.T) {
+	provisionedTypes := map[string]bool{}
+	uids := map[string]bool{}
 	for _, ds := range provisioned(t) {
-		if _, dup := types[ds.UID]; dup {
+		if uids[ds.UID] {
 			t.Errorf("uid %s provisioned twice", ds.UID)
 		}
-		types[ds.UID] = ds.Type
-	}
-	for uid, typ := range map[string]string{
-		PrometheusUID: PrometheusType, LokiUID: LokiType, ClickHouseUID: ClickHouseType, AlertmanagerUID: AlertmanagerType,
-	} {
-		if types[uid] != typ {
-			t.Errorf("data source %s: provisioned type %q, want %q", uid, types[uid], typ)
+		uids[ds.UID] = true
+		provisionedTypes[ds.Type] = true
+		if ds.IsDefault {
+			t.Errorf("data source %s: isDefault true (a Grafana with a default data source of its own refuses to start)", ds.Name)
 		}
+	}
+	// Data source variables of every dashboard: name to plugin type.
+	vars := map[string]map[string]string{}
+	used := map[string]map[string]bool{}
+	for file, d := range committedDashboards(t) {
+		vars[file] = map[string]string{}
+		used[file] = map[string]bool{}
+		templating, _ := d["templating"].(map[string]any)
+		list, _ := templating["list"].([]any)
+		for _, v := range list {
+			vm, _ := v.(map[string]any)
+			if vm["type"] == "datasource" {
+				vars[file][vm["name"].(string)], _ = vm["query"].(string)
+			}
+		}
+	}
+	check := func(file, where, uid, typ string) {
+		name, ok := strings.CutPrefix(uid, "${")
+		name, closed := strings.CutSuffix(name, "}")
+		if !ok || !closed {
+			t.Errorf("%s: data source uid %q is fixed, want a data source variable ${name}", where, uid)
+			return
+		}
+		varType, ok := vars[file][name]
+		switch {
+		case !ok:
+			t.Errorf("%s: data source variable %s is not defined in %s", where, name, file)
+		case varType != typ:
+			t.Errorf("%s: data source of type %q through variable %s of type %q", where, typ, name, varType)
+		case !provisionedTypes[typ]:
+			t.Errorf("%s: no %s data source is provisioned", where, typ)
+		}
+		used[file][name] = true
 	}
 	for _, q := range allQueries(t) {
-		if q.dsUID == "" {
-			t.Errorf("%s: no data source uid", q.where)
-			continue
-		}
-		if typ, ok := types[q.dsUID]; !ok {
-			t.Errorf("%s: data source uid %q is not provisioned", q.where, q.dsUID)
-		} else if typ != q.dsType {
-			t.Errorf("%s: data source %s has type %q here, %q in provisioning", q.where, q.dsUID, q.dsType, typ)
-		}
+		check(q.file, q.where, q.dsUID, q.dsType)
 	}
 	for file, d := range committedDashboards(t) {
 		for _, p := range allPanels(d) {
 			if p["type"] == "row" || p["type"] == "text" {
 				continue
 			}
-			uid, _ := dsOf(p["datasource"])
-			if _, ok := types[uid]; !ok {
-				t.Errorf("%s: panel %q has data source %q, not provisioned", file, p["title"], uid)
+			uid, typ := dsOf(p["datasource"])
+			check(file, fmt.Sprintf("%s: panel %q", file, p["title"]), uid, typ)
+		}
+		for name := range vars[file] {
+			if !used[file][name] {
+				t.Errorf("%s: data source variable %s is used by no panel or query", file, name)
 			}
 		}
 	}

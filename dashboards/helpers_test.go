@@ -13,6 +13,7 @@ import (
 // query is one query found in a committed dashboard: a panel target or a
 // variable's query.
 type query struct {
+	file   string // the dashboard's file under json/
 	where  string // "file: panel title (refId)" or "file: variable name"
 	dsUID  string
 	dsType string
@@ -91,7 +92,7 @@ func allQueries(t *testing.T) []query {
 					text = sql
 				}
 				ref, _ := tm["refId"].(string)
-				out = append(out, query{where: file + ": " + title + " (" + ref + ")", dsUID: uid, dsType: typ, text: text})
+				out = append(out, query{file: file, where: file + ": " + title + " (" + ref + ")", dsUID: uid, dsType: typ, text: text})
 			}
 		}
 		templating, _ := d["templating"].(map[string]any)
@@ -109,7 +110,7 @@ func allQueries(t *testing.T) []query {
 			case map[string]any:
 				text, _ = q["rawSql"].(string)
 			}
-			out = append(out, query{where: file + ": variable " + vm["name"].(string), dsUID: uid, dsType: typ, text: text})
+			out = append(out, query{file: file, where: file + ": variable " + vm["name"].(string), dsUID: uid, dsType: typ, text: text})
 		}
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].where < out[j].where })

@@ -343,3 +343,78 @@ func rel(path string) string {
 	}
 	return path
 }
+
+// TestPlainManifestsInStep checks deploy/kubernetes/vigil.yaml, the
+// manifests of `kubectl apply -k deploy/kubernetes`, is the chart's
+// single-node shape rendered with deploy/kubernetes/values.yaml; -update
+// renders it again.
+func TestPlainManifestsInStep(t *testing.T) {
+	var plain valuesCase
+	for _, c := range cases() {
+		if c.name == "plain-manifests" {
+			plain = c
+		}
+	}
+	want := renderCase(t, plain)
+	path := filepath.Join(root, "deploy", "kubernetes", "vigil.yaml")
+	if *update {
+		if err := os.WriteFile(path, []byte(want), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	got, err := os.ReadFile(path)
+	if err != nil || string(got) != want {
+		t.Errorf("%s is not the chart's rendering: run go test ./test/kubernetes -run InStep -update", rel(path))
+	}
+	objs := decodeObjects(t, want)
+	if find(objs, "Secret", "vigil-console") != nil {
+		t.Error("the plain manifests hold a generated console token; they must name a Secret the user creates")
+	}
+}
+
+// TestConsoleGuarded checks the console of every case: exposed through a
+// Service, it listens on all of the pod's addresses and the configuration
+// puts an authenticator in front of it; not exposed, it stays on the pod's
+// loopback.
+func TestConsoleGuarded(t *testing.T) {
+	for _, c := range cases() {
+		t.Run(c.name, func(t *testing.T) {
+			objs := decodeObjects(t, renderCase(t, c))
+			exposed := find(objs, "Service", "vigil-console") != nil
+			for _, o := range objs {
+				spec := podSpec(o)
+				if spec == nil || strings.HasSuffix(o.name(), "-gateway") || strings.HasSuffix(o.name(), "-redis") {
+					continue
+				}
+				ctr := list(spec["containers"])[0].(map[string]any)
+				endpoint := envValue(ctr, "VIGIL_CONSOLE_ENDPOINT")
+				if want := map[bool]string{true: "0.0.0.0:9094", false: "127.0.0.1:9094"}[exposed]; endpoint != want {
+					t.Errorf("%s: VIGIL_CONSOLE_ENDPOINT = %q with the console Service %v, want %s", o, endpoint, exposed, want)
+				}
+				base := configOf(t, objs, o, "base.yaml")
+				if get(base, "connectors", "alertrouter", "console") == nil {
+					// The shipped configuration serves no console yet: the
+					// chart adds no authenticator to a console that is not
+					// there (vigil validate would refuse it).
+					t.Logf("%s: the shipped configuration has no alertrouter::console", o)
+					continue
+				}
+				overlay := configOf(t, objs, o, "kubernetes.yaml")
+				auth := str(get(overlay, "connectors", "alertrouter", "console", "auth", "authenticator"))
+				if !exposed {
+					if auth != "" {
+						t.Errorf("%s: a loopback console with authenticator %q", o, auth)
+					}
+					continue
+				}
+				if auth == "" || get(overlay, "extensions", auth) == nil {
+					t.Errorf("%s: the exposed console has authenticator %q, configured: %v", o, auth, get(overlay, "extensions"))
+				}
+				if !slices.Contains(list(get(overlay, "service", "extensions")), any(auth)) {
+					t.Errorf("%s: authenticator %s is not in service::extensions", o, auth)
+				}
+			}
+		})
+	}
+}
