@@ -55,6 +55,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
 	"github.com/vigil-otel/vigil/exporter/sentryexporter"
 	"github.com/vigil-otel/vigil/exporter/webhookexporter"
+	"github.com/vigil-otel/vigil/processor/servicemetadataprocessor"
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
@@ -83,6 +84,7 @@ var (
 		filterprocessor.NewFactory,
 		resourceprocessor.NewFactory,
 		attributesprocessor.NewFactory,
+		servicemetadataprocessor.NewFactory,
 	}
 	connectorFactories = []any{
 		spanmetricsconnector.NewFactory,

@@ -10,6 +10,8 @@
 #                                  (compose file check, CI image build)
 #   Redis                          Debian package redis-server
 #   Chromium (headless pages)      Debian package chromium
+#   kcat (Kafka client)            Debian package kcat (reads the topics the
+#                                  Kafka tests write to franz-go's kfake)
 #   Loki                           built from github.com/grafana/loki/v3 into
 #                                  $VIGIL_CACHE_DIR/loki (minutes, once)
 #   kube-apiserver, etcd,          scripts/kube/install.sh: built from their Go
@@ -41,6 +43,7 @@ command -v npm >/dev/null || need+=(npm)
 command -v unzip >/dev/null || need+=(unzip)
 command -v redis-server >/dev/null || need+=(redis-server)
 command -v chromium >/dev/null || need+=(chromium)
+command -v kcat >/dev/null || need+=(kcat)
 
 if [ ${#need[@]} -gt 0 ]; then
   mapfile -t need < <(printf '%s\n' "${need[@]}" | sort -u)
@@ -58,7 +61,7 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
-for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose unzip redis-server chromium; do
+for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose unzip redis-server chromium kcat; do
   command -v "$tool" >/dev/null || { echo "install-test-deps: $tool is still missing" >&2; exit 1; }
 done
 echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertmanager --version 2>&1 | head -1)"
