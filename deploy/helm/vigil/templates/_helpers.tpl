@@ -232,10 +232,6 @@ specs, secrets (from the Secret, optional keys), memory. Pass
   value: {{ printf "%sMiB" (include "vigil.memoryLimitMiB" $resources) | quote }}
 - name: VIGIL_CONSOLE_ENDPOINT
   value: {{ ternary "0.0.0.0:9094" "127.0.0.1:9094" $root.Values.console.service.enabled | quote }}
-- name: POD_NAME
-  valueFrom:
-    fieldRef:
-      fieldPath: metadata.name
 {{- if ne $component "gateway" }}
 {{- if or $root.Values.slo.specs $root.Values.slo.existingConfigMap }}
 - name: VIGIL_SLO_DIR
