@@ -97,5 +97,25 @@ func TestAppliedToAPIServer(t *testing.T) {
 		if replicas := kubectl("get", "statefulset", "--namespace", "vigil", "vigil-evaluator", "-o", "jsonpath={.spec.replicas}"); replicas != "5" {
 			t.Errorf("evaluator replicas after upgrade = %s, want 5", replicas)
 		}
+
+		// The API server's RBAC lets the gateways' service account do what
+		// the k8s resolver does (watch the evaluators' EndpointSlices) and
+		// nothing else.
+		as := "--as=system:serviceaccount:vigil:vigil"
+		for _, tt := range []struct {
+			verb, resource string
+			want           string
+		}{
+			{"list", "endpointslices.discovery.k8s.io", "yes"},
+			{"watch", "endpointslices.discovery.k8s.io", "yes"},
+			{"get", "secrets", "no"},
+			{"list", "pods", "no"},
+			{"create", "endpointslices.discovery.k8s.io", "no"},
+		} {
+			out, _ := cluster.Run(cluster.Kubectl, "auth", "can-i", tt.verb, tt.resource, "--namespace", "vigil", as)
+			if got := strings.TrimSpace(strings.Split(out, "\n")[0]); got != tt.want {
+				t.Errorf("can the gateways %s %s? %q, want %s", tt.verb, tt.resource, got, tt.want)
+			}
+		}
 	})
 }

@@ -1,6 +1,7 @@
 package kubernetes
 
 import (
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -47,18 +48,79 @@ func TestRenderedConfigsValidate(t *testing.T) {
 
 func validateWorkload(t *testing.T, bin string, objs []object, o object, spec, ctr map[string]any) {
 	t.Helper()
+	args, env := materialize(t, objs, o, spec, ctr)
+	cmd := exec.Command(bin, append([]string{"validate"}, args...)...)
+	cmd.Dir = t.TempDir()
+	cmd.Env = os.Environ()
+	for name, value := range env {
+		cmd.Env = append(cmd.Env, name+"="+value)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil {
+		t.Errorf("%s: vigil validate %s: %v\n%s", o, strings.Join(args, " "), err, out)
+	}
+}
+
+// TestSingleNodeStarts runs the default values' single node as its pod
+// would run it (configuration, environment) and waits for its health
+// check: what validate cannot see (the merged configuration building and
+// starting every component) works too.
+func TestSingleNodeStarts(t *testing.T) {
+	objs := decodeObjects(t, renderCase(t, cases()[0]))
+	o := find(objs, "Deployment", "vigil")
+	if o == nil {
+		t.Fatal("no Deployment vigil rendered")
+	}
+	spec := podSpec(o)
+	args, env := materialize(t, objs, o, spec, list(spec["containers"])[0].(map[string]any))
+	// Ports and storage of the test, not of the pod.
+	delete(env, "VIGIL_STORAGE_DIR")
+	env["VIGIL_CONSOLE_ENDPOINT"] = fmt.Sprintf("127.0.0.1:%d", vigiltest.FreePort(t))
+	inst := vigiltest.Start(t, vigiltest.Options{Args: args, Env: env})
+	if _, err := vigiltest.Scrape(inst.TelemetryURL()); err != nil {
+		t.Errorf("the single node's telemetry: %v", err)
+	}
+}
+
+// materialize writes the ConfigMaps a workload's Vigil container mounts
+// into a temporary directory standing for /etc/vigil and returns the
+// container's arguments and environment there, with every Secret key
+// replaced by a stand-in shaped like the real thing (the exporters check
+// the shape).
+func materialize(t *testing.T, objs []object, o object, spec, ctr map[string]any) (args []string, env map[string]string) {
+	t.Helper()
 	dir := t.TempDir()
 	etc := filepath.Join(dir, "etc", "vigil") + "/"
 	local := func(s string) string { return strings.ReplaceAll(s, "/etc/vigil/", etc) }
 
-	// Every ConfigMap the pod mounts, at its mount path.
 	volumes := map[string]string{}
+	secretItems := map[string][]any{}
 	for _, v := range list(spec["volumes"]) {
 		if name := str(get(v, "configMap", "name")); name != "" {
 			volumes[str(get(v, "name"))] = name
 		}
+		if get(v, "secret") != nil {
+			secretItems[str(get(v, "name"))] = list(get(v, "secret", "items"))
+		}
 	}
 	for _, m := range list(ctr["volumeMounts"]) {
+		if items, ok := secretItems[str(get(m, "name"))]; ok {
+			// A Secret's files (the console's token or htpasswd): stand-ins.
+			mount := local(str(get(m, "mountPath")) + "/")
+			if err := os.MkdirAll(mount, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			for _, item := range items {
+				content := "stand-in-console-token-0123456789"
+				if str(get(item, "key")) == "htpasswd" {
+					content = "oncall:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n" // "password"
+				}
+				if err := os.WriteFile(filepath.Join(mount, str(get(item, "path"))), []byte(content), 0o600); err != nil {
+					t.Fatal(err)
+				}
+			}
+			continue
+		}
 		cmName, ok := volumes[str(get(m, "name"))]
 		if !ok {
 			continue
@@ -80,20 +142,15 @@ func validateWorkload(t *testing.T, bin string, objs []object, o object, spec, c
 		}
 	}
 
-	args := []string{"validate"}
 	for _, a := range list(ctr["args"]) {
 		args = append(args, local(str(a)))
 	}
-	cmd := exec.Command(bin, args...)
-	cmd.Dir = dir
-	cmd.Env = os.Environ()
+	env = map[string]string{}
 	for _, e := range list(ctr["env"]) {
 		name := str(get(e, "name"))
 		value := local(str(get(e, "value")))
 		switch {
 		case get(e, "valueFrom", "secretKeyRef") != nil:
-			// Stand-ins shaped like the real thing, as the exporters
-			// check the shape.
 			switch {
 			case strings.HasPrefix(name, "PAGERDUTY_ROUTING_KEY"):
 				value = "0123456789abcdef0123456789abcdef"
@@ -105,10 +162,7 @@ func validateWorkload(t *testing.T, bin string, objs []object, o object, spec, c
 		case get(e, "valueFrom", "fieldRef") != nil:
 			value = "vigil-0"
 		}
-		cmd.Env = append(cmd.Env, name+"="+value)
+		env[name] = value
 	}
-	out, err := cmd.CombinedOutput()
-	if err != nil {
-		t.Errorf("%s: vigil %s: %v\n%s", o, strings.Join(args, " "), err, out)
-	}
+	return args, env
 }
