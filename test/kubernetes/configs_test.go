@@ -2,6 +2,7 @@ package kubernetes
 
 import (
 	"fmt"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -80,7 +81,40 @@ func TestSingleNodeStarts(t *testing.T) {
 	if _, err := vigiltest.Scrape(inst.TelemetryURL()); err != nil {
 		t.Errorf("the single node's telemetry: %v", err)
 	}
+
+	if get(configOf(t, objs, o, "base.yaml"), "connectors", "alertrouter", "console") == nil {
+		t.Log("the shipped configuration serves no console: its auth is not checked")
+		return
+	}
+	// The console Service is on: the console answers only with the token
+	// of the Secret (materialize's stand-in).
+	url := "http://" + env["VIGIL_CONSOLE_ENDPOINT"] + "/api/v2/status"
+	for _, tt := range []struct {
+		name, authorization string
+		want                int
+	}{
+		{"no token", "", http.StatusUnauthorized},
+		{"a wrong token", "Bearer not-the-token", http.StatusUnauthorized},
+		{"the Secret's token", "Bearer " + standInConsoleToken, http.StatusOK},
+	} {
+		req, _ := http.NewRequest(http.MethodGet, url, nil)
+		if tt.authorization != "" {
+			req.Header.Set("Authorization", tt.authorization)
+		}
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatalf("console: %v", err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tt.want {
+			t.Errorf("console with %s: %s, want %d", tt.name, resp.Status, tt.want)
+		}
+	}
 }
+
+// standInConsoleToken is the console token materialize writes for the
+// Secret volume.
+const standInConsoleToken = "stand-in-console-token-0123456789"
 
 // materialize writes the ConfigMaps a workload's Vigil container mounts
 // into a temporary directory standing for /etc/vigil and returns the
@@ -111,7 +145,7 @@ func materialize(t *testing.T, objs []object, o object, spec, ctr map[string]any
 				t.Fatal(err)
 			}
 			for _, item := range items {
-				content := "stand-in-console-token-0123456789"
+				content := standInConsoleToken
 				if str(get(item, "key")) == "htpasswd" {
 					content = "oncall:{SHA}W6ph5Mm5Pz8GgiULbPgzG37mj9g=\n" // "password"
 				}
@@ -136,7 +170,9 @@ func materialize(t *testing.T, objs []object, o object, spec, ctr map[string]any
 		}
 		data, _ := get(cm, "data").(map[string]any)
 		for file, content := range data {
-			if err := os.WriteFile(filepath.Join(mount, file), []byte(str(content)), 0o600); err != nil {
+			// Paths in the configuration (the routing file, the console's
+			// credentials) move with /etc/vigil.
+			if err := os.WriteFile(filepath.Join(mount, file), []byte(local(str(content))), 0o600); err != nil {
 				t.Fatal(err)
 			}
 		}
