@@ -110,7 +110,7 @@ func TestGatewayKafkaEvaluator(t *testing.T) {
 			"--config", filepath.Join(root, "collector", "config", "default.yaml"),
 			"--config", filepath.Join(root, "deploy", "kafka", "evaluator.yaml"),
 			// RED series within the test's wait, not after 15 s.
-			"--set=connectors::span_metrics::metrics_flush_interval=1s",
+			"--set=connectors::slo::red::flush_interval=1s",
 		},
 		Env: map[string]string{"VIGIL_KAFKA_BROKERS": brokers},
 	})

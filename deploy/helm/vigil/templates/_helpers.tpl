@@ -74,11 +74,13 @@ app.kubernetes.io/component: {{ index . 1 }}
 {{- end }}
 
 {{/*
-Memory: a limit of Mi or Gi (the schema allows no other unit) in MiB; the
-memory_limiter's hard limit and GOMEMLIMIT are 80% of it, its spike
-allowance 20% (so it refuses data above 60%). GOMEMLIMIT at the hard
-limit makes the Go runtime collect garbage harder before the limiter
-has to refuse anything, and both stay under the kernel's limit.
+Memory: a limit of Mi or Gi (the schema allows no other unit) in MiB. The
+memory_limiter's hard limit is 80% of it and its spike allowance 20%, so
+it refuses data above 60% (its soft limit). GOMEMLIMIT is that soft
+limit, as the binary sets it itself from the cgroup when the environment
+does not (collector/memory.go): near it the garbage collector works as
+hard as it must before the memory_limiter refuses anything. Set here so
+the number is in the manifest.
 */}}
 {{- define "vigil.memoryMiB" -}}
 {{- $m := toString . }}
@@ -91,6 +93,10 @@ has to refuse anything, and both stay under the kernel's limit.
 
 {{- define "vigil.memorySpikeMiB" -}}
 {{- div (mul (include "vigil.memoryMiB" .limits.memory | int) 20) 100 }}
+{{- end }}
+
+{{- define "vigil.goMemLimitMiB" -}}
+{{- sub (include "vigil.memoryLimitMiB" . | int) (include "vigil.memorySpikeMiB" . | int) }}
 {{- end }}
 
 {{/*
@@ -229,7 +235,7 @@ specs, secrets (from the Secret, optional keys), memory. Pass
 - name: VIGIL_LOG_LEVEL
   value: {{ $root.Values.logLevel | quote }}
 - name: GOMEMLIMIT
-  value: {{ printf "%sMiB" (include "vigil.memoryLimitMiB" $resources) | quote }}
+  value: {{ printf "%sMiB" (include "vigil.goMemLimitMiB" $resources) | quote }}
 - name: VIGIL_CONSOLE_ENDPOINT
   value: {{ ternary "0.0.0.0:9094" "127.0.0.1:9094" $root.Values.console.service.enabled | quote }}
 {{- if ne $component "gateway" }}
