@@ -192,6 +192,8 @@ func materialize(t *testing.T, objs []object, o object, spec, ctr map[string]any
 				value = "0123456789abcdef0123456789abcdef"
 			case name == "SENTRY_DSN":
 				value = "https://public@sentry.example.com/1"
+			case name == "VIGIL_WEBHOOK_URL":
+				value = "https://hooks.example.com/vigil"
 			default:
 				value = "stand-in-for-a-secret"
 			}

@@ -282,6 +282,18 @@ specs, secrets (from the Secret, optional keys), memory. Pass
       name: {{ include "vigil.secretName" $root }}
       key: {{ $root.Values.secrets.keys.sentryDSN }}
       optional: true
+# Alertmanager webhook payloads (full.yaml's webhook exporter; unset:
+# off). A Secret's key: chat webhook URLs carry their credential.
+- name: VIGIL_WEBHOOK_URL
+  valueFrom:
+    secretKeyRef:
+      name: {{ include "vigil.secretName" $root }}
+      key: {{ $root.Values.secrets.keys.webhookURL }}
+      optional: true
+{{- end }}
+{{- with $root.Values.console.externalURL }}
+- name: VIGIL_CONSOLE_URL
+  value: {{ . | quote }}
 {{- end }}
 {{- end }}
 {{- if eq $component "evaluator" }}
