@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package alertrouterconnector implements the `alertrouter` connector (logs
 // to logs): it owns alert state and runs Vigil's alert engine

@@ -2,7 +2,6 @@ package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/al
 
 import (
 	"context"
-	"errors"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/otel/attribute"
@@ -11,13 +10,10 @@ import (
 	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
 )
 
-// Names of the connector's own metrics, as metadata.yaml declares them.
-// Their attributes are low-cardinality: receiver names, actions, outcomes;
-// never an alert's labels.
+// Attributes of the connector's own metrics (declared, with the metrics,
+// in metadata.yaml) and their values. They are low-cardinality: receiver
+// names, actions, outcomes; never an alert's labels.
 const (
-	metricAlertsReceived = "otelcol_alertrouter_alerts_received"
-	metricNotifications  = "otelcol_alertrouter_notifications"
-
 	attrOutcome  = "outcome"
 	attrReceiver = "receiver"
 	attrAction   = "action"
@@ -29,32 +25,25 @@ const (
 	outcomeFailed     = "failed"
 )
 
+// telemetry records the connector's own metrics through the instruments
+// mdatagen generates from metadata.yaml.
 type telemetry struct {
-	received, notifications metric.Int64Counter
+	b *metadata.TelemetryBuilder
 }
 
 func newTelemetry(set component.TelemetrySettings) (*telemetry, error) {
-	m := set.MeterProvider.Meter(metadata.ScopeName)
-	var t telemetry
-	var errs []error
-	var err error
-	t.received, err = m.Int64Counter(metricAlertsReceived, metric.WithUnit("{record}"),
-		metric.WithDescription("Alert events taken in, by outcome (ingested; not_alert for other log records; invalid for malformed alert events)."))
-	errs = append(errs, err)
-	t.notifications, err = m.Int64Counter(metricNotifications, metric.WithUnit("{notification}"),
-		metric.WithDescription("Notifications handed to a receiver's pipelines (outcome handed_over), or not (outcome failed; the router sends them again), by receiver and action."))
-	errs = append(errs, err)
-	if err := errors.Join(errs...); err != nil {
+	b, err := metadata.NewTelemetryBuilder(set)
+	if err != nil {
 		return nil, err
 	}
-	return &t, nil
+	return &telemetry{b: b}, nil
 }
 
 func (t *telemetry) recordReceived(ctx context.Context, outcome string) {
-	t.received.Add(ctx, 1, metric.WithAttributes(attribute.String(attrOutcome, outcome)))
+	t.b.AlertrouterAlertsReceived.Add(ctx, 1, metric.WithAttributes(attribute.String(attrOutcome, outcome)))
 }
 
 func (t *telemetry) recordNotification(ctx context.Context, receiver, action, outcome string) {
-	t.notifications.Add(ctx, 1, metric.WithAttributes(
+	t.b.AlertrouterNotifications.Add(ctx, 1, metric.WithAttributes(
 		attribute.String(attrReceiver, receiver), attribute.String(attrAction, action), attribute.String(attrOutcome, outcome)))
 }

@@ -59,12 +59,13 @@ type core struct {
 	tel telemetry
 }
 
-// telemetry is the connector's own metrics.
+// telemetry is the connector's own metrics, the instruments mdatagen
+// generates from metadata.yaml.
 type telemetry struct {
 	active   atomic.Int64
 	rejected metric.Int64Counter
 	observed metric.Int64Counter
-	reg      metric.Registration
+	builder  *metadata.TelemetryBuilder
 }
 
 func newCore(set connector.Settings, cfg *Config) (*core, error) {
@@ -96,40 +97,29 @@ func newCore(set connector.Settings, cfg *Config) (*core, error) {
 }
 
 func (c *core) initTelemetry() error {
-	meter := c.set.TelemetrySettings.MeterProvider.Meter(metadata.ScopeName)
-	var errs []error
-	var err error
-	c.tel.rejected, err = meter.Int64Counter("otelcol_anomaly_series_rejected",
-		metric.WithDescription("New series not watched because max_series was reached."),
-		metric.WithUnit("{series}"))
-	errs = append(errs, err)
-	c.tel.observed, err = meter.Int64Counter("otelcol_anomaly_points_observed",
-		metric.WithDescription("Points fed to detectors at interval boundaries."),
-		metric.WithUnit("{point}"))
-	errs = append(errs, err)
-	active, err := meter.Int64ObservableGauge("otelcol_anomaly_active_series",
-		metric.WithDescription("Series the connector currently watches (each has its own detector)."),
-		metric.WithUnit("{series}"))
-	errs = append(errs, err)
-	dropped, err2 := meter.Int64ObservableCounter("otelcol_anomaly_points_dropped",
-		metric.WithDescription("Input points dropped, by reason: out_of_order (not after the previous point of their stream), no_recorded_value (a staleness marker), invalid (NaN, or buckets that do not fit the bounds)."),
-		metric.WithUnit("{point}"))
-	errs = append(errs, err2)
-	if err == nil && err2 == nil {
-		c.tel.reg, err = meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-			o.ObserveInt64(active, c.tel.active.Load())
+	b, err := metadata.NewTelemetryBuilder(c.set.TelemetrySettings)
+	if err != nil {
+		return err
+	}
+	c.tel.builder = b
+	c.tel.rejected = b.AnomalySeriesRejected
+	c.tel.observed = b.AnomalyPointsObserved
+	return errors.Join(
+		b.RegisterAnomalyActiveSeriesCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(c.tel.active.Load())
+			return nil
+		}),
+		b.RegisterAnomalyPointsDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			d := c.deltas.Stats()
 			for _, r := range []struct {
 				reason cumdelta.Outcome
 				n      uint64
 			}{{cumdelta.OutOfOrder, d.OutOfOrder}, {cumdelta.NoRecordedValue, d.NoRecordedValue}, {cumdelta.Invalid, d.Invalid}} {
-				o.ObserveInt64(dropped, int64(r.n), metric.WithAttributes(attribute.String("reason", r.reason.String())))
+				o.Observe(int64(r.n), metric.WithAttributes(attribute.String("reason", r.reason.String())))
 			}
 			return nil
-		}, active, dropped)
-		errs = append(errs, err)
-	}
-	return errors.Join(errs...)
+		}),
+	)
 }
 
 // Start restores the checkpoint, if storage is configured. It runs at the
@@ -220,9 +210,8 @@ func (c *core) Shutdown(ctx context.Context) error {
 		c.client = nil
 	}
 	statusboard.Default.Withdraw(c.set.ID.String())
-	if c.tel.reg != nil {
-		errs = append(errs, c.tel.reg.Unregister())
-		c.tel.reg = nil
-	}
+	// The callbacks read this core's state: unregister them so a stopped
+	// core is neither read nor kept alive by the meter.
+	c.tel.builder.Shutdown()
 	return errors.Join(errs...)
 }

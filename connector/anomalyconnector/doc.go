@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package anomalyconnector is the `anomaly` connector: it watches metric
 // series with the streaming detector of package anomaly and turns what it

@@ -21,7 +21,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -30,9 +29,12 @@ import (
 	"github.com/vigil-otel/vigil/internal/alertevent"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// The connector's own metrics, as metadata.yaml declares them.
+const (
+	metricRefusedEvents   = "otelcol_slo_refused_events"
+	metricGroupLimitReach = "otelcol_slo_group_limit_reached"
+	metricPointsDropped   = "otelcol_slo_metric_points_dropped"
+)
 
 // pageOnlySpec is an availability SLO of checkout that only pages, so a
 // test can drive it from firing to resolved with traffic alone.

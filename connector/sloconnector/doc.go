@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package sloconnector implements the slo connector: it evaluates the SLOs
 // of Vigil's spec files (package slo) on the raw stream of spans and

@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package alertmanagerexporter implements the `alertmanager` exporter: it
 // posts Vigil's alert events to Prometheus Alertmanager's API v2

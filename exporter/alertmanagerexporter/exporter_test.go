@@ -22,15 +22,10 @@ import (
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/goleak"
 
 	"github.com/vigil-otel/vigil/exporter/alertmanagerexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 var eventTime = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 

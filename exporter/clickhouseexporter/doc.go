@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package clickhouseexporter stores traces, logs, metrics and Vigil's alert
 // history in ClickHouse over the native protocol.

@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package lokiexporter sends log records to Grafana Loki through its push
 // API (POST /loki/api/v1/push, snappy-compressed protobuf), which Loki 2.x

@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package pagerdutyexporter implements the `pagerduty` exporter, a thin and
 // stateless notifier: each alert event it consumes (normally a notification

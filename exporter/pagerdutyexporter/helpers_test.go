@@ -14,7 +14,6 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/otel/attribute"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
@@ -29,9 +28,14 @@ import (
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// The exporter's own metrics, as metadata.yaml declares them and the
+// collector's Prometheus endpoint names them.
+const (
+	metricEventsSent     = "otelcol_pagerduty_events_sent"
+	metricEventsRetried  = "otelcol_pagerduty_events_retried"
+	metricEventsFailed   = "otelcol_pagerduty_events_failed"
+	metricRecordsIgnored = "otelcol_pagerduty_records_ignored"
+)
 
 // testKey is a well-formed routing key; tests check it never leaks.
 const testKey = "Rk7Q2mX9pL4vN8sT1wY6zA3bC5dE0fG2"

@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package sentryexporter sends errors to Sentry: spans with status Error and
 // log records of severity ERROR or above become Sentry error events.

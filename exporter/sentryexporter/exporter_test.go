@@ -19,15 +19,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
-	"go.uber.org/goleak"
 
 	"github.com/vigil-otel/vigil/exporter/sentryexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/testutil/fakesentry"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 // testConfig sends synchronously (no queue) with fast retries, so a test
 // sees the outcome of ConsumeTraces directly.

@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package zaplogreceiver implements the zaplog receiver: it reads the output
 // of go.uber.org/zap's JSON and console encoders from files, TCP connections

@@ -29,7 +29,6 @@ import (
 	"go.opentelemetry.io/collector/receiver"
 	"go.opentelemetry.io/collector/receiver/receivertest"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
-	"go.uber.org/goleak"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 
@@ -38,9 +37,12 @@ import (
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver/internal/metadata"
 )
 
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
+// The receiver's own metrics, as metadata.yaml declares them.
+const (
+	metricLinesReceived  = "otelcol_zaplog_lines_received"
+	metricParseErrors    = "otelcol_zaplog_parse_errors"
+	metricLinesTruncated = "otelcol_zaplog_lines_truncated"
+)
 
 // rotatingFile is a zapcore.WriteSyncer over a file that can be rotated
 // the way logrotate and lumberjack do it: rename, then create anew.
@@ -129,7 +131,7 @@ func (r *testReceiver) counter(t *testing.T, name string) map[string]int64 {
 	sum, ok := m.Data.(metricdata.Sum[int64])
 	require.True(t, ok, "%s is %T", name, m.Data)
 	for _, dp := range sum.DataPoints {
-		input, _ := dp.Attributes.Value(AttrInput)
+		input, _ := dp.Attributes.Value(attrInput)
 		out[input.AsString()] = dp.Value
 	}
 	return out
@@ -241,8 +243,8 @@ func TestFileRotation(t *testing.T) {
 			assert.Equal(t, "shop", svc.Str())
 		}
 	}
-	assert.Equal(t, map[string]int64{inputFile: perFile * files}, r.counter(t, MetricLinesReceived))
-	assert.Empty(t, r.counter(t, MetricParseErrors))
+	assert.Equal(t, map[string]int64{inputFile: perFile * files}, r.counter(t, metricLinesReceived))
+	assert.Empty(t, r.counter(t, metricParseErrors))
 }
 
 // TestFileBadInput checks file edge cases: a huge line is truncated and
@@ -279,9 +281,9 @@ func TestFileBadInput(t *testing.T) {
 	assert.Equal(t, "after", recs[3].Body().Str())
 	assert.Equal(t, "no newline", recs[4].Body().Str())
 	assert.Equal(t, plog.SeverityNumberError, recs[4].SeverityNumber())
-	assert.Equal(t, map[string]int64{inputFile: 5}, r.counter(t, MetricLinesReceived))
-	assert.Equal(t, map[string]int64{inputFile: 1}, r.counter(t, MetricParseErrors))
-	assert.Equal(t, map[string]int64{inputFile: 1}, r.counter(t, MetricLinesTruncated))
+	assert.Equal(t, map[string]int64{inputFile: 5}, r.counter(t, metricLinesReceived))
+	assert.Equal(t, map[string]int64{inputFile: 1}, r.counter(t, metricParseErrors))
+	assert.Equal(t, map[string]int64{inputFile: 1}, r.counter(t, metricLinesTruncated))
 }
 
 // storageHost offers extensions to a receiver as the collector does.
@@ -413,8 +415,8 @@ func TestTCP(t *testing.T) {
 	}
 	assertExactlyOnce(t, seqOf(t, seqRecs), 2*perConn)
 	assert.Equal(t, []string{(`{"level":"info","msg":"` + strings.Repeat("y", 300))[:128] + TruncationMarker, "last"}, others)
-	assert.Equal(t, map[string]int64{inputTCP: 2*perConn + 2}, r.counter(t, MetricLinesReceived))
-	assert.Equal(t, map[string]int64{inputTCP: 1}, r.counter(t, MetricLinesTruncated))
+	assert.Equal(t, map[string]int64{inputTCP: 2*perConn + 2}, r.counter(t, metricLinesReceived))
+	assert.Equal(t, map[string]int64{inputTCP: 1}, r.counter(t, metricLinesTruncated))
 }
 
 func gzipped(t *testing.T, s string) []byte {
@@ -500,8 +502,8 @@ func TestHTTP(t *testing.T) {
 			assert.Equal(t, int64(1795292399500000000), int64(recs[0].Timestamp()))
 			assert.Equal(t, "not json at all", recs[1].Body().Str())
 			assert.Equal(t, "three", recs[2].Body().Str())
-			assert.Equal(t, map[string]int64{inputHTTP: 3}, r.counter(t, MetricLinesReceived))
-			assert.Equal(t, map[string]int64{inputHTTP: 1}, r.counter(t, MetricParseErrors))
+			assert.Equal(t, map[string]int64{inputHTTP: 3}, r.counter(t, metricLinesReceived))
+			assert.Equal(t, map[string]int64{inputHTTP: 1}, r.counter(t, metricParseErrors))
 		})
 	}
 }
@@ -616,5 +618,5 @@ func TestTCPFlushesQuietConnection(t *testing.T) {
 	stack, _ := recs[0].Attributes().Get(AttrExceptionStacktrace)
 	assert.Equal(t, "main.main\n\t/src/main.go:10", stack.Str())
 	assert.Equal(t, "no newline yet", recs[1].Body().Str())
-	assert.Equal(t, map[string]int64{inputTCP: 2}, r.counter(t, MetricLinesReceived))
+	assert.Equal(t, map[string]int64{inputTCP: 2}, r.counter(t, metricLinesReceived))
 }
