@@ -48,7 +48,8 @@ changed=$(snapshot | diff "$before" - | sed -n 's/^[<>] [0-9a-f]*  //p' | sort -
 if [ -n "$changed" ]; then
 	echo "check-generated.sh: regenerating from metadata.yaml changed these files (run scripts/check-generated.sh --write or go generate, and commit the result):" >&2
 	echo "$changed" >&2
-	git --no-pager diff --stat -- "${dirs[@]}" >&2 || true
+	# shellcheck disable=SC2086 # one path per line, none with blanks
+	git --no-pager diff --stat -- $changed >&2 || true
 	exit 1
 fi
 echo "generated code: ${#dirs[@]} components match their metadata.yaml"

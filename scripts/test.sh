@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The whole test suite, as CI runs it (`make test`): installs and starts
-# what the tests need, checks formatting and go.mod, vets, builds the binary,
-# runs every test with the race detector (integration tests against the real
-# servers included), builds the ocb manifest, validates the docker-compose
-# stack and builds and runs the CI image on the local Docker engine.
+# what the tests need, checks formatting and go.mod, checks that the code
+# mdatagen generates from each component's metadata.yaml is up to date,
+# vets, builds the binary, runs every test with the race detector
+# (integration tests against the real servers included), builds the ocb
+# manifest, validates the docker-compose stack and builds and runs the CI
+# image on the local Docker engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:$(go env GOPATH)/bin
@@ -24,6 +26,9 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 
 step "go.mod is tidy"
 go mod tidy -diff
+
+step "generated code is up to date (mdatagen)"
+scripts/check-generated.sh
 
 step "go vet"
 go vet ./...

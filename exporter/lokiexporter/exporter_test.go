@@ -247,8 +247,8 @@ func TestExporterClassifiesResponses(t *testing.T) {
 		response      func(http.ResponseWriter)
 		wantErr       string // substring; "" means success
 		wantPermanent bool
-		wantRejected  string // reason counted in vigil_loki_log_records_rejected
-		wantRetried   string // reason counted in vigil_loki_pushes_retried
+		wantRejected  string // reason counted in otelcol_loki_log_records_rejected
+		wantRetried   string // reason counted in otelcol_loki_pushes_retried
 	}{
 		{name: "204", response: status(http.StatusNoContent, "")},
 		{name: "200", response: status(http.StatusOK, "")},

@@ -35,8 +35,9 @@
 // said its alert ended, and drops a trigger for an alert that started no
 // later than that (orderGuard).
 //
-// The exporter's own metrics: vigil_pagerduty_events_sent,
-// vigil_pagerduty_events_retried, vigil_pagerduty_events_failed (by action,
-// receiver and reason) and vigil_pagerduty_records_ignored (by reason:
-// not_alert, invalid, stale_trigger).
+// The exporter's own metrics (metadata.yaml, generated into
+// internal/metadata): otelcol_pagerduty_events_sent,
+// otelcol_pagerduty_events_retried, otelcol_pagerduty_events_failed (by
+// action, receiver and reason) and otelcol_pagerduty_records_ignored (by
+// reason: not_alert, invalid, stale_trigger).
 package pagerdutyexporter // import "github.com/vigil-otel/vigil/exporter/pagerdutyexporter"

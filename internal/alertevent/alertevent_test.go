@@ -240,3 +240,12 @@ func TestDecodeNotification(t *testing.T) {
 	_, err = DecodeNotification(bad, pcommon.NewResource(), now)
 	assert.ErrorContains(t, err, `alert.starts_at "yesterday": want an RFC 3339 time`)
 }
+
+// TestReceiverOfAnEventThatIsNoNotification: an alert event that did not
+// come through the router (a source's own event, sent straight to an
+// exporter) has no receiver, and reading it must not panic.
+func TestReceiverOfAnEventThatIsNoNotification(t *testing.T) {
+	lr := plog.NewLogRecord()
+	lr.Attributes().PutStr(conventions.AttrAlertName, "Page")
+	assert.Equal(t, "", Receiver(lr))
+}

@@ -112,7 +112,7 @@ func TestEndToEndThroughTheBinary(t *testing.T) {
 			return fmt.Errorf("otelcol_anomaly_active_series = %v, want 4", got)
 		}
 		if got := vigiltest.Sum(families, "otelcol_anomaly_points_observed", nil); got < 4 {
-			return fmt.Errorf("otelcol_anomaly_points_observed_total = %v, want >= 4", got)
+			return fmt.Errorf("otelcol_anomaly_points_observed = %v, want >= 4", got)
 		}
 		return nil
 	})

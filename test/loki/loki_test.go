@@ -315,10 +315,10 @@ service:
 		t.Fatal(err)
 	}
 	if n := vigiltest.Sum(families, "otelcol_exporter_sent_log_records", map[string]string{"exporter": "loki"}); n != float64(len(records)) {
-		t.Errorf("otelcol_exporter_sent_log_records_total{exporter=loki} = %v, want %d", n, len(records))
+		t.Errorf("otelcol_exporter_sent_log_records{exporter=loki} = %v, want %d", n, len(records))
 	}
-	if n := vigiltest.Sum(families, "vigil_loki_lines_truncated", nil); n != 1 {
-		t.Errorf("vigil_loki_lines_truncated_total = %v, want 1", n)
+	if n := vigiltest.Sum(families, "otelcol_loki_lines_truncated", nil); n != 1 {
+		t.Errorf("otelcol_loki_lines_truncated = %v, want 1", n)
 	}
 	if t.Failed() {
 		var names []string
