@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package webhookexporter implements the `webhook` exporter: it sends the
 // alert router's notifications as Alertmanager's webhook payload (version

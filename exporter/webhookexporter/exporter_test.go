@@ -16,7 +16,6 @@ import (
 	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 	"go.opentelemetry.io/collector/pdata/plog"
-	"go.uber.org/goleak"
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/webhookexporter/internal/metadata"
@@ -24,10 +23,6 @@ import (
 	"github.com/vigil-otel/vigil/internal/testutil/configtest"
 	"github.com/vigil-otel/vigil/internal/testutil/fakewebhook"
 )
-
-func TestMain(m *testing.M) {
-	goleak.VerifyTestMain(m)
-}
 
 var t0 = time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC)
 
