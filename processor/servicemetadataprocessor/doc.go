@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package servicemetadataprocessor implements the service_metadata
 // processor: it splits every request by the service.name of its resources
