@@ -12,19 +12,21 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 3
+	checkpointVersion = 4
 )
 
 // checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
 // header, scalar state, and the two seasonal profiles. Version 2 appends
 // the time of the last unusual point; version 3 the state of the local and
-// record tests and of re-detection.
+// record tests and of re-detection; version 4 the last value and the
+// series' resolution (Config.ResolutionSigma).
 const (
 	checkpointSizeV1 = len(checkpointMagic) + 1 +
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
 		dailySlots*3*4 + weeklySlots*2*4
 	checkpointSizeV2 = checkpointSizeV1 + 8
-	checkpointSize   = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
+	checkpointSizeV3 = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
+	checkpointSize   = checkpointSizeV3 + 8*2
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -90,6 +92,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		b = append(b, r.cur)
 		u64(uint64(r.start))
 	}
+	f64(d.lastV)
+	f64(d.resolution)
 	return b, nil
 }
 
@@ -103,7 +107,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
 	version := data[len(checkpointMagic)]
-	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, checkpointVersion: checkpointSize}[version]
+	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, checkpointVersion: checkpointSize}[version]
 	if want == 0 {
 		return fmt.Errorf("anomaly checkpoint: version %d, want 1 to %d", version, checkpointVersion)
 	}
@@ -180,6 +184,15 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		s.firstT = s.lastT
 		s.local = s.level
 		s.localMad = s.mads[s.model]
+	}
+	if version >= 4 {
+		s.lastV = f64()
+		s.resolution = f64()
+	} else {
+		// Older versions kept neither: the resolution is learned afresh
+		// from the next two points (a NaN last value skips the first
+		// step, which would compare a value with nothing).
+		s.lastV = math.NaN()
 	}
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)

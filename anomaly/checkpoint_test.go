@@ -1,6 +1,7 @@
 package anomaly
 
 import (
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -95,6 +96,8 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 	v1[len(checkpointMagic)] = 1
 	v2 := append([]byte(nil), v3[:checkpointSizeV2]...)
 	v2[len(checkpointMagic)] = 2
+	old3 := append([]byte(nil), v3[:checkpointSizeV3]...)
+	old3[len(checkpointMagic)] = 3
 	r := New(cfg)
 	if err := r.UnmarshalBinary(v1); err != nil {
 		t.Fatal(err)
@@ -125,5 +128,23 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 				t.Fatalf("point %d: onset after restoring an old checkpoint: %+v", i, res)
 			}
 		}
+	}
+	// Version 3 kept the records but not the series' resolution: that is
+	// learned afresh from the points after the restore, not from the
+	// step between the restored level and the next point.
+	r3 := New(cfg)
+	if err := r3.UnmarshalBinary(old3); err != nil {
+		t.Fatal(err)
+	}
+	if !r3.rarityKnown() || r3.resolution != 0 || !math.IsNaN(r3.lastV) {
+		t.Fatalf("version 3 restored rarityKnown=%v resolution=%v lastV=%v, want true, 0, NaN", r3.rarityKnown(), r3.resolution, r3.lastV)
+	}
+	r3.Observe(ts[3011], vs[3011])
+	if r3.resolution != 0 {
+		t.Fatalf("resolution %v learned from the step to the first point after a restore", r3.resolution)
+	}
+	r3.Observe(ts[3012], vs[3012])
+	if want := math.Abs(vs[3012] - vs[3011]); r3.resolution != want {
+		t.Fatalf("resolution %v after two points, want their step %v", r3.resolution, want)
 	}
 }

@@ -83,6 +83,12 @@ type Config struct {
 	// SpikeFactor or a second point: two tests of different kinds
 	// agreeing stand in for the deviation lasting.
 	ConfirmByAgreement bool `yaml:"confirm_by_agreement" mapstructure:"confirm_by_agreement"`
+	// SmoothTailRatio: on a series whose deviations have tails no heavier
+	// than this many times a Gaussian's (see TailQuantile), a lone
+	// unusual point flags without waiting for the next: a smooth series
+	// does not make lone excursions as a bursty one does, so one is news
+	// already. Zero: never.
+	SmoothTailRatio float64 `yaml:"smooth_tail_ratio" mapstructure:"smooth_tail_ratio"`
 	// SelfConfirmInterval: on a series sampled this coarsely or more, a
 	// lone point flags on its own from Threshold (the bar at
 	// ThresholdInterval, not the lowered one of the coarse series) rather
@@ -150,12 +156,24 @@ type Config struct {
 	// that stands out from the last few points although the seasonal
 	// baseline, noisier, allows it. Zero disables the local test.
 	LocalAlpha float64 `yaml:"local_alpha" mapstructure:"local_alpha"`
+	// LocalAwayOnly: the local test judges only points that move away
+	// from the baseline (as far from it as the recent points, or farther,
+	// on their side), so a series returning to normal after a burst (a
+	// count back to zero) is not flagged for the return.
+	LocalAwayOnly bool `yaml:"local_away_only" mapstructure:"local_away_only"`
 	// RedetectAfter: while a flag is held (see ClearAfter), an unusual
 	// point that comes at least this long after the previous one is a new
 	// detection (Result.Onset), so a flag held for an alert's sake does
 	// not hide the next incident from whoever counts detections. Zero:
 	// only raising the flag is an onset.
 	RedetectAfter time.Duration `yaml:"redetect_after" mapstructure:"redetect_after"`
+	// ResolutionSigma floors σ at this fraction of the series' resolution,
+	// the smallest nonzero step seen between consecutive values: a series
+	// that moves in steps (a count that is mostly 0 and now and then 1)
+	// has no noise finer than a step, and a step of one is not 100σ
+	// because its MAD is nearly 0. On a continuous series the resolution
+	// is tiny and the floor never binds. Zero disables it.
+	ResolutionSigma float64 `yaml:"resolution_sigma" mapstructure:"resolution_sigma"`
 	// MinRelativeSpread floors σ at this fraction of the level's magnitude,
 	// so a perfectly flat series does not turn rounding noise into alarms.
 	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
@@ -260,6 +278,12 @@ func (c Config) Validate() error {
 	}
 	if !(c.SpikeFactor >= 1) || math.IsInf(c.SpikeFactor, 0) {
 		errs = append(errs, fmt.Errorf("spike_factor must be >= 1, got %v", c.SpikeFactor))
+	}
+	if !(c.ResolutionSigma >= 0) || math.IsInf(c.ResolutionSigma, 0) {
+		errs = append(errs, fmt.Errorf("resolution_sigma must be >= 0, got %v", c.ResolutionSigma))
+	}
+	if !(c.SmoothTailRatio >= 0) || math.IsInf(c.SmoothTailRatio, 0) {
+		errs = append(errs, fmt.Errorf("smooth_tail_ratio must be >= 0, got %v", c.SmoothTailRatio))
 	}
 	if c.SelfConfirmInterval < 0 {
 		errs = append(errs, fmt.Errorf("self_confirm_interval must be >= 0, got %v", c.SelfConfirmInterval))

@@ -89,6 +89,17 @@ type Detector struct {
 	quietBefore int64
 	redetected  bool
 
+	// lastV is the last valid value and resolution the smallest nonzero
+	// step seen between consecutive values (0: none yet), the grain of a
+	// series that moves in steps, such as a count (see
+	// Config.ResolutionSigma).
+	lastV, resolution float64
+
+	// memo caches what depends only on the sampling interval, which on a
+	// regular series repeats point after point (not checkpointed: it is
+	// recomputed on a miss).
+	memo memos
+
 	// local is a fast moving average of the values and localMad the mean
 	// absolute deviation from it: the short-term context a point is
 	// compared with by the local test.
@@ -136,7 +147,7 @@ func (d *Detector) threshold() float64 {
 		return t
 	}
 	z2 := t*t - 2*math.Log(d.typDt/float64(d.cfg.ThresholdInterval))
-	return math.Max(math.Min(t, minThreshold), math.Sqrt(math.Max(z2, 0)))
+	return max(min(t, minThreshold), math.Sqrt(max(z2, 0)))
 }
 
 // retune sets the thresholds that depend on the sampling interval.
@@ -202,18 +213,28 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	ds, ws := slotIndices(t)
 	p := d.predict(ds, ws)
 	if total >= 0 {
-		p.sigma = math.Max(p.sigma, binomialSigma(p.expected[p.model], total))
+		p.sigma = max(p.sigma, binomialSigma(p.expected[p.model], total))
 	}
 	res := d.band(p)
 	r := v - p.expected[d.model]
 	rawZ := r / p.sigma
 	scale := d.scale(p)
 	res.Deviation = r / scale
-	localSigma := math.Max(madToSigma*d.localMad, math.Max(d.cfg.MinRelativeSpread*math.Abs(d.local), 1e-12))
+	localSigma := max(madToSigma*d.localMad, max(d.cfg.MinRelativeSpread*math.Abs(d.local), 1e-12))
+	localSigma = max(localSigma, d.cfg.ResolutionSigma*d.resolution)
 	if total >= 0 {
-		localSigma = math.Max(localSigma, binomialSigma(d.local, total))
+		localSigma = max(localSigma, binomialSigma(d.local, total))
 	}
 	localZ := (v - d.local) / localSigma
+	if d.cfg.LocalAwayOnly {
+		// A point on its way back to the baseline is no news: the local
+		// test judges only points moving away from it, as far from it as
+		// the recent points or farther, on the side they moved to.
+		e := p.expected[d.model]
+		if (v-e)*(v-d.local) <= 0 || math.Abs(v-e) < math.Abs(d.local-e) {
+			localZ = 0
+		}
+	}
 	// The deviation from the plain level, in its own σ: where the seasonal
 	// baseline expects something the plain level does not, and the point
 	// agrees with the plain level, the profile is more likely wrong (it
@@ -223,7 +244,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	// would veto them.
 	levelZ := math.Inf(1)
 	if d.cfg.LevelAgreement && d.model > 0 && d.daily[ds].exposure < agreementCycles {
-		levelZ = (v - p.expected[0]) / math.Max(madToSigma*d.mads[0], p.sigma)
+		levelZ = (v - p.expected[0]) / max(madToSigma*d.mads[0], p.sigma)
 	}
 
 	warming := d.warmingUp()
@@ -250,6 +271,10 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	}
 	res.Anomalous = d.anomalous
 	d.learnTail(math.Abs(rawZ))
+	if step := math.Abs(v - d.lastV); step > 0 && (step < d.resolution || d.resolution == 0) && d.n > 1 {
+		d.resolution = step
+	}
+	d.lastV = v
 	width := d.cfg.Rarity / recordBlocks
 	for i := range d.records {
 		d.records[i].advance(t.UnixNano(), width)
@@ -265,7 +290,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 			// one-off incident barely moves it, while an event that recurs
 			// every day is learned within a few days instead of being
 			// judged unusual (and so never learned) for ever.
-			x = math.Min(x, d.cfg.RecordMargin*r.best())
+			x = min(x, d.cfg.RecordMargin*r.best())
 		}
 		r.learn(x)
 	}
@@ -282,11 +307,11 @@ func (d *Detector) learnLocal(v, sigma float64) {
 	r := v - d.local
 	if d.localMad > 0 {
 		c := 3 * sigma
-		r = math.Max(-c, math.Min(c, r))
+		r = max(-c, min(c, r))
 	}
-	rate := math.Max(d.cfg.SpreadAlpha, 1/float64(d.n))
+	rate := max(d.cfg.SpreadAlpha, 1/float64(d.n))
 	d.localMad += rate * (math.Abs(r) - d.localMad)
-	d.local += math.Max(d.cfg.LocalAlpha, 1/float64(d.n)) * r
+	d.local += max(d.cfg.LocalAlpha, 1/float64(d.n)) * r
 }
 
 // prediction holds what Observe needs before it learns from the point.
@@ -315,10 +340,10 @@ func (d *Detector) predict(ds, ws int) prediction {
 		// Geometric blend: the slot's own noise level, shrunk towards the
 		// series-wide one because a slot sees few points per cycle, and
 		// never below half of it.
-		mad = math.Sqrt(mad * math.Max(float64(d.daily[ds].mad), mad/4))
+		mad = math.Sqrt(mad * max(float64(d.daily[ds].mad), mad/4))
 	}
-	floor := d.cfg.MinRelativeSpread * math.Abs(p.expected[d.model])
-	p.sigma = math.Max(madToSigma*mad, floor)
+	floor := max(d.cfg.MinRelativeSpread*math.Abs(p.expected[d.model]), d.cfg.ResolutionSigma*d.resolution)
+	p.sigma = max(madToSigma*mad, floor)
 	if p.sigma < 1e-12 {
 		p.sigma = 1e-12
 	}
@@ -329,7 +354,7 @@ func (d *Detector) predict(ds, ws int) prediction {
 // scale is the unit of Result.Deviation: σ, widened on series whose
 // deviations have heavier tails than Gaussian noise.
 func (d *Detector) scale(p prediction) float64 {
-	return p.sigma * math.Max(1, d.tail/d.gaussQ)
+	return p.sigma * max(1, d.tail/d.gaussQ)
 }
 
 // band turns a prediction into a Result's expected value and the band
@@ -339,8 +364,8 @@ func (d *Detector) band(p prediction) Result {
 	up := d.thr * d.scale(p)
 	down := up
 	if d.rarityKnown() {
-		up = math.Max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
-		down = math.Max(d.cfg.RecordMargin*d.records[d.side(-1)].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
+		up = max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
+		down = max(d.cfg.RecordMargin*d.records[d.side(-1)].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
 	}
 	return Result{
 		Expected:    e,
@@ -371,9 +396,9 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 		// A shift must be one from the plain level too (see levelZ).
 		z = math.Copysign(math.Abs(levelZ), z)
 	}
-	zc := math.Max(-d.cfg.Threshold, math.Min(d.cfg.Threshold, z))
-	d.cusumHi = math.Max(0, d.cusumHi+zc-d.cfg.ShiftDrift)
-	d.cusumLo = math.Max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
+	zc := max(-d.cfg.Threshold, min(d.cfg.Threshold, z))
+	d.cusumHi = max(0, d.cusumHi+zc-d.cfg.ShiftDrift)
+	d.cusumLo = max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
 	d.runHi, d.runNHi = extendRun(d.cusumHi, d.runHi, d.runNHi, zc*scale)
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
 
@@ -381,15 +406,15 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
-		spike = math.Min(spike, math.Abs(levelZ)/d.thr)
+		spike = min(spike, math.Abs(levelZ)/d.thr)
 	} else {
 		// Both must agree: the deviation is a record for the series, and
 		// it is large in robust σ.
-		spike = math.Min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[d.side(rawZ)].best()), math.Abs(z)/d.cfg.MinDeviation)
+		spike = min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[d.side(rawZ)].best()), math.Abs(z)/d.cfg.MinDeviation)
 		sign = rawZ
-		spike = math.Min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
+		spike = min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
-			l := math.Min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			l := min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
 			// Two tests of different kinds that both find the point
 			// unusual, in the same direction.
 			agreed = l >= 1 && spike >= 1 && localZ*rawZ > 0
@@ -398,8 +423,8 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 			}
 		}
 	}
-	shift := math.Max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
-	x := math.Max(spike, shift)
+	shift := max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
+	x := max(spike, shift)
 	score = scoreOf(x)
 	switch {
 	case x < 1:
@@ -436,7 +461,7 @@ func (d *Detector) persist(unusual bool, score float64, sustained, warming bool,
 	}
 	// A moderate deviation must be confirmed by the next point; most
 	// of the lone ones are the series' ordinary bursts.
-	confirmed := unusual && (sustained || score >= d.loneScore || d.history&2 != 0)
+	confirmed := unusual && (sustained || score >= d.loneScore || d.history&2 != 0 || d.smooth())
 	if !d.anomalous {
 		if countBits(d.history&mask) >= d.cfg.PersistenceK && confirmed {
 			d.anomalous = true
@@ -468,6 +493,12 @@ func (d *Detector) persist(unusual bool, score float64, sustained, warming bool,
 	return onset
 }
 
+// smooth reports whether the series' deviations have tails no heavier
+// than SmoothTailRatio times a Gaussian's (see Config.SmoothTailRatio).
+func (d *Detector) smooth() bool {
+	return d.cfg.SmoothTailRatio > 0 && d.tail <= d.cfg.SmoothTailRatio*d.gaussQ
+}
+
 func countBits(x uint32) int {
 	c := 0
 	for ; x != 0; x &= x - 1 {
@@ -497,14 +528,14 @@ func (d *Detector) advanceClock(t time.Time) float64 {
 	} else {
 		// Log-space smoothing keeps one long gap from inflating the
 		// typical interval the way an arithmetic mean would.
-		d.typDt = math.Exp(math.Log(d.typDt) + 0.05*(math.Log(dt)-math.Log(d.typDt)))
+		d.typDt = d.memo.typical(d.typDt, dt)
 	}
 	if d.typDt != prev {
 		d.retune()
 	}
 	// A gap (collector restart, missing data) counts as at most two
 	// typical intervals: the slot did not observe the time that went missing.
-	return math.Min(dt, 2*d.typDt)
+	return min(dt, 2*d.typDt)
 }
 
 // learn updates levels, spreads, model errors and profiles with the point.
@@ -520,7 +551,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 			return r
 		}
 		c := 3 * p.sigma
-		return math.Max(-c, math.Min(c, r))
+		return max(-c, min(c, r))
 	}
 	if d.n <= 1 {
 		d.level = v
@@ -528,10 +559,10 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	// While the CUSUM builds up evidence of a shift, the spreads learn
 	// slower too: a slow drift would otherwise widen σ as fast as it
 	// moves, and never stand out.
-	spreadRate := math.Max(d.cfg.SpreadAlpha*d.hold(), 1/n)
+	spreadRate := max(d.cfg.SpreadAlpha*d.hold(), 1/n)
 	errRate := 1 / n
 	if dtNanos > 0 {
-		errRate = math.Max(errRate, -math.Expm1(-dtNanos/float64(errMemory)))
+		errRate = max(errRate, d.memo.errRate.of(-dtNanos/float64(errMemory), negExpm1))
 	}
 	for m := range d.errs {
 		e := math.Abs(clip(v - p.expected[m]))
@@ -554,10 +585,10 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	// A confirmed shift re-anchors the levels at once by the mean residual
 	// of the run that confirmed it; the CUSUM restarts so the new level is
 	// judged afresh.
-	if math.Max(d.cusumHi, d.cusumLo) >= d.cfg.ShiftThreshold {
-		shift := d.runLo / math.Max(1, d.runNLo)
+	if max(d.cusumHi, d.cusumLo) >= d.cfg.ShiftThreshold {
+		shift := d.runLo / max(1, d.runNLo)
 		if d.cusumHi >= d.cusumLo {
-			shift = d.runHi / math.Max(1, d.runNHi)
+			shift = d.runHi / max(1, d.runNHi)
 		}
 		d.level += shift
 		// The seasonal level follows only once this weekday-hour has been
@@ -573,14 +604,14 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	// slower, down to not at all at the alarm: absorbing the deviation
 	// being tested would hide a real shift before it is confirmed.
 	hold := d.hold()
-	levelRate := math.Max(d.cfg.LevelAlpha*hold, 1/n)
+	levelRate := max(d.cfg.LevelAlpha*hold, 1/n)
 	d.level += levelRate * clip(v-d.level)
 
 	dTrained := d.cfg.Daily && d.daily[ds].trained()
 	if dTrained && dtNanos > 0 {
 		// Time-based, and slow: anything the seasonal level absorbs within
 		// a day is taken from the weekly profile, which must learn weekends.
-		rate := -math.Expm1(-dtNanos / float64(d.cfg.SeasonalLevelMemory))
+		rate := d.memo.levelRate.of(-dtNanos/float64(d.cfg.SeasonalLevelMemory), negExpm1)
 		// Against the weekly offset even while its slot is still on its
 		// first visit: that offset is already absorbing the first weekend,
 		// which must not drag the level down (and make Monday a surge).
@@ -594,7 +625,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 	if dtNanos > 0 {
 		// A point stands for at most its whole slot: sampled hourly, one
 		// point per 15-minute slot is one cycle of that slot, not four.
-		frac = math.Min(1, dtNanos/float64(dailySlotWidth))
+		frac = min(1, dtNanos/float64(dailySlotWidth))
 	}
 	weekly := 0.0
 	if d.cfg.Weekly && d.weekly[ws].trained() {
@@ -611,7 +642,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 		// point agrees with the plain level, learned something it should
 		// not have (an incident on its first visit): it is corrected at
 		// once rather than by 3σ a day.
-		wrong := d.cfg.LevelAgreement && s.exposure < agreementCycles && math.Abs(v-p.expected[0]) < 3*math.Max(madToSigma*d.mads[0], p.sigma) &&
+		wrong := d.cfg.LevelAgreement && s.exposure < agreementCycles && math.Abs(v-p.expected[0]) < 3*max(madToSigma*d.mads[0], p.sigma) &&
 			math.Abs(v-p.expected[p.model]) > 3*p.sigma
 		if dTrained && !wrong {
 			target = float64(s.offset) + clip(target-float64(s.offset))
@@ -619,7 +650,7 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 		// Held back like the levels while a shift is being tested: a
 		// slot sees a whole visit's points in a row, and learning them
 		// at full rate would let the profile follow a slow drift.
-		rate := s.learn(target, frac*hold, d.cfg.SeasonalCycles)
+		rate := s.learn(target, frac*hold, d.memo.dailyRate.of(-frac*hold/d.cfg.SeasonalCycles, oneMinusExp))
 		// Slot noise is learned after warm-up only, when σ (and so the
 		// clipping) means something; the first such visit sets it.
 		if !d.warmingUp() {
@@ -635,7 +666,8 @@ func (d *Detector) learn(v float64, p prediction, ds, ws int, dtNanos float64) {
 		if s.trained() {
 			target = float64(s.offset) + clip(target-float64(s.offset))
 		}
-		s.learn(target, math.Min(1, dtNanos/float64(weeklySlotWidth)), d.cfg.SeasonalCycles)
+		wfrac := min(1, dtNanos/float64(weeklySlotWidth))
+		s.learn(target, wfrac, d.memo.weeklyRate.of(-wfrac/d.cfg.SeasonalCycles, oneMinusExp))
 	}
 }
 
@@ -646,7 +678,7 @@ func (d *Detector) hold() float64 {
 	if !d.cfg.ShiftHold {
 		return 1
 	}
-	return math.Max(0, 1-math.Max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold)
+	return max(0, 1-max(d.cusumHi, d.cusumLo)/d.cfg.ShiftThreshold)
 }
 
 // learnTail moves the tail quantile estimate: up by a factor
@@ -680,7 +712,7 @@ func (d *Detector) lowTraffic(v, expected, total float64) bool {
 // measured over n ≥ 1 events. p is floored at one event in n, so a baseline
 // of zero errors still allows for the odd single error.
 func binomialSigma(p, n float64) float64 {
-	p = math.Min(math.Max(p, 1/n), 1)
+	p = min(max(p, 1/n), 1)
 	return math.Sqrt(p * (1 - p) / n)
 }
 

@@ -1,9 +1,6 @@
 package anomaly
 
-import (
-	"math"
-	"time"
-)
+import "time"
 
 // Slot resolutions. A daily slot of 15 minutes keeps the shape of a day
 // (a square wave's edge blurs over one slot at most) in 96 slots; the weekly
@@ -43,15 +40,16 @@ type spreadSlot struct {
 func (s *slot) trained() bool { return s.exposure >= 0.95 }
 
 // learn moves the slot's offset towards target. The rate is the larger of
-// the steady-state rate (memory of `cycles` cycles) and the running-mean rate
-// 1/exposure, so the first cycle is learned at once and later cycles blend.
-// frac is the share of a slot width this sample covers.
-func (s *slot) learn(target, frac, cycles float64) float64 {
+// the steady-state rate (memory of `cycles` cycles: steady is
+// 1 − exp(−frac/cycles)) and the running-mean rate 1/exposure, so the
+// first cycle is learned at once and later cycles blend. frac is the share
+// of a slot width this sample covers.
+func (s *slot) learn(target, frac, steady float64) float64 {
 	if frac <= 0 {
 		return 0
 	}
 	exp := float64(s.exposure) + frac
-	rate := 1 - math.Exp(-frac/cycles)
+	rate := steady
 	if r := frac / exp; r > rate {
 		rate = r
 	}

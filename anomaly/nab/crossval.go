@@ -305,6 +305,8 @@ func DetectorSearch() Search {
 	threshold := func(c *anomaly.Config, v float64) { c.Threshold = v }
 	spike := func(c *anomaly.Config, v float64) { c.SpikeFactor = v }
 	spread := func(c *anomaly.Config, v float64) { c.SpreadAlpha = v }
+	resolution := func(c *anomaly.Config, v float64) { c.ResolutionSigma = v }
+	smoothTail := func(c *anomaly.Config, v float64) { c.SmoothTailRatio = v }
 	return Search{
 		Base:      anomaly.DefaultConfig(),
 		MaxPasses: 2,
@@ -325,6 +327,9 @@ func DetectorSearch() Search {
 			on("weekly", func(c *anomaly.Config, b bool) { c.Weekly = b }),
 			on("level_agreement", func(c *anomaly.Config, b bool) { c.LevelAgreement = b }),
 			on("shift_hold", func(c *anomaly.Config, b bool) { c.ShiftHold = b }),
+			{"resolution_sigma", []Option{num("off", 0, resolution), num("0.5", 0.5, resolution), num("1", 1, resolution)}},
+			{"smooth_tail_ratio", []Option{num("off", 0, smoothTail), num("1.1", 1.1, smoothTail), num("1.3", 1.3, smoothTail)}},
+			flag("local_away_only", func(c *anomaly.Config, b bool) { c.LocalAwayOnly = b }),
 		},
 	}
 }
