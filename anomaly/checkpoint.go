@@ -26,7 +26,7 @@ const (
 		dailySlots*3*4 + weeklySlots*2*4
 	checkpointSizeV2 = checkpointSizeV1 + 8
 	checkpointSizeV3 = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
-	checkpointSize   = checkpointSizeV3 + 8*2
+	checkpointSize   = checkpointSizeV3 + 8*3
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -94,6 +94,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	}
 	f64(d.lastV)
 	f64(d.resolution)
+	f64(d.resolutionSteps)
 	return b, nil
 }
 
@@ -188,6 +189,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	if version >= 4 {
 		s.lastV = f64()
 		s.resolution = f64()
+		s.resolutionSteps = f64()
 	} else {
 		// Older versions kept neither: the resolution is learned afresh
 		// from the next two points (a NaN last value skips the first

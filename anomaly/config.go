@@ -214,10 +214,12 @@ func DefaultConfig() Config {
 		LevelAgreement:      true,
 		Rarity:              48 * time.Hour,
 		RedetectAfter:       time.Hour,
-		SidedRecords:        false,
+		SidedRecords:        true,
 		AbsorbRecurring:     false,
 		ShiftHold:           true,
 		ConfirmByAgreement:  true,
+		ResolutionSigma:     1,
+		LocalAwayOnly:       true,
 	}
 }
 

@@ -92,8 +92,9 @@ type Detector struct {
 	// lastV is the last valid value and resolution the smallest nonzero
 	// step seen between consecutive values (0: none yet), the grain of a
 	// series that moves in steps, such as a count (see
-	// Config.ResolutionSigma).
-	lastV, resolution float64
+	// Config.ResolutionSigma); resolutionSteps counts the steps of that
+	// grain (less than twice it) seen since it was found.
+	lastV, resolution, resolutionSteps float64
 
 	// memo caches what depends only on the sampling interval, which on a
 	// regular series repeats point after point (not checkpointed: it is
@@ -221,7 +222,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	scale := d.scale(p)
 	res.Deviation = r / scale
 	localSigma := max(madToSigma*d.localMad, max(d.cfg.MinRelativeSpread*math.Abs(d.local), 1e-12))
-	localSigma = max(localSigma, d.cfg.ResolutionSigma*d.resolution)
+	localSigma = max(localSigma, d.grain())
 	if total >= 0 {
 		localSigma = max(localSigma, binomialSigma(d.local, total))
 	}
@@ -271,10 +272,7 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	}
 	res.Anomalous = d.anomalous
 	d.learnTail(math.Abs(rawZ))
-	if step := math.Abs(v - d.lastV); step > 0 && (step < d.resolution || d.resolution == 0) && d.n > 1 {
-		d.resolution = step
-	}
-	d.lastV = v
+	d.learnResolution(v)
 	width := d.cfg.Rarity / recordBlocks
 	for i := range d.records {
 		d.records[i].advance(t.UnixNano(), width)
@@ -342,7 +340,7 @@ func (d *Detector) predict(ds, ws int) prediction {
 		// never below half of it.
 		mad = math.Sqrt(mad * max(float64(d.daily[ds].mad), mad/4))
 	}
-	floor := max(d.cfg.MinRelativeSpread*math.Abs(p.expected[d.model]), d.cfg.ResolutionSigma*d.resolution)
+	floor := max(d.cfg.MinRelativeSpread*math.Abs(p.expected[d.model]), d.grain())
 	p.sigma = max(madToSigma*mad, floor)
 	if p.sigma < 1e-12 {
 		p.sigma = 1e-12
@@ -410,11 +408,11 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 	} else {
 		// Both must agree: the deviation is a record for the series, and
 		// it is large in robust σ.
-		spike = min(math.Abs(rawZ)/(d.cfg.RecordMargin*d.records[d.side(rawZ)].best()), math.Abs(z)/d.cfg.MinDeviation)
+		spike = min(overRecord(rawZ, d.cfg.RecordMargin*d.records[d.side(rawZ)].best()), math.Abs(z)/d.cfg.MinDeviation)
 		sign = rawZ
 		spike = min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
-			l := min(math.Abs(localZ)/(d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			l := min(overRecord(localZ, d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
 			// Two tests of different kinds that both find the point
 			// unusual, in the same direction.
 			agreed = l >= 1 && spike >= 1 && localZ*rawZ > 0
@@ -437,6 +435,17 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 		return true, score, ReasonShiftUp, agreed
 	}
 	return true, score, ReasonShiftDown, agreed
+}
+
+// overRecord is |z| in units of the record bar: above 1 beats it. A
+// series that never deviated has a record of 0, which any deviation
+// beats and no deviation does not (0/0 would be NaN, and a NaN score
+// passed for unusual).
+func overRecord(z, bar float64) float64 {
+	if z == 0 {
+		return 0
+	}
+	return math.Abs(z) / bar
 }
 
 // persist applies K-of-N persistence and clearing hysteresis and reports
@@ -491,6 +500,35 @@ func (d *Detector) persist(unusual bool, score float64, sustained, warming bool,
 		d.history = 0
 	}
 	return onset
+}
+
+// resolutionSteps is how many steps of its grain a series must have made
+// before the grain floors σ: a flat series that jumps once has made one
+// step, the event itself, not shown a grain; a count that goes from 0 to
+// 1 and back now and then shows it within a few events.
+const resolutionSteps = 5
+
+// learnResolution follows the series' grain with the step from the last
+// value to v.
+func (d *Detector) learnResolution(v float64) {
+	step := math.Abs(v - d.lastV)
+	d.lastV = v
+	switch {
+	case !(step > 0) || d.n <= 1:
+	case step < d.resolution || d.resolution == 0:
+		d.resolution, d.resolutionSteps = step, 1
+	case step < 2*d.resolution:
+		d.resolutionSteps++
+	}
+}
+
+// grain is the σ floor of Config.ResolutionSigma: 0 until the series has
+// shown its grain.
+func (d *Detector) grain() float64 {
+	if d.resolutionSteps < resolutionSteps {
+		return 0
+	}
+	return d.cfg.ResolutionSigma * d.resolution
 }
 
 // smooth reports whether the series' deviations have tails no heavier

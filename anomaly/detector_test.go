@@ -63,6 +63,8 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"tail", func(c *Config) { c.TailQuantile = 1 }, []string{"tail_quantile"}},
 		{"seasonal level memory", func(c *Config) { c.SeasonalLevelMemory = 0 }, []string{"seasonal_level_memory"}},
 		{"weekly without daily", func(c *Config) { c.Daily = false }, []string{"weekly requires daily"}},
+		{"resolution sigma", func(c *Config) { c.ResolutionSigma = -1 }, []string{"resolution_sigma"}},
+		{"smooth tail ratio", func(c *Config) { c.SmoothTailRatio = math.Inf(1) }, []string{"smooth_tail_ratio"}},
 		{"several at once", func(c *Config) { c.ClearPoints = 0; c.MinTraffic = -1; c.WarmupPoints = -1 },
 			[]string{"clear_points", "min_traffic", "warmup_points"}},
 	}
@@ -630,5 +632,128 @@ func TestCoarsePointConfirmsItself(t *testing.T) {
 				t.Fatalf("deviation %.2f: unusual %v onset %v, want unusual, onset %v", res.Deviation, res.Unusual, res.Onset, tt.onset)
 			}
 		})
+	}
+}
+
+// countSeries is an hourly count that is 0 but for a 1 now and then (a
+// purchase rate, a crash count), over 60 days, with extra values set.
+func countSeries(set map[int]float64) ([]time.Time, []float64) {
+	r := rand.New(rand.NewPCG(3, 4))
+	const n = 60 * 24
+	ts := make([]time.Time, n)
+	vs := make([]float64, n)
+	for i := range n {
+		ts[i] = t0.Add(time.Duration(i) * time.Hour)
+		if r.Float64() < 0.02 {
+			vs[i] = 1
+		}
+	}
+	for i, v := range set {
+		vs[i] = v
+	}
+	return ts, vs
+}
+
+// A series that moves in steps has no noise finer than a step: with
+// ResolutionSigma its routine 1s are not 100σ events, while a burst many
+// steps high still is; without it, the 1s are flagged.
+func TestResolutionFloorsStepSeries(t *testing.T) {
+	burst := 50 * 24
+	ts, vs := countSeries(map[int]float64{burst: 12})
+	for _, tt := range []struct {
+		name        string
+		resolution  float64
+		wantRoutine bool
+	}{
+		{"resolution floor", 1, false},
+		{"no floor", 0, true},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			cfg := DefaultConfig()
+			cfg.ResolutionSigma = tt.resolution
+			routine, caught := 0, false
+			for i, r := range run(cfg, ts, vs) {
+				switch {
+				case i >= burst && i < burst+2:
+					caught = caught || r.Onset
+				case r.Onset && i > 14*24:
+					routine++
+				}
+			}
+			if !caught {
+				t.Errorf("a burst of 12 on a 0/1 count not flagged")
+			}
+			if got := routine > 0; got != tt.wantRoutine {
+				t.Errorf("%d onsets on routine 1s after the first two weeks (the grain shown by then), want any: %v", routine, tt.wantRoutine)
+			}
+		})
+	}
+}
+
+// A flat series that jumps once has made one step, the event itself: the
+// jump is not taken for the series' grain.
+func TestResolutionNeedsRepeatedSteps(t *testing.T) {
+	ts, vs := series{n: 3200, step: time.Minute, base: 50}.points()
+	for i := 3000; i < len(vs); i++ {
+		vs[i] = 80
+	}
+	res := run(DefaultConfig(), ts, vs)
+	for i := 3000; i < 3002; i++ {
+		if res[i].Onset {
+			return
+		}
+	}
+	t.Fatalf("a jump on a flat series not flagged: %+v", res[3000])
+}
+
+// LocalAwayOnly: after a spike, the point back at the baseline is not
+// unusual by the local test, which without it sees a drop as large as the
+// spike.
+func TestLocalTestIgnoresTheReturn(t *testing.T) {
+	spike := 3000
+	for _, away := range []bool{true, false} {
+		cfg := DefaultConfig()
+		cfg.LocalAwayOnly = away
+		res := runSpikes(cfg, map[int]float64{spike: 90})
+		if !res[spike].Unusual {
+			t.Fatalf("away=%v: the spike is not unusual: %+v", away, res[spike])
+		}
+		if res[spike+1].Unusual == away {
+			t.Errorf("away=%v: the return to the baseline unusual=%v: %+v", away, res[spike+1].Unusual, res[spike+1])
+		}
+	}
+}
+
+// SmoothTailRatio: on a smooth series a lone moderate point flags
+// without waiting for the next; off, it needs the next point.
+func TestSmoothSeriesLonePointFlags(t *testing.T) {
+	spike := 3000
+	for _, tt := range []struct {
+		ratio float64
+		want  bool
+	}{{1.5, true}, {0, false}} {
+		cfg := DefaultConfig()
+		cfg.SmoothTailRatio = tt.ratio
+		cfg.SpikeFactor = 100          // a lone point never confirms itself by size...
+		cfg.ConfirmByAgreement = false // ...nor by two tests agreeing
+		res := runSpikes(cfg, map[int]float64{spike: 58})
+		if !res[spike].Unusual {
+			t.Fatalf("ratio %v: the point is not unusual: %+v", tt.ratio, res[spike])
+		}
+		if got := res[spike].Onset || res[spike+1].Onset; got != tt.want {
+			t.Errorf("ratio %v: lone point onset %v, want %v", tt.ratio, got, tt.want)
+		}
+	}
+}
+
+// A point with no deviation at all is never unusual, even on a series
+// that never deviated (records of 0: the ratio of the two was NaN, and a
+// NaN score passed for a sustained decrease).
+func TestNoDeviationOnAFlatSeriesIsNotUnusual(t *testing.T) {
+	ts, vs := series{n: 3000, step: time.Minute, base: 50}.points()
+	for i, r := range run(DefaultConfig(), ts, vs) {
+		if r.Unusual || math.IsNaN(r.Score) {
+			t.Fatalf("point %d of a flat series: %+v", i, r)
+		}
 	}
 }
