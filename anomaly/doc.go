@@ -31,7 +31,10 @@
 //   - Seasonal: the deviation from the baseline in robust σ.
 //   - Local: the deviation from the last points (Config.LocalAlpha) in
 //     their own robust σ, for spikes and dips that stand out from their
-//     neighbours although the seasonal baseline, noisier, allows them.
+//     neighbours although the seasonal baseline, noisier, allows them;
+//     only points moving away from the baseline count
+//     (Config.LocalAwayOnly), so the return to normal after a burst is
+//     not news.
 //   - Shift: a two-sided CUSUM (Page, Biometrika 1954) on the seasonal
 //     deviation for sustained shifts too small for one point; a confirmed
 //     shift re-anchors the baseline, so a new normal is learned in one step
@@ -57,6 +60,14 @@
 // plain Threshold-σ test stands in. (Numenta's Gaussian likelihood of a
 // ten-point mean of the deviation was tried as a further test; on both
 // corpora it added false alarms and no detections, so it is not here.)
+//
+// Series that move in steps. A count that is 0 most of the time and now
+// and then 1 has a robust σ of almost nothing, which made every 1, and
+// the 0 after a 1 learned into a daily slot, a 100σ event. σ is floored
+// at Config.ResolutionSigma times the series' grain, the smallest step
+// seen between consecutive values once seen five times (a flat series'
+// one jump is the event, not a grain); on a continuous series the grain
+// is tiny and the floor never binds.
 //
 // Verdict. Score in [0,1] (0.5 where a point becomes unusual), the expected
 // value and band, a lone moderate deviation needing the next point (a
@@ -87,6 +98,11 @@
 // flagged, a held flag not hiding the next incident, an early incident
 // not echoing).
 // DefaultConfig is what the same search chooses on every source together.
+// nab.Diagnose says where a configuration loses its score: windows missed
+// because no point rose, because points rose but stayed under the bar, or
+// because an unusual point was never confirmed; false positives after a
+// window, on step-like series, from the shift test, recurring daily; and
+// the score without false positives and with ideal confirmation.
 //
 // The package knows nothing of the collector; the anomaly connector and the
 // `vigil anomaly detect` command (package anomalycli) both drive it.
