@@ -1,0 +1,91 @@
+package tracker
+
+import (
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/vigil-otel/vigil/slo"
+)
+
+// TestHandoverMidIncident moves the burst's service between two trackers
+// while the page fires, as a fleet moves a service between evaluators:
+// the first accounts until cut; the second accounts from cut on, without
+// the first's state, and merges the first's snapshot at merge (the old
+// owner wrote it once the service's traffic had moved). From merge on,
+// every evaluation must equal an uninterrupted run's: no second page, the
+// resolve when it is due, the same counts and budget.
+func TestHandoverMidIncident(t *testing.T) {
+	b := newBurst()
+	cut := b.burstStart.Add(5 * time.Minute)
+	merge := cut.Add(20 * time.Second)
+
+	whole, wholeClock := newTestTracker(t, []slo.SLO{b.slo}, Options{}, b.start)
+	want, err := RunReplay(whole, wholeClock, b.replay(b.start, b.end))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	old, oldClock := newTestTracker(t, []slo.SLO{b.slo}, Options{}, b.start)
+	if _, err := RunReplay(old, oldClock, b.replay(b.start, cut)); err != nil {
+		t.Fatal(err)
+	}
+	next, nextClock := newTestTracker(t, []slo.SLO{b.slo}, Options{}, cut)
+	// The new owner accounts the traffic that reaches it before it owns
+	// the service; what it evaluates meanwhile is not reported.
+	noEval := b.replay(cut, merge)
+	noEval.EvaluateAt = nil
+	if _, err := RunReplay(next, nextClock, noEval); err != nil {
+		t.Fatal(err)
+	}
+	data, err := old.SnapshotService(b.slo.Service)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old.ForgetService(b.slo.Service)
+	if err := next.Merge(data); err != nil {
+		t.Fatal(err)
+	}
+	after, err := RunReplay(next, nextClock, b.replay(merge, b.end))
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	var tail []ReplayStep
+	for _, s := range want {
+		if !s.At.Before(merge) {
+			tail = append(tail, s)
+		}
+	}
+	if gk, wk := transitionKeys(after), transitionKeys(tail); !slices.Equal(gk, wk) {
+		t.Errorf("transitions after the handover\n got %v\nwant %v", gk, wk)
+	}
+	if len(transitionKeys(tail)) == 0 {
+		t.Fatal("the uninterrupted run resolves nothing after the handover: the test proves nothing")
+	}
+	if len(after) != len(tail) {
+		t.Fatalf("%d evaluations, want %d", len(after), len(tail))
+	}
+	for i := range tail {
+		g, w := after[i].Statuses[0], tail[i].Statuses[0]
+		if g.TotalGood != w.TotalGood || g.TotalBad != w.TotalBad || !approx(g.ErrorBudgetRemaining, w.ErrorBudgetRemaining, 1e-9) {
+			t.Fatalf("at %v: good %d bad %d budget %v, want %d %d %v", tail[i].At,
+				g.TotalGood, g.TotalBad, g.ErrorBudgetRemaining, w.TotalGood, w.TotalBad, w.ErrorBudgetRemaining)
+		}
+	}
+
+	// The old owner keeps no trace of the service: no series with counts,
+	// no alert to resolve.
+	statuses, transitions := old.Evaluate(merge)
+	if len(transitions) != 0 {
+		t.Errorf("the old owner reported %v after forgetting the service", transitions)
+	}
+	for _, st := range statuses {
+		if st.TotalGood+st.TotalBad != 0 {
+			t.Errorf("the old owner still counts %d events of %s", st.TotalGood+st.TotalBad, st.SLOID)
+		}
+	}
+	if got := old.Services(); !slices.Equal(got, []string{b.slo.Service}) {
+		t.Errorf("Services() = %v", got)
+	}
+}
