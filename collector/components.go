@@ -55,6 +55,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
 	"github.com/vigil-otel/vigil/exporter/sentryexporter"
 	"github.com/vigil-otel/vigil/exporter/webhookexporter"
+	"github.com/vigil-otel/vigil/extension/redisstorageextension"
 	"github.com/vigil-otel/vigil/processor/servicemetadataprocessor"
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
@@ -71,6 +72,7 @@ var (
 		filestorage.NewFactory,
 		bearertokenauthextension.NewFactory,
 		basicauthextension.NewFactory,
+		redisstorageextension.NewFactory,
 	}
 	receiverFactories = []any{
 		otlpreceiver.NewFactory,

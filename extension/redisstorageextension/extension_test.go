@@ -1,0 +1,201 @@
+package redisstorageextension
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/extensiontest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/goleak"
+
+	"github.com/vigil-otel/vigil/internal/testutil/redistest"
+)
+
+func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
+
+func newTestStorage(t *testing.T, addr, instance string) *redisStorage {
+	t.Helper()
+	cfg := createDefaultConfig().(*Config)
+	cfg.Endpoint = addr
+	cfg.Ownership = OwnershipConfig{LeaseTTL: time.Second, RenewInterval: 100 * time.Millisecond, HandoverQuiet: 300 * time.Millisecond, Instance: instance}
+	if err := cfg.Validate(); err != nil {
+		t.Fatal(err)
+	}
+	ext, err := createExtension(context.Background(), extensiontest.NewNopSettings(NewFactory().Type()), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := ext.(*redisStorage)
+	if err := s.Start(context.Background(), componenttest.NewNopHost()); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+func TestClient(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	s := newTestStorage(t, srv.Addr, "a")
+	defer func() {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
+	}()
+	ctx := context.Background()
+	c, err := s.GetClient(ctx, component.KindConnector, component.MustNewID("slo"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := c.Get(ctx, "k"); v != nil || err != nil {
+		t.Fatalf("Get of a missing key = %q, %v; want nil, nil", v, err)
+	}
+	if err := c.Set(ctx, "k", []byte("v1")); err != nil {
+		t.Fatal(err)
+	}
+	// The key is the component's, the same on every evaluator.
+	if got, err := srv.Do("GET", "vigil:connector/slo:k"); got != "v1" || err != nil {
+		t.Fatalf("raw GET = %q, %v", got, err)
+	}
+	get, missing := storage.GetOperation("k"), storage.GetOperation("nope")
+	if err := c.Batch(ctx, storage.SetOperation("k2", []byte("v2")), get, missing, storage.DeleteOperation("k2")); err != nil {
+		t.Fatal(err)
+	}
+	if string(get.Value) != "v1" || missing.Value != nil {
+		t.Fatalf("batch gets = %q, %q", get.Value, missing.Value)
+	}
+	if v, _ := c.Get(ctx, "k2"); v != nil {
+		t.Fatalf("k2 = %q after the batch deleted it", v)
+	}
+	if err := c.Delete(ctx, "k"); err != nil {
+		t.Fatal(err)
+	}
+	if v, _ := c.Get(ctx, "k"); v != nil {
+		t.Fatalf("k = %q after Delete", v)
+	}
+}
+
+// recorder is a Handler that records what it is told.
+type recorder struct {
+	mu     sync.Mutex
+	events []string
+}
+
+func (r *recorder) Acquired(_ context.Context, service string) error {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.events = append(r.events, "acquired "+service)
+	return nil
+}
+
+func (r *recorder) Released(_ context.Context, service string, handover bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if handover {
+		r.events = append(r.events, "handed over "+service)
+	} else {
+		r.events = append(r.events, "lost "+service)
+	}
+}
+
+func (r *recorder) last() []string {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return append([]string(nil), r.events...)
+}
+
+// feed observes service on s every 50ms until stop is closed.
+func feed(s *redisStorage, service string, stop <-chan struct{}, wg *sync.WaitGroup) {
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		t := time.NewTicker(50 * time.Millisecond)
+		defer t.Stop()
+		for {
+			s.Observe(service)
+			select {
+			case <-stop:
+				return
+			case <-t.C:
+			}
+		}
+	}()
+}
+
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestOwnershipMoves: one owner at a time while the data moves (a handover
+// once the old owner's data stopped), and after the owner stops renewing
+// (a crash), a takeover once its lease lapsed.
+func TestOwnershipMoves(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	a, b := newTestStorage(t, srv.Addr, "a"), newTestStorage(t, srv.Addr, "b")
+	ra, rb := &recorder{}, &recorder{}
+	defer a.Register(ra)()
+	defer b.Register(rb)()
+	var wg sync.WaitGroup
+	defer wg.Wait()
+
+	stopA := make(chan struct{})
+	feed(a, "checkout", stopA, &wg)
+	waitFor(t, "a owns checkout", func() bool { return a.Owns("checkout") })
+
+	// b gets the data too (the gateways disagree for a moment): a keeps
+	// the service while its own data still arrives.
+	stopB := make(chan struct{})
+	feed(b, "checkout", stopB, &wg)
+	time.Sleep(time.Second)
+	if !a.Owns("checkout") || b.Owns("checkout") {
+		t.Fatalf("while both receive data: a owns %v, b owns %v; want a only", a.Owns("checkout"), b.Owns("checkout"))
+	}
+	// The data moved to b: a hands over, b takes the service.
+	close(stopA)
+	waitFor(t, "b owns checkout", func() bool { return b.Owns("checkout") })
+	if a.Owns("checkout") {
+		t.Fatal("a and b both own checkout")
+	}
+	if got := ra.last(); len(got) != 2 || got[1] != "handed over checkout" {
+		t.Fatalf("a's handler saw %v", got)
+	}
+
+	// b stops renewing without releasing (as if SIGKILLed): a, which
+	// receives the data now, takes over once the lease lapsed.
+	b.cancel()
+	<-b.done
+	stopA2 := make(chan struct{})
+	feed(a, "checkout", stopA2, &wg)
+	start := time.Now()
+	waitFor(t, "a owns checkout again", func() bool { return a.Owns("checkout") })
+	if waited := time.Since(start); waited < 500*time.Millisecond {
+		t.Errorf("a took the service over %v after b stopped, before b's lease (1s) lapsed", waited)
+	}
+	// b, revived, finds its lease taken and drops the service.
+	b.coordinator.start()
+	waitFor(t, "b drops checkout", func() bool { return !b.Owns("checkout") })
+	waitFor(t, "b's handler told", func() bool {
+		got := rb.last()
+		return len(got) > 0 && got[len(got)-1] == "lost checkout"
+	})
+	close(stopB)
+	close(stopA2)
+	if err := a.Shutdown(context.Background()); err != nil {
+		t.Error(err)
+	}
+	if _, err := srv.Do("GET", "vigil:lease:checkout"); err != redistest.ErrNil {
+		t.Errorf("a's lease is still in Redis after its shutdown: %v", err)
+	}
+	if err := b.Shutdown(context.Background()); err != nil {
+		t.Error(err)
+	}
+}
