@@ -62,6 +62,9 @@ type Engine struct {
 	dirty map[string]bool
 	// indexed are the services in the stored index; guarded by persistMu.
 	indexed map[string]bool
+	// sharded: one evaluator of a fleet (see shard.go); no index is
+	// written. Guarded by persistMu.
+	sharded bool
 	// inhibitions is built lazily during a Flush and dropped at its end:
 	// the set of firing alerts only changes between flushes.
 	inhibitions inhibitIndex
@@ -146,19 +149,7 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 		if e.alerts[entry.Fingerprint] != nil {
 			continue
 		}
-		a := entry.Alert.Clone()
-		a.Fingerprint = entry.Fingerprint
-		if entry.Action == ActionTrigger {
-			a.State, a.EndsAt = StateFiring, time.Time{}
-		} else {
-			a.State = StateResolved
-			if a.EndsAt.IsZero() {
-				a.EndsAt = now
-			}
-		}
-		st := &alertState{alert: a, lastSeen: now, groups: map[string]bool{}}
-		e.alerts[a.Fingerprint] = st
-		e.route(st, now, nil)
+		e.restoreAlert(entry, now)
 	}
 	for id, rec := range sil.Silences {
 		if rec.Muted == nil {
@@ -174,6 +165,24 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 		e.apiSilences[id] = s
 	}
 	return nil
+}
+
+// restoreAlert makes the alert of a restored log entry: firing if its
+// trigger was sent (or pending), resolved if its resolve was pending.
+func (e *Engine) restoreAlert(entry LogEntry, now time.Time) {
+	a := entry.Alert.Clone()
+	a.Fingerprint = entry.Fingerprint
+	if entry.Action == ActionTrigger {
+		a.State, a.EndsAt = StateFiring, time.Time{}
+	} else {
+		a.State = StateResolved
+		if a.EndsAt.IsZero() {
+			a.EndsAt = now
+		}
+	}
+	st := &alertState{alert: a, lastSeen: now, groups: map[string]bool{}}
+	e.alerts[a.Fingerprint] = st
+	e.route(st, now, nil)
 }
 
 // SetConfig replaces the configuration, as after the config file changed.
@@ -479,7 +488,7 @@ func (e *Engine) persist(ctx context.Context, service string) error {
 	var errs []error
 	key := ServiceKey(service)
 	if len(doc.Entries) > 0 {
-		if !e.indexed[service] {
+		if !e.indexed[service] && !e.sharded {
 			e.indexed[service] = true
 			if err := e.writeIndex(ctx); err != nil {
 				delete(e.indexed, service)
@@ -492,7 +501,7 @@ func (e *Engine) persist(ctx context.Context, service string) error {
 	} else {
 		if err := e.store.Delete(ctx, key); err != nil {
 			errs = append(errs, fmt.Errorf("persisting notification log: %w", err))
-		} else if e.indexed[service] {
+		} else if e.indexed[service] && !e.sharded {
 			delete(e.indexed, service)
 			if err := e.writeIndex(ctx); err != nil {
 				e.indexed[service] = true

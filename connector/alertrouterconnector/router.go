@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/ownership"
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
@@ -39,6 +40,7 @@ const (
 var (
 	errQueueFull  = errors.New("the receiver's notification queue is full")
 	errNoPipeline = errors.New("the receiver has no pipelines")
+	errNotOwned   = errors.New("the alert's service is owned by another evaluator")
 )
 
 // router is the alertrouter connector: alert events in (ConsumeLogs →
@@ -54,6 +56,14 @@ type router struct {
 
 	engine   *alerts.Engine
 	reloader *alerts.Reloader
+	// owner is set in a fleet (see fleet.go): only alerts of owned
+	// services are ingested and notified.
+	owner      ownership.Coordinator
+	unregister func()
+	// handing is held for reading by each handover and for writing while
+	// a service is dropped, so no handover of a service moving away is
+	// in progress, or recorded, after it was dropped.
+	handing sync.RWMutex
 	storage  storage.Client
 	queues   map[string]chan alerts.Notification
 
@@ -123,7 +133,15 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 	}
 	now := r.now()
 	r.engine = alerts.NewEngine(alerts.DefaultConfig(), store)
-	if err := r.engine.Restore(ctx, now); err != nil {
+	if r.cfg.Storage != nil {
+		r.owner = ownership.FromHost(host, *r.cfg.Storage)
+	}
+	if r.owner != nil {
+		// A fleet: each service's log is loaded when this evaluator takes
+		// the service over.
+		r.engine.ShardByService()
+		r.unregister = r.owner.Register(fleetHandler{r})
+	} else if err := r.engine.Restore(ctx, now); err != nil {
 		return fmt.Errorf("restoring the notification log: %w", err)
 	}
 	if r.cfg.Routing == "" {
@@ -143,6 +161,9 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 // closes the storage client. Notifications still queued are dropped: they
 // were not recorded, so the engine of the next run produces them again.
 func (r *router) Shutdown(ctx context.Context) error {
+	if r.unregister != nil {
+		r.unregister()
+	}
 	if r.cancelLoop == nil {
 		return nil
 	}
@@ -195,6 +216,8 @@ func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				case err != nil:
 					r.tel.recordReceived(ctx, outcomeInvalid)
 					r.logger.Warn("dropping malformed alert event", zap.Error(err))
+				case !ownership.Owns(r.owner, a.Labels[alerts.LabelService]):
+					r.tel.recordReceived(ctx, outcomeNotOwned)
 				default:
 					r.tel.recordReceived(ctx, outcomeIngested)
 					r.engine.Ingest(a, now)
@@ -267,6 +290,14 @@ func (r *router) work(receiver string, q <-chan alerts.Notification, next consum
 // deliver records n as pending, hands it to the receiver's pipelines and
 // records the outcome; see doc.go for why in this order.
 func (r *router) deliver(receiver string, n alerts.Notification, next consumer.Logs) {
+	r.handing.RLock()
+	defer r.handing.RUnlock()
+	if !ownership.Owns(r.owner, n.Alert.Labels[alerts.LabelService]) {
+		// The service moved to another evaluator since the flush: it
+		// notifies from the log this one wrote.
+		r.markSent(n, errNotOwned)
+		return
+	}
 	pctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
 	err := r.engine.MarkSending(pctx, n)
 	cancel()

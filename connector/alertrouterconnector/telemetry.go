@@ -21,6 +21,7 @@ const (
 	outcomeIngested   = "ingested"
 	outcomeNotAlert   = "not_alert"
 	outcomeInvalid    = "invalid"
+	outcomeNotOwned   = "not_owned"
 	outcomeHandedOver = "handed_over"
 	outcomeFailed     = "failed"
 )

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-otel/vigil/slo/tracker"
 
 	"github.com/vigil-otel/vigil/internal/filewatch"
+	"github.com/vigil-otel/vigil/internal/ownership"
 	"github.com/vigil-otel/vigil/internal/sharedcomponent"
 	"github.com/vigil-otel/vigil/internal/statusboard"
 	"github.com/vigil-otel/vigil/internal/storageclient"
@@ -66,7 +67,10 @@ type sloConnector struct {
 	tracker *tracker.Tracker
 	metrics *metricAccounting
 	storage storage.Client
-	links   linkTemplates
+	// fleet is set when the storage extension coordinates ownership of
+	// services among the evaluators of a fleet (see fleet.go).
+	fleet *fleetState
+	links linkTemplates
 	tel     *telemetry
 	started time.Time
 	// watch tells when the spec files changed; owned by the evaluation
@@ -184,6 +188,9 @@ func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error
 	if f != f.c.tracesCounter {
 		return nil
 	}
+	if f.c.fleet != nil {
+		f.c.fleet.observeTraces(td)
+	}
 	if rs := f.c.rules.Load(); rs != nil {
 		if rs.observeSpans(ctx, td, f.c.tracker, f.c.tel, f.c.red) {
 			select {
@@ -201,6 +208,9 @@ type metricsFacet struct{ facet }
 func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	if f != f.c.metricsCounter {
 		return nil
+	}
+	if f.c.fleet != nil {
+		f.c.fleet.observeMetrics(md)
 	}
 	if rs := f.c.rules.Load(); rs != nil {
 		f.c.metrics.record(rs, md, f.c.tracker, f.c.tel, f.c.now())
@@ -330,6 +340,12 @@ func (c *sloConnector) openStorage(ctx context.Context, host component.Host) err
 		return err
 	}
 	c.storage = client
+	if owner := ownership.FromHost(host, *c.cfg.Storage); owner != nil {
+		// A fleet: each service's state is loaded when this evaluator
+		// takes the service over, not at start.
+		c.startFleet(owner)
+		return nil
+	}
 	data, err := client.Get(ctx, checkpointKey(c.id))
 	if err != nil {
 		c.logger.Warn("Reading the SLO checkpoint failed; starting without state", zap.Error(err))
@@ -359,6 +375,9 @@ func (c *sloConnector) Shutdown(ctx context.Context) error {
 	}
 	statusboard.Default.Withdraw(c.id.String())
 	var errs []error
+	if c.fleet != nil {
+		c.fleet.unregister()
+	}
 	if c.storage != nil {
 		errs = append(errs, c.checkpoint(ctx), c.storage.Close(ctx))
 	}
@@ -372,6 +391,9 @@ func (c *sloConnector) Shutdown(ctx context.Context) error {
 func (c *sloConnector) checkpoint(ctx context.Context) error {
 	if c.storage == nil {
 		return nil
+	}
+	if c.fleet != nil {
+		return c.checkpointServices(ctx)
 	}
 	data, err := c.snapshot()
 	if err != nil {
@@ -559,7 +581,14 @@ func (c *sloConnector) evaluateManually(ctx context.Context, at time.Time) error
 // evaluate evaluates the tracker at the tick and emits metrics and alert
 // events.
 func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
+	if c.fleet != nil {
+		c.fleet.mu.Lock()
+		defer c.fleet.mu.Unlock()
+	}
 	statuses, transitions := c.tracker.Evaluate(at)
+	if c.fleet != nil {
+		statuses, transitions = c.fleet.ownedOnly(statuses, transitions)
+	}
 	c.publish(statuses, at)
 	c.metrics.expire(at)
 	if c.metricsOut != nil {

@@ -30,6 +30,10 @@ const annotationAttrPrefix = "alert.annotation."
 type alertEvents struct {
 	resend time.Duration
 	firing map[string]*firingAlert
+	// owns, when set, tells the services this evaluator of a fleet owns
+	// (see fleet.go): the firing alerts of other services are neither
+	// repeated nor resolved here, whatever the statuses say.
+	owns func(service string) bool
 }
 
 // firingAlert is an alert the connector has announced as firing.
@@ -114,6 +118,9 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 			continue
 		}
 		fa := e.firing[fp]
+		if e.owns != nil && !e.owns(fa.Labels[conventions.AttrServiceName]) {
+			continue
+		}
 		delete(e.firing, fp)
 		out = append(out, alertEvent{
 			labels: fa.Labels, fingerprint: fp, state: conventions.StateResolved, at: at,

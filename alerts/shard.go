@@ -1,0 +1,84 @@
+package alerts
+
+import (
+	"context"
+	"time"
+)
+
+// The methods of this file run the engine as one evaluator of a fleet
+// (issue 16), where each service is owned by one evaluator at a time and
+// the store is shared: the engine then loads a service's notification log
+// when its evaluator takes the service over (RestoreService), drops it
+// without notifying when the service moves away (ForgetService), and
+// writes no index of services, which every evaluator would overwrite with
+// its own.
+
+// ShardByService switches the engine to a fleet's per-service loading:
+// Restore is not called, RestoreService and ForgetService are, and no
+// index is written. Call it before the first Ingest.
+func (e *Engine) ShardByService() {
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.sharded = true
+}
+
+// RestoreService loads the notification log of one service, as Restore
+// does for every service: each alert it shows as triggered is taken to be
+// firing as of now, and the source that owns the service now re-reports
+// it, resolves it, or lets ResolveTimeout resolve it. Alerts of the
+// service the engine already holds keep their state.
+func (e *Engine) RestoreService(ctx context.Context, service string, now time.Time) error {
+	var doc serviceDoc
+	if _, err := load(ctx, e.store, ServiceKey(service), &doc, func() int { return doc.Version }); err != nil {
+		return err
+	}
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for i := range doc.Entries {
+		entry := doc.Entries[i]
+		if e.log.get(entry.Receiver, entry.Fingerprint) != nil {
+			continue
+		}
+		e.logPut(&entry)
+		delete(e.dirty, service) // as stored
+		if e.alerts[entry.Fingerprint] != nil {
+			continue
+		}
+		e.restoreAlert(entry, now)
+	}
+	return nil
+}
+
+// ForgetService drops every alert, group entry and log entry of service
+// without a notification: the service moved to another evaluator, which
+// loads its log from the store and notifies from now on. Notifications
+// of the service returned by Flush and not yet reported to MarkSent are
+// reported as failed by the caller, and change nothing here.
+func (e *Engine) ForgetService(service string) {
+	e.persistMu.Lock()
+	defer e.persistMu.Unlock()
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for fp, st := range e.alerts {
+		if serviceOf(st.alert) != service {
+			continue
+		}
+		for key := range st.groups {
+			if g := e.groups[key]; g != nil {
+				delete(g.alerts, fp)
+				if len(g.alerts) == 0 {
+					delete(e.groups, key)
+				}
+			}
+		}
+		delete(e.alerts, fp)
+	}
+	for fp := range e.services[service] {
+		delete(e.log, fp)
+	}
+	delete(e.services, service)
+	delete(e.dirty, service)
+	delete(e.indexed, service)
+}

@@ -1,0 +1,11 @@
+// Package fleet runs Vigil's fleet mode (README, "Running a fleet")
+// through the built binary on loopback: gateways from
+// collector/config/gateway.yaml, evaluators from
+// collector/config/evaluator.yaml, a real Redis (Debian's redis-server,
+// internal/testutil/redistest) as the shared store and the strict
+// PagerDuty fake. Membership changes as the static resolver's would: a
+// gateway restarted with a new VIGIL_EVALUATORS list, its queue kept on
+// disk. Intervals are shortened with --set so each scenario takes well
+// under a minute of traffic; the tests of this package run one after
+// another (no t.Parallel), so no two fleets compete for the CPU.
+package fleet
