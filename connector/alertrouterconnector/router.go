@@ -64,8 +64,8 @@ type router struct {
 	// a service is dropped, so no handover of a service moving away is
 	// in progress, or recorded, after it was dropped.
 	handing sync.RWMutex
-	storage  storage.Client
-	queues   map[string]chan alerts.Notification
+	storage storage.Client
+	queues  map[string]chan alerts.Notification
 
 	cancelLoop context.CancelFunc
 	sendCtx    context.Context

@@ -69,8 +69,8 @@ type sloConnector struct {
 	storage storage.Client
 	// fleet is set when the storage extension coordinates ownership of
 	// services among the evaluators of a fleet (see fleet.go).
-	fleet *fleetState
-	links linkTemplates
+	fleet   *fleetState
+	links   linkTemplates
 	tel     *telemetry
 	started time.Time
 	// watch tells when the spec files changed; owned by the evaluation
