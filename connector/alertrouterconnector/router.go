@@ -112,8 +112,9 @@ func (r *router) Start(ctx context.Context, host component.Host) error {
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	r.cancelLoop = cancel
-	r.loop.Add(1)
+	r.loop.Add(2)
 	go r.run(loopCtx)
+	go r.persistLoop(loopCtx)
 	if err := r.startConsole(ctx, host); err != nil {
 		return errors.Join(err, r.Shutdown(ctx))
 	}
@@ -240,6 +241,36 @@ func (r *router) run(ctx context.Context) {
 			return
 		case <-ticker.C:
 			r.tick(r.now())
+		}
+	}
+}
+
+// persistLoop writes, every FlushInterval, what the notification log
+// could not write when it changed (the store was down): once the store
+// answers again, the log in it is whole again. It runs apart from the
+// flush loop, so a store that does not answer never delays a
+// notification.
+func (r *router) persistLoop(ctx context.Context) {
+	defer r.loop.Done()
+	ticker := time.NewTicker(r.cfg.FlushInterval)
+	defer ticker.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-ticker.C:
+			pctx, cancel := context.WithTimeout(ctx, persistTimeout)
+			err := r.engine.Persist(pctx)
+			cancel()
+			switch {
+			case err != nil && !failing:
+				failing = true
+				r.logger.Warn("persisting the notification log failed; trying again every flush_interval", zap.Error(err))
+			case err == nil && failing:
+				failing = false
+				r.logger.Info("notification log persisted again")
+			}
 		}
 	}
 }

@@ -3,7 +3,9 @@ package fleet
 import (
 	"context"
 	"math"
+	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -150,4 +152,254 @@ func TestOwnerKilledMidIncident(t *testing.T) {
 		t.Errorf("error budget remaining %.5f at the new owner, exact %.5f (%d good, %d bad accepted): off by more than 0.5%%", got, want, good, bad)
 	}
 	t.Logf("budget %.5f, exact %.5f; %d good, %d bad", got, want, good, bad)
+}
+
+// TestScaleOutThenIn (scenario 3): mid-incident a fourth evaluator joins
+// (the gateway restarted with four), then the owner of the burning
+// services leaves (SIGTERM, the gateway restarted without it). Services
+// move both times; no burning service is paged twice, none is resolved
+// before its recovery, and each is resolved once after it.
+func TestScaleOutThenIn(t *testing.T) {
+	redis := redistest.Start(t, redistest.Options{})
+	var services []string
+	for i := range 20 {
+		services = append(services, serviceName(i))
+	}
+	// Several burning services, so that some move at each change.
+	hot := services[:6]
+	f := newFleet(t, redis.Addr, services)
+	evs := []*vigiltest.Instance{f.startEvaluator(), f.startEvaluator(), f.startEvaluator()}
+	gw := startGateway(t, evs, nil)
+	c := newClient(t, gw.OTLPGRPCEndpoint())
+	y := newTally()
+	for _, s := range services {
+		c.mustSend(t, s, 200, false)
+		y.add(s, 200, false)
+	}
+	dedups := map[string]string{}
+	for _, s := range hot {
+		dedups[s] = burstUntilPaged(t, f, c, y, s)
+	}
+	owners := map[string]*vigiltest.Instance{}
+	for _, s := range hot {
+		g, b := y.get(s)
+		owners[s] = f.owner(s, float64(g+b), evs, 20*time.Second)
+	}
+	noPrematureResolve := func(when string) {
+		t.Helper()
+		for _, s := range hot {
+			if _, triggers, resolves := pages(f.fake, s); triggers != 1 || resolves != 0 {
+				t.Fatalf("%s: %s: %d page triggers and %d resolves while still burning; want 1 and 0", when, s, triggers, resolves)
+			}
+		}
+	}
+
+	// Scale out.
+	evs = append(evs, f.startEvaluator())
+	gw = restartGateway(t, gw, evs)
+	c = newClient(t, gw.OTLPGRPCEndpoint())
+	burnFor(t, c, y, hot, 8*time.Second)
+	moved := 0
+	for _, s := range hot {
+		g, b := y.get(s)
+		if o := f.owner(s, float64(g+b), evs, 30*time.Second); o != owners[s] {
+			moved++
+			owners[s] = o
+		}
+	}
+	t.Logf("scale out: %d of %d burning services moved", moved, len(hot))
+	noPrematureResolve("after scale out")
+
+	// Scale in: the evaluator owning the most burning services leaves.
+	count := map[*vigiltest.Instance]int{}
+	for _, o := range owners {
+		count[o]++
+	}
+	var leaving *vigiltest.Instance
+	for _, e := range evs {
+		if leaving == nil || count[e] > count[leaving] {
+			leaving = e
+		}
+	}
+	var rest []*vigiltest.Instance
+	for _, e := range evs {
+		if e != leaving {
+			rest = append(rest, e)
+		}
+	}
+	gw = restartGateway(t, gw, rest)
+	c = newClient(t, gw.OTLPGRPCEndpoint())
+	if _, err := leaving.Stop(syscall.SIGTERM, 30*time.Second); err != nil {
+		t.Fatalf("stopping the leaving evaluator: %v", err)
+	}
+	burnFor(t, c, y, hot, 8*time.Second)
+	for _, s := range hot {
+		g, b := y.get(s)
+		owners[s] = f.owner(s, float64(g+b), rest, 30*time.Second)
+	}
+	t.Logf("scale in: the leaving evaluator owned %d burning services", count[leaving])
+	noPrematureResolve("after scale in")
+
+	for _, s := range hot {
+		recoverService(t, c, y, s)
+	}
+	for _, s := range hot {
+		waitFor(t, 2*notifyWait, s+"'s resolve", func() bool { return f.fake.Count(dedups[s], "resolve") > 0 })
+	}
+	time.Sleep(3 * time.Second)
+	for _, s := range hot {
+		if _, triggers, resolves := pages(f.fake, s); triggers != 1 || resolves != 1 {
+			t.Errorf("%s: %d page triggers, %d resolves; want 1 and 1", s, triggers, resolves)
+		}
+	}
+}
+
+// burnFor keeps the services burning (all requests failing) for d.
+func burnFor(t *testing.T, c *client, y *tally, services []string, d time.Duration) {
+	t.Helper()
+	for end := time.Now().Add(d); time.Now().Before(end); {
+		for _, s := range services {
+			c.mustSend(t, s, 2, true)
+			y.add(s, 2, true)
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+// TestStoreRestart (scenario 4): Redis goes down mid-run and comes back.
+// The evaluators keep running; a burst while the store is down still
+// pages (once); when Redis is back the state is written again; recovery
+// resolves the page once.
+func TestStoreRestart(t *testing.T) {
+	redis := redistest.Start(t, redistest.Options{AppendOnly: true})
+	var services []string
+	for i := range 20 {
+		services = append(services, serviceName(i))
+	}
+	const hot = "svc-05"
+	f := newFleet(t, redis.Addr, services)
+	evs := []*vigiltest.Instance{f.startEvaluator(), f.startEvaluator()}
+	gw := startGateway(t, evs, nil)
+	c := newClient(t, gw.OTLPGRPCEndpoint())
+	y := newTally()
+	for _, s := range services {
+		c.mustSend(t, s, 200, false)
+		y.add(s, 200, false)
+	}
+	g, b := y.get(hot)
+	owner := f.owner(hot, float64(g+b), evs, 30*time.Second)
+	key := f.stateKey(hot)
+	waitFor(t, 10*time.Second, "the service's state in Redis", func() bool {
+		_, err := redis.Do("GET", key)
+		return err == nil
+	})
+
+	redis.Stop()
+	dedup := burstUntilPaged(t, f, c, y, hot)
+	redis.Restart()
+	// The owner writes the service's state again: the burst is in it.
+	waitFor(t, 15*time.Second, "the state rewritten after the restart", func() bool {
+		v, err := redis.Do("GET", key)
+		return err == nil && strings.Contains(v, `"total_bad"`)
+	})
+	// And its notification log, which the restart found without the page.
+	waitFor(t, 15*time.Second, "the notification log rewritten after the restart", func() bool {
+		v, err := redis.Do("GET", f.nflogKey(hot))
+		return err == nil && strings.Contains(v, dedup)
+	})
+	for _, e := range evs {
+		if e.Exited() {
+			t.Fatalf("an evaluator exited while Redis was down:\n%s", e.Log())
+		}
+	}
+	if o := f.owner(hot, 0, evs, 10*time.Second); o != owner {
+		t.Errorf("the service changed owner while the store was down")
+	}
+	recoverService(t, c, y, hot)
+	waitFor(t, 2*notifyWait, "the page's resolve", func() bool { return f.fake.Count(dedup, "resolve") > 0 })
+	time.Sleep(3 * time.Second)
+	if _, triggers, resolves := pages(f.fake, hot); triggers != 1 || resolves != 1 {
+		t.Errorf("%s: %d page triggers, %d resolves; want 1 and 1", hot, triggers, resolves)
+	}
+}
+
+// TestGatewayKilled (scenario 5): clients send through two gateways and
+// fail over to the other when one refuses; one gateway is SIGKILLed while
+// they send. Once it is back on its disk queue, every span a gateway
+// accepted has been counted by an evaluator.
+func TestGatewayKilled(t *testing.T) {
+	redis := redistest.Start(t, redistest.Options{})
+	var services []string
+	for i := range 20 {
+		services = append(services, serviceName(i))
+	}
+	f := newFleet(t, redis.Addr, services)
+	evs := []*vigiltest.Instance{f.startEvaluator(), f.startEvaluator()}
+	gws := []*vigiltest.Instance{startGateway(t, evs, nil), startGateway(t, evs, nil)}
+	clients := []*client{newClient(t, gws[0].OTLPGRPCEndpoint()), newClient(t, gws[1].OTLPGRPCEndpoint())}
+	y := newTally()
+
+	ctx, cancel := context.WithCancel(context.Background())
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	failovers := 0
+	for w := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; ctx.Err() == nil; i += 4 {
+				s := services[i%len(services)]
+				first := i % 2
+				for try := range 2 {
+					if err := clients[(first+try)%2].send(ctx, s, 50, false); err == nil {
+						y.add(s, 50, false)
+						if try > 0 {
+							mu.Lock()
+							failovers++
+							mu.Unlock()
+						}
+						break
+					}
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+		}()
+	}
+	time.Sleep(3 * time.Second)
+	gws[0].Kill()
+	time.Sleep(4 * time.Second)
+	cancel()
+	wg.Wait()
+	// The killed gateway comes back on its queue and sends what it held.
+	startGateway(t, evs, gws[0])
+
+	for _, s := range services {
+		good, _ := y.get(s)
+		waitFor(t, 30*time.Second, s+"'s accepted spans counted", func() bool {
+			var counted float64
+			for _, e := range evs {
+				g, _, _, err := sloEvents(e, s)
+				if err == nil {
+					counted += g
+				}
+			}
+			// At least once: a batch the killed gateway had sent but not
+			// yet confirmed in its queue goes out again.
+			return int(counted) >= good
+		})
+	}
+	if failovers == 0 {
+		t.Error("no client failed over to the other gateway: the kill came too late to test anything")
+	}
+	t.Logf("%d failovers", failovers)
+}
+
+// stateKey and nflogKey are the Redis keys of a service's SLO state and
+// notification log (extension/redisstorageextension's layout).
+func (f *fleet) stateKey(service string) string {
+	return f.prefix() + ":connector/slo:slo_state/slo/" + service
+}
+
+func (f *fleet) nflogKey(service string) string {
+	return f.prefix() + ":connector/alertrouter/nflog:vigil.alerts.nflog/" + service
 }

@@ -85,6 +85,9 @@ route:
 	}
 }
 
+// prefix keeps each test's keys apart in Redis.
+func (f *fleet) prefix() string { return strings.ReplaceAll(f.t.Name(), "/", "_") }
+
 func configPath(name string) string {
 	return filepath.Join(vigiltest.RepoRoot(), "collector", "config", name)
 }
@@ -104,7 +107,7 @@ func (f *fleet) startEvaluator() *vigiltest.Instance {
 			"--set=connectors::alertrouter::routing=" + f.routing,
 			fmt.Sprintf("--set=extensions::redis_storage::ownership::lease_ttl=%s", leaseTTL),
 			"--set=extensions::redis_storage::ownership::handover_quiet=1s",
-			"--set=extensions::redis_storage::prefix=" + strings.ReplaceAll(f.t.Name(), "/", "_"),
+			"--set=extensions::redis_storage::prefix=" + f.prefix(),
 		},
 		Env: env,
 	})
@@ -191,11 +194,21 @@ func (c *client) send(ctx context.Context, service string, n int, failing bool) 
 	return err
 }
 
-// mustSend sends and fails the test if the gateway refuses.
+// mustSend sends, retrying for up to 30s while the gateway pushes back
+// (a full queue answers Unavailable, as an OTLP client retries), and fails
+// the test if it never accepts.
 func (c *client) mustSend(t *testing.T, service string, n int, failing bool) {
 	t.Helper()
-	if err := c.send(context.Background(), service, n, failing); err != nil {
-		t.Fatalf("sending %d spans of %s: %v", n, service, err)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		err := c.send(context.Background(), service, n, failing)
+		if err == nil {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("sending %d spans of %s: %v", n, service, err)
+		}
+		time.Sleep(200 * time.Millisecond)
 	}
 }
 
@@ -317,17 +330,14 @@ func (f *fleet) owner(service string, minEvents float64, running []*vigiltest.In
 	return nil
 }
 
-// pageTriggers counts the critical triggers (pages) of a service's
+// pages counts the critical triggers (pages) of a service's
 // availability SLO, and its resolves, at the fake.
 func pages(fake *fakepagerduty.Server, service string) (dedup string, triggers, resolves int) {
 	for _, ev := range fake.Events() {
-		if ev.Payload.Source != service {
-			continue
-		}
-		if ev.EventAction == "trigger" && ev.Payload.Severity == "critical" {
-			if dedup == "" {
-				dedup = ev.DedupKey
-			}
+		// Resolves carry no payload; the trigger names the service.
+		if ev.EventAction == "trigger" && ev.Payload != nil && ev.Payload.Source == service && ev.Payload.Severity == "critical" {
+			dedup = ev.DedupKey
+			break
 		}
 	}
 	if dedup == "" {
