@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
 )
 
 // The connector's own metrics, as metadata.yaml declares them.
@@ -97,6 +98,10 @@ type options struct {
 	storeDir string // file-backed storage folder shared across restarts
 	fail     map[pipeline.ID]int
 	console  string // console endpoint; empty: no console
+	// host and storageID, when set, are the host and storage extension
+	// (a fleet member, say) instead of storeDir's.
+	host      *storagetest.StorageHost
+	storageID *component.ID
 }
 
 func start(t *testing.T, o options) *harness {
@@ -129,6 +134,9 @@ func start(t *testing.T, o options) *harness {
 	h.r = c.(*router)
 	h.r.now = func() time.Time { return h.clock }
 	host := storagetest.NewStorageHost()
+	if o.host != nil {
+		host, cfg.Storage = o.host, o.storageID
+	}
 	if o.storeDir != "" {
 		ext := storagetest.NewFileBackedStorageExtension("file_storage", o.storeDir)
 		host = host.WithExtension(ext.ID, ext)
@@ -335,4 +343,53 @@ func TestCreateRefusesUnknownPipeline(t *testing.T) {
 	_, err := NewFactory().CreateLogsToLogs(context.Background(), connectortest.NewNopSettings(metadata.Type), cfg,
 		connector.NewLogsRouter(map[pipeline.ID]consumer.Logs{pipeOncall: &consumertest.LogsSink{}}))
 	require.ErrorContains(t, err, "receivers::default")
+}
+
+// TestFleetOwnership: two routers of a fleet share the notification log.
+// Only the owner of a service notifies; when the service moves, the old
+// owner drops its alerts without resolving them and the new owner, from
+// the shared log, neither triggers again nor forgets the resolve.
+func TestFleetOwnership(t *testing.T) {
+	store := ownershiptest.NewStore()
+	ctx := context.Background()
+	page := "SLOBurnRate-checkout-availability-page"
+	a, am := startFleetMember(t, store)
+	b, bm := startFleetMember(t, store)
+
+	// Not owned yet: the event is counted and dropped.
+	a.at(t, 0, event("page", "firing"))
+	a.at(t, alerts.DefaultGroupWait)
+	assert.Empty(t, a.notes(t, pipeOncall, 0))
+
+	require.NoError(t, am.Acquire(ctx, "checkout"))
+	a.at(t, time.Minute, event("page", "firing"))
+	a.at(t, time.Minute+alerts.DefaultGroupWait)
+	assert.Equal(t, []string{"trigger " + page}, a.notes(t, pipeOncall, 1))
+
+	// The service moves: a hands it over, b takes it.
+	am.Release(ctx, "checkout", true)
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	// a, no longer the owner, lets the alert go stale: no resolve.
+	a.at(t, time.Hour)
+	assert.Equal(t, []string{"trigger " + page}, a.notes(t, pipeOncall, 1), "the old owner resolved a service it gave up")
+	// b, re-reported the firing alert, does not trigger it again; its
+	// resolve goes out once.
+	b.at(t, 2*time.Minute, event("page", "firing"))
+	b.at(t, 2*time.Minute+alerts.DefaultGroupWait, event("page", "firing"))
+	assert.Empty(t, b.notes(t, pipeOncall, 0))
+	b.at(t, 3*time.Minute, event("page", "resolved"))
+	b.at(t, 4*time.Minute)
+	assert.Equal(t, []string{"resolve " + page}, b.notes(t, pipeOncall, 1))
+	// No index shared by the evaluators: only per-service values.
+	for _, k := range store.Keys() {
+		assert.NotContains(t, k, alerts.StoreKeyIndex)
+	}
+}
+
+func startFleetMember(t *testing.T, store *ownershiptest.Store) (*harness, *ownershiptest.Member) {
+	t.Helper()
+	m := ownershiptest.NewMember(store)
+	id := component.MustNewID("redis_storage")
+	h := start(t, options{host: storagetest.NewStorageHost().WithExtension(id, m), storageID: &id})
+	return h, m
 }

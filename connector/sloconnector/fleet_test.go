@@ -1,0 +1,70 @@
+package sloconnector
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
+)
+
+// TestFleetHandover runs two connectors of a fleet, as two evaluators,
+// over one shared store. The service is accounted wherever its spans
+// arrive but reported only by its owner; when it moves mid-incident, the
+// old owner neither resolves nor reports it any more, and the new owner
+// adds the old owner's state to what it saw, neither firing the alert
+// again nor forgetting to resolve it.
+func TestFleetHandover(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	store := ownershiptest.NewStore()
+	id := component.MustNewID("redis_storage")
+	member := func() (*harness, *ownershiptest.Member) {
+		m := ownershiptest.NewMember(store)
+		cfg := testConfig(spec) // one *Config per evaluator: no shared instance
+		cfg.Storage = &id
+		cfg.AlertResendInterval = time.Hour
+		h := newHarness(t, "", cfg)
+		require.NoError(t, h.start(storageHost{id: id, ext: m}))
+		t.Cleanup(h.shutdown)
+		return h, m
+	}
+	a, am := member()
+	b, bm := member()
+	ctx := context.Background()
+	bad := func(h *harness) float64 {
+		v, _ := valueOf(lastPoints(h.mSink.AllMetrics(), conventions.MetricSLOEvents), map[string]any{"outcome": "bad"})
+		return v
+	}
+
+	a.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
+	assert.Positive(t, am.Observed("checkout"), "spans of checkout observed")
+	time.Sleep(200 * time.Millisecond)
+	assert.Empty(t, alertEventsOf(a.lSink.AllLogs()), "not owned: no alert event")
+	assert.Zero(t, bad(a), "not owned: no SLO series")
+
+	require.NoError(t, am.Acquire(ctx, "checkout"))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return bad(a) == 40 }, 5*time.Second, 10*time.Millisecond)
+
+	// The gateways move checkout to b: its spans arrive there first.
+	b.consumeTraces(routeSpans(10, "/pay", ptrace.StatusCodeError))
+	am.Release(ctx, "checkout", true)
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	require.Eventually(t, func() bool { return bad(b) == 50 }, 5*time.Second, 10*time.Millisecond, "b adds a's 40 to its 10")
+	time.Sleep(200 * time.Millisecond)
+	assert.Empty(t, alertEventsOf(b.lSink.AllLogs()), "b does not fire the alert again")
+	assert.Len(t, alertEventsOf(a.lSink.AllLogs()), 1, "a neither resolves nor repeats the alert it gave up")
+
+	b.consumeTraces(routeSpans(20000, "/pay", ptrace.StatusCodeOk))
+	require.Eventually(t, func() bool { return len(alertEventsOf(b.lSink.AllLogs())) > 0 }, 5*time.Second, 10*time.Millisecond)
+	evs := alertEventsOf(b.lSink.AllLogs())
+	require.Len(t, evs, 1)
+	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
+	assert.Len(t, alertEventsOf(a.lSink.AllLogs()), 1)
+}
