@@ -69,6 +69,9 @@ type fleet struct {
 	routing    string
 	fake       *fakepagerduty.Server
 	evaluators []*vigiltest.Instance
+	// extraArgs and extraEnv are added to every evaluator's.
+	extraArgs []string
+	extraEnv  map[string]string
 }
 
 func newFleet(t *testing.T, store string, services []string) *fleet {
@@ -99,8 +102,11 @@ func (f *fleet) startEvaluator() *vigiltest.Instance {
 	env := pagingtest.PagerDutyEnv(f.fake)
 	env["VIGIL_STORE_ENDPOINT"] = f.store
 	env["VIGIL_SLO_DIR"] = f.specs
+	for k, v := range f.extraEnv {
+		env[k] = v
+	}
 	inst := vigiltest.Start(f.t, vigiltest.Options{
-		Args: []string{
+		Args: append([]string{
 			"--config", configPath("evaluator.yaml"),
 			"--set=connectors::slo::evaluation_interval=1s",
 			"--set=connectors::slo::checkpoint_interval=1s",
@@ -108,7 +114,7 @@ func (f *fleet) startEvaluator() *vigiltest.Instance {
 			fmt.Sprintf("--set=extensions::redis_storage::ownership::lease_ttl=%s", leaseTTL),
 			"--set=extensions::redis_storage::ownership::handover_quiet=1s",
 			"--set=extensions::redis_storage::prefix=" + f.prefix(),
-		},
+		}, f.extraArgs...),
 		Env: env,
 	})
 	f.evaluators = append(f.evaluators, inst)
