@@ -84,8 +84,8 @@
 //     nobody: its open incident resolves when its data comes back (to the
 //     new owner, which loads the log) or by hand.
 //   - Data that reached a non-owner for a moment and never moved there
-//     (the gateways disagreed briefly) is dropped after lease_ttl without
-//     reaching the owner's accounting.
+//     (the gateways disagreed briefly) is dropped after twice lease_ttl
+//     plus handover_quiet without reaching the owner's accounting.
 //   - The anomaly connector's detector state is not yet kept per service
 //     (it relearns after a move); its alert events are fenced by the
 //     router, which ingests only owned services' alerts.

@@ -210,8 +210,8 @@ type leaseOp struct {
 
 // tick renews the leases held, claims the services observed and not owned,
 // hands over the services another instance wants once their data stopped
-// arriving here, and forgets services neither owned nor observed for a
-// lease TTL. All lease operations of a tick go in one round trip.
+// arriving here, and forgets services neither owned nor observed within
+// the claim window. All lease operations of a tick go in one round trip.
 func (c *coordinator) tick(ctx context.Context) {
 	now := time.Now()
 	ttl := c.cfg.LeaseTTL.Milliseconds()
@@ -224,7 +224,7 @@ func (c *coordinator) tick(ctx context.Context) {
 		switch idle := now.Sub(time.Unix(0, s.lastSeen.Load())); {
 		case s.owned.Load():
 			ops = append(ops, leaseOp{name, s, opRenew, renewScript.Eval(ctx, pipe, keys, c.instance, ttl)})
-		case idle < c.cfg.LeaseTTL:
+		case idle < c.claimWindow():
 			ops = append(ops, leaseOp{name, s, opClaim, claimScript.Eval(ctx, pipe, keys, c.instance, ttl)})
 		default:
 			stale = append(stale, name)
@@ -233,8 +233,8 @@ func (c *coordinator) tick(ctx context.Context) {
 	})
 	for _, name := range stale {
 		// Data that reached this instance while another owned the service
-		// (the gateways disagreed for a moment) and was never merged: drop
-		// what the components accounted, which no owner will read.
+		// (the gateways disagreed for a moment), never merged: drop what
+		// the components accounted, which no owner will read.
 		c.services.Delete(name)
 		c.release(ctx, name, false)
 	}
@@ -270,6 +270,15 @@ func (c *coordinator) tick(ctx context.Context) {
 			}
 		}
 	}
+}
+
+// claimWindow is how long after its last data a service not owned here
+// is still claimed: past the lapse of a dead owner's lease (lease_ttl
+// after its last renewal, which may come just after the data moved here)
+// and a handover's quiet time, so a service whose data stopped right
+// after it moved is still taken over, with what was accounted here.
+func (c *coordinator) claimWindow() time.Duration {
+	return 2*c.cfg.LeaseTTL + c.cfg.HandoverQuiet
 }
 
 // acquire loads the service's state into every handler and only then

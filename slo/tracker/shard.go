@@ -154,14 +154,11 @@ func (r *ring) addBucket(k int64, c counts) {
 	switch {
 	case k > r.head:
 		r.advance(k)
-	case k <= r.head-int64(len(r.buckets)):
+	case k <= r.head-int64(r.n):
 		return
 	}
-	b := &r.buckets[r.slot(k)]
-	b.good += c.good
-	b.bad += c.bad
-	r.total.good += c.good
-	r.total.bad += c.bad
+	old := r.get(k)
+	r.put(k, counts{good: old.good + c.good, bad: old.bad + c.bad})
 }
 
 // plus adds two tallies of refusals.
