@@ -77,16 +77,25 @@
 // its resolve. The pagerduty exporter keeps that order at PagerDuty (see
 // its doc).
 //
-// # State, and what comes next
+// # State, and a fleet
 //
 // The notification log is stored per service (alerts.ServiceKey; an index
-// lists the services), the state of until_resolved silences apart. That is
-// the shape a fleet needs (issue 16): an evaluator that owns a service can
-// load exactly that service's log from a shared store and write only it,
-// and the engine's API (Restore, MarkSending, MarkSent) does not change
-// when the store behind alerts.Store becomes one in Redis. Loading a
-// service lazily on first sight, and fencing so that one evaluator at a
-// time notifies for a service, are left to that issue.
+// lists the services), the state of until_resolved silences apart. In a
+// fleet (issue 16; README, "Running a fleet") the storage extension is
+// redis_storage, which also decides which evaluator owns each service
+// (internal/ownership): the engine then writes no index, which every
+// evaluator would overwrite (Engine.ShardByService); a service's log is
+// loaded when this evaluator takes the service over, before the slo
+// connector sends its first alert event for it (fleet.go); alerts of
+// services this evaluator does not own are counted (outcome not_owned)
+// and dropped, a notification whose service moved away between the flush
+// and the handover is not handed over, and a service that moves away is
+// dropped without a resolve, its log left for the next owner. A write of
+// the log that failed (the store was down) is retried every
+// flush_interval, apart from the flush loop. Silences are one value in
+// the store, loaded at start: in a fleet each evaluator's console changes
+// its own engine's silences, and the last evaluator to write the value
+// wins (keeping silences in step across evaluators is not built yet).
 //
 // # The console
 //

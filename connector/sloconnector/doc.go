@@ -36,6 +36,14 @@
 // every component, and an invalid spec then keeps the SLOs that ran (see
 // running in connector.go) rather than failing the rebuild.
 //
+// In a fleet (issue 16), when the storage extension coordinates ownership
+// of services (redis_storage, internal/ownership), every span is
+// accounted wherever it arrives, but SLO series and alert events are
+// emitted only for owned services, checkpoints are written per owned
+// service, a service taken over has its last checkpoint added to what was
+// accounted meanwhile, and a service handed over is written and dropped
+// without resolving its alerts (fleet.go).
+//
 // NewReplayFactory builds the same connector on a simulated clock, with
 // evaluation driven by Evaluate instead of the ticker, for replays of
 // traffic in simulated time (the Prometheus parity test, slo/parity).
