@@ -13,23 +13,6 @@ import (
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
-// background sends good spans of every service, round robin over the
-// clients, until ctx ends; each batch accepted is tallied.
-func background(ctx context.Context, t *testing.T, clients []*client, y *tally, services []string, wg *sync.WaitGroup) {
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for i := 0; ctx.Err() == nil; i++ {
-			s := services[i%len(services)]
-			c := clients[i%len(clients)]
-			if err := c.send(ctx, s, 10, false); err == nil {
-				y.add(s, 10, false)
-			}
-			time.Sleep(20 * time.Millisecond)
-		}
-	}()
-}
-
 // TestSteadyState (scenario 1): two gateways and three evaluators, load
 // across 24 services from OTLP clients: every service's SLO series come
 // from exactly one evaluator, and the SLI counts add up to what was sent.
