@@ -106,8 +106,8 @@ func (r *recorder) last() []string {
 	return append([]string(nil), r.events...)
 }
 
-// feed observes service on s every 50ms until stop is closed.
-func feed(s *redisStorage, service string, stop <-chan struct{}, wg *sync.WaitGroup) {
+// feed observes service on s every 50ms until stop or done is closed.
+func feed(s *redisStorage, service string, stop, done <-chan struct{}, wg *sync.WaitGroup) {
 	wg.Add(1)
 	go func() {
 		defer wg.Done()
@@ -117,6 +117,8 @@ func feed(s *redisStorage, service string, stop <-chan struct{}, wg *sync.WaitGr
 			s.Observe(service)
 			select {
 			case <-stop:
+				return
+			case <-done:
 				return
 			case <-t.C:
 			}
@@ -145,16 +147,18 @@ func TestOwnershipMoves(t *testing.T) {
 	defer a.Register(ra)()
 	defer b.Register(rb)()
 	var wg sync.WaitGroup
-	defer wg.Wait()
+	// Feeders still running when the test ends (a failure) stop then.
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); wg.Wait() })
 
 	stopA := make(chan struct{})
-	feed(a, "checkout", stopA, &wg)
+	feed(a, "checkout", stopA, done, &wg)
 	waitFor(t, "a owns checkout", func() bool { return a.Owns("checkout") })
 
 	// b gets the data too (the gateways disagree for a moment): a keeps
 	// the service while its own data still arrives.
 	stopB := make(chan struct{})
-	feed(b, "checkout", stopB, &wg)
+	feed(b, "checkout", stopB, done, &wg)
 	time.Sleep(time.Second)
 	if !a.Owns("checkout") || b.Owns("checkout") {
 		t.Fatalf("while both receive data: a owns %v, b owns %v; want a only", a.Owns("checkout"), b.Owns("checkout"))
@@ -174,7 +178,7 @@ func TestOwnershipMoves(t *testing.T) {
 	b.cancel()
 	<-b.done
 	stopA2 := make(chan struct{})
-	feed(a, "checkout", stopA2, &wg)
+	feed(a, "checkout", stopA2, done, &wg)
 	start := time.Now()
 	waitFor(t, "a owns checkout again", func() bool { return a.Owns("checkout") })
 	if waited := time.Since(start); waited < 500*time.Millisecond {

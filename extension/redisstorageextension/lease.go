@@ -306,6 +306,9 @@ func (c *coordinator) acquire(ctx context.Context, name string, s *service) {
 // drops it here and frees the lease.
 func (c *coordinator) handover(ctx context.Context, name string, s *service) {
 	s.owned.Store(false)
+	// Forgotten here, so it is claimed again only when its data comes
+	// back, not at the next tick from the data that made it ours.
+	c.services.CompareAndDelete(name, s)
 	c.release(ctx, name, true)
 	if err := releaseScript.Eval(ctx, c.rdb, []string{c.leaseKey(name)}, c.instance).Err(); err != nil {
 		c.logger.Warn("Freeing a handed-over service's lease failed; it lapses after lease_ttl", zap.String("service", name), zap.Error(err))
