@@ -86,6 +86,10 @@
 //   - Data that reached a non-owner for a moment and never moved there
 //     (the gateways disagreed briefly) is dropped after twice lease_ttl
 //     plus handover_quiet without reaching the owner's accounting.
+//   - Outside this extension, at the gateways: a request whose spans go to
+//     several evaluators is retried whole by the loadbalancing exporter
+//     when one of them fails, so the others count their part twice
+//     (gateway.yaml therefore does not batch across requests).
 //   - The anomaly connector's detector state is not yet kept per service
 //     (it relearns after a move); its alert events are fenced by the
 //     router, which ingests only owned services' alerts.
