@@ -148,8 +148,8 @@ func TestScaleOutThenIn(t *testing.T) {
 	for i := range 20 {
 		services = append(services, serviceName(i))
 	}
-	// Several burning services, so that some move at each change.
-	hot := services[:6]
+	// Half the services burn, so that some move at each change.
+	hot := services[:10]
 	f := newFleet(t, redis.Addr, services)
 	evs := []*vigiltest.Instance{f.startEvaluator(), f.startEvaluator(), f.startEvaluator()}
 	gw := startGateway(t, evs, nil)
@@ -159,12 +159,9 @@ func TestScaleOutThenIn(t *testing.T) {
 		c.mustSend(t, s, 200, false)
 		y.add(s, 200, false)
 	}
-	dedups := map[string]string{}
-	for _, s := range hot {
-		dedups[s] = burstUntilPaged(t, f, c, y, s)
-	}
+	dedups := burstAllUntilPaged(t, f, c, y, hot)
 	owners := map[string]*vigiltest.Instance{}
-	for _, s := range hot {
+	for _, s := range services {
 		g, b := y.get(s)
 		owners[s] = f.owner(s, float64(g+b), evs, 20*time.Second)
 	}
@@ -181,22 +178,32 @@ func TestScaleOutThenIn(t *testing.T) {
 	evs = append(evs, f.startEvaluator())
 	gw = restartGateway(t, gw, evs)
 	c = newClient(t, gw.OTLPGRPCEndpoint())
+	for _, s := range services[len(hot):] {
+		c.mustSend(t, s, 10, false)
+		y.add(s, 10, false)
+	}
 	burnFor(t, c, y, hot, 8*time.Second)
-	moved := 0
-	for _, s := range hot {
+	moved, movedHot := 0, 0
+	for i, s := range services {
 		g, b := y.get(s)
 		if o := f.owner(s, float64(g+b), evs, 30*time.Second); o != owners[s] {
 			moved++
+			if i < len(hot) {
+				movedHot++
+			}
 			owners[s] = o
 		}
 	}
-	t.Logf("scale out: %d of %d burning services moved", moved, len(hot))
+	if moved == 0 {
+		t.Fatal("scale out moved no service of 20: the gateway did not pick the new evaluator up")
+	}
+	t.Logf("scale out: %d of 20 services moved, %d of %d burning", moved, movedHot, len(hot))
 	noPrematureResolve("after scale out")
 
 	// Scale in: the evaluator owning the most burning services leaves.
 	count := map[*vigiltest.Instance]int{}
-	for _, o := range owners {
-		count[o]++
+	for _, s := range hot {
+		count[owners[s]]++
 	}
 	var leaving *vigiltest.Instance
 	for _, e := range evs {
@@ -235,6 +242,29 @@ func TestScaleOutThenIn(t *testing.T) {
 			t.Errorf("%s: %d page triggers, %d resolves; want 1 and 1", s, triggers, resolves)
 		}
 	}
+}
+
+// burstAllUntilPaged sends failing spans of every service until each is
+// paged, and returns the dedup key of each page.
+func burstAllUntilPaged(t *testing.T, f *fleet, c *client, y *tally, services []string) map[string]string {
+	t.Helper()
+	dedups := map[string]string{}
+	deadline := time.Now().Add(90 * time.Second)
+	for len(dedups) < len(services) {
+		if time.Now().After(deadline) {
+			t.Fatalf("only %d of %d services paged within 90s of their burst", len(dedups), len(services))
+		}
+		for _, s := range services {
+			if dedup, n, _ := pages(f.fake, s); n > 0 {
+				dedups[s] = dedup
+				continue
+			}
+			c.mustSend(t, s, 5, true)
+			y.add(s, 5, true)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	return dedups
 }
 
 // burnFor keeps the services burning (all requests failing) for d.
