@@ -121,8 +121,12 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // confirming it (see MarkSending).
 func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 	var index indexDoc
-	if _, err := load(ctx, e.store, StoreKeyIndex, &index, func() int { return index.Version }); err != nil {
-		return err
+	// A fleet's engine (ShardByService) loads each service's log when its
+	// evaluator takes the service over; here only the silences.
+	if !e.sharded {
+		if _, err := load(ctx, e.store, StoreKeyIndex, &index, func() int { return index.Version }); err != nil {
+			return err
+		}
 	}
 	var entries []LogEntry
 	for _, service := range index.Services {

@@ -14,8 +14,9 @@ import (
 // its own.
 
 // ShardByService switches the engine to a fleet's per-service loading:
-// Restore is not called, RestoreService and ForgetService are, and no
-// index is written. Call it before the first Ingest.
+// Restore loads only the silences, RestoreService and ForgetService load
+// and drop each service's log, and no index is written. Call it before
+// Restore and the first Ingest.
 func (e *Engine) ShardByService() {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()

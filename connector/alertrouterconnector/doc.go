@@ -94,8 +94,9 @@
 // the log that failed (the store was down) is retried every
 // flush_interval, apart from the flush loop. Silences are one value in
 // the store, loaded at start: in a fleet each evaluator's console changes
-// its own engine's silences, and the last evaluator to write the value
-// wins (keeping silences in step across evaluators is not built yet).
+// its own engine's silences and writes the whole value, so the last
+// evaluator to write it wins (keeping silences in step across evaluators
+// is not built yet).
 //
 // # The console
 //

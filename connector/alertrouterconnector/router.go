@@ -139,10 +139,11 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 	}
 	if r.owner != nil {
 		// A fleet: each service's log is loaded when this evaluator takes
-		// the service over.
+		// the service over; Restore loads the silences.
 		r.engine.ShardByService()
 		r.unregister = r.owner.Register(fleetHandler{r})
-	} else if err := r.engine.Restore(ctx, now); err != nil {
+	}
+	if err := r.engine.Restore(ctx, now); err != nil {
 		return fmt.Errorf("restoring the notification log: %w", err)
 	}
 	if r.cfg.Routing == "" {
