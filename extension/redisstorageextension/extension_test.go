@@ -10,12 +10,9 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
-	"go.uber.org/goleak"
 
 	"github.com/vigil-otel/vigil/internal/testutil/redistest"
 )
-
-func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
 
 func newTestStorage(t *testing.T, addr, instance string) *redisStorage {
 	t.Helper()

@@ -61,7 +61,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	var err, errs error
 	builder.AlertrouterAlertsReceived, err = builder.meter.Int64Counter(
 		"otelcol_alertrouter_alerts_received",
-		metric.WithDescription("Alert events taken in, by outcome (ingested; not_alert for other log records; invalid for malformed alert events). [Development]"),
+		metric.WithDescription("Alert events taken in, by outcome (ingested; not_alert for other log records; invalid for malformed alert events; not_owned for alerts of services another evaluator of a fleet owns). [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

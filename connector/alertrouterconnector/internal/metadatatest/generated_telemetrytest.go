@@ -24,7 +24,7 @@ func NewSettings(tt *componenttest.Telemetry) connector.Settings {
 func AssertEqualAlertrouterAlertsReceived(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_alertrouter_alerts_received",
-		Description: "Alert events taken in, by outcome (ingested; not_alert for other log records; invalid for malformed alert events). [Development]",
+		Description: "Alert events taken in, by outcome (ingested; not_alert for other log records; invalid for malformed alert events; not_owned for alerts of services another evaluator of a fleet owns). [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
