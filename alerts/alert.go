@@ -21,13 +21,19 @@ const (
 // service, slo and metric reuse the Prometheus label names of the SLO and
 // anomaly metrics, so a matcher written for `vigil slo rules` output in
 // Alertmanager works unchanged here.
+//
+// The tier, page or ticket (alert.severity), is LabelVigilSeverity, so that
+// a severity the spec's alert labels set (severity: pageteam) reaches
+// routing as written; an alert whose spec sets none has severity = the
+// tier too.
 const (
-	LabelAlertName = "alertname"
-	LabelSource    = "source"
-	LabelSeverity  = conventions.LabelSeverity
-	LabelService   = conventions.LabelServiceName
-	LabelSLO       = conventions.LabelSLO
-	LabelMetric    = conventions.LabelMetric
+	LabelAlertName     = conventions.LabelAlertName
+	LabelSource        = "source"
+	LabelSeverity      = conventions.LabelSeverity
+	LabelVigilSeverity = conventions.LabelVigilSeverity
+	LabelService       = conventions.LabelServiceName
+	LabelSLO           = conventions.LabelSLO
+	LabelMetric        = conventions.LabelMetric
 )
 
 // AnnotationSummary holds the event body, the one-line human summary.

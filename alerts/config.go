@@ -86,11 +86,12 @@ func DefaultConfig() *Config {
 }
 
 // DefaultInhibitRule lets a page inhibit the ticket for the same SLO and
-// service.
+// service. It matches the tier, vigil_severity, so that it holds whatever
+// severity the spec's alert labels set.
 func DefaultInhibitRule() InhibitRule {
 	return InhibitRule{
-		SourceMatchers: Matchers{mustMatcher(MatchEqual, LabelSeverity, conventions.SeverityPage)},
-		TargetMatchers: Matchers{mustMatcher(MatchEqual, LabelSeverity, conventions.SeverityTicket)},
+		SourceMatchers: Matchers{mustMatcher(MatchEqual, LabelVigilSeverity, conventions.SeverityPage)},
+		TargetMatchers: Matchers{mustMatcher(MatchEqual, LabelVigilSeverity, conventions.SeverityTicket)},
 		Equal:          []string{LabelSLO, LabelService},
 	}
 }

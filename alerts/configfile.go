@@ -76,22 +76,22 @@ func LoadConfig(path string) (*Config, error) {
 // child routes inherit from their parent. inhibit_rules left out entirely
 // means DefaultInhibitRule; an empty list means none.
 func ParseConfig(file string, data []byte) (*Config, error) {
-	d := &decoder{file: file}
-	top := d.parse(data)
+	d := newDecoder(file)
+	top := d.Document(data)
 	if top == nil {
-		return nil, d.result()
+		return nil, d.Result()
 	}
 	cfg := &Config{ResolveTimeout: DefaultResolveTimeout, TimeIntervals: map[string]*TimeInterval{}}
 	var root *routeSpec
 	inhibitGiven := false
 	var receiversNode *yaml.Node
-	d.mapping(top, "config", map[string]func(*yaml.Node){
+	d.Mapping(top, "config", map[string]func(*yaml.Node){
 		"global": func(n *yaml.Node) {
-			d.mapping(n, "global", map[string]func(*yaml.Node){
+			d.Mapping(n, "global", map[string]func(*yaml.Node){
 				"resolve_timeout": func(n *yaml.Node) {
-					if v, ok := d.duration(n, "resolve_timeout"); ok {
+					if v, ok := d.Duration(n, "resolve_timeout"); ok {
 						if v <= 0 {
-							d.errorf(n, "resolve_timeout must be positive")
+							d.Add(n, "resolve_timeout must be positive")
 						}
 						cfg.ResolveTimeout = v
 					}
@@ -99,7 +99,7 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 			})
 		},
 		"resolve_timeout": func(n *yaml.Node) {
-			d.errorf(n, "resolve_timeout belongs under global:, as in Alertmanager's configuration")
+			d.Add(n, "resolve_timeout belongs under global:, as in Alertmanager's configuration")
 		},
 		"receivers": func(n *yaml.Node) {
 			receiversNode = n
@@ -113,22 +113,22 @@ func ParseConfig(file string, data []byte) (*Config, error) {
 		"time_intervals": func(n *yaml.Node) { cfg.TimeIntervals = d.timeIntervals(n) },
 	})
 	if top.Kind != yaml.MappingNode {
-		return nil, d.result()
+		return nil, d.Result()
 	}
 	if !inhibitGiven {
 		cfg.InhibitRules = []InhibitRule{DefaultInhibitRule()}
 	}
 	if len(cfg.Receivers) == 0 && receiversNode == nil {
-		d.errorf(top, "config has no receivers")
+		d.Add(top, "config has no receivers")
 	} else if len(cfg.Receivers) == 0 {
-		d.errorf(receiversNode, "receivers is empty")
+		d.Add(receiversNode, "receivers is empty")
 	}
 	if root == nil {
-		d.errorf(top, "config has no route")
+		d.Add(top, "config has no route")
 	} else {
 		cfg.Route = d.buildRoot(root, cfg)
 	}
-	if err := d.result(); err != nil {
+	if err := d.Result(); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -141,15 +141,15 @@ func (d *decoder) receivers(n *yaml.Node) []Receiver {
 	// say where those went rather than only that the field is unknown.
 	moved := func(kind string) func(*yaml.Node) {
 		return func(v *yaml.Node) {
-			d.errorf(v, "receiver settings (%s) no longer live in the routing file: a receiver is a name, "+
+			d.Add(v, "receiver settings (%s) no longer live in the routing file: a receiver is a name, "+
 				"mapped to pipelines by the alertrouter connector's receivers, whose exporters (pagerduty with its routing_key) send", kind)
 		}
 	}
-	d.seq(n, "receivers", func(item *yaml.Node) {
+	d.Each(n, "receivers", func(item *yaml.Node) {
 		var r Receiver
 		var nameNode *yaml.Node
-		if !d.mapping(item, "receiver", map[string]func(*yaml.Node){
-			"name":      func(v *yaml.Node) { nameNode, r.Name = v, d.str(v, "receiver name") },
+		if !d.Mapping(item, "receiver", map[string]func(*yaml.Node){
+			"name":      func(v *yaml.Node) { nameNode, r.Name = v, d.Str(v, "receiver name") },
 			"pagerduty": moved("pagerduty"),
 			"log":       moved("log"),
 		}) {
@@ -157,9 +157,9 @@ func (d *decoder) receivers(n *yaml.Node) []Receiver {
 		}
 		switch {
 		case nameNode == nil || r.Name == "":
-			d.errorf(item, "receiver has no name")
+			d.Add(item, "receiver has no name")
 		case seen[r.Name]:
-			d.errorf(nameNode, "receiver %q defined twice", r.Name)
+			d.Add(nameNode, "receiver %q defined twice", r.Name)
 		}
 		seen[r.Name] = true
 		out = append(out, r)
@@ -171,9 +171,9 @@ func (d *decoder) route(n *yaml.Node) *routeSpec {
 	rs := &routeSpec{node: n}
 	dur := func(dst **time.Duration, what string) func(*yaml.Node) {
 		return func(v *yaml.Node) {
-			if x, ok := d.duration(v, what); ok {
+			if x, ok := d.Duration(v, what); ok {
 				if x < 0 || (x == 0 && what != "group_wait") {
-					d.errorf(v, "%s must be positive", what)
+					d.Add(v, "%s must be positive", what)
 				}
 				*dst = &x
 			}
@@ -181,25 +181,25 @@ func (d *decoder) route(n *yaml.Node) *routeSpec {
 	}
 	names := func(dst *[]*yaml.Node, what string) func(*yaml.Node) {
 		return func(v *yaml.Node) {
-			d.seq(v, what, func(item *yaml.Node) {
-				if _, ok := d.scalar(item, what+" item"); ok {
+			d.Each(v, what, func(item *yaml.Node) {
+				if _, ok := d.Scalar(item, what+" item"); ok {
 					*dst = append(*dst, item)
 				}
 			})
 		}
 	}
-	d.mapping(n, "route", map[string]func(*yaml.Node){
-		"receiver":              func(v *yaml.Node) { d.str(v, "receiver"); rs.receiver = v },
+	d.Mapping(n, "route", map[string]func(*yaml.Node){
+		"receiver":              func(v *yaml.Node) { d.Str(v, "receiver"); rs.receiver = v },
 		"group_by":              func(v *yaml.Node) { rs.groupBy = d.labelNames(v, "group_by", true) },
 		"group_wait":            dur(&rs.groupWait, "group_wait"),
 		"group_interval":        dur(&rs.groupInterval, "group_interval"),
 		"repeat_interval":       dur(&rs.repeatInterval, "repeat_interval"),
 		"matchers":              func(v *yaml.Node) { rs.hasMatchers = true; rs.matchers = d.matchers(v, "matchers") },
-		"continue":              func(v *yaml.Node) { rs.cont = d.boolean(v, "continue") },
+		"continue":              func(v *yaml.Node) { rs.cont = d.Bool(v, "continue") },
 		"mute_time_intervals":   names(&rs.mute, "mute_time_intervals"),
 		"active_time_intervals": names(&rs.active, "active_time_intervals"),
 		"routes": func(v *yaml.Node) {
-			d.seq(v, "routes", func(item *yaml.Node) { rs.routes = append(rs.routes, d.route(item)) })
+			d.Each(v, "routes", func(item *yaml.Node) { rs.routes = append(rs.routes, d.route(item)) })
 		},
 	})
 	return rs
@@ -209,13 +209,13 @@ func (d *decoder) route(n *yaml.Node) *routeSpec {
 // unset fields with the defaults.
 func (d *decoder) buildRoot(rs *routeSpec, cfg *Config) *Route {
 	if rs.receiver == nil {
-		d.errorf(rs.node, "the root route must have a receiver")
+		d.Add(rs.node, "the root route must have a receiver")
 	}
 	if rs.hasMatchers {
-		d.errorf(rs.node, "the root route must not have matchers: it receives every alert")
+		d.Add(rs.node, "the root route must not have matchers: it receives every alert")
 	}
 	if rs.cont {
-		d.errorf(rs.node, "the root route must not have continue")
+		d.Add(rs.node, "the root route must not have continue")
 	}
 	parent := DefaultConfig().Route
 	parent.Receiver = ""
@@ -236,7 +236,7 @@ func (d *decoder) buildRoute(rs *routeSpec, parent *Route, id string, cfg *Confi
 	if rs.receiver != nil {
 		r.Receiver = rs.receiver.Value
 		if _, ok := cfg.Receiver(r.Receiver); !ok {
-			d.errorf(rs.receiver, "route refers to undefined receiver %q", r.Receiver)
+			d.Add(rs.receiver, "route refers to undefined receiver %q", r.Receiver)
 		}
 	}
 	if rs.groupBy != nil {
@@ -253,7 +253,7 @@ func (d *decoder) buildRoute(rs *routeSpec, parent *Route, id string, cfg *Confi
 	}{{rs.mute, &r.MuteTimeIntervals}, {rs.active, &r.ActiveTimeIntervals}} {
 		for _, n := range list.nodes {
 			if cfg.TimeIntervals[n.Value] == nil {
-				d.errorf(n, "route refers to undefined time interval %q", n.Value)
+				d.Add(n, "route refers to undefined time interval %q", n.Value)
 			}
 			*list.dst = append(*list.dst, n.Value)
 		}
@@ -266,10 +266,10 @@ func (d *decoder) buildRoute(rs *routeSpec, parent *Route, id string, cfg *Confi
 
 func (d *decoder) inhibitRules(n *yaml.Node) []InhibitRule {
 	out := []InhibitRule{}
-	d.seq(n, "inhibit_rules", func(item *yaml.Node) {
+	d.Each(n, "inhibit_rules", func(item *yaml.Node) {
 		var r InhibitRule
 		var hasSource, hasTarget bool
-		if !d.mapping(item, "inhibit rule", map[string]func(*yaml.Node){
+		if !d.Mapping(item, "inhibit rule", map[string]func(*yaml.Node){
 			"source_matchers": func(v *yaml.Node) { hasSource = true; r.SourceMatchers = d.matchers(v, "source_matchers") },
 			"target_matchers": func(v *yaml.Node) { hasTarget = true; r.TargetMatchers = d.matchers(v, "target_matchers") },
 			"equal":           func(v *yaml.Node) { r.Equal = d.labelNames(v, "equal", false) },
@@ -279,7 +279,7 @@ func (d *decoder) inhibitRules(n *yaml.Node) []InhibitRule {
 		// Without matchers a rule would let any alert inhibit every other
 		// one, which is never what was meant.
 		if !hasSource || !hasTarget {
-			d.errorf(item, "inhibit rule needs both source_matchers and target_matchers")
+			d.Add(item, "inhibit rule needs both source_matchers and target_matchers")
 		}
 		out = append(out, r)
 	})

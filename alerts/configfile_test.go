@@ -61,8 +61,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, DefaultReceiverName, cfg.Route.Receiver)
 	assert.Equal(t, []string{"alertname", "service_name", "slo"}, cfg.Route.GroupBy)
 	require.Len(t, cfg.InhibitRules, 1)
-	assert.Equal(t, `{severity="page"}`, cfg.InhibitRules[0].SourceMatchers.String())
-	assert.Equal(t, `{severity="ticket"}`, cfg.InhibitRules[0].TargetMatchers.String())
+	assert.Equal(t, `{vigil_severity="page"}`, cfg.InhibitRules[0].SourceMatchers.String())
+	assert.Equal(t, `{vigil_severity="ticket"}`, cfg.InhibitRules[0].TargetMatchers.String())
 	assert.Equal(t, []string{"slo", "service_name"}, cfg.InhibitRules[0].Equal)
 }
 

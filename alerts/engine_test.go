@@ -31,9 +31,9 @@ func resolved(a Alert) Alert {
 // ticket of another service, and two alerts that differ only outside
 // group_by.
 var (
-	pageCheckout   = alertOf("Page", "severity", "page", "slo", "availability", "service_name", "checkout")
-	ticketCheckout = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service_name", "checkout")
-	ticketSearch   = alertOf("Ticket", "severity", "ticket", "slo", "availability", "service_name", "search")
+	pageCheckout   = alertOf("Page", "severity", "page", "vigil_severity", "page", "slo", "availability", "service_name", "checkout")
+	ticketCheckout = alertOf("Ticket", "severity", "ticket", "vigil_severity", "ticket", "slo", "availability", "service_name", "checkout")
+	ticketSearch   = alertOf("Ticket", "severity", "ticket", "vigil_severity", "ticket", "slo", "availability", "service_name", "search")
 	euAlert        = alertOf("Regional", "service_name", "edge", "region", "eu")
 	usAlert        = alertOf("Regional", "service_name", "edge", "region", "us")
 )

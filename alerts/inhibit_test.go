@@ -30,7 +30,7 @@ func TestInhibitRule(t *testing.T) {
 		{"equal labels must match", regionRule, regionDownEU, euAlert, true},
 		{"different equal label", regionRule, regionDownEU, usAlert, false},
 		{"labels missing on both sides are equal", DefaultInhibitRule(),
-			alertOf("P", "severity", "page"), alertOf("T", "severity", "ticket"), true},
+			alertOf("P", "severity", "page", "vigil_severity", "page"), alertOf("T", "severity", "ticket", "vigil_severity", "ticket"), true},
 		{"an alert never inhibits itself", overlapping, pageCheckout, pageCheckout, false},
 	}
 	for _, tt := range tests {

@@ -34,30 +34,30 @@ func LoadSilences(path string) ([]*Silence, error) {
 //
 // An empty file, or one with no silences, is valid: it lifts them all.
 func ParseSilences(file string, data []byte) ([]*Silence, error) {
-	d := &decoder{file: file}
+	d := newDecoder(file)
 	var doc yaml.Node
 	if err := yaml.Unmarshal(data, &doc); err == nil && len(doc.Content) == 0 {
 		return nil, nil
 	}
-	top := d.parse(data)
+	top := d.Document(data)
 	if top == nil {
-		return nil, d.result()
+		return nil, d.Result()
 	}
 	var out []*Silence
 	seen := map[string]bool{}
-	d.mapping(top, "silences file", map[string]func(*yaml.Node){
+	d.Mapping(top, "silences file", map[string]func(*yaml.Node){
 		"silences": func(n *yaml.Node) {
 			if n.Tag == "!!null" {
 				return
 			}
-			d.seq(n, "silences", func(item *yaml.Node) {
+			d.Each(n, "silences", func(item *yaml.Node) {
 				if s := d.silence(item, seen); s != nil {
 					out = append(out, s)
 				}
 			})
 		},
 	})
-	if err := d.result(); err != nil {
+	if err := d.Result(); err != nil {
 		return nil, err
 	}
 	return out, nil
@@ -66,14 +66,14 @@ func ParseSilences(file string, data []byte) ([]*Silence, error) {
 func (d *decoder) silence(n *yaml.Node, seen map[string]bool) *Silence {
 	s := &Silence{}
 	var idNode, endsNode, matchersNode, untilNode *yaml.Node
-	if !d.mapping(n, "silence", map[string]func(*yaml.Node){
-		"id":             func(v *yaml.Node) { idNode, s.ID = v, d.str(v, "id") },
+	if !d.Mapping(n, "silence", map[string]func(*yaml.Node){
+		"id":             func(v *yaml.Node) { idNode, s.ID = v, d.Str(v, "id") },
 		"matchers":       func(v *yaml.Node) { matchersNode, s.Matchers = v, d.matchers(v, "matchers") },
-		"starts_at":      func(v *yaml.Node) { s.StartsAt = d.timestamp(v, "starts_at") },
-		"ends_at":        func(v *yaml.Node) { endsNode, s.EndsAt = v, d.timestamp(v, "ends_at") },
-		"until_resolved": func(v *yaml.Node) { untilNode, s.UntilResolved = v, d.boolean(v, "until_resolved") },
-		"created_by":     func(v *yaml.Node) { s.CreatedBy = d.str(v, "created_by") },
-		"comment":        func(v *yaml.Node) { s.Comment = d.str(v, "comment") },
+		"starts_at":      func(v *yaml.Node) { s.StartsAt = d.Timestamp(v, "starts_at") },
+		"ends_at":        func(v *yaml.Node) { endsNode, s.EndsAt = v, d.Timestamp(v, "ends_at") },
+		"until_resolved": func(v *yaml.Node) { untilNode, s.UntilResolved = v, d.Bool(v, "until_resolved") },
+		"created_by":     func(v *yaml.Node) { s.CreatedBy = d.Str(v, "created_by") },
+		"comment":        func(v *yaml.Node) { s.Comment = d.Str(v, "comment") },
 	}) {
 		return nil
 	}
@@ -83,23 +83,23 @@ func (d *decoder) silence(n *yaml.Node, seen map[string]bool) *Silence {
 	}
 	switch {
 	case idNode == nil || s.ID == "":
-		d.errorf(n, "silence has no id")
+		d.Add(n, "silence has no id")
 	case seen[s.ID]:
-		d.errorf(idNode, "silence id %q used twice", s.ID)
+		d.Add(idNode, "silence id %q used twice", s.ID)
 	}
 	seen[s.ID] = true
 	// A silence without matchers would mute every alert. Matchers that were
 	// written but did not parse are already reported.
 	if matchersNode == nil || len(matchersNode.Content) == 0 {
-		d.errorf(n, "%s needs at least one matcher", name)
+		d.Add(n, "%s needs at least one matcher", name)
 	}
 	if endsNode == nil && untilNode == nil {
-		d.errorf(n, "%s needs ends_at or until_resolved: true", name)
+		d.Add(n, "%s needs ends_at or until_resolved: true", name)
 	} else if endsNode == nil && !s.UntilResolved && untilNode.Value == "false" {
-		d.errorf(untilNode, "%s needs ends_at when until_resolved is false", name)
+		d.Add(untilNode, "%s needs ends_at when until_resolved is false", name)
 	}
 	if endsNode != nil && !s.EndsAt.IsZero() && !s.StartsAt.IsZero() && !s.EndsAt.After(s.StartsAt) {
-		d.errorf(endsNode, "%s ends_at must be after starts_at", name)
+		d.Add(endsNode, "%s ends_at must be after starts_at", name)
 	}
 	return s
 }

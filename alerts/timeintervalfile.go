@@ -11,22 +11,22 @@ import (
 
 func (d *decoder) timeIntervals(n *yaml.Node) map[string]*TimeInterval {
 	out := map[string]*TimeInterval{}
-	d.seq(n, "time_intervals", func(item *yaml.Node) {
+	d.Each(n, "time_intervals", func(item *yaml.Node) {
 		ti := &TimeInterval{}
 		var nameNode *yaml.Node
-		if !d.mapping(item, "time interval", map[string]func(*yaml.Node){
-			"name": func(v *yaml.Node) { nameNode, ti.Name = v, d.str(v, "time interval name") },
+		if !d.Mapping(item, "time interval", map[string]func(*yaml.Node){
+			"name": func(v *yaml.Node) { nameNode, ti.Name = v, d.Str(v, "time interval name") },
 			"time_intervals": func(v *yaml.Node) {
-				d.seq(v, "time_intervals", func(r *yaml.Node) { ti.Ranges = append(ti.Ranges, d.timeRange(r)) })
+				d.Each(v, "time_intervals", func(r *yaml.Node) { ti.Ranges = append(ti.Ranges, d.timeRange(r)) })
 			},
 		}) {
 			return
 		}
 		switch {
 		case nameNode == nil || ti.Name == "":
-			d.errorf(item, "time interval has no name")
+			d.Add(item, "time interval has no name")
 		case out[ti.Name] != nil:
-			d.errorf(nameNode, "time interval %q defined twice", ti.Name)
+			d.Add(nameNode, "time interval %q defined twice", ti.Name)
 		default:
 			out[ti.Name] = ti
 		}
@@ -40,7 +40,7 @@ func (d *decoder) timeIntervals(n *yaml.Node) map[string]*TimeInterval {
 // field names are checked here, as Alertmanager's strict decoding does.
 func (d *decoder) timeRange(n *yaml.Node) timeinterval.TimeInterval {
 	var r timeinterval.TimeInterval
-	d.mapping(n, "time range", map[string]func(*yaml.Node){
+	d.Mapping(n, "time range", map[string]func(*yaml.Node){
 		"weekdays": func(v *yaml.Node) {
 			r.Weekdays = decodeItems[timeinterval.WeekdayRange](d, v, "weekdays")
 		},
@@ -59,7 +59,7 @@ func (d *decoder) timeRange(n *yaml.Node) timeinterval.TimeInterval {
 		"location": func(v *yaml.Node) {
 			var loc timeinterval.Location
 			if err := v.Decode(&loc); err != nil {
-				d.errorf(v, "location: %v", err)
+				d.Add(v, "location: %v", err)
 				return
 			}
 			r.Location = &loc
@@ -72,10 +72,10 @@ func (d *decoder) timeRange(n *yaml.Node) timeinterval.TimeInterval {
 // that does not parse.
 func decodeItems[T any](d *decoder, n *yaml.Node, what string) []T {
 	var out []T
-	d.seq(n, what, func(item *yaml.Node) {
+	d.Each(n, what, func(item *yaml.Node) {
 		var v T
 		if err := item.Decode(&v); err != nil {
-			d.errorf(item, "%s: %v", what, err)
+			d.Add(item, "%s: %v", what, err)
 			return
 		}
 		out = append(out, v)

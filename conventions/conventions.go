@@ -45,6 +45,16 @@ const (
 	LabelWindow   = "window"
 	LabelSeverity = "severity"
 	LabelMetric   = "metric"
+	// LabelVigilSeverity is Vigil's alert tier, page or ticket, on the
+	// alerts of `vigil slo rules` and in the alert router. It is a label
+	// of its own so that the user's severity (routing labels written in
+	// Sloth, Pyrra or OpenSLO specs: severity: critical, pageteam, slack)
+	// reaches Alertmanager and the alert router unchanged; when a spec sets
+	// no severity, severity carries the tier too, as it always did. On
+	// vigil_slo_alert_firing, a series of Vigil's own, severity is the tier.
+	LabelVigilSeverity = "vigil_severity"
+	// LabelAlertName is the alert name label of Prometheus and Alertmanager.
+	LabelAlertName = "alertname"
 )
 
 // Values of LabelOutcome.
@@ -53,7 +63,8 @@ const (
 	OutcomeBad  = "bad"
 )
 
-// Alert severities (values of LabelSeverity and AttrAlertSeverity).
+// Alert tiers (values of LabelVigilSeverity and AttrAlertSeverity, and of
+// LabelSeverity where the spec sets none).
 const (
 	SeverityPage   = "page"
 	SeverityTicket = "ticket"

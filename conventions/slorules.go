@@ -20,6 +20,14 @@ const (
 	RuleSLOErrorBudgetRemaining = "vigil_slo:error_budget_remaining_ratio"
 )
 
+// Labels of the generated alerting rules of an SLO whose burn-rate rows
+// wait differently (`for:`, Pyrra's table): each row is a rule of its
+// own, told apart by its windows, under the names Pyrra gives them.
+const (
+	LabelAlertWindowLong  = "long"
+	LabelAlertWindowShort = "short"
+)
+
 // Annotations of the generated alerting rules.
 const (
 	AnnotationSummary      = "summary"

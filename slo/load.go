@@ -1,17 +1,11 @@
 package slo
 
 import (
-	"bytes"
 	"errors"
-	"fmt"
-	"io"
 	"io/fs"
 	"os"
 	"path"
 	"path/filepath"
-	"regexp"
-	"slices"
-	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -97,98 +91,98 @@ func loadAll(files []string, read func(string) ([]byte, error)) ([]Spec, error) 
 
 // dedupe sorts problems and drops repeats: a duplicate within one file is
 // found both by Parse and by the check across files.
-func dedupe(errs ValidationErrors) ValidationErrors {
-	sortProblems(errs)
-	return slices.Compact(errs)
+func dedupe(errs ValidationErrors) ValidationErrors { return errs.Dedupe() }
+
+// Format names a spec format by the version or apiVersion its documents
+// declare.
+type Format string
+
+// Spec formats.
+const (
+	FormatVigil           Format = VersionVigil
+	FormatSloth           Format = VersionSloth
+	FormatSlothKubernetes Format = APIVersionSlothKubernetes
+	FormatPyrra           Format = APIVersionPyrra
+	FormatOpenSLO         Format = APIVersionOpenSLO
+	FormatOpenSLOAlpha    Format = APIVersionOpenSLOAlpha
+	// FormatMixed is a file whose documents are of several formats.
+	FormatMixed Format = "mixed"
+)
+
+// formatKeys are the keys that name a document's format, and the formats
+// each may name.
+var formatKeys = map[string][]Format{
+	"version":    {FormatVigil, FormatSloth},
+	"apiVersion": {FormatSlothKubernetes, FormatPyrra, FormatOpenSLO, FormatOpenSLOAlpha},
 }
 
 // Parse parses and validates one spec file, whatever its format: the
-// native vigil/v1 (see VersionVigil), OpenSLO v1 (see APIVersionOpenSLO) or
-// Sloth's prometheus/v1 (see VersionSloth). file names the spec in
-// positions. On problems it returns ValidationErrors listing all of them.
+// native vigil/v1 (see VersionVigil), Sloth's prometheus/v1 and
+// sloth.slok.dev/v1 (see VersionSloth), Pyrra's pyrra.dev/v1alpha1 (see
+// APIVersionPyrra), OpenSLO v1 and v1alpha (see APIVersionOpenSLO). A file
+// may hold several YAML documents, each naming its format. file names the
+// spec in positions. On problems it returns ValidationErrors listing all
+// of them.
 func Parse(file string, data []byte) (*Spec, error) {
-	p := &problems{file: file}
-	docs := p.documents(data)
-	var spec *Spec
-	if len(docs) > 0 {
-		switch format, node := detectFormat(docs[0]); format {
-		case VersionVigil:
-			spec = parseVigil(p, p.single(docs))
-		case VersionSloth:
-			spec = parseSloth(p, p.single(docs))
-		case APIVersionOpenSLO:
-			spec = parseOpenSLO(p, docs)
+	p := newProblems(file)
+	docs := p.Documents(data)
+	if len(docs) == 0 && len(p.Errs) == 0 {
+		p.AddAt(p.Pos(nil), "empty spec")
+	}
+	spec := &Spec{File: file}
+	var openslo []*yaml.Node
+	for _, doc := range docs {
+		format, node := detectFormat(doc)
+		switch format {
+		case FormatVigil:
+			spec.SLOs = append(spec.SLOs, parseVigil(p, doc)...)
+		case FormatSloth:
+			spec.SLOs = append(spec.SLOs, parseSloth(p, doc)...)
+		case FormatSlothKubernetes:
+			spec.SLOs = append(spec.SLOs, parseSlothKubernetes(p, doc)...)
+		case FormatPyrra:
+			spec.SLOs = append(spec.SLOs, parsePyrra(p, doc)...)
+		case FormatOpenSLO, FormatOpenSLOAlpha:
+			openslo = append(openslo, doc)
 		default:
-			p.add(node, "unknown spec format %q: want version %s, version %s (Sloth) or apiVersion %s", format, VersionVigil, VersionSloth, APIVersionOpenSLO)
+			p.Add(node, "unknown spec format %q: want version %s (Vigil) or %s (Sloth), or apiVersion %s (Sloth), %s (Pyrra), %s or %s (OpenSLO)",
+				format, VersionVigil, VersionSloth, APIVersionSlothKubernetes, APIVersionPyrra, APIVersionOpenSLO, APIVersionOpenSLOAlpha)
+			continue
+		}
+		switch {
+		case spec.Format == "":
+			spec.Format = format
+		case spec.Format != format:
+			spec.Format = FormatMixed
 		}
 	}
-	if len(p.errs) > 0 {
-		return nil, dedupe(p.errs)
+	if len(openslo) > 0 {
+		spec.SLOs = append(spec.SLOs, parseOpenSLO(p, openslo)...)
 	}
+	for i, s := range spec.SLOs {
+		if i == 0 {
+			spec.Service = s.Service
+		} else if s.Service != spec.Service {
+			spec.Service = ""
+		}
+	}
+	p.Errs = append(p.Errs, checkDuplicates([]Spec{*spec})...)
+	if len(p.Errs) > 0 {
+		return nil, dedupe(p.Errs)
+	}
+	spec.Notes = p.notes
 	return spec, nil
 }
 
-// documents decodes every YAML document of data, keeping nodes so that
-// every value carries its line and column.
-func (p *problems) documents(data []byte) []*yaml.Node {
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var docs []*yaml.Node
-	for {
-		var doc yaml.Node
-		err := dec.Decode(&doc)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			p.errs = append(p.errs, ValidationError{Pos: p.syntaxPos(err), Msg: syntaxMsg(err)})
-			return nil
-		}
-		if len(doc.Content) == 0 || isNull(doc.Content[0]) {
-			continue
-		}
-		docs = append(docs, doc.Content[0])
-	}
-	if len(docs) == 0 {
-		p.errs = append(p.errs, ValidationError{Pos: Position{File: p.file, Line: 1, Column: 1}, Msg: "empty spec"})
-	}
-	return docs
-}
-
-// single returns the one document of a format that has one per file.
-func (p *problems) single(docs []*yaml.Node) *yaml.Node {
-	for _, extra := range docs[1:] {
-		p.add(extra, "this spec format has one YAML document per file")
-	}
-	return docs[0]
-}
-
-// yamlLineRE finds the line in yaml.v3's syntax errors, which carry no
-// column.
-var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
-
-func (p *problems) syntaxPos(err error) Position {
-	pos := Position{File: p.file, Line: 1, Column: 1}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		pos.Line, _ = strconv.Atoi(m[1])
-	}
-	return pos
-}
-
-func syntaxMsg(err error) string {
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		return "YAML syntax: " + m[2]
-	}
-	return fmt.Sprintf("YAML syntax: %v", strings.TrimPrefix(err.Error(), "yaml: "))
-}
-
-// detectFormat reads the version key that names a document's format.
-func detectFormat(doc *yaml.Node) (string, *yaml.Node) {
+// detectFormat reads the key that names a document's format.
+func detectFormat(doc *yaml.Node) (Format, *yaml.Node) {
 	if doc.Kind != yaml.MappingNode {
 		return "", doc
 	}
 	for i := 0; i+1 < len(doc.Content); i += 2 {
-		if k := doc.Content[i].Value; k == "version" || k == "apiVersion" {
-			return doc.Content[i+1].Value, doc.Content[i+1]
+		k, v := doc.Content[i].Value, doc.Content[i+1]
+		if _, ok := formatKeys[k]; ok {
+			return Format(v.Value), v
 		}
 	}
 	return "", doc

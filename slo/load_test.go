@@ -27,6 +27,7 @@ func TestLoadDocumentedExample(t *testing.T) {
 	require.Len(t, specs, 1)
 	want := slo.Spec{
 		File:    "examples/checkout.yaml",
+		Format:  slo.FormatVigil,
 		Service: "checkout",
 		SLOs: []slo.SLO{{
 			Name:        "availability",
@@ -42,7 +43,8 @@ func TestLoadDocumentedExample(t *testing.T) {
 				Page:   &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-page"},
 				Ticket: &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-ticket"},
 			},
-			Pos: slo.Position{File: "examples/checkout.yaml", Line: 4, Column: 5},
+			Format: slo.FormatVigil,
+			Pos:    slo.Position{File: "examples/checkout.yaml", Line: 4, Column: 5},
 		}, {
 			Name:      "latency",
 			Service:   "checkout",
@@ -52,7 +54,8 @@ func TestLoadDocumentedExample(t *testing.T) {
 				Match: slo.SpanMatch{Service: "checkout", SpanKind: "server"},
 				Bad:   slo.SpanBad{LatencyAbove: 300 * time.Millisecond},
 			}},
-			Pos: slo.Position{File: "examples/checkout.yaml", Line: 17, Column: 5},
+			Format: slo.FormatVigil,
+			Pos:    slo.Position{File: "examples/checkout.yaml", Line: 17, Column: 5},
 		}},
 	}
 	assert.Equal(t, want, specs[0])
@@ -171,11 +174,14 @@ func TestSloth(t *testing.T) {
 	assert.Equal(t, "MyServiceHighErrorRate", s[0].Alerting.Page.Name)
 	assert.Equal(t, map[string]string{"category": "availability", "routing_key": "myteam"}, s[0].Alerting.Page.Labels)
 	assert.Equal(t, "1", s[1].SLI.PromQL.TotalQuery)
-	assert.Equal(t, slo.Alerting{}, s[1].Alerting)
+	// Without an alerting block Sloth's alerts are enabled, as there.
+	require.NotNil(t, s[1].Alerting.Page)
+	assert.Equal(t, "SLOBurnRate-myservice-raw-ratio-page", s[1].Alerting.Page.Name)
 
 	notes := slo.Notes(specs)
 	require.Len(t, notes, 2)
-	assert.Equal(t, "testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability has a PromQL SLI: the collector cannot evaluate it on the stream; it feeds `vigil slo rules` only", notes[0].String())
+	assert.Equal(t, "testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability runs in the stream and in the rules: ratio of counters http_request_duration_seconds_count and http_request_duration_seconds_count", notes[0].String())
+	assert.Contains(t, notes[1].String(), "runs in the Prometheus rules only: the SLI is an error ratio already")
 }
 
 func TestOpenSLO(t *testing.T) {
@@ -198,7 +204,7 @@ func TestOpenSLO(t *testing.T) {
 	assert.NotNil(t, s[0].Alerting.Ticket)
 
 	assert.Equal(t, 95.0, s[1].Objective)
-	assert.Equal(t, slo.Window{Calendar: slo.CalendarMonth}, s[1].Window)
+	assert.Equal(t, slo.Window{Calendar: slo.CalendarMonth, Count: 1, Anchor: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), Location: time.UTC}, s[1].Window)
 	assert.Equal(t, &slo.PromQLSLI{
 		ErrorQuery: `avg_over_time((histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="web"}[5m]))) > bool 0.3)[{{.window}}:1m])`,
 		TotalQuery: "1",

@@ -11,24 +11,27 @@ import (
 	"math/big"
 	"strconv"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/yamlpos"
 )
 
 // Position says where something was written: a file, a 1-based line and a
 // 1-based column. Validation errors carry one.
-type Position struct {
-	File   string
-	Line   int
-	Column int
-}
+type Position = yamlpos.Position
 
-func (p Position) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column) }
-
-// Spec is one loaded spec file, whatever its format (vigil/v1, openslo/v1,
-// prometheus/v1 as Sloth writes it), turned into the validated model.
+// Spec is one loaded spec file, whatever its format (see Format), turned
+// into the validated model. A file may hold SLOs of several services (a
+// multi-document Sloth file, OpenSLO documents); Service is then "".
 type Spec struct {
-	File    string
+	File string
+	// Format is the format of the file's documents, one of the Format
+	// constants; FormatMixed when documents of several formats share it.
+	Format  Format
 	Service string
 	SLOs    []SLO
+	// Notes are remarks found while loading: what was accepted but
+	// changes nothing, or is honoured only in part.
+	Notes []Note
 }
 
 // SLO is one validated service level objective.
@@ -51,9 +54,66 @@ type SLO struct {
 	Alerting  Alerting
 	// Labels are added to every metric series and alert of the SLO.
 	Labels map[string]string
+	// Budgeting is how events count against the objective: occurrences
+	// (the default) or time slices, as OpenSLO's budgetingMethod says.
+	Budgeting Budgeting
+	// Windows, when set, is the SLO's own burn-rate table, replacing the
+	// one derived from the period (see AlertWindows): specs of tools with
+	// a table of their own (Pyrra) keep their alert timing.
+	Windows []AlertWindow
+	// Interval is the rule evaluation interval the spec asks for (Sloth's
+	// interval); zero lets `vigil slo rules` choose.
+	Interval time.Duration
+	// Format is the spec format the SLO was written in.
+	Format Format
 	// Pos is where the SLO is defined.
 	Pos Position
 }
+
+// AlertWindows is the SLO's burn-rate table: its own Windows, or the SRE
+// Workbook's table scaled to its period.
+func (s *SLO) AlertWindows() []AlertWindow {
+	if len(s.Windows) > 0 {
+		return s.Windows
+	}
+	return AlertWindows(s.Window.Period())
+}
+
+// BurnRateWindows lists every distinct window of the SLO's burn-rate
+// table, shortest first: the windows of vigil_slo_burn_rate.
+func (s *SLO) BurnRateWindows() []time.Duration { return distinctWindows(s.AlertWindows()) }
+
+// BudgetingMethod names how events count against an objective, as
+// OpenSLO names it.
+type BudgetingMethod string
+
+// Budgeting methods.
+const (
+	// Occurrences counts good and bad events: the ratio of bad events in
+	// a window is its error ratio.
+	Occurrences BudgetingMethod = "Occurrences"
+	// Timeslices cuts the window into slices of TimeSlice; a slice is bad
+	// when its ratio of good events is below TimeSliceTarget, and the
+	// error ratio is the fraction of bad slices.
+	Timeslices BudgetingMethod = "Timeslices"
+	// RatioTimeslices averages the error ratios of the window's slices,
+	// each slice weighing the same whatever its traffic.
+	RatioTimeslices BudgetingMethod = "RatioTimeslices"
+)
+
+// Budgeting says how events count against the objective. The zero value
+// is Occurrences.
+type Budgeting struct {
+	Method BudgetingMethod
+	// TimeSlice is the length of a slice (Timeslices, RatioTimeslices).
+	TimeSlice time.Duration
+	// TimeSliceTarget is the ratio of good events a slice needs to be
+	// good (Timeslices), in (0, 1].
+	TimeSliceTarget float64
+}
+
+// Sliced reports whether the SLO is budgeted by time slices.
+func (b Budgeting) Sliced() bool { return b.Method == Timeslices || b.Method == RatioTimeslices }
 
 // ID identifies an SLO across files and reloads: service and name.
 func (s *SLO) ID() string { return s.Service + "/" + s.Name }
@@ -82,48 +142,169 @@ func objectiveRat(objective float64) *big.Rat {
 	return r.Quo(r, big.NewRat(100, 1))
 }
 
-// CalendarPeriod names a calendar-aligned window.
+// CalendarPeriod names the unit of a calendar-aligned window.
 type CalendarPeriod string
 
-// Calendar periods. Weeks start on Monday 00:00 UTC, months on the 1st 00:00 UTC.
+// Calendar periods, nominally 1, 7, 30, 90 and 365 days long.
 const (
-	CalendarWeek  CalendarPeriod = "week"
-	CalendarMonth CalendarPeriod = "month"
+	CalendarDay     CalendarPeriod = "day"
+	CalendarWeek    CalendarPeriod = "week"
+	CalendarMonth   CalendarPeriod = "month"
+	CalendarQuarter CalendarPeriod = "quarter"
+	CalendarYear    CalendarPeriod = "year"
 )
 
+// CalendarPeriods lists the calendar periods, shortest first.
+var CalendarPeriods = []CalendarPeriod{CalendarDay, CalendarWeek, CalendarMonth, CalendarQuarter, CalendarYear}
+
+// nominal is the length burn rates and alert windows are derived from.
+func (c CalendarPeriod) nominal() time.Duration {
+	day := 24 * time.Hour
+	switch c {
+	case CalendarDay:
+		return day
+	case CalendarWeek:
+		return 7 * day
+	case CalendarMonth:
+		return 30 * day
+	case CalendarQuarter:
+		return 90 * day
+	case CalendarYear:
+		return 365 * day
+	}
+	return 0
+}
+
+// longest is the longest a period can last: 31 days for a month, 92 for a
+// quarter, 366 for a year.
+func (c CalendarPeriod) longest() time.Duration {
+	day := 24 * time.Hour
+	switch c {
+	case CalendarMonth:
+		return 31 * day
+	case CalendarQuarter:
+		return 92 * day
+	case CalendarYear:
+		return 366 * day
+	}
+	return c.nominal()
+}
+
 // Window is the compliance window of an SLO: rolling (the last Rolling of
-// time) or calendar-aligned, where the budget resets at each period's start.
-// Exactly one of Rolling and Calendar is set.
+// time) or calendar-aligned, where the budget resets at the start of each
+// period of Count Calendar units (a 2-week window resets every other
+// Monday). Exactly one of Rolling and Calendar is set.
 type Window struct {
 	Rolling  time.Duration
 	Calendar CalendarPeriod
+	// Count is the number of Calendar units in one period; 0 means 1.
+	Count int
+	// Anchor is the start of one period, from which the others follow;
+	// zero means the natural start: Monday 1970-01-05 for weeks, the
+	// 1st of January 1970 for the other units, at midnight in Location.
+	Anchor time.Time
+	// Location is the time zone periods start in; nil means UTC.
+	Location *time.Location
 }
 
+func (w Window) count() int { return max(w.Count, 1) }
+
 // Period is the nominal length of the window. Burn rates and alert windows
-// are derived from it; a calendar month counts as 30 days, a week as 7.
+// are derived from it; a calendar month counts as 30 days, a quarter as
+// 90, a year as 365, a week as 7.
 func (w Window) Period() time.Duration {
-	switch w.Calendar {
-	case CalendarWeek:
-		return 7 * 24 * time.Hour
-	case CalendarMonth:
-		return 30 * 24 * time.Hour
+	if w.Calendar != "" {
+		return time.Duration(w.count()) * w.Calendar.nominal()
+	}
+	return w.Rolling
+}
+
+// MaxLength is the longest the window can be: Period for a rolling
+// window, the longest calendar period for a calendar one.
+func (w Window) MaxLength() time.Duration {
+	if w.Calendar != "" {
+		d := time.Duration(w.count()) * w.Calendar.longest()
+		if w.Location != nil && w.Location != time.UTC {
+			d += time.Hour // a daylight-saving change inside the period
+		}
+		return d
 	}
 	return w.Rolling
 }
 
 // Start is the start of the window that ends at t: t-Rolling for a rolling
-// window, the start of the current week or month (UTC) for a calendar one.
+// window, the start of the current calendar period for a calendar one.
 func (w Window) Start(t time.Time) time.Time {
-	t = t.UTC()
-	switch w.Calendar {
-	case CalendarWeek:
-		day := time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, time.UTC)
-		offset := (int(day.Weekday()) + 6) % 7 // days since Monday
-		return day.AddDate(0, 0, -offset)
-	case CalendarMonth:
-		return time.Date(t.Year(), t.Month(), 1, 0, 0, 0, 0, time.UTC)
+	if w.Calendar == "" {
+		return t.Add(-w.Rolling)
 	}
-	return t.Add(-w.Rolling)
+	loc := w.Location
+	if loc == nil {
+		loc = time.UTC
+	}
+	t = t.In(loc)
+	anchor := w.Anchor
+	if anchor.IsZero() {
+		anchor = time.Date(1970, 1, 1, 0, 0, 0, 0, loc)
+		if w.Calendar == CalendarWeek {
+			anchor = time.Date(1970, 1, 5, 0, 0, 0, 0, loc) // a Monday
+		}
+	}
+	anchor = anchor.In(loc)
+	switch w.Calendar {
+	case CalendarDay, CalendarWeek:
+		// Calendar days, not 24h steps, so that periods start at the
+		// anchor's clock time across daylight-saving changes.
+		step := w.count()
+		if w.Calendar == CalendarWeek {
+			step *= 7
+		}
+		days := civilDays(anchor, t)
+		k := floorDiv(days, step)
+		start := anchor.AddDate(0, 0, k*step)
+		if start.After(t) { // t is before the anchor's clock time that day
+			start = anchor.AddDate(0, 0, (k-1)*step)
+		}
+		return start
+	default:
+		step := w.count()
+		switch w.Calendar {
+		case CalendarQuarter:
+			step *= 3
+		case CalendarYear:
+			step *= 12
+		}
+		months := (t.Year()-anchor.Year())*12 + int(t.Month()-anchor.Month())
+		k := floorDiv(months, step)
+		start := anchor.AddDate(0, k*step, 0)
+		if start.After(t) {
+			start = anchor.AddDate(0, (k-1)*step, 0)
+		}
+		return start
+	}
+}
+
+// describe names a calendar period: "month", "2 weeks".
+func (w Window) describe() string {
+	if w.count() == 1 {
+		return string(w.Calendar)
+	}
+	return fmt.Sprintf("%d %ss", w.count(), w.Calendar)
+}
+
+// civilDays counts calendar days from a's date to b's date.
+func civilDays(a, b time.Time) int {
+	da := time.Date(a.Year(), a.Month(), a.Day(), 0, 0, 0, 0, time.UTC)
+	db := time.Date(b.Year(), b.Month(), b.Day(), 0, 0, 0, 0, time.UTC)
+	return int(db.Sub(da) / (24 * time.Hour))
+}
+
+func floorDiv(a, b int) int {
+	q := a / b
+	if (a%b != 0) && ((a < 0) != (b < 0)) {
+		q--
+	}
+	return q
 }
 
 // SLI says how events are classified. Exactly one field is set.
@@ -202,6 +383,13 @@ type MetricSLI struct {
 	Bad       *MetricSelector
 	Total     *MetricSelector
 	Histogram *HistogramSLI
+	// PrometheusNames says the selectors name metrics and attributes as
+	// Prometheus sees them after the OpenTelemetry translation
+	// (http_server_request_duration_seconds, http_route), as the PromQL
+	// SLIs they come from do (see SLO.Evaluation); job and instance are
+	// service.namespace/service.name and service.instance.id. A counter
+	// named with _count reads a histogram's count.
+	PrometheusNames bool
 }
 
 // MetricSelector picks the data points of one metric by attributes.
@@ -224,6 +412,11 @@ type PromQLSLI struct {
 	ErrorQuery string
 	GoodQuery  string
 	TotalQuery string
+	// PeriodDenominator divides the errors of each window by the events
+	// of the whole period, scaled to the window, rather than by the
+	// window's own: a burst at night, when traffic is low, burns less
+	// (Sloth's denominator_corrected_rules plugin).
+	PeriodDenominator bool
 }
 
 // Alerting says which burn-rate alerts the SLO has. A nil policy means no

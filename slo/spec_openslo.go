@@ -3,6 +3,8 @@ package slo
 import (
 	"fmt"
 	"math/big"
+	"regexp"
+	"strconv"
 	"strings"
 	"time"
 
@@ -12,251 +14,392 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 )
 
-// APIVersionOpenSLO is the `apiVersion` of OpenSLO v1 specs
-// (https://github.com/OpenSLO/OpenSLO). A file holds one or more YAML
-// documents; documents of kind SLO become SLOs, kind SLI documents serve
-// indicatorRef, and the other kinds (Service, DataSource, AlertPolicy,
-// AlertCondition, AlertNotificationTarget) are accepted and ignored.
+// APIVersionOpenSLO and APIVersionOpenSLOAlpha are the `apiVersion`s of
+// OpenSLO v1 and v1alpha specs (https://github.com/OpenSLO/OpenSLO). A
+// file holds one or more YAML documents of either version.
 //
-// Supported: an indicator inline or by indicatorRef with a Prometheus
-// ratioMetric (good or bad, with total) or thresholdMetric; timeWindow
-// rolling (isRolling: true, duration like 28d) or calendar (1w, 1M); each
-// objective becomes one SLO (named "<name>-<displayName or index>" when
-// there are several). The queries become a PromQLSLI: a ratioMetric with
-// plain counters is evaluated as increase() over each window, a
-// thresholdMetric as the fraction of one-minute time slices that miss the
-// threshold. alertPolicies are not mapped: every OpenSLO SLO gets the page
-// and ticket burn-rate alerts.
-const APIVersionOpenSLO = "openslo/v1"
+// Documents of kind SLO become SLOs; SLI, AlertPolicy and AlertCondition
+// documents serve indicatorRef, alertPolicyRef and conditionRef; Service,
+// DataSource and AlertNotificationTarget documents are accepted.
+//
+// Supported:
+//   - an indicator inline or by reference, with a Prometheus ratioMetric
+//     (good or bad, with total; v1alpha's ratioMetrics inside an objective)
+//     or thresholdMetric; queries may use {{.window}} as Sloth's do, or be
+//     plain counters (counter: true) whose increase over each window is
+//     taken;
+//   - time windows rolling (isRolling: true, a duration like 28d) or
+//     calendar-aligned, of any count of days, weeks, months, quarters or
+//     years (1w, 2w, 1M, 1Q, 1Y; v1alpha's count and unit), from
+//     calendar.startTime in calendar.timeZone, or from 1970-01-01 UTC;
+//   - budgetingMethod Occurrences, Timeslices (the share of slices of
+//     timeSliceWindow, default one minute, whose good ratio is below
+//     timeSliceTarget) and RatioTimeslices (the mean of the slices' error
+//     ratios); a thresholdMetric is always counted in slices, of which it
+//     is bad when the metric misses the objective's op and value;
+//   - each objective becomes one SLO, named "<name>-<displayName or
+//     index>" when there are several;
+//   - alertPolicies: each burnrate condition becomes one alert window of
+//     the SLO (burn rate over lookbackWindow above threshold, for
+//     alertAfter); a condition of severity page or critical pages, any
+//     other makes a ticket, and the severity reaches the alert as the
+//     user's label. Without alertPolicies the SLO gets Vigil's page and
+//     ticket alerts, as Sloth gives OpenSLO SLOs.
+const (
+	APIVersionOpenSLO      = "openslo/v1"
+	APIVersionOpenSLOAlpha = "openslo/v1alpha"
+)
 
-// openSLOTimeSlice is the time slice of thresholdMetric SLIs.
+// openSLOTimeSlice is the default time slice.
 const openSLOTimeSlice = time.Minute
 
 var openSLOKinds = []string{"SLO", "SLI", "Service", "DataSource", "AlertPolicy", "AlertCondition", "AlertNotificationTarget"}
 
-func parseOpenSLO(p *problems, docs []*yaml.Node) *Spec {
-	spec := &Spec{File: p.file}
-	// SLIs first, so that an indicatorRef may point to a later document.
-	slis := map[string]*yaml.Node{}
-	for _, doc := range docs {
-		if kind, _ := openSLOHeader(p, doc); kind == "SLI" {
-			f := p.fields(doc, "SLI", "apiVersion", "kind", "metadata", "spec")
-			md := p.fields(f["metadata"], "metadata", "name", "displayName", "labels", "annotations")
-			slis[p.str(md["name"], "name")] = f["spec"]
-		}
-	}
-	for _, doc := range docs {
-		kind, kindNode := openSLOHeader(p, doc)
-		switch kind {
-		case "SLO":
-			spec.SLOs = append(spec.SLOs, p.openSLO(doc, slis)...)
-		case "SLI":
-		default:
-			found := false
-			for _, k := range openSLOKinds {
-				found = found || k == kind
-			}
-			if !found {
-				p.add(kindNode, "unknown OpenSLO kind %q (known: %s)", kind, strings.Join(openSLOKinds, ", "))
-			}
-		}
-	}
-	for i, s := range spec.SLOs {
-		if i == 0 {
-			spec.Service = s.Service
-		} else if s.Service != spec.Service {
-			spec.Service = ""
-		}
-	}
-	checkSpecDuplicates(p, spec)
-	return spec
+// openSLODoc is one OpenSLO document: its version, kind, metadata and spec.
+type openSLODoc struct {
+	node    *yaml.Node
+	alpha   bool
+	kind    string
+	name    string
+	display string
+	labels  *yaml.Node
+	spec    *yaml.Node
 }
 
-func openSLOHeader(p *problems, doc *yaml.Node) (kind string, at *yaml.Node) {
-	if doc.Kind != yaml.MappingNode {
-		return "", doc
+func parseOpenSLO(p *problems, nodes []*yaml.Node) []SLO {
+	var docs []openSLODoc
+	byKind := map[string]map[string]*openSLODoc{}
+	for _, n := range nodes {
+		f := p.Fields(n, "OpenSLO document", "apiVersion", "kind", "metadata", "spec")
+		d := openSLODoc{node: n, alpha: p.Str(f["apiVersion"], "apiVersion") == APIVersionOpenSLOAlpha, spec: f["spec"]}
+		d.kind = p.Str(f["kind"], "kind")
+		mdKnown := []string{"name", "displayName", "labels", "annotations"}
+		if d.alpha {
+			mdKnown = []string{"name", "displayName"}
+		}
+		md := p.Fields(f["metadata"], "metadata", mdKnown...)
+		d.name, d.display, d.labels = p.Str(md["name"], "metadata.name"), p.Str(md["displayName"], "displayName"), md["labels"]
+		switch {
+		case f["kind"] == nil:
+			p.Add(n, "OpenSLO document needs a kind")
+			continue
+		case !containsString(openSLOKinds, d.kind):
+			p.Add(f["kind"], "unknown OpenSLO kind %q (known: %s)", d.kind, strings.Join(openSLOKinds, ", "))
+			continue
+		}
+		docs = append(docs, d)
+		if byKind[d.kind] == nil {
+			byKind[d.kind] = map[string]*openSLODoc{}
+		}
+		byKind[d.kind][d.name] = &docs[len(docs)-1]
 	}
-	for i := 0; i+1 < len(doc.Content); i += 2 {
-		k, v := doc.Content[i], doc.Content[i+1]
-		switch k.Value {
-		case "apiVersion":
-			if v.Value != APIVersionOpenSLO {
-				p.add(v, "apiVersion %q: every document of an OpenSLO file must be %s", v.Value, APIVersionOpenSLO)
-			}
-		case "kind":
-			kind, at = v.Value, v
+	var out []SLO
+	for i := range docs {
+		if docs[i].kind == "SLO" {
+			out = append(out, p.openSLO(&docs[i], byKind)...)
 		}
 	}
-	if at == nil {
-		p.add(doc, "OpenSLO document needs a kind")
-		return "", doc
-	}
-	return kind, at
+	return out
 }
 
-func (p *problems) openSLO(doc *yaml.Node, slis map[string]*yaml.Node) []SLO {
-	f := p.fields(doc, "SLO", "apiVersion", "kind", "metadata", "spec")
-	md := p.fields(f["metadata"], "metadata", "name", "displayName", "labels", "annotations")
-	sf := p.fields(f["spec"], "SLO spec", "description", "service", "indicator", "indicatorRef",
-		"timeWindow", "budgetingMethod", "objectives", "alertPolicies")
+func (p *problems) openSLO(d *openSLODoc, byKind map[string]map[string]*openSLODoc) []SLO {
+	known := []string{"description", "service", "indicator", "indicatorRef", "timeWindow", "budgetingMethod", "objectives", "alertPolicies"}
+	windowKey := "timeWindow"
+	if d.alpha {
+		known = []string{"description", "service", "indicator", "timeWindows", "budgetingMethod", "objectives"}
+		windowKey = "timeWindows"
+	}
+	sf := p.Fields(d.spec, "SLO spec", known...)
 	base := SLO{
-		Name:        p.name(md["name"], "SLO name"),
-		Service:     p.str(sf["service"], "service"),
-		Description: p.str(sf["description"], "description"),
-		Labels:      p.labels(md["labels"], "labels"),
-		Pos:         p.pos(doc),
+		Name:        d.name,
+		Service:     p.Str(sf["service"], "service"),
+		Description: p.Str(sf["description"], "description"),
+		Labels:      p.labels(d.labels, "labels"),
+		Format:      FormatOpenSLO,
+		Pos:         p.Pos(d.node),
+	}
+	if d.alpha {
+		base.Format = FormatOpenSLOAlpha
 	}
 	if base.Name == "" {
-		p.add(doc, "SLO needs metadata.name")
+		p.Add(d.node, "SLO needs metadata.name")
+	} else {
+		p.name(&yaml.Node{Kind: yaml.ScalarNode, Value: base.Name, Line: d.node.Line, Column: d.node.Column}, "SLO name")
 	}
 	if base.Service == "" {
-		p.add(doc, "SLO needs spec.service")
+		p.Add(d.node, "SLO needs spec.service")
 	}
+	method := Occurrences
 	if bm := sf["budgetingMethod"]; bm != nil {
-		if m := p.str(bm, "budgetingMethod"); m != "Occurrences" && m != "Timeslices" && m != "RatioTimeslices" {
-			p.add(bm, "unknown budgetingMethod %q (known: Occurrences, Timeslices, RatioTimeslices)", m)
+		method = BudgetingMethod(p.Str(bm, "budgetingMethod"))
+		if method != Occurrences && method != Timeslices && method != RatioTimeslices {
+			p.Add(bm, "unknown budgetingMethod %q (known: Occurrences, Timeslices, RatioTimeslices)", method)
 		}
 	}
-	base.Window = p.openSLOWindow(sf["timeWindow"], doc)
-	base.Alerting = Alerting{
-		Page:   &AlertPolicy{Name: DefaultAlertName(base.Service, base.Name, conventions.SeverityPage)},
-		Ticket: &AlertPolicy{Name: DefaultAlertName(base.Service, base.Name, conventions.SeverityTicket)},
-	}
+	base.Window = p.openSLOWindow(sf[windowKey], d.node, d.alpha)
+	base.Alerting = p.openSLOAlerting(sf["alertPolicies"], &base, byKind)
 
 	indicator := sf["indicator"]
+	indicatorReported := false
 	switch ref := sf["indicatorRef"]; {
 	case indicator != nil && ref != nil:
-		p.add(ref, "SLO has both indicator and indicatorRef: choose one")
+		p.Add(ref, "SLO has both indicator and indicatorRef: choose one")
 	case ref != nil:
-		name := p.str(ref, "indicatorRef")
-		if indicator = slis[name]; indicator == nil {
-			p.add(ref, "indicatorRef %q names no SLI document in this file", name)
+		name := p.Str(ref, "indicatorRef")
+		if sli := byKind["SLI"][name]; sli != nil {
+			indicator = sli.spec
+		} else {
+			p.Add(ref, "indicatorRef %q names no SLI document in this file", name)
+			indicatorReported = true
 		}
-	case indicator != nil:
-		inf := p.fields(indicator, "indicator", "metadata", "spec")
+	case indicator != nil && !d.alpha:
+		inf := p.Fields(indicator, "indicator", "metadata", "spec")
 		indicator = inf["spec"]
-	default:
-		p.add(doc, "SLO needs an indicator or indicatorRef")
 	}
 
-	objectives := p.seq(sf["objectives"], "objectives")
+	objectives := p.Seq(sf["objectives"], "objectives")
 	if len(objectives) == 0 {
-		p.add(doc, "SLO needs objectives")
+		p.Add(d.node, "SLO needs objectives")
 	}
 	var out []SLO
 	for i, on := range objectives {
-		of := p.fields(on, "objective", "displayName", "op", "value", "target", "targetPercent",
-			"timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight")
+		known := []string{"displayName", "op", "value", "target", "targetPercent", "timeSliceTarget", "timeSliceWindow", "indicator", "indicatorRef", "compositeWeight"}
+		if d.alpha {
+			known = []string{"displayName", "op", "value", "target", "timeSliceTarget", "ratioMetrics"}
+		}
+		of := p.Fields(on, "objective", known...)
 		s := base
 		s.Objective = p.openSLOTarget(of, on)
+		s.Budgeting = p.openSLOBudgeting(method, of, on)
 		if len(objectives) > 1 {
-			suffix := p.str(of["displayName"], "displayName")
+			suffix := p.Str(of["displayName"], "displayName")
 			if suffix == "" {
 				suffix = fmt.Sprint(i + 1)
 			}
 			s.Name = base.Name + "-" + strings.ReplaceAll(suffix, " ", "_")
-			s.Alerting = Alerting{
-				Page:   &AlertPolicy{Name: DefaultAlertName(s.Service, s.Name, conventions.SeverityPage)},
-				Ticket: &AlertPolicy{Name: DefaultAlertName(s.Service, s.Name, conventions.SeverityTicket)},
-			}
+			s.Alerting = renameDefaultAlerts(base.Alerting, s.Service, base.Name, s.Name)
 		}
-		if indicator != nil {
-			s.SLI = p.openSLOIndicator(indicator, of)
+		switch {
+		case d.alpha && of["ratioMetrics"] != nil:
+			s.SLI = p.openSLORatio(of["ratioMetrics"], true)
+		case d.alpha && indicator != nil:
+			s.SLI = p.openSLOAlphaThreshold(indicator, of, s.Budgeting)
+		case d.alpha:
+			p.Add(on, "objective needs ratioMetrics, or the SLO an indicator")
+		case indicator != nil:
+			s.SLI = p.openSLOIndicator(indicator, of, s.Budgeting)
+		case !indicatorReported:
+			p.Add(d.node, "SLO needs an indicator or indicatorRef")
 		}
 		out = append(out, s)
 	}
 	return out
 }
 
+// renameDefaultAlerts gives the alerts of one objective of several the
+// objective's SLO name, where they have the default name.
+func renameDefaultAlerts(a Alerting, service, from, to string) Alerting {
+	rename := func(pol *AlertPolicy, tier string) *AlertPolicy {
+		if pol == nil || pol.Name != DefaultAlertName(service, from, tier) {
+			return pol
+		}
+		c := *pol
+		c.Name = DefaultAlertName(service, to, tier)
+		return &c
+	}
+	a.Page = rename(a.Page, conventions.SeverityPage)
+	a.Ticket = rename(a.Ticket, conventions.SeverityTicket)
+	return a
+}
+
+func (p *problems) openSLOBudgeting(method BudgetingMethod, of map[string]*yaml.Node, on *yaml.Node) Budgeting {
+	b := Budgeting{Method: method, TimeSlice: openSLOTimeSlice}
+	if w := of["timeSliceWindow"]; w != nil {
+		if d, ok := p.duration(w, "timeSliceWindow"); ok {
+			b.TimeSlice = d
+		}
+	}
+	if t := of["timeSliceTarget"]; t != nil {
+		if v, ok := p.Float(t, "timeSliceTarget"); ok {
+			if v <= 0 || v > 1 {
+				p.Add(t, "timeSliceTarget %v must be a ratio in (0, 1], like 0.95", v)
+			}
+			b.TimeSliceTarget = v
+		}
+	}
+	if method == Timeslices && of["timeSliceTarget"] == nil && of["op"] == nil {
+		p.Add(on, "a Timeslices objective of a ratio SLI needs timeSliceTarget: the good ratio a slice needs to be good")
+	}
+	return b
+}
+
 func (p *problems) openSLOTarget(of map[string]*yaml.Node, on *yaml.Node) float64 {
 	switch {
 	case of["target"] != nil && of["targetPercent"] != nil:
-		p.add(on, "objective has both target and targetPercent: choose one")
+		p.Add(on, "objective has both target and targetPercent: choose one")
 	case of["target"] != nil:
 		// Exact decimal arithmetic, so that 0.999 becomes 99.9 and not
 		// 99.89999999999999.
 		r, ok := new(big.Rat).SetString(of["target"].Value)
 		if !ok {
-			p.add(of["target"], "target must be a number, not %q", of["target"].Value)
+			p.Add(of["target"], "target must be a number, not %q", of["target"].Value)
 			return 0
 		}
 		v, _ := r.Mul(r, big.NewRat(100, 1)).Float64()
 		if v <= 0 || v >= 100 {
-			p.add(of["target"], "target %s must be a ratio strictly between 0 and 1, like 0.999", of["target"].Value)
+			p.Add(of["target"], "target %s must be a ratio strictly between 0 and 1, like 0.999", of["target"].Value)
 		}
 		return v
 	case of["targetPercent"] != nil:
 		return p.objective(of["targetPercent"])
 	default:
-		p.add(on, "objective needs a target")
+		p.Add(on, "objective needs a target")
 	}
 	return 0
 }
 
-func (p *problems) openSLOWindow(n, parent *yaml.Node) Window {
-	items := p.seq(n, "timeWindow")
-	if len(items) != 1 {
-		p.add(parent, "SLO needs exactly one timeWindow")
-		return Window{}
-	}
-	f := p.fields(items[0], "timeWindow", "duration", "isRolling", "calendar")
-	rolling := p.bool(f["isRolling"], "isRolling")
-	dn := f["duration"]
-	if dn == nil {
-		p.add(items[0], "timeWindow needs a duration")
-		return Window{}
-	}
-	if rolling {
-		d, _ := p.rollingWindow(dn)
-		return Window{Rolling: d}
-	}
-	if c := f["calendar"]; c != nil {
-		p.fields(c, "calendar", "startTime", "timeZone")
-	}
-	switch p.str(dn, "duration") {
-	case "1w":
-		return Window{Calendar: CalendarWeek}
-	case "1M":
-		return Window{Calendar: CalendarMonth}
-	}
-	p.add(dn, "calendar timeWindow %q is not supported (known: 1w, 1M)", dn.Value)
-	return Window{}
+// openSLODurationRE is OpenSLO's duration shorthand: a count and a unit.
+var openSLODurationRE = regexp.MustCompile(`^([1-9][0-9]*)([smhdwMQY])$`)
+
+var openSLOUnits = map[string]CalendarPeriod{
+	"d": CalendarDay, "w": CalendarWeek, "M": CalendarMonth, "Q": CalendarQuarter, "Y": CalendarYear,
+	"Day": CalendarDay, "Week": CalendarWeek, "Month": CalendarMonth, "Quarter": CalendarQuarter, "Year": CalendarYear,
 }
 
-func (p *problems) openSLOIndicator(n *yaml.Node, objective map[string]*yaml.Node) SLI {
-	f := p.fields(n, "SLI spec", "description", "thresholdMetric", "ratioMetric")
+func (p *problems) openSLOWindow(n, parent *yaml.Node, alpha bool) Window {
+	items := p.Seq(n, "timeWindow")
+	if len(items) != 1 {
+		p.Add(parent, "SLO needs exactly one time window")
+		return Window{}
+	}
+	var count int
+	var unit string
+	var f map[string]*yaml.Node
+	var at *yaml.Node
+	if alpha {
+		f = p.Fields(items[0], "timeWindows item", "unit", "count", "isRolling", "calendar")
+		at = f["unit"]
+		unit = p.Str(f["unit"], "unit")
+		if f["count"] != nil {
+			count, _ = p.Int(f["count"], "count")
+		}
+		if unit == "" || count < 1 {
+			p.Add(items[0], "time window needs a unit (Day, Week, Month, Quarter, Year) and a positive count")
+			return Window{}
+		}
+	} else {
+		f = p.Fields(items[0], "timeWindow", "duration", "isRolling", "calendar")
+		at = f["duration"]
+		s := p.Str(f["duration"], "duration")
+		m := openSLODurationRE.FindStringSubmatch(s)
+		if m == nil {
+			p.Add(items[0], "timeWindow needs a duration, a count and a unit among m, h, d, w, M, Q, Y, like 28d or 1M")
+			return Window{}
+		}
+		count, _ = strconv.Atoi(m[1])
+		unit = m[2]
+	}
+	rolling := p.Bool(f["isRolling"], "isRolling")
+	if rolling {
+		if f["calendar"] != nil {
+			p.Add(f["calendar"], "a rolling time window has no calendar")
+		}
+		var d time.Duration
+		switch c := openSLOUnits[unit]; {
+		case c == CalendarDay || c == CalendarWeek:
+			d = time.Duration(count) * c.nominal()
+		default:
+			p.Add(at, "rolling time window %d%s: write it in days or weeks, like 28d", count, unit)
+			return Window{}
+		}
+		if d, ok := p.checkRolling(at, d); ok {
+			return Window{Rolling: d}
+		}
+		return Window{}
+	}
+	c, ok := openSLOUnits[unit]
+	if !ok {
+		p.Add(at, "calendar time window unit %q is not supported (known: day, week, month, quarter, year)", unit)
+		return Window{}
+	}
+	w := Window{Calendar: c, Count: count}
+	if cal := f["calendar"]; cal != nil {
+		cf := p.Fields(cal, "calendar", "startTime", "timeZone")
+		w.Location = time.UTC
+		if tz := p.Str(cf["timeZone"], "timeZone"); tz != "" {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				p.Add(cf["timeZone"], "unknown time zone %q: use an IANA name like Europe/Paris", tz)
+			} else {
+				w.Location = loc
+			}
+		}
+		if st := p.Str(cf["startTime"], "startTime"); st != "" {
+			t, err := time.ParseInLocation("2006-01-02 15:04:05", st, w.Location)
+			if err != nil {
+				p.Add(cf["startTime"], "startTime %q must read like 2022-01-01 12:00:00", st)
+			}
+			w.Anchor = t
+		}
+	}
+	if _, ok := p.checkRolling(at, w.Period()); !ok {
+		return Window{}
+	}
+	return w
+}
+
+func (p *problems) openSLOIndicator(n *yaml.Node, objective map[string]*yaml.Node, b Budgeting) SLI {
+	f := p.Fields(n, "SLI spec", "description", "thresholdMetric", "ratioMetric")
 	switch {
 	case f["thresholdMetric"] != nil && f["ratioMetric"] != nil:
-		p.add(n, "SLI has both thresholdMetric and ratioMetric: choose one")
+		p.Add(n, "SLI has both thresholdMetric and ratioMetric: choose one")
 	case f["ratioMetric"] != nil:
-		return p.openSLORatio(f["ratioMetric"])
+		return p.openSLORatio(f["ratioMetric"], false)
 	case f["thresholdMetric"] != nil:
-		return p.openSLOThreshold(f["thresholdMetric"], objective)
+		return p.openSLOThreshold(p.metricSource(f["thresholdMetric"], "thresholdMetric"), f["thresholdMetric"], objective, b)
 	default:
-		p.add(n, "SLI needs a ratioMetric or a thresholdMetric")
+		p.Add(n, "SLI needs a ratioMetric or a thresholdMetric")
 	}
 	return SLI{}
 }
 
-func (p *problems) openSLORatio(n *yaml.Node) SLI {
-	f := p.fields(n, "ratioMetric", "counter", "good", "bad", "total", "rawType", "raw")
-	p.bool(f["counter"], "counter")
-	if f["raw"] != nil {
-		p.add(f["raw"], "raw ratioMetric is not supported: state good or bad with total")
+// openSLOAlphaThreshold reads v1alpha's indicator: a thresholdMetric.
+func (p *problems) openSLOAlphaThreshold(n *yaml.Node, objective map[string]*yaml.Node, b Budgeting) SLI {
+	f := p.Fields(n, "indicator", "thresholdMetric")
+	if f["thresholdMetric"] == nil {
+		p.Add(n, "indicator needs a thresholdMetric")
 		return SLI{}
 	}
+	return p.openSLOThreshold(p.alphaQuery(f["thresholdMetric"], "thresholdMetric"), f["thresholdMetric"], objective, b)
+}
+
+func (p *problems) openSLORatio(n *yaml.Node, alpha bool) SLI {
+	known := []string{"counter", "good", "bad", "total", "rawType", "raw"}
+	if alpha {
+		known = []string{"counter", "good", "bad", "total"}
+	}
+	f := p.Fields(n, "ratioMetric", known...)
+	p.Bool(f["counter"], "counter")
+	if f["raw"] != nil {
+		p.Add(f["raw"], "raw ratioMetric is not supported: state good or bad with total")
+		return SLI{}
+	}
+	source := p.metricSource
+	if alpha {
+		source = p.alphaQuery
+	}
 	q := &PromQLSLI{
-		GoodQuery:  p.metricSource(f["good"], "good"),
-		ErrorQuery: p.metricSource(f["bad"], "bad"),
-		TotalQuery: p.metricSource(f["total"], "total"),
+		GoodQuery:  source(f["good"], "good"),
+		ErrorQuery: source(f["bad"], "bad"),
+		TotalQuery: source(f["total"], "total"),
 	}
 	switch {
 	case f["total"] == nil:
-		p.add(n, "ratioMetric needs total")
+		p.Add(n, "ratioMetric needs total")
 	case f["good"] == nil && f["bad"] == nil:
-		p.add(n, "ratioMetric needs good or bad")
+		p.Add(n, "ratioMetric needs good or bad")
 	case f["good"] != nil && f["bad"] != nil:
-		p.add(n, "ratioMetric has both good and bad: choose one")
+		p.Add(n, "ratioMetric has both good and bad: choose one")
 	}
 	return SLI{PromQL: q}
 }
@@ -264,27 +407,26 @@ func (p *problems) openSLORatio(n *yaml.Node) SLI {
 // openSLOThreshold turns a threshold SLI into the fraction of time slices
 // in which the metric misses the objective's threshold; TotalQuery "1"
 // marks the error query as a ratio already.
-func (p *problems) openSLOThreshold(n *yaml.Node, objective map[string]*yaml.Node) SLI {
-	f := p.fields(n, "thresholdMetric", "metricSource")
-	q := p.metricSource(n, "thresholdMetric")
-	if f["metricSource"] == nil {
-		return SLI{}
-	}
+func (p *problems) openSLOThreshold(q string, n *yaml.Node, objective map[string]*yaml.Node, b Budgeting) SLI {
 	// Good is `metric op value`; bad is the negation.
 	bad := map[string]parser.ItemType{"lt": parser.GTE, "lte": parser.GTR, "gt": parser.LTE, "gte": parser.LSS}
-	op, opNode := p.str(objective["op"], "op"), objective["op"]
+	op, opNode := p.Str(objective["op"], "op"), objective["op"]
 	badOp, ok := bad[op]
 	if !ok {
-		p.add(opNode, "thresholdMetric objective needs op lt, lte, gt or gte")
+		p.Add(opNode, "thresholdMetric objective needs op lt, lte, gt or gte")
 		return SLI{}
 	}
-	value, ok := p.float(objective["value"], "value")
+	value, ok := p.Float(objective["value"], "value")
 	if !ok || q == "" {
 		return SLI{}
 	}
 	expr, err := promqlParser.ParseExpr(q)
 	if err != nil {
-		return SLI{} // reported by metricSource
+		return SLI{} // reported where the query was read
+	}
+	slice := b.TimeSlice
+	if slice <= 0 {
+		slice = openSLOTimeSlice
 	}
 	missed := &parser.Call{
 		Func: parser.Functions["avg_over_time"],
@@ -296,33 +438,149 @@ func (p *problems) openSLOThreshold(n *yaml.Node, objective map[string]*yaml.Nod
 				ReturnBool: true,
 			}},
 			Range: windowSentinel,
-			Step:  openSLOTimeSlice,
+			Step:  slice,
 		}},
 	}
 	return SLI{PromQL: &PromQLSLI{ErrorQuery: templateWindow(missed), TotalQuery: "1"}}
 }
 
-// metricSource reads the Prometheus query of an OpenSLO metric source.
+// metricSource reads the Prometheus query of an OpenSLO v1 metric source.
 func (p *problems) metricSource(n *yaml.Node, what string) string {
 	if n == nil {
 		return ""
 	}
-	f := p.fields(n, what, "metricSource")
-	ms := p.fields(f["metricSource"], "metricSource", "metricSourceRef", "type", "spec")
+	f := p.Fields(n, what, "metricSource")
+	ms := p.Fields(f["metricSource"], "metricSource", "metricSourceRef", "type", "spec")
 	if f["metricSource"] == nil {
-		p.add(n, "%s needs a metricSource", what)
+		p.Add(n, "%s needs a metricSource", what)
 		return ""
 	}
-	if t := p.str(ms["type"], "type"); !strings.EqualFold(t, "prometheus") {
-		p.add(f["metricSource"], "metricSource type %q is not supported (known: Prometheus)", t)
+	if t := p.Str(ms["type"], "type"); !strings.EqualFold(t, "prometheus") {
+		p.Add(f["metricSource"], "metricSource type %q is not supported (known: Prometheus)", t)
 		return ""
 	}
-	sp := p.fields(ms["spec"], "metricSource spec", "query")
+	sp := p.Fields(ms["spec"], "metricSource spec", "query")
 	if sp["query"] == nil {
-		p.add(f["metricSource"], "metricSource needs spec.query")
+		p.Add(f["metricSource"], "metricSource needs spec.query")
 		return ""
 	}
 	return p.promQL(sp["query"], "query")
+}
+
+// alphaQuery reads a v1alpha metric: {source, queryType, query, metadata}.
+func (p *problems) alphaQuery(n *yaml.Node, what string) string {
+	if n == nil {
+		return ""
+	}
+	f := p.Fields(n, what, "source", "queryType", "query", "metadata")
+	if s := p.Str(f["source"], "source"); !strings.EqualFold(s, "prometheus") {
+		p.Add(n, "%s source %q is not supported (known: prometheus)", what, s)
+		return ""
+	}
+	if t := p.Str(f["queryType"], "queryType"); t != "" && !strings.EqualFold(t, "promql") {
+		p.Add(f["queryType"], "queryType %q is not supported (known: promql)", t)
+		return ""
+	}
+	if f["query"] == nil {
+		p.Add(n, "%s needs a query", what)
+		return ""
+	}
+	return p.promQL(f["query"], "query")
+}
+
+// openSLOAlerting maps the SLO's alertPolicies; without any, the SLO gets
+// Vigil's page and ticket alerts.
+func (p *problems) openSLOAlerting(n *yaml.Node, s *SLO, byKind map[string]map[string]*openSLODoc) Alerting {
+	defaults := Alerting{
+		Page:   &AlertPolicy{Name: DefaultAlertName(s.Service, s.Name, conventions.SeverityPage)},
+		Ticket: &AlertPolicy{Name: DefaultAlertName(s.Service, s.Name, conventions.SeverityTicket)},
+	}
+	items := p.Seq(n, "alertPolicies")
+	if len(items) == 0 {
+		return defaults
+	}
+	var a Alerting
+	for _, item := range items {
+		f := p.Fields(item, "alert policy", "kind", "metadata", "spec", "alertPolicyRef")
+		name, spec := "", f["spec"]
+		if ref := f["alertPolicyRef"]; ref != nil {
+			name = p.Str(ref, "alertPolicyRef")
+			doc := byKind["AlertPolicy"][name]
+			if doc == nil {
+				p.Add(ref, "alertPolicyRef %q names no AlertPolicy document in this file", name)
+				continue
+			}
+			spec = doc.spec
+		} else {
+			md := p.Fields(f["metadata"], "metadata", "name", "displayName", "labels", "annotations")
+			name = p.Str(md["name"], "metadata.name")
+		}
+		pf := p.Fields(spec, "AlertPolicy spec", "description", "alertWhenNoData", "alertWhenResolved", "alertWhenBreaching", "conditions", "notificationTargets")
+		if p.Bool(pf["alertWhenNoData"], "alertWhenNoData") {
+			p.note(pf["alertWhenNoData"], "alertWhenNoData is not honoured: Vigil alerts on burn rates only")
+		}
+		for _, cn := range p.Seq(pf["conditions"], "conditions") {
+			p.openSLOCondition(cn, name, s, &a, byKind)
+		}
+	}
+	return a
+}
+
+// openSLOCondition adds one burn-rate condition as an alert window.
+func (p *problems) openSLOCondition(n *yaml.Node, policy string, s *SLO, a *Alerting, byKind map[string]map[string]*openSLODoc) {
+	f := p.Fields(n, "condition", "kind", "metadata", "spec", "conditionRef")
+	spec := f["spec"]
+	if ref := f["conditionRef"]; ref != nil {
+		name := p.Str(ref, "conditionRef")
+		doc := byKind["AlertCondition"][name]
+		if doc == nil {
+			p.Add(ref, "conditionRef %q names no AlertCondition document in this file", name)
+			return
+		}
+		spec = doc.spec
+	}
+	cf := p.Fields(spec, "AlertCondition spec", "description", "severity", "condition")
+	severity := p.Str(cf["severity"], "severity")
+	c := p.Fields(cf["condition"], "condition", "kind", "op", "threshold", "lookbackWindow", "alertAfter")
+	if k := p.Str(c["kind"], "kind"); k != "burnrate" {
+		p.Add(cf["condition"], "condition kind %q is not supported (known: burnrate)", k)
+		return
+	}
+	if op := p.Str(c["op"], "op"); op != "gt" && op != "gte" {
+		p.Add(c["op"], "burnrate condition op %q: Vigil alerts when the burn rate is above the threshold (gt or gte)", op)
+	}
+	threshold, ok := p.Float(c["threshold"], "threshold")
+	if !ok {
+		return
+	}
+	lookback, ok := p.duration(c["lookbackWindow"], "lookbackWindow")
+	if !ok {
+		return
+	}
+	var after time.Duration
+	if c["alertAfter"] != nil {
+		after, _ = p.duration(c["alertAfter"], "alertAfter")
+	}
+	tier := conventions.SeverityTicket
+	if strings.EqualFold(severity, conventions.SeverityPage) || strings.EqualFold(severity, "critical") {
+		tier = conventions.SeverityPage
+	}
+	// One window: OpenSLO's condition is the burn rate over lookbackWindow.
+	s.Windows = append(s.Windows, AlertWindow{Severity: tier, Long: lookback, Short: lookback, BurnRate: threshold, For: after})
+	pol := &a.Page
+	if tier == conventions.SeverityTicket {
+		pol = &a.Ticket
+	}
+	if *pol == nil {
+		name := policy
+		if name == "" {
+			name = DefaultAlertName(s.Service, s.Name, tier)
+		}
+		*pol = &AlertPolicy{Name: name, Labels: map[string]string{}}
+	}
+	if severity != "" {
+		(*pol).Labels[conventions.LabelSeverity] = severity
+	}
 }
 
 // parenthesize keeps a binary expression whole when it becomes an operand:

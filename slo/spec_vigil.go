@@ -61,51 +61,51 @@ import (
 //	      dashboard_url: https://grafana.example.com/d/slo
 const VersionVigil = "vigil/v1"
 
-func parseVigil(p *problems, doc *yaml.Node) *Spec {
-	f := p.fields(doc, "spec", "version", "service", "labels", "slos")
-	spec := &Spec{File: p.file, Service: p.str(f["service"], "service")}
-	if spec.Service == "" {
-		p.add(doc, "spec needs a service")
+func parseVigil(p *problems, doc *yaml.Node) []SLO {
+	f := p.Fields(doc, "spec", "version", "service", "labels", "slos")
+	service := p.Str(f["service"], "service")
+	if service == "" {
+		p.Add(doc, "spec needs a service")
 	}
 	common := p.labels(f["labels"], "labels")
-	items := p.seq(f["slos"], "slos")
+	items := p.Seq(f["slos"], "slos")
 	if len(items) == 0 {
-		p.add(doc, "spec has no SLOs: list them under slos")
+		p.Add(doc, "spec has no SLOs: list them under slos")
 	}
+	var out []SLO
 	for _, item := range items {
-		s := parseVigilSLO(p, item, spec.Service, common)
-		spec.SLOs = append(spec.SLOs, s)
+		out = append(out, parseVigilSLO(p, item, service, common))
 	}
-	checkSpecDuplicates(p, spec)
-	return spec
+	return out
 }
 
 func parseVigilSLO(p *problems, n *yaml.Node, service string, common map[string]string) SLO {
-	f := p.fields(n, "slo", "name", "objective", "window", "description", "labels", "group_by", "max_groups", "sli", "alerting")
+	f := p.Fields(n, "slo", "name", "objective", "window", "description", "labels", "group_by", "max_groups", "sli", "alerting")
 	s := SLO{
 		Name:        p.name(f["name"], "SLO name"),
 		Service:     service,
-		Description: p.str(f["description"], "description"),
+		Description: p.Str(f["description"], "description"),
 		Objective:   p.objective(f["objective"]),
-		Pos:         p.pos(n),
+		Format:      FormatVigil,
+		Pos:         p.Pos(n),
 	}
 	if s.Name == "" {
-		p.add(n, "SLO needs a name")
+		p.Add(n, "SLO needs a name")
 	}
 	if f["objective"] == nil {
-		p.add(n, "SLO %q needs an objective", s.Name)
+		p.Add(n, "SLO %q needs an objective", s.Name)
 	}
 	s.Window = p.window(f["window"], n)
 	s.Labels = mergeLabels(common, p.labels(f["labels"], "labels"))
 	s.GroupBy = p.groupBy(f["group_by"])
 	if mg := f["max_groups"]; mg != nil {
-		if v, ok := p.int(mg, "max_groups"); ok && v < 1 {
-			p.add(mg, "max_groups must be at least 1")
+		if v, ok := p.Int(mg, "max_groups"); ok && v < 1 {
+			p.Add(mg, "max_groups must be at least 1")
 		} else {
 			s.MaxGroups = v
 		}
 		if len(s.GroupBy) == 0 {
-			p.add(mg, "max_groups without group_by has no effect")
+			p.Add(mg, "max_groups without group_by has no effect")
 		}
 	}
 	s.SLI = p.vigilSLI(f["sli"], n, service)
@@ -115,26 +115,26 @@ func parseVigilSLO(p *problems, n *yaml.Node, service string, common map[string]
 
 func (p *problems) window(n, parent *yaml.Node) Window {
 	if n == nil {
-		p.add(parent, "SLO needs a window, like 30d or {calendar: month}")
+		p.Add(parent, "SLO needs a window, like 30d or {calendar: month}")
 		return Window{}
 	}
 	if n.Kind == yaml.ScalarNode {
-		// No duration reads "week" or "month", so the words can only mean
-		// the calendar periods.
-		if v := CalendarPeriod(n.Value); v == CalendarWeek || v == CalendarMonth {
+		// No duration reads "week", "month", "quarter" or "year", so the
+		// words can only mean the calendar periods.
+		if v := CalendarPeriod(n.Value); v != CalendarDay && containsString(calendarNames(), n.Value) {
 			return Window{Calendar: v}
 		}
 		if _, err := model.ParseDuration(n.Value); err != nil {
-			p.add(n, "bad window %q: write a duration like 30d for a rolling window, or week or month for a calendar one", n.Value)
+			p.Add(n, "bad window %q: write a duration like 30d for a rolling window, or week, month, quarter or year for a calendar one", n.Value)
 			return Window{}
 		}
 		d, _ := p.rollingWindow(n)
 		return Window{Rolling: d}
 	}
-	f := p.fields(n, "window", "rolling", "calendar")
+	f := p.Fields(n, "window", "rolling", "calendar")
 	switch {
 	case f["rolling"] != nil && f["calendar"] != nil:
-		p.add(n, "window is either rolling or calendar, not both")
+		p.Add(n, "window is either rolling or calendar, not both")
 	case f["rolling"] != nil:
 		d, _ := p.rollingWindow(f["rolling"])
 		return Window{Rolling: d}
@@ -142,20 +142,20 @@ func (p *problems) window(n, parent *yaml.Node) Window {
 		c, _ := p.calendar(f["calendar"])
 		return Window{Calendar: c}
 	default:
-		p.add(n, "window needs rolling or calendar")
+		p.Add(n, "window needs rolling or calendar")
 	}
 	return Window{}
 }
 
 func (p *problems) groupBy(n *yaml.Node) []string {
 	var out []string
-	for _, item := range p.seq(n, "group_by") {
-		k := p.str(item, "group_by attribute")
+	for _, item := range p.Seq(n, "group_by") {
+		k := p.Str(item, "group_by attribute")
 		switch {
 		case k == "":
-			p.add(item, "group_by attribute must not be empty")
+			p.Add(item, "group_by attribute must not be empty")
 		case slices.Contains(out, k):
-			p.add(item, "group_by attribute %q listed twice", k)
+			p.Add(item, "group_by attribute %q listed twice", k)
 		default:
 			out = append(out, k)
 		}
@@ -165,7 +165,7 @@ func (p *problems) groupBy(n *yaml.Node) []string {
 
 func (p *problems) vigilSLI(n, parent *yaml.Node, service string) SLI {
 	kinds := []string{"spans", "metrics", "promql"}
-	f := p.fields(n, "sli", kinds...)
+	f := p.Fields(n, "sli", kinds...)
 	var set []string
 	for _, k := range kinds {
 		if f[k] != nil {
@@ -174,9 +174,9 @@ func (p *problems) vigilSLI(n, parent *yaml.Node, service string) SLI {
 	}
 	switch {
 	case len(set) == 0:
-		p.add(parent, "SLO needs an sli: spans, metrics or promql")
+		p.Add(parent, "SLO needs an sli: spans, metrics or promql")
 	case len(set) > 1:
-		p.add(n, "sli has %s: choose one", strings.Join(set, " and "))
+		p.Add(n, "sli has %s: choose one", strings.Join(set, " and "))
 	case set[0] == "spans":
 		return SLI{Spans: p.spanSLI(f["spans"], service)}
 	case set[0] == "metrics":
@@ -190,7 +190,7 @@ func (p *problems) vigilSLI(n, parent *yaml.Node, service string) SLI {
 // vigilPromQL reads an SLI written as PromQL: error_query or good_query,
 // and total_query, each may use {{.window}} (see PromQLForWindow).
 func (p *problems) vigilPromQL(n *yaml.Node) *PromQLSLI {
-	f := p.fields(n, "promql", "error_query", "good_query", "total_query")
+	f := p.Fields(n, "promql", "error_query", "good_query", "total_query")
 	q := &PromQLSLI{
 		ErrorQuery: p.promQL(f["error_query"], "error_query"),
 		GoodQuery:  p.promQL(f["good_query"], "good_query"),
@@ -198,43 +198,43 @@ func (p *problems) vigilPromQL(n *yaml.Node) *PromQLSLI {
 	}
 	switch {
 	case f["total_query"] == nil:
-		p.add(n, "promql needs total_query")
+		p.Add(n, "promql needs total_query")
 	case f["error_query"] == nil && f["good_query"] == nil:
-		p.add(n, "promql needs error_query or good_query")
+		p.Add(n, "promql needs error_query or good_query")
 	case f["error_query"] != nil && f["good_query"] != nil:
-		p.add(n, "promql has both error_query and good_query: choose one")
+		p.Add(n, "promql has both error_query and good_query: choose one")
 	}
 	return q
 }
 
 func (p *problems) spanSLI(n *yaml.Node, service string) *SpanSLI {
-	f := p.fields(n, "spans", "match", "bad")
-	m := p.fields(f["match"], "match", "service", "span_kind", "span_names", "attributes", "condition")
+	f := p.Fields(n, "spans", "match", "bad")
+	m := p.Fields(f["match"], "match", "service", "span_kind", "span_names", "attributes", "condition")
 	sli := &SpanSLI{Match: SpanMatch{
-		Service:    p.str(m["service"], "service"),
+		Service:    p.Str(m["service"], "service"),
 		SpanKind:   p.spanKind(m["span_kind"]),
-		SpanNames:  p.strings(m["span_names"], "span_names"),
+		SpanNames:  p.Strings(m["span_names"], "span_names"),
 		Attributes: p.matchers(m["attributes"]),
-		Condition:  p.str(m["condition"], "condition"),
+		Condition:  p.Str(m["condition"], "condition"),
 	}}
 	if sli.Match.Service == "" {
 		sli.Match.Service = service
 	}
 	if f["bad"] == nil {
-		p.add(n, "spans needs bad: the conditions that make a span bad")
+		p.Add(n, "spans needs bad: the conditions that make a span bad")
 		return sli
 	}
-	b := p.fields(f["bad"], "bad", "status", "http_status_min", "grpc_codes", "latency_above")
+	b := p.Fields(f["bad"], "bad", "status", "http_status_min", "grpc_codes", "latency_above")
 	if st := b["status"]; st != nil {
-		if v := p.str(st, "status"); v == "error" {
+		if v := p.Str(st, "status"); v == "error" {
 			sli.Bad.StatusError = true
 		} else {
-			p.add(st, "unknown status %q (known: error)", v)
+			p.Add(st, "unknown status %q (known: error)", v)
 		}
 	}
 	if h := b["http_status_min"]; h != nil {
-		if v, ok := p.int(h, "http_status_min"); ok && (v < 100 || v > 599) {
-			p.add(h, "http_status_min %d is not an HTTP status (100..599)", v)
+		if v, ok := p.Int(h, "http_status_min"); ok && (v < 100 || v > 599) {
+			p.Add(h, "http_status_min %d is not an HTTP status (100..599)", v)
 		} else {
 			sli.Bad.HTTPStatusAtLeast = v
 		}
@@ -244,13 +244,13 @@ func (p *problems) spanSLI(n *yaml.Node, service string) *SpanSLI {
 		sli.Bad.LatencyAbove, _ = p.duration(l, "latency_above")
 	}
 	if len(b) == 0 {
-		p.add(f["bad"], "bad needs at least one of status, http_status_min, grpc_codes, latency_above")
+		p.Add(f["bad"], "bad needs at least one of status, http_status_min, grpc_codes, latency_above")
 	}
 	return sli
 }
 
 func (p *problems) metricSLI(n *yaml.Node) *MetricSLI {
-	f := p.fields(n, "metrics", "good", "bad", "total", "histogram")
+	f := p.Fields(n, "metrics", "good", "bad", "total", "histogram")
 	sli := &MetricSLI{
 		Good:  p.selector(f["good"], "good"),
 		Bad:   p.selector(f["bad"], "bad"),
@@ -259,17 +259,17 @@ func (p *problems) metricSLI(n *yaml.Node) *MetricSLI {
 	if h := f["histogram"]; h != nil {
 		sli.Histogram = p.histogram(h)
 		if sli.Good != nil || sli.Bad != nil || sli.Total != nil {
-			p.add(n, "metrics has a histogram and counters: choose one")
+			p.Add(n, "metrics has a histogram and counters: choose one")
 		}
 		return sli
 	}
 	switch {
 	case sli.Total == nil:
-		p.add(n, "metrics needs total with good or bad, or a histogram")
+		p.Add(n, "metrics needs total with good or bad, or a histogram")
 	case sli.Good == nil && sli.Bad == nil:
-		p.add(n, "metrics needs good or bad next to total")
+		p.Add(n, "metrics needs good or bad next to total")
 	case sli.Good != nil && sli.Bad != nil:
-		p.add(n, "metrics has both good and bad: choose one")
+		p.Add(n, "metrics has both good and bad: choose one")
 	}
 	return sli
 }
@@ -278,28 +278,28 @@ func (p *problems) selector(n *yaml.Node, what string) *MetricSelector {
 	if n == nil {
 		return nil
 	}
-	f := p.fields(n, what, "metric", "attributes")
+	f := p.Fields(n, what, "metric", "attributes")
 	return p.selectorFields(n, f, what)
 }
 
 func (p *problems) selectorFields(n *yaml.Node, f map[string]*yaml.Node, what string) *MetricSelector {
-	sel := &MetricSelector{Metric: p.str(f["metric"], "metric"), Attributes: p.matchers(f["attributes"])}
+	sel := &MetricSelector{Metric: p.Str(f["metric"], "metric"), Attributes: p.matchers(f["attributes"])}
 	if sel.Metric == "" {
-		p.add(n, "%s needs a metric", what)
+		p.Add(n, "%s needs a metric", what)
 	}
 	return sel
 }
 
 func (p *problems) histogram(n *yaml.Node) *HistogramSLI {
-	f := p.fields(n, "histogram", "metric", "attributes", "latency_above", "buckets")
+	f := p.Fields(n, "histogram", "metric", "attributes", "latency_above", "buckets")
 	h := &HistogramSLI{MetricSelector: *p.selectorFields(n, f, "histogram")}
 	if f["latency_above"] == nil {
-		p.add(n, "histogram needs latency_above, a bucket boundary")
+		p.Add(n, "histogram needs latency_above, a bucket boundary")
 		return h
 	}
 	h.LatencyAbove, _ = p.duration(f["latency_above"], "latency_above")
 	var buckets []time.Duration
-	for _, b := range p.seq(f["buckets"], "buckets") {
+	for _, b := range p.Seq(f["buckets"], "buckets") {
 		if d, ok := p.duration(b, "bucket boundary"); ok {
 			buckets = append(buckets, d)
 		}
@@ -307,7 +307,7 @@ func (p *problems) histogram(n *yaml.Node) *HistogramSLI {
 	// Only an observation count at a boundary is exact: between two
 	// boundaries the histogram cannot tell good from bad.
 	if len(buckets) > 0 && h.LatencyAbove > 0 && !slices.Contains(buckets, h.LatencyAbove) {
-		p.add(f["latency_above"], "latency_above %s is not a bucket boundary of the histogram (%s)", FormatDuration(h.LatencyAbove), joinDurations(buckets))
+		p.Add(f["latency_above"], "latency_above %s is not a bucket boundary of the histogram (%s)", FormatDuration(h.LatencyAbove), joinDurations(buckets))
 	}
 	return h
 }
@@ -324,10 +324,10 @@ func joinDurations(ds []time.Duration) string {
 }
 
 func (p *problems) alerting(n *yaml.Node, service, slo string) Alerting {
-	f := p.fields(n, "alerting", "page", "ticket", "runbook_url", "dashboard_url")
+	f := p.Fields(n, "alerting", "page", "ticket", "runbook_url", "dashboard_url")
 	a := Alerting{
-		RunbookURL:   p.str(f["runbook_url"], "runbook_url"),
-		DashboardURL: p.str(f["dashboard_url"], "dashboard_url"),
+		RunbookURL:   p.Str(f["runbook_url"], "runbook_url"),
+		DashboardURL: p.Str(f["dashboard_url"], "dashboard_url"),
 	}
 	if _, ok := f["page"]; ok {
 		a.Page = p.policy(f["page"], DefaultAlertName(service, slo, conventions.SeverityPage))
@@ -339,29 +339,23 @@ func (p *problems) alerting(n *yaml.Node, service, slo string) Alerting {
 }
 
 func (p *problems) policy(n *yaml.Node, defaultName string) *AlertPolicy {
-	f := p.fields(n, "alert policy", "name", "min_events", "labels", "annotations")
+	f := p.Fields(n, "alert policy", "name", "min_events", "labels", "annotations")
 	pol := &AlertPolicy{
-		Name:        p.str(f["name"], "name"),
-		Labels:      p.labels(f["labels"], "labels"),
-		Annotations: p.stringMap(f["annotations"], "annotations"),
+		Name:        p.Str(f["name"], "name"),
+		Labels:      p.alertLabels(f["labels"], "labels"),
+		Annotations: p.StringMap(f["annotations"], "annotations"),
 	}
 	if pol.Name == "" {
 		pol.Name = defaultName
 	}
 	if me := f["min_events"]; me != nil {
-		if v, ok := p.int(me, "min_events"); ok && v < 0 {
-			p.add(me, "min_events must not be negative")
+		if v, ok := p.Int(me, "min_events"); ok && v < 0 {
+			p.Add(me, "min_events must not be negative")
 		} else {
 			pol.MinEvents = v
 		}
 	}
 	return pol
-}
-
-// checkSpecDuplicates reports SLO names used twice in one file; LoadFiles
-// and LoadFS check across files.
-func checkSpecDuplicates(p *problems, spec *Spec) {
-	p.errs = append(p.errs, checkDuplicates([]Spec{*spec})...)
 }
 
 func mergeLabels(common, own map[string]string) map[string]string {

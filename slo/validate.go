@@ -1,35 +1,20 @@
 package slo
 
 import (
-	"cmp"
 	"fmt"
 	"slices"
-	"strings"
+
+	"github.com/vigil-otel/vigil/internal/yamlpos"
 )
 
 // ValidationError is one problem of a spec, where it was written.
-type ValidationError struct {
-	Pos Position
-	Msg string
-}
-
-func (e ValidationError) Error() string { return e.Pos.String() + ": " + e.Msg }
+type ValidationError = yamlpos.Error
 
 // ValidationErrors are all the problems found in one or more specs, so
-// that a user fixes them in one pass rather than one per run.
-type ValidationErrors []ValidationError
-
-// Error renders one `file:line:col: message` line per problem, sorted by
+// that a user fixes them in one pass rather than one per run. Error
+// renders one `file:line:col: message` line per problem, sorted by
 // position.
-func (es ValidationErrors) Error() string {
-	sorted := slices.Clone(es)
-	sortProblems(sorted)
-	lines := make([]string, len(sorted))
-	for i, e := range sorted {
-		lines[i] = e.Error()
-	}
-	return strings.Join(lines, "\n")
-}
+type ValidationErrors = yamlpos.Errors
 
 // Note is a remark on a valid spec: something the user should know but
 // that does not stop the spec from loading, such as an SLI that only the
@@ -41,34 +26,31 @@ type Note struct {
 
 func (n Note) String() string { return n.Pos.String() + ": note: " + n.Msg }
 
-// Notes lists the remarks on loaded specs, sorted by position.
+// Notes lists the remarks on loaded specs, sorted by position: those
+// found while loading, where each PromQL SLI is evaluated (see
+// SLO.Evaluation), and how calendar windows are approximated.
 func Notes(specs []Spec) []Note {
 	var out []Note
 	for _, spec := range specs {
+		out = append(out, spec.Notes...)
 		for _, s := range spec.SLOs {
 			if s.SLI.PromQL != nil {
-				out = append(out, Note{Pos: s.Pos, Msg: fmt.Sprintf(
-					"SLO %s has a PromQL SLI: the collector cannot evaluate it on the stream; it feeds `vigil slo rules` only", s.ID())})
+				ev := s.Evaluation()
+				msg := fmt.Sprintf("SLO %s runs in the stream and in the rules: %s", s.ID(), ev.Reason)
+				if !ev.InStream {
+					msg = fmt.Sprintf("SLO %s runs in the Prometheus rules only: %s", s.ID(), ev.Reason)
+				}
+				out = append(out, Note{Pos: s.Pos, Msg: msg})
 			}
 			if s.Window.Calendar != "" {
 				out = append(out, Note{Pos: s.Pos, Msg: fmt.Sprintf(
 					"SLO %s has a calendar window: the collector resets its budget each %s, the Prometheus rules approximate it with a rolling %s window",
-					s.ID(), s.Window.Calendar, FormatDuration(s.Window.Period()))})
+					s.ID(), s.Window.describe(), FormatDuration(s.Window.Period()))})
 			}
 		}
 	}
-	slices.SortFunc(out, func(a, b Note) int { return comparePos(a.Pos, b.Pos) })
+	slices.SortFunc(out, func(a, b Note) int { return a.Pos.Compare(b.Pos) })
 	return out
-}
-
-func sortProblems(es ValidationErrors) {
-	slices.SortStableFunc(es, func(a, b ValidationError) int {
-		return cmp.Or(comparePos(a.Pos, b.Pos), strings.Compare(a.Msg, b.Msg))
-	})
-}
-
-func comparePos(a, b Position) int {
-	return cmp.Or(strings.Compare(a.File, b.File), cmp.Compare(a.Line, b.Line), cmp.Compare(a.Column, b.Column))
 }
 
 // checkDuplicates reports SLOs defined twice for the same service, in one

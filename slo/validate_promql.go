@@ -107,21 +107,21 @@ func wrapCounters(expr parser.Expr, window time.Duration) parser.Expr {
 
 // promQL checks a PromQL SLI query where it was written.
 func (p *problems) promQL(n *yaml.Node, what string) string {
-	q := p.str(n, what)
+	q := p.Str(n, what)
 	if n == nil {
 		return ""
 	}
 	if q == "" {
-		p.add(n, "%s must not be empty", what)
+		p.Add(n, "%s must not be empty", what)
 		return ""
 	}
 	expr, err := PromQLForWindow(q, time.Hour)
 	if err != nil {
-		p.add(n, "bad PromQL in %s: %s", what, strings.ReplaceAll(err.Error(), "\n", "; "))
+		p.Add(n, "bad PromQL in %s: %s", what, strings.ReplaceAll(err.Error(), "\n", "; "))
 		return q
 	}
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
-		p.add(n, "%s must be an instant vector, not a %s", what, t)
+		p.Add(n, "%s must be an instant vector, not a %s", what, t)
 	}
 	return q
 }

@@ -13,6 +13,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/yamlpos"
 )
 
 // Limits on rolling windows. Alert windows scale with the period (see
@@ -34,41 +35,36 @@ var spanKinds = []string{"server", "client", "producer", "consumer", "internal"}
 // "1m10s"): the form of window labels and of durations in generated rules.
 func FormatDuration(d time.Duration) string { return model.Duration(d).String() }
 
-// duration accepts Prometheus durations ("300ms", "1h30m", "30d",
-// "1w"), the form users already write in rule files.
+// duration reads a positive Prometheus duration ("300ms", "1h30m",
+// "30d", "1w").
 func (p *problems) duration(n *yaml.Node, what string) (time.Duration, bool) {
-	s := p.str(n, what)
-	if s == "" {
-		if n != nil {
-			p.add(n, "%s must be a duration like 300ms or 30d", what)
-		}
+	d, ok := p.Duration(n, what)
+	if ok && d <= 0 {
+		p.Add(n, "%s must be positive", what)
 		return 0, false
 	}
-	d, err := model.ParseDuration(s)
-	if err != nil {
-		p.add(n, "bad duration %q for %s: use a number and a unit among ms, s, m, h, d, w, y, like 300ms or 30d", s, what)
-		return 0, false
-	}
-	if d <= 0 {
-		p.add(n, "%s must be positive", what)
-		return 0, false
-	}
-	return time.Duration(d), true
+	return d, ok
 }
 
-// rollingWindow checks a rolling compliance window.
+// rollingWindow reads a rolling compliance window.
 func (p *problems) rollingWindow(n *yaml.Node) (time.Duration, bool) {
 	d, ok := p.duration(n, "window")
 	if !ok {
 		return 0, false
 	}
+	return p.checkRolling(n, d)
+}
+
+// checkRolling checks the length of a compliance window (of a calendar
+// window, its nominal period), written at n.
+func (p *problems) checkRolling(n *yaml.Node, d time.Duration) (time.Duration, bool) {
 	switch {
 	case d < minWindow:
-		p.add(n, "window %s is too short: the minimum is %s, so that the shortest burn-rate window spans several scrape intervals", FormatDuration(d), FormatDuration(minWindow))
+		p.Add(n, "window %s is too short: the minimum is %s, so that the shortest burn-rate window spans several scrape intervals", FormatDuration(d), FormatDuration(minWindow))
 	case d > maxWindow:
-		p.add(n, "window %s is too long: the maximum is %s", FormatDuration(d), FormatDuration(maxWindow))
+		p.Add(n, "window %s is too long: the maximum is %s", FormatDuration(d), FormatDuration(maxWindow))
 	case d%windowUnit != 0:
-		p.add(n, "window %s is not a whole number of days", FormatDuration(d))
+		p.Add(n, "window %s is not a whole number of days", FormatDuration(d))
 	default:
 		return d, true
 	}
@@ -76,35 +72,42 @@ func (p *problems) rollingWindow(n *yaml.Node) (time.Duration, bool) {
 }
 
 func (p *problems) calendar(n *yaml.Node) (CalendarPeriod, bool) {
-	switch s := p.str(n, "calendar"); CalendarPeriod(s) {
-	case CalendarWeek, CalendarMonth:
-		return CalendarPeriod(s), true
-	default:
-		p.add(n, "unknown calendar period %q (known: week, month)", s)
-		return "", false
+	s := CalendarPeriod(p.Str(n, "calendar"))
+	if s != CalendarDay && containsString(calendarNames(), string(s)) {
+		return s, true
 	}
+	p.Add(n, "unknown calendar period %q (known: week, month, quarter, year)", s)
+	return "", false
+}
+
+func calendarNames() []string {
+	out := make([]string, len(CalendarPeriods))
+	for i, c := range CalendarPeriods {
+		out[i] = string(c)
+	}
+	return out
 }
 
 func (p *problems) objective(n *yaml.Node) float64 {
 	if n == nil {
 		return 0
 	}
-	f, ok := p.float(n, "objective")
+	f, ok := p.Float(n, "objective")
 	if ok && (f <= 0 || f >= 100) {
-		p.add(n, "objective %v must be a percentage strictly between 0 and 100, like 99.9", f)
+		p.Add(n, "objective %v must be a percentage strictly between 0 and 100, like 99.9", f)
 	}
 	return f
 }
 
 func (p *problems) spanKind(n *yaml.Node) string {
-	s := p.str(n, "span_kind")
+	s := p.Str(n, "span_kind")
 	if s == "" || slices.Contains(spanKinds, s) {
 		return s
 	}
 	if low := strings.ToLower(s); slices.Contains(spanKinds, low) {
 		return low
 	}
-	p.add(n, "unknown span kind %q (known: %s)", s, strings.Join(spanKinds, ", "))
+	p.Add(n, "unknown span kind %q (known: %s)", s, strings.Join(spanKinds, ", "))
 	return ""
 }
 
@@ -112,11 +115,11 @@ func (p *problems) spanKind(n *yaml.Node) string {
 // spec) or numbers (14, as rpc.grpc.status_code carries them).
 func (p *problems) grpcCodes(n *yaml.Node) []int {
 	var out []int
-	for _, item := range p.seq(n, "grpc_codes") {
-		s := p.str(item, "grpc code")
+	for _, item := range p.Seq(n, "grpc_codes") {
+		s := p.Str(item, "grpc code")
 		if i, err := strconv.Atoi(s); err == nil {
 			if i < 0 || i > int(codes.Unauthenticated) {
-				p.add(item, "gRPC code %d out of range 0..%d", i, codes.Unauthenticated)
+				p.Add(item, "gRPC code %d out of range 0..%d", i, codes.Unauthenticated)
 				continue
 			}
 			out = append(out, i)
@@ -124,7 +127,7 @@ func (p *problems) grpcCodes(n *yaml.Node) []int {
 		}
 		var c codes.Code
 		if err := c.UnmarshalJSON([]byte(strconv.Quote(strings.ToUpper(s)))); err != nil {
-			p.add(item, "unknown gRPC code %q (use a name like UNAVAILABLE or a number 0..16)", s)
+			p.Add(item, "unknown gRPC code %q (use a name like UNAVAILABLE or a number 0..16)", s)
 			continue
 		}
 		out = append(out, int(c))
@@ -135,34 +138,34 @@ func (p *problems) grpcCodes(n *yaml.Node) []int {
 // matchers accepts attribute matchers as a list of {key, op, value} or, for
 // plain equality, as a mapping of key to value.
 func (p *problems) matchers(n *yaml.Node) []AttributeMatcher {
-	if n == nil || isNull(n) {
+	if n == nil || yamlpos.IsNull(n) {
 		return nil
 	}
 	var out []AttributeMatcher
 	if n.Kind == yaml.MappingNode {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
-			out = append(out, AttributeMatcher{Key: k.Value, Op: MatchEqual, Value: p.str(v, "attribute value")})
+			out = append(out, AttributeMatcher{Key: k.Value, Op: MatchEqual, Value: p.Str(v, "attribute value")})
 		}
 		return out
 	}
-	for _, item := range p.seq(n, "attributes") {
-		f := p.fields(item, "attribute matcher", "key", "op", "value")
-		m := AttributeMatcher{Key: p.str(f["key"], "key"), Op: MatchEqual, Value: p.str(f["value"], "value")}
+	for _, item := range p.Seq(n, "attributes") {
+		f := p.Fields(item, "attribute matcher", "key", "op", "value")
+		m := AttributeMatcher{Key: p.Str(f["key"], "key"), Op: MatchEqual, Value: p.Str(f["value"], "value")}
 		if m.Key == "" {
-			p.add(item, "attribute matcher needs a key")
+			p.Add(item, "attribute matcher needs a key")
 		}
 		if op := f["op"]; op != nil {
-			m.Op = MatchOp(p.str(op, "op"))
+			m.Op = MatchOp(p.Str(op, "op"))
 			switch m.Op {
 			case MatchEqual, MatchNotEqual:
 			case MatchRegexp, MatchNotRegexp:
 				// Anchored as Prometheus anchors label matchers.
 				if _, err := regexp.Compile("^(?:" + m.Value + ")$"); err != nil {
-					p.add(f["value"], "bad regular expression %q: %v", m.Value, err)
+					p.Add(f["value"], "bad regular expression %q: %v", m.Value, err)
 				}
 			default:
-				p.add(op, "unknown operator %q (known: =, !=, =~, !~)", m.Op)
+				p.Add(op, "unknown operator %q (known: =, !=, =~, !~)", m.Op)
 			}
 		}
 		out = append(out, m)
@@ -170,26 +173,44 @@ func (p *problems) matchers(n *yaml.Node) []AttributeMatcher {
 	return out
 }
 
-// reservedLabels are set by Vigil on every series and alert of an SLO.
+// reservedLabels are set by Vigil on every series of an SLO; severity is
+// the tier on vigil_slo_alert_firing.
 var reservedLabels = []string{
 	conventions.LabelSLO, conventions.LabelServiceName, conventions.LabelOutcome,
-	conventions.LabelWindow, conventions.LabelSeverity,
+	conventions.LabelWindow, conventions.LabelSeverity, conventions.LabelVigilSeverity,
 }
 
-// labels decodes user labels: valid Prometheus label names, none of the
-// names Vigil sets itself.
+// reservedAlertLabels are set by Vigil on every alert of an SLO. An
+// alert's severity is the user's: Vigil's tier is LabelVigilSeverity.
+var reservedAlertLabels = []string{
+	conventions.LabelSLO, conventions.LabelServiceName, conventions.LabelVigilSeverity, conventions.LabelAlertName,
+}
+
+// labels decodes the labels of an SLO, which go on its series and
+// alerts: valid Prometheus label names, none of the names Vigil sets.
 func (p *problems) labels(n *yaml.Node, what string) map[string]string {
-	out := p.stringMap(n, what)
-	if n == nil {
+	return p.labelsReserving(n, what, reservedLabels, "Vigil sets it on the SLO's series; an alert's labels may set severity")
+}
+
+// alertLabels decodes the labels of an alert policy: the user's routing
+// labels (severity, routing_key, team), reaching the alert router as
+// written.
+func (p *problems) alertLabels(n *yaml.Node, what string) map[string]string {
+	return p.labelsReserving(n, what, reservedAlertLabels, "Vigil sets it on every alert")
+}
+
+func (p *problems) labelsReserving(n *yaml.Node, what string, reserved []string, why string) map[string]string {
+	out := p.StringMap(n, what)
+	if n == nil || n.Kind != yaml.MappingNode {
 		return out
 	}
 	for i := 0; i+1 < len(n.Content); i += 2 {
 		k := n.Content[i]
 		switch {
 		case !model.LabelName(k.Value).IsValidLegacy():
-			p.add(k, "label name %q is not a valid Prometheus label name", k.Value)
-		case slices.Contains(reservedLabels, k.Value):
-			p.add(k, "label %q is reserved: Vigil sets it", k.Value)
+			p.Add(k, "label name %q is not a valid Prometheus label name", k.Value)
+		case slices.Contains(reserved, k.Value):
+			p.Add(k, "label %q is reserved: %s", k.Value, why)
 		}
 	}
 	return out
@@ -200,12 +221,12 @@ func (p *problems) labels(n *yaml.Node, what string) map[string]string {
 var sloNameRE = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_.:-]*$`)
 
 func (p *problems) name(n *yaml.Node, what string) string {
-	s := p.str(n, what)
+	s := p.Str(n, what)
 	if n == nil || s == "" {
 		return ""
 	}
 	if !sloNameRE.MatchString(s) {
-		p.add(n, "%s %q must start with a letter or digit and contain only letters, digits, '_', '.', ':' or '-'", what, s)
+		p.Add(n, "%s %q must start with a letter or digit and contain only letters, digits, '_', '.', ':' or '-'", what, s)
 	}
 	return s
 }

@@ -31,11 +31,14 @@ var burnRateTable = []burnRateWindow30d{
 
 // AlertWindow is one multiwindow burn-rate condition: the alert of
 // Severity fires while the burn rate over both Long and Short exceeds
-// BurnRate.
+// BurnRate (for For, when set).
 type AlertWindow struct {
 	Severity    string
 	Long, Short time.Duration
 	BurnRate    float64
+	// For is how long the condition must hold before the alert fires, as
+	// Prometheus's `for:`; zero fires at once.
+	For time.Duration
 }
 
 // AlertWindows derives the alert windows for an SLO period from the 30-day
@@ -63,9 +66,13 @@ func AlertWindows(period time.Duration) []AlertWindow {
 // BurnRateWindows lists every distinct window AlertWindows uses for the
 // period, shortest first: the windows of vigil_slo_burn_rate.
 func BurnRateWindows(period time.Duration) []time.Duration {
+	return distinctWindows(AlertWindows(period))
+}
+
+func distinctWindows(table []AlertWindow) []time.Duration {
 	seen := map[time.Duration]bool{}
 	var out []time.Duration
-	for _, w := range AlertWindows(period) {
+	for _, w := range table {
 		for _, d := range []time.Duration{w.Short, w.Long} {
 			if !seen[d] {
 				seen[d] = true

@@ -12,20 +12,28 @@
 // The mapping:
 //
 //   - Identity attributes become labels: alert.name→alertname,
-//     alert.severity→severity, alert.source→source,
+//     alert.severity→vigil_severity, alert.source→source,
 //     service.name→service_name, slo.name→slo, anomaly.metric→metric,
 //     the label names of the SLO and anomaly metrics. Any attribute
 //     outside the alert., slo. and anomaly. namespaces is a dimension the
 //     alert was grouped by (an http.route, a region, an anomaly's
 //     span.name) and becomes a label named as Prometheus's OpenTelemetry
 //     translation names it (internal/labelname: http_route, span_name);
-//     a key that yields no label name ("", "...") is dropped.
+//     a key that yields no label name ("", "...") is dropped. So a
+//     severity the spec's alert labels set (a "severity" attribute:
+//     critical, pageteam) is the label severity, as the user wrote it;
+//     the tier, page or ticket, is vigil_severity, and an event without
+//     a severity of its own gets severity = the tier, as before
+//     vigil_severity existed.
 //   - Other attributes of those namespaces describe the alert (burn rates,
 //     scores, links) and become annotations under their own key; the body
 //     becomes the "summary" annotation. They never change the fingerprint.
 //   - alert.fingerprint is the alert's identity: when an event lacks it,
 //     it is alerts.Fingerprint of the labels, which is also what writers
-//     put there (Fingerprint), so both ways give the same key.
+//     put there (Fingerprint), so both ways give the same key. A
+//     vigil_severity equal to severity adds no identity and is left out,
+//     so alerts of specs that set no severity keep the fingerprint (and
+//     PagerDuty dedup_key) they had before vigil_severity existed.
 //   - The record's timestamp is when the alert started firing (a firing
 //     event) or ended (a resolved one); without one, the observed
 //     timestamp; without either, the reader's now.
@@ -56,7 +64,7 @@ import (
 // fingerprint of a still-firing alert never changes.
 var labelAttrs = map[string]string{
 	conventions.AttrAlertName:     alerts.LabelAlertName,
-	conventions.AttrAlertSeverity: alerts.LabelSeverity,
+	conventions.AttrAlertSeverity: alerts.LabelVigilSeverity,
 	conventions.AttrAlertSource:   alerts.LabelSource,
 	conventions.AttrServiceName:   alerts.LabelService,
 	conventions.AttrSLOName:       alerts.LabelSLO,
@@ -117,6 +125,26 @@ func Fingerprint(identity map[string]string) string {
 			labels[name] = v
 		}
 	}
+	defaultSeverity(labels)
+	return fingerprintOf(labels)
+}
+
+// defaultSeverity gives an alert without a severity of its own the tier
+// as severity.
+func defaultSeverity(labels map[string]string) {
+	if tier := labels[alerts.LabelVigilSeverity]; tier != "" && labels[alerts.LabelSeverity] == "" {
+		labels[alerts.LabelSeverity] = tier
+	}
+}
+
+// fingerprintOf is alerts.Fingerprint of the labels but a vigil_severity
+// that repeats severity.
+func fingerprintOf(labels map[string]string) string {
+	if tier, ok := labels[alerts.LabelVigilSeverity]; ok && tier == labels[alerts.LabelSeverity] {
+		identity := maps.Clone(labels)
+		delete(identity, alerts.LabelVigilSeverity)
+		return alerts.Fingerprint(identity)
+	}
 	return alerts.Fingerprint(labels)
 }
 
@@ -157,7 +185,7 @@ func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog
 	}
 	lr.SetTimestamp(pcommon.NewTimestampFromTime(ts))
 	lr.SetObservedTimestamp(pcommon.NewTimestampFromTime(n.At))
-	setSeverity(lr, string(a.State), a.Labels[alerts.LabelSeverity])
+	setSeverity(lr, string(a.State), a.Labels[alerts.LabelVigilSeverity])
 	lr.Body().SetStr(a.Annotations[alerts.AnnotationSummary])
 	attrs := lr.Attributes()
 	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
@@ -270,6 +298,7 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 			a.Labels[alerts.LabelService] = v.AsString()
 		}
 	}
+	defaultSeverity(a.Labels)
 	if body := lr.Body().AsString(); body != "" {
 		a.Annotations[alerts.AnnotationSummary] = body
 	}
@@ -292,7 +321,7 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 	}
 	a.Fingerprint = fingerprint
 	if a.Fingerprint == "" {
-		a.Fingerprint = alerts.Fingerprint(a.Labels)
+		a.Fingerprint = fingerprintOf(a.Labels)
 	}
 	return a, nil
 }

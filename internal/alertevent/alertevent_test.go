@@ -48,7 +48,10 @@ func TestDecode(t *testing.T) {
 		conventions.AttrSLOErrorBudgetRemaining: "0.93",
 		conventions.AttrAlertRunbookURL:         "https://runbooks/checkout",
 	}
-	sloLabels := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "source": "slo", "service_name": "checkout", "slo": "checkout-availability"}
+	// The tier is vigil_severity; without a severity of its own the alert
+	// gets the tier as severity, and the fingerprint it always had.
+	sloIdentity := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "source": "slo", "service_name": "checkout", "slo": "checkout-availability"}
+	sloLabels := map[string]string{"alertname": "SLOErrorBudgetBurn", "severity": "page", "vigil_severity": "page", "source": "slo", "service_name": "checkout", "slo": "checkout-availability"}
 	tests := []struct {
 		name            string
 		lr              plog.LogRecord
@@ -65,7 +68,20 @@ func TestDecode(t *testing.T) {
 					"summary": "checkout-availability burning budget 15x", "slo.burn_rate.long": "15.2",
 					"slo.window.long": "1h", "slo.error_budget.remaining": "0.93", "alert.runbook_url": "https://runbooks/checkout",
 				},
-				State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(sloLabels),
+				State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(sloIdentity),
+			},
+		},
+		{
+			name: "the spec's own severity reaches routing as written; the tier is vigil_severity",
+			lr: record("", map[string]string{
+				conventions.AttrAlertName: "MyServiceHighErrorRate", conventions.AttrAlertState: "firing", conventions.AttrAlertSeverity: "page",
+				conventions.AttrAlertSource: "slo", "severity": "pageteam", "routing_key": "myteam",
+			}, t0, now),
+			want: alerts.Alert{
+				Labels:      map[string]string{"alertname": "MyServiceHighErrorRate", "severity": "pageteam", "vigil_severity": "page", "source": "slo", "routing_key": "myteam"},
+				Annotations: map[string]string{},
+				State:       alerts.StateFiring, StartsAt: t0,
+				Fingerprint: alerts.Fingerprint(map[string]string{"alertname": "MyServiceHighErrorRate", "severity": "pageteam", "vigil_severity": "page", "source": "slo", "routing_key": "myteam"}),
 			},
 		},
 		{

@@ -16,7 +16,7 @@ import (
 
 // alerts adds the page and ticket alerting rules the SLO asks for.
 func (g *sloRules) alerts() error {
-	windows := slo.AlertWindows(g.slo.Window.Period())
+	windows := g.slo.AlertWindows()
 	policies := []struct {
 		severity string
 		policy   *slo.AlertPolicy
@@ -41,18 +41,34 @@ func (g *sloRules) alerts() error {
 		if len(rows) == 0 {
 			continue
 		}
-		cond := g.condition(p.policy, rows)
-		expr := parser.Expr(cond)
-		if inhibitor != nil {
-			expr = setOp(parser.LUNLESS, cond, inhibitor)
+		// Rows that wait alike (for:) are one rule; rows that wait
+		// differently (Pyrra's table) are a rule each, told apart by their
+		// windows, as Pyrra's are.
+		split := false
+		for _, r := range rows[1:] {
+			split = split || r.For != rows[0].For
 		}
-		rule, err := g.alert(p.severity, p.policy, rows, expr)
-		if err != nil {
-			return err
+		sets := [][]slo.AlertWindow{rows}
+		if split {
+			sets = nil
+			for _, r := range rows {
+				sets = append(sets, []slo.AlertWindow{r})
+			}
 		}
-		g.rules = append(g.rules, rule)
+		for _, set := range sets {
+			cond := g.condition(p.policy, set)
+			expr := parser.Expr(cond)
+			if inhibitor != nil {
+				expr = setOp(parser.LUNLESS, cond, inhibitor)
+			}
+			rule, err := g.alert(p.severity, p.policy, set, expr, split)
+			if err != nil {
+				return err
+			}
+			g.rules = append(g.rules, rule)
+		}
 		if p.severity == conventions.SeverityPage {
-			inhibitor = cond
+			inhibitor = g.condition(p.policy, rows)
 		}
 	}
 	return nil
@@ -70,10 +86,10 @@ func (g *sloRules) condition(policy *slo.AlertPolicy, rows []slo.AlertWindow) pa
 	}
 	var cond parser.Expr
 	for _, row := range rows {
-		c := setOp(parser.LAND,
-			filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Long), row.BurnRate),
-			filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Short), row.BurnRate),
-			conventions.LabelWindow)
+		c := parser.Expr(filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Long), row.BurnRate))
+		if row.Short != row.Long {
+			c = setOp(parser.LAND, c, filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Short), row.BurnRate), conventions.LabelWindow)
+		}
 		if g.slo.SLI.Streamable() {
 			events := aggWithout(parser.SUM, g.series(conventions.RuleSLOEventsIncrease, row.Long), conventions.LabelOutcome)
 			c = setOp(parser.LAND, c, filter(parser.GTE, events, float64(minEvents)), conventions.LabelWindow)
@@ -87,26 +103,44 @@ func (g *sloRules) condition(policy *slo.AlertPolicy, rows []slo.AlertWindow) pa
 	return aggWithout(parser.MAX, cond, conventions.LabelWindow)
 }
 
-func (g *sloRules) alert(severity string, policy *slo.AlertPolicy, rows []slo.AlertWindow, expr parser.Expr) (rulefmt.Rule, error) {
+// alertLabels are the labels of the SLO's alerts of a severity: the SLO's
+// and the policy's, the tier in LabelVigilSeverity, and severity set to
+// the tier where the spec's labels set none, as it always was.
+func alertLabels(s *slo.SLO, severity string, policy *slo.AlertPolicy) map[string]string {
+	labels := map[string]string{}
+	maps.Copy(labels, s.Labels)
+	maps.Copy(labels, policy.Labels)
+	if labels[conventions.LabelSeverity] == "" {
+		labels[conventions.LabelSeverity] = severity
+	}
+	labels[conventions.LabelVigilSeverity] = severity
+	labels[conventions.LabelSLO] = s.Name
+	labels[conventions.LabelServiceName] = s.Service
+	return labels
+}
+
+func (g *sloRules) alert(severity string, policy *slo.AlertPolicy, rows []slo.AlertWindow, expr parser.Expr, split bool) (rulefmt.Rule, error) {
 	name := policy.Name
 	if name == "" {
 		name = slo.DefaultAlertName(g.slo.Service, g.slo.Name, severity)
 	}
-	labels := map[string]string{}
-	maps.Copy(labels, g.slo.Labels)
-	maps.Copy(labels, policy.Labels)
-	labels[conventions.LabelSeverity] = severity
-	labels[conventions.LabelSLO] = g.slo.Name
-	labels[conventions.LabelServiceName] = g.slo.Service
-
+	labels := alertLabels(g.slo, severity, policy)
+	if split {
+		labels[conventions.LabelAlertWindowLong] = slo.FormatDuration(rows[0].Long)
+		labels[conventions.LabelAlertWindowShort] = slo.FormatDuration(rows[0].Short)
+	}
 	annotations, err := g.annotations(severity, policy, rows)
 	if err != nil {
 		return rulefmt.Rule{}, err
 	}
+	wait := g.opts.For
+	if rows[0].For > 0 {
+		wait = rows[0].For
+	}
 	return rulefmt.Rule{
 		Alert:       name,
 		Expr:        expr.String(),
-		For:         model.Duration(g.opts.For),
+		For:         model.Duration(wait),
 		Labels:      labels,
 		Annotations: annotations,
 	}, nil
@@ -116,7 +150,11 @@ func (g *sloRules) annotations(severity string, policy *slo.AlertPolicy, rows []
 	s := g.slo
 	conds := make([]string, len(rows))
 	for i, r := range rows {
-		conds[i] = fmt.Sprintf("%s and %s above %g", slo.FormatDuration(r.Long), slo.FormatDuration(r.Short), r.BurnRate)
+		if r.Short == r.Long {
+			conds[i] = fmt.Sprintf("%s above %g", slo.FormatDuration(r.Long), r.BurnRate)
+		} else {
+			conds[i] = fmt.Sprintf("%s and %s above %g", slo.FormatDuration(r.Long), slo.FormatDuration(r.Short), r.BurnRate)
+		}
 	}
 	what := s.Description
 	if what == "" {

@@ -64,7 +64,7 @@ func group(s *slo.SLO, opts Options) (rulefmt.RuleGroup, error) {
 	if g.groupLabels, err = groupLabels(s.GroupBy); err != nil {
 		return rulefmt.RuleGroup{}, err
 	}
-	g.windows = slo.BurnRateWindows(s.Window.Period())
+	g.windows = s.BurnRateWindows()
 	if s.SLI.PromQL != nil {
 		err = g.promQLRecordings()
 	} else {
@@ -77,9 +77,16 @@ func group(s *slo.SLO, opts Options) (rulefmt.RuleGroup, error) {
 	if err := g.alerts(); err != nil {
 		return rulefmt.RuleGroup{}, err
 	}
+	interval := evalInterval(g.windows[0], opts.MaxInterval)
+	if s.Interval > 0 && s.SLI.PromQL != nil {
+		// The spec's own interval (Sloth's rule_intervals): the user's
+		// queries are evaluated as written, not tiled, so any interval
+		// reads them right.
+		interval = s.Interval
+	}
 	return rulefmt.RuleGroup{
 		Name:     GroupName(s),
-		Interval: model.Duration(evalInterval(g.windows[0], opts.MaxInterval)),
+		Interval: model.Duration(interval),
 		Rules:    g.rules,
 	}, nil
 }

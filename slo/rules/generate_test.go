@@ -133,7 +133,7 @@ func TestGenerateStructure(t *testing.T) {
 	}
 	assert.True(t, windows["1w"], "no events recording for the period")
 	require.NotNil(t, page)
-	assert.Equal(t, map[string]string{"severity": "page", "slo": "errors", "service_name": "api", "team": "core", "pager": "core"}, page.Labels)
+	assert.Equal(t, map[string]string{"severity": "page", "vigil_severity": "page", "slo": "errors", "service_name": "api", "team": "core", "pager": "core"}, page.Labels)
 	assert.Contains(t, page.Expr, ">= 25")
 	assert.Contains(t, page.Expr, `window="14m"`)
 	assert.Contains(t, page.Expr, `window="1m10s"`)

@@ -1,6 +1,8 @@
 package rules
 
 import (
+	"math/big"
+	"strconv"
 	"time"
 
 	"github.com/prometheus/prometheus/promql/parser"
@@ -81,29 +83,11 @@ func (g *sloRules) series(name string, w time.Duration, pairs ...string) *parser
 // promQLRecordings records the error ratio of a PromQL SLI for every
 // window from the user's queries, and the burn rates.
 func (g *sloRules) promQLRecordings() error {
-	q := g.slo.SLI.PromQL
 	windows := append(append([]time.Duration(nil), g.windows...), g.slo.Window.Period())
 	for _, w := range windows {
-		total, err := slo.PromQLForWindow(q.TotalQuery, w)
+		ratio, err := g.promQLRatio(w)
 		if err != nil {
 			return err
-		}
-		var ratio parser.Expr
-		if q.GoodQuery != "" {
-			good, err := slo.PromQLForWindow(q.GoodQuery, w)
-			if err != nil {
-				return err
-			}
-			ratio = arith(parser.SUB, num(1), arith(parser.DIV, good, total))
-		} else {
-			bad, err := slo.PromQLForWindow(q.ErrorQuery, w)
-			if err != nil {
-				return err
-			}
-			ratio = bad
-			if n, ok := total.(*parser.NumberLiteral); !ok || n.Val != 1 {
-				ratio = arith(parser.DIV, bad, total)
-			}
 		}
 		g.record(conventions.RuleSLOErrorRatio, ratio, w)
 	}
@@ -113,9 +97,78 @@ func (g *sloRules) promQLRecordings() error {
 	return nil
 }
 
+// promQLRatio is the error ratio of a PromQL SLI over window w, as its
+// budgeting method counts it:
+//   - occurrences: bad over total events in w (1 - good/total), or the
+//     query's own ratio (TotalQuery "1"); with PeriodDenominator the bad
+//     events of w are weighed by w's share of the period's traffic;
+//   - Timeslices: the share of w's slices whose good ratio is below the
+//     slice target, by a subquery stepping one slice;
+//   - RatioTimeslices: the mean error ratio of w's slices.
+func (g *sloRules) promQLRatio(w time.Duration) (parser.Expr, error) {
+	b := g.slo.Budgeting
+	if !b.Sliced() || g.slo.SLI.PromQL.TotalQuery == "1" {
+		ratio, err := g.occurrenceRatio(w)
+		if err != nil || !g.slo.SLI.PromQL.PeriodDenominator {
+			return ratio, err
+		}
+		total, err := slo.PromQLForWindow(g.slo.SLI.PromQL.TotalQuery, w)
+		if err != nil {
+			return nil, err
+		}
+		period, err := slo.PromQLForWindow(g.slo.SLI.PromQL.TotalQuery, g.slo.Window.Period())
+		if err != nil {
+			return nil, err
+		}
+		return arith(parser.MUL, paren(ratio), arith(parser.DIV, total, period)), nil
+	}
+	slice, err := g.occurrenceRatio(b.TimeSlice)
+	if err != nil {
+		return nil, err
+	}
+	if b.Method == slo.Timeslices {
+		// A slice is bad when its good ratio is below the target, i.e.
+		// its error ratio above 1 - target.
+		slice = &parser.BinaryExpr{Op: parser.GTR, LHS: paren(slice), RHS: num(complement(b.TimeSliceTarget)), ReturnBool: true}
+	}
+	return call("avg_over_time", &parser.SubqueryExpr{Expr: &parser.ParenExpr{Expr: slice}, Range: w, Step: b.TimeSlice}), nil
+}
+
+// occurrenceRatio is bad over total events of the PromQL SLI in w.
+func (g *sloRules) occurrenceRatio(w time.Duration) (parser.Expr, error) {
+	q := g.slo.SLI.PromQL
+	total, err := slo.PromQLForWindow(q.TotalQuery, w)
+	if err != nil {
+		return nil, err
+	}
+	if q.GoodQuery != "" {
+		good, err := slo.PromQLForWindow(q.GoodQuery, w)
+		if err != nil {
+			return nil, err
+		}
+		return arith(parser.SUB, num(1), arith(parser.DIV, good, total)), nil
+	}
+	bad, err := slo.PromQLForWindow(q.ErrorQuery, w)
+	if err != nil {
+		return nil, err
+	}
+	if n, ok := total.(*parser.NumberLiteral); ok && n.Val == 1 {
+		return bad, nil
+	}
+	return arith(parser.DIV, bad, total), nil
+}
+
 // common records the objective and the budget remaining over the period.
 func (g *sloRules) common() {
 	g.record(conventions.RuleSLOObjective, call("vector", num(g.objective)), 0)
 	period := aggWithout(parser.SUM, g.series(conventions.RuleSLOErrorRatio, g.slo.Window.Period()), conventions.LabelWindow)
 	g.record(conventions.RuleSLOErrorBudgetRemaining, arith(parser.SUB, num(1), arith(parser.DIV, period, num(g.budget))), 0)
+}
+
+// complement is 1 - r computed on r as written (0.95 gives 0.05, not
+// 0.050000000000000044), so that a slice exactly at its target is good.
+func complement(r float64) float64 {
+	x, _ := new(big.Rat).SetString(strconv.FormatFloat(r, 'f', -1, 64))
+	c, _ := new(big.Rat).Sub(big.NewRat(1, 1), x).Float64()
+	return c
 }

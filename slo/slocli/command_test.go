@@ -69,10 +69,13 @@ func TestValidate(t *testing.T) {
 			wantErr: golden(t, "../testdata/sli.bad.golden", "../testdata/") + golden(t, "../testdata/version.bad.golden", "../testdata/"),
 		},
 		{
-			name:       "PromQL SLIs are valid with a note",
-			args:       []string{"validate", "../testdata/sloth.yaml"},
-			wantOut:    "2 SLOs in 1 files: valid\n",
-			errContain: []string{"../testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability has a PromQL SLI", "feeds `vigil slo rules` only"},
+			name:    "PromQL SLIs are valid, with where each runs",
+			args:    []string{"validate", "../testdata/sloth.yaml"},
+			wantOut: "2 SLOs in 1 files: valid\n",
+			errContain: []string{
+				"../testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability runs in the stream and in the rules: ratio of counters",
+				"../testdata/sloth.yaml:24:5: note: SLO myservice/raw-ratio runs in the Prometheus rules only: the SLI is an error ratio already",
+			},
 		},
 		{
 			name:       "missing file",

@@ -89,9 +89,14 @@ func resolutionFor(window time.Duration, n int) time.Duration {
 	return resolutions[i-1]
 }
 
-// newLayout derives the rings of an SLO window. Windows that get the same
-// resolution share a ring long enough for the longest of them.
-func newLayout(w slo.Window) *layout {
+// newLayout derives the rings of an SLO window with the burn-rate table
+// derived from its period.
+func newLayout(w slo.Window) *layout { return newLayoutFor(w, slo.BurnRateWindows(w.Period())) }
+
+// newLayoutFor derives the rings of an SLO window and its burn-rate
+// windows (shortest first). Windows that get the same resolution share a
+// ring long enough for the longest of them.
+func newLayoutFor(w slo.Window, windows []time.Duration) *layout {
 	l := &layout{}
 	ringOf := func(window time.Duration, res time.Duration) int {
 		n := int((window+res-1)/res) + spareBuckets
@@ -105,7 +110,6 @@ func newLayout(w slo.Window) *layout {
 		return len(l.rings) - 1
 	}
 	period := w.Period()
-	windows := slo.BurnRateWindows(period)
 	// Windows longer than a day are read no coarser than the shortest
 	// burn-rate window, the base window the Prometheus rules tile every
 	// longer window with: a burst shorter than a coarse bucket would
@@ -128,10 +132,9 @@ func newLayout(w slo.Window) *layout {
 		}
 		l.burn = append(l.burn, windowRing{window: d, ring: ringOf(d, res)})
 	}
-	budgetReach := period
-	if w.Calendar == slo.CalendarMonth {
-		budgetReach = maxMonth
-	}
+	// A calendar period can be longer than its nominal length (a
+	// 31-day month); the ring reaches back to its start whatever it is.
+	budgetReach := max(period, w.MaxLength())
 	l.budget = ringOf(budgetReach, resolutionFor(budgetReach, bucketsPerBudgetWindow))
 	return l
 }

@@ -106,8 +106,8 @@ func newSLOState(def slo.SLO) *sloState {
 	st := &sloState{
 		def:         def,
 		fingerprint: accountingFingerprint(def),
-		layout:      newLayout(def.Window),
-		windows:     slo.AlertWindows(def.Window.Period()),
+		layout:      newLayoutFor(def.Window, def.BurnRateWindows()),
+		windows:     def.AlertWindows(),
 		maxGroups:   def.MaxGroups,
 		series:      map[string]*series{},
 	}
