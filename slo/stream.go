@@ -1,6 +1,7 @@
 package slo
 
 import (
+	"errors"
 	"fmt"
 	"strconv"
 	"strings"
@@ -84,13 +85,21 @@ type streamTerm struct {
 	sel  *parser.VectorSelector
 }
 
-// streamTerms parses a query, with its window set to a nominal hour, and
-// reads it as signed terms.
+// streamTerms parses a query and reads it as signed terms.
 func streamTerms(query string) (*streamQuery, error) {
-	expr, err := PromQLForWindow(query, time.Hour)
+	expr, err := PromQLForWindow(query, windowSentinel)
 	if err != nil {
 		return nil, err
 	}
+	q, err := termsOf(expr)
+	if err != nil {
+		// Messages quote the query with the window as written.
+		return nil, errors.New(strings.ReplaceAll(err.Error(), FormatDuration(windowSentinel), WindowPlaceholder))
+	}
+	return q, nil
+}
+
+func termsOf(expr parser.Expr) (*streamQuery, error) {
 	out := &streamQuery{}
 	first := true
 	var walk func(e parser.Expr, sign int) error
