@@ -21,6 +21,9 @@ type Evaluation struct {
 	// the stream: its selectors name metrics and labels as Prometheus
 	// sees them after the OpenTelemetry translation (PrometheusNames).
 	Metrics *MetricSLI
+	// GroupBy are the labels the queries sum by: one series per value
+	// combination, as the rules have.
+	GroupBy []string
 }
 
 // Evaluation tells whether the collector evaluates the SLO in the stream.
@@ -70,7 +73,7 @@ func (s *SLO) Evaluation() Evaluation {
 	if sli == nil {
 		return Evaluation{Reason: why}
 	}
-	return Evaluation{InStream: true, Metrics: sli, Reason: why}
+	return Evaluation{InStream: true, Metrics: sli, Reason: why, GroupBy: total.grouping}
 }
 
 // streamQuery is a query that counts events: sums of rates of counters,

@@ -36,6 +36,9 @@ type metricRule struct {
 	partIsBad bool
 	// latency is the histogram's bad threshold.
 	latency time.Duration
+	// prom says the selectors use Prometheus names (a PromQL SLI run in
+	// the stream, see promql_sli.go).
+	prom bool
 }
 
 // selector picks the data points of one metric.
@@ -144,7 +147,7 @@ func newMetricAccounting(started time.Time) *metricAccounting {
 
 // record reads the points of md that SLOs select and records their events.
 func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder, ref refusals, now time.Time) {
-	if len(rs.metrics) == 0 {
+	if len(rs.metrics) == 0 && len(rs.promMetrics) == 0 {
 		return
 	}
 	a.mu.Lock()
@@ -165,6 +168,9 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 			ms := sms.At(j).Metrics()
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
+				if len(rs.promMetrics) > 0 {
+					touched = a.recordProm(rs, m, res, ref, now, touched)
+				}
 				refs := rs.metrics[m.Name()]
 				if len(refs) == 0 {
 					continue

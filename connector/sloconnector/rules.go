@@ -26,8 +26,10 @@ type ruleset struct {
 	// that select spans of every service.
 	byService  map[string][]*spanRule
 	anyService []*spanRule
-	// metrics maps a metric name to the SLO roles that read it.
-	metrics map[string][]metricRef
+	// metrics maps a metric name to the SLO roles that read it;
+	// promMetrics maps Prometheus names (PromQL SLIs, see promql_sli.go).
+	metrics     map[string][]metricRef
+	promMetrics map[string][]metricRef
 	// metricRules are all metric rules, for accumulator bookkeeping.
 	metricRules []*metricRule
 	// all lists the span rules by idx; spanRules is their number, slots
@@ -117,7 +119,7 @@ var spanKinds = map[string]ptrace.SpanKind{
 // every problem is reported at once.
 func compile(slos []slo.SLO, telemetry component.TelemetrySettings) (*ruleset, error) {
 	rs := &ruleset{
-		slos:         slos,
+		slos:         streamed(slos),
 		byService:    map[string][]*spanRule{},
 		metrics:      map[string][]metricRef{},
 		spanRuleByID: map[string]*spanRule{},
@@ -156,10 +158,14 @@ func compile(slos []slo.SLO, telemetry component.TelemetrySettings) (*ruleset, e
 				errs = append(errs, slo.ValidationError{Pos: def.Pos, Msg: err.Error()})
 				continue
 			}
-			rs.metricRules = append(rs.metricRules, r)
-			for _, ref := range r.refs() {
-				rs.metrics[ref.sel.metric] = append(rs.metrics[ref.sel.metric], ref)
+			rs.addMetricRule(r)
+		case def.SLI.PromQL != nil:
+			r, err := compilePromQLRule(def)
+			if err != nil {
+				errs = append(errs, slo.ValidationError{Pos: def.Pos, Msg: err.Error()})
+				continue
 			}
+			rs.addMetricRule(r)
 		}
 	}
 	if len(errs) > 0 {
