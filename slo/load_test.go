@@ -204,7 +204,7 @@ func TestOpenSLO(t *testing.T) {
 	assert.NotNil(t, s[0].Alerting.Ticket)
 
 	assert.Equal(t, 95.0, s[1].Objective)
-	assert.Equal(t, slo.Window{Calendar: slo.CalendarMonth, Count: 1, Anchor: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), Location: time.UTC}, s[1].Window)
+	assert.Equal(t, slo.Window{Calendar: slo.CalendarMonth, Anchor: time.Date(2022, 1, 1, 0, 0, 0, 0, time.UTC), Location: time.UTC}, s[1].Window)
 	assert.Equal(t, &slo.PromQLSLI{
 		ErrorQuery: `avg_over_time((histogram_quantile(0.99, sum by (le) (rate(http_request_duration_seconds_bucket{service="web"}[5m]))) > bool 0.3)[{{.window}}:1m])`,
 		TotalQuery: "1",

@@ -170,7 +170,12 @@ func (p *problems) openSLO(d *openSLODoc, byKind map[string]map[string]*openSLOD
 		of := p.Fields(on, "objective", known...)
 		s := base
 		s.Objective = p.openSLOTarget(of, on)
-		s.Budgeting = p.openSLOBudgeting(method, of, on)
+		b := p.openSLOBudgeting(method, of, on)
+		if b.Method == Occurrences {
+			s.Budgeting = Budgeting{} // the zero value; the slice stays for threshold SLIs
+		} else {
+			s.Budgeting = b
+		}
 		if len(objectives) > 1 {
 			suffix := p.Str(of["displayName"], "displayName")
 			if suffix == "" {
@@ -183,11 +188,11 @@ func (p *problems) openSLO(d *openSLODoc, byKind map[string]map[string]*openSLOD
 		case d.alpha && of["ratioMetrics"] != nil:
 			s.SLI = p.openSLORatio(of["ratioMetrics"], true)
 		case d.alpha && indicator != nil:
-			s.SLI = p.openSLOAlphaThreshold(indicator, of, s.Budgeting)
+			s.SLI = p.openSLOAlphaThreshold(indicator, of, b)
 		case d.alpha:
 			p.Add(on, "objective needs ratioMetrics, or the SLO an indicator")
 		case indicator != nil:
-			s.SLI = p.openSLOIndicator(indicator, of, s.Budgeting)
+			s.SLI = p.openSLOIndicator(indicator, of, b)
 		case !indicatorReported:
 			p.Add(d.node, "SLO needs an indicator or indicatorRef")
 		}
@@ -322,7 +327,10 @@ func (p *problems) openSLOWindow(n, parent *yaml.Node, alpha bool) Window {
 		p.Add(at, "calendar time window unit %q is not supported (known: day, week, month, quarter, year)", unit)
 		return Window{}
 	}
-	w := Window{Calendar: c, Count: count}
+	w := Window{Calendar: c}
+	if count > 1 {
+		w.Count = count
+	}
 	if cal := f["calendar"]; cal != nil {
 		cf := p.Fields(cal, "calendar", "startTime", "timeZone")
 		w.Location = time.UTC

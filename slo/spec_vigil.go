@@ -22,9 +22,12 @@ import (
 //	  - name: availability     # required, unique within the service
 //	    objective: 99.9        # required, percent in (0, 100)
 //	    window: 30d            # rolling: whole days, 7d..366d
-//	    # window: month               # calendar: week or month (UTC), budget resets
+//	    # window: month               # calendar: week, month, quarter or year (UTC), budget resets
 //	    # window: {calendar: month}   # the long form of a calendar window
 //	    # window: {rolling: 28d}      # the long form of a rolling window
+//	    # window: {calendar: week, count: 2, start: "2026-01-05T00:00:00Z", time_zone: Europe/Paris}
+//	    #                             # every other week from start; calendar: day (count 7 or
+//	    #                             # more), week, month, quarter or year
 //	    description: Checkout requests succeed.
 //	    labels: {tier: "1"}    # added to series and alerts
 //	    group_by: [http.route] # one series per value combination
@@ -51,14 +54,20 @@ import (
 //	      #     metric: http.server.request.duration
 //	      #     latency_above: 250ms
 //	      #     buckets: [100ms, 250ms, 500ms]   # when given, latency_above must be one
-//	      # promql:            # for `vigil slo rules` only: the collector cannot evaluate it
-//	      #   error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))
+//	      # promql:            # run in the stream too when a count of events (see SLO.Evaluation)
+//	      #   error_query: sum(rate(http_requests_total{code=~"5.."}[{{.window}}]))  # or good_query
 //	      #   total_query: sum(rate(http_requests_total[{{.window}}]))
+//	      #   period_denominator: true   # errors over the period's traffic (Sloth's denominator_corrected_rules)
+//	    # budgeting: {method: Timeslices, time_slice: 1m, time_slice_target: 0.95}  # promql SLIs only;
+//	    #                      # or RatioTimeslices; default Occurrences
+//	    # interval: 2m         # promql SLIs: the rule group's evaluation interval
 //	    alerting:              # absent: no alerts
-//	      page: {}             # {name, min_events, labels, annotations}
+//	      page: {}             # {name, min_events, labels, annotations}; labels are the user's, severity included
 //	      ticket: {min_events: 100}
 //	      runbook_url: https://runbooks.example.com/checkout
 //	      dashboard_url: https://grafana.example.com/d/slo
+//	      # windows:           # the SLO's own burn-rate table, instead of the one scaled from the window
+//	      #   - {severity: page, long: 1h, short: 5m, burn_rate: 14, for: 2m}
 const VersionVigil = "vigil/v1"
 
 func parseVigil(p *problems, doc *yaml.Node) []SLO {
@@ -80,7 +89,7 @@ func parseVigil(p *problems, doc *yaml.Node) []SLO {
 }
 
 func parseVigilSLO(p *problems, n *yaml.Node, service string, common map[string]string) SLO {
-	f := p.Fields(n, "slo", "name", "objective", "window", "description", "labels", "group_by", "max_groups", "sli", "alerting")
+	f := p.Fields(n, "slo", "name", "objective", "window", "description", "labels", "group_by", "max_groups", "sli", "alerting", "budgeting", "interval")
 	s := SLO{
 		Name:        p.name(f["name"], "SLO name"),
 		Service:     service,
@@ -109,8 +118,51 @@ func parseVigilSLO(p *problems, n *yaml.Node, service string, common map[string]
 		}
 	}
 	s.SLI = p.vigilSLI(f["sli"], n, service)
-	s.Alerting = p.alerting(f["alerting"], service, s.Name)
+	s.Alerting, s.Windows = p.alerting(f["alerting"], service, s.Name)
+	s.Budgeting = p.budgeting(f["budgeting"])
+	if iv := f["interval"]; iv != nil {
+		s.Interval, _ = p.duration(iv, "interval")
+	}
+	switch {
+	case s.Budgeting.Sliced() && s.SLI.PromQL == nil:
+		p.Add(f["budgeting"], "budgeting by time slices needs a promql SLI: the collector counts span and metric events as occurrences")
+	case s.Budgeting.Method == Timeslices && s.Budgeting.TimeSliceTarget == 0 && s.SLI.PromQL.TotalQuery != "1":
+		p.Add(f["budgeting"], "Timeslices budgeting needs time_slice_target: the good ratio a slice needs to be good")
+	}
 	return s
+}
+
+// budgeting reads how events count against the objective:
+//
+//	budgeting: {method: Timeslices, time_slice: 1m, time_slice_target: 0.95}
+func (p *problems) budgeting(n *yaml.Node) Budgeting {
+	f := p.Fields(n, "budgeting", "method", "time_slice", "time_slice_target")
+	b := Budgeting{Method: BudgetingMethod(p.Str(f["method"], "method"))}
+	switch b.Method {
+	case "":
+		if n != nil {
+			p.Add(n, "budgeting needs a method: Occurrences, Timeslices or RatioTimeslices")
+		}
+		return Budgeting{}
+	case Occurrences:
+		return b
+	case Timeslices, RatioTimeslices:
+	default:
+		p.Add(f["method"], "unknown budgeting method %q (known: Occurrences, Timeslices, RatioTimeslices)", b.Method)
+		return b
+	}
+	b.TimeSlice = openSLOTimeSlice
+	if f["time_slice"] != nil {
+		b.TimeSlice, _ = p.duration(f["time_slice"], "time_slice")
+	}
+	if t := f["time_slice_target"]; t != nil {
+		if v, ok := p.Float(t, "time_slice_target"); ok && (v <= 0 || v > 1) {
+			p.Add(t, "time_slice_target %v must be a ratio in (0, 1], like 0.95", v)
+		} else {
+			b.TimeSliceTarget = v
+		}
+	}
+	return b
 }
 
 func (p *problems) window(n, parent *yaml.Node) Window {
@@ -131,16 +183,51 @@ func (p *problems) window(n, parent *yaml.Node) Window {
 		d, _ := p.rollingWindow(n)
 		return Window{Rolling: d}
 	}
-	f := p.Fields(n, "window", "rolling", "calendar")
+	f := p.Fields(n, "window", "rolling", "calendar", "count", "start", "time_zone")
 	switch {
 	case f["rolling"] != nil && f["calendar"] != nil:
 		p.Add(n, "window is either rolling or calendar, not both")
 	case f["rolling"] != nil:
+		for _, k := range []string{"count", "start", "time_zone"} {
+			if f[k] != nil {
+				p.Add(f[k], "%s belongs to a calendar window", k)
+			}
+		}
 		d, _ := p.rollingWindow(f["rolling"])
 		return Window{Rolling: d}
 	case f["calendar"] != nil:
-		c, _ := p.calendar(f["calendar"])
-		return Window{Calendar: c}
+		c, ok := p.calendar(f["calendar"])
+		w := Window{Calendar: c}
+		if cn := f["count"]; cn != nil {
+			if v, ok := p.Int(cn, "count"); ok && v < 1 {
+				p.Add(cn, "count must be at least 1")
+			} else {
+				w.Count = v
+			}
+		}
+		if tz := p.Str(f["time_zone"], "time_zone"); tz != "" {
+			loc, err := time.LoadLocation(tz)
+			if err != nil {
+				p.Add(f["time_zone"], "unknown time zone %q: use an IANA name like Europe/Paris", tz)
+			}
+			w.Location = loc
+		}
+		if st := f["start"]; st != nil {
+			t, err := time.Parse(time.RFC3339, p.Str(st, "start"))
+			if err != nil {
+				p.Add(st, "start %q must be an RFC 3339 time, like 2026-01-05T00:00:00Z", st.Value)
+			}
+			if w.Location != nil {
+				t = t.In(w.Location)
+			}
+			w.Anchor = t
+		}
+		if ok {
+			if _, ok := p.checkRolling(f["calendar"], w.Period()); !ok {
+				return Window{}
+			}
+		}
+		return w
 	default:
 		p.Add(n, "window needs rolling or calendar")
 	}
@@ -190,11 +277,12 @@ func (p *problems) vigilSLI(n, parent *yaml.Node, service string) SLI {
 // vigilPromQL reads an SLI written as PromQL: error_query or good_query,
 // and total_query, each may use {{.window}} (see PromQLForWindow).
 func (p *problems) vigilPromQL(n *yaml.Node) *PromQLSLI {
-	f := p.Fields(n, "promql", "error_query", "good_query", "total_query")
+	f := p.Fields(n, "promql", "error_query", "good_query", "total_query", "period_denominator")
 	q := &PromQLSLI{
-		ErrorQuery: p.promQL(f["error_query"], "error_query"),
-		GoodQuery:  p.promQL(f["good_query"], "good_query"),
-		TotalQuery: p.promQL(f["total_query"], "total_query"),
+		ErrorQuery:        p.promQL(f["error_query"], "error_query"),
+		GoodQuery:         p.promQL(f["good_query"], "good_query"),
+		TotalQuery:        p.promQL(f["total_query"], "total_query"),
+		PeriodDenominator: p.Bool(f["period_denominator"], "period_denominator"),
 	}
 	switch {
 	case f["total_query"] == nil:
@@ -323,8 +411,8 @@ func joinDurations(ds []time.Duration) string {
 	return s
 }
 
-func (p *problems) alerting(n *yaml.Node, service, slo string) Alerting {
-	f := p.Fields(n, "alerting", "page", "ticket", "runbook_url", "dashboard_url")
+func (p *problems) alerting(n *yaml.Node, service, slo string) (Alerting, []AlertWindow) {
+	f := p.Fields(n, "alerting", "page", "ticket", "runbook_url", "dashboard_url", "windows")
 	a := Alerting{
 		RunbookURL:   p.Str(f["runbook_url"], "runbook_url"),
 		DashboardURL: p.Str(f["dashboard_url"], "dashboard_url"),
@@ -335,7 +423,41 @@ func (p *problems) alerting(n *yaml.Node, service, slo string) Alerting {
 	if _, ok := f["ticket"]; ok {
 		a.Ticket = p.policy(f["ticket"], DefaultAlertName(service, slo, conventions.SeverityTicket))
 	}
-	return a
+	return a, p.alertWindows(f["windows"])
+}
+
+// alertWindows reads an SLO's own burn-rate table, in place of the one
+// scaled from the period:
+//
+//	windows:
+//	  - {severity: page, long: 1h, short: 5m, burn_rate: 14, for: 2m}
+func (p *problems) alertWindows(n *yaml.Node) []AlertWindow {
+	var out []AlertWindow
+	for _, item := range p.Seq(n, "windows") {
+		f := p.Fields(item, "alert window", "severity", "long", "short", "burn_rate", "for")
+		w := AlertWindow{Severity: p.Str(f["severity"], "severity")}
+		if w.Severity != conventions.SeverityPage && w.Severity != conventions.SeverityTicket {
+			p.Add(item, "alert window needs severity page or ticket")
+		}
+		w.Long, _ = p.duration(f["long"], "long")
+		w.Short, _ = p.duration(f["short"], "short")
+		if w.Short > w.Long {
+			p.Add(f["short"], "short window %s is longer than the long one", FormatDuration(w.Short))
+		}
+		if v, ok := p.Float(f["burn_rate"], "burn_rate"); ok && v <= 0 {
+			p.Add(f["burn_rate"], "burn_rate must be positive")
+		} else {
+			w.BurnRate = v
+		}
+		if f["for"] != nil {
+			w.For, _ = p.duration(f["for"], "for")
+		}
+		out = append(out, w)
+	}
+	if n != nil && len(out) == 0 {
+		p.Add(n, "windows is empty: leave it out for the table scaled from the period")
+	}
+	return out
 }
 
 func (p *problems) policy(n *yaml.Node, defaultName string) *AlertPolicy {

@@ -73,10 +73,10 @@ func (p *problems) checkRolling(n *yaml.Node, d time.Duration) (time.Duration, b
 
 func (p *problems) calendar(n *yaml.Node) (CalendarPeriod, bool) {
 	s := CalendarPeriod(p.Str(n, "calendar"))
-	if s != CalendarDay && containsString(calendarNames(), string(s)) {
+	if containsString(calendarNames(), string(s)) {
 		return s, true
 	}
-	p.Add(n, "unknown calendar period %q (known: week, month, quarter, year)", s)
+	p.Add(n, "unknown calendar period %q (known: day with a count of 7 or more, week, month, quarter, year)", s)
 	return "", false
 }
 

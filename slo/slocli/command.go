@@ -33,20 +33,22 @@ func (e *ExitError) Error() string { return e.Err.Error() }
 // Unwrap returns the underlying error.
 func (e *ExitError) Unwrap() error { return e.Err }
 
-// NewCommand returns the `slo` command with its subcommands validate and
-// rules. Output goes to the command's Out and Err writers, so tests set
+// NewCommand returns the `slo` command with its subcommands validate,
+// rules and convert. Output goes to the command's Out and Err writers, so tests set
 // them with SetOut and SetErr.
 func NewCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "slo",
 		Short: "Validate SLO specs and generate Prometheus rules from them",
-		Long: `Work with SLO specs: Vigil's own format (version: vigil/v1), OpenSLO v1
-(apiVersion: openslo/v1) and Sloth (version: prometheus/v1). FILE may be a
-spec file or a directory of *.yaml and *.yml specs.`,
+		Long: `Work with SLO specs: Vigil's own format (version: vigil/v1), Sloth's
+(version: prometheus/v1, apiVersion: sloth.slok.dev/v1), Pyrra's (apiVersion:
+pyrra.dev/v1alpha1) and OpenSLO (apiVersion: openslo/v1, openslo/v1alpha).
+FILE may be a spec file, with one or more YAML documents, or a directory of
+*.yaml and *.yml specs.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	cmd.AddCommand(newValidateCommand(), newRulesCommand())
+	cmd.AddCommand(newValidateCommand(), newRulesCommand(), newConvertCommand())
 	return cmd
 }
 

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"errors"
 	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 
@@ -39,6 +40,25 @@ func golden(t *testing.T, path, prefix string) string {
 	b, err := os.ReadFile(path)
 	require.NoError(t, err)
 	return strings.ReplaceAll(string(b), "testdata/", prefix)
+}
+
+// TestConvert: `vigil slo convert` prints native specs that validate, and
+// refuses what validate refuses, with the same positioned problems.
+func TestConvert(t *testing.T) {
+	out, _, err := run("convert", "../testdata/upstream/sloth/getting-started.yml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	converted := filepath.Join(dir, "converted.yaml")
+	require.NoError(t, os.WriteFile(converted, []byte(out), 0o644))
+	vout, _, err := run("validate", converted)
+	require.NoError(t, err)
+	assert.Equal(t, "1 SLOs in 1 files: valid\n", vout)
+	assert.Contains(t, out, "severity: pageteam", "the user's severity is kept")
+
+	out, errOut, err := run("convert", "../testdata/upstream/sloth/plugin-getting-started.yml")
+	assert.Equal(t, slocli.ExitInvalid, exitCode(err))
+	assert.Empty(t, out)
+	assert.Contains(t, errOut, "plugin-getting-started.yml:14:9: Sloth SLI plugin")
 }
 
 func TestValidate(t *testing.T) {
