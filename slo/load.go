@@ -166,6 +166,9 @@ func Parse(file string, data []byte) (*Spec, error) {
 			spec.Service = ""
 		}
 	}
+	for i := range spec.SLOs {
+		checkSlices(p, &spec.SLOs[i])
+	}
 	p.Errs = append(p.Errs, checkDuplicates([]Spec{*spec})...)
 	if len(p.Errs) > 0 {
 		return nil, dedupe(p.Errs)
@@ -186,4 +189,17 @@ func detectFormat(doc *yaml.Node) (Format, *yaml.Node) {
 		}
 	}
 	return "", doc
+}
+
+// checkSlices refuses time slices longer than the shortest burn-rate
+// window: that window would hold no whole slice, and its burn rate would
+// be the last slice's, or nothing.
+func checkSlices(p *problems, s *SLO) {
+	if !s.Budgeting.Sliced() || s.Window.Period() == 0 {
+		return
+	}
+	if shortest := s.BurnRateWindows()[0]; s.Budgeting.TimeSlice > shortest {
+		p.AddAt(s.Pos, "SLO %s: time slice %s is longer than its shortest burn-rate window, %s: use a slice of at most %s",
+			s.ID(), FormatDuration(s.Budgeting.TimeSlice), FormatDuration(shortest), FormatDuration(shortest))
+	}
 }

@@ -44,7 +44,9 @@ import (
 //     alertAfter); a condition of severity page or critical pages, any
 //     other makes a ticket, and the severity reaches the alert as the
 //     user's label. Without alertPolicies the SLO gets Vigil's page and
-//     ticket alerts, as Sloth gives OpenSLO SLOs.
+//     ticket alerts, so that specs Vigil loaded before it read alert
+//     policies keep paging; Sloth generates none for OpenSLO specs (a
+//     note says so).
 const (
 	APIVersionOpenSLO      = "openslo/v1"
 	APIVersionOpenSLOAlpha = "openslo/v1alpha"
@@ -505,6 +507,7 @@ func (p *problems) openSLOAlerting(n *yaml.Node, s *SLO, byKind map[string]map[s
 	}
 	items := p.Seq(n, "alertPolicies")
 	if len(items) == 0 {
+		p.noteAt(s.Pos, "SLO %s has no alertPolicies: Vigil gives it its page and ticket burn-rate alerts (Sloth generates none for OpenSLO specs)", s.Name)
 		return defaults
 	}
 	var a Alerting

@@ -60,15 +60,28 @@
 // evaluation where both windows burn. As in the collector, a page inhibits
 // the ticket of the same SLO and group: the ticket rule ends with `unless`
 // the page condition, so the ticket fires once the page resolves if its
-// own condition still holds. Labels: severity, slo, service, the
-// SLO's and the policy's labels. Annotations: summary, description,
-// runbook_url and dashboard_url when known, and the policy's own.
+// own condition still holds. Labels: vigil_severity (the tier, page or
+// ticket), slo, service, the SLO's and the policy's labels, and severity:
+// the policy's own when its labels set one (Sloth's severity: pageteam),
+// else the tier. Annotations: summary, description, runbook_url and
+// dashboard_url when known, and the policy's own.
+//
+// An SLO may bring its own burn-rate table (Pyrra's, OpenSLO alert
+// conditions; slo.SLO.Windows) with a `for:` per row. Rows of a severity
+// that wait alike are one rule with that `for:`; rows that wait
+// differently are a rule each, told apart by labels long and short, as
+// Pyrra's are.
 //
 // # PromQL SLIs and calendar windows
 //
-// SLIs stated as PromQL (Sloth, OpenSLO) record vigil_slo:error_ratio per
-// window directly from the user's queries with the window substituted (see
-// slo.PromQLForWindow): arbitrary queries cannot be tiled. They have no
+// SLIs stated as PromQL (Sloth, Pyrra, OpenSLO) record vigil_slo:error_ratio
+// per window directly from the user's queries with the window substituted
+// (see slo.PromQLForWindow): arbitrary queries cannot be tiled. Budgeted
+// by time slices, the ratio is a subquery stepping one slice: the share of
+// slices whose good ratio misses the slice target (Timeslices), or the
+// mean of the slices' error ratios (RatioTimeslices). With
+// PeriodDenominator (Sloth's denominator_corrected_rules) a window's
+// ratio is weighed by its share of the period's traffic. They have no
 // events count, so their alerts have no min-events guard. Calendar windows
 // are approximated by a rolling window of their nominal period (slo.Notes
 // says so): PromQL has no way to sum from the start of the month.

@@ -35,6 +35,14 @@ var goldenCases = []struct {
 	{"sloth", []string{"../testdata/sloth.yaml"}, rules.Options{}},
 	{"openslo", []string{"../testdata/openslo.yaml"}, rules.Options{}},
 	{"promql", []string{"testdata/promql.yaml"}, rules.Options{}},
+	// Formats of other tools, with what they bring: Sloth's user labels
+	// (severity) and denominator correction, Pyrra's table with for: per
+	// row, OpenSLO's alert policies and time slices, ratio time slices.
+	{"sloth-getting-started", []string{"../testdata/upstream/sloth/getting-started.yml"}, rules.Options{}},
+	{"sloth-denominator-corrected", []string{"../testdata/upstream/sloth/contrib-denominator-corrected.yaml"}, rules.Options{}},
+	{"pyrra-latency", []string{"../testdata/upstream/pyrra/kubernetes-slos-apiserver-request-latency.yaml"}, rules.Options{}},
+	{"openslo-policies", []string{"../testdata/formats/openslo-policies.yaml"}, rules.Options{}},
+	{"ratio-timeslices", []string{"../testdata/formats/vigil-ratio-timeslices.yaml"}, rules.Options{}},
 }
 
 func promtool(t *testing.T) string {
