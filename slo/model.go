@@ -198,13 +198,15 @@ type Window struct {
 	Rolling  time.Duration
 	Calendar CalendarPeriod
 	// Count is the number of Calendar units in one period; 0 means 1.
-	Count int
+	// (The new fields are left out of JSON when unset, so that the
+	// tracker's accounting fingerprints of existing SLOs do not change.)
+	Count int `json:",omitempty"`
 	// Anchor is the start of one period, from which the others follow;
 	// zero means the natural start: Monday 1970-01-05 for weeks, the
 	// 1st of January 1970 for the other units, at midnight in Location.
-	Anchor time.Time
+	Anchor time.Time `json:",omitzero"`
 	// Location is the time zone periods start in; nil means UTC.
-	Location *time.Location
+	Location *time.Location `json:",omitempty"`
 }
 
 func (w Window) count() int { return max(w.Count, 1) }
@@ -389,7 +391,7 @@ type MetricSLI struct {
 	// SLIs they come from do (see SLO.Evaluation); job and instance are
 	// service.namespace/service.name and service.instance.id. A counter
 	// named with _count reads a histogram's count.
-	PrometheusNames bool
+	PrometheusNames bool `json:",omitempty"`
 }
 
 // MetricSelector picks the data points of one metric by attributes.
@@ -416,7 +418,7 @@ type PromQLSLI struct {
 	// of the whole period, scaled to the window, rather than by the
 	// window's own: a burst at night, when traffic is low, burns less
 	// (Sloth's denominator_corrected_rules plugin).
-	PeriodDenominator bool
+	PeriodDenominator bool `json:",omitempty"`
 }
 
 // Alerting says which burn-rate alerts the SLO has. A nil policy means no

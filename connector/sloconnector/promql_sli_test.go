@@ -6,6 +6,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"github.com/vigil-otel/vigil/conventions"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -153,4 +154,35 @@ func counterBatchRes(res map[string]any, points ...counterPoint) pmetric.Metrics
 	md := counterBatch("", points...)
 	_ = md.ResourceMetrics().At(0).Resource().Attributes().FromRaw(res)
 	return md
+}
+
+// TestSlothSpecPagesFromOTLPMetrics: through the connector as the
+// collector builds it, a Sloth spec's SLI is counted from OTLP metrics,
+// its events are emitted, and its page carries the spec's labels as
+// written (severity: pageteam) with Vigil's tier in alert.severity.
+func TestSlothSpecPagesFromOTLPMetrics(t *testing.T) {
+	dir := t.TempDir()
+	spec := slothCountSpec + `    alerting:
+      name: MyServiceHighErrorRate
+      page_alert: {labels: {severity: pageteam, routing_key: myteam}}
+      ticket_alert: {disable: true}
+`
+	h := newHarness(t, "sloth", testConfig(writeSpec(t, dir, "sloth.yaml", spec)))
+	require.NoError(t, h.start(componenttest.NewNopHost()))
+	defer h.shutdown()
+	myservice := map[string]any{"service.name": "myservice"}
+	h.consumeMetrics(otlpHistogram(myservice, "http.request.duration", map[string]any{"code": "200"}, []float64{0.1}, []uint64{10, 0}))
+	h.consumeMetrics(otlpHistogram(myservice, "http.request.duration", map[string]any{"code": "500"}, []float64{0.1}, []uint64{40, 0}))
+	require.Eventually(t, func() bool {
+		pts := lastPoints(h.mSink.AllMetrics(), conventions.MetricSLOEvents)
+		good, _ := valueOf(pts, map[string]any{"slo": "requests-availability", "outcome": "good"})
+		bad, _ := valueOf(pts, map[string]any{"slo": "requests-availability", "outcome": "bad"})
+		return good == 10 && bad == 40
+	}, 5*time.Second, 10*time.Millisecond)
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(h.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	ev := eventsWhere(alertEventsOf(h.lSink.AllLogs()), "firing")[0]
+	assert.Equal(t, "MyServiceHighErrorRate", ev.attrs[conventions.AttrAlertName])
+	assert.Equal(t, "page", ev.attrs[conventions.AttrAlertSeverity])
+	assert.Equal(t, "pageteam", ev.attrs["severity"])
+	assert.Equal(t, "myteam", ev.attrs["routing_key"])
 }

@@ -281,10 +281,13 @@ func TestLateEventsLandInTheirBucket(t *testing.T) {
 
 // TestPromQLSLOsAreLeftOut: an SLO only Prometheus can evaluate gets no
 // in-stream series, so no budget is reported for it.
+// TestPromQLSLOsAreLeftOut: a PromQL SLI the stream cannot evaluate (here
+// a raw error ratio) is not tracked; one that counts events is (see
+// TestSlothSLOInTheStreamKeepsTheMinEventsGuard).
 func TestPromQLSLOsAreLeftOut(t *testing.T) {
 	stream := testSLO("availability", 99, rolling30d())
 	promql := testSLO("from-prometheus", 99, rolling30d())
-	promql.SLI = slo.SLI{PromQL: &slo.PromQLSLI{ErrorQuery: "x", TotalQuery: "y"}}
+	promql.SLI = slo.SLI{PromQL: &slo.PromQLSLI{ErrorQuery: "avg(avg_over_time(error_ratio[{{.window}}]))", TotalQuery: "1"}}
 	tr, _ := newTestTracker(t, []slo.SLO{stream, promql}, Options{}, t0)
 	check := func(when string) {
 		statuses, _ := tr.Evaluate(t0)

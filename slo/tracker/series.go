@@ -147,9 +147,10 @@ func (st *sloState) remove(key string) {
 func accountingFingerprint(def slo.SLO) string {
 	b, err := json.Marshal(struct {
 		Window  slo.Window
+		Windows []slo.AlertWindow `json:",omitempty"` // omitted when unset, so fingerprints of checkpoints written before it stay valid
 		GroupBy []string
 		SLI     slo.SLI
-	}{def.Window, def.GroupBy, def.SLI})
+	}{def.Window, def.Windows, def.GroupBy, def.SLI})
 	if err != nil {
 		// The model holds plain data, which always marshals. Should a
 		// field that doesn't appear, a printed form still tells

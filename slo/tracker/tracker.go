@@ -36,8 +36,9 @@ type Tracker struct {
 }
 
 // New returns a tracker of the SLOs. SLOs whose SLI cannot be evaluated on
-// the stream (PromQL SLIs, which only Prometheus rules evaluate) are left
-// out, so that no in-stream budget is reported for them. When two SLOs
+// the stream (PromQL SLIs that only Prometheus rules evaluate, see
+// slo.SLO.Evaluation) are left out, so that no in-stream budget is
+// reported for them. When two SLOs
 // share an ID, the last one wins.
 func New(slos []slo.SLO, opts Options) *Tracker {
 	t := &Tracker{opts: opts.withDefaults()}
@@ -51,7 +52,7 @@ func (t *Tracker) build(defs []slo.SLO, keep map[string]*sloState) (map[string]*
 	byID := make(map[string]*sloState, len(defs))
 	order := make([]*sloState, 0, len(defs))
 	for _, def := range defs {
-		if !def.SLI.Streamable() {
+		if !def.Evaluation().InStream {
 			continue
 		}
 		id := def.ID()
