@@ -92,13 +92,18 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 	}
 	f := firing[0]
 	wantLabels := map[string]string{
-		alerts.LabelAlertName: AlertName,
-		alerts.LabelSeverity:  conventions.SeverityTicket,
-		alerts.LabelSource:    conventions.SourceAnomaly,
-		alerts.LabelService:   "checkout",
-		alerts.LabelMetric:    MetricRequestRate,
-		LabelSpanName:         "POST /pay",
+		alerts.LabelAlertName:     AlertName,
+		alerts.LabelSeverity:      conventions.SeverityTicket,
+		alerts.LabelVigilSeverity: conventions.SeverityTicket,
+		alerts.LabelSource:        conventions.SourceAnomaly,
+		alerts.LabelService:       "checkout",
+		alerts.LabelMetric:        MetricRequestRate,
+		LabelSpanName:             "POST /pay",
 	}
+	// The tier equal to severity adds no identity: the fingerprint is the
+	// one alerts had before vigil_severity (alerts.FromEvent).
+	identity := maps.Clone(wantLabels)
+	delete(identity, alerts.LabelVigilSeverity)
 	for k, want := range map[string]any{
 		conventions.AttrAlertName:        AlertName,
 		conventions.AttrAlertSeverity:    conventions.SeverityTicket,
@@ -106,7 +111,7 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 		conventions.AttrServiceName:      "checkout",
 		conventions.AttrAnomalyMetric:    MetricRequestRate,
 		conventions.AttrSpanName:         "POST /pay",
-		conventions.AttrAlertFingerprint: alerts.Fingerprint(wantLabels),
+		conventions.AttrAlertFingerprint: alerts.Fingerprint(identity),
 	} {
 		if f.attrs[k] != want {
 			t.Errorf("firing %s = %v, want %v", k, f.attrs[k], want)

@@ -53,7 +53,7 @@ func alertLogs(state string) plog.Logs {
 func TestToAlerts(t *testing.T) {
 	now := eventTime.Add(time.Minute)
 	wantLabels := map[string]string{
-		"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "source": "slo",
+		"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "vigil_severity": "page", "source": "slo",
 		"service_name": "checkout", "slo": "availability", "http_route": "/cart",
 	}
 	tests := []struct {

@@ -52,7 +52,7 @@ func TestEventAlert(t *testing.T) {
 				Summary: "checkout p99 latency far above its band", Service: "checkout", Severity: "ticket",
 				Component: "checkout", Group: "http.server.duration.p99", Class: "anomaly", Time: start,
 				Details: map[string]any{
-					"alertname": "AnomalyDetected", "severity": "ticket", "source": "anomaly", "service_name": "checkout",
+					"alertname": "AnomalyDetected", "severity": "ticket", "vigil_severity": "ticket", "source": "anomaly", "service_name": "checkout",
 					"metric": "http.server.duration.p99", "anomaly.score": 0.97, "anomaly.lower": 0.1,
 					"anomaly.upper": 0.3, "anomaly.actual": 1.8,
 					"alert.trace_ids": []string{"4bf92f3577b34da6a3ce929d0e0e4736"},
