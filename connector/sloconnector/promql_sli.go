@@ -8,6 +8,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vigil-otel/vigil/internal/cumdelta"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -125,12 +126,15 @@ func (a *metricAccounting) recordProm(rs *ruleset, m pmetric.Metric, res pcommon
 		return touched
 	}
 	labels := promResourceLabels(res)
+	// Streams keep the identity of the resource they came from: two
+	// resources of one job are two streams, as they are two targets.
+	resID := cumdelta.ResourceOf(res)
 	if refs := rs.promMetrics[name]; len(refs) > 0 {
-		touched = a.metric(promRewrite(m, name, labels, false), refs, "", pcommon.NewMap(), ref, now, touched)
+		touched = a.metric(promRewrite(m, name, labels, false), refs, "", pcommon.NewMap(), resID, ref, now, touched)
 	}
 	if m.Type() == pmetric.MetricTypeHistogram {
 		if refs := rs.promMetrics[name+"_count"]; len(refs) > 0 {
-			touched = a.metric(promRewrite(m, name+"_count", labels, true), refs, "", pcommon.NewMap(), ref, now, touched)
+			touched = a.metric(promRewrite(m, name+"_count", labels, true), refs, "", pcommon.NewMap(), resID, ref, now, touched)
 		}
 	}
 	return touched
