@@ -33,9 +33,9 @@ func alertOf(labels ...string) alerts.Alert {
 }
 
 var (
-	page   = alertOf("alertname", "SLOBurnRate", "severity", "page", "service_name", "checkout", "slo", "availability")
-	ticket = alertOf("alertname", "SLOBurnRate", "severity", "ticket", "service_name", "checkout", "slo", "availability")
-	search = alertOf("alertname", "SLOBurnRate", "severity", "page", "service_name", "search", "slo", "latency")
+	page   = alertOf("alertname", "SLOBurnRate", "severity", "page", "vigil_severity", "page", "service_name", "checkout", "slo", "availability")
+	ticket = alertOf("alertname", "SLOBurnRate", "severity", "ticket", "vigil_severity", "ticket", "service_name", "checkout", "slo", "availability")
+	search = alertOf("alertname", "SLOBurnRate", "severity", "page", "vigil_severity", "page", "service_name", "search", "slo", "latency")
 )
 
 // server runs the API over an engine holding a page of checkout (which
