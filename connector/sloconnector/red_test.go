@@ -98,23 +98,27 @@ func TestREDMatchesSpanMetrics(t *testing.T) {
 		rs.observeSpans(context.Background(), td, nopRecorder{}, nopRecorder{}, red)
 	}
 	var want, got []string
+	var counted uint64 // spans span_metrics has counted so far
 	for round := range 2 {
 		td := redTraces()
+		counted += spansWithService(td)
+		from := len(sink.AllMetrics())
 		if err := sm.ConsumeTraces(context.Background(), td); err != nil {
 			t.Fatal(err)
 		}
 		observe(td)
-		// Wait for span_metrics' next flush, which holds this round.
-		n := len(sink.AllMetrics())
-		deadline := time.Now().Add(5 * time.Second)
-		for len(sink.AllMetrics()) == n && time.Now().Before(deadline) {
-			time.Sleep(5 * time.Millisecond)
+		// Compare with the first flush built after this round's spans:
+		// the one where span_metrics emits new series at 0. Flushes run
+		// on span_metrics' own ticker, so one may have been built before
+		// ConsumeTraces and reach the sink only now (it holds fewer
+		// spans), and later ones may have arrived too (they hold this
+		// round again, but no longer at 0): the flush that counts all
+		// spans so far, first, is the one.
+		flush, ok := firstFlushCounting(sink, from, counted, 5*time.Second)
+		if !ok {
+			t.Fatalf("round %d: no span_metrics flush counted %d spans in 5s", round, counted)
 		}
-		all := sink.AllMetrics()
-		if len(all) == n {
-			t.Fatal("span_metrics did not flush")
-		}
-		want = describeMetrics(all[len(all)-1])
+		want = describeMetrics(flush)
 		md := pmetric.NewMetrics()
 		red.build(md, pcommon.NewTimestampFromTime(time.Now()))
 		got = describeMetrics(md)
@@ -128,6 +132,60 @@ func TestREDMatchesSpanMetrics(t *testing.T) {
 	if len(want) < 40 {
 		t.Errorf("only %d points compared", len(want))
 	}
+}
+
+// spansWithService counts the spans of resources with a service.name:
+// span_metrics, and the RED metrics, skip the others.
+func spansWithService(td ptrace.Traces) uint64 {
+	var n uint64
+	for _, rs := range td.ResourceSpans().All() {
+		if _, ok := rs.Resource().Attributes().Get("service.name"); !ok {
+			continue
+		}
+		for _, ss := range rs.ScopeSpans().All() {
+			n += uint64(ss.Spans().Len())
+		}
+	}
+	return n
+}
+
+// firstFlushCounting waits for a flush, at index from or later in the
+// sink, whose duration histograms count spans in all, and returns the
+// first such flush. The sink receives flushes in the order span_metrics
+// built them, and the count only grows, so the first flush with the full
+// count is the first one built after the last batch.
+func firstFlushCounting(sink *consumertest.MetricsSink, from int, spans uint64, wait time.Duration) (pmetric.Metrics, bool) {
+	deadline := time.Now().Add(wait)
+	for {
+		all := sink.AllMetrics()
+		for _, md := range all[from:] {
+			if histogramCount(md) == spans {
+				return md, true
+			}
+		}
+		from = len(all)
+		if time.Now().After(deadline) {
+			return pmetric.Metrics{}, false
+		}
+		time.Sleep(5 * time.Millisecond) // span_metrics flushes every 20ms
+	}
+}
+
+// histogramCount adds up the counts of every histogram point of md.
+func histogramCount(md pmetric.Metrics) uint64 {
+	var n uint64
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				if m.Type() == pmetric.MetricTypeHistogram {
+					for _, p := range m.Histogram().DataPoints().All() {
+						n += p.Count()
+					}
+				}
+			}
+		}
+	}
+	return n
 }
 
 // describeMetrics prints every point with what identifies and measures
