@@ -110,7 +110,9 @@ func TestAmtool(t *testing.T) {
 	// Crash and restart: the silence is state, written to the storage
 	// extension before amtool got its ID.
 	inst.Kill()
-	opts.Ports, opts.StorageDir = inst.Ports, inst.StorageDir
+	// The same storage, fresh ports: a port the killed process freed may
+	// be taken by another process before the restart binds it.
+	opts.StorageDir = inst.StorageDir
 	inst = vigiltest.Start(t, opts)
 	spans = pagingtest.NewSpanSender(t, inst.OTLPGRPCEndpoint())
 	spans.Send(ctx, t, 20, true)

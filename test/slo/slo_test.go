@@ -54,12 +54,17 @@ func TestEndToEnd(t *testing.T) {
 	defer func() { require.NoError(t, tp.Shutdown(context.Background())) }()
 	tracer := tp.Tracer("e2e")
 	const good, bad = 150, 50
+	// Every request took 20ms, as the spans say: a measured duration
+	// would be how long this goroutine waited for a CPU, which on a loaded
+	// machine can pass the latency SLO's 300ms.
+	const took = 20 * time.Millisecond
 	for i := range good + bad {
-		_, span := tracer.Start(ctx, "POST /checkout", trace.WithSpanKind(trace.SpanKindServer))
+		end := time.Now()
+		_, span := tracer.Start(ctx, "POST /checkout", trace.WithSpanKind(trace.SpanKindServer), trace.WithTimestamp(end.Add(-took)))
 		if i < bad {
 			span.SetStatus(codes.Error, "payment backend down")
 		}
-		span.End()
+		span.End(trace.WithTimestamp(end))
 	}
 	// A client span of checkout is no event of its server-side SLOs.
 	_, client := tracer.Start(ctx, "GET /inventory", trace.WithSpanKind(trace.SpanKindClient))

@@ -39,8 +39,12 @@ type Options struct {
 	Env map[string]string
 	// StorageDir is VIGIL_STORAGE_DIR; a fresh temporary folder when empty.
 	StorageDir string
-	// Ports to use; zero fields get free ports. Reuse an instance's Ports to
-	// restart "the same" collector.
+	// Ports to use; zero fields get free ports. A restart on the same
+	// StorageDir is "the same" collector with fresh ports; reuse an
+	// instance's Ports only when a client must find the restarted process
+	// at the old address: a port the killed process freed can be taken by
+	// another process before the new one binds it, and Start chooses again
+	// only the ports it picked.
 	Ports Ports
 }
 
