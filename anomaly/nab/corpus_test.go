@@ -110,6 +110,9 @@ func TestOpsCorpus(t *testing.T) {
 // parameters) chose on all the others. The same procedure on every group
 // together must choose the shipped configuration.
 func TestCrossValidation(t *testing.T) {
+	if raceEnabled {
+		t.Skip("heavy and single-threaded per file: runs without -race (scripts/test.sh: go test ./anomaly/nab); see race_test.go")
+	}
 	nabFiles, err := LoadCorpus(corpusDir(t))
 	if err != nil {
 		t.Fatal(err)
