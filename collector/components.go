@@ -55,6 +55,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
 	"github.com/vigil-otel/vigil/exporter/sentryexporter"
 	"github.com/vigil-otel/vigil/exporter/webhookexporter"
+	"github.com/vigil-otel/vigil/extension/otlpguardextension"
 	"github.com/vigil-otel/vigil/extension/redisstorageextension"
 	"github.com/vigil-otel/vigil/processor/servicemetadataprocessor"
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
@@ -73,6 +74,7 @@ var (
 		bearertokenauthextension.NewFactory,
 		basicauthextension.NewFactory,
 		redisstorageextension.NewFactory,
+		otlpguardextension.NewFactory,
 	}
 	receiverFactories = []any{
 		otlpreceiver.NewFactory,
