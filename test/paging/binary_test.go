@@ -19,7 +19,7 @@ func TestMain(m *testing.M) {
 }
 
 // notifyWait bounds how long a notification may take through the binary:
-// the default group_wait (5s), a flush tick and the batch processor.
+// the default group_wait (5s), a flush tick and the exporter queue.
 const notifyWait = 30 * time.Second
 
 // resolveWait bounds a resolve: it goes out at the group's next
