@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/featuregate"
 	"gopkg.in/yaml.v3"
 )
 
@@ -125,6 +126,27 @@ func TestManifestMatchesComponents(t *testing.T) {
 		if strings.Join(inManifest, "\n") != strings.Join(inCode, "\n") {
 			t.Errorf("%s differ:\nmanifest.yaml:\n  %s\ncomponents.go:\n  %s", k.name,
 				strings.Join(inManifest, "\n  "), strings.Join(inCode, "\n  "))
+		}
+	}
+}
+
+// TestFeatureGatesExist: every gate Vigil turns on is registered by a
+// component of the distribution (a renamed or removed gate fails here,
+// not at the user's start).
+func TestFeatureGatesExist(t *testing.T) {
+	reg := featuregate.GlobalRegistry()
+	if err := enableFeatureGates(reg); err != nil {
+		t.Fatal(err)
+	}
+	for _, g := range featureGates {
+		found := false
+		reg.VisitAll(func(fg *featuregate.Gate) {
+			if fg.ID() == g.id {
+				found = fg.IsEnabled()
+			}
+		})
+		if !found {
+			t.Errorf("feature gate %s is not registered or not enabled", g.id)
 		}
 	}
 }

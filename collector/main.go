@@ -18,6 +18,7 @@ import (
 	"go.opentelemetry.io/collector/confmap/provider/httpprovider"
 	"go.opentelemetry.io/collector/confmap/provider/httpsprovider"
 	"go.opentelemetry.io/collector/confmap/provider/yamlprovider"
+	"go.opentelemetry.io/collector/featuregate"
 	"go.opentelemetry.io/collector/otelcol"
 
 	"github.com/vigil-otel/vigil/slo/slocli"
@@ -31,6 +32,9 @@ var defaultConfig string
 
 func main() {
 	tuneMemory()
+	if err := enableFeatureGates(featuregate.GlobalRegistry()); err != nil {
+		log.Fatal(err)
+	}
 	if err := newCommand().Execute(); err != nil {
 		// The slo commands print their problems themselves and choose the
 		// exit status (1: invalid specs, 2: unreadable input).

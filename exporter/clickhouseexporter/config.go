@@ -67,7 +67,9 @@ type Config struct {
 	// alert.fingerprint), for alert history and time to resolve.
 	AlertsTableName string `mapstructure:"alerts_table_name"`
 
-	// CreateSchema applies the schema migrations at start. Turn it off when
+	// CreateSchema applies the schema migrations before the first insert
+	// (not at start, so a server that is down does not keep the collector
+	// from starting). Turn it off when
 	// the schema is managed outside the collector (the migrations' SQL can
 	// be printed with RenderMigrations).
 	CreateSchema bool `mapstructure:"create_schema"`

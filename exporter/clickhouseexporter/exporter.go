@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 )
 
 // chExporter turns pdata into column inserts. One is created per signal;
@@ -24,6 +26,7 @@ type chExporter struct {
 	open   newInserterFunc
 	redact redactor
 	schema *schemaOnce
+	health exporthealth.Reporter
 
 	mu  sync.Mutex
 	ins inserter
@@ -79,22 +82,33 @@ func (e *chExporter) options(cfg *Config) []exporterhelper.Option {
 	}
 }
 
-// start connects and, with create_schema, applies pending migrations. A
-// schema that cannot be created fails start: every insert would fail too.
+// start opens the connection pool, which does not reach the server. The
+// schema is created before the first insert instead (ready), so a
+// ClickHouse that is down keeps neither the collector nor what does not
+// depend on ClickHouse (SLO evaluation, paging) from starting: its data
+// waits in the queue until the server appears.
 func (e *chExporter) start(ctx context.Context, host component.Host) error {
 	ins, err := e.open(ctx, e.cfg, host)
 	if err != nil {
 		return e.redact.error(err)
 	}
-	if e.cfg.CreateSchema {
-		if err := e.schema.run(schemaKey(e.cfg), func() error { return ins.Migrate(ctx, e.cfg) }); err != nil {
-			_ = ins.Close()
-			return e.redact.wrap(err, "create schema")
-		}
-	}
+	e.health.Start(host)
 	e.mu.Lock()
 	e.ins = ins
 	e.mu.Unlock()
+	return nil
+}
+
+// ready applies the pending migrations, with create_schema, before the
+// first insert; once they succeeded it does nothing. A failure is
+// retryable: the request stays queued and the next try migrates again.
+func (e *chExporter) ready(ctx context.Context, ins inserter) error {
+	if !e.cfg.CreateSchema {
+		return nil
+	}
+	if err := e.schema.run(schemaKey(e.cfg), func() error { return ins.Migrate(ctx, e.cfg) }); err != nil {
+		return e.redact.wrap(err, "create schema")
+	}
 	return nil
 }
 
@@ -143,11 +157,14 @@ func (e *chExporter) insert(ctx context.Context, ins inserter, table string, col
 
 func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 	ins, err := e.inserter()
+	if err == nil {
+		err = e.ready(ctx, ins)
+	}
 	if err != nil {
-		return err
+		return e.health.Observe(err)
 	}
 	cols := TracesToColumns(td)
-	return e.insert(ctx, ins, e.cfg.TracesTableName, cols.Columns(), cols.Len())
+	return e.health.Observe(e.insert(ctx, ins, e.cfg.TracesTableName, cols.Columns(), cols.Len()))
 }
 
 // pushLogs writes the records to the logs table and the alert events among
@@ -157,30 +174,36 @@ func (e *chExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
 // identical block.
 func (e *chExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	ins, err := e.inserter()
+	if err == nil {
+		err = e.ready(ctx, ins)
+	}
 	if err != nil {
-		return err
+		return e.health.Observe(err)
 	}
 	logs, alerts := LogsToColumns(ld)
-	return joinInserts(
+	return e.health.Observe(joinInserts(
 		e.insert(ctx, ins, e.cfg.LogsTableName, logs.Columns(), logs.Len()),
 		e.insert(ctx, ins, e.cfg.AlertsTableName, alerts.Columns(), alerts.Len()),
-	)
+	))
 }
 
 func (e *chExporter) pushMetrics(ctx context.Context, md pmetric.Metrics) error {
 	ins, err := e.inserter()
+	if err == nil {
+		err = e.ready(ctx, ins)
+	}
 	if err != nil {
-		return err
+		return e.health.Observe(err)
 	}
 	c := MetricsToColumns(md)
 	p := e.cfg.MetricsTablePrefix
-	return joinInserts(
+	return e.health.Observe(joinInserts(
 		e.insert(ctx, ins, p+"_gauge", c.Gauge.Columns(), c.Gauge.Len()),
 		e.insert(ctx, ins, p+"_sum", c.Sum.Columns(), c.Sum.Len()),
 		e.insert(ctx, ins, p+"_histogram", c.Histogram.Columns(), c.Histogram.Len()),
 		e.insert(ctx, ins, p+"_exponential_histogram", c.ExpHistogram.Columns(), c.ExpHistogram.Len()),
 		e.insert(ctx, ins, p+"_summary", c.Summary.Columns(), c.Summary.Len()),
-	)
+	))
 }
 
 // joinInserts combines the results of the inserts of one request. Only when

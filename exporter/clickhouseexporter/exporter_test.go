@@ -40,6 +40,9 @@ type fakeInserter struct {
 	closed     bool
 	afterStop  int // inserts that arrived after Close
 	migrations int
+	// migrateFailures fail the first migrations, as a server that is not
+	// up yet would.
+	migrateFailures int
 }
 
 func newFakeInserter() *fakeInserter { return &fakeInserter{rows: map[string]int{}} }
@@ -82,6 +85,9 @@ func (f *fakeInserter) Migrate(context.Context, *Config) error {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.migrations++
+	if f.migrations <= f.migrateFailures {
+		return fmt.Errorf("dial tcp 127.0.0.1:9000: connect: connection refused (password %s)", testPassword)
+	}
 	return nil
 }
 

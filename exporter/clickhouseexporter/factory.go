@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/clickhouseexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
 // Batching defaults, from ClickHouse's guidance for inserts: rows in
@@ -91,17 +92,17 @@ func createDefaultConfig() component.Config {
 func (f *factory) createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
 	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options(c)...)
+	return exporterhelper.NewTraces(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushTraces, e.options(c)...)
 }
 
 func (f *factory) createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options(c)...)
+	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs, e.options(c)...)
 }
 
 func (f *factory) createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	c := cfg.(*Config)
 	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewMetrics(ctx, set, cfg, e.pushMetrics, e.options(c)...)
+	return exporterhelper.NewMetrics(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushMetrics, e.options(c)...)
 }

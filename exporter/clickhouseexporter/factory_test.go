@@ -2,13 +2,19 @@ package clickhouseexporter
 
 import (
 	"context"
+	"fmt"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/ClickHouse/clickhouse-go/v2"
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configoptional"
 	"go.opentelemetry.io/collector/config/configtls"
+	"go.opentelemetry.io/collector/consumer/consumererror"
+	"go.opentelemetry.io/collector/exporter/exporterhelper"
 	"go.opentelemetry.io/collector/exporter/exportertest"
 
 	"github.com/vigil-otel/vigil/exporter/clickhouseexporter/internal/metadata"
@@ -48,27 +54,99 @@ func TestFactory(t *testing.T) {
 	}
 }
 
-// TestStartFailsWithoutServer: with create_schema the exporter must reach the
-// server at start, and says so without leaking the password. Port 1 on
-// loopback refuses connections.
-func TestStartFailsWithoutServer(t *testing.T) {
+// TestStartsWithoutServer: with create_schema and no server, Start
+// succeeds, so the collector (and the paging that does not depend on
+// ClickHouse) starts; exports fail retryably, saying why without the
+// password, and the exporter reports itself degraded. Port 1 on loopback
+// refuses connections.
+func TestStartsWithoutServer(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = "127.0.0.1:1"
 	cfg.Password = testPassword
 	cfg.DialTimeout = 200_000_000
+	cfg.QueueConfig = configoptional.None[exporterhelper.QueueBatchConfig]() // errors come back synchronously
+	cfg.BackOffConfig.Enabled = false
 	exp, err := NewFactory().CreateTraces(context.Background(), exportertest.NewNopSettings(metadata.Type), cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
-	err = exp.Start(context.Background(), componenttest.NewNopHost())
-	if err == nil {
-		t.Fatal("Start succeeded without a server")
+	host := &statusHost{}
+	if err := exp.Start(context.Background(), host); err != nil {
+		t.Fatalf("Start without a server: %v", err)
 	}
-	if !strings.Contains(err.Error(), "create schema") || strings.Contains(err.Error(), testPassword) {
-		t.Errorf("Start error = %q", err)
+	err = exp.ConsumeTraces(context.Background(), genTraces(1))
+	if err == nil || consumererror.IsPermanent(err) || !strings.Contains(err.Error(), "create schema") || strings.Contains(err.Error(), testPassword) {
+		t.Errorf("export without a server = %v, want a retryable create schema error without the password", err)
+	}
+	if got := host.last(); got != componentstatus.StatusRecoverableError {
+		t.Errorf("status %v, want %v", got, componentstatus.StatusRecoverableError)
 	}
 	if err := exp.Shutdown(context.Background()); err != nil {
-		t.Errorf("Shutdown after failed Start: %v", err)
+		t.Errorf("Shutdown: %v", err)
+	}
+}
+
+// statusHost records the component status reported to it.
+type statusHost struct {
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func (*statusHost) GetExtensions() map[component.ID]component.Component { return nil }
+
+func (h *statusHost) Report(ev *componentstatus.Event) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.events = append(h.events, ev.Status())
+}
+
+func (h *statusHost) last() componentstatus.Status {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.events) == 0 {
+		return componentstatus.StatusNone
+	}
+	return h.events[len(h.events)-1]
+}
+
+// TestSchemaWhenTheServerAppears: the migrations run before the first
+// insert, again after each failure (the data waits in the queue), and
+// never again once they succeeded; the exporter reports itself degraded
+// while they fail and healthy again after.
+func TestSchemaWhenTheServerAppears(t *testing.T) {
+	f := newFakeInserter()
+	f.migrateFailures = 3
+	cfg := testConfig()
+	set := testSettings(nil)
+	e := newExporter(cfg, set.Logger, openFake(f), newSchemaOnce())
+	exp, err := exporterhelper.NewTraces(context.Background(), set, cfg, e.pushTraces, e.options(cfg)...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host := &statusHost{}
+	if err := exp.Start(context.Background(), host); err != nil {
+		t.Fatal(err)
+	}
+	if f.migrations != 0 {
+		t.Fatalf("%d migrations at start, want none: start must not need the server", f.migrations)
+	}
+	for range 3 {
+		if err := exp.ConsumeTraces(context.Background(), genTraces(2)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, func() bool { rows, _, _ := f.snapshot(); return rows[cfg.TracesTableName] == 6 })
+	if err := exp.Shutdown(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if f.migrations != f.migrateFailures+1 {
+		t.Errorf("%d migrations, want %d failed and 1 that succeeded", f.migrations, f.migrateFailures)
+	}
+	host.mu.Lock()
+	defer host.mu.Unlock()
+	want := []componentstatus.Status{componentstatus.StatusRecoverableError, componentstatus.StatusOK}
+	if fmt.Sprint(host.events) != fmt.Sprint(want) {
+		t.Errorf("status events %v, want %v", host.events, want)
 	}
 }
 

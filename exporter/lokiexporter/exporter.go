@@ -21,6 +21,8 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/grafana/loki/pkg/push"
+
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 )
 
 const (
@@ -39,6 +41,7 @@ type lokiExporter struct {
 	userAgent string
 	client    *http.Client
 	hints     *hintWarner
+	health    exporthealth.Reporter
 
 	// rawPool recycles the buffers requests are marshalled into before
 	// compression; the compressed body is not pooled because the HTTP
@@ -78,6 +81,7 @@ func (e *lokiExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.client = client
+	e.health.Start(host)
 	return nil
 }
 
@@ -105,7 +109,7 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	case !consumererror.IsPermanent(err):
 		e.telemetry.recordRetried(ctx, retryReason(err))
 	}
-	return err
+	return e.health.Observe(err)
 }
 
 // encode marshals req and compresses it with snappy's block format, as the

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/lokiexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
 // Defaults. The batch follows Promtail's client (batchsize 1 MiB, batchwait
@@ -78,7 +79,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs,
+	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// The HTTP client's timeout bounds each push; a second timeout here
 		// would only race it.

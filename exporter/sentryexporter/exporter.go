@@ -14,6 +14,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 )
 
 // sdkName names the exporter in events' sdk field and the auth header's
@@ -35,6 +37,7 @@ type sentryExporter struct {
 	telemetry component.TelemetrySettings
 	client    *http.Client // set by start
 	delivered *idSet
+	health    exporthealth.Reporter
 }
 
 func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
@@ -93,11 +96,11 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 }
 
 func (e *sentryExporter) pushTraces(ctx context.Context, td ptrace.Traces) error {
-	return e.send(ctx, TracesToEvents(td, e.settings))
+	return e.health.Observe(e.send(ctx, TracesToEvents(td, e.settings)))
 }
 
 func (e *sentryExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
-	return e.send(ctx, LogsToEvents(ld, e.settings))
+	return e.health.Observe(e.send(ctx, LogsToEvents(ld, e.settings)))
 }
 
 // route picks the sender of a service's project.
@@ -155,12 +158,15 @@ func (e *sentryExporter) send(ctx context.Context, events []ServiceEvent) error 
 }
 
 // start builds the HTTP client (confighttp: TLS, proxy, headers, the
-// collector's HTTP client telemetry) that every DSN's sender uses.
+// collector's HTTP client telemetry) that every DSN's sender uses, and
+// remembers the host, to report the exporter degraded while Sentry cannot
+// be reached.
 func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.telemetry)
 	if err != nil {
 		return err
 	}
+	e.health.Start(host)
 	e.client = client
 	for _, s := range e.senders {
 		s.client = client

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/sentryexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
 const (
@@ -57,7 +58,7 @@ func createTraces(ctx context.Context, set exporter.Settings, cfg component.Conf
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewTraces(ctx, set, cfg, e.pushTraces, e.options(c)...)
+	return exporterhelper.NewTraces(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushTraces, e.options(c)...)
 }
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
@@ -66,7 +67,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.pushLogs, e.options(c)...)
+	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs, e.options(c)...)
 }
 
 // options are the exporterhelper settings every signal shares: the

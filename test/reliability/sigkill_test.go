@@ -41,6 +41,7 @@ func TestSIGKILLLosesNoAcknowledgedRecord(t *testing.T) {
 			"LOKI_ENDPOINT":               loki.URL,
 			"PROMETHEUS_REMOTE_WRITE_URL": rw.URL + "/api/v1/write",
 			"VIGIL_ZAPLOG_INCLUDE":        filepath.Join(dir, "*.log"),
+			"VIGIL_PPROF_ENDPOINT":        "127.0.0.1:" + strconv.Itoa(vigiltest.FreePort(t)),
 		},
 	}
 	inst := vigiltest.Start(t, opts)
@@ -121,7 +122,7 @@ func (l *load) retriedRequests() int {
 // pipelines that export to clickhouse export to an OTLP/HTTP sink instead,
 // through an otlp_http exporter with clickhouse's sending_queue settings
 // as full.yaml has them, so the queueing path under test is the shipped
-// one. pprof moves to a free port.
+// one.
 func standInOverlay(t *testing.T, full, sinkURL, dir string) string {
 	t.Helper()
 	raw, err := os.ReadFile(full)
@@ -159,9 +160,8 @@ func standInOverlay(t *testing.T, full, sinkURL, dir string) string {
 		pipelines[name] = map[string]any{"receivers": p["receivers"], "processors": p["processors"], "exporters": exporters}
 	}
 	overlay := map[string]any{
-		"exporters":  map[string]any{standIn: exporter},
-		"extensions": map[string]any{"pprof": map[string]any{"endpoint": "127.0.0.1:" + strconv.Itoa(vigiltest.FreePort(t))}},
-		"service":    map[string]any{"pipelines": pipelines},
+		"exporters": map[string]any{standIn: exporter},
+		"service":   map[string]any{"pipelines": pipelines},
 	}
 	out, err := yaml.Marshal(overlay)
 	if err != nil {

@@ -1,0 +1,138 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// shippedConfig is the part of a configuration the reliability rules read.
+type shippedConfig struct {
+	Extensions map[string]any            `yaml:"extensions"`
+	Receivers  map[string]map[string]any `yaml:"receivers"`
+	Exporters  map[string]map[string]any `yaml:"exporters"`
+	Service    struct {
+		Extensions []string `yaml:"extensions"`
+		Pipelines  map[string]struct {
+			Processors []string `yaml:"processors"`
+			Exporters  []string `yaml:"exporters"`
+		} `yaml:"pipelines"`
+	} `yaml:"service"`
+}
+
+// typeOf is a component ID's type ("otlp" for "otlp/agents").
+func typeOf(id string) string { t, _, _ := strings.Cut(id, "/"); return t }
+
+// get walks nested maps by key.
+func get(m any, keys ...string) (any, bool) {
+	for _, k := range keys {
+		mm, ok := m.(map[string]any)
+		if !ok {
+			return nil, false
+		}
+		if m, ok = mm[k]; !ok {
+			return nil, false
+		}
+	}
+	return m, true
+}
+
+// storageExporters are the exporters whose backend may be down: each must
+// keep its data on disk, wait out any outage, and never block its
+// pipeline (which also feeds SLO evaluation and paging) when its queue is
+// full.
+var storageExporters = []string{"clickhouse", "loki", "sentry"}
+
+// TestShippedConfigsFollowTheReliabilityRules reads every configuration
+// in collector/config and checks the rules README's Reliability section
+// states: every OTLP listener behind the otlp_guard middleware; no batch
+// processor (it holds acknowledged records in memory: the exporters batch
+// in their queues); remote write through its write-ahead log; storage
+// exporters queued on disk, retrying without a time limit, never
+// blocking; the health check in component-status form, answering 200
+// while an exporter is degraded.
+func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
+	files, err := filepath.Glob(filepath.Join("config", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped configs: %v", err)
+	}
+	for _, file := range files {
+		t.Run(filepath.Base(file), func(t *testing.T) {
+			raw, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var cfg shippedConfig
+			if err := yaml.Unmarshal(raw, &cfg); err != nil {
+				t.Fatal(err)
+			}
+			checkGuard(t, cfg)
+			for name, p := range cfg.Service.Pipelines {
+				if i := slices.IndexFunc(p.Processors, func(id string) bool { return typeOf(id) == "batch" }); i >= 0 {
+					t.Errorf("pipeline %s has the batch processor %s: it answers before the records are on disk", name, p.Processors[i])
+				}
+			}
+			for id, e := range cfg.Exporters {
+				switch typ := typeOf(id); {
+				case typ == "prometheus_remote_write" || typ == "prometheusremotewrite":
+					if _, ok := get(e, "wal", "directory"); !ok {
+						t.Errorf("%s has no wal::directory: samples would wait in memory", id)
+					}
+					if v, _ := get(e, "remote_write_queue", "enabled"); v != false {
+						t.Errorf("%s: remote_write_queue::enabled must be false, or samples are answered before they reach the write-ahead log", id)
+					}
+				case slices.Contains(storageExporters, typ):
+					if v, _ := get(e, "sending_queue", "storage"); v == nil {
+						t.Errorf("%s: sending_queue::storage is not set: its queue is in memory", id)
+					}
+					if v, _ := get(e, "sending_queue", "block_on_overflow"); v != false {
+						t.Errorf("%s: sending_queue::block_on_overflow must be false: a full queue would stall the pipeline and paging with it", id)
+					}
+					if v, _ := get(e, "retry_on_failure", "max_elapsed_time"); v != 0 {
+						t.Errorf("%s: retry_on_failure::max_elapsed_time must be 0: an outage longer than the limit drops queued data", id)
+					}
+				}
+			}
+			hc, ok := cfg.Extensions["health_check"]
+			if !ok {
+				t.Fatal("no health_check")
+			}
+			if _, ok := get(hc, "http", "endpoint"); !ok {
+				t.Error("health_check is not in the component-status form (http::endpoint)")
+			}
+			if v, _ := get(hc, "component_health", "include_recoverable_errors"); v != false {
+				t.Error("health_check::component_health::include_recoverable_errors must be false: a storage outage is no reason to fail the check")
+			}
+		})
+	}
+}
+
+// checkGuard: otlp_guard is enabled and every gRPC and HTTP server of
+// every receiver lists it first among its middlewares.
+func checkGuard(t *testing.T, cfg shippedConfig) {
+	t.Helper()
+	if _, ok := cfg.Extensions["otlp_guard"]; !ok || !slices.Contains(cfg.Service.Extensions, "otlp_guard") {
+		t.Error("the otlp_guard extension is not defined and enabled")
+	}
+	for id, r := range cfg.Receivers {
+		protocols, ok := r["protocols"].(map[string]any)
+		if !ok {
+			continue
+		}
+		for proto, server := range protocols {
+			mw, _ := get(server, "middlewares")
+			list, _ := mw.([]any)
+			if len(list) == 0 {
+				t.Errorf("receiver %s, %s: no middlewares; want [{id: otlp_guard}]", id, proto)
+				continue
+			}
+			if first, _ := get(list[0], "id"); first != "otlp_guard" {
+				t.Errorf("receiver %s, %s: first middleware is %v, want otlp_guard", id, proto, first)
+			}
+		}
+	}
+}
