@@ -4,9 +4,10 @@
 # mdatagen generates from each component's metadata.yaml is up to date,
 # vets, builds the binary, runs every test with the race detector
 # (integration tests against the real servers included; the NAB
-# cross-validation, too heavy instrumented, runs without it), builds the ocb
-# manifest, validates the docker-compose stack and builds and runs the CI
-# image on the local Docker engine.
+# cross-validation, too heavy instrumented, runs without it), runs every
+# fuzz target for a short fixed budget, builds the ocb manifest, validates
+# the docker-compose stack and builds and runs the CI image on the local
+# Docker engine.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export PATH=$PATH:$(go env GOPATH)/bin
@@ -49,6 +50,9 @@ step "go test anomaly/nab (without -race)"
 # of 35s on a two-core machine) and its concurrent code runs under -race in
 # TestCrossValidateSmall. Here it runs uninstrumented.
 go test -count=1 -timeout 20m ./anomaly/nab
+
+step "fuzz (each target ${FUZZTIME:-10s})"
+scripts/fuzz.sh
 
 step "ocb manifest"
 scripts/check-manifest.sh

@@ -3,6 +3,7 @@ package zaplogreceiver
 import (
 	"bufio"
 	"bytes"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -28,6 +29,11 @@ func FuzzParse(f *testing.F) {
 		"\x00\xff\xfe garbage",
 		`{"level":"info","msg":"unterminated`,
 		"\t\t\t",
+		// Nesting far beyond maxNestingDepth, as an attacker would send it
+		// to the tcp or http input: kept raw with the reason, never a crash.
+		`{"level":"info","msg":"deep","x":` + strings.Repeat(`[`, 1000) + strings.Repeat(`]`, 1000) + `}`,
+		`{"level":"info","msg":"deep","x":` + strings.Repeat(`{"k":`, 1000) + `1` + strings.Repeat(`}`, 1000) + `}`,
+		"2026-11-21T20:12:39.123Z\tINFO\tdeep\t" + strings.Repeat(`{"k":`, 1000) + `1` + strings.Repeat(`}`, 1000),
 	} {
 		f.Add([]byte(seed))
 	}
