@@ -109,6 +109,7 @@ func (c *converter) convert(ld plog.Logs) pushBatch {
 
 				var text string
 				text, line = c.line(line, lr)
+				text = labelValueUTF8(text) // a body string need not be UTF-8; Loki's lines must
 				if c.maxLineSize > 0 && len(text) > c.maxLineSize {
 					text = truncateLine(text, c.maxLineSize, c.marker)
 					batch.truncated++

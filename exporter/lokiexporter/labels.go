@@ -1,6 +1,7 @@
 package lokiexporter // import "github.com/vigil-otel/vigil/exporter/lokiexporter"
 
 import (
+	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -115,9 +116,23 @@ func (ls labelSet) appendTo(b []byte) []byte {
 		}
 		b = append(b, l.name...)
 		b = append(b, '=')
-		b = strconv.AppendQuote(b, l.value)
+		b = appendLabelValue(b, l.value)
 	}
 	return append(b, '}')
+}
+
+// appendLabelValue quotes a label value for Loki's label parser, which is
+// Prometheus's PromQL lexer: it refuses a literal U+FFFD in a string ("invalid
+// UTF-8 rune": it cannot tell one from a decoding error), and labelValue
+// puts one wherever a value had invalid UTF-8. Written as the escape \ufffd
+// it reads back as the same character.
+func appendLabelValue(b []byte, v string) []byte {
+	start := len(b)
+	b = strconv.AppendQuote(b, v)
+	if strings.ContainsRune(v, utf8.RuneError) {
+		b = append(b[:start], bytes.ReplaceAll(b[start:], []byte(string(utf8.RuneError)), []byte(`\ufffd`))...)
+	}
+	return b
 }
 
 // labelValue makes a value acceptable to Loki: valid UTF-8 and at most

@@ -63,8 +63,10 @@ func EncodeEnvelope(buf *bytes.Buffer, ev *sentry.Event, dsn string, sentAt time
 }
 
 // shrink drops what makes an event too large, least useful first: the otel
-// context, then long messages. Frames are bounded by maxFrames already. An
-// event still too large cannot be sent.
+// context, then long messages, then long names anywhere (a span name, a
+// frame's function or file: a request may make any of them megabytes long),
+// then the stack traces. Frames are bounded by maxFrames already. An event
+// still too large cannot be sent.
 func shrink(ev *sentry.Event) ([]byte, error) {
 	delete(ev.Contexts, "otel")
 	ev.Message = truncate(ev.Message, 1024)
@@ -72,6 +74,16 @@ func shrink(ev *sentry.Event) ([]byte, error) {
 		ev.Exception[i].Value = truncate(ev.Exception[i].Value, 1024)
 	}
 	payload, err := ev.MarshalJSON()
+	if err == nil && len(payload) > maxEventBytes {
+		trimNames(ev, maxNameLen)
+		payload, err = ev.MarshalJSON()
+	}
+	if err == nil && len(payload) > maxEventBytes {
+		for i := range ev.Exception {
+			ev.Exception[i].Stacktrace = nil
+		}
+		payload, err = ev.MarshalJSON()
+	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding event: %w", err)
 	}
@@ -79,4 +91,35 @@ func shrink(ev *sentry.Event) ([]byte, error) {
 		return nil, fmt.Errorf("event %s is %d bytes after trimming, over Sentry's %d", ev.EventID, len(payload), maxEventBytes)
 	}
 	return payload, nil
+}
+
+// maxNameLen is what shrink leaves of a name: Sentry trims longer field
+// values itself (https://docs.sentry.io/concepts/data-management/size-limits/);
+// this only makes room for the event to be taken at all.
+const maxNameLen = 256
+
+// trimNames cuts every name-like field of ev to n bytes.
+func trimNames(ev *sentry.Event, n int) {
+	ev.Transaction = truncate(ev.Transaction, n)
+	ev.Logger = truncate(ev.Logger, n)
+	ev.ServerName = truncate(ev.ServerName, n)
+	for i := range ev.Fingerprint {
+		ev.Fingerprint[i] = truncate(ev.Fingerprint[i], n)
+	}
+	for i := range ev.Exception {
+		exc := &ev.Exception[i]
+		exc.Type = truncate(exc.Type, n)
+		exc.Module = truncate(exc.Module, n)
+		if exc.Stacktrace == nil {
+			continue
+		}
+		for j := range exc.Stacktrace.Frames {
+			f := &exc.Stacktrace.Frames[j]
+			f.Function = truncate(f.Function, n)
+			f.Module = truncate(f.Module, n)
+			f.Package = truncate(f.Package, n)
+			f.Filename = truncate(f.Filename, n)
+			f.AbsPath = truncate(f.AbsPath, n)
+		}
+	}
 }
