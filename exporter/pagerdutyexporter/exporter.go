@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
 // Reasons of failures and ignored records that happen around a request
@@ -72,7 +73,7 @@ func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limite
 		order:   newOrderGuard(),
 		now:     time.Now,
 	}
-	return exporterhelper.NewLogs(ctx, set, cfg, e.push,
+	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, cfg.QueueConfig), cfg, e.push,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
