@@ -3,6 +3,7 @@ package sentryexporter
 import (
 	"bytes"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -14,17 +15,17 @@ import (
 	"github.com/vigil-otel/vigil/internal/testutil/deepotlp"
 )
 
-// hostileStack is a Go stack trace of a thousand frames whose function
-// names and paths are a hundred kilobytes each.
-func hostileStack() string {
+// hostileStack is a Go stack trace of more frames than an event keeps,
+// whose function names and paths are 30 kB each: 3 MB in the frames kept.
+var hostileStack = sync.OnceValue(func() string {
 	var b strings.Builder
 	b.WriteString("goroutine 1 [running]:\n")
-	long := strings.Repeat("x", 100_000)
-	for range 1000 {
+	long := strings.Repeat("x", 30_000)
+	for range maxFrames + 10 {
 		b.WriteString("main." + long + "()\n\t/src/" + long + ".go:12 +0x1d\n")
 	}
 	return b.String()
-}
+})
 
 // putHostileError sets every hostile value plus an exception whose type,
 // message and stack are as large as a request may make them.
@@ -78,6 +79,11 @@ func TestHostileValuesMakeSendableEvents(t *testing.T) {
 		}
 		if n := buf.Len(); n > maxEventBytes+4096 {
 			t.Errorf("envelope of %d bytes, over Sentry's %d", n, maxEventBytes)
+		}
+		// Long names are cut before stack traces go: the frames say where
+		// the error happened even when their names were megabytes long.
+		if exc := se.Event.Exception; len(exc) == 0 || exc[len(exc)-1].Stacktrace == nil {
+			t.Errorf("event %s lost its stack trace to fit", se.Event.EventID)
 		}
 		if len(se.Event.Tags) > 0 {
 			for k, v := range se.Event.Tags {
