@@ -23,7 +23,7 @@ func TestConsoleBehindBearerToken(t *testing.T) {
 	const token = "console-test-token-0123456789"
 	inst := vigiltest.Start(t, vigiltest.Options{Args: []string{
 		"--set=extensions::bearertokenauth::token=" + token,
-		"--set=service::extensions=[health_check,file_storage,bearertokenauth]",
+		"--set=service::extensions=[health_check,file_storage,otlp_guard,bearertokenauth]",
 		"--set=connectors::alertrouter::console::auth::authenticator=bearertokenauth",
 	}})
 	for _, path := range []string{"/api/v2/status", "/"} {
