@@ -48,7 +48,8 @@ func get(m any, keys ...string) (any, bool) {
 var storageExporters = []string{"clickhouse", "loki", "sentry"}
 
 // TestShippedConfigsFollowTheReliabilityRules reads every configuration
-// in collector/config and checks the rules README's Reliability section
+// in collector/config, the Helm chart's (its copies of those and its own
+// gateway) and the Kafka gateway, and checks the rules README's Reliability section
 // states: every OTLP listener behind the otlp_guard middleware; no batch
 // processor (it holds acknowledged records in memory: the exporters batch
 // in their queues); remote write through its write-ahead log; storage
@@ -60,8 +61,14 @@ func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
 	if err != nil || len(files) == 0 {
 		t.Fatalf("no shipped configs: %v", err)
 	}
+	chart, err := filepath.Glob(filepath.Join("..", "deploy", "helm", "vigil", "files", "config", "*.yaml"))
+	if err != nil || len(chart) == 0 {
+		t.Fatalf("no chart configs: %v", err)
+	}
+	files = append(files, chart...)
+	files = append(files, filepath.Join("..", "deploy", "kafka", "gateway.yaml"))
 	for _, file := range files {
-		t.Run(filepath.Base(file), func(t *testing.T) {
+		t.Run(file, func(t *testing.T) {
 			raw, err := os.ReadFile(file)
 			if err != nil {
 				t.Fatal(err)
