@@ -1,4 +1,4 @@
-//go:generate mdatagen metadata.yaml
+//go:generate go tool mdatagen metadata.yaml
 
 // Package otlpguardextension implements the otlp_guard extension: a server
 // middleware that every receiver built on confighttp or configgrpc takes

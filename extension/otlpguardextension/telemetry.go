@@ -11,12 +11,12 @@ import (
 	"github.com/vigil-otel/vigil/extension/otlpguardextension/internal/scan"
 )
 
-// Names of the extension's own metric (see metadata.yaml) and its
-// attributes.
+// Name of the extension's own metric (declared in metadata.yaml, as the
+// collector's Prometheus endpoint exports it) and of its attributes.
 const (
 	MetricRequestsRefused = "otelcol_otlp_guard_requests_refused"
 	AttrTransport         = "transport" // "http" or "grpc"
-	AttrSignal            = "signal"    // "traces", "metrics", "logs", "profiles" or "" (JSON on another path)
+	AttrSignal            = "signal"    // "traces", "metrics", "logs", "profiles" or "unknown"
 	AttrReason            = "reason"    // "too_deep" or "malformed"
 )
 
@@ -25,20 +25,21 @@ type guardTelemetry struct {
 }
 
 func newGuardTelemetry(set component.TelemetrySettings) (*guardTelemetry, error) {
-	refused, err := set.MeterProvider.Meter(metadata.ScopeName).Int64Counter(
-		MetricRequestsRefused,
-		metric.WithDescription("Number of requests refused before decoding, by transport (http, grpc), signal and reason (too_deep, malformed)."),
-		metric.WithUnit("{request}"))
+	b, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
-	return &guardTelemetry{refused: refused}, nil
+	return &guardTelemetry{refused: b.OtlpGuardRequestsRefused}, nil
 }
 
 func (t *guardTelemetry) recordRefusal(transport string, root scan.Message, r *scan.Refusal) {
+	signal := root.Signal()
+	if signal == "" {
+		signal = "unknown"
+	}
 	t.refused.Add(context.Background(), 1, metric.WithAttributeSet(attribute.NewSet(
 		attribute.String(AttrTransport, transport),
-		attribute.String(AttrSignal, root.Signal()),
+		attribute.String(AttrSignal, signal),
 		attribute.String(AttrReason, string(r.Reason)),
 	)))
 }

@@ -27,8 +27,10 @@ import (
 	"go.opentelemetry.io/otel/trace"
 	"go.uber.org/goleak"
 
+	"github.com/vigil-otel/vigil/internal/testutil/deepotlp"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 	"github.com/vigil-otel/vigil/internal/testutil/pagingtest"
+	"github.com/vigil-otel/vigil/internal/testutil/rawotlp"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
@@ -53,7 +55,7 @@ var documentedName = regexp.MustCompile(`(?m)^### (otelcol_[a-z0-9_]+)$`)
 // Vigil component that has telemetry of its own in its pipelines, drives
 // each through the outcomes its metrics count (a 429 and a 400 from
 // PagerDuty and from Loki, a line too long, a record that is no alert, a
-// full anomaly series budget, ...), and checks that every otelcol_ name
+// full anomaly series budget, a request the otlp_guard refuses, ...), and checks that every otelcol_ name
 // the top README and the component READMEs mention, and every metric of a
 // component's generated documentation.md, is exported on the collector's
 // telemetry endpoint under exactly that name: at collector v0.159 the
@@ -212,11 +214,13 @@ extensions:
   file_storage:
     directory: ${env:VIGIL_STORAGE_DIR}
     create_directory: true
+  otlp_guard: {}
 receivers:
   otlp:
     protocols:
       grpc:
         endpoint: ${env:VIGIL_OTLP_GRPC_ENDPOINT}
+        middlewares: [{id: otlp_guard}]
   zaplog:
     http:
       endpoint: 127.0.0.1:%d
@@ -260,7 +264,7 @@ exporters:
   loki/reject:
     endpoint: %s
 service:
-  extensions: [health_check, file_storage]
+  extensions: [health_check, file_storage, otlp_guard]
   pipelines:
     traces:
       receivers: [otlp]
@@ -344,6 +348,12 @@ service:
 		logs.Logger("telemetry-test").Emit(ctx, r)
 		if err := logs.ForceFlush(ctx); err != nil {
 			t.Fatalf("exporting the log record: %v", err)
+		}
+
+		// otlp_guard: a log body nested deeper than it allows.
+		deep := deepotlp.Build(deepotlp.GRPC, deepotlp.LogBody, deepotlp.KVList, 100)
+		if a, err := rawotlp.Send(ctx, deepotlp.GRPC, inst.OTLPGRPCEndpoint(), deepotlp.LogBody, deep); err != nil || a.Status != "InvalidArgument" {
+			t.Fatalf("a request nested 100 deep: %+v, %v; want InvalidArgument", a, err)
 		}
 
 		spans()
