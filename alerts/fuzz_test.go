@@ -50,7 +50,7 @@ func checkProblems(t *testing.T, file string, data []byte, err error) {
 	}
 	lines := bytes.Count(data, []byte("\n")) + 1
 	for _, p := range problems {
-		if p.File != file || p.Line < 0 || p.Line > lines {
+		if p.Pos.File != file || p.Pos.Line < 0 || p.Pos.Line > lines {
 			t.Fatalf("problem %v outside the %d lines of %s", p, lines, file)
 		}
 	}
