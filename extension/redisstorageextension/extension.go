@@ -12,15 +12,18 @@ import (
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.uber.org/zap"
 
+	"github.com/vigil-otel/vigil/extension/redisstorageextension/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/ownership"
 )
 
 // redisStorage is the extension: a storage.Extension whose clients keep
 // their keys in Redis, and the ownership.Coordinator of the process.
 type redisStorage struct {
-	cfg    *Config
-	logger *zap.Logger
-	rdb    *redis.Client
+	cfg       *Config
+	logger    *zap.Logger
+	telemetry component.TelemetrySettings
+	rdb       *redis.Client
+	tel       *metadata.TelemetryBuilder
 	*coordinator
 }
 
@@ -30,7 +33,7 @@ var (
 )
 
 func newStorage(set extension.Settings, cfg *Config) *redisStorage {
-	return &redisStorage{cfg: cfg, logger: set.Logger}
+	return &redisStorage{cfg: cfg, logger: set.Logger, telemetry: set.TelemetrySettings}
 }
 
 // Start connects to Redis and starts the lease loop. Redis need not be up:
@@ -52,6 +55,13 @@ func (s *redisStorage) Start(_ context.Context, _ component.Host) error {
 		DisableIdentity: true,
 	})
 	s.coordinator = newCoordinator(s.rdb, s.cfg, s.logger)
+	tel, err := registerTelemetry(s.telemetry, &s.stats)
+	if err != nil {
+		_ = s.rdb.Close()
+		s.rdb = nil
+		return err
+	}
+	s.tel = tel
 	s.start()
 	return nil
 }
@@ -64,6 +74,7 @@ func (s *redisStorage) Shutdown(ctx context.Context) error {
 		return nil
 	}
 	s.stop(ctx)
+	s.tel.Shutdown()
 	return s.rdb.Close()
 }
 

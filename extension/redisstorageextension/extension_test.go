@@ -8,13 +8,23 @@ import (
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+
+	"github.com/vigil-otel/vigil/extension/redisstorageextension/internal/metadatatest"
 	"github.com/vigil-otel/vigil/internal/testutil/redistest"
 )
 
 func newTestStorage(t *testing.T, addr, instance string) *redisStorage {
+	t.Helper()
+	return newTestStorageWith(t, addr, instance, extensiontest.NewNopSettings(NewFactory().Type()))
+}
+
+func newTestStorageWith(t *testing.T, addr, instance string, set extension.Settings) *redisStorage {
 	t.Helper()
 	cfg := createDefaultConfig().(*Config)
 	cfg.Endpoint = addr
@@ -22,7 +32,7 @@ func newTestStorage(t *testing.T, addr, instance string) *redisStorage {
 	if err := cfg.Validate(); err != nil {
 		t.Fatal(err)
 	}
-	ext, err := createExtension(context.Background(), extensiontest.NewNopSettings(NewFactory().Type()), cfg)
+	ext, err := createExtension(context.Background(), set, cfg)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -198,5 +208,81 @@ func TestOwnershipMoves(t *testing.T) {
 	}
 	if err := b.Shutdown(context.Background()); err != nil {
 		t.Error(err)
+	}
+}
+
+// TestTelemetry: the extension counts what its leases do. a claims a
+// service, b asks for it while a owns it (held), a hands it over once its
+// data stops; b then finds its lease overwritten by a third instance and
+// drops the service (a loss).
+func TestTelemetry(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ta, tb := componenttest.NewTelemetry(), componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = ta.Shutdown(context.Background()); _ = tb.Shutdown(context.Background()) })
+	a := newTestStorageWith(t, srv.Addr, "a", metadatatest.NewSettings(ta))
+	b := newTestStorageWith(t, srv.Addr, "b", metadatatest.NewSettings(tb))
+	defer a.Register(&recorder{})()
+	defer b.Register(&recorder{})()
+	var wg sync.WaitGroup
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); wg.Wait() })
+
+	// Every series is there before anything happened.
+	metadatatest.AssertEqualRedisStorageOwnedServices(t, ta, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualRedisStorageLeaseLosses(t, ta, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+
+	stopA := make(chan struct{})
+	feed(a, "checkout", stopA, done, &wg)
+	waitFor(t, "a owns checkout", func() bool { return a.Owns("checkout") })
+	metadatatest.AssertEqualRedisStorageOwnedServices(t, ta, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	stopB := make(chan struct{})
+	feed(b, "checkout", stopB, done, &wg)
+	waitFor(t, "b asked for checkout", func() bool { return b.stats.claimsHeld.Load() > 0 })
+	close(stopA)
+	waitFor(t, "b owns checkout", func() bool { return b.Owns("checkout") })
+	metadatatest.AssertEqualRedisStorageHandovers(t, ta, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualRedisStorageOwnedServices(t, ta, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualRedisStorageOwnedServices(t, tb, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+
+	claims := func(tt *componenttest.Telemetry) map[string]int64 {
+		m, err := tt.GetMetric("otelcol_redis_storage_lease_claims")
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]int64{}
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			v, _ := dp.Attributes.Value("outcome")
+			out[v.AsString()] = dp.Value
+		}
+		return out
+	}
+	if got := claims(ta); got["acquired"] != 1 || got["failed"] != 0 {
+		t.Errorf("a's claims = %v; want 1 acquired, none failed", got)
+	}
+	if got := claims(tb); got["acquired"] != 1 || got["held"] < 1 {
+		t.Errorf("b's claims = %v; want 1 acquired after at least 1 held", got)
+	}
+	renewals, err := ta.GetMetric("otelcol_redis_storage_lease_renewals")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, dp := range renewals.Data.(metricdata.Sum[int64]).DataPoints {
+		if v, _ := dp.Attributes.Value("outcome"); v.AsString() == "renewed" && dp.Value < 1 {
+			t.Errorf("a renewed its lease %d times while it owned checkout for over a second", dp.Value)
+		}
+	}
+
+	// Another instance took b's lease (b was cut off): b loses it.
+	if _, err := srv.Do("SET", "vigil:lease:checkout", "c"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "b drops checkout", func() bool { return !b.Owns("checkout") })
+	metadatatest.AssertEqualRedisStorageLeaseLosses(t, tb, []metricdata.DataPoint[int64]{{Value: 1}}, metricdatatest.IgnoreTimestamp())
+	metadatatest.AssertEqualRedisStorageOwnedServices(t, tb, []metricdata.DataPoint[int64]{{Value: 0}}, metricdatatest.IgnoreTimestamp())
+	close(stopB)
+	for _, s := range []*redisStorage{a, b} {
+		if err := s.Shutdown(context.Background()); err != nil {
+			t.Error(err)
+		}
 	}
 }

@@ -79,6 +79,17 @@ type coordinator struct {
 	// failing is set while Redis does not answer, so the outage is
 	// logged once, and its end once.
 	failing bool
+
+	stats leaseStats
+}
+
+// leaseStats counts what the coordinator did, for the extension's own
+// telemetry (telemetry.go).
+type leaseStats struct {
+	owned                                  atomic.Int64
+	claimsAcquired, claimsHeld, claimsFail atomic.Int64
+	renewed, renewFailed                   atomic.Int64
+	losses, handovers                      atomic.Int64
 }
 
 // service is what the coordinator knows of one service.
@@ -168,6 +179,7 @@ func (c *coordinator) stop(ctx context.Context) {
 	n := 0
 	c.services.Range(func(k, v any) bool {
 		if v.(*service).owned.Swap(false) {
+			c.stats.owned.Add(-1)
 			releaseScript.Eval(ctx, pipe, []string{c.leaseKey(k.(string))}, c.instance)
 			n++
 		}
@@ -252,18 +264,30 @@ func (c *coordinator) tick(ctx context.Context) {
 		if err != nil {
 			// Store unreachable: an owner keeps its services and goes on
 			// evaluating in memory; a claim waits for the store.
+			if op.kind == opClaim {
+				c.stats.claimsFail.Add(1)
+			} else {
+				c.stats.renewFailed.Add(1)
+			}
 			continue
 		}
 		switch op.kind {
 		case opClaim:
 			if res == 1 {
 				c.acquire(ctx, op.name, op.svc)
+			} else {
+				c.stats.claimsHeld.Add(1)
 			}
 		case opRenew:
+			if res >= 0 {
+				c.stats.renewed.Add(1)
+			}
 			switch {
 			case res < 0:
 				c.logger.Warn("Service lease taken over by another evaluator; dropping its state", zap.String("service", op.name))
 				op.svc.owned.Store(false)
+				c.stats.owned.Add(-1)
+				c.stats.losses.Add(1)
 				c.release(ctx, op.name, false)
 			case res == 1 && now.Sub(time.Unix(0, op.svc.lastSeen.Load())) >= c.cfg.HandoverQuiet:
 				c.handover(ctx, op.name, op.svc)
@@ -290,6 +314,7 @@ func (c *coordinator) acquire(ctx context.Context, name string, s *service) {
 		err := h.Acquired(hctx, name)
 		cancel()
 		if err != nil {
+			c.stats.claimsFail.Add(1)
 			c.logger.Warn("Loading a service's state failed; trying again", zap.String("service", name), zap.Error(err))
 			c.release(ctx, name, false)
 			if err := releaseScript.Eval(ctx, c.rdb, []string{c.leaseKey(name)}, c.instance).Err(); err != nil {
@@ -299,6 +324,8 @@ func (c *coordinator) acquire(ctx context.Context, name string, s *service) {
 		}
 	}
 	s.owned.Store(true)
+	c.stats.owned.Add(1)
+	c.stats.claimsAcquired.Add(1)
 	c.logger.Info("Service acquired", zap.String("service", name))
 }
 
@@ -306,6 +333,8 @@ func (c *coordinator) acquire(ctx context.Context, name string, s *service) {
 // drops it here and frees the lease.
 func (c *coordinator) handover(ctx context.Context, name string, s *service) {
 	s.owned.Store(false)
+	c.stats.owned.Add(-1)
+	c.stats.handovers.Add(1)
 	// Forgotten here, so it is claimed again only when its data comes
 	// back, not at the next tick from the data that made it ours.
 	c.services.CompareAndDelete(name, s)
