@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"time"
 
@@ -38,6 +39,9 @@ func chunkKey(i int) string { return "anomaly/chunk/" + strconv.Itoa(i) }
 func (c *core) checkpoint(ctx context.Context) error {
 	if c.client == nil {
 		return nil
+	}
+	if c.fleet != nil {
+		return c.checkpointServices(ctx)
 	}
 	c.mu.Lock()
 	list := make([]*series, 0, len(c.series))
@@ -95,7 +99,12 @@ func decodeMeta(b []byte) (int, error) {
 func (c *core) encodeChunk(list []*series) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	b := binary.LittleEndian.AppendUint32(make([]byte, 0, len(list)*3000), uint32(len(list)))
+	return encodeChunkLocked(nil, list)
+}
+
+// encodeChunkLocked appends the chunk of list to b; c.mu held.
+func encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
+	b = binary.LittleEndian.AppendUint32(slices.Grow(b, len(list)*3000), uint32(len(list)))
 	for _, s := range list {
 		det, err := s.det.MarshalBinary()
 		if err != nil {
@@ -211,34 +220,45 @@ func (c *core) restore(ctx context.Context) error {
 		if err != nil {
 			return fmt.Errorf("reading checkpoint chunk %d: %w", i, err)
 		}
-		if len(b) < 4 {
-			errs = append(errs, fmt.Errorf("checkpoint chunk %d: truncated", i))
-			continue
+		list, bad, err := c.decodeChunk(b)
+		dropped += bad
+		if err != nil {
+			errs = append(errs, fmt.Errorf("checkpoint chunk %d: %w", i, err))
 		}
-		n := int(binary.LittleEndian.Uint32(b))
-		d := &decoder{b: b[4:]}
-		for j := 0; j < n && d.err == nil; j++ {
-			s, det := c.decodeSeries(d)
-			if d.err != nil {
-				break
-			}
+		for _, s := range list {
 			if len(c.series) >= c.cfg.MaxSeries {
-				dropped++
-				continue
-			}
-			if err := s.det.UnmarshalBinary(det); err != nil {
 				dropped++
 				continue
 			}
 			c.series[s.id.key()] = s
 		}
-		if d.err != nil {
-			errs = append(errs, fmt.Errorf("checkpoint chunk %d: %w", i, d.err))
-		}
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.logger.Info("Anomaly state restored", zap.Int("series", len(c.series)), zap.Int("dropped", dropped))
 	return errors.Join(errs...)
+}
+
+// decodeChunk reads the series of one chunk, their detectors loaded. It
+// returns the series read up to the first error, and how many series were
+// dropped because their detector state did not load.
+func (c *core) decodeChunk(b []byte) (list []*series, dropped int, err error) {
+	if len(b) < 4 {
+		return nil, 0, errors.New("truncated")
+	}
+	n := int(binary.LittleEndian.Uint32(b))
+	d := &decoder{b: b[4:]}
+	for j := 0; j < n && d.err == nil; j++ {
+		s, det := c.decodeSeries(d)
+		if d.err != nil {
+			break
+		}
+		if err := s.det.UnmarshalBinary(det); err != nil {
+			dropped++
+			continue
+		}
+		list = append(list, s)
+	}
+	return list, dropped, d.err
 }
 
 func (c *core) decodeSeries(d *decoder) (*series, []byte) {

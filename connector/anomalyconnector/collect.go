@@ -186,11 +186,20 @@ func (c *core) consumeCalls(m pmetric.Metric, service string, resID cumdelta.Res
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
 		attrs := dp.Attributes()
-		g := c.redGroup(dpService(service, attrs), dpOperation(attrs))
+		key := cumdelta.StreamKey(resID, m.Name(), attrs)
+		svc := dpService(service, attrs)
+		if !c.owns(svc) {
+			// Another evaluator's service: only the stream's baseline is
+			// kept, so the first interval after a takeover counts its
+			// own increase, not the stream's whole past.
+			c.deltas.Sum(key, sum.AggregationTemporality(), dp, now)
+			continue
+		}
+		g := c.redGroup(svc, dpOperation(attrs))
 		if g == nil {
 			continue
 		}
-		delta, r := c.deltas.Sum(cumdelta.StreamKey(resID, m.Name(), attrs), sum.AggregationTemporality(), dp, now)
+		delta, r := c.deltas.Sum(key, sum.AggregationTemporality(), dp, now)
 		if !r.Outcome.Counts() {
 			continue
 		}
@@ -218,7 +227,12 @@ func (c *core) consumeDuration(m pmetric.Metric, service string, resID cumdelta.
 	for i := 0; i < dps.Len(); i++ {
 		dp := dps.At(i)
 		attrs := dp.Attributes()
-		g := c.redGroup(dpService(service, attrs), dpOperation(attrs))
+		svc := dpService(service, attrs)
+		if !c.owns(svc) {
+			c.deltas.Histogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
+			continue
+		}
+		g := c.redGroup(svc, dpOperation(attrs))
 		if g == nil || g.exp != nil {
 			// Refused, or the operation has exponential buckets this
 			// interval: the first layout seen wins.

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/cumdelta"
+	"github.com/vigil-otel/vigil/internal/ownership"
 
 	"github.com/vigil-otel/vigil/internal/statusboard"
 	"github.com/vigil-otel/vigil/internal/storageclient"
@@ -51,7 +52,10 @@ type core struct {
 	// flush and checkpoint themselves on a fake clock.
 	autoFlush bool
 
-	client  storage.Client
+	client storage.Client
+	// fleet is set when the storage extension coordinates ownership of
+	// services among the evaluators of a fleet (fleet.go).
+	fleet   *fleetState
 	stop    chan struct{}
 	done    chan struct{}
 	running bool
@@ -63,6 +67,7 @@ type core struct {
 // generates from metadata.yaml.
 type telemetry struct {
 	active   atomic.Int64
+	warming  atomic.Int64
 	rejected metric.Int64Counter
 	observed metric.Int64Counter
 	builder  *metadata.TelemetryBuilder
@@ -109,6 +114,10 @@ func (c *core) initTelemetry() error {
 			o.Observe(c.tel.active.Load())
 			return nil
 		}),
+		b.RegisterAnomalySeriesWarmingUpCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(c.tel.warming.Load())
+			return nil
+		}),
 		b.RegisterAnomalyPointsDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			d := c.deltas.Stats()
 			for _, r := range []struct {
@@ -133,6 +142,12 @@ func (c *core) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	c.client = client
+	if owner := ownership.FromHost(host, *c.cfg.Storage); owner != nil {
+		// A fleet: each service's detectors are loaded when this
+		// evaluator takes the service over, not at start.
+		c.startFleet(owner)
+		return nil
+	}
 	if err := c.restore(ctx); err != nil {
 		// A checkpoint that cannot be read costs a warm-up, not the
 		// pipeline: start fresh and say so.
@@ -204,6 +219,9 @@ func (c *core) nextBoundary(now time.Time) time.Time {
 func (c *core) Shutdown(ctx context.Context) error {
 	var errs []error
 	c.StopSending() // a lone instance shut down without starting every other
+	if c.fleet != nil {
+		c.fleet.unregister()
+	}
 	if c.client != nil {
 		errs = append(errs, c.checkpoint(ctx))
 		errs = append(errs, c.client.Close(ctx))

@@ -36,7 +36,14 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, 
 		if !matches(sel.MatchAttributes, attrs, res) || !matchesRegexp(sel.regexps, attrs, res) {
 			continue
 		}
-		id := customIdentity(m.Name(), dpService(service, attrs), attrs)
+		svc := dpService(service, attrs)
+		if !c.owns(svc) {
+			if rate {
+				c.deltas.Sum(cumdelta.StreamKey(resID, m.Name(), attrs), temporality, dp, now)
+			}
+			continue
+		}
+		id := customIdentity(m.Name(), svc, attrs)
 		key := id.key()
 		acc, ok := c.custom[key]
 		if ok && acc == nil {

@@ -151,7 +151,12 @@ func (c *core) consumeExponentialDuration(m pmetric.Metric, service string, resI
 			continue
 		}
 		attrs := dp.Attributes()
-		g := c.redGroup(dpService(service, attrs), dpOperation(attrs))
+		svc := dpService(service, attrs)
+		if !c.owns(svc) {
+			c.deltas.ExponentialHistogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
+			continue
+		}
+		g := c.redGroup(svc, dpOperation(attrs))
 		if g == nil || g.bounds != nil {
 			// Refused, or the operation has explicit buckets this
 			// interval: the first layout seen wins.

@@ -128,6 +128,13 @@ func (c *core) flush(t time.Time) *output {
 		c.tel.observed.Add(context.Background(), int64(out.points))
 	}
 	c.tel.active.Store(int64(len(c.series)))
+	warming := 0
+	for _, s := range c.series {
+		if s.last.WarmingUp {
+			warming++
+		}
+	}
+	c.tel.warming.Store(int64(warming))
 	clear(c.red)
 	clear(c.custom)
 	c.pendingNew, c.rejectedNow = 0, 0

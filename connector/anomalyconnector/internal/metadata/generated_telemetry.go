@@ -25,13 +25,14 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                 metric.Meter
-	mu                    sync.Mutex
-	registrations         []metric.Registration
-	AnomalyActiveSeries   metric.Int64ObservableGauge
-	AnomalyPointsDropped  metric.Int64ObservableCounter
-	AnomalyPointsObserved metric.Int64Counter
-	AnomalySeriesRejected metric.Int64Counter
+	meter                  metric.Meter
+	mu                     sync.Mutex
+	registrations          []metric.Registration
+	AnomalyActiveSeries    metric.Int64ObservableGauge
+	AnomalyPointsDropped   metric.Int64ObservableCounter
+	AnomalyPointsObserved  metric.Int64Counter
+	AnomalySeriesRejected  metric.Int64Counter
+	AnomalySeriesWarmingUp metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -66,6 +67,21 @@ func (builder *TelemetryBuilder) RegisterAnomalyPointsDroppedCallback(cb metric.
 		cb(ctx, &observerInt64{inst: builder.AnomalyPointsDropped, obs: o})
 		return nil
 	}, builder.AnomalyPointsDropped)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAnomalySeriesWarmingUpCallback sets callback for observable AnomalySeriesWarmingUp metric.
+func (builder *TelemetryBuilder) RegisterAnomalySeriesWarmingUpCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AnomalySeriesWarmingUp, obs: o})
+		return nil
+	}, builder.AnomalySeriesWarmingUp)
 	if err != nil {
 		return err
 	}
@@ -124,6 +140,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.AnomalySeriesRejected, err = builder.meter.Int64Counter(
 		"otelcol_anomaly_series_rejected",
 		metric.WithDescription("New series not watched because max_series was reached. [Development]"),
+		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnomalySeriesWarmingUp, err = builder.meter.Int64ObservableGauge(
+		"otelcol_anomaly_series_warming_up",
+		metric.WithDescription("Watched series whose detector was still warming up (learning, never flagging) at its last point. In a fleet, a service that moved keeps its learned detectors: its series do not warm up again. [Development]"),
 		metric.WithUnit("{series}"),
 	)
 	errs = errors.Join(errs, err)

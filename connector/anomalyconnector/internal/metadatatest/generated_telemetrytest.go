@@ -82,3 +82,17 @@ func AssertEqualAnomalySeriesRejected(t *testing.T, tt *componenttest.Telemetry,
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualAnomalySeriesWarmingUp(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_anomaly_series_warming_up",
+		Description: "Watched series whose detector was still warming up (learning, never flagging) at its last point. In a fleet, a service that moved keeps its learned detectors: its series do not warm up again. [Development]",
+		Unit:        "{series}",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_anomaly_series_warming_up")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

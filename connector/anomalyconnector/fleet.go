@@ -1,0 +1,252 @@
+package anomalyconnector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
+	"strings"
+	"sync"
+
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.uber.org/zap"
+
+	"github.com/vigil-otel/vigil/internal/ownership"
+)
+
+// fleetState is the connector's part in a fleet (issue 16), when its
+// storage extension coordinates ownership of services (redis_storage).
+// Detectors are state that cannot be added up, so unlike the slo
+// connector's counts nothing is accounted for a service before it is
+// owned:
+//
+//   - a point of a service this evaluator does not own is not fed to any
+//     detector; only its cumulative stream's baseline is kept (so the
+//     first interval after a takeover counts its own increase), and the
+//     service is observed, so the coordinator claims it;
+//   - a service taken over has its detectors loaded from the shared store,
+//     where its previous owner checkpointed them (Acquired): they resume
+//     learned, with their alert state, instead of warming up again;
+//   - every checkpoint_interval each owned service's detectors are written
+//     under a key of their own (checkpointServices); a service handed over
+//     is written once more and dropped (Released), one whose lease was
+//     lost is dropped without writing, and neither resolves its alerts:
+//     they are the next owner's.
+type fleetState struct {
+	owner      ownership.Coordinator
+	unregister func()
+	// writeMu orders the writes of services' state: a handover waits for
+	// a checkpoint in flight, so an older state never lands after the
+	// state the handover wrote.
+	writeMu sync.Mutex
+	// written are the services whose state this evaluator wrote, so that
+	// the key of a service whose series all expired is deleted rather
+	// than left for the next owner to load. Guarded by writeMu.
+	written map[string]bool
+}
+
+// serviceStateFormat is the version byte of a service's state value,
+// after checkpointMagic; the rest is one chunk (see checkpoint.go).
+const serviceStateFormat = 1
+
+// checkpointBatch bounds the services written in one storage round trip.
+const checkpointBatch = 64
+
+func (c *core) startFleet(owner ownership.Coordinator) {
+	c.fleet = &fleetState{owner: owner, written: map[string]bool{}}
+	c.fleet.unregister = owner.Register(c)
+}
+
+// owns reports whether this process evaluates service now; in a fleet it
+// also records that the service's data arrived here.
+func (c *core) owns(service string) bool {
+	if c.fleet == nil {
+		return true
+	}
+	c.fleet.owner.Observe(service)
+	return c.fleet.owner.Owns(service)
+}
+
+// serviceStateKey is the storage key of one service's detectors, the same
+// on every evaluator, so the next owner reads what the previous one wrote.
+func serviceStateKey(service string) string {
+	return "anomaly/service/" + url.PathEscape(service)
+}
+
+// encodeService serialises the series of one service; c.mu held.
+func encodeService(list []*series) ([]byte, error) {
+	b := append([]byte(checkpointMagic), serviceStateFormat)
+	return encodeChunkLocked(b, list)
+}
+
+// decodeService reads a value of encodeService.
+func (c *core) decodeService(b []byte) ([]*series, int, error) {
+	if len(b) < len(checkpointMagic)+1 || string(b[:len(checkpointMagic)]) != checkpointMagic {
+		return nil, 0, errors.New("not a service's anomaly state")
+	}
+	if v := b[len(checkpointMagic)]; v != serviceStateFormat {
+		return nil, 0, fmt.Errorf("format %d, want %d", v, serviceStateFormat)
+	}
+	return c.decodeChunk(b[len(checkpointMagic)+1:])
+}
+
+// checkpointServices writes the detectors of every owned service, each
+// under its own key, a batch of services per round trip. The lock that
+// flushes need is held while one service is encoded.
+func (c *core) checkpointServices(ctx context.Context) error {
+	f := c.fleet
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	c.mu.Lock()
+	byService := map[string][]*series{}
+	for _, s := range c.series {
+		byService[s.id.service] = append(byService[s.id.service], s)
+	}
+	c.mu.Unlock()
+	var ops []*storage.Operation
+	var errs []error
+	var batch []string
+	flush := func() {
+		if len(ops) == 0 {
+			return
+		}
+		if err := c.client.Batch(ctx, ops...); err != nil {
+			errs = append(errs, fmt.Errorf("anomaly checkpoint: %w", err))
+		} else {
+			for _, svc := range batch {
+				f.written[svc] = true
+			}
+		}
+		ops, batch = ops[:0], batch[:0]
+	}
+	for _, svc := range slices.Sorted(maps.Keys(byService)) {
+		c.mu.Lock()
+		// A service given up since the list was taken is no longer this
+		// evaluator's to write.
+		if !f.owner.Owns(svc) {
+			c.mu.Unlock()
+			continue
+		}
+		b, err := encodeService(byService[svc])
+		c.mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("anomaly checkpoint of %s: %w", svc, err))
+			continue
+		}
+		ops = append(ops, storage.SetOperation(serviceStateKey(svc), b))
+		batch = append(batch, svc)
+		if len(ops) == checkpointBatch {
+			flush()
+		}
+	}
+	flush()
+	// Owned services whose series have all expired: their stored state
+	// is gone too.
+	for svc := range f.written {
+		if byService[svc] == nil && f.owner.Owns(svc) {
+			if err := c.client.Delete(ctx, serviceStateKey(svc)); err != nil {
+				errs = append(errs, fmt.Errorf("anomaly checkpoint of %s: %w", svc, err))
+				continue
+			}
+			delete(f.written, svc)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Acquired implements ownership.Handler: the service's detectors are
+// loaded from its last checkpoint. Nothing of the service is held here
+// (points of services not owned are not learned), so they replace
+// nothing. A state that does not load costs the service a warm-up, not
+// the takeover.
+func (c *core) Acquired(ctx context.Context, service string) error {
+	data, err := c.client.Get(ctx, serviceStateKey(service))
+	if err != nil {
+		return err
+	}
+	var list []*series
+	dropped := 0
+	if len(data) > 0 {
+		list, dropped, err = c.decodeService(data)
+		if err != nil {
+			c.logger.Warn("The anomaly state of a service taken over is partly unreadable; the rest of its series start learning anew",
+				zap.String("service", service), zap.Int("loaded", len(list)), zap.Error(err))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.dropService(service)
+	for _, s := range list {
+		if len(c.series) >= c.cfg.MaxSeries {
+			dropped++
+			continue
+		}
+		c.series[s.id.key()] = s
+	}
+	c.tel.active.Store(int64(len(c.series)))
+	if dropped > 0 {
+		c.logger.Warn("Series of a service taken over not loaded (max_series reached, or state unreadable)",
+			zap.String("service", service), zap.Int("dropped", dropped))
+	}
+	return nil
+}
+
+// Released implements ownership.Handler: the service's series and this
+// interval's accumulators are dropped, without an alert event; with a
+// handover, their state is written first for the next owner.
+func (c *core) Released(ctx context.Context, service string, handover bool) {
+	f := c.fleet
+	f.writeMu.Lock()
+	defer f.writeMu.Unlock()
+	c.mu.Lock()
+	list := c.dropService(service)
+	var data []byte
+	var err error
+	if handover && len(list) > 0 {
+		data, err = encodeService(list)
+	}
+	c.tel.active.Store(int64(len(c.series)))
+	c.mu.Unlock()
+	if !handover {
+		delete(f.written, service)
+		return
+	}
+	switch {
+	case err != nil:
+	case len(list) == 0:
+		err = c.client.Delete(ctx, serviceStateKey(service))
+	default:
+		err = c.client.Set(ctx, serviceStateKey(service), data)
+	}
+	delete(f.written, service)
+	if err != nil {
+		c.logger.Warn("Writing the anomaly state of a service handed over failed; its next owner starts from the last checkpoint",
+			zap.String("service", service), zap.Error(err))
+	}
+}
+
+// dropService removes the series and accumulators of service and returns
+// the series; c.mu held.
+func (c *core) dropService(service string) []*series {
+	var list []*series
+	for k, s := range c.series {
+		if s.id.service == service {
+			list = append(list, s)
+			delete(c.series, k)
+		}
+	}
+	prefix := service + "\xff"
+	for k := range c.red {
+		if strings.HasPrefix(k, prefix) {
+			delete(c.red, k)
+		}
+	}
+	for k, a := range c.custom {
+		if a != nil && a.id.service == service {
+			delete(c.custom, k)
+		}
+	}
+	return list
+}

@@ -1,0 +1,239 @@
+package anomalyconnector
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
+
+	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
+)
+
+// evaluator is one anomaly connector of a fleet over a shared store, with
+// its own telemetry.
+type evaluator struct {
+	h   *harness
+	m   *ownershiptest.Member
+	tel *componenttest.Telemetry
+	// store is the connector's view of the shared store.
+	store storage.Client
+}
+
+func newEvaluator(t *testing.T, store *ownershiptest.Store) *evaluator {
+	t.Helper()
+	id := component.MustNewID("redis_storage")
+	m := ownershiptest.NewMember(store)
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { _ = tel.Shutdown(context.Background()) })
+	set := defaultSettings()
+	set.ID = component.NewID(set.ID.Type()) // the same component on every evaluator
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	h := newHarness(t, func(c *Config) {
+		c.Storage = &id
+		c.ResendInterval = 24 * time.Hour // onsets and resolves only
+		c.Detector.WarmupPoints = 30
+	}, set, &storageHost{id: id, ext: m})
+	client, err := m.GetClient(context.Background(), component.KindConnector, set.ID, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &evaluator{h: h, m: m, tel: tel, store: client}
+}
+
+// warming is the evaluator's otelcol_anomaly_series_warming_up.
+func (e *evaluator) warming(t *testing.T) int64 {
+	t.Helper()
+	m, err := e.tel.GetMetric("otelcol_anomaly_series_warming_up")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
+}
+
+func (e *evaluator) seriesCount() int {
+	e.h.core.mu.Lock()
+	defer e.h.core.mu.Unlock()
+	return len(e.h.core.series)
+}
+
+// moveDriver returns a driver feeding to's connector that continues d's
+// counters, as the gateways sending the same service elsewhere.
+func moveDriver(d *callsDriver, to *harness) *callsDriver {
+	n := newCallsDriver(to)
+	n.total, n.errTotal, n.interval, n.rng = d.total, d.errTotal, d.interval, d.rng
+	return n
+}
+
+// TestFleetTakeover: a service's points are not learned before its
+// evaluator owns it; the owner's detectors are checkpointed per service;
+// when the owner dies, the evaluator that takes the service over loads
+// exactly those detectors and judges the next point against the learned
+// baseline, not at warm-up.
+func TestFleetTakeover(t *testing.T) {
+	store := ownershiptest.NewStore()
+	a, b := newEvaluator(t, store), newEvaluator(t, store)
+	defer a.h.shutdown()
+	defer b.h.shutdown()
+	ctx := context.Background()
+
+	d := newCallsDriver(a.h)
+	d.normal(3)
+	if n := a.seriesCount(); n != 0 {
+		t.Fatalf("%d series before a owns the service, want 0: nothing is learned for another evaluator", n)
+	}
+	if a.m.Observed("checkout") == 0 {
+		t.Fatal("the service's points were not observed: it would never be claimed")
+	}
+	if got := len(a.h.metrics.AllMetrics()); got != 0 {
+		t.Fatalf("%d metric batches before a owns the service, want 0", got)
+	}
+
+	if err := a.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	d.normal(1)
+	if w := a.warming(t); w != 2 {
+		t.Errorf("a's series warming up at their first point: %d, want 2 (rate and error ratio)", w)
+	}
+	d.normal(60)
+	if w := a.warming(t); w != 0 {
+		t.Errorf("a's series warming up after 61 points: %d, want 0", w)
+	}
+	if err := a.h.core.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	checkpointed := snapshot(t, a.h.core)
+	if len(checkpointed) != 2 {
+		t.Fatalf("a watches %d series, want 2", len(checkpointed))
+	}
+
+	// a dies without a word; the gateways send checkout to b, which
+	// keeps the counter's baseline but learns nothing before it owns it.
+	db := moveDriver(d, b.h)
+	db.normal(1)
+	if n := b.seriesCount(); n != 0 {
+		t.Fatalf("b learned %d series of a service it does not own", n)
+	}
+	if err := b.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	loaded := snapshot(t, b.h.core)
+	if len(loaded) != len(checkpointed) {
+		t.Fatalf("b loaded %d series, want %d", len(loaded), len(checkpointed))
+	}
+	for k, want := range checkpointed {
+		if !bytes.Equal(loaded[k], want) {
+			t.Errorf("series %q loaded with another state than a checkpointed", k)
+		}
+	}
+	db.normal(1)
+	if w := b.warming(t); w != 0 {
+		t.Errorf("b's series warming up after the takeover: %d, want 0", w)
+	}
+	g := gaugePoints(b.h.metrics)
+	exp, ok := g[conventions.MetricAnomalyExpected][MetricRequestRate+"|checkout|POST /pay"]
+	if !ok || exp < 90 || exp > 110 {
+		t.Errorf("b's expected request rate = %v (present %v), want a's learned ~100/s", exp, ok)
+	}
+	if score := g[conventions.MetricAnomalyScore][MetricRequestRate+"|checkout|POST /pay"]; score >= 0.5 {
+		t.Errorf("b's first request rate scored %v, want an ordinary point", score)
+	}
+}
+
+// TestFleetHandoverMidAnomaly: the owner of a service whose traffic
+// dropped hands it over mid-incident. It writes the detectors, drops them
+// without resolving; the new owner loads them still firing, sends no
+// second onset, and resolves once the traffic is back.
+func TestFleetHandoverMidAnomaly(t *testing.T) {
+	store := ownershiptest.NewStore()
+	a, b := newEvaluator(t, store), newEvaluator(t, store)
+	defer a.h.shutdown()
+	defer b.h.shutdown()
+	ctx := context.Background()
+	if err := a.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	d := newCallsDriver(a.h)
+	d.normal(200)
+	for range 5 {
+		d.step(600, 6) // traffic drops to a tenth
+	}
+	if firing, _ := byState(events(a.h.logs), MetricRequestRate); len(firing) != 1 {
+		t.Fatalf("a: %d firing request_rate events after the drop, want 1", len(firing))
+	}
+
+	a.m.Release(ctx, "checkout", true)
+	if n := a.seriesCount(); n != 0 {
+		t.Errorf("a keeps %d series of a service it handed over", n)
+	}
+	if err := b.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	b.h.core.mu.Lock()
+	s := b.h.core.series[redKey(MetricRequestRate, "checkout", "POST /pay")]
+	firing := s != nil && s.firing
+	b.h.core.mu.Unlock()
+	if !firing {
+		t.Fatal("b did not load the request_rate series firing")
+	}
+	db := moveDriver(d, b.h)
+	db.normal(150)
+	// a goes on closing intervals: it must say nothing of checkout.
+	a.h.flushAt(t0.Add(time.Duration(db.interval+1) * time.Minute))
+
+	if evs := events(a.h.logs); len(evs) != 1 {
+		t.Errorf("a sent %d alert events, want only its onset (no resolve after the handover)", len(evs))
+	}
+	firingB, resolvedB := byState(events(b.h.logs), MetricRequestRate)
+	if len(firingB) != 0 || len(resolvedB) != 1 {
+		t.Errorf("b: %d firing and %d resolved request_rate events, want 0 and 1", len(firingB), len(resolvedB))
+	}
+}
+
+// TestFleetLostLease: an evaluator whose lease was taken over drops the
+// service without writing: the state in the store stays what the new
+// owner loaded.
+func TestFleetLostLease(t *testing.T) {
+	store := ownershiptest.NewStore()
+	a := newEvaluator(t, store)
+	ctx := context.Background()
+	if err := a.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	d := newCallsDriver(a.h)
+	d.normal(40)
+	if err := a.h.core.checkpoint(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stored := func() []byte {
+		v, err := a.store.Get(ctx, serviceStateKey("checkout"))
+		if err != nil || v == nil {
+			t.Fatalf("the service's state in the store: %q, %v", v, err)
+		}
+		return v
+	}
+	before := stored()
+	d.normal(5)
+	a.m.Release(ctx, "checkout", false)
+	if n := a.seriesCount(); n != 0 {
+		t.Errorf("a keeps %d series of a service it lost", n)
+	}
+	if !bytes.Equal(stored(), before) {
+		t.Error("a wrote the state of a service whose lease it lost")
+	}
+	d.normal(2)
+	if n := a.seriesCount(); n != 0 {
+		t.Errorf("a learns the service it lost again: %d series", n)
+	}
+	// Its shutdown checkpoint writes only what it owns: nothing.
+	a.h.shutdown()
+	if !bytes.Equal(stored(), before) {
+		t.Error("a's shutdown wrote the state of a service it lost")
+	}
+}
