@@ -42,7 +42,10 @@
 // emitted only for owned services, checkpoints are written per owned
 // service, a service taken over has its last checkpoint added to what was
 // accounted meanwhile, and a service handed over is written and dropped
-// without resolving its alerts (fleet.go).
+// without resolving its alerts (fleet.go). The baselines of cumulative
+// metric streams are kept per service and move with it: the new owner
+// adopts the previous owner's last points (internal/cumdelta, Adopt), so
+// no interval of a metric SLI's increase is lost or counted twice.
 //
 // NewReplayFactory builds the same connector on a simulated clock, with
 // evaluation driven by Evaluate instead of the ticker, for replays of

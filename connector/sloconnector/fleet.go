@@ -42,6 +42,7 @@ type fleetState struct {
 func (c *sloConnector) startFleet(owner ownership.Coordinator) {
 	c.fleet = &fleetState{c: c, owner: owner}
 	c.events.owns = owner.Owns
+	c.metrics.setProvisional(func(service string) bool { return !owner.Owns(service) })
 	c.fleet.unregister = owner.Register(c.fleet)
 }
 
@@ -93,10 +94,8 @@ func (f *fleetState) ownedOnly(statuses []tracker.Status, transitions []tracker.
 }
 
 // serviceState is the checkpoint of one service: checkpointState with
-// the tracker's snapshot and the firing alerts of that service only.
-// Cumulative metric streams are not split by service: a service taken
-// over starts its streams from their next point (one interval of a
-// metric SLI's increase is not counted).
+// the tracker's snapshot, the firing alerts and the cumulative metric
+// streams of that service only.
 func (f *fleetState) serviceState(service string) ([]byte, error) {
 	snap, err := f.c.tracker.SnapshotService(service)
 	if err != nil {
@@ -108,7 +107,7 @@ func (f *fleetState) serviceState(service string) ([]byte, error) {
 			firing[fp] = fa
 		}
 	}
-	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: firing})
+	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: firing, Cumulative: f.c.metrics.snapshotService(service)})
 }
 
 // checkpointServices writes the state of every owned service, in one
@@ -155,16 +154,24 @@ func (f *fleetState) Acquired(ctx context.Context, service string) error {
 			delete(f.c.events.firing, fp)
 		}
 	}
-	if len(data) == 0 {
-		return nil
-	}
 	var st checkpointState
-	if err := json.Unmarshal(data, &st); err != nil {
-		f.c.logger.Warn("The SLO checkpoint of a service taken over is unreadable; it starts from what this evaluator saw", zap.String("service", service), zap.Error(err))
-		return nil
+	if len(data) > 0 {
+		if err := json.Unmarshal(data, &st); err != nil {
+			f.c.logger.Warn("The SLO checkpoint of a service taken over is unreadable; it starts from what this evaluator saw", zap.String("service", service), zap.Error(err))
+			st = checkpointState{Version: stateVersion}
+		}
+		if st.Version != stateVersion {
+			f.c.logger.Warn("The SLO checkpoint of a service taken over has another version; ignored", zap.String("service", service), zap.Int("version", st.Version))
+			st = checkpointState{Version: stateVersion}
+		}
 	}
-	if st.Version != stateVersion {
-		f.c.logger.Warn("The SLO checkpoint of a service taken over has another version; ignored", zap.String("service", service), zap.Int("version", st.Version))
+	// The service's metric streams continue from the previous owner's
+	// last points, also when there are none (a service new to the fleet:
+	// the streams that started while watched count from their start).
+	if err := f.c.metrics.adoptService(service, st.Cumulative); err != nil {
+		f.c.logger.Warn("Some cumulative streams of a service taken over are unreadable; their next point is a baseline", zap.String("service", service), zap.Error(err))
+	}
+	if len(data) == 0 {
 		return nil
 	}
 	if len(st.Tracker) > 0 {
@@ -194,6 +201,7 @@ func (f *fleetState) Released(ctx context.Context, service string, handover bool
 		}
 	}
 	f.c.tracker.ForgetService(service)
+	f.c.metrics.forgetService(service)
 	for fp, fa := range f.c.events.firing {
 		if fa.Labels[conventions.AttrServiceName] == service {
 			delete(f.c.events.firing, fp)

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-otel/vigil/conventions"
@@ -67,4 +68,68 @@ func TestFleetHandover(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
 	assert.Len(t, alertEventsOf(a.lSink.AllLogs()), 1)
+}
+
+// TestFleetMetricSLIHandover: a metric SLI's cumulative baselines move
+// with the service. The new owner gets the counter's next point before it
+// owns the service (a provisional baseline), then adopts the old owner's
+// last point, so the two owners together count every increase once: none
+// of the interval between the old owner's last point and the new owner's
+// first is lost.
+func TestFleetMetricSLIHandover(t *testing.T) {
+	tests := []struct {
+		name string
+		// started: the counter's stream began while both watched (its
+		// first point counts its whole value), or long before.
+		startedWhileWatched bool
+		want                float64
+	}{
+		{"stream older than the evaluators", false, 50}, // 1000 → 1050
+		{"stream started while watched", true, 1050},    // 0 → 1050
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := writeSpec(t, t.TempDir(), "payments.yaml", ratioSpec)
+			store := ownershiptest.NewStore()
+			id := component.MustNewID("redis_storage")
+			began := time.Now()
+			member := func() (*harness, *ownershiptest.Member) {
+				m := ownershiptest.NewMember(store)
+				cfg := testConfig(spec)
+				cfg.Storage = &id
+				h := newHarness(t, "", cfg)
+				require.NoError(t, h.start(storageHost{id: id, ext: m}))
+				t.Cleanup(h.shutdown)
+				return h, m
+			}
+			a, am := member()
+			b, bm := member()
+			start := began.Add(-time.Hour)
+			if tt.startedWhileWatched {
+				start = time.Now()
+			}
+			ts := time.Now()
+			point := func(v int64) pmetric.Metrics {
+				ts = ts.Add(time.Second)
+				return counterBatch("payments", counterPoint{metric: "payments.authorizations", attrs: map[string]any{"outcome": "error"}, value: v, cumulative: true, start: start, ts: ts})
+			}
+			bad := func(h *harness) float64 {
+				v, _ := valueOf(lastPoints(h.mSink.AllMetrics(), conventions.MetricSLOEvents), map[string]any{"slo": "auth", "outcome": "bad"})
+				return v
+			}
+			ctx := context.Background()
+
+			require.NoError(t, am.Acquire(ctx, "payments"))
+			a.consumeMetrics(point(1000))
+			a.consumeMetrics(point(1010))
+			// The gateways move payments to b: its next point reaches b
+			// before b owns the service.
+			b.consumeMetrics(point(1030))
+			am.Release(ctx, "payments", true)
+			require.NoError(t, bm.Acquire(ctx, "payments"))
+			b.consumeMetrics(point(1050))
+			assert.Eventually(t, func() bool { return bad(b) == tt.want }, 5*time.Second, 10*time.Millisecond)
+			assert.Equal(t, tt.want, bad(b), "bad events at b")
+		})
+	}
 }

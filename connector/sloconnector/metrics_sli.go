@@ -110,10 +110,22 @@ const streamTTL = time.Hour
 // previous point of every cumulative stream (package internal/cumdelta),
 // to count increases and detect resets, and the running sums of each SLO
 // series, to record good and bad events as their counters move.
+//
+// The streams are kept per service (the resource's service.name), so that
+// in a fleet a service's baselines move with the service: its checkpoint
+// holds them, the next owner adopts them (fleet.go).
 type metricAccounting struct {
-	mu     sync.Mutex
-	deltas *cumdelta.Tracker
-	series map[seriesKey]*sliSums
+	mu      sync.Mutex
+	started time.Time
+	deltas  map[string]*cumdelta.Tracker // by service
+	// retired are the dropped points of trackers forgotten since, so the
+	// counts reported stay monotonic.
+	retired cumdelta.Stats
+	// provisional, when set (in a fleet), tells whether the streams of a
+	// service are provisional when their tracker is made: the service is
+	// owned by another evaluator, which may be counting them.
+	provisional func(service string) bool
+	series      map[seriesKey]*sliSums
 }
 
 type seriesKey struct {
@@ -140,9 +152,44 @@ type sliSums struct {
 // value counts.
 func newMetricAccounting(started time.Time) *metricAccounting {
 	return &metricAccounting{
-		deltas: cumdelta.New(cumdelta.Settings{Started: started, MaxIdle: streamTTL}),
-		series: map[seriesKey]*sliSums{},
+		started: started,
+		deltas:  map[string]*cumdelta.Tracker{},
+		series:  map[seriesKey]*sliSums{},
 	}
+}
+
+// setProvisional sets how to tell, when a service's streams are first
+// seen, whether another evaluator of a fleet owns it.
+func (a *metricAccounting) setProvisional(f func(service string) bool) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.provisional = f
+}
+
+// tracker returns the streams of service; a.mu held.
+func (a *metricAccounting) tracker(service string) *cumdelta.Tracker {
+	tr := a.deltas[service]
+	if tr == nil {
+		tr = cumdelta.New(cumdelta.Settings{Started: a.started, MaxIdle: streamTTL})
+		if a.provisional != nil && a.provisional(service) {
+			tr.SetProvisional(true)
+		}
+		a.deltas[service] = tr
+	}
+	return tr
+}
+
+// retire forgets the streams of service; a.mu held.
+func (a *metricAccounting) retire(service string) {
+	tr := a.deltas[service]
+	if tr == nil {
+		return
+	}
+	st := tr.Stats()
+	a.retired.OutOfOrder += st.OutOfOrder
+	a.retired.NoRecordedValue += st.NoRecordedValue
+	a.retired.Invalid += st.Invalid
+	delete(a.deltas, service)
 }
 
 // record reads the points of md that SLOs select and records their events.
@@ -162,6 +209,7 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 			service = v.AsString()
 		}
 		var resID cumdelta.ResourceID
+		var deltas *cumdelta.Tracker
 		hashed := false
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
@@ -177,8 +225,9 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 				}
 				if !hashed {
 					resID, hashed = cumdelta.ResourceOf(res), true
+					deltas = a.tracker(service)
 				}
-				touched = a.metric(m, refs, service, res, resID, ref, now, touched)
+				touched = a.metric(m, refs, service, res, resID, deltas, ref, now, touched)
 			}
 		}
 	}
@@ -217,7 +266,7 @@ func wholeAbove(sum, recorded float64) uint64 {
 // metric handles the points of one metric that refs select. Each point's
 // increase is computed once, when the first rule selects it, and shared by
 // every rule that does.
-func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, resID cumdelta.ResourceID, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
+func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service string, res pcommon.Map, resID cumdelta.ResourceID, deltas *cumdelta.Tracker, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
 	key := func(attrs pcommon.Map) cumdelta.Key { return cumdelta.StreamKey(resID, m.Name(), attrs) }
 	switch m.Type() {
 	case pmetric.MetricTypeSum:
@@ -234,7 +283,7 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 				if !computed {
 					// Dropped points (out of order, no value) and
 					// baselines give 0; the tracker counts the drops.
-					delta, _ = a.deltas.Sum(key(dp.Attributes()), sum.AggregationTemporality(), dp, now)
+					delta, _ = deltas.Sum(key(dp.Attributes()), sum.AggregationTemporality(), dp, now)
 					computed = true
 				}
 				if delta == 0 {
@@ -261,7 +310,7 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 			computed := false
 			touched = a.histogramPoint(m, refs, service, res, dp.Attributes(), dp.Timestamp(), touched, func() uint64 {
 				if !computed {
-					d, _ = a.deltas.Histogram(key(dp.Attributes()), h.AggregationTemporality(), dp, now)
+					d, _ = deltas.Histogram(key(dp.Attributes()), h.AggregationTemporality(), dp, now)
 					computed = true
 				}
 				return d.Count
@@ -276,7 +325,7 @@ func (a *metricAccounting) metric(m pmetric.Metric, refs []metricRef, service st
 			computed := false
 			touched = a.histogramPoint(m, refs, service, res, dp.Attributes(), dp.Timestamp(), touched, func() uint64 {
 				if !computed {
-					d, _ = a.deltas.ExponentialHistogram(key(dp.Attributes()), eh.AggregationTemporality(), dp, now)
+					d, _ = deltas.ExponentialHistogram(key(dp.Attributes()), eh.AggregationTemporality(), dp, now)
 					computed = true
 				}
 				return d.Count
@@ -397,11 +446,17 @@ func (a *metricAccounting) sums(r *metricRule, attrs, res pcommon.Map) (*sliSums
 	return s, first
 }
 
-// expire drops streams not seen for streamTTL.
+// expire drops streams not seen for streamTTL, and the trackers of
+// services left without streams.
 func (a *metricAccounting) expire(now time.Time) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	a.deltas.Expire(now)
+	for service, tr := range a.deltas {
+		tr.Expire(now)
+		if tr.Len() == 0 {
+			a.retire(service)
+		}
+	}
 }
 
 // forget drops the running sums of SLOs not in keep, after a reload.
@@ -415,24 +470,72 @@ func (a *metricAccounting) forget(keep map[string]bool) {
 	}
 }
 
-// snapshotStreams returns the cumulative streams' last points, by key.
-// The running sums of SLO series are not kept: they only hold the part of
-// a total whose good or bad share has not arrived yet.
-func (a *metricAccounting) snapshotStreams() map[string]cumdelta.State {
+// snapshotStreams returns the cumulative streams' last points, by service
+// and key. The running sums of SLO series are not kept: they only hold
+// the part of a total whose good or bad share has not arrived yet.
+func (a *metricAccounting) snapshotStreams() map[string]map[string]cumdelta.State {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.deltas.Snapshot()
+	out := make(map[string]map[string]cumdelta.State, len(a.deltas))
+	for service, tr := range a.deltas {
+		out[service] = tr.Snapshot()
+	}
+	return out
 }
 
 // restoreStreams puts back streams of a snapshot.
-func (a *metricAccounting) restoreStreams(streams map[string]cumdelta.State) error {
+func (a *metricAccounting) restoreStreams(streams map[string]map[string]cumdelta.State) error {
 	a.mu.Lock()
 	defer a.mu.Unlock()
-	return a.deltas.Restore(streams)
+	var errs []error
+	for service, states := range streams {
+		errs = append(errs, a.tracker(service).Restore(states))
+	}
+	return errors.Join(errs...)
+}
+
+// snapshotService returns the streams of one service, for its checkpoint
+// in a fleet.
+func (a *metricAccounting) snapshotService(service string) map[string]cumdelta.State {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if tr := a.deltas[service]; tr != nil {
+		return tr.Snapshot()
+	}
+	return nil
+}
+
+// adoptService takes over the streams of a service from its previous
+// owner's checkpoint (cumdelta.Tracker.Adopt).
+func (a *metricAccounting) adoptService(service string, streams map[string]cumdelta.State) error {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.deltas[service] == nil && len(streams) == 0 {
+		return nil
+	}
+	return a.tracker(service).Adopt(streams)
+}
+
+// forgetService drops the streams of a service that moved away.
+func (a *metricAccounting) forgetService(service string) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.retire(service)
 }
 
 // droppedPoints returns the counts of metric points dropped, by reason.
-func (a *metricAccounting) droppedPoints() cumdelta.Stats { return a.deltas.Stats() }
+func (a *metricAccounting) droppedPoints() cumdelta.Stats {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	out := a.retired
+	for _, tr := range a.deltas {
+		st := tr.Stats()
+		out.OutOfOrder += st.OutOfOrder
+		out.NoRecordedValue += st.NoRecordedValue
+		out.Invalid += st.Invalid
+	}
+	return out
+}
 
 func laterOf(a, b time.Time) time.Time {
 	if b.After(a) {

@@ -368,9 +368,19 @@ func TestMetricStreamsExpire(t *testing.T) {
 	now := time.Now()
 	acc := newMetricAccounting(now)
 	acc.record(rs, counterBatch("payments", counterPoint{metric: "payments.authorizations", value: 5, cumulative: true, start: now.Add(-time.Hour)}), nopRecorder{}, nopRecorder{}, now)
-	require.Equal(t, 1, acc.deltas.Len())
+	streams := func() int {
+		acc.mu.Lock()
+		defer acc.mu.Unlock()
+		n := 0
+		for _, tr := range acc.deltas {
+			n += tr.Len()
+		}
+		return n
+	}
+	require.Equal(t, 1, streams())
 	acc.expire(now.Add(streamTTL / 2))
-	assert.Equal(t, 1, acc.deltas.Len())
+	assert.Equal(t, 1, streams())
 	acc.expire(now.Add(2 * streamTTL))
-	assert.Equal(t, 0, acc.deltas.Len())
+	assert.Equal(t, 0, streams())
+	assert.Empty(t, acc.deltas, "a service without streams keeps no tracker")
 }

@@ -19,10 +19,14 @@ type checkpointState struct {
 	Version int                     `json:"version"`
 	Tracker json.RawMessage         `json:"tracker"`
 	Firing  map[string]*firingAlert `json:"firing,omitempty"`
-	// Cumulative are the last points of cumulative metric streams
-	// (package internal/cumdelta). Checkpoints of earlier versions kept
-	// them as "streams", under other keys: they are not read, and each
-	// stream's next point becomes its baseline.
+	// CumulativeByService are the last points of cumulative metric
+	// streams (package internal/cumdelta), by service and stream key.
+	// Checkpoints of earlier versions kept them unsplit, as "cumulative"
+	// or "streams": those are not read, and each stream's next point
+	// becomes its baseline.
+	CumulativeByService map[string]map[string]cumdelta.State `json:"cumulative_by_service,omitempty"`
+	// Cumulative, in the checkpoint of one service of a fleet
+	// (fleet.go), are that service's streams.
 	Cumulative map[string]cumdelta.State `json:"cumulative,omitempty"`
 }
 
@@ -33,7 +37,7 @@ func (c *sloConnector) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, Cumulative: c.metrics.snapshotStreams()})
+	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, CumulativeByService: c.metrics.snapshotStreams()})
 }
 
 func (c *sloConnector) restore(data []byte) error {
@@ -53,6 +57,6 @@ func (c *sloConnector) restore(data []byte) error {
 			c.events.firing[fp] = fa
 		}
 	}
-	errs = append(errs, c.metrics.restoreStreams(st.Cumulative))
+	errs = append(errs, c.metrics.restoreStreams(st.CumulativeByService))
 	return errors.Join(errs...)
 }

@@ -41,6 +41,17 @@
 //
 // Streams not seen for Settings.MaxIdle are forgotten by Expire, so that
 // churning series do not pile up.
+//
+// Streams that move between processes (a fleet's evaluators, which own a
+// service at a time): a process that receives a stream before it owns the
+// stream's service keeps a provisional Tracker (SetProvisional), whose
+// first points are baselines even for streams that started while watched,
+// since the previous owner may have counted them. When the service is
+// taken over, Adopt merges the previous owner's Snapshot: a stream this
+// process has only a baseline of continues from the previous owner's last
+// point (so nothing between the two is lost or counted twice), and a
+// stream the previous owner never saw counts its whole value at its next
+// point, as it would have had this process owned it from the start.
 package cumdelta // import "github.com/vigil-otel/vigil/internal/cumdelta"
 
 import (
@@ -114,6 +125,8 @@ type Result struct {
 	// From is when the increase began: the previous point's timestamp, or
 	// the start time of a new or restarted stream; 0 when unknown.
 	From pcommon.Timestamp
+	// deferred: a First taken as a Baseline by a provisional Tracker.
+	deferred bool
 }
 
 // Settings configure a Tracker.
@@ -131,6 +144,9 @@ type Tracker struct {
 	started pcommon.Timestamp
 	maxIdle time.Duration
 	streams map[Key]*stream
+	// provisional: the streams' owner may be another process; see
+	// SetProvisional.
+	provisional bool
 	// Buffers the deltas returned alias until the next call.
 	buckets, negative []uint64
 
@@ -237,6 +253,13 @@ type stream struct {
 	zero           uint64
 	offset, negOff int32
 	negative       []uint64
+
+	// counted: an increase of the stream was counted here since its first
+	// point here (Adopt keeps such a stream over the previous owner's).
+	counted bool
+	// deferredFirst: a First point taken as a baseline while provisional;
+	// Adopt makes the next point count the stream's whole value.
+	deferredFirst bool
 }
 
 // begin applies the rules common to every kind: out-of-order points are
@@ -247,6 +270,9 @@ func (t *Tracker) begin(key Key, k kind, start, ts pcommon.Timestamp) (s *stream
 	s = t.streams[key]
 	if s == nil || s.kind != k {
 		if start != 0 && start < ts && start >= t.started {
+			if t.provisional {
+				return nil, Result{Outcome: Baseline, deferred: true}, true
+			}
 			return nil, Result{Outcome: First, From: start}, true
 		}
 		return nil, Result{Outcome: Baseline}, true
@@ -319,7 +345,18 @@ func (t *Tracker) Sum(key Key, temporality pmetric.AggregationTemporality, dp pm
 		delta = 0
 	}
 	s.start, s.last, s.seen, s.value = start, ts, now, v
+	s.note(r)
 	return delta, r
+}
+
+// note records what a point did to the stream, for Adopt.
+func (s *stream) note(r Result) {
+	switch {
+	case r.Outcome.Counts():
+		s.counted, s.deferredFirst = true, false
+	case r.Outcome == Baseline:
+		s.counted, s.deferredFirst = false, r.deferred
+	}
 }
 
 // HistogramDelta is the increase of an explicit-bucket histogram point.
@@ -390,6 +427,7 @@ func (t *Tracker) Histogram(key Key, temporality pmetric.AggregationTemporality,
 	for i := 0; i < counts.Len(); i++ {
 		s.counts = append(s.counts, counts.At(i))
 	}
+	s.note(r)
 	return out, r
 }
 
@@ -494,6 +532,7 @@ func (t *Tracker) ExponentialHistogram(key Key, temporality pmetric.AggregationT
 	s.scale, s.zeroThreshold, s.zero = dp.Scale(), dp.ZeroThreshold(), dp.ZeroCount()
 	s.offset, s.counts = pos.Offset(), append(s.counts[:0], pos.BucketCounts().AsRaw()...)
 	s.negOff, s.negative = neg.Offset(), append(s.negative[:0], neg.BucketCounts().AsRaw()...)
+	s.note(r)
 	return out, r
 }
 

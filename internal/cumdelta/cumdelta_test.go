@@ -492,3 +492,78 @@ func TestSnapshotRestore(t *testing.T) {
 	err := second.Restore(map[string]State{"zz": {Kind: "sum"}, "00": {Kind: "gauge"}})
 	assert.ErrorContains(t, err, "2 unreadable states")
 }
+
+// TestAdopt: a stream moves from one owner to another. Whatever the point
+// at which the new owner takes the streams over, the two owners together
+// count every increase once.
+func TestAdopt(t *testing.T) {
+	k := StreamKey(ResourceID{}, "calls", pcommon.NewMap())
+	point := func(ts, v int) pmetric.NumberDataPoint {
+		// The stream started while both owners watched.
+		return sumPoint{start: at(5), ts: at(ts), value: float64(v)}.dp()
+	}
+	tests := []struct {
+		name string
+		// prev are the previous owner's points (it owned the stream from
+		// its start), next the new owner's: before, then after Adopt.
+		prev, before, after [][2]int
+		// want is what the two count together.
+		want float64
+	}{
+		{"the new owner had a baseline only", [][2]int{{10, 100}, {20, 150}}, [][2]int{{30, 200}}, [][2]int{{40, 260}}, 260},
+		{"the new owner had the stream's first point only, the previous owner never saw it", nil, [][2]int{{30, 200}}, [][2]int{{40, 260}}, 260},
+		{"the new owner had nothing: the previous owner's last point goes on", [][2]int{{10, 100}, {20, 150}}, nil, [][2]int{{40, 260}}, 260},
+		// Two points before the takeover: the new owner counted their
+		// increase, so its state stands; 150 to 200 is lost, nothing is
+		// counted twice.
+		{"the new owner counted before it took over", [][2]int{{10, 100}, {20, 150}}, [][2]int{{30, 200}, {35, 230}}, [][2]int{{40, 260}}, 210},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var total float64
+			prev := New(Settings{Started: watched})
+			for _, p := range tt.prev {
+				v, _ := prev.Sum(k, cum, point(p[0], p[1]), watched)
+				total += v
+			}
+			next := New(Settings{Started: watched})
+			next.SetProvisional(true)
+			for _, p := range tt.before {
+				v, _ := next.Sum(k, cum, point(p[0], p[1]), watched)
+				total += v
+			}
+			var snap map[string]State
+			if tt.prev != nil {
+				snap = prev.Snapshot()
+			}
+			require.NoError(t, next.Adopt(snap))
+			for _, p := range tt.after {
+				v, _ := next.Sum(k, cum, point(p[0], p[1]), watched)
+				total += v
+			}
+			assert.Equal(t, tt.want, total)
+		})
+	}
+}
+
+// TestAdoptHistograms: a provisional histogram stream the previous owner
+// never saw counts its whole value after Adopt, explicit and exponential.
+func TestAdoptHistograms(t *testing.T) {
+	k := func(n string) Key { return StreamKey(ResourceID{}, n, pcommon.NewMap()) }
+	b := []float64{1}
+	tr := New(Settings{Started: watched})
+	tr.SetProvisional(true)
+	_, r := tr.Histogram(k("hist"), cum, histPoint{start: at(5), ts: at(10), bounds: b, counts: []uint64{3, 1}}.dp(), watched)
+	assert.Equal(t, Baseline, r.Outcome, "provisional: the first point is a baseline")
+	_, r = tr.ExponentialHistogram(k("exp"), cum, expPoint{start: at(5), ts: at(10), scale: 1, offset: 2, counts: []uint64{1, 1}}.dp(), watched)
+	assert.Equal(t, Baseline, r.Outcome)
+	require.NoError(t, tr.Adopt(nil))
+	h, _ := tr.Histogram(k("hist"), cum, histPoint{start: at(5), ts: at(20), bounds: b, counts: []uint64{4, 3}}.dp(), watched)
+	assert.Equal(t, []uint64{4, 3}, h.Counts)
+	assert.Equal(t, uint64(7), h.Count)
+	e, _ := tr.ExponentialHistogram(k("exp"), cum, expPoint{start: at(5), ts: at(20), scale: 1, offset: 2, counts: []uint64{2, 1}}.dp(), watched)
+	assert.Equal(t, []uint64{2, 1}, e.Positive.Counts)
+	// Not provisional any more: a new stream's first point counts.
+	_, r = tr.Sum(k("sum"), cum, sumPoint{start: at(15), ts: at(20), value: 5}.dp(), watched)
+	assert.Equal(t, First, r.Outcome)
+}

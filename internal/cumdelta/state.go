@@ -82,6 +82,50 @@ func (t *Tracker) Restore(states map[string]State) error {
 	return nil
 }
 
+// SetProvisional makes a point of a stream new to the Tracker a baseline
+// even when the stream started while watched (on), or not (off): while a
+// process does not own the streams' service, another process may be
+// counting them. Adopt ends it.
+func (t *Tracker) SetProvisional(on bool) { t.provisional = on }
+
+// Adopt takes the streams over from their previous owner's Snapshot and
+// ends the provisional mode (see the package doc). Per stream: one this
+// Tracker holds only a baseline of (no increase counted here since its
+// first point here) is replaced by the previous owner's, so its next
+// point counts the increase since the previous owner's last one; one that
+// counted increases here keeps its own state (what happened between the
+// two owners' points is then not counted); a stream of the snapshot this
+// Tracker does not hold is added. A stream the snapshot does not hold and
+// whose first point here was deferred (it started while watched) counts
+// its whole value at its next point. Unreadable states are skipped and
+// reported, as by Restore.
+func (t *Tracker) Adopt(states map[string]State) error {
+	t.provisional = false
+	adopted := make(map[string]State, len(states))
+	for k, st := range states {
+		var key Key
+		if b, err := hex.DecodeString(k); err == nil && len(b) == len(key) {
+			copy(key[:], b)
+			if s := t.streams[key]; s != nil && s.counted {
+				continue
+			}
+		}
+		adopted[k] = st
+	}
+	err := t.Restore(adopted)
+	for _, s := range t.streams {
+		if s.deferredFirst {
+			// The previous owner never saw the stream: count it from
+			// zero at its start, as a First.
+			s.deferredFirst = false
+			s.value, s.count, s.zero = 0, 0, 0
+			clear(s.counts)
+			clear(s.negative)
+		}
+	}
+	return err
+}
+
 func clone[T any](s []T) []T {
 	if len(s) == 0 {
 		return nil
