@@ -68,6 +68,10 @@ type Engine struct {
 	// inhibitions is built lazily during a Flush and dropped at its end:
 	// the set of firing alerts only changes between flushes.
 	inhibitions inhibitIndex
+	// lastNow is the latest time the engine was given (Flush,
+	// SyncSilences): silences merged from the store are forgotten
+	// SilenceRetention after their end, as collectSilences does.
+	lastNow time.Time
 }
 
 type alertState struct {
@@ -136,8 +140,12 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 		}
 		entries = append(entries, doc.Entries...)
 	}
-	var sil silencesDoc
-	if _, err := load(ctx, e.store, StoreKeySilences, &sil, func() int { return sil.Version }); err != nil {
+	data, err := e.store.Get(ctx, StoreKeySilences)
+	if err != nil {
+		return fmt.Errorf("reading notification log %s: %w", StoreKeySilences, err)
+	}
+	sil, err := decodeSilences(data)
+	if err != nil {
 		return err
 	}
 	e.persistMu.Lock()
@@ -156,10 +164,9 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 		e.restoreAlert(entry, now)
 	}
 	for id, rec := range sil.Silences {
-		if rec.Muted == nil {
-			rec.Muted = map[string]bool{}
+		if rec != nil {
+			e.silState[id] = rec
 		}
-		e.silState[id] = rec
 	}
 	for id, stored := range sil.API {
 		s, err := stored.silence(id)
@@ -259,6 +266,12 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 		e.route(st, now, nil)
 		return
 	}
+	if st == nil && e.sharded {
+		// Resolved where this evaluator never held it firing (it took
+		// the service over since): an until_resolved silence that muted
+		// it elsewhere learns it resolved.
+		e.noteResolvedLocked(a.Fingerprint, now)
+	}
 	if st == nil || !st.alert.Firing() {
 		return
 	}
@@ -304,6 +317,9 @@ func (e *Engine) route(st *alertState, now time.Time, previous map[string]*group
 func (e *Engine) Flush(now time.Time) []Notification {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	if now.After(e.lastNow) {
+		e.lastNow = now
+	}
 	e.resolveStale(now)
 	e.expireSilences(now)
 	defer func() { e.inhibitions = nil }()
@@ -533,17 +549,11 @@ func (e *Engine) persistSilences(ctx context.Context) error {
 		e.mu.Unlock()
 		return nil
 	}
-	doc := silencesDoc{Version: nflogVersion, Silences: e.silState, API: map[string]storedSilence{}}
-	for id, s := range e.apiSilences {
-		doc.API[id] = storeSilence(s)
-	}
-	data, err := json.Marshal(doc)
+	doc := e.silencesDocLocked()
+	horizon := e.horizonLocked()
 	e.silDirty = false
 	e.mu.Unlock()
-	if err == nil {
-		err = e.store.Set(ctx, StoreKeySilences, data)
-	}
-	if err != nil {
+	if err := e.writeSilences(ctx, doc, horizon); err != nil {
 		e.mu.Lock()
 		e.silDirty = true
 		e.mu.Unlock()

@@ -72,14 +72,17 @@ func (e *Engine) silenced(a Alert, now time.Time) bool {
 		if s.UntilResolved {
 			rec := e.silState[s.ID]
 			if rec == nil {
-				rec = &silenceRecord{Muted: map[string]bool{}}
+				rec = &silenceRecord{}
 				e.silState[s.ID] = rec
 			}
 			if !rec.ExpiredAt.IsZero() {
 				continue
 			}
-			if !rec.Muted[a.Fingerprint] {
-				rec.Muted[a.Fingerprint] = true
+			if m, ok := rec.Alerts[a.Fingerprint]; !ok || !m.Firing {
+				if rec.Alerts == nil {
+					rec.Alerts = map[string]mutedAlert{}
+				}
+				rec.Alerts[a.Fingerprint] = mutedAlert{Firing: true, At: now}
 				e.silDirty = true
 			}
 		}
@@ -92,16 +95,29 @@ func (e *Engine) silenced(a Alert, now time.Time) bool {
 // all resolved while no alert it matches still fires. A silence that has
 // muted nothing yet stays in force: it was created for an incident that has
 // not started.
+//
+// An alert this engine no longer holds resolved and was forgotten, on one
+// node. In a fleet (sharded) it may be another evaluator's: it counts as
+// resolved only once that evaluator said so (silencesync.go).
 func (e *Engine) expireSilences(now time.Time) {
 	e.collectSilences(now)
 	for _, s := range e.allSilences() {
 		rec := e.silState[s.ID]
-		if !s.UntilResolved || rec == nil || !rec.ExpiredAt.IsZero() || len(rec.Muted) == 0 {
+		if !s.UntilResolved || rec == nil || !rec.ExpiredAt.IsZero() || len(rec.Alerts) == 0 {
 			continue
 		}
 		done := true
-		for fp := range rec.Muted {
-			if st := e.alerts[fp]; st != nil && st.alert.Firing() {
+		for fp, m := range rec.Alerts {
+			st := e.alerts[fp]
+			switch {
+			case st != nil && st.alert.Firing():
+				done = false
+			case st != nil || !e.sharded:
+				if m.Firing {
+					rec.Alerts[fp] = mutedAlert{Firing: false, At: now}
+					e.silDirty = true
+				}
+			case m.Firing:
 				done = false
 			}
 		}
@@ -112,7 +128,18 @@ func (e *Engine) expireSilences(now time.Time) {
 		}
 		if done {
 			rec.ExpiredAt = now
-			rec.Muted = map[string]bool{}
+			rec.Alerts = nil
+			e.silDirty = true
+		}
+	}
+}
+
+// noteResolvedLocked records, in every until_resolved silence that muted
+// the alert fp, that it resolved; e.mu held.
+func (e *Engine) noteResolvedLocked(fp string, now time.Time) {
+	for _, rec := range e.silState {
+		if m, ok := rec.Alerts[fp]; ok && m.Firing && rec.ExpiredAt.IsZero() {
+			rec.Alerts[fp] = mutedAlert{Firing: false, At: now}
 			e.silDirty = true
 		}
 	}

@@ -71,7 +71,12 @@ type LogEntry struct {
 
 // silenceRecord is the engine's state of an until_resolved silence.
 type silenceRecord struct {
-	// Muted are the fingerprints of alerts the silence has muted.
+	// Alerts are the alerts the silence has muted, by fingerprint, and
+	// whether each still fires (merged between the evaluators of a
+	// fleet: silencesync.go).
+	Alerts map[string]mutedAlert `json:"alerts,omitempty"`
+	// Muted, in documents written before Alerts, are the fingerprints of
+	// the alerts muted; read as Alerts still firing (upgrade).
 	Muted map[string]bool `json:"muted,omitempty"`
 	// ExpiredAt is when the muted alerts resolved; zero while in force.
 	ExpiredAt time.Time `json:"expired_at,omitzero"`

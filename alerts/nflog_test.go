@@ -158,6 +158,16 @@ func (s *faultyStore) Get(ctx context.Context, key string) ([]byte, error) {
 	return s.MemStore.Get(ctx, key)
 }
 
+func (s *faultyStore) Update(ctx context.Context, key string, update func([]byte) ([]byte, error)) error {
+	if s.getErr != nil {
+		return s.getErr
+	}
+	if s.setErr != nil {
+		return s.setErr
+	}
+	return s.MemStore.Update(ctx, key, update)
+}
+
 func (s *faultyStore) Set(ctx context.Context, key string, value []byte) error {
 	if s.setErr != nil {
 		return s.setErr

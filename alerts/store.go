@@ -53,3 +53,21 @@ func (s *MemStore) Delete(_ context.Context, key string) error {
 	delete(s.m, key)
 	return nil
 }
+
+var _ Updater = (*MemStore)(nil)
+
+// Update replaces the value under key with update's result, atomically.
+func (s *MemStore) Update(_ context.Context, key string, update func([]byte) ([]byte, error)) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var cur []byte
+	if v, ok := s.m[key]; ok {
+		cur = append([]byte(nil), v...)
+	}
+	next, err := update(cur)
+	if err != nil {
+		return err
+	}
+	s.m[key] = append([]byte(nil), next...)
+	return nil
+}

@@ -93,10 +93,14 @@
 // dropped without a resolve, its log left for the next owner. A write of
 // the log that failed (the store was down) is retried every
 // flush_interval, apart from the flush loop. Silences are one value in
-// the store, loaded at start: in a fleet each evaluator's console changes
-// its own engine's silences and writes the whole value, so the last
-// evaluator to write it wins (keeping silences in step across evaluators
-// is not built yet).
+// the store that every evaluator's engine merges into, per silence,
+// rather than overwrites: a console's write is an atomic read-merge-write
+// (alerts.Updater, redis_storage's WATCH/MULTI), and every flush_interval
+// each evaluator reads the value and merges it into its own
+// (Engine.SyncSilences), so a silence created, changed or expired through
+// any evaluator's console applies on every evaluator within one
+// flush_interval and a store round trip (alerts/silencesync.go has the
+// merge rules).
 //
 // # The console
 //

@@ -248,9 +248,10 @@ func (r *router) run(ctx context.Context) {
 
 // persistLoop writes, every FlushInterval, what the notification log
 // could not write when it changed (the store was down): once the store
-// answers again, the log in it is whole again. It runs apart from the
-// flush loop, so a store that does not answer never delays a
-// notification.
+// answers again, the log in it is whole again. In a fleet it first reads
+// the silences the other evaluators' consoles wrote (SyncSilences), so
+// they apply here from the next flush. It runs apart from the flush loop,
+// so a store that does not answer never delays a notification.
 func (r *router) persistLoop(ctx context.Context) {
 	defer r.loop.Done()
 	ticker := time.NewTicker(r.cfg.FlushInterval)
@@ -261,19 +262,29 @@ func (r *router) persistLoop(ctx context.Context) {
 		case <-ctx.Done():
 			return
 		case <-ticker.C:
-			pctx, cancel := context.WithTimeout(ctx, persistTimeout)
-			err := r.engine.Persist(pctx)
-			cancel()
+			err := r.persistOnce(ctx)
 			switch {
 			case err != nil && !failing:
 				failing = true
-				r.logger.Warn("persisting the notification log failed; trying again every flush_interval", zap.Error(err))
+				r.logger.Warn("persisting the notification log (or, in a fleet, reading the shared silences) failed; trying again every flush_interval", zap.Error(err))
 			case err == nil && failing:
 				failing = false
 				r.logger.Info("notification log persisted again")
 			}
 		}
 	}
+}
+
+// persistOnce is one round of persistLoop: in a fleet, the shared
+// silences read and merged, then what the log could not write written.
+func (r *router) persistOnce(ctx context.Context) error {
+	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
+	defer cancel()
+	var err error
+	if r.owner != nil {
+		err = r.engine.SyncSilences(pctx, r.now())
+	}
+	return errors.Join(err, r.engine.Persist(pctx))
 }
 
 // tick flushes the engine at now and queues each notification for its

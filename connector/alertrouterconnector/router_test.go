@@ -386,6 +386,35 @@ func TestFleetOwnership(t *testing.T) {
 	}
 }
 
+// TestFleetSharedSilences: a silence created through one evaluator's
+// console mutes the page another evaluator would send, once that one has
+// read the shared silences (every flush_interval); an expiry through the
+// second reaches the first the same way.
+func TestFleetSharedSilences(t *testing.T) {
+	store := ownershiptest.NewStore()
+	ctx := context.Background()
+	a, _ := startFleetMember(t, store)
+	b, bm := startFleetMember(t, store)
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	matcher, err := alerts.ParseMatcher(`service_name="checkout"`)
+	require.NoError(t, err)
+	id, err := a.r.engine.SetSilence(ctx, alerts.Silence{Matchers: alerts.Matchers{matcher}, EndsAt: t0.Add(time.Hour), CreatedBy: "alice"}, t0)
+	require.NoError(t, err)
+
+	require.NoError(t, b.r.persistOnce(ctx))
+	b.at(t, 0, event("page", "firing"))
+	b.at(t, alerts.DefaultGroupWait)
+	assert.Empty(t, b.notes(t, pipeOncall, 0), "b paged for a service silenced through a's console")
+
+	require.NoError(t, b.r.engine.ExpireSilence(ctx, id, t0.Add(time.Minute)))
+	require.NoError(t, a.r.persistOnce(ctx))
+	got, ok := a.r.engine.SilenceByID(id, t0.Add(time.Minute))
+	require.True(t, ok)
+	assert.Equal(t, alerts.SilenceExpired, got.State, "the expiry through b reached a")
+	b.at(t, time.Minute+alerts.DefaultGroupInterval, event("page", "firing"))
+	assert.Equal(t, []string{"trigger SLOBurnRate-checkout-availability-page"}, b.notes(t, pipeOncall, 1))
+}
+
 func startFleetMember(t *testing.T, store *ownershiptest.Store) (*harness, *ownershiptest.Member) {
 	t.Helper()
 	m := ownershiptest.NewMember(store)

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"strings"
+	"time"
 
 	"github.com/redis/go-redis/v9"
 	"go.opentelemetry.io/collector/component"
@@ -169,6 +171,58 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 		}
 	}
 	return nil
+}
+
+// updateAttempts bounds the tries of one Update whose key other writers
+// keep changing; each try is a round trip or two, and the tries are spaced
+// by a random pause growing up to updateBackoff, so writers contending
+// for the key take turns instead of failing each other in step.
+const (
+	updateAttempts = 50
+	updateBackoff  = 20 * time.Millisecond
+)
+
+// Update replaces the value of key with update's result of the current
+// value, atomically: the key is WATCHed while it is read, and the write
+// (MULTI/EXEC) fails when another client wrote the key in between, and
+// is tried again on the new value. A missing key reads as nil. This is
+// the compare-and-set the alert engine's shared silences merge with
+// (alerts.Updater).
+func (c *client) Update(ctx context.Context, key string, update func(current []byte) ([]byte, error)) error {
+	key = c.prefix + key
+	for attempt := range updateAttempts {
+		err := c.rdb.Watch(ctx, func(tx *redis.Tx) error {
+			cur, err := tx.Get(ctx, key).Bytes()
+			if errors.Is(err, redis.Nil) {
+				cur, err = nil, nil
+			}
+			if err != nil {
+				return err
+			}
+			next, err := update(cur)
+			if err != nil {
+				return err
+			}
+			_, err = tx.TxPipelined(ctx, func(p redis.Pipeliner) error {
+				p.Set(ctx, key, next, 0)
+				return nil
+			})
+			return err
+		}, key)
+		if !errors.Is(err, redis.TxFailedErr) {
+			if err != nil {
+				return fmt.Errorf("redis_storage: update %s: %w", strings.TrimPrefix(key, c.prefix), err)
+			}
+			return nil
+		}
+		pause := time.Duration(rand.Int64N(int64(min(updateBackoff, time.Duration(attempt+1)*time.Millisecond)) + 1))
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("redis_storage: update %s: %w", strings.TrimPrefix(key, c.prefix), ctx.Err())
+		case <-time.After(pause):
+		}
+	}
+	return fmt.Errorf("redis_storage: update %s: the key kept changing (%d attempts)", strings.TrimPrefix(key, c.prefix), updateAttempts)
 }
 
 // Close releases nothing: the connections belong to the extension.

@@ -2,6 +2,8 @@ package redisstorageextension
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
@@ -284,5 +286,56 @@ func TestTelemetry(t *testing.T) {
 		if err := s.Shutdown(context.Background()); err != nil {
 			t.Error(err)
 		}
+	}
+}
+
+// TestUpdate: concurrent read-modify-writes of one key through Update,
+// from two extensions (two evaluators), lose none of each other's writes.
+func TestUpdate(t *testing.T) {
+	srv := redistest.Start(t, redistest.Options{})
+	ctx := context.Background()
+	var clients []storage.Client
+	for _, name := range []string{"a", "b"} {
+		s := newTestStorage(t, srv.Addr, name)
+		t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+		c, err := s.GetClient(ctx, component.KindConnector, component.MustNewID("alertrouter"), "nflog")
+		if err != nil {
+			t.Fatal(err)
+		}
+		clients = append(clients, c)
+	}
+	type updater interface {
+		Update(context.Context, string, func([]byte) ([]byte, error)) error
+	}
+	const perWriter = 25
+	var wg sync.WaitGroup
+	for w := range 4 {
+		u := clients[w%2].(updater)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range perWriter {
+				err := u.Update(ctx, "counter", func(cur []byte) ([]byte, error) {
+					n := 0
+					if cur != nil {
+						n, _ = strconv.Atoi(string(cur))
+					}
+					return []byte(strconv.Itoa(n + 1)), nil
+				})
+				if err != nil {
+					t.Error(err)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	got, err := clients[0].Get(ctx, "counter")
+	if err != nil || string(got) != strconv.Itoa(4*perWriter) {
+		t.Fatalf("counter = %q, %v after %d concurrent increments", got, err, 4*perWriter)
+	}
+	wantErr := errors.New("refused")
+	if err := clients[0].(updater).Update(ctx, "counter", func([]byte) ([]byte, error) { return nil, wantErr }); !errors.Is(err, wantErr) {
+		t.Errorf("an update's own error = %v, want it returned", err)
 	}
 }

@@ -187,4 +187,21 @@ func (c *client) Batch(ctx context.Context, ops ...*storage.Operation) error {
 	return errors.Join(errs...)
 }
 
+// Update replaces the value of key atomically, as redis_storage's client
+// does (alerts.Updater).
+func (c *client) Update(_ context.Context, key string, update func([]byte) ([]byte, error)) error {
+	c.s.mu.Lock()
+	defer c.s.mu.Unlock()
+	var cur []byte
+	if v, ok := c.s.m[c.prefix+key]; ok {
+		cur = append([]byte(nil), v...)
+	}
+	next, err := update(cur)
+	if err != nil {
+		return err
+	}
+	c.s.m[c.prefix+key] = append([]byte(nil), next...)
+	return nil
+}
+
 func (c *client) Close(context.Context) error { return nil }
