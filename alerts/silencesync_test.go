@@ -183,7 +183,7 @@ func TestSilencesOfEarlierVersions(t *testing.T) {
 		"version":  nflogVersion,
 		"silences": map[string]any{"s1": map[string]any{"muted": map[string]bool{pageCheckout.Fingerprint: true}}},
 		"api": map[string]any{"s1": map[string]any{
-			"matchers": []map[string]any{{"type": MatchEqual, "name": "slo", "value": "availability"}},
+			"matchers":  []map[string]any{{"type": MatchEqual, "name": "slo", "value": "availability"}},
 			"starts_at": t0, "ends_at": t0.Add(time.Hour), "until_resolved": true, "updated_at": t0,
 		}},
 	}
