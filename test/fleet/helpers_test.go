@@ -99,10 +99,20 @@ func configPath(name string) string {
 // with intervals shortened for the test.
 func (f *fleet) startEvaluator() *vigiltest.Instance {
 	f.t.Helper()
+	return f.startEvaluatorEnv(nil)
+}
+
+// startEvaluatorEnv is startEvaluator with env added to this evaluator's
+// environment.
+func (f *fleet) startEvaluatorEnv(extra map[string]string) *vigiltest.Instance {
+	f.t.Helper()
 	env := pagingtest.PagerDutyEnv(f.fake)
 	env["VIGIL_STORE_ENDPOINT"] = f.store
 	env["VIGIL_SLO_DIR"] = f.specs
 	for k, v := range f.extraEnv {
+		env[k] = v
+	}
+	for k, v := range extra {
 		env[k] = v
 	}
 	inst := vigiltest.Start(f.t, vigiltest.Options{
