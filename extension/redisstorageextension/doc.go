@@ -16,8 +16,13 @@
 // component's kind and ID (vigil:connector/slo:KEY): the same on every
 // evaluator, so what one evaluator wrote for a service the next owner
 // reads. Components key their state per service (the slo connector's
-// slo_state/<id>/<service>, the alert engine's vigil.alerts.nflog/<service>),
-// never one value per instance. Batch is a MULTI/EXEC transaction.
+// slo_state/<id>/<service>, the anomaly connector's
+// anomaly/service/<service>, the alert engine's
+// vigil.alerts.nflog/<service>), never one value per instance. Batch is a
+// MULTI/EXEC transaction. The one value every evaluator writes, the
+// alert engine's silences, is merged rather than overwritten: the
+// client's Update is a read-modify-write under WATCH, tried again when
+// another evaluator wrote the key in between (alerts.Updater).
 //
 // # Ownership: a lease per service, claimed by the data
 //
@@ -90,7 +95,17 @@
 //     several evaluators is retried whole by the loadbalancing exporter
 //     when one of them fails, so the others count their part twice
 //     (gateway.yaml therefore does not batch across requests).
-//   - The anomaly connector's detector state is not yet kept per service
-//     (it relearns after a move); its alert events are fenced by the
-//     router, which ingests only owned services' alerts.
+//   - Writes are not fenced: an owner paused past lease_ttl may, when it
+//     wakes, write one checkpoint of a service it lost (its renewal,
+//     which would tell it, comes after). The new owner's next checkpoint
+//     (checkpoint_interval) writes its own state over it, but a takeover
+//     in between would start from the paused owner's older state.
+//
+// # Telemetry
+//
+// otelcol_redis_storage_owned_services, otelcol_redis_storage_lease_claims
+// {outcome}, otelcol_redis_storage_lease_renewals{outcome},
+// otelcol_redis_storage_lease_losses and otelcol_redis_storage_handovers
+// (metadata.yaml, documentation.md), read from the coordinator's counts
+// at each collection (telemetry.go).
 package redisstorageextension // import "github.com/vigil-otel/vigil/extension/redisstorageextension"

@@ -31,6 +31,7 @@ import (
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 	"github.com/vigil-otel/vigil/internal/testutil/pagingtest"
 	"github.com/vigil-otel/vigil/internal/testutil/rawotlp"
+	"github.com/vigil-otel/vigil/internal/testutil/redistest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
@@ -199,6 +200,7 @@ func startExercisedBinary(t *testing.T) (inst *vigiltest.Instance, drive, spans 
 	lokiRetry := scriptedLoki(t, http.StatusTooManyRequests)
 	lokiReject := scriptedLoki(t, http.StatusBadRequest)
 
+	redis := redistest.Start(t, redistest.Options{})
 	zaplogPort := vigiltest.FreePort(t)
 	routing := vigiltest.WriteFile(t, dir, "routing.yml", `
 receivers:
@@ -215,6 +217,9 @@ extensions:
     directory: ${env:VIGIL_STORAGE_DIR}
     create_directory: true
   otlp_guard: {}
+  # Owns nothing here: its lease telemetry is exported from the start.
+  redis_storage:
+    endpoint: %s
 receivers:
   otlp:
     protocols:
@@ -264,7 +269,7 @@ exporters:
   loki/reject:
     endpoint: %s
 service:
-  extensions: [health_check, file_storage, otlp_guard]
+  extensions: [health_check, file_storage, otlp_guard, redis_storage]
   pipelines:
     traces:
       receivers: [otlp]
@@ -287,7 +292,7 @@ service:
     logs/zaplog:
       receivers: [zaplog]
       exporters: [debug]
-`, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject))
+`, redis.Addr, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject))
 
 	inst = vigiltest.Start(t, vigiltest.Options{Args: []string{"--config", cfg}})
 	// Spans of two operations, good and failing: each has 4 RED series
