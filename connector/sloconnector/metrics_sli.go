@@ -217,7 +217,7 @@ func (a *metricAccounting) record(rs *ruleset, md pmetric.Metrics, rec recorder,
 			for k := 0; k < ms.Len(); k++ {
 				m := ms.At(k)
 				if len(rs.promMetrics) > 0 {
-					touched = a.recordProm(rs, m, res, ref, now, touched)
+					touched = a.recordProm(rs, m, res, service, ref, now, touched)
 				}
 				refs := rs.metrics[m.Name()]
 				if len(refs) == 0 {

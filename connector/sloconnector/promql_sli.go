@@ -120,7 +120,7 @@ func promName(m pmetric.Metric) string {
 // recordProm accounts the points of m that in-stream PromQL SLIs select:
 // the metric is rewritten under its Prometheus names and labels and goes
 // through the metric SLI path.
-func (a *metricAccounting) recordProm(rs *ruleset, m pmetric.Metric, res pcommon.Map, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
+func (a *metricAccounting) recordProm(rs *ruleset, m pmetric.Metric, res pcommon.Map, service string, ref refusals, now time.Time, touched []*sliSums) []*sliSums {
 	name := promName(m)
 	if name == "" {
 		return touched
@@ -129,12 +129,16 @@ func (a *metricAccounting) recordProm(rs *ruleset, m pmetric.Metric, res pcommon
 	// Streams keep the identity of the resource they came from: two
 	// resources of one job are two streams, as they are two targets.
 	resID := cumdelta.ResourceOf(res)
+	var deltas *cumdelta.Tracker
+	if len(rs.promMetrics[name]) > 0 || len(rs.promMetrics[name+"_count"]) > 0 {
+		deltas = a.tracker(service)
+	}
 	if refs := rs.promMetrics[name]; len(refs) > 0 {
-		touched = a.metric(promRewrite(m, name, labels, false), refs, "", pcommon.NewMap(), resID, ref, now, touched)
+		touched = a.metric(promRewrite(m, name, labels, false), refs, "", pcommon.NewMap(), resID, deltas, ref, now, touched)
 	}
 	if m.Type() == pmetric.MetricTypeHistogram {
 		if refs := rs.promMetrics[name+"_count"]; len(refs) > 0 {
-			touched = a.metric(promRewrite(m, name+"_count", labels, true), refs, "", pcommon.NewMap(), resID, ref, now, touched)
+			touched = a.metric(promRewrite(m, name+"_count", labels, true), refs, "", pcommon.NewMap(), resID, deltas, ref, now, touched)
 		}
 	}
 	return touched
