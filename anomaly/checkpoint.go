@@ -12,21 +12,23 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 4
+	checkpointVersion = 5
 )
 
 // checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
 // header, scalar state, and the two seasonal profiles. Version 2 appends
 // the time of the last unusual point; version 3 the state of the local and
 // record tests and of re-detection; version 4 the last value and the
-// series' resolution (Config.ResolutionSigma).
+// series' resolution (Config.ResolutionSigma); version 5 the novelty
+// test's range and table (Config.NoveltyDeviation).
 const (
 	checkpointSizeV1 = len(checkpointMagic) + 1 +
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
 		dailySlots*3*4 + weeklySlots*2*4
 	checkpointSizeV2 = checkpointSizeV1 + 8
 	checkpointSizeV3 = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
-	checkpointSize   = checkpointSizeV3 + 8*3
+	checkpointSizeV4 = checkpointSizeV3 + 8*3
+	checkpointSize   = checkpointSizeV4 + 8*2 + 2*noveltyLevels*2 + 8 + 4 + 1 + 1 + 1 + 1
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -95,6 +97,23 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	f64(d.lastV)
 	f64(d.resolution)
 	f64(d.resolutionSteps)
+	n := &d.nov
+	f64(n.lo)
+	f64(n.hi)
+	for g := range n.seen {
+		for _, row := range n.seen[g] {
+			b = binary.LittleEndian.AppendUint16(b, row)
+		}
+	}
+	u64(uint64(n.genStart))
+	b = binary.LittleEndian.AppendUint32(b, n.genPoints)
+	b = append(b, n.cur, n.prev)
+	if n.started {
+		b = append(b, 1)
+	} else {
+		b = append(b, 0)
+	}
+	b = append(b, n.filled)
 	return b, nil
 }
 
@@ -108,7 +127,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
 	version := data[len(checkpointMagic)]
-	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, checkpointVersion: checkpointSize}[version]
+	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, checkpointVersion: checkpointSize}[version]
 	if want == 0 {
 		return fmt.Errorf("anomaly checkpoint: version %d, want 1 to %d", version, checkpointVersion)
 	}
@@ -118,6 +137,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	r := data[len(checkpointMagic)+1:]
 	u64 := func() uint64 { v := binary.LittleEndian.Uint64(r); r = r[8:]; return v }
 	u32 := func() uint32 { v := binary.LittleEndian.Uint32(r); r = r[4:]; return v }
+	u16 := func() uint16 { v := binary.LittleEndian.Uint16(r); r = r[2:]; return v }
 	f64 := func() float64 { return math.Float64frombits(u64()) }
 	f32 := func() float32 { return math.Float32frombits(u32()) }
 	byte1 := func() byte { v := r[0]; r = r[1:]; return v }
@@ -196,6 +216,27 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		// step, which would compare a value with nothing).
 		s.lastV = math.NaN()
 	}
+	if version >= 5 {
+		n := &s.nov
+		n.lo = f64()
+		n.hi = f64()
+		for g := range n.seen {
+			for i := range n.seen[g] {
+				n.seen[g][i] = u16()
+			}
+		}
+		n.genStart = int64(u64())
+		n.genPoints = u32()
+		n.cur = byte1() % 2
+		n.prev = byte1()
+		n.started = byte1() == 1
+		n.filled = min(byte1(), 2)
+		if n.prev >= noveltyLevels {
+			return fmt.Errorf("anomaly checkpoint: novelty level %d, want below %d", n.prev, noveltyLevels)
+		}
+	}
+	// Older versions kept no novelty test: it starts empty, and is no
+	// evidence until it has seen a whole memory again (see novelty).
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)
 	}

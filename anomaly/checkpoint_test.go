@@ -148,3 +148,43 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 		t.Fatalf("resolution %v after two points, want their step %v", r3.resolution, want)
 	}
 }
+
+// TestCheckpointRestoresVersion4 restores a checkpoint written before the
+// novelty test existed: the test starts empty and is no evidence until it
+// has seen a whole memory again, rather than find every move new.
+func TestCheckpointRestoresVersion4(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.NoveltyDeviation = 0.6
+	ts, vs := series{n: 24 * 288, step: 5 * time.Minute, base: 100, amplitude: 30, noise: 4, seed: 5}.points()
+	cut := 16 * 288
+	d := New(cfg)
+	for i := range cut {
+		d.Observe(ts[i], vs[i])
+	}
+	v5, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v5) != checkpointSize {
+		t.Fatalf("checkpoint is %d bytes, want %d", len(v5), checkpointSize)
+	}
+	v4 := append([]byte(nil), v5[:checkpointSizeV4]...)
+	v4[len(checkpointMagic)] = 4
+	r := New(cfg)
+	if err := r.UnmarshalBinary(v4); err != nil {
+		t.Fatal(err)
+	}
+	if r.nov.started || r.level != d.level || r.resolution != d.resolution {
+		t.Fatalf("version 4 restored novelty started=%v, level %v (want %v), resolution %v (want %v)", r.nov.started, r.level, d.level, r.resolution, d.resolution)
+	}
+	memoryEnd := ts[cut].Add(cfg.NoveltyMemory)
+	for i := cut; i < len(ts); i++ {
+		res := r.Observe(ts[i], vs[i])
+		if ts[i].Before(memoryEnd) && res.Reason == ReasonNovel {
+			t.Fatalf("point %d, %v after the restore: novel before the test has seen a memory", i, ts[i].Sub(ts[cut]))
+		}
+	}
+	if !r.nov.started || r.nov.filled < 2 {
+		t.Fatalf("the novelty test did not start after the restore, or has not filled its memory in %v", ts[len(ts)-1].Sub(ts[cut]))
+	}
+}

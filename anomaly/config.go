@@ -174,6 +174,25 @@ type Config struct {
 	// because its MAD is nearly 0. On a continuous series the resolution
 	// is tiny and the floor never binds. Zero disables it.
 	ResolutionSigma float64 `yaml:"resolution_sigma" mapstructure:"resolution_sigma"`
+	// NoveltyDeviation: a point whose pair of levels (its own and the
+	// previous point's, quantised against the series' running range) has
+	// not occurred within the last NoveltyMemory points counts as unusual
+	// from NoveltyDeviation times the bar of the seasonal and local tests
+	// (the record or Threshold, see Rarity), and needs no second point to
+	// confirm it: a moderate deviation into a pattern the series has not
+	// shown lately is two kinds of evidence agreeing, the σ test's and
+	// the contextual-novelty test's (see the package doc). 1 only
+	// confirms points unusual anyway; zero disables the novelty test.
+	NoveltyDeviation float64 `yaml:"novelty_deviation" mapstructure:"novelty_deviation"`
+	// NoveltyMemory is how long a pair of levels is remembered by the
+	// novelty test (between half of it and all of it); the running range
+	// the levels divide contracts halfway over seven times as long.
+	NoveltyMemory time.Duration `yaml:"novelty_memory" mapstructure:"novelty_memory"`
+	// NoveltyTolerance: with 1, a pair of levels within one level, in
+	// either place, of a pair seen lately is not novel, so that noise
+	// around a level's boundary does not make a familiar move new; with 0
+	// only the same pair is familiar.
+	NoveltyTolerance int `yaml:"novelty_tolerance" mapstructure:"novelty_tolerance"`
 	// MinRelativeSpread floors σ at this fraction of the level's magnitude,
 	// so a perfectly flat series does not turn rounding noise into alarms.
 	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
@@ -217,9 +236,12 @@ func DefaultConfig() Config {
 		SidedRecords:        true,
 		AbsorbRecurring:     false,
 		ShiftHold:           true,
-		ConfirmByAgreement:  true,
+		ConfirmByAgreement:  false,
 		ResolutionSigma:     1,
 		LocalAwayOnly:       true,
+		NoveltyDeviation:    0.6,
+		NoveltyMemory:       7 * 24 * time.Hour,
+		NoveltyTolerance:    1,
 	}
 }
 
@@ -302,6 +324,15 @@ func (c Config) Validate() error {
 	positive("min_deviation", c.MinDeviation)
 	if !(c.RecordSpan >= 0) || math.IsInf(c.RecordSpan, 0) {
 		errs = append(errs, fmt.Errorf("record_span must be >= 0, got %v", c.RecordSpan))
+	}
+	if !(c.NoveltyDeviation >= 0 && c.NoveltyDeviation <= 1) {
+		errs = append(errs, fmt.Errorf("novelty_deviation must be in [0, 1], got %v", c.NoveltyDeviation))
+	}
+	if c.NoveltyDeviation > 0 && c.NoveltyMemory <= 0 {
+		errs = append(errs, fmt.Errorf("novelty_memory must be positive when novelty_deviation is set, got %v", c.NoveltyMemory))
+	}
+	if c.NoveltyTolerance < 0 || c.NoveltyTolerance > 1 {
+		errs = append(errs, fmt.Errorf("novelty_tolerance must be 0 or 1, got %d", c.NoveltyTolerance))
 	}
 	if c.RedetectAfter < 0 {
 		errs = append(errs, fmt.Errorf("redetect_after must be >= 0, got %v", c.RedetectAfter))

@@ -108,6 +108,8 @@ type Detector struct {
 	// records hold the largest seasonal and local deviations of about
 	// the last Rarity (see record).
 	records [numRecords]record
+	// nov is the contextual-novelty test (Config.NoveltyDeviation).
+	nov novelty
 
 	daily  [dailySlots]spreadSlot
 	weekly [weeklySlots]slot
@@ -248,13 +250,23 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 		levelZ = (v - p.expected[0]) / max(madToSigma*d.mads[0], p.sigma)
 	}
 
+	novel := false
+	// Not for a ratio over a known count of events (ObserveRatio): at low
+	// traffic it moves on a grid of k/n set by the count, so its pairs of
+	// levels tell the traffic rather than the service, whose noise the
+	// binomial floor on σ models already.
+	if d.cfg.NoveltyDeviation > 0 && total < 0 {
+		shrink := d.memo.noveltyShrink.of(dt, func(dt float64) float64 { return 1 - noveltyDecay(dt, d.cfg.NoveltyMemory) })
+		novel = d.nov.observe(v, t.UnixNano(), d.cfg.NoveltyMemory, d.cfg.NoveltyTolerance, 1-shrink)
+	}
+
 	warming := d.warmingUp()
 	res.WarmingUp = warming
-	unusual, agreed := false, false
+	unusual, sustained := false, false
 	if warming {
 		res.Reason = ReasonWarmingUp
 	} else {
-		unusual, res.Score, res.Reason, agreed = d.judge(res.Deviation, rawZ, localZ, levelZ, scale)
+		unusual, res.Score, res.Reason, sustained = d.judge(res.Deviation, rawZ, localZ, levelZ, scale, novel)
 		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
 			unusual = false
 			res.Reason = ReasonLowTraffic
@@ -263,9 +275,8 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	res.Unusual = unusual
 	// A shift confirmed by the CUSUM is sustained by construction.
 	shift := res.Reason == ReasonShiftUp || res.Reason == ReasonShiftDown
-	// So is a point both the seasonal and the local test find unusual
-	// (Config.ConfirmByAgreement).
-	confirmed := shift || (agreed && d.cfg.ConfirmByAgreement)
+	// So is a point two tests of different kinds find unusual (see judge).
+	confirmed := shift || sustained
 	res.Onset = d.persist(unusual, res.Score, confirmed, warming, t.UnixNano())
 	if unusual {
 		d.lastUnusual = t.UnixNano()
@@ -385,7 +396,7 @@ func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 // the CUSUM shift test and returns the strongest verdict. z is the seasonal
 // deviation in units of scale (for the CUSUM), rawZ the same in σ and
 // localZ the deviation from the short-term average in its own σ.
-func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, score float64, reason Reason, agreed bool) {
+func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool) (unusual bool, score float64, reason Reason, sustained bool) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
@@ -401,6 +412,7 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
 
 	var spike, sign float64
+	agreed := false
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
@@ -424,17 +436,29 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64) (unusual bool, 
 	shift := max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
 	x := max(spike, shift)
 	score = scoreOf(x)
+	if novel && x >= d.cfg.NoveltyDeviation && sign != 0 {
+		// Two kinds of evidence agree: a deviation the σ tests find
+		// large, if not a record, into a pattern the series has not
+		// shown lately. Unusual, and sustained as agreement is.
+		if x < 1 {
+			return true, scoreOf(1), ReasonNovel, true
+		}
+		sustained = true
+	}
+	// Two tests of different kinds agreeing stand in for the deviation
+	// lasting (Config.ConfirmByAgreement).
+	sustained = sustained || (agreed && d.cfg.ConfirmByAgreement)
 	switch {
 	case x < 1:
 		return false, score, ReasonNone, false
 	case spike >= shift && sign > 0:
-		return true, score, ReasonAboveBand, agreed
+		return true, score, ReasonAboveBand, sustained
 	case spike >= shift:
-		return true, score, ReasonBelowBand, agreed
+		return true, score, ReasonBelowBand, sustained
 	case d.cusumHi > d.cusumLo:
-		return true, score, ReasonShiftUp, agreed
+		return true, score, ReasonShiftUp, sustained
 	}
-	return true, score, ReasonShiftDown, agreed
+	return true, score, ReasonShiftDown, sustained
 }
 
 // overRecord is |z| in units of the record bar: above 1 beats it. A

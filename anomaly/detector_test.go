@@ -65,6 +65,9 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"weekly without daily", func(c *Config) { c.Daily = false }, []string{"weekly requires daily"}},
 		{"resolution sigma", func(c *Config) { c.ResolutionSigma = -1 }, []string{"resolution_sigma"}},
 		{"smooth tail ratio", func(c *Config) { c.SmoothTailRatio = math.Inf(1) }, []string{"smooth_tail_ratio"}},
+		{"novelty deviation", func(c *Config) { c.NoveltyDeviation = 1.5 }, []string{"novelty_deviation"}},
+		{"novelty memory", func(c *Config) { c.NoveltyDeviation = 0.6; c.NoveltyMemory = 0 }, []string{"novelty_memory"}},
+		{"novelty tolerance", func(c *Config) { c.NoveltyTolerance = 2 }, []string{"novelty_tolerance"}},
 		{"several at once", func(c *Config) { c.ClearPoints = 0; c.MinTraffic = -1; c.WarmupPoints = -1 },
 			[]string{"clear_points", "min_traffic", "warmup_points"}},
 	}
@@ -602,6 +605,7 @@ func TestCoarsePointConfirmsItself(t *testing.T) {
 	cfg.LocalAlpha = 0       // by the seasonal band the point is placed by
 	cfg.SelfConfirmInterval = 30 * time.Minute
 	cfg.SpikeFactor = 1.3
+	cfg.NoveltyDeviation = 0 // a point the novelty test finds new needs no second point either
 	// lone sets one point, on day 25 of a clean series, to factor times
 	// the band's half-width above the expected value and returns its
 	// verdict.

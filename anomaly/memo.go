@@ -22,6 +22,9 @@ func oneMinusExp(x float64) float64 { return 1 - math.Exp(x) }
 // interval only.
 type memos struct {
 	errRate, levelRate, dailyRate, weeklyRate memo
+	// noveltyShrink is how much the novelty test's range contracts
+	// over dt (1 − noveltyDecay).
+	noveltyShrink memo
 	// typIn, dtIn → typOut: the last step of Detector.typDt's smoothing.
 	typIn, dtIn, typOut float64
 }

@@ -20,6 +20,9 @@ const (
 	// the expected value for longer than noise explains (a level shift).
 	ReasonShiftUp   Reason = "sustained_increase"
 	ReasonShiftDown Reason = "sustained_decrease"
+	// ReasonNovel: a moderate deviation into a pattern the series has not
+	// shown lately (see Config.NoveltyDeviation).
+	ReasonNovel Reason = "novel_pattern"
 )
 
 // Seasonality names the baseline model used for a point.

@@ -307,6 +307,9 @@ func DetectorSearch() Search {
 	spread := func(c *anomaly.Config, v float64) { c.SpreadAlpha = v }
 	resolution := func(c *anomaly.Config, v float64) { c.ResolutionSigma = v }
 	smoothTail := func(c *anomaly.Config, v float64) { c.SmoothTailRatio = v }
+	novelty := func(c *anomaly.Config, v float64) { c.NoveltyDeviation = v }
+	noveltyMemory := func(c *anomaly.Config, d time.Duration) { c.NoveltyMemory = d }
+	noveltyTolerance := func(c *anomaly.Config, v float64) { c.NoveltyTolerance = int(v) }
 	return Search{
 		Base:      anomaly.DefaultConfig(),
 		MaxPasses: 2,
@@ -330,6 +333,9 @@ func DetectorSearch() Search {
 			{"resolution_sigma", []Option{num("off", 0, resolution), num("0.5", 0.5, resolution), num("1", 1, resolution)}},
 			{"smooth_tail_ratio", []Option{num("off", 0, smoothTail), num("1.1", 1.1, smoothTail), num("1.3", 1.3, smoothTail)}},
 			flag("local_away_only", func(c *anomaly.Config, b bool) { c.LocalAwayOnly = b }),
+			{"novelty_deviation", []Option{num("off", 0, novelty), num("0.6", 0.6, novelty), num("0.8", 0.8, novelty), num("1", 1, novelty)}},
+			{"novelty_memory", []Option{dur("1w", 7*24*time.Hour, noveltyMemory), dur("1d", 24*time.Hour, noveltyMemory), dur("3d", 72*time.Hour, noveltyMemory), dur("2w", 14*24*time.Hour, noveltyMemory)}},
+			{"novelty_tolerance", []Option{num("1", 1, noveltyTolerance), num("0", 0, noveltyTolerance)}},
 		},
 	}
 }

@@ -30,11 +30,13 @@ type Diagnosis struct {
 	//     labelled event going on, or its end);
 	//   - Step: on a series with at most StepLevels distinct values;
 	//   - Shift: raised by the shift test;
+	//   - Novel: raised by the novelty test below the σ tests' bar
+	//     (anomaly.ReasonNovel);
 	//   - Recurring: another false positive one day before or after,
 	//     within a 96th of a day (the same daily slot);
 	//   - Other: none of these.
-	FP                                           int
-	AfterWindow, Step, Shift, Recurring, OtherFP int
+	FP                                                  int
+	AfterWindow, Step, Shift, Novel, Recurring, OtherFP int
 	// Score is the NAB standard total; NoFP the same with every false
 	// positive removed; Ideal the total of a detector that fires at the
 	// first unusual point of every window and nowhere else: what perfect
@@ -59,6 +61,7 @@ func (d *Diagnosis) Merge(o Diagnosis) {
 	d.AfterWindow += o.AfterWindow
 	d.Step += o.Step
 	d.Shift += o.Shift
+	d.Novel += o.Novel
 	d.Recurring += o.Recurring
 	d.OtherFP += o.OtherFP
 	d.Score.Merge(o.Score)
@@ -160,6 +163,8 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 			dg.Step++
 		case r == anomaly.ReasonShiftUp || r == anomaly.ReasonShiftDown:
 			dg.Shift++
+		case r == anomaly.ReasonNovel:
+			dg.Novel++
 		case recurring:
 			dg.Recurring++
 		default:
