@@ -176,17 +176,22 @@ type Config struct {
 	ResolutionSigma float64 `yaml:"resolution_sigma" mapstructure:"resolution_sigma"`
 	// NoveltyDeviation: a point whose pair of levels (its own and the
 	// previous point's, quantised against the series' running range) has
-	// not occurred within the last NoveltyMemory points counts as unusual
+	// not occurred within the last NoveltyMemory counts as unusual
 	// from NoveltyDeviation times the bar of the seasonal and local tests
 	// (the record or Threshold, see Rarity), and needs no second point to
 	// confirm it: a moderate deviation into a pattern the series has not
 	// shown lately is two kinds of evidence agreeing, the σ test's and
 	// the contextual-novelty test's (see the package doc). 1 only
-	// confirms points unusual anyway; zero disables the novelty test.
+	// confirms points unusual anyway; zero disables the novelty test. It
+	// does not apply to Detector.ObserveRatio: a ratio over few events
+	// moves on a grid of k/n set by the count, so its levels follow the
+	// traffic rather than the service.
 	NoveltyDeviation float64 `yaml:"novelty_deviation" mapstructure:"novelty_deviation"`
 	// NoveltyMemory is how long a pair of levels is remembered by the
-	// novelty test (between half of it and all of it); the running range
-	// the levels divide contracts halfway over seven times as long.
+	// novelty test (between half of it and all of it, and for at least
+	// 256 points, as many as there are pairs); the running range the
+	// levels divide contracts halfway over seven times as long. Nothing
+	// is novel before the series has been seen for a whole memory.
 	NoveltyMemory time.Duration `yaml:"novelty_memory" mapstructure:"novelty_memory"`
 	// NoveltyTolerance: with 1, a pair of levels within one level, in
 	// either place, of a pair seen lately is not novel, so that noise
