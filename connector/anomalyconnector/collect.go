@@ -15,6 +15,9 @@ const (
 	attrSpanName    = "span.name"
 	attrStatusCode  = "status.code"
 	statusError     = "STATUS_CODE_ERROR"
+	// attrCollectorInstanceID is the instance ID of the collector whose
+	// span_metrics (or slo connector) made the series.
+	attrCollectorInstanceID = "collector.instance.id"
 )
 
 // redAccum gathers one interval of one (service, operation)'s RED data.
@@ -188,7 +191,7 @@ func (c *core) consumeCalls(m pmetric.Metric, service string, resID cumdelta.Res
 		attrs := dp.Attributes()
 		key := cumdelta.StreamKey(resID, m.Name(), attrs)
 		svc := dpService(service, attrs)
-		if !c.owns(svc) {
+		if !c.owns(svc, attrs) {
 			// Another evaluator's service: only the stream's baseline is
 			// kept, so the first interval after a takeover counts its
 			// own increase, not the stream's whole past.
@@ -228,7 +231,7 @@ func (c *core) consumeDuration(m pmetric.Metric, service string, resID cumdelta.
 		dp := dps.At(i)
 		attrs := dp.Attributes()
 		svc := dpService(service, attrs)
-		if !c.owns(svc) {
+		if !c.owns(svc, attrs) {
 			c.deltas.Histogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
 			continue
 		}

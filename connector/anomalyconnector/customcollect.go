@@ -37,7 +37,7 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, 
 			continue
 		}
 		svc := dpService(service, attrs)
-		if !c.owns(svc) {
+		if !c.owns(svc, attrs) {
 			if rate {
 				c.deltas.Sum(cumdelta.StreamKey(resID, m.Name(), attrs), temporality, dp, now)
 			}

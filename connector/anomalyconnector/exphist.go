@@ -152,7 +152,7 @@ func (c *core) consumeExponentialDuration(m pmetric.Metric, service string, resI
 		}
 		attrs := dp.Attributes()
 		svc := dpService(service, attrs)
-		if !c.owns(svc) {
+		if !c.owns(svc, attrs) {
 			c.deltas.ExponentialHistogram(cumdelta.StreamKey(resID, m.Name(), attrs), h.AggregationTemporality(), dp, now)
 			continue
 		}

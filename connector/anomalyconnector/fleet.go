@@ -11,6 +11,7 @@ import (
 	"sync"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/internal/ownership"
@@ -25,7 +26,8 @@ import (
 //   - a point of a service this evaluator does not own is not fed to any
 //     detector; only its cumulative stream's baseline is kept (so the
 //     first interval after a takeover counts its own increase), and the
-//     service is observed, so the coordinator claims it;
+//     service is observed, so the coordinator claims it; but not a point
+//     this collector derived itself (see derivedHere);
 //   - a service taken over has its detectors loaded from the shared store,
 //     where its previous owner checkpointed them (Acquired): they resume
 //     learned, with their alert state, instead of warming up again;
@@ -37,6 +39,10 @@ import (
 type fleetState struct {
 	owner      ownership.Coordinator
 	unregister func()
+	// instanceID is this collector's instance ID, with which the slo
+	// connector's RED series (as span_metrics') are labelled: see
+	// derivedHere.
+	instanceID string
 	// writeMu orders the writes of services' state: a handover waits for
 	// a checkpoint in flight, so an older state never lands after the
 	// state the handover wrote.
@@ -55,18 +61,50 @@ const serviceStateFormat = 1
 const checkpointBatch = 64
 
 func (c *core) startFleet(owner ownership.Coordinator) {
-	c.fleet = &fleetState{owner: owner, written: map[string]bool{}}
+	c.fleet = &fleetState{owner: owner, instanceID: collectorInstanceID(c.set.Resource), written: map[string]bool{}}
 	c.fleet.unregister = owner.Register(c)
 }
 
-// owns reports whether this process evaluates service now; in a fleet it
-// also records that the service's data arrived here.
-func (c *core) owns(service string) bool {
+// collectorInstanceID is the instance ID this collector's span_metrics-
+// style RED series carry in collector.instance.id: the slo connector takes
+// it from the same resource, looking the keys up in the same order.
+func collectorInstanceID(res pcommon.Resource) string {
+	for _, k := range []string{attrCollectorInstanceID, "service.instance.id"} {
+		if v, ok := res.Attributes().Get(k); ok {
+			return v.AsString()
+		}
+	}
+	return ""
+}
+
+// owns reports whether this process evaluates service now. In a fleet it
+// also records, for a point that came from outside, that the service's
+// data arrived here.
+func (c *core) owns(service string, attrs pcommon.Map) bool {
 	if c.fleet == nil {
 		return true
 	}
-	c.fleet.owner.Observe(service)
+	if !c.fleet.derivedHere(attrs) {
+		c.fleet.owner.Observe(service)
+	}
 	return c.fleet.owner.Owns(service)
+}
+
+// derivedHere reports whether a point is one this collector derived
+// itself: a RED series of the slo connector (in the shipped evaluator,
+// everything this connector reads), labelled with this collector's
+// instance ID. Its spans were observed when they arrived. Observing the
+// point again would be an echo, not data: the RED series are cumulative
+// and re-emitted at every flush for as long as the process runs, also for
+// services that moved elsewhere, so each echo would claim back (want) a
+// service the gateways now send to another evaluator, and that owner,
+// when its own traffic of the service pauses for handover_quiet, would
+// hand it back: services went back and forth every flush interval, and
+// two evaluators reported the same service (issue 16, the flaky
+// TestScaleOutThenIn).
+func (f *fleetState) derivedHere(attrs pcommon.Map) bool {
+	v, ok := attrs.Get(attrCollectorInstanceID)
+	return ok && v.AsString() == f.instanceID
 }
 
 // serviceStateKey is the storage key of one service's detectors, the same

@@ -9,6 +9,8 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
+	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-otel/vigil/conventions"
@@ -27,6 +29,13 @@ type evaluator struct {
 
 func newEvaluator(t *testing.T, store *ownershiptest.Store) *evaluator {
 	t.Helper()
+	return newEvaluatorInstance(t, store, "")
+}
+
+// newEvaluatorInstance is newEvaluator in a collector whose instance ID
+// (service.instance.id of its resource) is instanceID, when not empty.
+func newEvaluatorInstance(t *testing.T, store *ownershiptest.Store, instanceID string) *evaluator {
+	t.Helper()
 	id := component.MustNewID("redis_storage")
 	m := ownershiptest.NewMember(store)
 	tel := componenttest.NewTelemetry()
@@ -34,6 +43,10 @@ func newEvaluator(t *testing.T, store *ownershiptest.Store) *evaluator {
 	set := defaultSettings()
 	set.ID = component.NewID(set.ID.Type()) // the same component on every evaluator
 	set.TelemetrySettings = tel.NewTelemetrySettings()
+	if instanceID != "" {
+		set.Resource = pcommon.NewResource()
+		set.Resource.Attributes().PutStr("service.instance.id", instanceID)
+	}
 	h := newHarness(t, func(c *Config) {
 		c.Storage = &id
 		c.ResendInterval = 24 * time.Hour // onsets and resolves only
@@ -235,5 +248,81 @@ func TestFleetLostLease(t *testing.T) {
 	a.h.shutdown()
 	if !bytes.Equal(stored(), before) {
 		t.Error("a's shutdown wrote the state of a service it lost")
+	}
+}
+
+// TestFleetObservesOnlyDataFromOutside: a RED point this collector made
+// itself (its slo connector's, labelled with its own instance ID) does
+// not observe the service: its spans were observed when they arrived, and
+// the cumulative series is re-emitted at every flush long after the
+// gateways moved the service away, so observing it would claim the
+// service back (the ping-pong of issue 16's TestScaleOutThenIn). Points
+// of other collectors' span_metrics, or of none, come from outside and
+// observe it, owned or not.
+func TestFleetObservesOnlyDataFromOutside(t *testing.T) {
+	const self = "9cf17a07-2650-47bc-9c1e-f85ce3862d9a"
+	tests := []struct {
+		name         string
+		instance     string // collector.instance.id of the points; "-" for none
+		owned        bool
+		wantObserved bool
+	}{
+		{"own RED of a service owned elsewhere", self, false, false},
+		{"own RED of an owned service", self, true, false},
+		{"another collector's RED", "4b1e6c2a-agent", false, true},
+		{"points without an instance ID", "-", false, true},
+		{"another collector's RED of an owned service", "4b1e6c2a-agent", true, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := newEvaluatorInstance(t, ownershiptest.NewStore(), self)
+			defer e.h.shutdown()
+			if tt.owned {
+				if err := e.m.Acquire(context.Background(), "checkout"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			for i := range 3 {
+				at := t0.Add(time.Duration(i+1) * e.h.cfg.Interval)
+				pt := at.Add(-time.Second)
+				md := spanMetrics(
+					[]callsPoint{{service: "checkout", op: "POST /pay", start: t0, ts: pt, value: int64(100 * (i + 1))}},
+					[]histPoint{{service: "checkout", op: "POST /pay", start: t0, ts: pt, bounds: []float64{10, 100}, counts: []uint64{uint64(100 * (i + 1)), 0, 0}}},
+				)
+				if tt.instance != "-" {
+					labelInstance(md, tt.instance)
+				}
+				e.h.feed(pt, md)
+				e.h.flushAt(at)
+			}
+			if got := e.m.Observed("checkout") > 0; got != tt.wantObserved {
+				t.Errorf("service observed: %v, want %v (%d observations)", got, tt.wantObserved, e.m.Observed("checkout"))
+			}
+			// Ownership decides what is learned, whoever made the points.
+			if n := e.seriesCount(); (n > 0) != tt.owned {
+				t.Errorf("%d series watched, owned %v", n, tt.owned)
+			}
+		})
+	}
+}
+
+// labelInstance sets collector.instance.id on every datapoint, as
+// span_metrics (and the slo connector's RED) do.
+func labelInstance(md pmetric.Metrics, id string) {
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				switch m.Type() {
+				case pmetric.MetricTypeSum:
+					for _, dp := range m.Sum().DataPoints().All() {
+						dp.Attributes().PutStr("collector.instance.id", id)
+					}
+				case pmetric.MetricTypeHistogram:
+					for _, dp := range m.Histogram().DataPoints().All() {
+						dp.Attributes().PutStr("collector.instance.id", id)
+					}
+				}
+			}
+		}
 	}
 }

@@ -24,6 +24,10 @@ import (
 type Coordinator interface {
 	// Observe records that data of service reached this process now. A
 	// service observed and not owned is claimed when its lease is free.
+	// Only data from outside counts: what a component derives from data
+	// already observed (the slo connector's RED series, re-emitted at
+	// every flush) would observe the service again later, when the
+	// gateways may have moved it, and claim it back.
 	Observe(service string)
 	// Owns reports whether this process owns service now: it holds the
 	// service's lease and every Handler has loaded the service's state.

@@ -140,8 +140,9 @@ func TestOwnerKilledMidIncident(t *testing.T) {
 // TestScaleOutThenIn (scenario 3): mid-incident a fourth evaluator joins
 // (the gateway restarted with four), then the owner of the burning
 // services leaves (SIGTERM, the gateway restarted without it). Services
-// move both times; no burning service is paged twice, none is resolved
-// before its recovery, and each is resolved once after it.
+// move both times, once: when the data stops, no service changes hands
+// again; no burning service is paged twice, none is resolved before its
+// recovery, and each is resolved once after it.
 func TestScaleOutThenIn(t *testing.T) {
 	redis := redistest.Start(t, redistest.Options{})
 	var services []string
@@ -151,6 +152,10 @@ func TestScaleOutThenIn(t *testing.T) {
 	// Half the services burn, so that some move at each change.
 	hot := services[:10]
 	f := newFleet(t, redis.Addr, services)
+	// RED series every second, the anomaly connector's input: an evaluator
+	// that took them for its services' data would claim back, within the
+	// settling checks below, the services that moved away (issue 16).
+	f.extraArgs = []string{"--set=connectors::slo::red::flush_interval=1s"}
 	evs := []*vigiltest.Instance{f.startEvaluator(), f.startEvaluator(), f.startEvaluator()}
 	gw := startGateway(t, evs, nil)
 	c := newClient(t, gw.OTLPGRPCEndpoint())
@@ -199,6 +204,7 @@ func TestScaleOutThenIn(t *testing.T) {
 	}
 	t.Logf("scale out: %d of 20 services moved, %d of %d burning", moved, movedHot, len(hot))
 	noPrematureResolve("after scale out")
+	assertSettled(t, evs, "after scale out")
 
 	// Scale in: the evaluator owning the most burning services leaves.
 	count := map[*vigiltest.Instance]int{}
@@ -229,6 +235,7 @@ func TestScaleOutThenIn(t *testing.T) {
 	}
 	t.Logf("scale in: the leaving evaluator owned %d burning services", count[leaving])
 	noPrematureResolve("after scale in")
+	assertSettled(t, rest, "after scale in")
 
 	for _, s := range hot {
 		recoverService(t, c, y, s)
@@ -241,6 +248,39 @@ func TestScaleOutThenIn(t *testing.T) {
 		if _, triggers, resolves := pages(f.fake, s); triggers != 1 || resolves != 1 {
 			t.Errorf("%s: %d page triggers, %d resolves; want 1 and 1", s, triggers, resolves)
 		}
+	}
+}
+
+// settleWindow is how long ownership must stay put once no service's data
+// moves: several RED flushes and lease ticks (a second each here), in
+// which an evaluator claiming back a service it handed over would have
+// it handed back.
+const settleWindow = 5 * time.Second
+
+// assertSettled fails the test when, while no data is sent, any of the
+// evaluators hands a service over or loses a lease within settleWindow:
+// ownership going back and forth (issue 16) rather than settling.
+func assertSettled(t *testing.T, evs []*vigiltest.Instance, when string) {
+	t.Helper()
+	moves := func() (n float64) {
+		for _, e := range evs {
+			for _, name := range []string{"otelcol_redis_storage_handovers", "otelcol_redis_storage_lease_losses"} {
+				v, ok := telemetryValue(e, name)
+				if !ok {
+					v, ok = telemetryValue(e, name+"_total")
+				}
+				if !ok {
+					t.Fatalf("%s: an evaluator exports no %s", when, name)
+				}
+				n += v
+			}
+		}
+		return n
+	}
+	before := moves()
+	time.Sleep(settleWindow)
+	if after := moves(); after != before {
+		t.Fatalf("%s: %v handovers and lost leases within %s while no service's data moved: ownership does not settle", when, after-before, settleWindow)
 	}
 }
 
