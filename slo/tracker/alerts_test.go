@@ -59,10 +59,11 @@ func (b burst) replay(from, to time.Time) Replay {
 //   - it resolves 30m after the burst: the 1h/5m pair clears after 5m, but
 //     the 6h/30m pair holds until the 30m window no longer holds 10.8s of
 //     burst (burn 6), i.e. at the first step where it holds none;
-//   - the ticket's condition holds from 5m into the burst but the page
-//     inhibits it; it fires when the page resolves, as its 2h window still
-//     holds the burst, and resolves when the 6h window of its 3d/6h pair
-//     (burn 1: 21.6s of burst) empties, 6h after the burst.
+//   - the ticket's condition holds from 5m into the burst, while the page
+//     fires, and still holds when the page resolves (its 2h window holds
+//     the burst) until the 6h window of its 3d/6h pair (burn 1: 21.6s of
+//     burst) empties, 6h after the burst; all of it comes from the paged
+//     burst, so the ticket never fires: one problem, one incident.
 func TestBurstFiresAndResolves(t *testing.T) {
 	b := newBurst()
 	tests := []struct {
@@ -72,19 +73,15 @@ func TestBurstFiresAndResolves(t *testing.T) {
 		{
 			holdDown: 0,
 			want: []transitionKey{
-				{page, firing, b.burstStart.Add(time.Minute), false},
-				{page, resolved, b.burstEnd.Add(30 * time.Minute), false},
-				{ticket, firing, b.burstEnd.Add(30 * time.Minute), false},
-				{ticket, resolved, b.burstEnd.Add(6 * time.Hour), false},
+				{page, firing, b.burstStart.Add(time.Minute)},
+				{page, resolved, b.burstEnd.Add(30 * time.Minute)},
 			},
 		},
 		{
 			holdDown: 2 * time.Minute,
 			want: []transitionKey{
-				{page, firing, b.burstStart.Add(time.Minute), false},
-				{page, resolved, b.burstEnd.Add(32 * time.Minute), false},
-				{ticket, firing, b.burstEnd.Add(32 * time.Minute), false},
-				{ticket, resolved, b.burstEnd.Add(6*time.Hour + 2*time.Minute), false},
+				{page, firing, b.burstStart.Add(time.Minute)},
+				{page, resolved, b.burstEnd.Add(32 * time.Minute)},
 			},
 		},
 	}
@@ -114,12 +111,22 @@ func TestBurstFiresAndResolves(t *testing.T) {
 				}
 			}
 			// Five minutes into the burst the ticket's condition holds,
-			// but the page inhibits it.
-			mid := stepAt(t, steps, b.burstStart.Add(5*time.Minute))
-			pageStatus, _ := mid.Statuses[0].Alert(page)
-			ticketStatus, _ := mid.Statuses[0].Alert(ticket)
-			if !pageStatus.Firing || ticketStatus.Firing || !ticketStatus.Inhibited {
-				t.Errorf("mid-burst page %+v ticket %+v, want page firing and ticket inhibited", pageStatus, ticketStatus)
+			// but the page inhibits it; after the page resolved it still
+			// holds, held back as the paged burst's; once it cleared, the
+			// hold is gone.
+			for _, c := range []struct {
+				at                    time.Time
+				inhibited, pagedBurst bool
+			}{
+				{b.burstStart.Add(5 * time.Minute), true, false},
+				{b.burstEnd.Add(time.Hour), false, true},
+				{b.burstEnd.Add(6*time.Hour + 30*time.Minute), false, false},
+			} {
+				st := stepAt(t, steps, c.at).Statuses[0]
+				a, _ := st.Alert(ticket)
+				if a.Firing || a.Inhibited != c.inhibited || a.PagedBurst != c.pagedBurst {
+					t.Errorf("ticket at %v: %+v, want not firing, inhibited %v, paged burst %v", c.at.Sub(b.burstStart), a, c.inhibited, c.pagedBurst)
+				}
 			}
 		})
 	}
@@ -163,7 +170,7 @@ func TestMinEventsGuard(t *testing.T) {
 		}
 		var want []transitionKey
 		if tt.firesAt > 0 {
-			want = []transitionKey{{page, firing, t0.Add(tt.firesAt), false}}
+			want = []transitionKey{{page, firing, t0.Add(tt.firesAt)}}
 		}
 		if got := transitionKeys(steps); !slices.Equal(got, want) {
 			t.Errorf("MinEvents %d: transitions %v, want %v", tt.minEvents, got, want)
@@ -171,11 +178,11 @@ func TestMinEventsGuard(t *testing.T) {
 	}
 }
 
-// TestPageInhibitsFiringTicket starts with a slow burn (rate 4) that
-// raises a ticket, then adds a burst: the page fires and the ticket is
-// resolved as inhibited in the same evaluation; when the page resolves,
-// the still-burning ticket fires again.
-func TestPageInhibitsFiringTicket(t *testing.T) {
+// TestPageKeepsFiringTicket starts with a slow burn (rate 4) that raises
+// a ticket, then adds a burst: the page fires, and the ticket, already an
+// open incident, keeps firing through the page and after it, as the slow
+// burn goes on; it is neither resolved nor fired again.
+func TestPageKeepsFiringTicket(t *testing.T) {
 	s := testSLO("availability", 99.9, rolling30d())
 	s.Alerting = alerting(0)
 	burstStart := t0.Add(3 * time.Hour)
@@ -195,32 +202,74 @@ func TestPageInhibitsFiringTicket(t *testing.T) {
 		t.Fatal(err)
 	}
 	got := transitionKeys(steps)
-	if len(got) != 5 {
-		t.Fatalf("transitions %v, want 5", got)
-	}
-	shape := []struct {
-		severity, state string
-		inhibited       bool
-	}{
-		{ticket, firing, false},
-		{page, firing, false},
-		{ticket, resolved, true},
-		{page, resolved, false},
-		{ticket, firing, false},
+	shape := []struct{ severity, state string }{{ticket, firing}, {page, firing}, {page, resolved}}
+	if len(got) != len(shape) {
+		t.Fatalf("transitions %v, want %v", got, shape)
 	}
 	for i, want := range shape {
-		if got[i].Severity != want.severity || got[i].State != want.state || got[i].Inhibited != want.inhibited {
+		if got[i].Severity != want.severity || got[i].State != want.state {
 			t.Errorf("transition %d = %+v, want %+v", i, got[i], want)
 		}
 	}
 	if !got[0].At.Equal(t0.Add(time.Minute)) {
 		t.Errorf("ticket fired at %v, want at the first evaluation with events", got[0].At)
 	}
-	if !got[1].At.Equal(got[2].At) || !got[1].At.After(burstStart) || got[1].At.After(burstStart.Add(2*time.Minute)) {
-		t.Errorf("page fired at %v, ticket inhibited at %v; want together, within 2m of the burst at %v", got[1].At, got[2].At, burstStart)
+	if !got[1].At.After(burstStart) || got[1].At.After(burstStart.Add(2*time.Minute)) {
+		t.Errorf("page fired at %v, want within 2m of the burst at %v", got[1].At, burstStart)
 	}
-	if !got[3].At.Equal(got[4].At) {
-		t.Errorf("page resolved at %v, ticket fired again at %v; want together", got[3].At, got[4].At)
+	mid := stepAt(t, steps, burstStart.Add(3*time.Minute)).Statuses[0]
+	if a, _ := mid.Alert(ticket); !a.Firing || a.Inhibited || a.PagedBurst || !a.Since.Equal(got[0].At) {
+		t.Errorf("ticket while the page fires: %+v, want still firing since %v", a, got[0].At)
+	}
+}
+
+// TestNewSlowBurnAfterPagedBurst follows the burst, once the ticket's
+// condition has cleared, with a slow burn (rate 4) of its own: a new
+// problem, which opens a ticket though the same series paged hours ago.
+// A slow burn that starts while the burst's ticket condition still holds
+// stays with the paged burst.
+func TestNewSlowBurnAfterPagedBurst(t *testing.T) {
+	b := newBurst()
+	tests := []struct {
+		name      string
+		slowStart time.Time
+		wantFires bool
+	}{
+		{"after the burst's ticket condition cleared", b.burstEnd.Add(7 * time.Hour), true},
+		{"while the burst's ticket condition holds", b.burstEnd.Add(2 * time.Hour), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			end := tt.slowStart.Add(2 * time.Hour)
+			r := b.replay(b.start, end)
+			burst := between(b.burstStart, b.burstEnd)
+			r.Traffic = func(at time.Time) []ReplayEvent {
+				switch {
+				case burst(at):
+					return []ReplayEvent{{SLOID: b.slo.ID(), Bad: 500}}
+				case at.After(tt.slowStart):
+					return []ReplayEvent{{SLOID: b.slo.ID(), Good: 498, Bad: 2}} // 0.4%: burn rate 4
+				}
+				return []ReplayEvent{{SLOID: b.slo.ID(), Good: 500}}
+			}
+			tr, clock := newTestTracker(t, []slo.SLO{b.slo}, Options{}, b.start)
+			steps, err := RunReplay(tr, clock, r)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var tickets []transitionKey
+			for _, k := range transitionKeys(steps) {
+				if k.Severity == ticket {
+					tickets = append(tickets, k)
+				}
+			}
+			switch {
+			case tt.wantFires && (len(tickets) != 1 || tickets[0].State != firing || !tickets[0].At.After(tt.slowStart)):
+				t.Errorf("ticket transitions %v, want one firing after the slow burn began at %v", tickets, tt.slowStart)
+			case !tt.wantFires && len(tickets) != 0:
+				t.Errorf("ticket transitions %v, want none", tickets)
+			}
+		})
 	}
 }
 
@@ -242,17 +291,17 @@ func TestHoldDownAbsorbsRefiring(t *testing.T) {
 		{
 			holdDown: 0,
 			want: []transitionKey{
-				{page, firing, b.burstStart.Add(time.Minute), false},
-				{page, resolved, b.burstEnd.Add(30 * time.Minute), false},
-				{page, firing, second.Add(30 * time.Second), false},
-				{page, resolved, secondEnd.Add(30 * time.Minute), false},
+				{page, firing, b.burstStart.Add(time.Minute)},
+				{page, resolved, b.burstEnd.Add(30 * time.Minute)},
+				{page, firing, second.Add(30 * time.Second)},
+				{page, resolved, secondEnd.Add(30 * time.Minute)},
 			},
 		},
 		{
 			holdDown: 5 * time.Minute,
 			want: []transitionKey{
-				{page, firing, b.burstStart.Add(time.Minute), false},
-				{page, resolved, secondEnd.Add(35 * time.Minute), false},
+				{page, firing, b.burstStart.Add(time.Minute)},
+				{page, resolved, secondEnd.Add(35 * time.Minute)},
 			},
 		},
 	}

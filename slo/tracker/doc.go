@@ -68,12 +68,31 @@
 // keep_firing_for) keeps the alert firing until the condition has stayed
 // false that long.
 //
-// A page inhibits the ticket of the same series: while the page fires the
-// ticket is not reported firing (AlertStatus.Inhibited says its condition
-// holds). A ticket already firing when the page starts is resolved with
-// Transition.Inhibited set. When the page resolves, the ticket fires (a
-// new transition) if its own condition still holds, which it often does
-// for a while: its windows are longer.
+// # One problem, one incident
+//
+// A page covers the ticket of the same series. The ticket's windows are
+// longer than the page's, so a burst that pages also raises the ticket's
+// condition, which outlives the page by hours: reported as it is, the
+// page would resolve and the ticket fire as a second incident for the
+// same problem. So a ticket that is not firing when the page fires stays
+// quiet while the page fires (AlertStatus.Inhibited) and after it
+// resolves (AlertStatus.PagedBurst), until its own condition has been
+// false at an evaluation where no page fires: the paged burst is then
+// over, and a slow burn that raises the ticket's condition later is a new
+// problem, which opens a ticket.
+//
+// A ticket already firing when the page starts keeps firing and resolves
+// through its own condition: it is the incident someone is already
+// working on, and resolving it while the problem grows would tell them it
+// is over. Routing mutes its notifications while the page fires (the
+// inhibit rule of alerts/alertmanager.example.yml), as Alertmanager does
+// for an inhibited alert, whose incident also stays open.
+//
+// The hold is part of the series' state: Snapshot and Restore carry it,
+// so a restart does not open the ticket a page covered. Prometheus rules
+// (package slo/rules) hold no state between evaluations and cannot
+// express it: there the ticket is only inhibited while the page's
+// condition holds.
 //
 // Snapshot and Restore carry counts and alert states across a restart:
 // an alert firing at the snapshot is not reported firing again, and its

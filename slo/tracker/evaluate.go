@@ -24,11 +24,18 @@ type WindowStatus struct {
 type AlertStatus struct {
 	Severity string
 	// Firing is the reported state: the condition holds (or held less
-	// than ResolveHoldDown ago) and, for a ticket, no page fires.
+	// than ResolveHoldDown ago) and, for a ticket that was not already
+	// firing, the page neither fires nor fired for the burst the
+	// ticket's condition comes from (see the package doc, "One problem,
+	// one incident").
 	Firing bool
-	// Inhibited is set on a ticket whose condition holds while the page
-	// of the same series fires.
+	// Inhibited is set on a ticket whose condition holds but which does
+	// not fire because the page of the same series fires.
 	Inhibited bool
+	// PagedBurst is set on a ticket whose condition holds, after the page
+	// of the same series resolved, but comes from the burst that page
+	// fired for: the ticket stays quiet until its condition clears once.
+	PagedBurst bool
 	// Since is when the alert started firing; zero when not firing.
 	Since time.Time
 	// Window is the first window pair that held at the last evaluation
@@ -104,9 +111,6 @@ type Transition struct {
 	Window                      slo.AlertWindow
 	BurnRateLong, BurnRateShort float64
 	ErrorBudgetRemaining        float64
-	// Inhibited is set on a ticket resolved because the page of the same
-	// series started firing.
-	Inhibited bool
 }
 
 // Evaluate computes the state of every series at now and returns it, with
@@ -190,17 +194,14 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 			continue
 		}
 		w, long, short, holds := condition(st.windows, severity, policy, &status)
-		inhibited := i == ticketIdx && s.alerts[pageIdx].firing
+		var heldByPage bool // the ticket's condition holds but the page covers it
+		if i == ticketIdx {
+			heldByPage = holdTicket(s, def.Alerting.Page != nil, holds)
+		}
 		switch {
-		case inhibited:
-			// Whether the ticket's condition holds or it is in its
-			// hold-down, the page supersedes it.
-			a.clearSince = time.Time{}
-			if a.firing {
-				tr := resolvedTransition(st, s, i, now, &status)
-				tr.Inhibited = true
-				*transitions = append(*transitions, tr)
-			}
+		case heldByPage:
+			// Not firing (holdTicket never holds a firing ticket): the
+			// page covers this burst.
 		case holds:
 			a.clearSince = time.Time{}
 			if a.firing {
@@ -222,7 +223,11 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 				*transitions = append(*transitions, resolvedTransition(st, s, i, now, &status))
 			}
 		}
-		as := AlertStatus{Severity: severity, Firing: a.firing, Inhibited: holds && inhibited}
+		as := AlertStatus{Severity: severity, Firing: a.firing}
+		if heldByPage {
+			as.Inhibited = s.alerts[pageIdx].firing
+			as.PagedBurst = !as.Inhibited
+		}
 		if a.firing {
 			as.Since, as.Window = a.since, a.window
 			as.BurnRateLong, _ = status.BurnRate(a.window.Long)
@@ -231,6 +236,38 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 		status.Alerts = append(status.Alerts, as)
 	}
 	return status
+}
+
+// holdTicket applies "one problem, one incident" (see the package doc) to
+// the ticket of s, after the page of this evaluation is decided: it
+// reports whether the ticket, whose condition is holds, must stay quiet
+// because the page covers its burst. hasPage says whether the SLO still
+// pages.
+//
+// A ticket not firing when the page fires is held while the page fires
+// and afterwards, until its own condition has been false at an evaluation
+// where no page fires: only then is its burst over, and a later slow burn
+// is a new problem that opens a ticket. A ticket already firing when the
+// page starts is never held: it is the incident someone is working on,
+// and resolving it while the problem grows would tell them it is over; it
+// resolves through its own condition, and routing's inhibit rule
+// (alerts/alertmanager.example.yml) mutes its notifications while the
+// page fires.
+func holdTicket(s *series, hasPage, holds bool) bool {
+	pageFiring := s.alerts[pageIdx].firing
+	switch {
+	case !hasPage:
+		// No page (its policy was removed): nothing else tells of the
+		// problem.
+		s.pagedBurst = false
+	case s.alerts[ticketIdx].firing:
+		// Already open; see above.
+	case pageFiring:
+		s.pagedBurst = true
+	case !holds:
+		s.pagedBurst = false
+	}
+	return holds && s.pagedBurst && !s.alerts[ticketIdx].firing
 }
 
 // condition reports whether any window pair of the severity holds: the

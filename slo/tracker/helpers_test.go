@@ -56,17 +56,16 @@ func between(from, to time.Time) func(time.Time) bool {
 }
 
 type transitionKey struct {
-	Severity  string
-	State     string
-	At        time.Time
-	Inhibited bool
+	Severity string
+	State    string
+	At       time.Time
 }
 
 func transitionKeys(steps []ReplayStep) []transitionKey {
 	var out []transitionKey
 	for _, s := range steps {
 		for _, tr := range s.Transitions {
-			out = append(out, transitionKey{tr.Severity, tr.State, tr.At, tr.Inhibited})
+			out = append(out, transitionKey{tr.Severity, tr.State, tr.At})
 		}
 	}
 	return out

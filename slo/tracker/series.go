@@ -14,7 +14,7 @@ import (
 )
 
 // severities are the alert severities in evaluation order: the page first,
-// because its state decides whether the ticket is inhibited.
+// because its state decides whether the ticket is held (see holdTicket).
 var severities = [...]string{conventions.SeverityPage, conventions.SeverityTicket}
 
 const (
@@ -33,6 +33,9 @@ type series struct {
 	// was created, for the monotonic vigil_slo_events_total counter.
 	totalGood, totalBad uint64
 	alerts              [len(severities)]alertState
+	// pagedBurst is set while the ticket's condition may come from a
+	// burst the page fired for: the ticket stays quiet (see holdTicket).
+	pagedBurst bool
 }
 
 // alertState is the state of one severity's alert of a series.

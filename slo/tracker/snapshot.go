@@ -38,6 +38,10 @@ type snapshotSeries struct {
 	TotalBad  uint64          `json:"total_bad"`
 	Rings     []snapshotRing  `json:"rings"`
 	Alerts    []snapshotAlert `json:"alerts,omitempty"`
+	// PagedBurst carries the hold on the ticket of a paged burst (see
+	// holdTicket), so that a restart does not open the ticket the page
+	// already covered. Absent in snapshots written before it: false.
+	PagedBurst bool `json:"paged_burst,omitempty"`
 }
 
 type snapshotRing struct {
@@ -78,7 +82,7 @@ func (t *Tracker) Snapshot() ([]byte, error) {
 }
 
 func snapshotOfSeries(s *series) snapshotSeries {
-	out := snapshotSeries{Group: s.group, TotalGood: s.totalGood, TotalBad: s.totalBad}
+	out := snapshotSeries{Group: s.group, TotalGood: s.totalGood, TotalBad: s.totalBad, PagedBurst: s.pagedBurst}
 	for i := range s.rings {
 		r := &s.rings[i]
 		n := r.n
@@ -161,6 +165,7 @@ func (t *Tracker) Restore(data []byte) error {
 // changed keeps what still fits.
 func (s *series) restore(st *sloState, ss snapshotSeries, now int64) {
 	s.totalGood, s.totalBad = ss.TotalGood, ss.TotalBad
+	s.pagedBurst = ss.PagedBurst
 	if len(ss.Rings) > 0 {
 		s.allocate(st.layout, now)
 	}

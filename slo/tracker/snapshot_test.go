@@ -11,13 +11,20 @@ import (
 )
 
 // TestSnapshotRestoreMidIncident stops the burst replay while the page
-// fires, restores a new tracker from the snapshot and plays the rest: the
-// page must not fire a second time, its resolution must still come when
-// an uninterrupted run resolves it, and every evaluation after the
-// restart must equal the uninterrupted run's.
+// fires, or after it resolved while the ticket's condition still holds
+// from the paged burst, restores a new tracker from the snapshot and
+// plays the rest: the page must not fire a second time, its resolution
+// must still come when an uninterrupted run resolves it, the ticket must
+// stay held as the paged burst's, and every evaluation after the restart
+// must equal the uninterrupted run's.
 func TestSnapshotRestoreMidIncident(t *testing.T) {
 	b := newBurst()
-	cut := b.burstStart.Add(5 * time.Minute)
+	for _, cut := range []time.Time{b.burstStart.Add(5 * time.Minute), b.burstEnd.Add(time.Hour)} {
+		t.Run(cut.Sub(b.burstStart).String(), func(t *testing.T) { testRestoreAt(t, b, cut) })
+	}
+}
+
+func testRestoreAt(t *testing.T, b burst, cut time.Time) {
 
 	whole, wholeClock := newTestTracker(t, []slo.SLO{b.slo}, Options{}, b.start)
 	want, err := RunReplay(whole, wholeClock, b.replay(b.start, b.end))

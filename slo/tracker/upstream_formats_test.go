@@ -43,7 +43,7 @@ slos:
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := []transitionKey{{page, firing, t0.Add(slo.DefaultMinEvents * time.Minute), false}}
+	want := []transitionKey{{page, firing, t0.Add(slo.DefaultMinEvents * time.Minute)}}
 	if got := transitionKeys(steps); !slices.Equal(got, want) {
 		t.Errorf("transitions %v, want %v: the page waits for %d events where Sloth's rule fires at the first minute", got, want, slo.DefaultMinEvents)
 	}
