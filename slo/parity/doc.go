@@ -72,16 +72,20 @@
 // budget remaining within the tolerance below; each alert rule's
 // expression non-empty (firing; for: is 0) at exactly the steps where the
 // alert of that severity fires, inhibition of the ticket by the page
-// included. Of the tracker also event counts per window (a diagnostic: a
+// included, except where the rule, which holds no state, cannot follow
+// the tracker's "one problem, one incident" (package slo/tracker): after
+// the page resolves, the ticket condition of the paged burst fires the
+// rule but the tracker holds the ticket back (AlertStatus.PagedBurst);
+// those steps are counted and must occur. Of the tracker also event counts per window (a diagnostic: a
 // disagreement in a burn rate is traced to good or bad events); of the
 // connector its vigil_slo_events counter equal to the counter samples
 // Prometheus holds, and its alert events announcing firing and resolved
 // at exactly the steps where the alert rules start and stop returning a
-// result (re-sent firing events, alert_resend_interval, are not
-// transitions). The scenario is checked
+// result, adjusted as above (re-sent firing events, alert_resend_interval,
+// are not transitions). The scenario is checked
 // too, so that agreement cannot be vacuous: the page fires during the
-// burst and only then, the ticket fires after the page and during the
-// elevated errors, every alert is resolved at the end, and the lone
+// burst and only then, the ticket does not fire for the burst that paged
+// but fires during the elevated errors, every alert is resolved at the end, and the lone
 // failures do push the 5m and 1h burn rates above 14.4.
 //
 // # Tolerance

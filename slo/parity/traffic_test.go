@@ -66,7 +66,8 @@ var incidents = []incident{
 	{what: "latency degradation", from: at(1, 8, 0), to: at(1, 10, 0), slowPerK: 30},
 	// 5% errors, burn rate 50 over 30 minutes: the 1h/5m pair (14.4)
 	// pages; the 3d/6h ticket condition also holds, is inhibited while
-	// the page fires, then fires on its own.
+	// the page fires, then held back as the paged burst's until it
+	// clears: no ticket for this burst.
 	{what: "error burst", from: at(1, 14, 0), to: at(1, 14, 30), errorsPerK: 50},
 	// 0.4% errors, burn rate 4, for twelve hours: above the 3d/6h ticket
 	// pair (1), below every page pair (6 and 14.4).
