@@ -2,8 +2,10 @@ package sloconnector
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"text/template"
@@ -597,10 +599,62 @@ func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
 		}
 	}
+	// An alert transition is written to storage twice: before its event
+	// goes out, with the firing set as it was (write-ahead: after a
+	// crash the restored tracker fires, the firing set does not know it,
+	// and build announces it), and once it went out, so that a restart
+	// does not announce it again. Without these writes a crash before the
+	// next periodic checkpoint would lose the alert's state: a page would
+	// not be resolved until downstream's resolve timeout.
+	durable := c.storage != nil && len(transitions) > 0
+	var snap json.RawMessage // the tracker's state at this evaluation, for both writes
+	if durable {
+		snap = c.checkpointTransitions(ctx, transitions, nil, "before")
+	}
 	ld := c.events.build(statuses, transitions, c.links, c.rules.Load().traceIDs, at, c.now())
 	if c.logsOut != nil && ld.LogRecordCount() > 0 {
 		if err := c.logsOut.ConsumeLogs(ctx, ld); err != nil {
 			c.logger.Warn("Emitting SLO alert events failed", zap.Error(err))
 		}
 	}
+	if durable {
+		c.checkpointTransitions(ctx, transitions, snap, "after")
+	}
+}
+
+// checkpointTransitions writes the state at an evaluation with alert
+// transitions (see evaluate), logging a failure: the periodic checkpoint
+// tries again. In a fleet only the services with a transition are
+// written. Otherwise the tracker's snapshot is taken when snap is nil,
+// and returned, so that the write after the events reuses the one before
+// (the alert states in it are the evaluation's; it is the larger part of
+// the cost, see BenchmarkSnapshot in slo/tracker). It runs in the
+// evaluation, which the loop goroutine or evaluateManually's lock already
+// serializes with reloads, and, in a fleet, under fleet.mu.
+func (c *sloConnector) checkpointTransitions(ctx context.Context, transitions []tracker.Transition, snap json.RawMessage, when string) json.RawMessage {
+	var err error
+	if c.fleet != nil {
+		var services []string
+		for i := range transitions {
+			if s := transitions[i].SLO.Service; !slices.Contains(services, s) {
+				services = append(services, s)
+			}
+		}
+		err = c.fleet.writeServices(ctx, services)
+	} else {
+		if snap == nil {
+			snap, err = c.tracker.Snapshot()
+		}
+		var data []byte
+		if err == nil {
+			data, err = c.envelope(snap)
+		}
+		if err == nil {
+			err = c.storage.Set(ctx, checkpointKey(c.id), data)
+		}
+	}
+	if err != nil {
+		c.logger.Warn("SLO checkpoint at an alert transition failed; the periodic checkpoint will retry", zap.String("when", when+" the alert events went out"), zap.Error(err))
+	}
+	return snap
 }

@@ -2,6 +2,7 @@ package sloconnector
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -259,6 +260,67 @@ func TestCheckpointRestore(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
 	assert.Equal(t, fp, evs[0].attrs["alert.fingerprint"])
+}
+
+// TestCheckpointAtTransition: an alert transition reaches storage
+// without waiting for checkpoint_interval, twice: before its event goes
+// out, with the tracker firing and the firing set as it was
+// (write-ahead), and after, with the alert in the firing set. A process
+// killed between the two announces the alert once after the restart;
+// one killed after the second neither announces it again nor forgets to
+// resolve it.
+func TestCheckpointAtTransition(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "checkout.yaml", pageOnlySpec)
+	store := newMemStorage()
+	cfg := testConfig(spec)
+	cfg.Storage = &storageID
+	cfg.CheckpointInterval = time.Hour // no periodic checkpoint in the test
+	cfg.AlertResendInterval = time.Hour
+
+	first := newHarness(t, "transition", cfg)
+	require.NoError(t, first.start(storageHost{id: storageID, ext: store}))
+	first.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	var writes [][]byte
+	require.Eventually(t, func() bool { writes = store.writes(checkpointKey(first.c.id)); return len(writes) == 2 }, 5*time.Second, 10*time.Millisecond,
+		"two checkpoints at the transition, before any shutdown")
+	first.shutdown()
+
+	for i, want := range []struct{ firingSet int }{{0}, {1}} {
+		var st checkpointState
+		require.NoError(t, json.Unmarshal(writes[i], &st))
+		assert.Contains(t, string(st.Tracker), `"severity":"page"`, "write %d: the tracker fires", i)
+		assert.Len(t, st.Firing, want.firingSet, "write %d: the firing set", i)
+	}
+
+	tests := []struct {
+		name       string
+		checkpoint []byte
+		announced  int
+	}{
+		{"killed before the event went out", writes[0], 1},
+		{"killed after the event went out", writes[1], 0},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			restarted := newMemStorage()
+			client, err := restarted.GetClient(context.Background(), component.KindConnector, first.c.id, "")
+			require.NoError(t, err)
+			require.NoError(t, client.Set(context.Background(), checkpointKey(first.c.id), tt.checkpoint))
+			second := newHarness(t, "transition", cfg)
+			require.NoError(t, second.start(storageHost{id: storageID, ext: restarted}))
+			defer second.shutdown()
+			require.Eventually(t, func() bool {
+				v, ok := valueOf(lastPoints(second.mSink.AllMetrics(), conventions.MetricSLOAlertFiring), map[string]any{"severity": "page"})
+				return ok && v == 1
+			}, 5*time.Second, 10*time.Millisecond, "the restored page fires")
+			second.consumeTraces(routeSpans(10000, "/pay", ptrace.StatusCodeOk))
+			require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(second.lSink.AllLogs()), "resolved")) == 1 }, 5*time.Second, 10*time.Millisecond,
+				"the page resolves after the restart")
+			assert.Len(t, eventsWhere(alertEventsOf(second.lSink.AllLogs()), "firing"), tt.announced)
+		})
+	}
 }
 
 // TestRestoreResolvesAlertOfRemovedSLO: an alert firing at the checkpoint

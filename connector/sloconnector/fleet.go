@@ -115,9 +115,25 @@ func (f *fleetState) serviceState(service string) ([]byte, error) {
 func (c *sloConnector) checkpointServices(ctx context.Context) error {
 	f := c.fleet
 	f.mu.Lock()
+	ops, err := f.serviceOps(c.tracker.Services())
+	f.mu.Unlock()
+	return errors.Join(err, f.batch(ctx, ops))
+}
+
+// writeServices writes the state of the owned services among services,
+// in one round trip; the caller holds mu, so that the state written is
+// the evaluation's (see checkpointTransitions).
+func (f *fleetState) writeServices(ctx context.Context, services []string) error {
+	ops, err := f.serviceOps(services)
+	return errors.Join(err, f.batch(ctx, ops))
+}
+
+// serviceOps are the writes of the owned services' checkpoints; the
+// caller holds mu.
+func (f *fleetState) serviceOps(services []string) ([]*storage.Operation, error) {
 	var ops []*storage.Operation
 	var errs []error
-	for _, service := range c.tracker.Services() {
+	for _, service := range services {
 		if !f.owner.Owns(service) {
 			continue
 		}
@@ -126,15 +142,19 @@ func (c *sloConnector) checkpointServices(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("slo checkpoint of %s: %w", service, err))
 			continue
 		}
-		ops = append(ops, storage.SetOperation(serviceKey(c.id, service), data))
+		ops = append(ops, storage.SetOperation(serviceKey(f.c.id, service), data))
 	}
-	f.mu.Unlock()
-	if len(ops) > 0 {
-		if err := c.storage.Batch(ctx, ops...); err != nil {
-			errs = append(errs, fmt.Errorf("slo checkpoint: %w", err))
-		}
+	return ops, errors.Join(errs...)
+}
+
+func (f *fleetState) batch(ctx context.Context, ops []*storage.Operation) error {
+	if len(ops) == 0 {
+		return nil
 	}
-	return errors.Join(errs...)
+	if err := f.c.storage.Batch(ctx, ops...); err != nil {
+		return fmt.Errorf("slo checkpoint: %w", err)
+	}
+	return nil
 }
 
 // Acquired implements ownership.Handler: the last checkpoint of the

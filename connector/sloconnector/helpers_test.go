@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -31,9 +33,25 @@ import (
 type memStorage struct {
 	mu   sync.Mutex
 	data map[string][]byte
+	// history holds every value written, in order, by key.
+	history map[string][][]byte
 }
 
-func newMemStorage() *memStorage { return &memStorage{data: map[string][]byte{}} }
+func newMemStorage() *memStorage {
+	return &memStorage{data: map[string][]byte{}, history: map[string][][]byte{}}
+}
+
+// writes returns the values written so far under keys ending in suffix.
+func (m *memStorage) writes(suffix string) [][]byte {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for k, v := range m.history {
+		if strings.HasSuffix(k, suffix) {
+			return slices.Clone(v)
+		}
+	}
+	return nil
+}
 
 func (m *memStorage) Start(context.Context, component.Host) error { return nil }
 func (m *memStorage) Shutdown(context.Context) error              { return nil }
@@ -57,6 +75,7 @@ func (c *memClient) Set(_ context.Context, key string, value []byte) error {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
 	c.m.data[c.prefix+key] = append([]byte(nil), value...)
+	c.m.history[c.prefix+key] = append(c.m.history[c.prefix+key], c.m.data[c.prefix+key])
 	return nil
 }
 

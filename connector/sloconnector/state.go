@@ -37,6 +37,13 @@ func (c *sloConnector) snapshot() ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.envelope(snap)
+}
+
+// envelope is the checkpoint of the tracker's snapshot snap with the
+// firing set and the cumulative streams as they are now. The caller
+// excludes reloads and evaluations (reloadMu, or being the evaluation).
+func (c *sloConnector) envelope(snap json.RawMessage) ([]byte, error) {
 	return json.Marshal(checkpointState{Version: stateVersion, Tracker: snap, Firing: c.events.firing, CumulativeByService: c.metrics.snapshotStreams()})
 }
 
