@@ -34,8 +34,11 @@ func TestAlertmanagerExampleRoutes(t *testing.T) {
 		labels []string
 		want   string
 	}{
-		{[]string{"alertname=SLOBurnRate-checkout-availability-page", "severity=page", "slo=availability", "service_name=checkout"}, "pagerduty"},
-		{[]string{"alertname=SLOBurnRate-checkout-availability-ticket", "severity=ticket", "slo=availability", "service_name=checkout"}, "tickets"},
+		{[]string{"alertname=SLOBurnRate-checkout-availability-page", "severity=page", "vigil_severity=page", "slo=availability", "service_name=checkout"}, "pagerduty"},
+		{[]string{"alertname=SLOBurnRate-checkout-availability-ticket", "severity=ticket", "vigil_severity=ticket", "slo=availability", "service_name=checkout"}, "tickets"},
+		// The spec's own severity passes through; the tier decides.
+		{[]string{"alertname=SLOBurnRate-checkout-availability-page", "severity=critical", "vigil_severity=page", "slo=availability", "service_name=checkout"}, "pagerduty"},
+		{[]string{"alertname=SLOBurnRate-checkout-availability-ticket", "severity=page", "vigil_severity=ticket", "slo=availability", "service_name=checkout"}, "tickets"},
 		{[]string{"alertname=Watchdog"}, "tickets"},
 	}
 	for _, tt := range tests {
@@ -79,6 +82,11 @@ func TestAlertmanagerExampleInhibition(t *testing.T) {
 	assert.True(t, rule.Inhibits(pageCheckout, ticketCheckout), "a page inhibits the ticket of its slo and service")
 	assert.False(t, rule.Inhibits(pageCheckout, ticketSearch), "not the ticket of another service")
 	assert.False(t, rule.Inhibits(ticketCheckout, pageCheckout), "a ticket never inhibits a page")
+	// A spec that sets its own severity: only the tier says page or ticket.
+	pageCritical := alertOf("Page", "severity", "critical", "vigil_severity", "page", "slo", "availability", "service_name", "checkout")
+	ticketCritical := alertOf("Ticket", "severity", "critical", "vigil_severity", "ticket", "slo", "availability", "service_name", "checkout")
+	assert.True(t, rule.Inhibits(pageCritical, ticketCritical), "a page inhibits its ticket whatever severity the spec sets")
+	assert.False(t, rule.Inhibits(ticketCritical, pageCritical), "a ticket with the spec's severity never inhibits a page")
 
 	found := false
 	for _, r := range am.Receivers {
