@@ -22,6 +22,17 @@ const referencePeriod = 30 * 24 * time.Hour
 
 // burnRateTable is the SRE Workbook's recommendation, kept as data. The
 // short window is 1/12 of the long one, as the Workbook advises.
+//
+// One problem, one incident: the ticket rows' windows are longer than the
+// page rows', so a burst that pages raises the ticket's condition too, and
+// keeps it up for hours after the page resolves. The collector's
+// evaluation (slo/tracker, "One problem, one incident") opens no ticket
+// for a burst that paged: a ticket not firing when the page fires stays
+// quiet until its own condition has cleared with no page firing; a slow
+// burn after that opens a ticket. A ticket already firing when the page
+// starts keeps firing. The hold is state, carried in checkpoints; the
+// Prometheus rules (slo/rules) cannot hold it and only inhibit the ticket
+// while the page's condition holds.
 var burnRateTable = []burnRateWindow30d{
 	{conventions.SeverityPage, 0.02, time.Hour, 5 * time.Minute},          // 2% of budget in 1h: burn rate 14.4
 	{conventions.SeverityPage, 0.05, 6 * time.Hour, 30 * time.Minute},     // 5% of budget in 6h: burn rate 6

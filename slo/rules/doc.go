@@ -60,7 +60,11 @@
 // evaluation where both windows burn. As in the collector, a page inhibits
 // the ticket of the same SLO and group: the ticket rule ends with `unless`
 // the page condition, so the ticket fires once the page resolves if its
-// own condition still holds. Labels: vigil_severity (the tier, page or
+// own condition still holds. (The collector goes further: it opens no
+// ticket for a burst that paged, see slo/tracker's "One problem, one
+// incident". A rule holds no state between evaluations to remember that;
+// with Alertmanager, the ticket of a paged burst reaches the tickets
+// receiver after the page resolves.) Labels: vigil_severity (the tier, page or
 // ticket), slo, service, the SLO's and the policy's labels, and severity:
 // the policy's own when its labels set one (Sloth's severity: pageteam),
 // else the tier. Annotations: summary, description, runbook_url and

@@ -94,8 +94,10 @@ func TestAlertEventsThroughBinary(t *testing.T) {
 // burst until every window's error ratio is 0.45%, a burn rate of 4.5. That
 // is below both page conditions (14.4 and 6), so the page resolves without
 // waiting half an hour for the burst to leave the 30m window, and above the
-// ticket's 3, so the ticket, inhibited while the page fired, fires once the
-// page has resolved: inhibition through the whole chain.
+// ticket's 3; the ticket's condition comes from the burst that paged, so
+// no ticket opens, neither while the page fires nor after: one problem,
+// one incident (test/reliability also checks that a later slow burn opens
+// a ticket).
 func TestSLOChainThroughBinary(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	opts := vigiltest.Options{
@@ -143,14 +145,9 @@ func TestSLOChainThroughBinary(t *testing.T) {
 		spans.Send(ctx, t, min(2000, good-sent), false)
 	}
 	pagingtest.WaitFor(t, fake, resolveWait+notifyWait, "the page's resolve", pagingtest.Has("resolve", page.DedupKey))
-	pagingtest.WaitFor(t, fake, resolveWait+notifyWait, "the ticket after the page resolved", func(evs []fakepagerduty.Event) bool {
-		for _, ev := range evs {
-			if ev.EventAction == "trigger" && ev.Payload.Severity == "warning" {
-				return true
-			}
-		}
-		return false
-	})
+	// A ticket fired with the page's resolution would be out by now (the
+	// resolve waits for the group_interval, a new group for group_wait).
+	time.Sleep(5 * time.Second)
 
 	if n := len(pageTriggers(fake.Triggers())); n != 1 {
 		t.Errorf("page triggers = %d, want 1 (the restart must not page again)", n)
@@ -158,21 +155,10 @@ func TestSLOChainThroughBinary(t *testing.T) {
 	if n := fake.Count(page.DedupKey, "resolve"); n != 1 {
 		t.Errorf("page resolves = %d, want 1", n)
 	}
-	// The ticket came after the page's resolve, never while the page fired.
-	resolvedAt, ticketAt := -1, -1
-	for i, ev := range fake.Events() {
-		switch {
-		case ev.EventAction == "resolve" && ev.DedupKey == page.DedupKey && resolvedAt < 0:
-			resolvedAt = i
-		case ev.EventAction == "trigger" && ev.Payload.Severity == "warning" && ticketAt < 0:
-			ticketAt = i
-			if ev.DedupKey == page.DedupKey {
-				t.Errorf("the ticket shares the page's dedup key %q: one PagerDuty alert per Vigil alert", ev.DedupKey)
-			}
+	for _, ev := range fake.Triggers() {
+		if ev.Payload.Severity == "warning" {
+			t.Errorf("a ticket for the burst that paged: %s (one problem, one incident)", ev.Payload.Summary)
 		}
-	}
-	if ticketAt < resolvedAt {
-		t.Errorf("the ticket (event %d) went out before the page resolved (event %d): a page inhibits its ticket", ticketAt, resolvedAt)
 	}
 	t.Logf("burst: %d bad spans; recovery: %d good spans; events: %d", bad, good, len(fake.Events()))
 }
