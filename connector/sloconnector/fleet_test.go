@@ -133,3 +133,41 @@ func TestFleetMetricSLIHandover(t *testing.T) {
 		})
 	}
 }
+
+// TestFleetCheckpointAtTransition: in a fleet, an alert transition writes
+// the checkpoint of its service at once, not on checkpoint_interval, so
+// that the evaluator taking the service over after a crash knows the
+// alert fires: it neither announces it again nor leaves it unresolved.
+func TestFleetCheckpointAtTransition(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	store := ownershiptest.NewStore()
+	id := component.MustNewID("redis_storage")
+	member := func() (*harness, *ownershiptest.Member) {
+		m := ownershiptest.NewMember(store)
+		cfg := testConfig(spec)
+		cfg.Storage = &id
+		cfg.CheckpointInterval = time.Hour // only the transition writes
+		cfg.AlertResendInterval = time.Hour
+		h := newHarness(t, "", cfg)
+		require.NoError(t, h.start(storageHost{id: id, ext: m}))
+		t.Cleanup(h.shutdown)
+		return h, m
+	}
+	a, am := member()
+	ctx := context.Background()
+	require.NoError(t, am.Acquire(ctx, "checkout"))
+	a.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+
+	// a crashes: no release, no shutdown checkpoint. b takes over from
+	// what the transition wrote.
+	b, bm := member()
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	time.Sleep(200 * time.Millisecond)
+	assert.Empty(t, alertEventsOf(b.lSink.AllLogs()), "b does not announce the alert again")
+	b.consumeTraces(routeSpans(20000, "/pay", ptrace.StatusCodeOk))
+	require.Eventually(t, func() bool { return len(alertEventsOf(b.lSink.AllLogs())) > 0 }, 5*time.Second, 10*time.Millisecond)
+	evs := alertEventsOf(b.lSink.AllLogs())
+	require.Len(t, evs, 1)
+	assert.Equal(t, "resolved", evs[0].attrs["alert.state"], "b resolves the alert a announced")
+}
