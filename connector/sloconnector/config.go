@@ -37,7 +37,8 @@ type Config struct {
 	// every budget from scratch.
 	Storage *component.ID `mapstructure:"storage"`
 	// CheckpointInterval is how often the state is written to Storage, on
-	// top of the write at shutdown. A crash loses at most this much.
+	// top of the writes at every alert transition and at shutdown. A
+	// crash loses at most this much of the counts, and no alert state.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
 	// LateTolerance is how long after its end a span or metric point still
 	// counts, in the bucket of its end time; older ones are refused and

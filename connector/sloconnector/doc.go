@@ -29,9 +29,10 @@
 // (alert.trace_ids).
 //
 // State (counts and firing alerts) is checkpointed through a storage
-// extension on an interval and at shutdown and restored at start, so a
-// restart loses no budget and neither fires an alert again nor forgets to
-// resolve it. Specs are reloaded when a spec file's content changes; the
+// extension at every alert transition (before and after its events go
+// out, see evaluate), on an interval and at shutdown, and restored at
+// start, so a restart loses no alert and at most an interval of counts,
+// and neither fires an alert again nor forgets to resolve it. Specs are reloaded when a spec file's content changes; the
 // state of unchanged SLOs is kept. SIGHUP is the collector's: it rebuilds
 // every component, and an invalid spec then keeps the SLOs that ran (see
 // running in connector.go) rather than failing the rebuild.
