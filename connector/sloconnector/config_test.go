@@ -36,9 +36,17 @@ func TestLoadConfig(t *testing.T) {
 			RunbookURL:          "https://runbooks.example.com/{{.Service}}/{{.SLO}}",
 			ReloadCheckInterval: 5 * time.Second,
 			AlertResendInterval: 2 * time.Minute,
+			RED: REDConfig{
+				Enabled:       true,
+				Dimensions:    []string{"http.response.status_code"},
+				FlushInterval: 30 * time.Second,
+				MaxSeries:     500,
+				Expiration:    10 * time.Minute,
+			},
 		}},
 		{id: component.NewIDWithName(metadata.Type, "bad_interval"), wantErr: "evaluation_interval must be positive"},
 		{id: component.NewIDWithName(metadata.Type, "bad_template"), wantErr: "runbook_url"},
+		{id: component.NewIDWithName(metadata.Type, "bad_red"), wantErr: "red::expiration must not be negative"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {

@@ -42,6 +42,15 @@ type REDConfig struct {
 	// otel.metric.overflow=true, as span_metrics'
 	// aggregation_cardinality_limit does. Zero means no cap.
 	MaxSeries int `mapstructure:"max_series"`
+	// Expiration drops a series that has seen no span for this long, as
+	// span_metrics' metrics_expiration: it is no longer emitted, its
+	// memory is freed, and a span after that starts it again from zero
+	// (a counter reset, which rate() and increase() handle). It matters
+	// for services that go away, and in a fleet for the services that
+	// moved to another evaluator, whose series the old owner would
+	// otherwise emit flat forever. Zero means never, span_metrics'
+	// default.
+	Expiration time.Duration `mapstructure:"expiration"`
 }
 
 const (
@@ -109,6 +118,9 @@ func (c *REDConfig) Validate() error {
 	if c.FlushInterval < 0 {
 		errs = append(errs, errors.New("red::flush_interval must not be negative"))
 	}
+	if c.Expiration < 0 {
+		errs = append(errs, errors.New("red::expiration must not be negative"))
+	}
 	return errors.Join(errs...)
 }
 
@@ -171,6 +183,7 @@ func mix64(h uint64) uint64 {
 type redSeries struct {
 	key     redKey
 	start   pcommon.Timestamp
+	last    pcommon.Timestamp // when the latest span was counted
 	calls   uint64
 	sum     float64 // milliseconds
 	buckets []uint64
@@ -285,6 +298,7 @@ func (a *redAccounting) observe(r *redResource, span ptrace.Span, resAttrs pcomm
 	if start, end := span.StartTimestamp(), span.EndTimestamp(); end > start {
 		durNs = int64(end - start)
 	}
+	s.last = now
 	s.calls++
 	s.sum += float64(durNs) / float64(time.Millisecond)
 	// The bucket of the first bound at or above the duration, as
@@ -318,7 +332,7 @@ func (a *redAccounting) newSeries(r *redResource, key redKey, now pcommon.Timest
 	for i := range key.dims {
 		key.dims[i].str = strings.Clone(key.dims[i].str)
 	}
-	s := &redSeries{key: key, start: now, buckets: make([]uint64, len(a.boundsNs)+1)}
+	s := &redSeries{key: key, start: now, last: now, buckets: make([]uint64, len(a.boundsNs)+1)}
 	h := key.hash(a.seed, len(a.cfg.Dimensions))
 	r.series[h] = append(r.series[h], s)
 	r.n++
@@ -330,6 +344,9 @@ func (a *redAccounting) newSeries(r *redResource, key redKey, now pcommon.Timest
 func (a *redAccounting) build(md pmetric.Metrics, at pcommon.Timestamp) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	if a.cfg.Expiration > 0 {
+		a.expire(at)
+	}
 	for _, key := range a.order {
 		r := a.resources[key]
 		if r.n == 0 {
@@ -372,6 +389,31 @@ func (a *redAccounting) build(md pmetric.Metrics, at pcommon.Timestamp) {
 			cp.Attributes().CopyTo(hp.Attributes())
 		}
 	}
+}
+
+// expire drops the series that saw no span within Expiration before at,
+// and the resources left without series. The caller holds mu.
+func (a *redAccounting) expire(at pcommon.Timestamp) {
+	cutoff := at - pcommon.Timestamp(a.cfg.Expiration.Nanoseconds())
+	kept := a.order[:0]
+	for _, key := range a.order {
+		r := a.resources[key]
+		for h, ss := range r.series {
+			live := slices.DeleteFunc(ss, func(s *redSeries) bool { return s.last < cutoff })
+			r.n -= len(ss) - len(live)
+			if len(live) == 0 {
+				delete(r.series, h)
+			} else {
+				r.series[h] = live
+			}
+		}
+		if r.n == 0 {
+			delete(a.resources, key)
+			continue
+		}
+		kept = append(kept, key)
+	}
+	a.order = kept
 }
 
 // allSeries lists the resource's series.

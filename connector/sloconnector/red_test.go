@@ -279,3 +279,76 @@ func BenchmarkREDObserve(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*td.SpanCount()), "ns/span")
 }
+
+// TestREDSeriesExpire: with red::expiration, a series that saw no span
+// for that long is no longer emitted and a resource left without series
+// is forgotten; a span after that starts its series again from zero,
+// with a new start time (a counter reset). Without it, series stay.
+func TestREDSeriesExpire(t *testing.T) {
+	emitted := func(red *redAccounting, at time.Time) map[string]int64 {
+		md := pmetric.NewMetrics()
+		red.build(md, pcommon.NewTimestampFromTime(at))
+		calls := map[string]int64{}
+		for i := 0; i < md.ResourceMetrics().Len(); i++ {
+			rm := md.ResourceMetrics().At(i)
+			service, _ := rm.Resource().Attributes().Get("service.name")
+			points := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
+			for j := 0; j < points.Len(); j++ {
+				calls[service.Str()] += points.At(j).IntValue()
+			}
+		}
+		return calls
+	}
+	observe := func(red *redAccounting) {
+		(&ruleset{}).observeSpans(context.Background(), redTraces(), nopRecorder{}, nopRecorder{}, red)
+	}
+
+	red := newREDAccounting(REDConfig{Enabled: true, Expiration: time.Minute}, "i")
+	observe(red)
+	emitted(red, time.Now()) // the first emission is 0 calls
+	if got := emitted(red, time.Now()); got["checkout"] != 60 || got["payments"] != 60 {
+		t.Fatalf("calls before expiry %v, want 60 of each service", got)
+	}
+	// payments saw its last span two minutes ago; checkout just now.
+	for _, r := range red.resources {
+		if r.service == "payments" {
+			for _, s := range r.allSeries() {
+				s.last -= pcommon.Timestamp(2 * time.Minute)
+			}
+		}
+	}
+	got := emitted(red, time.Now())
+	if _, ok := got["payments"]; ok || got["checkout"] != 60 {
+		t.Fatalf("calls after payments expired %v, want checkout's 60 only", got)
+	}
+	if len(red.resources) != 1 || len(red.order) != 1 {
+		t.Fatalf("%d resources (%d in order) kept, want checkout's alone", len(red.resources), len(red.order))
+	}
+	if got := emitted(red, time.Now().Add(2*time.Minute)); len(got) != 0 {
+		t.Fatalf("calls after every series expired %v, want none", got)
+	}
+	if len(red.resources) != 0 || len(red.order) != 0 {
+		t.Fatalf("%d resources (%d in order) kept after every series expired", len(red.resources), len(red.order))
+	}
+	restart := time.Now()
+	observe(red)
+	if got := emitted(red, time.Now()); len(got) != 2 || got["checkout"] != 0 || got["payments"] != 0 {
+		t.Fatalf("first emission after coming back %v, want 0 calls of each service", got)
+	}
+	if got := emitted(red, time.Now()); got["checkout"] != 60 || got["payments"] != 60 {
+		t.Fatalf("calls after coming back %v, want 60 of each service, counted from zero", got)
+	}
+	for _, r := range red.resources {
+		for _, s := range r.allSeries() {
+			if s.start.AsTime().Before(restart) {
+				t.Fatalf("series %q kept its old start %v", s.key.name, s.start.AsTime())
+			}
+		}
+	}
+
+	keep := newREDAccounting(REDConfig{Enabled: true}, "i")
+	observe(keep)
+	if got := emitted(keep, time.Now().Add(24*time.Hour)); len(got) != 2 {
+		t.Fatalf("without expiration, a day later %v, want both services", got)
+	}
+}
