@@ -12,7 +12,7 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 5
+	checkpointVersion = 6
 )
 
 // checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
@@ -20,7 +20,8 @@ const (
 // the time of the last unusual point; version 3 the state of the local and
 // record tests and of re-detection; version 4 the last value and the
 // series' resolution (Config.ResolutionSigma); version 5 the novelty
-// test's range and table (Config.NoveltyDeviation).
+// test's range and table (Config.NoveltyDeviation); version 6 the drift
+// test's average and records (Config.DriftMemory).
 const (
 	checkpointSizeV1 = len(checkpointMagic) + 1 +
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
@@ -28,7 +29,8 @@ const (
 	checkpointSizeV2 = checkpointSizeV1 + 8
 	checkpointSizeV3 = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
 	checkpointSizeV4 = checkpointSizeV3 + 8*3
-	checkpointSize   = checkpointSizeV4 + 8*2 + 2*noveltyLevels*2 + 8 + 4 + 1 + 1 + 1 + 1
+	checkpointSizeV5 = checkpointSizeV4 + 8*2 + 2*noveltyLevels*2 + 8 + 4 + 1 + 1 + 1 + 1
+	checkpointSize   = checkpointSizeV5 + 8 + 2*(recordBlocks*4+1+8)
 )
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -114,6 +116,15 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 		b = append(b, 0)
 	}
 	b = append(b, n.filled)
+	f64(d.drift)
+	for i := range d.driftRecords {
+		r := &d.driftRecords[i]
+		for _, m := range r.max {
+			f32(m)
+		}
+		b = append(b, r.cur)
+		u64(uint64(r.start))
+	}
 	return b, nil
 }
 
@@ -127,7 +138,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
 	version := data[len(checkpointMagic)]
-	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, checkpointVersion: checkpointSize}[version]
+	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, 5: checkpointSizeV5, checkpointVersion: checkpointSize}[version]
 	if want == 0 {
 		return fmt.Errorf("anomaly checkpoint: version %d, want 1 to %d", version, checkpointVersion)
 	}
@@ -237,6 +248,28 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	}
 	// Older versions kept no novelty test: it starts empty, and is no
 	// evidence until it has seen a whole memory again (see novelty).
+	if version >= 6 {
+		s.drift = f64()
+		for i := range s.driftRecords {
+			r := &s.driftRecords[i]
+			for k := range r.max {
+				r.max[k] = f32()
+			}
+			r.cur = byte1() % recordBlocks
+			r.start = int64(u64())
+		}
+	} else {
+		// Older versions kept no drift test. Its average restarts at 0;
+		// its records start unbeatable rather than empty, which any
+		// average would beat, and are replaced block by block by the
+		// series' own averages over the next Rarity. Until then the
+		// CUSUM flags shifts as it did (see Config.DriftReplacesShift).
+		for i := range s.driftRecords {
+			for k := range s.driftRecords[i].max {
+				s.driftRecords[i].max[k] = float32(math.Inf(1))
+			}
+		}
+	}
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)
 	}

@@ -80,6 +80,7 @@ func TestCheckpointFitsBudget(t *testing.T) {
 func TestCheckpointRestoresVersion1(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false
 	ts, vs := series{n: 3100, step: time.Minute, base: 50, noise: 1, seed: 9}.points()
 	vs[3000] = 200
 	d := New(cfg)
@@ -186,5 +187,57 @@ func TestCheckpointRestoresVersion4(t *testing.T) {
 	}
 	if !r.nov.started || r.nov.filled < 2 {
 		t.Fatalf("the novelty test did not start after the restore, or has not filled its memory in %v", ts[len(ts)-1].Sub(ts[cut]))
+	}
+}
+
+// TestCheckpointRestoresVersion5 restores a checkpoint written before the
+// drift test existed: its records start unbeatable rather than empty, so
+// no ordinary average after the restore is a record, and while they are
+// the CUSUM flags shifts as it did (Config.DriftReplacesShift waits for
+// the drift test); a Rarity later the series' own averages have replaced
+// them.
+func TestCheckpointRestoresVersion5(t *testing.T) {
+	cfg := DefaultConfig()
+	ts, vs := series{n: 12 * 288, step: 5 * time.Minute, base: 100, amplitude: 30, noise: 4, seed: 5}.points()
+	cut := 6 * 288
+	// A sustained shift of 5σ after the restore, for the CUSUM.
+	for i := cut + 288; i < cut+288+24; i++ {
+		vs[i] += 20
+	}
+	d := New(cfg)
+	for i := range cut {
+		d.Observe(ts[i], vs[i])
+	}
+	v6, err := d.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(v6) != checkpointSize {
+		t.Fatalf("checkpoint is %d bytes, want %d", len(v6), checkpointSize)
+	}
+	v5 := append([]byte(nil), v6[:checkpointSizeV5]...)
+	v5[len(checkpointMagic)] = 5
+	r := New(cfg)
+	if err := r.UnmarshalBinary(v5); err != nil {
+		t.Fatal(err)
+	}
+	if r.drift != 0 || !math.IsInf(r.driftRecords[0].best(), 1) || r.level != d.level {
+		t.Fatalf("version 5 restored drift %v, record %v, level %v (want 0, +Inf, %v)", r.drift, r.driftRecords[0].best(), r.level, d.level)
+	}
+	shiftFlagged := false
+	for i := cut; i < len(ts); i++ {
+		res := r.Observe(ts[i], vs[i])
+		if res.Onset && i < cut+288 {
+			t.Fatalf("point %d: onset on an ordinary point after restoring a version 5 checkpoint: %+v", i, res)
+		}
+		shiftFlagged = shiftFlagged || (res.Onset && res.Reason == ReasonShiftUp)
+	}
+	if !shiftFlagged {
+		t.Fatal("the shift after the restore was not flagged")
+	}
+	for i := range r.driftRecords {
+		if b := r.driftRecords[i].best(); math.IsInf(b, 0) {
+			t.Fatalf("drift record %d still %v %v after the restore", i, b, ts[len(ts)-1].Sub(ts[cut]))
+		}
 	}
 }

@@ -198,6 +198,24 @@ type Config struct {
 	// around a level's boundary does not make a familiar move new; with 0
 	// only the same pair is familiar.
 	NoveltyTolerance int `yaml:"novelty_tolerance" mapstructure:"novelty_tolerance"`
+	// DriftMemory is the time constant of the drift test, an EWMA control
+	// chart (Roberts, Technometrics 1959) on the seasonal deviation: the
+	// deviations, in σ and clipped like the shift test's, are averaged
+	// over about this long, and the average counts as unusual when it
+	// exceeds RecordMargin times the largest of its own last Rarity (kept
+	// per direction, like the other records) and is at least
+	// driftMinSigma. A drift of a σ or two lasting hours, too small for
+	// any one point and too gradual for the CUSUM's allowance, moves the
+	// average where the series' ordinary wanderings never took it. Like
+	// a confirmed shift it needs no second point. Zero disables it.
+	DriftMemory time.Duration `yaml:"drift_memory" mapstructure:"drift_memory"`
+	// DriftReplacesShift: once the series has been seen for
+	// Rarity·RecordSpan, sustained deviations are judged by the drift
+	// test alone, calibrated on the series' own history, rather than by
+	// the CUSUM's fixed ShiftThreshold too; the CUSUM still re-anchors
+	// the baseline at its alarm and holds learning (ShiftHold), but flags
+	// nothing. Needs DriftMemory.
+	DriftReplacesShift bool `yaml:"drift_replaces_shift" mapstructure:"drift_replaces_shift"`
 	// MinRelativeSpread floors σ at this fraction of the level's magnitude,
 	// so a perfectly flat series does not turn rounding noise into alarms.
 	MinRelativeSpread float64 `yaml:"min_relative_spread" mapstructure:"min_relative_spread"`
@@ -218,7 +236,7 @@ func DefaultConfig() Config {
 		SpreadAlpha:         0.01,
 		SeasonalCycles:      3,
 		Daily:               true,
-		Weekly:              true,
+		Weekly:              false,
 		WarmupPoints:        100,
 		MinTraffic:          0,
 		PersistenceK:        1,
@@ -240,13 +258,15 @@ func DefaultConfig() Config {
 		RedetectAfter:       time.Hour,
 		SidedRecords:        true,
 		AbsorbRecurring:     false,
-		ShiftHold:           true,
+		ShiftHold:           false,
 		ConfirmByAgreement:  false,
 		ResolutionSigma:     1,
 		LocalAwayOnly:       true,
-		NoveltyDeviation:    0.6,
+		NoveltyDeviation:    0.8,
 		NoveltyMemory:       7 * 24 * time.Hour,
 		NoveltyTolerance:    1,
+		DriftMemory:         time.Hour,
+		DriftReplacesShift:  true,
 	}
 }
 
@@ -338,6 +358,12 @@ func (c Config) Validate() error {
 	}
 	if c.NoveltyTolerance < 0 || c.NoveltyTolerance > 1 {
 		errs = append(errs, fmt.Errorf("novelty_tolerance must be 0 or 1, got %d", c.NoveltyTolerance))
+	}
+	if c.DriftMemory < 0 {
+		errs = append(errs, fmt.Errorf("drift_memory must be >= 0, got %v", c.DriftMemory))
+	}
+	if c.DriftReplacesShift && c.DriftMemory <= 0 {
+		errs = append(errs, errors.New("drift_replaces_shift needs a positive drift_memory"))
 	}
 	if c.RedetectAfter < 0 {
 		errs = append(errs, fmt.Errorf("redetect_after must be >= 0, got %v", c.RedetectAfter))

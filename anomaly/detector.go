@@ -34,6 +34,13 @@ const tailStep = 0.03
 // deviations above and below (see Config.SidedRecords).
 const numRecords = 4
 
+// driftMaxRate caps the drift test's smoothing factor (Config.DriftMemory)
+// at the top of the range EWMA control charts use for small shifts
+// (0.05–0.25, Lucas and Saccucci, Technometrics 1990): on an hourly series
+// a memory of an hour would otherwise average next to nothing, and the
+// test would be a second, lower, single-point bar.
+const driftMaxRate = 0.25
+
 // Detector scores one time series. It is not safe for concurrent use; keep
 // one per series. Work per point is constant and memory is fixed (no
 // allocation after New).
@@ -110,6 +117,12 @@ type Detector struct {
 	records [numRecords]record
 	// nov is the contextual-novelty test (Config.NoveltyDeviation).
 	nov novelty
+	// drift is the drift test's average of the seasonal deviation (in
+	// scale units, clipped as the shift test's) and driftRecords its
+	// largest above and below over about the last Rarity (see
+	// Config.DriftMemory).
+	drift        float64
+	driftRecords [2]record
 
 	daily  [dailySlots]spreadSlot
 	weekly [weeklySlots]slot
@@ -260,13 +273,18 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 		novel = d.nov.observe(v, t.UnixNano(), d.cfg.NoveltyMemory, d.cfg.NoveltyTolerance, 1-shrink)
 	}
 
+	driftRate := 0.0
+	if d.cfg.DriftMemory > 0 {
+		driftRate = min(driftMaxRate, d.memo.driftRate.of(-dt/float64(d.cfg.DriftMemory), negExpm1))
+	}
+
 	warming := d.warmingUp()
 	res.WarmingUp = warming
 	unusual, sustained := false, false
 	if warming {
 		res.Reason = ReasonWarmingUp
 	} else {
-		unusual, res.Score, res.Reason, sustained = d.judge(res.Deviation, rawZ, localZ, levelZ, scale, novel)
+		unusual, res.Score, res.Reason, sustained = d.judge(res.Deviation, rawZ, localZ, levelZ, scale, novel, driftRate)
 		if unusual && d.lowTraffic(v, p.expected[p.model], total) {
 			unusual = false
 			res.Reason = ReasonLowTraffic
@@ -302,6 +320,19 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 			x = min(x, d.cfg.RecordMargin*r.best())
 		}
 		r.learn(x)
+	}
+	if d.cfg.DriftMemory > 0 {
+		r := &d.driftRecords[d.side(d.drift)]
+		for i := range d.driftRecords {
+			d.driftRecords[i].advance(t.UnixNano(), width)
+		}
+		// As for the other records: an average judged unusual sets no
+		// record, or with AbsorbRecurring raises it by the margin at most.
+		if x := math.Abs(d.drift); !unusual {
+			r.learn(x)
+		} else if d.cfg.AbsorbRecurring {
+			r.learn(min(x, d.cfg.RecordMargin*r.best()))
+		}
 	}
 	if d.cfg.LocalAlpha > 0 {
 		d.learnLocal(v, localSigma)
@@ -392,11 +423,13 @@ func (d *Detector) rarityKnown() bool {
 
 func (d *Detector) warmingUp() bool { return d.n <= uint64(d.cfg.WarmupPoints) }
 
-// judge scores a point with the calibrated seasonal and local tests and
-// the CUSUM shift test and returns the strongest verdict. z is the seasonal
-// deviation in units of scale (for the CUSUM), rawZ the same in σ and
-// localZ the deviation from the short-term average in its own σ.
-func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool) (unusual bool, score float64, reason Reason, sustained bool) {
+// judge scores a point with the calibrated seasonal and local tests, the
+// CUSUM shift test and the drift test, and returns the strongest verdict.
+// z is the seasonal deviation in units of scale (for the CUSUM and the
+// drift test), rawZ the same in σ, localZ the deviation from the
+// short-term average in its own σ, and driftRate the drift test's
+// smoothing factor for this point (0: disabled).
+func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, driftRate float64) (unusual bool, score float64, reason Reason, sustained bool) {
 	// A single outlier may push the CUSUM by at most Threshold, so one spike
 	// cannot pass for a level shift. The nominal Threshold, not the one
 	// adjusted to the sampling interval: how many outliers in a row confirm
@@ -410,6 +443,24 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool) (un
 	d.cusumLo = max(0, d.cusumLo-zc-d.cfg.ShiftDrift)
 	d.runHi, d.runNHi = extendRun(d.cusumHi, d.runHi, d.runNHi, zc*scale)
 	d.runLo, d.runNLo = extendRun(d.cusumLo, d.runLo, d.runNLo, zc*scale)
+	// The drift test averages the same clipped deviations the CUSUM sums,
+	// so one outlier moves it by at most Threshold·driftRate.
+	drift := 0.0
+	shiftFlags := true
+	if d.cfg.DriftMemory > 0 {
+		d.drift += driftRate * (zc - d.drift)
+		// Records restored from a checkpoint that had none are infinite
+		// until a whole Rarity of the series' own averages replaces them.
+		if bar := d.cfg.RecordMargin * d.driftRecords[d.side(d.drift)].best(); d.rarityKnown() && driftRate > 0 && !math.IsInf(bar, 1) {
+			// Both must agree, as for the point tests: the average is a
+			// record for the series, and it is large for an average of
+			// white noise, MinDeviation times its standard deviation
+			// σ·√(λ/(2−λ)), the EWMA chart's control limit.
+			limit := d.cfg.MinDeviation * math.Sqrt(driftRate/(2-driftRate))
+			drift = min(overRecord(d.drift, bar), math.Abs(d.drift)/limit)
+			shiftFlags = !d.cfg.DriftReplacesShift
+		}
+	}
 
 	var spike, sign float64
 	agreed := false
@@ -434,7 +485,15 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool) (un
 		}
 	}
 	shift := max(d.cusumHi, d.cusumLo) / d.cfg.ShiftThreshold
-	x := max(spike, shift)
+	if !shiftFlags {
+		// The CUSUM's alarm level is fixed, not calibrated: on a series
+		// whose deviations wander for hours (a daily shape that changes
+		// from day to day) it fires routinely. Where the calibrated drift
+		// test judges sustained deviations instead, the CUSUM only
+		// re-anchors the baseline (see learn).
+		shift = 0
+	}
+	x := max(spike, shift, drift)
 	score = scoreOf(x)
 	if novel && x >= d.cfg.NoveltyDeviation && sign != 0 {
 		// Two kinds of evidence agree: a deviation the σ tests find
@@ -451,11 +510,17 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool) (un
 	switch {
 	case x < 1:
 		return false, score, ReasonNone, false
-	case spike >= shift && sign > 0:
+	case spike >= max(shift, drift) && sign > 0:
 		return true, score, ReasonAboveBand, sustained
-	case spike >= shift:
+	case spike >= max(shift, drift):
 		return true, score, ReasonBelowBand, sustained
-	case d.cusumHi > d.cusumLo:
+	case shift >= drift && d.cusumHi > d.cusumLo:
+		return true, score, ReasonShiftUp, sustained
+	case shift >= drift:
+		return true, score, ReasonShiftDown, sustained
+	case d.drift > 0:
+		// A drift is a sustained change of level, reported as one: an
+		// average over hours is confirmed by construction.
 		return true, score, ReasonShiftUp, sustained
 	}
 	return true, score, ReasonShiftDown, sustained

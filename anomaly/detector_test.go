@@ -62,12 +62,14 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"window too wide", func(c *Config) { c.PersistenceN = 33 }, []string{"persistence_n"}},
 		{"tail", func(c *Config) { c.TailQuantile = 1 }, []string{"tail_quantile"}},
 		{"seasonal level memory", func(c *Config) { c.SeasonalLevelMemory = 0 }, []string{"seasonal_level_memory"}},
-		{"weekly without daily", func(c *Config) { c.Daily = false }, []string{"weekly requires daily"}},
+		{"weekly without daily", func(c *Config) { c.Daily, c.Weekly = false, true }, []string{"weekly requires daily"}},
 		{"resolution sigma", func(c *Config) { c.ResolutionSigma = -1 }, []string{"resolution_sigma"}},
 		{"smooth tail ratio", func(c *Config) { c.SmoothTailRatio = math.Inf(1) }, []string{"smooth_tail_ratio"}},
 		{"novelty deviation", func(c *Config) { c.NoveltyDeviation = 1.5 }, []string{"novelty_deviation"}},
 		{"novelty memory", func(c *Config) { c.NoveltyDeviation = 0.6; c.NoveltyMemory = 0 }, []string{"novelty_memory"}},
 		{"novelty tolerance", func(c *Config) { c.NoveltyTolerance = 2 }, []string{"novelty_tolerance"}},
+		{"drift memory", func(c *Config) { c.DriftMemory = -time.Hour }, []string{"drift_memory"}},
+		{"drift replaces shift without a drift test", func(c *Config) { c.DriftMemory = 0; c.DriftReplacesShift = true }, []string{"drift_replaces_shift"}},
 		{"several at once", func(c *Config) { c.ClearPoints = 0; c.MinTraffic = -1; c.WarmupPoints = -1 },
 			[]string{"clear_points", "min_traffic", "warmup_points"}},
 	}
@@ -235,9 +237,10 @@ func TestIrregularSampling(t *testing.T) {
 func TestPersistenceAndHysteresis(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.PersistenceK, cfg.PersistenceN, cfg.ClearPoints = 2, 3, 5
-	cfg.ShiftThreshold = 1e9 // isolate persistence from the shift test
-	cfg.LocalAlpha = 0       // and from the local test, which also judges the return from a spike
-	cfg.ClearAfter = 0       // clearing by points only (see TestClearAfter)
+	cfg.ShiftThreshold = 1e9                           // isolate persistence from the shift test
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false // the drift test judges sustained deviations too
+	cfg.LocalAlpha = 0                                 // and from the local test, which also judges the return from a spike
+	cfg.ClearAfter = 0                                 // clearing by points only (see TestClearAfter)
 	tests := []struct {
 		name       string
 		spikes     []int
@@ -401,7 +404,8 @@ func runSpikes(cfg Config, set map[int]float64) []Result {
 
 func TestSpikeFactor(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ShiftThreshold = 1e9 // judge single points only
+	cfg.ShiftThreshold = 1e9                           // judge single points only
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false // the drift test judges sustained deviations too
 	// Size a moderate spike from the detector's own band: between
 	// Threshold and SpikeFactor·Threshold deviations.
 	ts, vs := spikeSeries(nil)
@@ -441,6 +445,7 @@ func TestSpikeFactor(t *testing.T) {
 func TestClearAfter(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false // the drift test judges sustained deviations too
 	cfg.ClearPoints = 5
 	cfg.ClearAfter = 90 * time.Minute
 	// Seasonal test only: the local one would also judge each fall back
@@ -508,6 +513,7 @@ func TestThresholdFollowsSamplingInterval(t *testing.T) {
 		}
 		ts, vs = series{n: 2 * n, step: step, base: 100, noise: 2, seed: 3}.points()
 		r = run(cfg, ts, vs)[2*n-1]
+		scale = (vs[2*n-1] - r.Expected) / r.Deviation
 		if got := (r.Upper - r.Expected) / scale; got < cfg.MinDeviation-1e-6 {
 			t.Errorf("sampled every %v, records in use: band %.4f deviations wide, want at least %v", step, got, cfg.MinDeviation)
 		}
@@ -527,6 +533,7 @@ func intervalThreshold(c Config, step time.Duration) float64 {
 func TestClearAfterIsATimeOnCoarseSeries(t *testing.T) {
 	cfg := DefaultConfig()
 	cfg.ShiftThreshold = 1e9
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false // the drift test judges sustained deviations too
 	ts, vs := series{n: 800, step: time.Hour, base: 50, noise: 1, seed: 5}.points()
 	vs[600] = 200
 	vs[640] = 200
@@ -601,8 +608,9 @@ func TestTrafficAfterZerosIsFlaggedOnceThenLearned(t *testing.T) {
 // point below SpikeFactor times the band still waits.
 func TestCoarsePointConfirmsItself(t *testing.T) {
 	cfg := DefaultConfig()
-	cfg.ShiftThreshold = 1e9 // judge single points only
-	cfg.LocalAlpha = 0       // by the seasonal band the point is placed by
+	cfg.ShiftThreshold = 1e9                           // judge single points only
+	cfg.DriftMemory, cfg.DriftReplacesShift = 0, false // the drift test judges sustained deviations too
+	cfg.LocalAlpha = 0                                 // by the seasonal band the point is placed by
 	cfg.SelfConfirmInterval = 30 * time.Minute
 	cfg.SpikeFactor = 1.3
 	cfg.NoveltyDeviation = 0 // a point the novelty test finds new needs no second point either

@@ -25,6 +25,8 @@ type memos struct {
 	// noveltyShrink is how much the novelty test's range contracts
 	// over dt (1 − noveltyDecay).
 	noveltyShrink memo
+	// driftRate is the drift test's smoothing factor over dt.
+	driftRate memo
 	// typIn, dtIn → typOut: the last step of Detector.typDt's smoothing.
 	typIn, dtIn, typOut float64
 }

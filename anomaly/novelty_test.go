@@ -169,7 +169,7 @@ func TestJudgeWithNovelty(t *testing.T) {
 				d.records[0].learn(5)
 				bar := c.RecordMargin * 5
 				z := tt.x * bar
-				unusual, score, reason, sustained := d.judge(z, z, 0, z, 1, tt.novel && !off)
+				unusual, score, reason, sustained := d.judge(z, z, 0, z, 1, tt.novel && !off, 0)
 				if unusual != tt.unusual || sustained != tt.sustained || reason != tt.reason || score < tt.scoreAtLeast {
 					t.Fatalf("novelty off=%v: unusual %v sustained %v reason %q score %.2f, want %v %v %q ≥%.2f",
 						off, unusual, sustained, reason, score, tt.unusual, tt.sustained, tt.reason, tt.scoreAtLeast)
@@ -206,6 +206,10 @@ func TestNoveltyConfirmsAMoveTheSeriesNeverMakes(t *testing.T) {
 	on := DefaultConfig()
 	on.NoveltyDeviation = 0.6
 	on.ConfirmByAgreement = false
+	// The baseline this premise was built on (the shipped one when the
+	// novelty test came): the weekly profile, and learning held while a
+	// shift is tested. Without them the test point is no deviation at all.
+	on.ShiftHold, on.Weekly = true, true
 	off := on
 	off.NoveltyDeviation = 0
 	withNovelty, without := run(on, ts, vs), run(off, ts, vs)

@@ -175,7 +175,10 @@ func TestScenariosCanFail(t *testing.T) {
 		check func(anomaly.Config) error
 		off   func(*anomaly.Config)
 	}{
-		{"sustained shift without the shift test", SustainedShift, func(c *anomaly.Config) { c.ShiftThreshold = 1e9 }},
+		{"sustained shift without the shift and drift tests", SustainedShift, func(c *anomaly.Config) {
+			c.ShiftThreshold = 1e9
+			c.DriftMemory, c.DriftReplacesShift = 0, false
+		}},
 		{"routine bursts judged by a 2σ bar, no records", RoutineBursts, func(c *anomaly.Config) { c.Rarity = time.Minute; c.MinDeviation = 2 }},
 		{"held flag without re-detection", HeldFlag, func(c *anomaly.Config) { c.RedetectAfter = 0 }},
 		{"early incident without level agreement", EarlyIncidentEcho, func(c *anomaly.Config) { c.LevelAgreement = false }},

@@ -310,6 +310,9 @@ func DetectorSearch() Search {
 	novelty := func(c *anomaly.Config, v float64) { c.NoveltyDeviation = v }
 	noveltyMemory := func(c *anomaly.Config, d time.Duration) { c.NoveltyMemory = d }
 	noveltyTolerance := func(c *anomaly.Config, v float64) { c.NoveltyTolerance = int(v) }
+	drift := func(label string, d time.Duration, replace bool) Option {
+		return Option{label, func(c *anomaly.Config) { c.DriftMemory, c.DriftReplacesShift = d, replace }}
+	}
 	return Search{
 		Base:      anomaly.DefaultConfig(),
 		MaxPasses: 2,
@@ -336,6 +339,11 @@ func DetectorSearch() Search {
 			{"novelty_deviation", []Option{num("off", 0, novelty), num("0.6", 0.6, novelty), num("0.8", 0.8, novelty), num("1", 1, novelty)}},
 			{"novelty_memory", []Option{dur("1w", 7*24*time.Hour, noveltyMemory), dur("1d", 24*time.Hour, noveltyMemory), dur("3d", 72*time.Hour, noveltyMemory), dur("2w", 14*24*time.Hour, noveltyMemory)}},
 			{"novelty_tolerance", []Option{num("1", 1, noveltyTolerance), num("0", 0, noveltyTolerance)}},
+			// One axis for both drift fields, so that replacing the
+			// CUSUM's verdict is weighed with each memory, not only with
+			// the one chosen while it flagged too.
+			{"drift", []Option{drift("off", 0, false), drift("1h", time.Hour, false), drift("3h", 3*time.Hour, false), drift("12h", 12*time.Hour, false),
+				drift("1h-replaces-shift", time.Hour, true), drift("3h-replaces-shift", 3*time.Hour, true), drift("12h-replaces-shift", 12*time.Hour, true)}},
 		},
 	}
 }

@@ -27,7 +27,7 @@ type Config struct {
 	// Metrics selects further metrics to watch, by name and attributes.
 	Metrics []MetricConfig `mapstructure:"metrics"`
 	// MaxSeries caps the watched series (each has a detector of about
-	// 3 KiB). New series beyond it are not watched; the connector logs it
+	// 4 KiB). New series beyond it are not watched; the connector logs it
 	// and counts them in its own telemetry.
 	MaxSeries int `mapstructure:"max_series"`
 	// IdleTimeout forgets a series that has had no data for this long (a
