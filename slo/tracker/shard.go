@@ -74,12 +74,9 @@ func (t *Tracker) ForgetService(service string) {
 // older than the rings reach are dropped, as when they are recorded late.
 // As Restore, it skips SLOs no longer tracked or whose accounting changed.
 func (t *Tracker) Merge(data []byte) error {
-	var snap snapshot
-	if err := json.Unmarshal(data, &snap); err != nil {
-		return fmt.Errorf("tracker: merge: %w", err)
-	}
-	if snap.Version != snapshotVersion {
-		return fmt.Errorf("tracker: merge: snapshot version %d, want %d", snap.Version, snapshotVersion)
+	snap, err := decodeSnapshot(data, "merge")
+	if err != nil {
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -109,7 +106,8 @@ func (t *Tracker) Merge(data []byte) error {
 	return errors.Join(errs...)
 }
 
-// merge adds a series' snapshot to it.
+// merge adds a series' snapshot to it; the alert states become the
+// snapshot's.
 func (s *series) merge(st *sloState, ss snapshotSeries, now int64) {
 	s.totalGood += ss.TotalGood
 	s.totalBad += ss.TotalBad
@@ -117,32 +115,11 @@ func (s *series) merge(st *sloState, ss snapshotSeries, now int64) {
 		s.allocate(st.layout, now)
 	}
 	for _, sr := range ss.Rings {
-		for i := range s.rings {
-			r := &s.rings[i]
-			if r.res != int64(sr.Resolution) {
-				continue
-			}
-			for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len) {
-				var c counts
-				if j < len(sr.Good) {
-					c.good = sr.Good[j]
-				}
-				if j < len(sr.Bad) {
-					c.bad = sr.Bad[j]
-				}
-				r.addBucket(sr.Head-int64(j), c)
-			}
+		if r := s.ring(sr.Resolution); r != nil {
+			sr.each(sr.Len, r.addBucket)
 		}
 	}
-	s.alerts = [len(severities)]alertState{}
-	for _, sa := range ss.Alerts {
-		idx := slices.Index(severities[:], sa.Severity)
-		if idx < 0 {
-			continue
-		}
-		w := st.alertWindow(sa.Severity, sa.Long, sa.Short, sa.BurnRate)
-		s.alerts[idx] = alertState{firing: true, since: sa.Since, clearSince: sa.ClearSince, window: w}
-	}
+	s.takeAlerts(st, ss)
 }
 
 // addBucket adds c to bucket k, moving the head forward if k is newer;

@@ -121,12 +121,9 @@ func trimZeros(v []uint64) []uint64 {
 // or SLI changed, is skipped; SLOs absent from the snapshot keep their
 // state. Call it before recording.
 func (t *Tracker) Restore(data []byte) error {
-	var snap snapshot
-	if err := json.Unmarshal(data, &snap); err != nil {
-		return fmt.Errorf("tracker: restore: %w", err)
-	}
-	if snap.Version != snapshotVersion {
-		return fmt.Errorf("tracker: restore: snapshot version %d, want %d", snap.Version, snapshotVersion)
+	snap, err := decodeSnapshot(data, "restore")
+	if err != nil {
+		return err
 	}
 	t.mu.Lock()
 	defer t.mu.Unlock()
@@ -165,30 +162,64 @@ func (t *Tracker) Restore(data []byte) error {
 // changed keeps what still fits.
 func (s *series) restore(st *sloState, ss snapshotSeries, now int64) {
 	s.totalGood, s.totalBad = ss.TotalGood, ss.TotalBad
-	s.pagedBurst = ss.PagedBurst
 	if len(ss.Rings) > 0 {
 		s.allocate(st.layout, now)
 	}
 	for _, sr := range ss.Rings {
-		for i := range s.rings {
-			r := &s.rings[i]
-			if r.res != int64(sr.Resolution) {
-				continue
-			}
+		if r := s.ring(sr.Resolution); r != nil {
 			r.setHead(sr.Head)
 			r.reset()
-			for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, r.n) {
-				var c counts
-				if j < len(sr.Good) {
-					c.good = sr.Good[j]
-				}
-				if j < len(sr.Bad) {
-					c.bad = sr.Bad[j]
-				}
-				r.put(sr.Head-int64(j), c)
-			}
+			sr.each(r.n, r.put)
 		}
 	}
+	s.takeAlerts(st, ss)
+}
+
+// decodeSnapshot parses a Snapshot for op (restore, merge), refusing
+// other format versions.
+func decodeSnapshot(data []byte, op string) (snapshot, error) {
+	var snap snapshot
+	if err := json.Unmarshal(data, &snap); err != nil {
+		return snap, fmt.Errorf("tracker: %s: %w", op, err)
+	}
+	if snap.Version != snapshotVersion {
+		return snap, fmt.Errorf("tracker: %s: snapshot version %d, want %d", op, snap.Version, snapshotVersion)
+	}
+	return snap, nil
+}
+
+// ring returns the series' ring of resolution res, or nil when its
+// layout has none (the SLO's windows changed since the snapshot).
+func (s *series) ring(res time.Duration) *ring {
+	for i := range s.rings {
+		if s.rings[i].res == int64(res) {
+			return &s.rings[i]
+		}
+	}
+	return nil
+}
+
+// each calls fn with every bucket the snapshot holds, newest first, at
+// most limit of them.
+func (sr snapshotRing) each(limit int, fn func(k int64, c counts)) {
+	for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, limit) {
+		var c counts
+		if j < len(sr.Good) {
+			c.good = sr.Good[j]
+		}
+		if j < len(sr.Bad) {
+			c.bad = sr.Bad[j]
+		}
+		fn(sr.Head-int64(j), c)
+	}
+}
+
+// takeAlerts sets the series' alert states to the snapshot's: the firing
+// alerts and the ticket's paged-burst hold, as the snapshot's owner
+// reported them.
+func (s *series) takeAlerts(st *sloState, ss snapshotSeries) {
+	s.alerts = [len(severities)]alertState{}
+	s.pagedBurst = ss.PagedBurst
 	for _, sa := range ss.Alerts {
 		idx := slices.Index(severities[:], sa.Severity)
 		if idx < 0 {
