@@ -225,13 +225,7 @@ func (c *core) restore(ctx context.Context) error {
 		if err != nil {
 			errs = append(errs, fmt.Errorf("checkpoint chunk %d: %w", i, err))
 		}
-		for _, s := range list {
-			if len(c.series) >= c.cfg.MaxSeries {
-				dropped++
-				continue
-			}
-			c.series[s.id.key()] = s
-		}
+		dropped += c.admit(list)
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.logger.Info("Anomaly state restored", zap.Int("series", len(c.series)), zap.Int("dropped", dropped))
@@ -287,4 +281,17 @@ func (c *core) decodeSeries(d *decoder) (*series, []byte) {
 	s := &series{id: id, det: anomaly.New(c.cfg.Detector), fingerprint: c.fingerprint(id),
 		firing: firing, lastSent: lastSent, lastSeen: lastSeen}
 	return s, det
+}
+
+// admit adds restored series up to max_series and returns how many did
+// not fit. The caller holds mu (or has the connector to itself at start).
+func (c *core) admit(list []*series) (dropped int) {
+	for _, s := range list {
+		if len(c.series) >= c.cfg.MaxSeries {
+			dropped++
+			continue
+		}
+		c.series[s.id.key()] = s
+	}
+	return dropped
 }

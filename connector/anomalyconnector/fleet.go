@@ -216,13 +216,7 @@ func (c *core) Acquired(ctx context.Context, service string) error {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.dropService(service)
-	for _, s := range list {
-		if len(c.series) >= c.cfg.MaxSeries {
-			dropped++
-			continue
-		}
-		c.series[s.id.key()] = s
-	}
+	dropped += c.admit(list)
 	c.tel.active.Store(int64(len(c.series)))
 	if dropped > 0 {
 		c.logger.Warn("Series of a service taken over not loaded (max_series reached, or state unreadable)",
