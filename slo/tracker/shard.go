@@ -1,7 +1,6 @@
 package tracker
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"slices"
@@ -29,22 +28,7 @@ func (t *Tracker) Services() []string {
 
 // SnapshotService is Snapshot restricted to the SLOs of service.
 func (t *Tracker) SnapshotService(service string) ([]byte, error) {
-	t.mu.RLock()
-	defer t.mu.RUnlock()
-	snap := snapshot{Version: snapshotVersion, SLOs: []snapshotSLO{}}
-	for _, st := range t.order {
-		if st.def.Service != service {
-			continue
-		}
-		st.mu.Lock()
-		ss := snapshotSLO{ID: st.def.ID(), Fingerprint: st.fingerprint, Refused: st.refused}
-		for _, key := range st.keys {
-			ss.Series = append(ss.Series, snapshotOfSeries(st.series[key]))
-		}
-		st.mu.Unlock()
-		snap.SLOs = append(snap.SLOs, ss)
-	}
-	return json.Marshal(snap)
+	return t.snapshot(func(st *sloState) bool { return st.def.Service == service })
 }
 
 // ForgetService drops the counts and alert states of the SLOs of service

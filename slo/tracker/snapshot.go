@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -10,9 +11,14 @@ import (
 	"github.com/vigil-otel/vigil/slo"
 )
 
-// snapshotVersion is the format version Snapshot writes. Restore refuses
-// any other, so that a format change is a deliberate migration.
-const snapshotVersion = 1
+// snapshotVersion is the format version Snapshot writes. Restore and
+// Merge read it and every earlier one and refuse any other, so that a
+// format change is a deliberate migration. Version 1 held the buckets as
+// JSON arrays of numbers; version 2 packs them (snapshotRing.Packed), for
+// less than half the size, a third of the time and under a third of the
+// allocation (BenchmarkSnapshot): the connector writes a snapshot at
+// every alert transition and every checkpoint interval.
+const snapshotVersion = 2
 
 // snapshot is the serialized state of a tracker, as JSON. Buckets are
 // stored by ring, newest first, with the zeros after the oldest non-zero
@@ -46,10 +52,18 @@ type snapshotSeries struct {
 
 type snapshotRing struct {
 	Resolution time.Duration `json:"resolution"`
-	// Head is the index of the newest bucket; Good[i] and Bad[i] belong to
-	// bucket Head-i. Len is the ring's length.
-	Head int64    `json:"head"`
-	Len  int      `json:"len"`
+	// Head is the index of the newest bucket; the i-th bucket held, newest
+	// first, is bucket Head-i. Len is the ring's length.
+	Head int64 `json:"head"`
+	Len  int   `json:"len"`
+	// Packed holds the buckets from version 2 on, newest first, as
+	// unsigned varints (base64 in the JSON): a run of n empty buckets as
+	// 2n+1; any other bucket as 2·good, then bad. Counts are mostly small
+	// numbers of a byte or two, and a quiet stretch takes a byte. (A
+	// bucket of 2⁶³ good events or more would not round-trip; at a
+	// billion events a second that takes three centuries.)
+	Packed []byte `json:"packed,omitempty"`
+	// Good and Bad held them in version 1.
 	Good []uint64 `json:"good,omitempty"`
 	Bad  []uint64 `json:"bad,omitempty"`
 }
@@ -66,10 +80,18 @@ type snapshotAlert struct {
 // Snapshot serializes the tracker's counts and alert states (versioned
 // JSON), for a checkpoint that Restore reads back after a restart.
 func (t *Tracker) Snapshot() ([]byte, error) {
+	return t.snapshot(func(*sloState) bool { return true })
+}
+
+// snapshot serializes the SLOs that in selects.
+func (t *Tracker) snapshot(in func(*sloState) bool) ([]byte, error) {
 	t.mu.RLock()
 	defer t.mu.RUnlock()
-	snap := snapshot{Version: snapshotVersion}
+	snap := snapshot{Version: snapshotVersion, SLOs: []snapshotSLO{}}
 	for _, st := range t.order {
+		if !in(st) {
+			continue
+		}
 		st.mu.Lock()
 		ss := snapshotSLO{ID: st.def.ID(), Fingerprint: st.fingerprint, Refused: st.refused}
 		for _, key := range st.keys {
@@ -87,12 +109,25 @@ func snapshotOfSeries(s *series) snapshotSeries {
 		r := &s.rings[i]
 		n := r.n
 		sr := snapshotRing{Resolution: time.Duration(r.res), Head: r.head, Len: n}
-		good, bad := make([]uint64, n), make([]uint64, n)
+		var packed []byte
+		empty := 0 // empty buckets not yet written
 		for j := range n {
 			c := r.get(r.head - int64(j))
-			good[j], bad[j] = c.good, c.bad
+			if c == (counts{}) {
+				empty++
+				continue
+			}
+			if packed == nil {
+				packed = make([]byte, 0, 3*(n-j)+binary.MaxVarintLen64)
+			}
+			if empty > 0 {
+				packed = binary.AppendUvarint(packed, 2*uint64(empty)+1)
+				empty = 0
+			}
+			packed = binary.AppendUvarint(binary.AppendUvarint(packed, 2*c.good), c.bad)
 		}
-		sr.Good, sr.Bad = trimZeros(good), trimZeros(bad)
+		// Empty buckets after the oldest non-empty one are not written.
+		sr.Packed = packed
 		out.Rings = append(out.Rings, sr)
 	}
 	for i, a := range s.alerts {
@@ -105,13 +140,6 @@ func snapshotOfSeries(s *series) snapshotSeries {
 		})
 	}
 	return out
-}
-
-func trimZeros(v []uint64) []uint64 {
-	for len(v) > 0 && v[len(v)-1] == 0 {
-		v = v[:len(v)-1]
-	}
-	return v
 }
 
 // Restore replaces the state of the tracker's SLOs with the state in a
@@ -182,10 +210,45 @@ func decodeSnapshot(data []byte, op string) (snapshot, error) {
 	if err := json.Unmarshal(data, &snap); err != nil {
 		return snap, fmt.Errorf("tracker: %s: %w", op, err)
 	}
-	if snap.Version != snapshotVersion {
-		return snap, fmt.Errorf("tracker: %s: snapshot version %d, want %d", op, snap.Version, snapshotVersion)
+	if snap.Version < 1 || snap.Version > snapshotVersion {
+		return snap, fmt.Errorf("tracker: %s: snapshot version %d, want 1 to %d", op, snap.Version, snapshotVersion)
+	}
+	for _, ss := range snap.SLOs {
+		for _, sser := range ss.Series {
+			for _, sr := range sser.Rings {
+				if err := sr.check(); err != nil {
+					return snap, fmt.Errorf("tracker: %s: %s group %q ring %v: %w", op, ss.ID, sser.Group, sr.Resolution, err)
+				}
+			}
+		}
 	}
 	return snap, nil
+}
+
+// check refuses packed buckets that do not decode whole or hold more
+// than Len buckets, so that each need not check.
+func (sr snapshotRing) check() error {
+	b := sr.Packed
+	for n := 0; len(b) > 0; {
+		x, k := binary.Uvarint(b)
+		if k <= 0 {
+			return fmt.Errorf("packed bucket %d is malformed", n)
+		}
+		b = b[k:]
+		if x&1 == 1 {
+			n += int(min(x>>1, uint64(sr.Len)+1))
+		} else {
+			if _, k = binary.Uvarint(b); k <= 0 {
+				return fmt.Errorf("packed bucket %d is malformed", n)
+			}
+			b = b[k:]
+			n++
+		}
+		if n > sr.Len {
+			return fmt.Errorf("more packed buckets than its length %d", sr.Len)
+		}
+	}
+	return nil
 }
 
 // ring returns the series' ring of resolution res, or nil when its
@@ -202,6 +265,23 @@ func (s *series) ring(res time.Duration) *ring {
 // each calls fn with every bucket the snapshot holds, newest first, at
 // most limit of them.
 func (sr snapshotRing) each(limit int, fn func(k int64, c counts)) {
+	if sr.Packed != nil {
+		// Checked by decodeSnapshot: whole buckets, at most Len.
+		b := sr.Packed
+		for j := 0; j < limit && len(b) > 0; {
+			x, k := binary.Uvarint(b)
+			b = b[k:]
+			if x&1 == 1 {
+				j += int(x >> 1)
+				continue
+			}
+			bad, k := binary.Uvarint(b)
+			b = b[k:]
+			fn(sr.Head-int64(j), counts{good: x >> 1, bad: bad})
+			j++
+		}
+		return
+	}
 	for j := range min(max(len(sr.Good), len(sr.Bad)), sr.Len, limit) {
 		var c counts
 		if j < len(sr.Good) {

@@ -122,7 +122,14 @@ func TestRestoreRejectsBadInput(t *testing.T) {
 		err  string
 	}{
 		{"not JSON", "{", "restore"},
-		{"other version", `{"version":2,"slos":[]}`, "version 2"},
+		{"version 0", `{"version":0,"slos":[]}`, "version 0"},
+		{"a later version", `{"version":3,"slos":[]}`, "version 3"},
+		{"a truncated packed bucket", `{"version":2,"slos":[{"id":"checkout/availability","fingerprint":"` +
+			accountingFingerprint(s) + `","series":[{"group":["a"],"rings":[{"resolution":60000000000,"head":9,"len":4,"packed":"AgEC"}]}]}]}`, "packed bucket 1 is malformed"},
+		{"more packed buckets than the ring holds", `{"version":2,"slos":[{"id":"checkout/availability","fingerprint":"` +
+			accountingFingerprint(s) + `","series":[{"group":["a"],"rings":[{"resolution":60000000000,"head":9,"len":1,"packed":"AgECAQ=="}]}]}]}`, "more packed buckets than its length 1"},
+		{"a run of empty buckets longer than the ring", `{"version":2,"slos":[{"id":"checkout/availability","fingerprint":"` +
+			accountingFingerprint(s) + `","series":[{"group":["a"],"rings":[{"resolution":60000000000,"head":9,"len":4,"packed":"FQ=="}]}]}]}`, "more packed buckets than its length 4"},
 		{"group of the wrong arity", `{"version":1,"slos":[{"id":"checkout/availability","fingerprint":"` +
 			accountingFingerprint(s) + `","series":[{"group":["a","b"]}]}]}`, "does not match group_by"},
 		{"group twice", `{"version":1,"slos":[{"id":"checkout/availability","fingerprint":"` +
@@ -157,7 +164,10 @@ func TestSnapshotIsCompact(t *testing.T) {
 }
 
 // TestSnapshotRoundTrip restores snapshots of varied state and checks that
-// the restored tracker then evaluates exactly as the original does.
+// the restored tracker then evaluates exactly as the original does, from
+// the snapshot as written and from the same state in version 1's format
+// (buckets as JSON arrays), which checkpoints written before version 2
+// hold.
 func TestSnapshotRoundTrip(t *testing.T) {
 	grouped := testSLO("routes", 99, rolling30d())
 	grouped.GroupBy = []string{"route", "method"}
@@ -211,28 +221,71 @@ func TestSnapshotRoundTrip(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			dst, _ := newTestTracker(t, tt.slos, tt.opts, t0.Add(tt.evalsAt[tt.snapshot]))
-			if err := dst.Restore(data); err != nil {
-				t.Fatal(err)
+			formats := []struct {
+				name string
+				data []byte
+			}{{"written", data}, {"version 1", asVersion1(t, data)}}
+			var dsts []*Tracker
+			for _, f := range formats {
+				dst, _ := newTestTracker(t, tt.slos, tt.opts, t0.Add(tt.evalsAt[tt.snapshot]))
+				if err := dst.Restore(f.data); err != nil {
+					t.Fatalf("%s: %v", f.name, err)
+				}
+				dsts = append(dsts, dst)
 			}
 			for _, d := range tt.evalsAt[tt.snapshot+1:] {
 				at := t0.Add(d)
 				ws, wt := src.Evaluate(at)
-				gs, gt := dst.Evaluate(at)
-				if len(gs) != len(ws) {
-					t.Fatalf("at %v: %d statuses, want %d", d, len(gs), len(ws))
-				}
-				for i := range ws {
-					if !statusEqual(gs[i], ws[i]) {
-						t.Errorf("at %v restored status\n%+v\nwant\n%+v", d, gs[i], ws[i])
+				for k, dst := range dsts {
+					gs, gt := dst.Evaluate(at)
+					if len(gs) != len(ws) {
+						t.Fatalf("%s at %v: %d statuses, want %d", formats[k].name, d, len(gs), len(ws))
 					}
-				}
-				if gk, wk := transitionKeys([]ReplayStep{{Transitions: gt}}), transitionKeys([]ReplayStep{{Transitions: wt}}); !slices.Equal(gk, wk) {
-					t.Errorf("at %v restored transitions %v, want %v", d, gk, wk)
+					for i := range ws {
+						if !statusEqual(gs[i], ws[i]) {
+							t.Errorf("%s at %v restored status\n%+v\nwant\n%+v", formats[k].name, d, gs[i], ws[i])
+						}
+					}
+					if gk, wk := transitionKeys([]ReplayStep{{Transitions: gt}}), transitionKeys([]ReplayStep{{Transitions: wt}}); !slices.Equal(gk, wk) {
+						t.Errorf("%s at %v restored transitions %v, want %v", formats[k].name, d, gk, wk)
+					}
 				}
 			}
 		})
 	}
+}
+
+// asVersion1 rewrites a snapshot in version 1's format: the same state,
+// each ring's buckets as arrays of good and bad counts.
+func asVersion1(t *testing.T, data []byte) []byte {
+	t.Helper()
+	snap, err := decodeSnapshot(data, "test")
+	if err != nil {
+		t.Fatal(err)
+	}
+	snap.Version = 1
+	buckets := 0
+	for i := range snap.SLOs {
+		for j := range snap.SLOs[i].Series {
+			rings := snap.SLOs[i].Series[j].Rings
+			for k := range rings {
+				var good, bad []uint64
+				rings[k].each(rings[k].Len, func(_ int64, c counts) {
+					good, bad = append(good, c.good), append(bad, c.bad)
+				})
+				rings[k].Packed, rings[k].Good, rings[k].Bad = nil, good, bad
+				buckets += len(good)
+			}
+		}
+	}
+	if buckets == 0 {
+		t.Fatal("the snapshot holds no bucket: the version 1 rewrite tests nothing")
+	}
+	out, err := json.Marshal(snap)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return out
 }
 
 func statusEqual(a, b Status) bool {
