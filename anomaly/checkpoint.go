@@ -33,6 +33,12 @@ const (
 	checkpointSize   = checkpointSizeV5 + 8 + 2*(recordBlocks*4+1+8)
 )
 
+// checkpointSizeOf is the exact length of a checkpoint of version (0:
+// no such version).
+func checkpointSizeOf(version byte) int {
+	return map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, 5: checkpointSizeV5, checkpointVersion: checkpointSize}[version]
+}
+
 // MarshalBinary encodes the detector's learned state (not its Config) so a
 // restarted process resumes without a new warm-up. Restore it into a
 // detector made by New with the same Config.
@@ -43,6 +49,23 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }
 	f64 := func(v float64) { u64(math.Float64bits(v)) }
 	f32 := func(v float32) { b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v)) }
+	flag := func(v bool) {
+		if v {
+			b = append(b, 1)
+		} else {
+			b = append(b, 0)
+		}
+	}
+	// One layout for every record, the point tests' and the drift test's.
+	records := func(rs []record) {
+		for i := range rs {
+			for _, m := range rs[i].max {
+				f32(m)
+			}
+			b = append(b, rs[i].cur)
+			u64(uint64(rs[i].start))
+		}
+	}
 	u64(d.n)
 	u64(uint64(d.lastT))
 	f64(d.typDt)
@@ -63,11 +86,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	f64(d.runNLo)
 	f64(d.tail)
 	b = binary.LittleEndian.AppendUint32(b, d.history)
-	if d.anomalous {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
+	flag(d.anomalous)
 	b = binary.LittleEndian.AppendUint32(b, uint32(d.calm))
 	for i := range d.daily {
 		f32(d.daily[i].offset)
@@ -83,19 +102,8 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	f64(d.local)
 	f64(d.localMad)
 	u64(uint64(d.quietBefore))
-	if d.redetected {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
-	for i := range d.records {
-		r := &d.records[i]
-		for _, m := range r.max {
-			f32(m)
-		}
-		b = append(b, r.cur)
-		u64(uint64(r.start))
-	}
+	flag(d.redetected)
+	records(d.records[:])
 	f64(d.lastV)
 	f64(d.resolution)
 	f64(d.resolutionSteps)
@@ -110,21 +118,10 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	u64(uint64(n.genStart))
 	b = binary.LittleEndian.AppendUint32(b, n.genPoints)
 	b = append(b, n.cur, n.prev)
-	if n.started {
-		b = append(b, 1)
-	} else {
-		b = append(b, 0)
-	}
+	flag(n.started)
 	b = append(b, n.filled)
 	f64(d.drift)
-	for i := range d.driftRecords {
-		r := &d.driftRecords[i]
-		for _, m := range r.max {
-			f32(m)
-		}
-		b = append(b, r.cur)
-		u64(uint64(r.start))
-	}
+	records(d.driftRecords[:])
 	return b, nil
 }
 
@@ -138,7 +135,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		return errors.New("anomaly checkpoint: bad magic")
 	}
 	version := data[len(checkpointMagic)]
-	want := map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, 5: checkpointSizeV5, checkpointVersion: checkpointSize}[version]
+	want := checkpointSizeOf(version)
 	if want == 0 {
 		return fmt.Errorf("anomaly checkpoint: version %d, want 1 to %d", version, checkpointVersion)
 	}
@@ -152,6 +149,15 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	f64 := func() float64 { return math.Float64frombits(u64()) }
 	f32 := func() float32 { return math.Float32frombits(u32()) }
 	byte1 := func() byte { v := r[0]; r = r[1:]; return v }
+	records := func(rs []record) {
+		for i := range rs {
+			for k := range rs[i].max {
+				rs[i].max[k] = f32()
+			}
+			rs[i].cur = byte1() % recordBlocks
+			rs[i].start = int64(u64())
+		}
+	}
 
 	s := Detector{cfg: d.cfg}
 	s.n = u64()
@@ -199,14 +205,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 		s.localMad = f64()
 		s.quietBefore = int64(u64())
 		s.redetected = byte1() == 1
-		for i := range s.records {
-			r := &s.records[i]
-			for k := range r.max {
-				r.max[k] = f32()
-			}
-			r.cur = byte1() % recordBlocks
-			r.start = int64(u64())
-		}
+		records(s.records[:])
 	} else if s.n > 0 {
 		// Older versions kept neither the short-term average nor the
 		// records. The average restarts from the baseline; the records
@@ -250,14 +249,7 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 	// evidence until it has seen a whole memory again (see novelty).
 	if version >= 6 {
 		s.drift = f64()
-		for i := range s.driftRecords {
-			r := &s.driftRecords[i]
-			for k := range r.max {
-				r.max[k] = f32()
-			}
-			r.cur = byte1() % recordBlocks
-			r.start = int64(u64())
-		}
+		records(s.driftRecords[:])
 	} else {
 		// Older versions kept no drift test. Its average restarts at 0;
 		// its records start unbeatable rather than empty, which any

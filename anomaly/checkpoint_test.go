@@ -74,6 +74,19 @@ func TestCheckpointFitsBudget(t *testing.T) {
 	}
 }
 
+// asVersion rewrites a checkpoint of the current version as one of an
+// earlier version: each version extends the one before, so an older
+// checkpoint is a prefix of a newer one with its own version byte.
+func asVersion(t *testing.T, current []byte, version byte) []byte {
+	t.Helper()
+	if len(current) != checkpointSize {
+		t.Fatalf("checkpoint is %d bytes, want %d", len(current), checkpointSize)
+	}
+	old := append([]byte(nil), current[:checkpointSizeOf(version)]...)
+	old[len(checkpointMagic)] = version
+	return old
+}
+
 // TestCheckpointRestoresVersion1 restores a checkpoint written before the
 // time of the last unusual point was recorded: a flag raised then is held
 // for ClearAfter from the last point seen.
@@ -91,14 +104,7 @@ func TestCheckpointRestoresVersion1(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	// Each version extends the one before, so an older checkpoint is a
-	// prefix of a newer one with its own version byte.
-	v1 := append([]byte(nil), v3[:checkpointSizeV1]...)
-	v1[len(checkpointMagic)] = 1
-	v2 := append([]byte(nil), v3[:checkpointSizeV2]...)
-	v2[len(checkpointMagic)] = 2
-	old3 := append([]byte(nil), v3[:checkpointSizeV3]...)
-	old3[len(checkpointMagic)] = 3
+	v1, v2, old3 := asVersion(t, v3, 1), asVersion(t, v3, 2), asVersion(t, v3, 3)
 	r := New(cfg)
 	if err := r.UnmarshalBinary(v1); err != nil {
 		t.Fatal(err)
@@ -166,13 +172,8 @@ func TestCheckpointRestoresVersion4(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v5) != checkpointSize {
-		t.Fatalf("checkpoint is %d bytes, want %d", len(v5), checkpointSize)
-	}
-	v4 := append([]byte(nil), v5[:checkpointSizeV4]...)
-	v4[len(checkpointMagic)] = 4
 	r := New(cfg)
-	if err := r.UnmarshalBinary(v4); err != nil {
+	if err := r.UnmarshalBinary(asVersion(t, v5, 4)); err != nil {
 		t.Fatal(err)
 	}
 	if r.nov.started || r.level != d.level || r.resolution != d.resolution {
@@ -212,13 +213,8 @@ func TestCheckpointRestoresVersion5(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(v6) != checkpointSize {
-		t.Fatalf("checkpoint is %d bytes, want %d", len(v6), checkpointSize)
-	}
-	v5 := append([]byte(nil), v6[:checkpointSizeV5]...)
-	v5[len(checkpointMagic)] = 5
 	r := New(cfg)
-	if err := r.UnmarshalBinary(v5); err != nil {
+	if err := r.UnmarshalBinary(asVersion(t, v6, 5)); err != nil {
 		t.Fatal(err)
 	}
 	if r.drift != 0 || !math.IsInf(r.driftRecords[0].best(), 1) || r.level != d.level {

@@ -15,6 +15,25 @@ import (
 	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
 )
 
+// fleetMember starts one evaluator of a fleet sharing store: the
+// connector on spec, with its state in the store's storage extension and
+// tune's changes to its configuration (each evaluator gets its own
+// *Config: no shared instance).
+func fleetMember(t *testing.T, store *ownershiptest.Store, spec string, tune func(*Config)) (*harness, *ownershiptest.Member) {
+	t.Helper()
+	m := ownershiptest.NewMember(store)
+	id := component.MustNewID("redis_storage")
+	cfg := testConfig(spec)
+	cfg.Storage = &id
+	if tune != nil {
+		tune(cfg)
+	}
+	h := newHarness(t, "", cfg)
+	require.NoError(t, h.start(storageHost{id: id, ext: m}))
+	t.Cleanup(h.shutdown)
+	return h, m
+}
+
 // TestFleetHandover runs two connectors of a fleet, as two evaluators,
 // over one shared store. The service is accounted wherever its spans
 // arrive but reported only by its owner; when it moves mid-incident, the
@@ -24,16 +43,8 @@ import (
 func TestFleetHandover(t *testing.T) {
 	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
 	store := ownershiptest.NewStore()
-	id := component.MustNewID("redis_storage")
 	member := func() (*harness, *ownershiptest.Member) {
-		m := ownershiptest.NewMember(store)
-		cfg := testConfig(spec) // one *Config per evaluator: no shared instance
-		cfg.Storage = &id
-		cfg.AlertResendInterval = time.Hour
-		h := newHarness(t, "", cfg)
-		require.NoError(t, h.start(storageHost{id: id, ext: m}))
-		t.Cleanup(h.shutdown)
-		return h, m
+		return fleetMember(t, store, spec, func(cfg *Config) { cfg.AlertResendInterval = time.Hour })
 	}
 	a, am := member()
 	b, bm := member()
@@ -91,17 +102,8 @@ func TestFleetMetricSLIHandover(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			spec := writeSpec(t, t.TempDir(), "payments.yaml", ratioSpec)
 			store := ownershiptest.NewStore()
-			id := component.MustNewID("redis_storage")
 			began := time.Now()
-			member := func() (*harness, *ownershiptest.Member) {
-				m := ownershiptest.NewMember(store)
-				cfg := testConfig(spec)
-				cfg.Storage = &id
-				h := newHarness(t, "", cfg)
-				require.NoError(t, h.start(storageHost{id: id, ext: m}))
-				t.Cleanup(h.shutdown)
-				return h, m
-			}
+			member := func() (*harness, *ownershiptest.Member) { return fleetMember(t, store, spec, nil) }
 			a, am := member()
 			b, bm := member()
 			start := began.Add(-time.Hour)
@@ -141,17 +143,11 @@ func TestFleetMetricSLIHandover(t *testing.T) {
 func TestFleetCheckpointAtTransition(t *testing.T) {
 	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
 	store := ownershiptest.NewStore()
-	id := component.MustNewID("redis_storage")
 	member := func() (*harness, *ownershiptest.Member) {
-		m := ownershiptest.NewMember(store)
-		cfg := testConfig(spec)
-		cfg.Storage = &id
-		cfg.CheckpointInterval = time.Hour // only the transition writes
-		cfg.AlertResendInterval = time.Hour
-		h := newHarness(t, "", cfg)
-		require.NoError(t, h.start(storageHost{id: id, ext: m}))
-		t.Cleanup(h.shutdown)
-		return h, m
+		return fleetMember(t, store, spec, func(cfg *Config) {
+			cfg.CheckpointInterval = time.Hour // only the transition writes
+			cfg.AlertResendInterval = time.Hour
+		})
 	}
 	a, am := member()
 	ctx := context.Background()

@@ -117,7 +117,7 @@ func TestSLOChainThroughBinary(t *testing.T) {
 	spans := pagingtest.NewSpanSender(t, inst.OTLPGRPCEndpoint())
 	bad := 0
 	deadline := time.Now().Add(90 * time.Second)
-	for len(pageTriggers(fake.Triggers())) == 0 {
+	for len(pagingtest.Pages(fake.Triggers())) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no page within 90s of the burst's start; %d bad spans sent", bad)
 		}
@@ -125,7 +125,7 @@ func TestSLOChainThroughBinary(t *testing.T) {
 		bad += 5
 		time.Sleep(100 * time.Millisecond)
 	}
-	page := pageTriggers(fake.Triggers())[0]
+	page := pagingtest.Pages(fake.Triggers())[0]
 	if page.Payload.Source != "checkout" || page.Payload.CustomDetails["slo"] != "availability" {
 		t.Errorf("page source %q, slo %v; want checkout/availability", page.Payload.Source, page.Payload.CustomDetails["slo"])
 	}
@@ -149,7 +149,7 @@ func TestSLOChainThroughBinary(t *testing.T) {
 	// resolve waits for the group_interval, a new group for group_wait).
 	time.Sleep(5 * time.Second)
 
-	if n := len(pageTriggers(fake.Triggers())); n != 1 {
+	if n := len(pagingtest.Pages(fake.Triggers())); n != 1 {
 		t.Errorf("page triggers = %d, want 1 (the restart must not page again)", n)
 	}
 	if n := fake.Count(page.DedupKey, "resolve"); n != 1 {
@@ -161,17 +161,6 @@ func TestSLOChainThroughBinary(t *testing.T) {
 		}
 	}
 	t.Logf("burst: %d bad spans; recovery: %d good spans; events: %d", bad, good, len(fake.Events()))
-}
-
-// pageTriggers are the critical-severity triggers: the SLO pages.
-func pageTriggers(evs []fakepagerduty.Event) []fakepagerduty.Event {
-	var out []fakepagerduty.Event
-	for _, ev := range evs {
-		if ev.EventAction == "trigger" && ev.Payload.Severity == "critical" {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 // TestRateLimitStormThroughBinary fires more alerts at once than PagerDuty

@@ -51,7 +51,7 @@ func TestFullConfigPagesWithEveryBackendDown(t *testing.T) {
 	spans := pagingtest.NewSpanSender(t, inst.OTLPGRPCEndpoint())
 	bad := 0
 	deadline := time.Now().Add(90 * time.Second)
-	for len(pageTriggers(fake.Triggers())) == 0 {
+	for len(pagingtest.Pages(fake.Triggers())) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no page within 90s of the burst's start with every backend down; %d bad spans sent", bad)
 		}
@@ -59,7 +59,7 @@ func TestFullConfigPagesWithEveryBackendDown(t *testing.T) {
 		bad += 5
 		time.Sleep(100 * time.Millisecond)
 	}
-	page := pageTriggers(fake.Triggers())[0]
+	page := pagingtest.Pages(fake.Triggers())[0]
 	t.Logf("paged after %d failing spans with every backend down: %s", bad, page.Payload.Summary)
 
 	// The exporters that cannot deliver say so on the health check, which
@@ -106,15 +106,4 @@ func health(inst *vigiltest.Instance) (int, string, error) {
 		}
 	}
 	return resp.StatusCode, string(b), nil
-}
-
-// pageTriggers are the critical-severity triggers: the SLO pages.
-func pageTriggers(evs []fakepagerduty.Event) []fakepagerduty.Event {
-	var out []fakepagerduty.Event
-	for _, ev := range evs {
-		if ev.EventAction == "trigger" && ev.Payload.Severity == "critical" {
-			out = append(out, ev)
-		}
-	}
-	return out
 }

@@ -43,8 +43,8 @@ func sloOptions(fake *fakepagerduty.Server) vigiltest.Options {
 func burstUntilPaged(ctx context.Context, t *testing.T, fake *fakepagerduty.Server, spans *pagingtest.SpanSender) fakepagerduty.Event {
 	t.Helper()
 	spans.Send(ctx, t, burstSpans, true)
-	pagingtest.WaitFor(t, fake, 90*time.Second, "the page", func(evs []fakepagerduty.Event) bool { return len(pageTriggers(evs)) > 0 })
-	return pageTriggers(fake.Triggers())[0]
+	pagingtest.WaitFor(t, fake, 90*time.Second, "the page", func(evs []fakepagerduty.Event) bool { return len(pagingtest.Pages(evs)) > 0 })
+	return pagingtest.Pages(fake.Triggers())[0]
 }
 
 // diluteTo sends good spans until the spans sent so far, bad of them
@@ -56,17 +56,6 @@ func diluteTo(ctx context.Context, t *testing.T, spans *pagingtest.SpanSender, b
 		spans.Send(ctx, t, min(2000, good-sent), false)
 	}
 	return max(good, 0)
-}
-
-// ticketTriggers are the warning-severity triggers: the SLO's tickets.
-func ticketTriggers(evs []fakepagerduty.Event) []fakepagerduty.Event {
-	var out []fakepagerduty.Event
-	for _, ev := range evs {
-		if ev.EventAction == "trigger" && ev.Payload.Severity == "warning" {
-			out = append(out, ev)
-		}
-	}
-	return out
 }
 
 // TestCrashAfterPageResolvesPromptly kills the collector (SIGKILL) half
@@ -102,7 +91,7 @@ func TestCrashAfterPageResolvesPromptly(t *testing.T) {
 	if n := fake.Count(page.DedupKey, "trigger"); n != 1 {
 		t.Errorf("page triggers = %d, want 1 (the restart must not page again)", n)
 	}
-	if n := len(pageTriggers(fake.Triggers())); n != 1 {
+	if n := len(pagingtest.Pages(fake.Triggers())); n != 1 {
 		t.Errorf("page alerts triggered = %d, want 1", n)
 	}
 	if n := fake.Count(page.DedupKey, "resolve"); n != 1 {
@@ -130,7 +119,7 @@ func TestOneIncidentPerProblem(t *testing.T) {
 	// PagerDuty by now (the router's group_wait is 5s, the page's
 	// resolve waits for its group_interval, 1m); wait a little more.
 	time.Sleep(10 * time.Second)
-	if tickets := ticketTriggers(fake.Triggers()); len(tickets) != 0 {
+	if tickets := pagingtest.Tickets(fake.Triggers()); len(tickets) != 0 {
 		t.Fatalf("the burst that paged also opened %d ticket(s) (%s): one problem, two incidents", len(tickets), tickets[0].Payload.Summary)
 	}
 
@@ -141,7 +130,7 @@ func TestOneIncidentPerProblem(t *testing.T) {
 	// A new slow burn: 0.5% of requests fail, until the ticket opens.
 	slowSince := time.Now()
 	deadline := slowSince.Add(2 * time.Minute)
-	for len(ticketTriggers(fake.Triggers())) == 0 {
+	for len(pagingtest.Tickets(fake.Triggers())) == 0 {
 		if time.Now().After(deadline) {
 			t.Fatalf("no ticket within 2m of a slow burn at 0.5%% (%d of %d spans failing)", bad, total)
 		}
@@ -150,14 +139,14 @@ func TestOneIncidentPerProblem(t *testing.T) {
 		bad, total = bad+5, total+1000
 		time.Sleep(200 * time.Millisecond)
 	}
-	ticket := ticketTriggers(fake.Triggers())[0]
+	ticket := pagingtest.Tickets(fake.Triggers())[0]
 	t.Logf("the slow burn opened a ticket %.1fs after it began (%d of %d spans failing): %s",
 		time.Since(slowSince).Seconds(), bad, total, ticket.Payload.Summary)
 	time.Sleep(5 * time.Second)
-	if n := len(ticketTriggers(fake.Triggers())); n != 1 {
+	if n := len(pagingtest.Tickets(fake.Triggers())); n != 1 {
 		t.Errorf("ticket triggers = %d, want 1", n)
 	}
-	if n := len(pageTriggers(fake.Triggers())); n != 1 {
+	if n := len(pagingtest.Pages(fake.Triggers())); n != 1 {
 		t.Errorf("page triggers = %d, want 1 (the slow burn is below the page's thresholds)", n)
 	}
 	if ticket.DedupKey == page.DedupKey {

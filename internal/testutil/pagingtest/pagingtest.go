@@ -162,6 +162,24 @@ func Has(action, dedup string) func([]fakepagerduty.Event) bool {
 	}
 }
 
+// Pages are the triggers among evs with PagerDuty severity critical:
+// Vigil's SLO pages.
+func Pages(evs []fakepagerduty.Event) []fakepagerduty.Event { return triggers(evs, "critical") }
+
+// Tickets are the triggers among evs with PagerDuty severity warning:
+// Vigil's SLO tickets.
+func Tickets(evs []fakepagerduty.Event) []fakepagerduty.Event { return triggers(evs, "warning") }
+
+func triggers(evs []fakepagerduty.Event, severity string) []fakepagerduty.Event {
+	var out []fakepagerduty.Event
+	for _, ev := range evs {
+		if ev.EventAction == "trigger" && ev.Payload.Severity == severity {
+			out = append(out, ev)
+		}
+	}
+	return out
+}
+
 // SpanSender emits server spans for the checkout service with the
 // OpenTelemetry Go SDK at a fixed rate.
 type SpanSender struct {
