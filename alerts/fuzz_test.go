@@ -1,12 +1,13 @@
 package alerts
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/vigil-otel/vigil/internal/yamlpos"
 )
 
 // hostileYAML are inputs built to hurt a YAML loader: nesting deep enough
@@ -48,7 +49,7 @@ func checkProblems(t *testing.T, file string, data []byte, err error) {
 	if !errors.As(err, &problems) || len(problems) == 0 {
 		t.Fatalf("error %T %v, want Errors", err, err)
 	}
-	lines := bytes.Count(data, []byte("\n")) + 1
+	lines := yamlpos.Lines(data)
 	for _, p := range problems {
 		if p.Pos.File != file || p.Pos.Line < 0 || p.Pos.Line > lines {
 			t.Fatalf("problem %v outside the %d lines of %s", p, lines, file)

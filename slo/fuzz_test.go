@@ -1,13 +1,13 @@
 package slo_test
 
 import (
-	"bytes"
 	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/vigil-otel/vigil/internal/yamlpos"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -53,7 +53,7 @@ func FuzzParse(f *testing.F) {
 			if !errors.As(err, &problems) || len(problems) == 0 {
 				t.Fatalf("error %T %v, want ValidationErrors", err, err)
 			}
-			lines := bytes.Count(data, []byte("\n")) + 1
+			lines := yamlpos.Lines(data)
 			for _, p := range problems {
 				if p.Pos.File != file || p.Pos.Line < 0 || p.Pos.Line > lines {
 					t.Fatalf("problem at %v, outside the %d lines of %s: %v", p.Pos, lines, file, p)

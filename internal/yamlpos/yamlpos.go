@@ -37,6 +37,20 @@ type Position struct {
 
 func (p Position) String() string { return fmt.Sprintf("%s:%d:%d", p.File, p.Line, p.Column) }
 
+// Lines is how many lines YAML sees in data, the range a Position's Line
+// falls in: line breaks are \n, \r\n and a lone \r (YAML 1.2, 5.4), so a
+// file from an editor that ends lines with \r has its problems on the
+// lines its editor shows.
+func Lines(data []byte) int {
+	n := 1
+	for i, c := range data {
+		if c == '\n' || (c == '\r' && (i+1 == len(data) || data[i+1] != '\n')) {
+			n++
+		}
+	}
+	return n
+}
+
 // Compare orders positions by file, line and column.
 func (p Position) Compare(o Position) int {
 	return cmp.Or(strings.Compare(p.File, o.File), cmp.Compare(p.Line, o.Line), cmp.Compare(p.Column, o.Column))

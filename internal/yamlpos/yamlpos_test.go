@@ -105,3 +105,18 @@ f.yaml:2:4: i must be an integer, not "1.5"
 f.yaml:3:4: b must be true or false
 f.yaml:4:4: t: invalid time "yesterday" (want RFC 3339, e.g. 2026-01-02T15:04:05Z)`)
 }
+
+// TestLinesAsYAMLSeesThem: Lines counts the line breaks YAML counts, so
+// the last line it reports is where yaml.v3 places the last value,
+// whether lines end with \n, \r\n or a lone \r.
+func TestLinesAsYAMLSeesThem(t *testing.T) {
+	for _, data := range []string{"a: 1", "a: 1\nb: 2", "a: 1\r\nb: 2", "a: 1\rb: 2", "a: 1\r\rb: 2", "a: 1\n\r\nb: 2"} {
+		var doc yaml.Node
+		require.NoError(t, yaml.Unmarshal([]byte(data), &doc), "%q", data)
+		m := doc.Content[0]
+		last := m.Content[len(m.Content)-1]
+		assert.Equal(t, last.Line, Lines([]byte(data)), "%q", data)
+	}
+	assert.Equal(t, 1, Lines(nil))
+	assert.Equal(t, 2, Lines([]byte("\r0")), "the fuzzer's input: a problem on line 2 is inside it")
+}
