@@ -51,7 +51,7 @@ step "go test anomaly/nab (without -race)"
 # TestCrossValidateSmall. Here it runs uninstrumented.
 go test -count=1 -timeout 20m ./anomaly/nab
 
-step "fuzz (each target ${FUZZTIME:-10s})"
+step "fuzz (each target ${FUZZTIME:-about 10s, a fixed count of executions})"
 scripts/fuzz.sh
 
 step "ocb manifest"
