@@ -236,6 +236,9 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 	rawZ := r / p.sigma
 	scale := d.scale(p)
 	res.Deviation = r / scale
+	if d.cfg.LocalAlpha > 0 {
+		res.Recent = d.local
+	}
 	localSigma := max(madToSigma*d.localMad, max(d.cfg.MinRelativeSpread*math.Abs(d.local), 1e-12))
 	localSigma = max(localSigma, d.grain())
 	if total >= 0 {
@@ -464,6 +467,10 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 
 	var spike, sign float64
 	agreed := false
+	// recent: the verdict, if the point is unusual, is the local test's
+	// alone; the band holds the point, so the reason must not say it
+	// left the band.
+	recent := false
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.
 		spike, sign = math.Abs(z)/d.thr, z
@@ -480,6 +487,7 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 			// unusual, in the same direction.
 			agreed = l >= 1 && spike >= 1 && localZ*rawZ > 0
 			if l > spike {
+				recent = spike < 1
 				spike, sign = l, localZ
 			}
 		}
@@ -510,6 +518,10 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 	switch {
 	case x < 1:
 		return false, score, ReasonNone, false
+	case spike >= max(shift, drift) && recent && sign > 0:
+		return true, score, ReasonAboveRecent, sustained
+	case spike >= max(shift, drift) && recent:
+		return true, score, ReasonBelowRecent, sustained
 	case spike >= max(shift, drift) && sign > 0:
 		return true, score, ReasonAboveBand, sustained
 	case spike >= max(shift, drift):

@@ -769,3 +769,76 @@ func TestNoDeviationOnAFlatSeriesIsNotUnusual(t *testing.T) {
 		}
 	}
 }
+
+// The reason names the test that flagged the point: the band when the
+// seasonal test finds it outside, the recent level when only the local test
+// does (the point may be well inside the band), so an alert never says a
+// point left a band that holds it.
+func TestReasonNamesWhatThePointLeft(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.NoveltyDeviation = 0
+	tests := []struct {
+		name            string
+		seasonal, local float64 // deviations in σ (the seasonal bar is 6σ, the local one 6σ)
+		localOff        bool
+		wantUnusual     bool
+		want            Reason
+	}{
+		{"inside the band, far from the recent points", 2, 20, false, true, ReasonAboveRecent},
+		{"below the recent points, inside the band", -2, -20, false, true, ReasonBelowRecent},
+		{"outside the band, farther from the recent points", 8, 20, false, true, ReasonAboveBand},
+		{"below the band, farther below the recent points", -8, -20, false, true, ReasonBelowBand},
+		{"outside the band, the local test off", 8, 0, true, true, ReasonAboveBand},
+		{"inside the band, near the recent points", 2, 3, false, false, ReasonNone},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c := cfg
+			if tt.localOff {
+				c.LocalAlpha = 0
+			}
+			d := New(c)
+			// Seen for longer than Rarity, with records of 5σ on every
+			// test and side: bars of RecordMargin·5 = 6σ.
+			d.n, d.firstT, d.lastT = 1000, t0.UnixNano(), t0.Add(2*c.Rarity).UnixNano()
+			for i := range d.records {
+				d.records[i].learn(5)
+			}
+			unusual, _, reason, _ := d.judge(tt.seasonal, tt.seasonal, tt.local, math.Inf(1), 1, false, 0)
+			if unusual != tt.wantUnusual || reason != tt.want {
+				t.Fatalf("unusual %v, reason %q; want %v, %q", unusual, reason, tt.wantUnusual, tt.want)
+			}
+		})
+	}
+}
+
+// End to end: a series that is noisy for days and then calm for hours; a
+// jump out of the calm, inside the band the noisy days learned, is flagged
+// as leaving the recent level, which the result reports.
+func TestJumpFromACalmSpell(t *testing.T) {
+	r := rand.New(rand.NewPCG(11, 7))
+	calmFrom := 4 * 1440
+	jump := calmFrom + 6*60
+	ts := make([]time.Time, jump+5)
+	vs := make([]float64, len(ts))
+	for i := range ts {
+		ts[i] = t0.Add(time.Duration(i) * time.Minute)
+		noise := 10.0
+		if i >= calmFrom {
+			noise = 0.3
+		}
+		vs[i] = 100 + noise*r.NormFloat64()
+	}
+	vs[jump] = 112
+	res := run(DefaultConfig(), ts, vs)
+	got := res[jump]
+	if !got.Unusual || got.Reason != ReasonAboveRecent {
+		t.Fatalf("the jump: unusual %v reason %q, want unusual above_recent: %+v", got.Unusual, got.Reason, got)
+	}
+	if !(vs[jump] < got.Upper) {
+		t.Errorf("the jump %v is outside the band (upper %v): the case does not test a jump inside it", vs[jump], got.Upper)
+	}
+	if math.Abs(got.Recent-100) > 2 {
+		t.Errorf("recent level %v, want about 100 (the calm spell's)", got.Recent)
+	}
+}

@@ -16,6 +16,12 @@ const (
 	// ReasonAboveBand and ReasonBelowBand: the point is outside the band.
 	ReasonAboveBand Reason = "above_band"
 	ReasonBelowBand Reason = "below_band"
+	// ReasonAboveRecent and ReasonBelowRecent: the point stands out from
+	// the last few points (Result.Recent) by far more than they vary,
+	// although the band, which allows for the series' usual spread at
+	// that hour, may hold it: a jump out of a calm spell.
+	ReasonAboveRecent Reason = "above_recent"
+	ReasonBelowRecent Reason = "below_recent"
 	// ReasonShiftUp and ReasonShiftDown: recent points stayed on one side of
 	// the expected value for longer than noise explains (a level shift).
 	ReasonShiftUp   Reason = "sustained_increase"
@@ -45,6 +51,10 @@ type Result struct {
 	// (Expected ± Threshold·scale, Threshold adjusted to the sampling
 	// interval; see Config.ThresholdInterval).
 	Expected, Lower, Upper float64
+	// Recent is the short-term average of the last points that the local
+	// test compares each point with (Config.LocalAlpha; 0 when the test is
+	// off), before this point.
+	Recent float64
 	// Deviation is (value - Expected) / scale, signed: robust standard
 	// deviations, widened on series with heavier tails than a Gaussian's.
 	Deviation float64

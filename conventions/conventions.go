@@ -106,6 +106,9 @@ const (
 	AttrAnomalyActual   = "anomaly.actual"
 	AttrAnomalyLower    = "anomaly.lower"
 	AttrAnomalyUpper    = "anomaly.upper"
+	// AttrAnomalyRecent is the recent level a point jumped from, on alerts
+	// whose reason is above_recent or below_recent.
+	AttrAnomalyRecent = "anomaly.recent"
 
 	// AttrSpanName names the operation (span name) of an anomaly alert's
 	// RED series, as span_metrics' input attribute does; it becomes the
