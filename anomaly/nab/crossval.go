@@ -3,6 +3,7 @@ package nab
 import (
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"runtime"
 	"slices"
 	"strings"
@@ -51,6 +52,20 @@ type Search struct {
 	// other than the score (nil: admitted). It is asked only about
 	// configurations that would be chosen, so a slow check stays cheap.
 	Admit func(anomaly.Config) error
+}
+
+// Shuffled is s with its axes in a pseudo-random order drawn from seed;
+// seed 0 leaves s as it is. Coordinate ascent depends on the order it
+// visits the axes in (each keeps what improved the score given the axes
+// before it), so a cross-validated estimate is partly the order's:
+// cross-validating several orders (nab/cmd/cvorders) measures how much.
+func (s Search) Shuffled(seed uint64) Search {
+	s.Axes = slices.Clone(s.Axes)
+	if seed != 0 {
+		r := rand.New(rand.NewPCG(seed, 0x5eed))
+		r.Shuffle(len(s.Axes), func(i, j int) { s.Axes[i], s.Axes[j] = s.Axes[j], s.Axes[i] })
+	}
+	return s
 }
 
 // candidate builds the configuration for one option index per axis.

@@ -92,3 +92,40 @@ func TestCrossValidateSmall(t *testing.T) {
 		t.Errorf("%d evaluated, %d refused; want %d, 0", cv.Evaluated, cv.Refused, len(cands))
 	}
 }
+
+// Shuffled reorders the axes, the same way for the same seed, and keeps
+// every axis; seed 0 is the search as written.
+func TestShuffledKeepsEveryAxis(t *testing.T) {
+	s := DetectorSearch()
+	names := func(s Search) []string {
+		var n []string
+		for _, a := range s.Axes {
+			n = append(n, a.Name)
+		}
+		return n
+	}
+	orig := names(s)
+	if got := names(s.Shuffled(0)); !slices.Equal(got, orig) {
+		t.Fatalf("seed 0 reordered the axes: %v", got)
+	}
+	moved := 0
+	for seed := uint64(1); seed <= 5; seed++ {
+		a, b := names(s.Shuffled(seed)), names(s.Shuffled(seed))
+		if !slices.Equal(a, b) {
+			t.Fatalf("seed %d: two orders %v and %v", seed, a, b)
+		}
+		sorted, want := slices.Sorted(slices.Values(a)), slices.Sorted(slices.Values(orig))
+		if !slices.Equal(sorted, want) {
+			t.Fatalf("seed %d: axes %v, want a permutation of %v", seed, a, orig)
+		}
+		if !slices.Equal(a, orig) {
+			moved++
+		}
+	}
+	if moved == 0 {
+		t.Fatal("no seed reordered the axes")
+	}
+	if got := names(s); !slices.Equal(got, orig) {
+		t.Fatalf("Shuffled changed the search it was called on: %v", got)
+	}
+}
