@@ -227,7 +227,8 @@
 // because no point rose, because points rose but stayed under the bar, or
 // because an unusual point was never confirmed; false positives after a
 // window, on step-like series, from the shift test, from the novelty
-// test, recurring daily; and
+// test, recurring daily, from the local test alone (608 of the 1,621 at
+// the shipped configuration, 206 of realTweets' 443); and
 // the score without false positives and with ideal confirmation.
 //
 // The package knows nothing of the collector; the anomaly connector and the

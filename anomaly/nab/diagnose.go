@@ -34,9 +34,11 @@ type Diagnosis struct {
 	//     (anomaly.ReasonNovel);
 	//   - Recurring: another false positive one day before or after,
 	//     within a 96th of a day (the same daily slot);
-	//   - Other: none of these.
-	FP                                                  int
-	AfterWindow, Step, Shift, Novel, Recurring, OtherFP int
+	//   - Recent: raised by the local test alone, the point inside the
+	//     band (anomaly.ReasonAboveRecent, ReasonBelowRecent);
+	//   - Other: none of these (the seasonal test's, outside the band).
+	FP                                                          int
+	AfterWindow, Step, Shift, Novel, Recurring, Recent, OtherFP int
 	// Score is the NAB standard total; NoFP the same with every false
 	// positive removed; Ideal the total of a detector that fires at the
 	// first unusual point of every window and nowhere else: what perfect
@@ -63,6 +65,7 @@ func (d *Diagnosis) Merge(o Diagnosis) {
 	d.Shift += o.Shift
 	d.Novel += o.Novel
 	d.Recurring += o.Recurring
+	d.Recent += o.Recent
 	d.OtherFP += o.OtherFP
 	d.Score.Merge(o.Score)
 	d.NoFP.Merge(o.NoFP)
@@ -167,6 +170,8 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 			dg.Novel++
 		case recurring:
 			dg.Recurring++
+		case r == anomaly.ReasonAboveRecent || r == anomaly.ReasonBelowRecent:
+			dg.Recent++
 		default:
 			dg.OtherFP++
 		}

@@ -39,12 +39,12 @@ func TestDiagnosis(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-15s %4s %4s | missed: %4s %5s %5s %4s %5s | FP: %5s %5s %5s %5s %5s %5s %5s | %6s %6s %6s\n",
-		"group", "win", "hit", "warm", "invis", "below", "held", "uncnf", "all", "after", "step", "shift", "novel", "recur", "other", "score", "noFP", "ideal")
+	fmt.Fprintf(&b, "%-15s %4s %4s | missed: %4s %5s %5s %4s %5s | FP: %5s %5s %5s %5s %5s %5s %6s %5s | %6s %6s %6s\n",
+		"group", "win", "hit", "warm", "invis", "below", "held", "uncnf", "all", "after", "step", "shift", "novel", "recur", "recent", "other", "score", "noFP", "ideal")
 	row := func(name string, d Diagnosis) {
-		fmt.Fprintf(&b, "%-15s %4d %4d |         %4d %5d %5d %4d %5d |     %5d %5d %5d %5d %5d %5d %5d | %6s %6s %6s\n",
+		fmt.Fprintf(&b, "%-15s %4d %4d |         %4d %5d %5d %4d %5d |     %5d %5d %5d %5d %5d %5d %6d %5d | %6s %6s %6s\n",
 			name, d.Windows, d.Hit, d.Warmup, d.Invisible, d.BelowBar, d.Held, d.Unconfirmed,
-			d.FP, d.AfterWindow, d.Step, d.Shift, d.Novel, d.Recurring, d.OtherFP, num(d.Score.Normalized()), num(d.NoFP.Normalized()), num(d.Ideal.Normalized()))
+			d.FP, d.AfterWindow, d.Step, d.Shift, d.Novel, d.Recurring, d.Recent, d.OtherFP, num(d.Score.Normalized()), num(d.NoFP.Normalized()), num(d.Ideal.Normalized()))
 	}
 	for _, g := range Folds(files) {
 		row(g, *byGroup[g])
@@ -59,7 +59,7 @@ func TestDiagnosis(t *testing.T) {
 		if missed := d.Warmup + d.Invisible + d.BelowBar + d.Held + d.Unconfirmed; d.Hit+missed != d.Windows {
 			t.Errorf("%s: %d hit + %d missed != %d windows", g, d.Hit, missed, d.Windows)
 		}
-		if kinds := d.AfterWindow + d.Step + d.Shift + d.Novel + d.Recurring + d.OtherFP; kinds != d.FP || d.FP != d.Score.FP {
+		if kinds := d.AfterWindow + d.Step + d.Shift + d.Novel + d.Recurring + d.Recent + d.OtherFP; kinds != d.FP || d.FP != d.Score.FP {
 			t.Errorf("%s: false positives by kind %d, counted %d, by the scorer %d", g, kinds, d.FP, d.Score.FP)
 		}
 		if d.Score.Raw > d.NoFP.Raw || d.NoFP.Raw > d.Ideal.Raw {
