@@ -468,8 +468,8 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 	var spike, sign float64
 	agreed := false
 	// recent: the verdict, if the point is unusual, is the local test's
-	// alone; the band holds the point, so the reason must not say it
-	// left the band.
+	// alone; the seasonal test does not find the point outside the band,
+	// so the reason must not say it left the band.
 	recent := false
 	if !d.rarityKnown() {
 		// Too little history to say what is rare: the plain σ test.

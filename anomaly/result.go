@@ -31,6 +31,11 @@ const (
 	ReasonNovel Reason = "novel_pattern"
 )
 
+// FromRecent reports whether the local test alone flagged the point
+// (ReasonAboveRecent, ReasonBelowRecent): it left the recent level, not
+// necessarily the band.
+func (r Reason) FromRecent() bool { return r == ReasonAboveRecent || r == ReasonBelowRecent }
+
 // Seasonality names the baseline model used for a point.
 type Seasonality string
 

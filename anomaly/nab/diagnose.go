@@ -170,7 +170,7 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 			dg.Novel++
 		case recurring:
 			dg.Recurring++
-		case r == anomaly.ReasonAboveRecent || r == anomaly.ReasonBelowRecent:
+		case r.FromRecent():
 			dg.Recent++
 		default:
 			dg.OtherFP++

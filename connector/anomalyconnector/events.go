@@ -68,15 +68,9 @@ func (c *core) event(out *output, s *series, state string, actual float64, r ano
 	if r.Reason != anomaly.ReasonNone {
 		attrs.PutStr(AttrAnomalyReason, string(r.Reason))
 	}
-	if fromRecent(r) {
+	if r.Reason.FromRecent() {
 		putFinite(attrs, conventions.AttrAnomalyRecent, r.Recent)
 	}
-}
-
-// fromRecent reports whether the local test alone flagged the point: it
-// left the recent level, not (necessarily) the band.
-func fromRecent(r anomaly.Result) bool {
-	return r.Reason == anomaly.ReasonAboveRecent || r.Reason == anomaly.ReasonBelowRecent
 }
 
 func putFinite(m pcommon.Map, key string, v float64) {
@@ -93,7 +87,7 @@ func summary(id identity, state string, actual float64, r anomaly.Result) string
 		return fmt.Sprintf("%s is anomalous (no data this interval)", name)
 	case math.IsNaN(actual):
 		return fmt.Sprintf("%s is no longer watched (no data); anomaly resolved", name)
-	case state == conventions.StateFiring && fromRecent(r):
+	case state == conventions.StateFiring && r.Reason.FromRecent():
 		// Inside the band, perhaps: what it left is the recent level.
 		return fmt.Sprintf("%s is anomalous: %s after a recent level of %s, expected %s (band %s to %s), %s",
 			name, num(actual), num(r.Recent), num(r.Expected), num(r.Lower), num(r.Upper), r.Reason)
