@@ -28,6 +28,9 @@ func main() {
 	opsDir := flag.String("ops", "../shared/opscorpus", "a second corpus in NAB's layout")
 	orders := flag.Int("orders", 7, "pseudo-random orders besides the one as written")
 	flag.Parse()
+	if *orders < 0 {
+		log.Fatalf("-orders must be 0 or more, got %d", *orders)
+	}
 	var files []nab.File
 	for _, dir := range []string{*nabDir, *opsDir} {
 		f, err := nab.LoadCorpus(dir)
