@@ -12,7 +12,7 @@ import (
 // misreading it.
 const (
 	checkpointMagic   = "VGAD"
-	checkpointVersion = 6
+	checkpointVersion = 7
 )
 
 // checkpointSizeV1 is the exact encoded length of a version 1 checkpoint:
@@ -21,7 +21,8 @@ const (
 // record tests and of re-detection; version 4 the last value and the
 // series' resolution (Config.ResolutionSigma); version 5 the novelty
 // test's range and table (Config.NoveltyDeviation); version 6 the drift
-// test's average and records (Config.DriftMemory).
+// test's average and records (Config.DriftMemory); version 7 whether the
+// series has been below zero.
 const (
 	checkpointSizeV1 = len(checkpointMagic) + 1 +
 		8 + 8 + 8*3 + 8*3 + 8*3 + 1 + 8*7 + 4 + 1 + 4 +
@@ -30,13 +31,14 @@ const (
 	checkpointSizeV3 = checkpointSizeV2 + 8*4 + 1 + numRecords*(recordBlocks*4+1+8)
 	checkpointSizeV4 = checkpointSizeV3 + 8*3
 	checkpointSizeV5 = checkpointSizeV4 + 8*2 + 2*noveltyLevels*2 + 8 + 4 + 1 + 1 + 1 + 1
-	checkpointSize   = checkpointSizeV5 + 8 + 2*(recordBlocks*4+1+8)
+	checkpointSizeV6 = checkpointSizeV5 + 8 + 2*(recordBlocks*4+1+8)
+	checkpointSize   = checkpointSizeV6 + 1
 )
 
 // checkpointSizeOf is the exact length of a checkpoint of version (0:
 // no such version).
 func checkpointSizeOf(version byte) int {
-	return map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, 5: checkpointSizeV5, checkpointVersion: checkpointSize}[version]
+	return map[byte]int{1: checkpointSizeV1, 2: checkpointSizeV2, 3: checkpointSizeV3, 4: checkpointSizeV4, 5: checkpointSizeV5, 6: checkpointSizeV6, checkpointVersion: checkpointSize}[version]
 }
 
 // MarshalBinary encodes the detector's learned state (not its Config) so a
@@ -122,6 +124,7 @@ func (d *Detector) MarshalBinary() ([]byte, error) {
 	b = append(b, n.filled)
 	f64(d.drift)
 	records(d.driftRecords[:])
+	flag(d.negative)
 	return b, nil
 }
 
@@ -261,6 +264,16 @@ func (d *Detector) UnmarshalBinary(data []byte) error {
 				s.driftRecords[i].max[k] = float32(math.Inf(1))
 			}
 		}
+	}
+	if version >= 7 {
+		s.negative = byte1() == 1
+	} else {
+		// Older versions did not keep it: judge by what they kept of the
+		// values, the last one, the levels and (version 5 on) the novelty
+		// test's range. A series negative only long ago may have its
+		// band clamped at zero until its next negative value, which
+		// changes what is reported, never a verdict.
+		s.negative = s.lastV < 0 || s.level < 0 || s.local < 0 || s.nov.lo < 0
 	}
 	if s.model > 2 {
 		return fmt.Errorf("anomaly checkpoint: unknown model %d", s.model)

@@ -237,3 +237,40 @@ func TestCheckpointRestoresVersion5(t *testing.T) {
 		}
 	}
 }
+
+// TestCheckpointRestoresVersion6 restores a checkpoint written before the
+// detector kept whether the series had been below zero: it is inferred
+// from the values the checkpoint kept.
+func TestCheckpointRestoresVersion6(t *testing.T) {
+	for _, tt := range []struct {
+		name   string
+		offset float64
+		want   bool
+	}{{"count", 0, false}, {"below zero", -1000, true}} {
+		t.Run(tt.name, func(t *testing.T) {
+			ts, vs := counts(3*288, 6)
+			d := New(DefaultConfig())
+			for i := range ts {
+				d.Observe(ts[i], vs[i]+tt.offset)
+			}
+			if d.negative != tt.want {
+				t.Fatalf("negative %v before the checkpoint, want %v", d.negative, tt.want)
+			}
+			v7, err := d.MarshalBinary()
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := New(DefaultConfig())
+			if err := r.UnmarshalBinary(asVersion(t, v7, 6)); err != nil {
+				t.Fatal(err)
+			}
+			if r.negative != tt.want {
+				t.Fatalf("version 6 restored negative %v, want %v", r.negative, tt.want)
+			}
+			same := New(DefaultConfig())
+			if err := same.UnmarshalBinary(v7); err != nil || same.negative != tt.want {
+				t.Fatalf("version 7 restored negative %v (err %v), want %v", same.negative, err, tt.want)
+			}
+		})
+	}
+}

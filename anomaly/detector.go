@@ -95,6 +95,13 @@ type Detector struct {
 	// that run has been reported as a detection. See Config.RedetectAfter.
 	quietBefore int64
 	redetected  bool
+	// negative is set once the series has had a value below zero. Until
+	// then it is taken for a quantity that cannot be negative (a count, a
+	// rate, a latency), and its band and expected value are not reported
+	// below zero: the band is symmetric in σ, and "band -686 to 820" on a
+	// count of tweets is a page contradicting itself. Only what is
+	// reported is clamped; the tests judge deviations in σ, unchanged.
+	negative bool
 
 	// lastV is the last valid value and resolution the smallest nonzero
 	// step seen between consecutive values (0: none yet), the grain of a
@@ -219,6 +226,9 @@ func (d *Detector) observe(t time.Time, v, total float64) Result {
 		res.WarmingUp = d.warmingUp()
 		return res
 	}
+	// Before the band is computed: the first negative point is reported
+	// against the band as it is, not one clamped at zero.
+	d.negative = d.negative || v < 0
 	dt := d.advanceClock(t)
 	d.n++
 	if d.n == 1 {
@@ -410,10 +420,18 @@ func (d *Detector) band(p prediction) Result {
 		up = max(d.cfg.RecordMargin*d.records[0].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
 		down = max(d.cfg.RecordMargin*d.records[d.side(-1)].best()*p.sigma, d.cfg.MinDeviation*d.scale(p))
 	}
+	lower, upper := e-down, e+up
+	if !d.negative && upper >= 0 {
+		// No point of this series can fall below zero, so a lower edge
+		// of zero leaves every verdict as it was (see negative). A band
+		// wholly below zero, after a drop the baseline has not caught up
+		// with, is left as it is rather than turned inside out.
+		e, lower = max(e, 0), max(lower, 0)
+	}
 	return Result{
 		Expected:    e,
-		Lower:       e - down,
-		Upper:       e + up,
+		Lower:       lower,
+		Upper:       upper,
 		Seasonality: [...]Seasonality{SeasonalityNone, SeasonalityDaily, SeasonalityWeekly}[p.model],
 	}
 }

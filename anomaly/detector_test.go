@@ -842,3 +842,71 @@ func TestJumpFromACalmSpell(t *testing.T) {
 		t.Errorf("recent level %v, want about 100 (the calm spell's)", got.Recent)
 	}
 }
+
+// counts is a day-shaped count of events per five minutes: a few at
+// night, some hundreds by day, bursts now and then. Its band, symmetric
+// in σ, reaches below zero at night.
+func counts(n int, seed uint64) ([]time.Time, []float64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	ts := make([]time.Time, n)
+	vs := make([]float64, n)
+	for i := range n {
+		ts[i] = t0.Add(time.Duration(i) * 5 * time.Minute)
+		phase := 2 * math.Pi * float64(ts[i].Sub(t0)%(24*time.Hour)) / float64(24*time.Hour)
+		mean := 60 + 58*math.Sin(phase)
+		v := math.Round(mean + math.Sqrt(mean)*r.NormFloat64())
+		if r.IntN(100) == 0 {
+			v += float64(r.IntN(200))
+		}
+		vs[i] = max(v, 0)
+	}
+	return ts, vs
+}
+
+// TestBandOfACountStaysAboveZero: a series never below zero is reported
+// with its band and expected value clamped at zero, and every verdict is
+// what it would have been without the clamp (a detector told the series
+// has been negative reports the band unclamped).
+func TestBandOfACountStaysAboveZero(t *testing.T) {
+	ts, vs := counts(10*288, 3)
+	clamped, plain := New(DefaultConfig()), New(DefaultConfig())
+	plain.negative = true
+	wasNegative := 0
+	for i := range ts {
+		c, p := clamped.Observe(ts[i], vs[i]), plain.Observe(ts[i], vs[i])
+		if c.Lower < 0 || c.Expected < 0 {
+			t.Fatalf("point %d: expected %v, band %v to %v below zero on a count", i, c.Expected, c.Lower, c.Upper)
+		}
+		if p.Lower < 0 {
+			wasNegative++
+		}
+		want := p
+		want.Expected, want.Lower = max(p.Expected, 0), max(p.Lower, 0)
+		if c != want {
+			t.Fatalf("point %d: clamped result %+v, want the plain one %+v with its band clamped", i, c, p)
+		}
+	}
+	if wasNegative == 0 {
+		t.Fatal("the plain band never went below zero: the case does not test the clamp")
+	}
+	t.Logf("%d of %d points had a band below zero before the clamp", wasNegative, len(ts))
+}
+
+// TestNegativeValueLiftsTheClamp: once a series has been below zero, its
+// band is reported as computed, from that point on.
+func TestNegativeValueLiftsTheClamp(t *testing.T) {
+	ts, vs := counts(4*288, 4)
+	vs[3*288] = -1
+	d := New(DefaultConfig())
+	below := false
+	for i := range ts {
+		r := d.Observe(ts[i], vs[i])
+		if i < 3*288 && r.Lower < 0 {
+			t.Fatalf("point %d: band %v to %v below zero before the series was", i, r.Lower, r.Upper)
+		}
+		below = below || (i >= 3*288 && r.Lower < 0)
+	}
+	if !d.negative || !below {
+		t.Fatalf("after a negative value: negative %v, band below zero since %v; want both", d.negative, below)
+	}
+}

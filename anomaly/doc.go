@@ -102,7 +102,9 @@
 // is tiny and the floor never binds.
 //
 // Verdict. Score in [0,1] (0.5 where a point becomes unusual), the expected
-// value and band, a lone moderate deviation needing the next point (a
+// value and band (reported no lower than zero on a series never below
+// zero, such as a count, whose band symmetric in σ would otherwise promise
+// negative values; no verdict changes), a lone moderate deviation needing the next point (a
 // single point flags alone at SpikeFactor times the bar, or at the bar
 // when the novelty test finds it new, or when the seasonal and local
 // tests agree on it, ConfirmByAgreement, an ensemble scored by agreement,
