@@ -161,6 +161,14 @@ type Config struct {
 	// on their side), so a series returning to normal after a burst (a
 	// count back to zero) is not flagged for the return.
 	LocalAwayOnly bool `yaml:"local_away_only" mapstructure:"local_away_only"`
+	// LocalMinDeviation: the local test judges only points at least this
+	// far from the seasonal baseline (in units of Result.Deviation). A
+	// jump out of a calm spell that the baseline finds ordinary for the
+	// hour, most often a quiet night's ordinary noise returning, is not
+	// news to the people paged; a jump the baseline also finds unusual,
+	// if within the band, still is. Zero: the local test judges every
+	// point.
+	LocalMinDeviation float64 `yaml:"local_min_deviation" mapstructure:"local_min_deviation"`
 	// RedetectAfter: while a flag is held (see ClearAfter), an unusual
 	// point that comes at least this long after the previous one is a new
 	// detection (Result.Onset), so a flag held for an alert's sake does
@@ -336,6 +344,9 @@ func (c Config) Validate() error {
 	}
 	if c.SelfConfirmInterval < 0 {
 		errs = append(errs, fmt.Errorf("self_confirm_interval must be >= 0, got %v", c.SelfConfirmInterval))
+	}
+	if !(c.LocalMinDeviation >= 0) || math.IsInf(c.LocalMinDeviation, 0) {
+		errs = append(errs, fmt.Errorf("local_min_deviation must be 0 or more, got %v", c.LocalMinDeviation))
 	}
 	if !(c.LocalAlpha >= 0 && c.LocalAlpha <= 1) {
 		errs = append(errs, fmt.Errorf("local_alpha must be in [0, 1], got %v", c.LocalAlpha))

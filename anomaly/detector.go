@@ -501,6 +501,9 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 		spike = min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
 			l := min(overRecord(localZ, d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			if math.Abs(z) < d.cfg.LocalMinDeviation {
+				l = 0
+			}
 			// Two tests of different kinds that both find the point
 			// unusual, in the same direction.
 			agreed = l >= 1 && spike >= 1 && localZ*rawZ > 0

@@ -68,6 +68,7 @@ func TestValidateReportsEveryProblem(t *testing.T) {
 		{"novelty deviation", func(c *Config) { c.NoveltyDeviation = 1.5 }, []string{"novelty_deviation"}},
 		{"novelty memory", func(c *Config) { c.NoveltyDeviation = 0.6; c.NoveltyMemory = 0 }, []string{"novelty_memory"}},
 		{"novelty tolerance", func(c *Config) { c.NoveltyTolerance = 2 }, []string{"novelty_tolerance"}},
+		{"local min deviation", func(c *Config) { c.LocalMinDeviation = -0.5 }, []string{"local_min_deviation"}},
 		{"drift memory", func(c *Config) { c.DriftMemory = -time.Hour }, []string{"drift_memory"}},
 		{"drift replaces shift without a drift test", func(c *Config) { c.DriftMemory = 0; c.DriftReplacesShift = true }, []string{"drift_replaces_shift"}},
 		{"several at once", func(c *Config) { c.ClearPoints = 0; c.MinTraffic = -1; c.WarmupPoints = -1 },
@@ -908,5 +909,37 @@ func TestNegativeValueLiftsTheClamp(t *testing.T) {
 	}
 	if !d.negative || !below {
 		t.Fatalf("after a negative value: negative %v, band below zero since %v; want both", d.negative, below)
+	}
+}
+
+// TestLocalTestSparesWhatTheBaselineFindsOrdinary: out of a calm spell,
+// a jump back into the series' ordinary spread for the hour is not
+// flagged with LocalMinDeviation, and is (above_recent) without it; a
+// jump the baseline also finds unusual is flagged either way.
+func TestLocalTestSparesWhatTheBaselineFindsOrdinary(t *testing.T) {
+	r := rand.New(rand.NewPCG(12, 7))
+	calmFrom := 4 * 1440
+	ordinary, large := calmFrom+6*60, calmFrom+9*60
+	ts := make([]time.Time, large+5)
+	vs := make([]float64, len(ts))
+	for i := range ts {
+		ts[i] = t0.Add(time.Duration(i) * time.Minute)
+		noise := 10.0
+		if i >= calmFrom {
+			noise = 0.1
+		}
+		vs[i] = 100 + noise*r.NormFloat64()
+	}
+	vs[ordinary], vs[large] = 102.5, 108
+	for _, floor := range []float64{0, 1} {
+		cfg := DefaultConfig()
+		cfg.LocalMinDeviation = floor
+		res := run(cfg, ts, vs)
+		if got := res[ordinary]; got.Unusual != (floor == 0) || math.Abs(got.Deviation) >= floor && floor > 0 {
+			t.Errorf("floor %v: a jump to %v, %.2f from the baseline: unusual %v (%q), want %v", floor, vs[ordinary], got.Deviation, got.Unusual, got.Reason, floor == 0)
+		}
+		if got := res[large]; !got.Unusual || got.Reason != ReasonAboveRecent {
+			t.Errorf("floor %v: a jump to %v, %.2f from the baseline: unusual %v (%q), want above_recent", floor, vs[large], got.Deviation, got.Unusual, got.Reason)
+		}
 	}
 }

@@ -7,6 +7,10 @@
 // detector or the search must move the estimate to be more than that.
 //
 //	go run ./anomaly/nab/cmd/cvorders -orders 7
+//	go run ./anomaly/nab/cmd/cvorders -orders 7 -local-min-deviation 0.5
+//
+// The second holds Config.LocalMinDeviation at 0.5 in every configuration
+// searched, to compare that design with the shipped one order by order.
 //
 // Each order takes about as long as TestCrossValidation (under a minute on
 // two cores).
@@ -27,6 +31,7 @@ func main() {
 	nabDir := flag.String("nab", "../shared/nab", "a folder laid out like NAB")
 	opsDir := flag.String("ops", "../shared/opscorpus", "a second corpus in NAB's layout")
 	orders := flag.Int("orders", 7, "pseudo-random orders besides the one as written")
+	localMin := flag.Float64("local-min-deviation", 0, "anomaly.Config.LocalMinDeviation fixed for every configuration searched (0: as shipped)")
 	flag.Parse()
 	if *orders < 0 {
 		log.Fatalf("-orders must be 0 or more, got %d", *orders)
@@ -40,6 +45,9 @@ func main() {
 		files = append(files, f...)
 	}
 	search := nab.DetectorSearch()
+	// A design choice held fixed rather than searched, to compare with
+	// the shipped design order by order.
+	search.Base.LocalMinDeviation = *localMin
 	var scores []float64
 	for seed := range uint64(*orders + 1) {
 		cv, err := nab.CrossValidate(files, search.Shuffled(seed))
