@@ -270,6 +270,7 @@ func DefaultConfig() Config {
 		ConfirmByAgreement:  false,
 		ResolutionSigma:     1,
 		LocalAwayOnly:       true,
+		LocalMinDeviation:   0.5,
 		NoveltyDeviation:    0.8,
 		NoveltyMemory:       7 * 24 * time.Hour,
 		NoveltyTolerance:    1,

@@ -209,7 +209,9 @@ func TestNoveltyConfirmsAMoveTheSeriesNeverMakes(t *testing.T) {
 	// The baseline this premise was built on (the shipped one when the
 	// novelty test came): the weekly profile, and learning held while a
 	// shift is tested. Without them the test point is no deviation at all.
-	on.ShiftHold, on.Weekly = true, true
+	// And the local test judging every point: the test point is within
+	// a third of a unit of the baseline, unusual only by the local test.
+	on.ShiftHold, on.Weekly, on.LocalMinDeviation = true, true, 0
 	off := on
 	off.NoveltyDeviation = 0
 	withNovelty, without := run(on, ts, vs), run(off, ts, vs)

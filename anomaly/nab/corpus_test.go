@@ -17,11 +17,13 @@ import (
 
 // Floors sit a little below what the shipped configuration reaches (see
 // the README's anomaly paragraph for the figures), so a regression in the
-// detector fails these tests.
+// detector fails these tests. The cross-validated figure is one order of
+// the search's axes, which alone moves it by about two points (cvorders),
+// so its floor sits further below.
 const (
-	floorNAB            = 44
+	floorNAB            = 51
 	floorOpsCorpus      = 59
-	floorCrossValidated = 54
+	floorCrossValidated = 52
 )
 
 // splitA holds the NAB categories the detector was first developed on;

@@ -315,6 +315,7 @@ func DetectorSearch() Search {
 	redetect := func(c *anomaly.Config, d time.Duration) { c.RedetectAfter = d }
 	selfConfirm := func(c *anomaly.Config, d time.Duration) { c.SelfConfirmInterval = d }
 	local := func(c *anomaly.Config, v float64) { c.LocalAlpha = v }
+	localMin := func(c *anomaly.Config, v float64) { c.LocalMinDeviation = v }
 	margin := func(c *anomaly.Config, v float64) { c.RecordMargin = v }
 	minDev := func(c *anomaly.Config, v float64) { c.MinDeviation = v }
 	threshold := func(c *anomaly.Config, v float64) { c.Threshold = v }
@@ -351,6 +352,7 @@ func DetectorSearch() Search {
 			{"resolution_sigma", []Option{num("off", 0, resolution), num("0.5", 0.5, resolution), num("1", 1, resolution)}},
 			{"smooth_tail_ratio", []Option{num("off", 0, smoothTail), num("1.1", 1.1, smoothTail), num("1.3", 1.3, smoothTail)}},
 			flag("local_away_only", func(c *anomaly.Config, b bool) { c.LocalAwayOnly = b }),
+			{"local_min_deviation", []Option{num("off", 0, localMin), num("0.5", 0.5, localMin)}},
 			{"novelty_deviation", []Option{num("off", 0, novelty), num("0.6", 0.6, novelty), num("0.8", 0.8, novelty), num("1", 1, novelty)}},
 			{"novelty_memory", []Option{dur("1w", 7*24*time.Hour, noveltyMemory), dur("1d", 24*time.Hour, noveltyMemory), dur("3d", 72*time.Hour, noveltyMemory), dur("2w", 14*24*time.Hour, noveltyMemory)}},
 			{"novelty_tolerance", []Option{num("1", 1, noveltyTolerance), num("0", 0, noveltyTolerance)}},

@@ -7,10 +7,13 @@
 // detector or the search must move the estimate to be more than that.
 //
 //	go run ./anomaly/nab/cmd/cvorders -orders 7
-//	go run ./anomaly/nab/cmd/cvorders -orders 7 -local-min-deviation 0.5
+//	go run ./anomaly/nab/cmd/cvorders -orders 7 -local-min-deviation 0
 //
-// The second holds Config.LocalMinDeviation at 0.5 in every configuration
-// searched, to compare that design with the shipped one order by order.
+// Each order's line gives the pooled held-out score, each corpus's own
+// (opscorpus holds nine windows in ten, so the pooled score is mostly
+// its) and each fold's. The second command holds Config.LocalMinDeviation
+// at 0 in every configuration instead of searching it, as before it was
+// an axis, to compare the two order by order.
 //
 // Each order takes about as long as TestCrossValidation (under a minute on
 // two cores).
@@ -20,7 +23,9 @@ import (
 	"flag"
 	"fmt"
 	"log"
+	"maps"
 	"math"
+	"path/filepath"
 	"slices"
 	"strings"
 
@@ -31,23 +36,33 @@ func main() {
 	nabDir := flag.String("nab", "../shared/nab", "a folder laid out like NAB")
 	opsDir := flag.String("ops", "../shared/opscorpus", "a second corpus in NAB's layout")
 	orders := flag.Int("orders", 7, "pseudo-random orders besides the one as written")
-	localMin := flag.Float64("local-min-deviation", 0, "anomaly.Config.LocalMinDeviation fixed for every configuration searched (0: as shipped)")
+	localMin := flag.Float64("local-min-deviation", -1, "hold anomaly.Config.LocalMinDeviation at this value instead of searching it (-1: searched, as shipped)")
 	flag.Parse()
 	if *orders < 0 {
 		log.Fatalf("-orders must be 0 or more, got %d", *orders)
 	}
 	var files []nab.File
+	// corpusOf names the corpus of each group: the pooled score is mostly
+	// opscorpus's (nine windows in ten), so each corpus's own pooled
+	// held-out score is printed too.
+	corpusOf := map[string]string{}
 	for _, dir := range []string{*nabDir, *opsDir} {
 		f, err := nab.LoadCorpus(dir)
 		if err != nil {
 			log.Fatalf("%s: %v", dir, err)
 		}
+		for _, file := range f {
+			corpusOf[file.Group] = filepath.Base(dir)
+		}
 		files = append(files, f...)
 	}
 	search := nab.DetectorSearch()
-	// A design choice held fixed rather than searched, to compare with
-	// the shipped design order by order.
-	search.Base.LocalMinDeviation = *localMin
+	if *localMin >= 0 {
+		// A choice held fixed rather than searched, to compare with the
+		// shipped procedure order by order.
+		search.Base.LocalMinDeviation = *localMin
+		search.Axes = slices.DeleteFunc(search.Axes, func(a nab.Axis) bool { return a.Name == "local_min_deviation" })
+	}
 	var scores []float64
 	for seed := range uint64(*orders + 1) {
 		cv, err := nab.CrossValidate(files, search.Shuffled(seed))
@@ -55,8 +70,18 @@ func main() {
 			log.Fatalf("order %d: %v", seed, err)
 		}
 		var folds []string
+		byCorpus := map[string]*nab.Total{}
 		for _, f := range cv.Folds {
 			folds = append(folds, fmt.Sprintf("%s %.1f", f.Group, f.HeldOut.Normalized()))
+			c := corpusOf[f.Group]
+			if byCorpus[c] == nil {
+				byCorpus[c] = &nab.Total{}
+			}
+			byCorpus[c].Merge(f.HeldOut)
+		}
+		var corpora []string
+		for _, c := range slices.Sorted(maps.Keys(byCorpus)) {
+			corpora = append(corpora, fmt.Sprintf("%s %.1f", c, byCorpus[c].Normalized()))
 		}
 		label := fmt.Sprintf("order %d", seed)
 		if seed == 0 {
@@ -64,7 +89,7 @@ func main() {
 		}
 		score := cv.HeldOut.Normalized()
 		scores = append(scores, score)
-		fmt.Printf("%-10s pooled held-out %5.1f | %s\n", label, score, strings.Join(folds, ", "))
+		fmt.Printf("%-10s pooled held-out %5.1f (%s) | %s\n", label, score, strings.Join(corpora, ", "), strings.Join(folds, ", "))
 	}
 	mean := 0.0
 	for _, s := range scores {
