@@ -54,7 +54,8 @@ type Result struct {
 	// Expected is the baseline's prediction; Lower and Upper bound the band
 	// outside which a point is unusual by the single-point test
 	// (Expected ± Threshold·scale, Threshold adjusted to the sampling
-	// interval; see Config.ThresholdInterval).
+	// interval; see Config.ThresholdInterval). On a series never seen
+	// below zero, Expected and Lower are no lower than zero.
 	Expected, Lower, Upper float64
 	// Recent is the short-term average of the last points that the local
 	// test compares each point with (Config.LocalAlpha; 0 when the test is
