@@ -813,23 +813,32 @@ func TestReasonNamesWhatThePointLeft(t *testing.T) {
 	}
 }
 
-// End to end: a series that is noisy for days and then calm for hours; a
-// jump out of the calm, inside the band the noisy days learned, is flagged
-// as leaving the recent level, which the result reports.
-func TestJumpFromACalmSpell(t *testing.T) {
-	r := rand.New(rand.NewPCG(11, 7))
-	calmFrom := 4 * 1440
-	jump := calmFrom + 6*60
-	ts := make([]time.Time, jump+5)
-	vs := make([]float64, len(ts))
+// calmFrom is where calmSpell's series turns calm: after four days.
+const calmFrom = 4 * 1440
+
+// calmSpell is n points a minute apart around 100: noise of σ 10 for
+// four days, then calm noise of σ calm.
+func calmSpell(seed uint64, calm float64, n int) ([]time.Time, []float64) {
+	r := rand.New(rand.NewPCG(seed, 7))
+	ts := make([]time.Time, n)
+	vs := make([]float64, n)
 	for i := range ts {
 		ts[i] = t0.Add(time.Duration(i) * time.Minute)
 		noise := 10.0
 		if i >= calmFrom {
-			noise = 0.3
+			noise = calm
 		}
 		vs[i] = 100 + noise*r.NormFloat64()
 	}
+	return ts, vs
+}
+
+// End to end: a series that is noisy for days and then calm for hours; a
+// jump out of the calm, inside the band the noisy days learned, is flagged
+// as leaving the recent level, which the result reports.
+func TestJumpFromACalmSpell(t *testing.T) {
+	jump := calmFrom + 6*60
+	ts, vs := calmSpell(11, 0.3, jump+5)
 	vs[jump] = 112
 	res := run(DefaultConfig(), ts, vs)
 	got := res[jump]
@@ -917,19 +926,8 @@ func TestNegativeValueLiftsTheClamp(t *testing.T) {
 // flagged with LocalMinDeviation, and is (above_recent) without it; a
 // jump the baseline also finds unusual is flagged either way.
 func TestLocalTestSparesWhatTheBaselineFindsOrdinary(t *testing.T) {
-	r := rand.New(rand.NewPCG(12, 7))
-	calmFrom := 4 * 1440
 	ordinary, large := calmFrom+6*60, calmFrom+9*60
-	ts := make([]time.Time, large+5)
-	vs := make([]float64, len(ts))
-	for i := range ts {
-		ts[i] = t0.Add(time.Duration(i) * time.Minute)
-		noise := 10.0
-		if i >= calmFrom {
-			noise = 0.1
-		}
-		vs[i] = 100 + noise*r.NormFloat64()
-	}
+	ts, vs := calmSpell(12, 0.1, large+5)
 	vs[ordinary], vs[large] = 102.5, 108
 	for _, floor := range []float64{0, 1} {
 		cfg := DefaultConfig()

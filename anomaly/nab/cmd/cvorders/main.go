@@ -61,7 +61,11 @@ func main() {
 		// A choice held fixed rather than searched, to compare with the
 		// shipped procedure order by order.
 		search.Base.LocalMinDeviation = *localMin
+		n := len(search.Axes)
 		search.Axes = slices.DeleteFunc(search.Axes, func(a nab.Axis) bool { return a.Name == "local_min_deviation" })
+		if len(search.Axes) == n {
+			log.Fatal("-local-min-deviation: the search has no local_min_deviation axis to hold fixed")
+		}
 	}
 	var scores []float64
 	for seed := range uint64(*orders + 1) {
