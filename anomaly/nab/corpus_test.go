@@ -136,7 +136,8 @@ func TestCrossValidation(t *testing.T) {
 		fmt.Fprintf(&b, "%-16s %5d %7d %11.1f %8s  %s\n", f.Group, f.HeldOut.Files, f.HeldOut.Windows, f.Train, num(f.HeldOut.Normalized()), diffNames(f.Chosen.Name, cv.All.Name))
 	}
 	est := cv.HeldOut.Normalized()
-	fmt.Fprintf(&b, "pooled held-out standard score (every fold held out once, summed before normalising): %.1f\n", est)
+	fmt.Fprintf(&b, "pooled held-out standard score (every fold held out once, summed before normalising): %.1f (NAB's categories %.1f, opscorpus's sources %.1f)\n",
+		est, cv.HeldOutOf(nabFiles).Normalized(), cv.HeldOutOf(ops).Normalized())
 	fmt.Fprintf(&b, "chosen on every group (shipped): %s\n", cv.All.Name)
 	t.Log("\n" + b.String())
 	if os.Getenv("VIGIL_NAB_DIR")+os.Getenv("VIGIL_OPSCORPUS_DIR") != "" {

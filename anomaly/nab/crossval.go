@@ -182,6 +182,21 @@ type CrossValidation struct {
 	Evaluated, Refused int
 }
 
+// HeldOutOf totals the held-out scores of the folds of files' groups
+// (one corpus's, where several are cross-validated together): the pooled
+// score weighs each group by its windows, so one corpus's may be most of
+// it.
+func (cv CrossValidation) HeldOutOf(files []File) Total {
+	groups := Folds(files)
+	var t Total
+	for _, f := range cv.Folds {
+		if slices.Contains(groups, f.Group) {
+			t.Merge(f.HeldOut)
+		}
+	}
+	return t
+}
+
 // FoldResult is one held-out group.
 type FoldResult struct {
 	Group string

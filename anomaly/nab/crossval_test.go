@@ -85,6 +85,14 @@ func TestCrossValidateSmall(t *testing.T) {
 	if cv.HeldOut != pooled {
 		t.Errorf("pooled held-out %+v, want %+v", cv.HeldOut, pooled)
 	}
+	// One corpus's pooled held-out score: its groups' folds only.
+	if got := cv.HeldOutOf(files); got != pooled {
+		t.Errorf("held out of every file %+v, want the pooled %+v", got, pooled)
+	}
+	some := slices.DeleteFunc(slices.Clone(files), func(f File) bool { return f.Group != groups[0] })
+	if got, want := cv.HeldOutOf(some), cv.Folds[0].HeldOut; got != want {
+		t.Errorf("held out of group %s's files %+v, want its fold's %+v", groups[0], got, want)
+	}
 	if want := cands[best(func(File) bool { return true })]; cv.All.Name != want.Name {
 		t.Errorf("chosen on every group: %q, want %q", cv.All.Name, want.Name)
 	}

@@ -42,18 +42,15 @@ func main() {
 		log.Fatalf("-orders must be 0 or more, got %d", *orders)
 	}
 	var files []nab.File
-	// corpusOf names the corpus of each group: the pooled score is mostly
-	// opscorpus's (nine windows in ten), so each corpus's own pooled
-	// held-out score is printed too.
-	corpusOf := map[string]string{}
+	// Each corpus's own pooled held-out score is printed too: the pooled
+	// score is mostly opscorpus's (nine windows in ten).
+	corpora := map[string][]nab.File{}
 	for _, dir := range []string{*nabDir, *opsDir} {
 		f, err := nab.LoadCorpus(dir)
 		if err != nil {
 			log.Fatalf("%s: %v", dir, err)
 		}
-		for _, file := range f {
-			corpusOf[file.Group] = filepath.Base(dir)
-		}
+		corpora[filepath.Base(dir)] = f
 		files = append(files, f...)
 	}
 	search := nab.DetectorSearch()
@@ -73,19 +70,12 @@ func main() {
 		if err != nil {
 			log.Fatalf("order %d: %v", seed, err)
 		}
-		var folds []string
-		byCorpus := map[string]*nab.Total{}
+		var folds, byCorpus []string
 		for _, f := range cv.Folds {
 			folds = append(folds, fmt.Sprintf("%s %.1f", f.Group, f.HeldOut.Normalized()))
-			c := corpusOf[f.Group]
-			if byCorpus[c] == nil {
-				byCorpus[c] = &nab.Total{}
-			}
-			byCorpus[c].Merge(f.HeldOut)
 		}
-		var corpora []string
-		for _, c := range slices.Sorted(maps.Keys(byCorpus)) {
-			corpora = append(corpora, fmt.Sprintf("%s %.1f", c, byCorpus[c].Normalized()))
+		for _, c := range slices.Sorted(maps.Keys(corpora)) {
+			byCorpus = append(byCorpus, fmt.Sprintf("%s %.1f", c, cv.HeldOutOf(corpora[c]).Normalized()))
 		}
 		label := fmt.Sprintf("order %d", seed)
 		if seed == 0 {
@@ -93,7 +83,7 @@ func main() {
 		}
 		score := cv.HeldOut.Normalized()
 		scores = append(scores, score)
-		fmt.Printf("%-10s pooled held-out %5.1f (%s) | %s\n", label, score, strings.Join(corpora, ", "), strings.Join(folds, ", "))
+		fmt.Printf("%-10s pooled held-out %5.1f (%s) | %s\n", label, score, strings.Join(byCorpus, ", "), strings.Join(folds, ", "))
 	}
 	mean := 0.0
 	for _, s := range scores {
