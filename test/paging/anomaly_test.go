@@ -37,7 +37,14 @@ func TestAnomalyChainThroughBinary(t *testing.T) {
 			"--set=connectors::anomaly::checkpoint_interval=1s",
 			"--set=connectors::anomaly::detector::warmup_points=20",
 			"--set=connectors::anomaly::detector::clear_points=3",
-			"--set=connectors::anomaly::detector::clear_after=3s",
+			// Long enough that the flag is still held when the process
+			// is killed, whenever the trigger reaches PagerDuty (group_wait
+			// and a loaded machine put that 5 to 15 seconds after the
+			// surge): with 3s the flag could clear, and its resolve reach
+			// the router, in the instant before the kill, leaving the
+			// restarted process to resolve the page only at
+			// resolve_timeout (5m), after this test's wait.
+			"--set=connectors::anomaly::detector::clear_after=20s",
 			// The steady traffic is flat by construction: the only noise
 			// in its 1s request rates is when spans reach the collector,
 			// which on a loaded machine moves by a few hundred
