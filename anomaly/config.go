@@ -162,7 +162,9 @@ type Config struct {
 	// count back to zero) is not flagged for the return.
 	LocalAwayOnly bool `yaml:"local_away_only" mapstructure:"local_away_only"`
 	// LocalMinDeviation: the local test judges only points at least this
-	// far from the seasonal baseline (in units of Result.Deviation). A
+	// far from the seasonal baseline (in units of Result.Deviation; while
+	// a daily slot is young and LevelAgreement holds, from the plain level
+	// too, as the shift test measures it). A
 	// jump out of a calm spell that the baseline finds ordinary for the
 	// hour, most often a quiet night's ordinary noise returning, is not
 	// news to the people paged; a jump the baseline also finds unusual,

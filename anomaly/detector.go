@@ -501,6 +501,9 @@ func (d *Detector) judge(z, rawZ, localZ, levelZ, scale float64, novel bool, dri
 		spike = min(spike, math.Abs(levelZ)/d.cfg.MinDeviation)
 		if d.cfg.LocalAlpha > 0 {
 			l := min(overRecord(localZ, d.cfg.RecordMargin*d.records[2+d.side(localZ)].best()), math.Abs(localZ)/d.cfg.MinDeviation)
+			// z here is already bounded by the plain level's deviation
+			// (levelZ, above), so a young slot's profile cannot make an
+			// ordinary point look far from the baseline.
 			if math.Abs(z) < d.cfg.LocalMinDeviation {
 				l = 0
 			}
