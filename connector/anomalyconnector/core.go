@@ -34,6 +34,11 @@ type core struct {
 	selected   map[string]*selection
 	now        func() time.Time
 
+	// sendMu orders what goes to metricsOut: the markers that end a
+	// released service's series go after any interval's output that still
+	// had them (see Released). Taken before mu, never with it held.
+	sendMu sync.Mutex
+
 	mu sync.Mutex
 	// deltas holds the last point of every cumulative input stream:
 	// streams that began after the core was made are counted from zero,

@@ -226,8 +226,10 @@ func (c *core) Acquired(ctx context.Context, service string) error {
 }
 
 // Released implements ownership.Handler: the service's series and this
-// interval's accumulators are dropped, without an alert event; with a
-// handover, their state is written first for the next owner.
+// interval's accumulators are dropped, without an alert event, and their
+// gauges ended at once, so that they do not stand beside the next owner's
+// until the exporter's metric_expiration; with a handover, their state is
+// written first for the next owner.
 func (c *core) Released(ctx context.Context, service string, handover bool) {
 	f := c.fleet
 	f.writeMu.Lock()
@@ -241,6 +243,16 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.mu.Unlock()
+	if c.metricsOut != nil && len(list) > 0 {
+		// After an interval's output that may still have the series:
+		// flushAndSend holds sendMu from computing it to sending it.
+		c.sendMu.Lock()
+		if err := c.metricsOut.ConsumeMetrics(ctx, endSeries(list, pcommon.NewTimestampFromTime(c.now()))); err != nil {
+			c.logger.Warn("Ending the anomaly series of a service handed over failed; the exporter drops them at its metric_expiration",
+				zap.String("service", service), zap.Error(err))
+		}
+		c.sendMu.Unlock()
+	}
 	if !handover {
 		delete(f.written, service)
 		return

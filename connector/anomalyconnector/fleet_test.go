@@ -3,6 +3,7 @@ package anomalyconnector
 import (
 	"bytes"
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -324,5 +325,37 @@ func labelInstance(md pmetric.Metrics, id string) {
 				}
 			}
 		}
+	}
+}
+
+// TestFleetReleaseEndsTheServiceGauges: an evaluator that gives a service
+// up ends its gauges at once, so that they do not stand beside the next
+// owner's until the exporter's metric_expiration.
+func TestFleetReleaseEndsTheServiceGauges(t *testing.T) {
+	for _, handover := range []bool{true, false} {
+		store := ownershiptest.NewStore()
+		a := newEvaluator(t, store)
+		ctx := context.Background()
+		if err := a.m.Acquire(ctx, "checkout"); err != nil {
+			t.Fatal(err)
+		}
+		d := newCallsDriver(a.h)
+		d.normal(40)
+		if got := endedGauges(a.h.metrics); len(got) != 0 {
+			t.Fatalf("ended before the release: %v", got)
+		}
+		a.m.Release(ctx, "checkout", handover)
+		want := []string{MetricErrorRatio + "|checkout|POST /pay", MetricRequestRate + "|checkout|POST /pay"}
+		ended := endedGauges(a.h.metrics)
+		for _, g := range []string{conventions.MetricAnomalyScore, conventions.MetricAnomalyExpected, conventions.MetricAnomalyLower, conventions.MetricAnomalyUpper} {
+			if !slices.Equal(ended[g], want) {
+				t.Errorf("handover %v: %s ended %v, want %v", handover, g, ended[g], want)
+			}
+		}
+		d.normal(2)
+		if got := endedGauges(a.h.metrics); len(got[conventions.MetricAnomalyScore]) != 2 {
+			t.Errorf("handover %v: ended again: %v", handover, got)
+		}
+		a.h.shutdown()
 	}
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/vigil-otel/vigil/anomaly"
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/staleness"
 )
 
 // output collects what one interval boundary emits.
@@ -25,6 +26,9 @@ type output struct {
 	records                          plog.LogRecordSlice
 	ts, observed                     pcommon.Timestamp
 	points, firingEvents, resolvedEv int
+	// ended are the series forgotten at this boundary, whose gauges the
+	// output ends (see endSeries).
+	ended []*series
 }
 
 func newOutput(t, now time.Time) *output {
@@ -85,12 +89,17 @@ func putIdentity(m pcommon.Map, id identity) {
 
 // flushAndSend closes the interval ending at t and sends its output.
 func (c *core) flushAndSend(ctx context.Context, t time.Time) {
+	c.sendMu.Lock()
 	out := c.flush(t)
-	if c.metricsOut != nil && out.points > 0 {
+	if c.metricsOut != nil && (out.points > 0 || len(out.ended) > 0) {
+		if len(out.ended) > 0 {
+			endSeries(out.ended, out.ts).ResourceMetrics().MoveAndAppendTo(out.metrics.ResourceMetrics())
+		}
 		if err := c.metricsOut.ConsumeMetrics(ctx, out.metrics); err != nil {
 			c.logger.Warn("Sending anomaly metrics failed", zap.Error(err))
 		}
 	}
+	c.sendMu.Unlock()
 	if c.logsOut != nil && out.records.Len() > 0 {
 		if err := c.logsOut.ConsumeLogs(ctx, out.logs); err != nil {
 			c.logger.Warn("Sending anomaly alert events failed", zap.Error(err))
@@ -280,12 +289,25 @@ func (c *core) expire(out *output, t time.Time) {
 				c.event(out, s, conventions.StateResolved, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
 			}
 			delete(c.series, key)
+			out.ended = append(out.ended, s)
 		case s.firing && s.lastSeen.Before(t) && t.Sub(s.lastSent) >= c.cfg.ResendInterval:
 			s.lastSent = t
 			c.event(out, s, conventions.StateFiring, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
 		}
 	}
 	c.deltas.Expire(t)
+}
+
+// endSeries returns the markers that end the four gauges of each series,
+// stamped ts: an exporter drops them at once instead of serving their last
+// values until its metric_expiration (see package staleness).
+func endSeries(list []*series, ts pcommon.Timestamp) pmetric.Metrics {
+	o := newOutput(time.Time{}, time.Time{})
+	for _, s := range list {
+		// Values of zero, not NaN, so that addPoint writes all four.
+		o.addPoint(s, anomaly.Result{})
+	}
+	return staleness.Markers(o.metrics, nil, ts)
 }
 
 // describe is the human name of a series in an event body.

@@ -2,6 +2,7 @@ package anomalyconnector
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -236,28 +237,48 @@ func events(sink *consumertest.LogsSink) []alertEvent {
 // operation).
 func gaugePoints(sink *consumertest.MetricsSink) map[string]map[string]float64 {
 	out := map[string]map[string]float64{}
+	eachGaugePoint(sink, func(name, key string, dp pmetric.NumberDataPoint) {
+		if dp.Flags().NoRecordedValue() {
+			return // a marker ending the series (see endedGauges)
+		}
+		if out[name] == nil {
+			out[name] = map[string]float64{}
+		}
+		out[name][key] = dp.DoubleValue()
+	})
+	return out
+}
+
+// endedGauges returns, by gauge name, the series ended by a marker
+// (staleness.Markers), once per marker, sorted.
+func endedGauges(sink *consumertest.MetricsSink) map[string][]string {
+	out := map[string][]string{}
+	eachGaugePoint(sink, func(name, key string, dp pmetric.NumberDataPoint) {
+		if dp.Flags().NoRecordedValue() {
+			out[name] = append(out[name], key)
+		}
+	})
+	for _, keys := range out {
+		slices.Sort(keys)
+	}
+	return out
+}
+
+// eachGaugePoint calls f with every gauge point the sink received, its
+// series keyed metric|service_name|span_name.
+func eachGaugePoint(sink *consumertest.MetricsSink, f func(name, key string, dp pmetric.NumberDataPoint)) {
 	for _, md := range sink.AllMetrics() {
-		rms := md.ResourceMetrics()
-		for i := 0; i < rms.Len(); i++ {
-			sms := rms.At(i).ScopeMetrics()
-			for j := 0; j < sms.Len(); j++ {
-				ms := sms.At(j).Metrics()
-				for k := 0; k < ms.Len(); k++ {
-					m := ms.At(k)
-					if out[m.Name()] == nil {
-						out[m.Name()] = map[string]float64{}
-					}
-					dps := m.Gauge().DataPoints()
-					for l := 0; l < dps.Len(); l++ {
-						a := dps.At(l).Attributes()
-						key := label(a, conventions.LabelMetric) + "|" + label(a, conventions.LabelServiceName) + "|" + label(a, conventions.LabelSpanName)
-						out[m.Name()][key] = dps.At(l).DoubleValue()
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					for _, dp := range m.Gauge().DataPoints().All() {
+						a := dp.Attributes()
+						f(m.Name(), label(a, conventions.LabelMetric)+"|"+label(a, conventions.LabelServiceName)+"|"+label(a, conventions.LabelSpanName), dp)
 					}
 				}
 			}
 		}
 	}
-	return out
 }
 
 func label(m pcommon.Map, k string) string {

@@ -2,6 +2,7 @@ package anomalyconnector
 
 import (
 	"context"
+	"slices"
 	"testing"
 	"time"
 
@@ -112,6 +113,19 @@ func TestIdleSeriesExpire(t *testing.T) {
 	}
 	if _, ok := resolved[0].attrs[conventions.AttrAnomalyActual]; ok {
 		t.Errorf("resolved-at-expiry event carries an actual value, but there was no data")
+	}
+	// The expired series' gauges are ended, once, rather than served by
+	// the exporter until its metric_expiration.
+	h.flushAt(last.Add(11 * time.Minute))
+	want := []string{MetricErrorRatio + "|checkout|POST /pay", MetricRequestRate + "|checkout|POST /pay"}
+	ended := endedGauges(h.metrics)
+	for _, g := range []string{conventions.MetricAnomalyScore, conventions.MetricAnomalyExpected, conventions.MetricAnomalyLower, conventions.MetricAnomalyUpper} {
+		if !slices.Equal(ended[g], want) {
+			t.Errorf("%s ended %v, want %v", g, ended[g], want)
+		}
+	}
+	if len(ended) != 4 {
+		t.Errorf("ended gauges %v, want the four of the two series", ended)
 	}
 	h.core.mu.Lock()
 	defer h.core.mu.Unlock()

@@ -9,6 +9,7 @@ import (
 
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-otel/vigil/slo/tracker"
@@ -160,4 +161,35 @@ func TestBenchSpecLoads(t *testing.T) {
 	if len(slos) != 8 {
 		t.Fatalf("got %d SLOs", len(slos))
 	}
+}
+
+// BenchmarkEndSeries is what ending series (endSeries) adds to an
+// evaluation of 10,000 SLO series: a comparison while the same series
+// stay, and a map of them when one leaves.
+//
+//	go test -run '^$' -bench EndSeries ./connector/sloconnector/
+func BenchmarkEndSeries(b *testing.B) {
+	def := parseSLOs(b, pageOnlySpec)[0]
+	statuses := make([]tracker.Status, 10_000)
+	for i := range statuses {
+		statuses[i] = tracker.Status{SLOID: "checkout/availability", SLO: &def, Group: []string{fmt.Sprintf("/route/%d", i)},
+			Windows: []tracker.WindowStatus{{Window: time.Hour}}, Alerts: []tracker.AlertStatus{{Severity: "page"}}}
+	}
+	at := time.Unix(1_700_000_000, 0)
+	b.Run("same series", func(b *testing.B) {
+		c := &sloConnector{shown: statuses}
+		md := pmetric.NewMetrics()
+		b.ReportAllocs()
+		for b.Loop() {
+			c.endSeries(md, statuses, at)
+		}
+	})
+	b.Run("one series left", func(b *testing.B) {
+		c := &sloConnector{}
+		b.ReportAllocs()
+		for b.Loop() {
+			c.shown = statuses
+			c.endSeries(pmetric.NewMetrics(), statuses[1:], at)
+		}
+	})
 }

@@ -81,6 +81,10 @@ type sloConnector struct {
 
 	// events is owned by the evaluation goroutine once it runs.
 	events *alertEvents
+	// shown are the statuses whose series the last evaluation emitted,
+	// for ending those the next one no longer has (see endSeries). Owned
+	// by the evaluation.
+	shown []tracker.Status
 	// red computes the RED metrics; nil when they are off.
 	red *redAccounting
 
@@ -595,6 +599,7 @@ func (c *sloConnector) evaluate(ctx context.Context, at time.Time) {
 	c.metrics.expire(at)
 	if c.metricsOut != nil {
 		md := buildMetrics(statuses, c.started, at)
+		c.endSeries(md, statuses, at)
 		if err := c.metricsOut.ConsumeMetrics(ctx, md); err != nil {
 			c.logger.Warn("Emitting SLO metrics failed", zap.Error(err))
 		}

@@ -2,6 +2,8 @@ package sloconnector
 
 import (
 	"math"
+	"slices"
+	"strings"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -9,6 +11,7 @@ import (
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/staleness"
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )
@@ -84,6 +87,66 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 		}
 	}
 	return md
+}
+
+// endSeries appends to md the markers that end the series of the last
+// evaluation's statuses that this evaluation (statuses) no longer has: a
+// service handed to another evaluator of a fleet, an SLO a reload
+// removed, a group_by series dropped as idle. Without them the exporter
+// would serve their last values until its metric_expiration, beside the
+// new owner's in a fleet (see package staleness). An SLO's objective
+// series ends only with its last series.
+func (c *sloConnector) endSeries(md pmetric.Metrics, statuses []tracker.Status, at time.Time) {
+	shown := c.shown
+	c.shown = statuses
+	if sameSeries(shown, statuses) {
+		return
+	}
+	now := make(map[string]bool, len(statuses))
+	live := make(map[[2]string]bool)
+	for i := range statuses {
+		now[statusKey(&statuses[i])] = true
+		live[[2]string{statuses[i].SLO.Service, statuses[i].SLO.Name}] = true
+	}
+	var gone []tracker.Status
+	for i := range shown {
+		if !now[statusKey(&shown[i])] {
+			gone = append(gone, shown[i])
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	keep := func(name string, attrs pcommon.Map) bool {
+		if name != conventions.MetricSLOObjective {
+			return true
+		}
+		service, _ := attrs.Get(conventions.LabelServiceName)
+		slo, _ := attrs.Get(conventions.LabelSLO)
+		return !live[[2]string{service.Str(), slo.Str()}]
+	}
+	ended := staleness.Markers(buildMetrics(gone, c.started, at), keep, pcommon.NewTimestampFromTime(at))
+	ended.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+}
+
+// sameSeries reports whether two evaluations' statuses are of the same
+// series in the same order, as they are while nothing is added, removed
+// or moved: the common case, checked without allocating.
+func sameSeries(a, b []tracker.Status) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for i := range a {
+		if a[i].SLOID != b[i].SLOID || !slices.Equal(a[i].Group, b[i].Group) {
+			return false
+		}
+	}
+	return true
+}
+
+// statusKey identifies an SLO series across evaluations.
+func statusKey(st *tracker.Status) string {
+	return st.SLOID + "\x00" + strings.Join(st.Group, "\x00")
 }
 
 // objectiveRatio is the objective as a ratio, rounded so that 99.9%

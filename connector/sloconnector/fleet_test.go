@@ -167,3 +167,28 @@ func TestFleetCheckpointAtTransition(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"], "b resolves the alert a announced")
 }
+
+// TestFleetReleaseEndsTheServiceSeries: an evaluator that gives a service
+// up ends its SLO series at its next evaluation, so that they do not
+// stand beside the new owner's until the exporter's metric_expiration (a
+// sum over the evaluators would count the service twice).
+func TestFleetReleaseEndsTheServiceSeries(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	store := ownershiptest.NewStore()
+	a, am := fleetMember(t, store, spec, nil)
+	ctx := context.Background()
+	require.NoError(t, am.Acquire(ctx, "checkout"))
+	a.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeOk))
+	require.Eventually(t, func() bool {
+		v, _ := valueOf(lastPoints(a.mSink.AllMetrics(), conventions.MetricSLOEvents), map[string]any{"outcome": "good"})
+		return v == 40
+	}, 5*time.Second, 10*time.Millisecond)
+	mds := a.mSink.AllMetrics()
+	shown := seriesIn(mds[len(mds)-1], false)
+	require.Len(t, shown, 2+1+len(lastPoints(mds, conventions.MetricSLOBurnRate))+1+1, "events, objective, burn rates, budget, alert")
+	assert.Empty(t, endedSeries(mds))
+
+	am.Release(ctx, "checkout", true)
+	require.Eventually(t, func() bool { return len(endedSeries(a.mSink.AllMetrics())) > 0 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, shown, endedSeries(a.mSink.AllMetrics()))
+}

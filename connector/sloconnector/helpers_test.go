@@ -2,6 +2,7 @@ package sloconnector
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"slices"
@@ -24,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -340,6 +342,9 @@ func lastPoints(mds []pmetric.Metrics, name string) []point {
 					}
 					for d := 0; d < dps.Len(); d++ {
 						dp := dps.At(d)
+						if dp.Flags().NoRecordedValue() {
+							continue // a marker ending a series (see endedSeries)
+						}
 						v := dp.DoubleValue()
 						if dp.ValueType() == pmetric.NumberDataPointValueTypeInt {
 							v = float64(dp.IntValue())
@@ -372,4 +377,54 @@ func valueOf(points []point, want map[string]any) (float64, bool) {
 		}
 	}
 	return 0, false
+}
+
+// seriesIn returns the series of the batch's points as name{attributes},
+// sorted: those carrying a value, or with ended the markers that end a
+// series (staleness.Markers).
+func seriesIn(md pmetric.Metrics, ended bool) []string {
+	var out []string
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				var dps pmetric.NumberDataPointSlice
+				switch m.Type() {
+				case pmetric.MetricTypeSum:
+					dps = m.Sum().DataPoints()
+				case pmetric.MetricTypeGauge:
+					dps = m.Gauge().DataPoints()
+				default:
+					continue
+				}
+				for _, dp := range dps.All() {
+					if dp.Flags().NoRecordedValue() == ended {
+						out = append(out, fmt.Sprintf("%s%v", m.Name(), dp.Attributes().AsRaw()))
+					}
+				}
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// endedSeries returns every series the batches ended, sorted.
+func endedSeries(mds []pmetric.Metrics) []string {
+	var out []string
+	for _, md := range mds {
+		out = append(out, seriesIn(md, true)...)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// withService keeps the series of the service.
+func withService(series []string, service string) []string {
+	var out []string
+	for _, s := range series {
+		if strings.Contains(s, conventions.LabelServiceName+":"+service+" ") || strings.Contains(s, conventions.LabelServiceName+":"+service+"]") {
+			out = append(out, s)
+		}
+	}
+	return out
 }

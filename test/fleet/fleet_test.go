@@ -2,6 +2,7 @@ package fleet
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"strings"
 	"sync"
@@ -205,6 +206,7 @@ func TestScaleOutThenIn(t *testing.T) {
 	t.Logf("scale out: %d of 20 services moved, %d of %d burning", moved, movedHot, len(hot))
 	noPrematureResolve("after scale out")
 	assertSettled(t, evs, "after scale out")
+	assertOneExporter(t, services, evs, "after scale out")
 
 	// Scale in: the evaluator owning the most burning services leaves.
 	count := map[*vigiltest.Instance]int{}
@@ -282,6 +284,59 @@ func assertSettled(t *testing.T, evs []*vigiltest.Instance, when string) {
 	if after := moves(); after != before {
 		t.Fatalf("%s: %v handovers and lost leases within %s while no service's data moved: ownership does not settle", when, after-before, settleWindow)
 	}
+}
+
+// assertOneExporter fails the test unless, within a few evaluations,
+// each service's SLO and anomaly series are exported by one evaluator
+// only: an evaluator that handed a service over ends its series (package
+// staleness) rather than serving their last values beside the new
+// owner's until its exporter's metric_expiration (a minute).
+func assertOneExporter(t *testing.T, services []string, evs []*vigiltest.Instance, when string) {
+	t.Helper()
+	var last string
+	deadline := time.Now().Add(15 * time.Second)
+	for time.Now().Before(deadline) {
+		last = ""
+		for _, s := range services {
+			n := 0
+			for _, e := range evs {
+				if exportsService(t, e, s) {
+					n++
+				}
+			}
+			if n != 1 {
+				last += fmt.Sprintf(" %s by %d evaluators;", s, n)
+			}
+		}
+		if last == "" {
+			return
+		}
+		time.Sleep(500 * time.Millisecond)
+	}
+	t.Fatalf("%s: series exported twice or not at all:%s", when, last)
+}
+
+// exportsService reports whether the evaluator's exporter serves any
+// vigil_slo_ or vigil_anomaly_ series of the service.
+func exportsService(t *testing.T, inst *vigiltest.Instance, service string) bool {
+	t.Helper()
+	fams, err := vigiltest.Scrape(inst.PrometheusURL())
+	if err != nil {
+		t.Fatalf("scraping an evaluator: %v", err)
+	}
+	for name, mf := range fams {
+		if !strings.HasPrefix(name, "vigil_slo_") && !strings.HasPrefix(name, "vigil_anomaly_") {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "service_name" && l.GetValue() == service {
+					return true
+				}
+			}
+		}
+	}
+	return false
 }
 
 // burstAllUntilPaged sends failing spans of every service until each is
