@@ -122,8 +122,12 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // An alert whose resolve was pending is taken as resolved, so the resolve
 // goes out again. So a restart never loses a trigger or a resolve, and
 // repeats one only when the process died between handing it over and
-// confirming it (see MarkSending).
+// confirming it (see MarkSending). A log of version 1 is first rewritten
+// in the current layout (migrateV1).
 func (e *Engine) Restore(ctx context.Context, now time.Time) error {
+	if err := e.migrateV1(ctx); err != nil {
+		return err
+	}
 	var index indexDoc
 	// A fleet's engine (ShardByService) loads each service's log when its
 	// evaluator takes the service over; here only the silences.
