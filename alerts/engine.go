@@ -119,6 +119,9 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // now: the connector that raised it either re-reports it (nothing is
 // re-sent, unless the trigger was pending), reports its resolve (the
 // resolve goes out), or says nothing, and then ResolveTimeout resolves it.
+// An alert reported resolved before the restart, its resolve waiting for
+// the group's next flush, is restored resolved (LogEntry.ResolvedAt, which
+// Persist stores): its connector will not say so again.
 // An alert whose resolve was pending is taken as resolved, so the resolve
 // goes out again. So a restart never loses a trigger or a resolve, and
 // repeats one only when the process died between handing it over and
@@ -183,13 +186,18 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 }
 
 // restoreAlert makes the alert of a restored log entry: firing if its
-// trigger was sent (or pending), resolved if its resolve was pending.
+// trigger was sent (or pending) and it was not reported resolved since,
+// resolved otherwise (its resolve was reported, or was pending).
 func (e *Engine) restoreAlert(entry LogEntry, now time.Time) {
 	a := entry.Alert.Clone()
 	a.Fingerprint = entry.Fingerprint
-	if entry.Action == ActionTrigger {
+	switch {
+	case entry.Action == ActionTrigger && entry.ResolvedAt.IsZero():
 		a.State, a.EndsAt = StateFiring, time.Time{}
-	} else {
+	case entry.Action == ActionTrigger:
+		// Reported resolved before the restart, the resolve not sent.
+		a.State, a.EndsAt = StateResolved, entry.ResolvedAt
+	default:
 		a.State = StateResolved
 		if a.EndsAt.IsZero() {
 			a.EndsAt = now
@@ -267,6 +275,7 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 		}
 		a.EndsAt = time.Time{}
 		st.alert, st.lastSeen = a, now
+		e.markResolved(a.Fingerprint, time.Time{})
 		e.route(st, now, nil)
 		return
 	}
@@ -290,7 +299,30 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 	}
 	a.State = StateResolved
 	st.alert = a
+	e.markResolved(a.Fingerprint, a.EndsAt)
 	e.route(st, now, nil)
+}
+
+// markResolved records on the alert's delivered triggers when it was
+// reported resolved (zero: firing again), for the persist loop to store
+// (LogEntry.ResolvedAt), so that a resolve received but not yet sent
+// survives a restart. e.mu held.
+func (e *Engine) markResolved(fp string, at time.Time) {
+	for _, entry := range e.log.forAlert(fp) {
+		if entry.Action == ActionTrigger && !entry.ResolvedAt.Equal(at) {
+			entry.ResolvedAt = at
+			e.dirty[serviceOf(entry.Alert)] = true
+		}
+	}
+}
+
+// resolvedAt is when the alert was reported resolved, if it is now; zero
+// while it fires or when the engine does not hold it. e.mu held.
+func (e *Engine) resolvedAt(fp string) time.Time {
+	if st := e.alerts[fp]; st != nil && !st.alert.Firing() {
+		return st.alert.EndsAt
+	}
+	return time.Time{}
 }
 
 // route adds the alert to the groups of every route it matches. A group
@@ -438,10 +470,15 @@ func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
-	e.logPut(&LogEntry{
+	entry := &LogEntry{
 		Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: n.Action,
 		Pending: true, SentAt: n.At, Alert: n.Alert.Clone(),
-	})
+	}
+	if n.Action == ActionTrigger {
+		// Resolved while the trigger was being flushed.
+		entry.ResolvedAt = e.resolvedAt(n.Alert.Fingerprint)
+	}
+	e.logPut(entry)
 	e.mu.Unlock()
 	return e.persist(ctx, serviceOf(n.Alert))
 }
@@ -464,7 +501,8 @@ func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) er
 	}
 	switch n.Action {
 	case ActionTrigger:
-		e.logPut(&LogEntry{Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone()})
+		e.logPut(&LogEntry{Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone(),
+			ResolvedAt: e.resolvedAt(n.Alert.Fingerprint)})
 	case ActionResolve:
 		e.logRemove(n.Receiver, n.Alert.Fingerprint)
 	}

@@ -64,6 +64,12 @@ type LogEntry struct {
 	Action      Action    `json:"action"`
 	Pending     bool      `json:"pending,omitempty"`
 	SentAt      time.Time `json:"sent_at"`
+	// ResolvedAt, on a trigger, is when the alert was reported resolved
+	// while its resolve is not yet delivered (it waits for the group's
+	// next flush): a restart restores the alert resolved, so the resolve
+	// goes out then instead of at ResolveTimeout, the connector that
+	// raised the alert having said all it will say.
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
 	// Alert is the alert as triggered, so its resolve can be sent after a
 	// restart even if the alert is never reported again.
 	Alert Alert `json:"alert"`

@@ -74,6 +74,36 @@ func TestRestart(t *testing.T) {
 			},
 		},
 		{
+			name: "a resolve received but not yet sent before the restart goes out after it",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+				// The group's next flush is at +5m5s: the resolve waits.
+				{at: 10 * time.Second, ingest: []Alert{resolved(pageCheckout)}},
+			},
+			restartAt: time.Minute,
+			after: []step{
+				// Not at ResolveTimeout: the connector said it resolved.
+				{at: time.Minute + 5*time.Second, want: []string{"resolve default Page/checkout"}},
+				{at: 10 * time.Minute},
+			},
+		},
+		{
+			name: "an alert resolved and firing again before the restart still fires after it",
+			before: []step{
+				{at: 0, ingest: []Alert{pageCheckout}},
+				{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+				{at: 10 * time.Second, ingest: []Alert{resolved(pageCheckout)}},
+				{at: 20 * time.Second, ingest: []Alert{pageCheckout}},
+			},
+			restartAt: time.Minute,
+			after: []step{
+				{at: time.Minute + 5*time.Second},
+				{at: 2 * time.Minute, ingest: []Alert{pageCheckout}},
+				{at: 3 * time.Minute, ingest: []Alert{pageCheckout}},
+			},
+		},
+		{
 			name: "an inhibited ticket does not fire on restart, even when reported before its page",
 			before: []step{
 				{at: 0, ingest: []Alert{pageCheckout, ticketCheckout}},
@@ -90,12 +120,38 @@ func TestRestart(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			store := NewMemStore()
-			runSteps(t, NewEngine(nil, store), tt.before)
+			first := NewEngine(nil, store)
+			runSteps(t, first, tt.before)
+			// What the router's persist loop does every flush interval.
+			require.NoError(t, first.Persist(context.Background()))
 			e := NewEngine(nil, store)
 			require.NoError(t, e.Restore(context.Background(), t0.Add(tt.restartAt)))
 			runSteps(t, e, tt.after)
 		})
 	}
+}
+
+// TestResolveDuringTheTriggersHandover: an alert reported resolved while
+// its trigger is being handed over still restores resolved: the trigger's
+// entry, written after the resolve arrived, records it.
+func TestResolveDuringTheTriggersHandover(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemStore()
+	e := NewEngine(nil, store)
+	e.Ingest(pageCheckout, t0)
+	ns := e.Flush(t0.Add(DefaultGroupWait))
+	require.Len(t, ns, 1)
+	e.Ingest(resolved(pageCheckout), t0.Add(6*time.Second))
+	require.NoError(t, e.MarkSending(ctx, ns[0]))
+	require.NoError(t, e.MarkSent(ctx, ns[0], nil))
+	require.Len(t, e.Log(), 1)
+	assert.Equal(t, t0.Add(6*time.Second), e.Log()[0].ResolvedAt)
+
+	restored := NewEngine(nil, store)
+	require.NoError(t, restored.Restore(ctx, t0.Add(time.Minute)))
+	runSteps(t, restored, []step{
+		{at: time.Minute + 5*time.Second, want: []string{"resolve default Page/checkout"}},
+	})
 }
 
 func TestRestoreErrors(t *testing.T) {

@@ -52,9 +52,14 @@
 //     restart the source re-reports a firing alert (the slo and anomaly
 //     connectors keep their firing set in their own checkpoints and send
 //     firing alerts again) and it is triggered then; an alert the log shows
-//     triggered whose resolve was not yet recorded is restored as firing
-//     and resolved by the source's resolve, or by resolve_timeout when the
-//     source says nothing more. Nothing lost, nothing repeated.
+//     triggered is restored as firing and resolved by the source's
+//     resolve, or by resolve_timeout when the source says nothing more,
+//     unless the source's resolve had arrived: the engine records it on
+//     the trigger's entry (LogEntry.ResolvedAt), the persist loop stores
+//     it within a flush_interval, and the alert is restored resolved, so
+//     its resolve goes out after the group wait rather than after
+//     resolve_timeout (the sources say resolved once). Nothing lost,
+//     nothing repeated.
 //   - after MarkSending, before the queue took the notification: the log
 //     shows it pending. A pending trigger is sent again while the alert
 //     fires, and the alert's resolve is still sent when it resolves (so a

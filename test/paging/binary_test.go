@@ -33,9 +33,13 @@ func TestAlertEventsThroughBinary(t *testing.T) {
 	tests := []struct {
 		name string
 		kill bool
+		// killAfterResolve kills once the resolve is in and before it
+		// goes out (the group's next interval, 10s after the trigger).
+		killAfterResolve bool
 	}{
 		{name: "one trigger then the resolve"},
 		{name: "SIGKILL and restart during the incident", kill: true},
+		{name: "SIGKILL and restart while the resolve waits", killAfterResolve: true},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -47,6 +51,24 @@ func TestAlertEventsThroughBinary(t *testing.T) {
 			sender.Send(t, fp, "firing")
 			pagingtest.WaitFor(t, fake, notifyWait, "the trigger", pagingtest.Has("trigger", fp))
 
+			if tt.killAfterResolve {
+				// The source says resolved once, as the slo and anomaly
+				// connectors do; the router stores that within a flush
+				// interval (1s) and dies before the group's next interval.
+				sender.Send(t, fp, "resolved")
+				time.Sleep(2 * time.Second)
+				inst.Kill()
+				inst = vigiltest.Start(t, vigiltest.Options{
+					Args: []string{"--config", cfg}, StorageDir: inst.StorageDir,
+				})
+				// Within the group wait of the restarted router, not at
+				// its resolve timeout (5m): nobody will say it again.
+				pagingtest.WaitFor(t, fake, notifyWait, "the resolve after the restart", pagingtest.Has("resolve", fp))
+				if n := fake.Count(fp, "trigger"); n != 1 {
+					t.Errorf("triggers = %d, want exactly 1", n)
+				}
+				return
+			}
 			if tt.kill {
 				// Kill during the incident, not in the milliseconds between
 				// PagerDuty's answer and the notification log's write: a crash
