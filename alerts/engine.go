@@ -511,9 +511,11 @@ func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) er
 }
 
 // Persist writes what changed since it was last stored: the logs of
-// services whose write failed, and the state of until_resolved silences.
-// MarkSending and MarkSent already persist the log of their service; call
-// Persist at shutdown so silence state changed since is kept too.
+// services whose write failed or whose alerts were reported resolved
+// since (LogEntry.ResolvedAt, which Ingest records in memory only), and
+// the state of until_resolved silences. MarkSending and MarkSent already
+// persist the log of their service; call Persist periodically (the
+// router does every flush_interval) and at shutdown.
 func (e *Engine) Persist(ctx context.Context) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()

@@ -25,8 +25,8 @@ type nflogDocV1 struct {
 // deletes it, so that an upgraded router still resolves the incidents
 // opened before the upgrade and keeps its until_resolved silences. What
 // the current layout already holds wins: a service's value or the
-// silence state is written only where there is none, and the index
-// gains the services. The old value goes last, so a crash midway leaves
+// silence state is written only where there is none, and the index (not
+// kept in a fleet) gains the services. The old value goes last, so a crash midway leaves
 // it to be migrated again at the next start, with the same result.
 func (e *Engine) migrateV1(ctx context.Context) error {
 	data, err := e.store.Get(ctx, storeKeyV1)
@@ -68,8 +68,12 @@ func (e *Engine) migrateV1(ctx context.Context) error {
 			return err
 		}
 	}
-	if err := e.set(ctx, StoreKeyIndex, indexDoc{Version: nflogVersion, Services: slices.Sorted(maps.Keys(indexed))}); err != nil {
-		return err
+	// A fleet's engine (ShardByService) keeps no index: it loads a
+	// service's value when it takes the service over.
+	if !e.sharded {
+		if err := e.set(ctx, StoreKeyIndex, indexDoc{Version: nflogVersion, Services: slices.Sorted(maps.Keys(indexed))}); err != nil {
+			return err
+		}
 	}
 	if len(old.Silences) > 0 {
 		if current, err := e.store.Get(ctx, StoreKeySilences); err != nil {

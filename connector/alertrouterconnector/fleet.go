@@ -20,9 +20,11 @@ func (h fleetHandler) Acquired(ctx context.Context, service string) error {
 	return h.r.engine.RestoreService(ctx, service, h.r.now())
 }
 
-// Released drops the service's alerts without notifying. The log needs
-// no last write: MarkSending and MarkSent write it at every change, and a
-// write that failed is retried by Persist below while the lease is held.
+// Released drops the service's alerts without notifying. On a handover
+// the log is written once more (Persist): MarkSending and MarkSent write
+// it at every notification, but a resolve received and not yet sent
+// (LogEntry.ResolvedAt) waits for the persist loop, and a write that
+// failed is retried there too, so the next owner loads all of it.
 func (h fleetHandler) Released(ctx context.Context, service string, handover bool) {
 	h.r.handing.Lock()
 	defer h.r.handing.Unlock()

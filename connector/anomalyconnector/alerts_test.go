@@ -33,6 +33,12 @@ func newCallsDriver(h *harness) *callsDriver {
 
 // step adds calls (of which errs failed) in the next interval and flushes.
 func (d *callsDriver) step(calls, errs int64) {
+	d.h.flushAt(d.feedNext(calls, errs))
+}
+
+// feedNext adds calls (of which errs failed) in the next interval and
+// returns the interval's end, where it is to be flushed.
+func (d *callsDriver) feedNext(calls, errs int64) time.Time {
 	d.interval++
 	d.total += calls - errs
 	d.errTotal += errs
@@ -41,7 +47,7 @@ func (d *callsDriver) step(calls, errs int64) {
 		{service: d.service, op: d.op, start: t0, ts: at.Add(-time.Second), value: d.total},
 		{service: d.service, op: d.op, status: "STATUS_CODE_ERROR", start: t0, ts: at.Add(-time.Second), value: d.errTotal},
 	}, nil))
-	d.h.flushAt(at)
+	return at
 }
 
 // normal is ~100 requests/s with Poisson-like noise and 1% errors.

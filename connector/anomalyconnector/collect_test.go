@@ -278,6 +278,24 @@ func TestCustomMetricSelection(t *testing.T) {
 			want: map[string]point{customKey("queue.depth", "shop", attr{"queue", "orders"}): {value: 7, total: -1}},
 		},
 		{
+			name:    "a gauge's staleness marker is no value and makes no series",
+			metrics: []MetricConfig{{Name: "queue.depth"}},
+			during: []pmetric.Metrics{
+				customMetrics("shop", func(ms pmetric.MetricSlice) {
+					gaugeMetric(ms, "queue.depth", at, 5, map[string]any{"queue": "orders"})
+				}),
+				customMetrics("shop", func(ms pmetric.MetricSlice) {
+					// Flagged with a value of 0, not NaN: the flag decides.
+					gaugeMetric(ms, "queue.depth", at, 0, map[string]any{"queue": "orders"})
+					gaugeMetric(ms, "queue.depth", at, 0, map[string]any{"queue": "emails"})
+					for _, m := range ms.All() {
+						m.Gauge().DataPoints().At(0).SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
+					}
+				}),
+			},
+			want: map[string]point{customKey("queue.depth", "shop", attr{"queue", "orders"}): {value: 5, total: -1}},
+		},
+		{
 			name:    "matchers fall back to resource attributes",
 			metrics: []MetricConfig{{Name: "queue.depth", MatchAttributes: map[string]string{"deployment.environment": "prod"}}},
 			during: []pmetric.Metrics{customMetrics("shop", func(ms pmetric.MetricSlice) {

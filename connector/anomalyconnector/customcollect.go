@@ -43,6 +43,12 @@ func (c *core) consumeCustom(m pmetric.Metric, sel *selection, res pcommon.Map, 
 			}
 			continue
 		}
+		if !rate && dp.Flags().NoRecordedValue() {
+			// A gauge's series ended (a staleness marker): no value, and
+			// no series to make for it. A sum's goes to cumdelta, which
+			// counts it and forgets the stream's baseline.
+			continue
+		}
 		id := customIdentity(m.Name(), svc, attrs)
 		key := id.key()
 		acc, ok := c.custom[key]

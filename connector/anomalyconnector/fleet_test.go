@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"context"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
@@ -357,5 +359,84 @@ func TestFleetReleaseEndsTheServiceGauges(t *testing.T) {
 			t.Errorf("handover %v: ended again: %v", handover, got)
 		}
 		a.h.shutdown()
+	}
+}
+
+// gatedMetrics holds the first batch it is given until release is closed,
+// as a slow pipeline would, then passes every batch to next.
+type gatedMetrics struct {
+	next             consumer.Metrics
+	entered, release chan struct{}
+	held             atomic.Bool
+}
+
+func (g *gatedMetrics) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (g *gatedMetrics) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	if g.held.CompareAndSwap(false, true) {
+		close(g.entered)
+		<-g.release
+	}
+	return g.next.ConsumeMetrics(ctx, md)
+}
+
+// TestReleaseEndsAfterTheOutputInFlight: a service released while an
+// interval's output with its series is on its way down the pipeline has
+// its series ended after that output, not before it, which the output
+// would undo (the exporter would serve its values until its
+// metric_expiration).
+func TestReleaseEndsAfterTheOutputInFlight(t *testing.T) {
+	store := ownershiptest.NewStore()
+	a := newEvaluator(t, store)
+	defer a.h.shutdown()
+	ctx := context.Background()
+	if err := a.m.Acquire(ctx, "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	d := newCallsDriver(a.h)
+	d.normal(40)
+	gate := &gatedMetrics{next: a.h.metrics, entered: make(chan struct{}), release: make(chan struct{})}
+	a.h.core.metricsOut = gate
+	at := d.feedNext(6000, 60)
+	a.h.clock.Set(at)
+	flushed := make(chan struct{})
+	go func() {
+		defer close(flushed)
+		a.h.core.flushAndSend(ctx, at)
+	}()
+	<-gate.entered
+	released := make(chan struct{})
+	go func() {
+		defer close(released)
+		a.m.Release(ctx, "checkout", true)
+	}()
+	select {
+	case <-released:
+		t.Fatal("the release sent its markers while the interval's output was still on its way")
+	case <-time.After(200 * time.Millisecond):
+	}
+	close(gate.release)
+	<-flushed
+	<-released
+
+	mds := a.h.metrics.AllMetrics()
+	lastValues, markers := -1, -1
+	for i, md := range mds {
+		for _, rm := range md.ResourceMetrics().All() {
+			for _, sm := range rm.ScopeMetrics().All() {
+				for _, m := range sm.Metrics().All() {
+					for _, dp := range m.Gauge().DataPoints().All() {
+						if dp.Flags().NoRecordedValue() {
+							markers = i
+						} else {
+							lastValues = i
+						}
+					}
+				}
+			}
+		}
+	}
+	if lastValues < 0 || markers <= lastValues {
+		t.Errorf("the markers (batch %d) do not follow the last values (batch %d)", markers, lastValues)
 	}
 }

@@ -3,6 +3,7 @@ package sloconnector
 import (
 	"context"
 	"fmt"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -12,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
+	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )
 
@@ -165,7 +167,9 @@ func TestBenchSpecLoads(t *testing.T) {
 
 // BenchmarkEndSeries is what ending series (endSeries) adds to an
 // evaluation of 10,000 SLO series: a comparison while the same series
-// stay, and a map of them when one leaves.
+// stay (also after a reload that kept the SLO as it was), a map of them
+// when one leaves, and the series of both definitions compared after a
+// reload that changed the SLO's labels.
 //
 //	go test -run '^$' -bench EndSeries ./connector/sloconnector/
 func BenchmarkEndSeries(b *testing.B) {
@@ -192,4 +196,30 @@ func BenchmarkEndSeries(b *testing.B) {
 			c.endSeries(pmetric.NewMetrics(), statuses[1:], at)
 		}
 	})
+	reload := func(change func(*slo.SLO)) []tracker.Status {
+		reloaded := def
+		change(&reloaded)
+		replaced := slices.Clone(statuses)
+		for i := range replaced {
+			replaced[i].SLO = &reloaded
+		}
+		return replaced
+	}
+	for _, r := range []struct {
+		name   string
+		change func(*slo.SLO)
+	}{
+		{"a reload kept the definition", func(*slo.SLO) {}},
+		{"a reload changed the labels", func(d *slo.SLO) { d.Labels = map[string]string{"team": "payments"} }},
+	} {
+		replaced := reload(r.change)
+		b.Run(r.name, func(b *testing.B) {
+			c := &sloConnector{}
+			b.ReportAllocs()
+			for b.Loop() {
+				c.shown = statuses
+				c.endSeries(pmetric.NewMetrics(), replaced, at)
+			}
+		})
+	}
 }

@@ -1,6 +1,7 @@
 package sloconnector
 
 import (
+	"maps"
 	"math"
 	"slices"
 	"strings"
@@ -89,64 +90,160 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 	return md
 }
 
-// endSeries appends to md the markers that end the series of the last
-// evaluation's statuses that this evaluation (statuses) no longer has: a
-// service handed to another evaluator of a fleet, an SLO a reload
-// removed, a group_by series dropped as idle. Without them the exporter
-// would serve their last values until its metric_expiration, beside the
-// new owner's in a fleet (see package staleness). An SLO's objective
-// series ends only with its last series.
+// endSeries appends to md the markers that end the series the last
+// evaluation emitted and this one (md, from statuses) does not: a service
+// handed to another evaluator of a fleet, an SLO a reload removed or
+// whose labels, windows or alert severities it changed, a group_by series
+// dropped as idle. Without them the exporter would serve their last
+// values until its metric_expiration, beside the new owner's in a fleet
+// (see package staleness). An SLO's objective series ends with its last
+// series.
 func (c *sloConnector) endSeries(md pmetric.Metrics, statuses []tracker.Status, at time.Time) {
 	shown := c.shown
 	c.shown = statuses
 	if sameSeries(shown, statuses) {
 		return
 	}
-	now := make(map[string]bool, len(statuses))
-	live := make(map[[2]string]bool)
+	current := make(map[string]*tracker.Status, len(statuses))
 	for i := range statuses {
-		now[statusKey(&statuses[i])] = true
-		live[[2]string{statuses[i].SLO.Service, statuses[i].SLO.Name}] = true
+		current[statusKey(&statuses[i])] = &statuses[i]
 	}
-	var gone []tracker.Status
+	// gone: the statuses whose series may have ended, all of those no
+	// longer evaluated, and the old version of those a reload changed;
+	// replacing: the new versions of the latter whose series keep their
+	// attributes but for some windows or severities.
+	var gone, replacing []tracker.Status
 	for i := range shown {
-		if !now[statusKey(&shown[i])] {
+		cur, ok := current[statusKey(&shown[i])]
+		switch {
+		case !ok:
 			gone = append(gone, shown[i])
+		case !sameEmission(cur, &shown[i]):
+			gone = append(gone, shown[i])
+			if sameAttributes(cur.SLO, shown[i].SLO) {
+				replacing = append(replacing, *cur)
+			}
 		}
 	}
 	if len(gone) == 0 {
 		return
 	}
-	keep := func(name string, attrs pcommon.Map) bool {
-		if name != conventions.MetricSLOObjective {
-			return true
+	// What still stands, compared as emitted (name and attributes): the
+	// series of replacing, and every SLO's objective. Only the points of
+	// metrics named there need comparing.
+	kept := map[string]bool{}
+	keptNames := map[string]bool{conventions.MetricSLOObjective: true}
+	eachPoint(buildMetrics(replacing, c.started, at), func(name string, attrs pcommon.Map) {
+		kept[seriesIdentity(name, attrs)] = true
+		keptNames[name] = true
+	})
+	objective := pcommon.NewMap()
+	var last *slo.SLO
+	for i := range statuses {
+		if def := statuses[i].SLO; def != last {
+			last = def
+			objective.Clear()
+			seriesAttrs(objective, def, nil)
+			kept[seriesIdentity(conventions.MetricSLOObjective, objective)] = true
 		}
-		service, _ := attrs.Get(conventions.LabelServiceName)
-		slo, _ := attrs.Get(conventions.LabelSLO)
-		return !live[[2]string{service.Str(), slo.Str()}]
 	}
-	ended := staleness.Markers(buildMetrics(gone, c.started, at), keep, pcommon.NewTimestampFromTime(at))
+	ended := staleness.Markers(buildMetrics(gone, c.started, at), func(name string, attrs pcommon.Map) bool {
+		return !keptNames[name] || !kept[seriesIdentity(name, attrs)]
+	}, pcommon.NewTimestampFromTime(at))
 	ended.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
 }
 
 // sameSeries reports whether two evaluations' statuses are of the same
-// series in the same order, as they are while nothing is added, removed
-// or moved: the common case, checked without allocating.
+// series, emitted alike, in the same order, as they are while nothing is
+// added, removed, moved or changed by a reload: the common case, checked
+// without allocating.
 func sameSeries(a, b []tracker.Status) bool {
 	if len(a) != len(b) {
 		return false
 	}
 	for i := range a {
-		if a[i].SLOID != b[i].SLOID || !slices.Equal(a[i].Group, b[i].Group) {
+		if a[i].SLOID != b[i].SLOID || !slices.Equal(a[i].Group, b[i].Group) || !sameEmission(&a[i], &b[i]) {
 			return false
 		}
 	}
 	return true
 }
 
+// sameEmission reports whether two statuses of one series are emitted
+// under the same names and attributes (see buildMetrics): the same
+// definition, or one a reload made with the same name, service, labels
+// and group_by, and the same burn-rate windows and alert severities.
+func sameEmission(a, b *tracker.Status) bool {
+	if a.SLO == b.SLO {
+		return true
+	}
+	if !sameAttributes(a.SLO, b.SLO) || len(a.Windows) != len(b.Windows) || len(a.Alerts) != len(b.Alerts) {
+		return false
+	}
+	for i := range a.Windows {
+		if a.Windows[i].Window != b.Windows[i].Window {
+			return false
+		}
+	}
+	for i := range a.Alerts {
+		if a.Alerts[i].Severity != b.Alerts[i].Severity {
+			return false
+		}
+	}
+	return true
+}
+
+// eachPoint calls f with the name and attributes of every point of md
+// (buildMetrics makes gauges and sums only).
+func eachPoint(md pmetric.Metrics, f func(name string, attrs pcommon.Map)) {
+	for _, rm := range md.ResourceMetrics().All() {
+		for _, sm := range rm.ScopeMetrics().All() {
+			for _, m := range sm.Metrics().All() {
+				var dps pmetric.NumberDataPointSlice
+				switch m.Type() {
+				case pmetric.MetricTypeGauge:
+					dps = m.Gauge().DataPoints()
+				case pmetric.MetricTypeSum:
+					dps = m.Sum().DataPoints()
+				default:
+					continue
+				}
+				for _, dp := range dps.All() {
+					f(m.Name(), dp.Attributes())
+				}
+			}
+		}
+	}
+}
+
+// sameAttributes reports whether two definitions give their series the
+// same attributes (seriesAttrs).
+func sameAttributes(a, b *slo.SLO) bool {
+	return a.Name == b.Name && a.Service == b.Service && maps.Equal(a.Labels, b.Labels) && slices.Equal(a.GroupBy, b.GroupBy)
+}
+
 // statusKey identifies an SLO series across evaluations.
 func statusKey(st *tracker.Status) string {
 	return st.SLOID + "\x00" + strings.Join(st.Group, "\x00")
+}
+
+// seriesIdentity is a series' metric name and attributes, sorted by key.
+func seriesIdentity(name string, attrs pcommon.Map) string {
+	keys := make([]string, 0, attrs.Len())
+	for k := range attrs.All() {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var b strings.Builder
+	b.WriteString(name)
+	for _, k := range keys {
+		v, _ := attrs.Get(k)
+		b.WriteString("\x00")
+		b.WriteString(k)
+		b.WriteString("=")
+		b.WriteString(v.AsString())
+	}
+	return b.String()
 }
 
 // objectiveRatio is the objective as a ratio, rounded so that 99.9%

@@ -28,7 +28,8 @@ slos:
 
 // TestEndSeries: a series the evaluation no longer has is ended once, with
 // a marker per point it had; an SLO's objective only with its last series;
-// the same series in another order end nothing.
+// the same series in another order end nothing; a definition changed
+// under the same ID ends the series it no longer has.
 func TestEndSeries(t *testing.T) {
 	def := parseSLOs(t, pageOnlySpec)[0]
 	status := func(route string) tracker.Status {
@@ -65,6 +66,37 @@ func TestEndSeries(t *testing.T) {
 	md = emit()
 	assert.Equal(t, payOnly, seriesIn(md, true), "the last series ends with the objective")
 	assert.Empty(t, seriesIn(emit(), true))
+
+	// A reload that keeps the SLO as it was (a new definition, equal):
+	// nothing ends.
+	emit(status("/pay"))
+	same := def
+	unchanged := status("/pay")
+	unchanged.SLO = &same
+	assert.Empty(t, seriesIn(emit(unchanged), true))
+
+	// A reload that changes the burn-rate window only: that series ends,
+	// the SLO's others stay.
+	rewindowed := def
+	windowed := status("/pay")
+	windowed.SLO = &rewindowed
+	windowed.Windows = []tracker.WindowStatus{{Window: 2 * time.Hour, BurnRate: 2}}
+	md = emit(windowed)
+	require.Len(t, seriesIn(md, true), 1)
+	assert.Contains(t, seriesIn(md, true)[0], conventions.MetricSLOBurnRate)
+	assert.Contains(t, seriesIn(md, true)[0], "window:1h")
+
+	// A reload that keeps the SLO's ID but changes its labels: every
+	// series of the old definition ends, the series of the new one do
+	// not.
+	emit(status("/pay"))
+	relabelled := def
+	relabelled.Labels = map[string]string{"team": "payments"}
+	changed := status("/pay")
+	changed.SLO = &relabelled
+	md = emit(changed)
+	assert.Equal(t, payOnly, seriesIn(md, true))
+	assert.Equal(t, seriesIn(buildMetrics([]tracker.Status{changed}, at, at), false), seriesIn(md, false))
 }
 
 // TestReloadEndsTheSeriesOfARemovedSLO: when a reload removes an SLO, its

@@ -17,6 +17,8 @@
 package staleness
 
 import (
+	"math"
+
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
@@ -90,5 +92,9 @@ func marker(dst, m pmetric.Metric, dp pmetric.NumberDataPoint, ts pcommon.Timest
 	}
 	dp.Attributes().CopyTo(p.Attributes())
 	p.SetTimestamp(ts)
+	// NaN as well as the flag, as contrib's receivers write a staleness
+	// marker: a consumer that reads the value without the flag gets no
+	// number rather than a 0.
+	p.SetDoubleValue(math.NaN())
 	p.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"math"
 	"net/http"
 	"strings"
 	"testing"
@@ -78,6 +79,7 @@ func TestMarkersKeepIdentityAndFlagEveryPoint(t *testing.T) {
 	require.Equal(t, 1, g.Gauge().DataPoints().Len())
 	gp := g.Gauge().DataPoints().At(0)
 	assert.True(t, gp.Flags().NoRecordedValue())
+	assert.True(t, math.IsNaN(gp.DoubleValue()), "no number for a reader that ignores the flag")
 	assert.Equal(t, ts, gp.Timestamp())
 	assert.Equal(t, map[string]any{"service_name": "checkout"}, gp.Attributes().AsRaw())
 
@@ -90,6 +92,7 @@ func TestMarkersKeepIdentityAndFlagEveryPoint(t *testing.T) {
 	require.Equal(t, 1, s.Sum().DataPoints().Len())
 	sp := s.Sum().DataPoints().At(0)
 	assert.True(t, sp.Flags().NoRecordedValue())
+	assert.True(t, math.IsNaN(sp.DoubleValue()))
 	assert.Equal(t, map[string]any{"service_name": "checkout"}, sp.Attributes().AsRaw())
 
 	assert.Equal(t, 4, Markers(src, nil, ts).DataPointCount(), "nil keeps every point")
