@@ -22,6 +22,10 @@ type AlertStatus struct {
 	MutedBy []string
 	// UpdatedAt is when it was last reported.
 	UpdatedAt time.Time
+	// ResolvesBy is when the engine resolves it unless it is reported
+	// again (UpdatedAt plus the resolve timeout; zero without one): what
+	// Alertmanager reports as a firing alert's end.
+	ResolvesBy time.Time
 }
 
 // Suppressed reports whether a silence, an inhibition or a time interval
@@ -103,6 +107,9 @@ func (e *Engine) newQuery(now time.Time) *query {
 func (q *query) status(st *alertState) AlertStatus {
 	a := st.alert
 	out := AlertStatus{Alert: a.Clone(), UpdatedAt: st.lastSeen}
+	if timeout := q.e.cfg.ResolveTimeout; timeout > 0 {
+		out.ResolvesBy = st.lastSeen.Add(timeout)
+	}
 	muted := map[string]bool{}
 	for _, r := range q.e.cfg.Route.Match(a.Labels) {
 		if !slices.Contains(out.Receivers, r.Receiver) {

@@ -302,9 +302,12 @@ func gettableAlert(st *alerts.AlertStatus) *models.GettableAlert {
 	a := st.Alert
 	fp := a.Fingerprint
 	starts := strfmt.DateTime(a.StartsAt)
-	// A firing alert has no end yet; Alertmanager shows the time it would
-	// resolve by timeout, Vigil the zero time its engine holds.
+	// A firing alert has no end yet: as Alertmanager does, the API says
+	// when it resolves by timeout unless reported again.
 	ends := strfmt.DateTime(a.EndsAt)
+	if a.EndsAt.IsZero() {
+		ends = strfmt.DateTime(st.ResolvesBy)
+	}
 	updated := strfmt.DateTime(st.UpdatedAt)
 	state := models.AlertStatusStateActive
 	if st.Suppressed() {

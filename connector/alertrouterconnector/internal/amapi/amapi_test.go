@@ -131,6 +131,8 @@ func TestGetAlerts(t *testing.T) {
 	assert.Equal(t, "https://grafana.example/d/slo", string(a.GeneratorURL))
 	assert.Equal(t, "default", *a.Receivers[0].Name)
 	assert.Equal(t, t0, time.Time(*a.StartsAt).UTC())
+	assert.Equal(t, t0.Add(alerts.DefaultResolveTimeout), time.Time(*a.EndsAt).UTC(),
+		"a firing alert ends, as Alertmanager says, when it would resolve by timeout")
 	assert.Equal(t, []string{}, a.Status.SilencedBy)
 }
 
