@@ -4,14 +4,10 @@
 package anomalycli
 
 import (
-	"bytes"
-	"errors"
 	"fmt"
-	"io"
 	"os"
 
 	"github.com/spf13/cobra"
-	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-otel/vigil/anomaly"
 )
@@ -38,9 +34,21 @@ func newDetectCommand() *cobra.Command {
 soon as the row is read: no row influences the verdict on an earlier one.
 anomaly_score is in [0,1]; label is 1 on the row where Vigil raises a flag
 (--label onset, the default: one row per episode, as an alert fires once)
-or on every row while the series is flagged (--label state).`,
+or on every row while the series is flagged (--label state).
+
+Values must be finite numbers (NaN, Inf and values beyond float64's range
+are refused). Time stamps must not go backwards; equal time stamps
+(duplicate rows) are accepted and scored in file order. A bad row stops
+the run with FILE: line N: and the problem; the rows before it are already
+on stdout.
+
+--config takes the detector's settings in YAML (threshold: 6, rarity: 72h,
+...) over the defaults; its problems are reported as FILE:LINE:COL.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			// From here on errors are about the files, not the command
+			// line: no usage, which would land on stdout after the rows.
+			cmd.SilenceUsage = true
 			mode, err := ParseLabelMode(label)
 			if err != nil {
 				return err
@@ -68,8 +76,10 @@ or on every row while the series is flagged (--label state).`,
 }
 
 // LoadConfig reads detector settings from a YAML file over the defaults;
-// an empty path yields the defaults. Unknown keys are errors, so a typo does
-// not silently fall back to a default.
+// an empty path or an empty file yields the defaults. Unknown keys are
+// errors, so a typo does not silently fall back to a default. Problems in
+// the file are reported all at once, each as file:line:col: message
+// naming the field (see internal/yamlpos).
 func LoadConfig(path string) (anomaly.Config, error) {
 	cfg := anomaly.DefaultConfig()
 	if path == "" {
@@ -79,10 +89,8 @@ func LoadConfig(path string) (anomaly.Config, error) {
 	if err != nil {
 		return cfg, err
 	}
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	dec.KnownFields(true)
-	if err := dec.Decode(&cfg); err != nil && !errors.Is(err, io.EOF) {
-		return cfg, fmt.Errorf("%s: %w", path, err)
+	if err := decodeConfig(path, data, &cfg); err != nil {
+		return cfg, err
 	}
 	if err := cfg.Validate(); err != nil {
 		return cfg, fmt.Errorf("%s: invalid detector config: %w", path, err)

@@ -253,3 +253,182 @@ func writeFile(t *testing.T, dir, name, body string) string {
 	}
 	return p
 }
+
+// TestDetectRefusesBadValuesAndBackwardTime: a value that is not a number,
+// one beyond float64's range, NaN and ±Inf, and a time stamp earlier than
+// the previous row's are each refused with the line, in words that tell
+// them apart.
+func TestDetectRefusesBadValuesAndBackwardTime(t *testing.T) {
+	head := "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:10:00,2\n"
+	tests := []struct {
+		name, row, want string
+	}{
+		{"not a number", "2014-04-01 00:15:00,abc", `line 4: value "abc" is not a number`},
+		{"too large", "2014-04-01 00:15:00,1e400", `line 4: value "1e400" is out of range (the largest magnitude is about 1.8e308)`},
+		{"too large negative", "2014-04-01 00:15:00, -1e400", `line 4: value "-1e400" is out of range (the largest magnitude is about 1.8e308)`},
+		{"NaN", "2014-04-01 00:15:00,NaN", `line 4: value "NaN" is not a finite number`},
+		{"nan", "2014-04-01 00:15:00,nan", `line 4: value "nan" is not a finite number`},
+		{"Inf", "2014-04-01 00:15:00,Inf", `line 4: value "Inf" is not a finite number`},
+		{"+Inf", "2014-04-01 00:15:00,+Inf", `line 4: value "+Inf" is not a finite number`},
+		{"-Inf", "2014-04-01 00:15:00,-Inf", `line 4: value "-Inf" is not a finite number`},
+		{"backwards", "2014-04-01 00:05:00,3",
+			`line 4: time stamp "2014-04-01 00:05:00" is earlier than "2014-04-01 00:10:00" on line 3: time stamps must not go backwards (equal ones are accepted)`},
+		{"backwards after a blank line", "\n2014-04-01 00:05:00,3",
+			`line 5: time stamp "2014-04-01 00:05:00" is earlier than "2014-04-01 00:10:00" on line 3: time stamps must not go backwards (equal ones are accepted)`},
+		// Instants are compared, not text: 01:00+02:00 is 23:00 UTC the day before.
+		{"backwards in another zone", "2014-04-01T01:00:00+02:00,3",
+			`line 4: time stamp "2014-04-01T01:00:00+02:00" is earlier than "2014-04-01 00:10:00" on line 3: time stamps must not go backwards (equal ones are accepted)`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := Detect(strings.NewReader(head+tt.row+"\n"), io.Discard, anomaly.DefaultConfig(), LabelOnset)
+			if err == nil || err.Error() != tt.want {
+				t.Fatalf("error %v\nwant       %s", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestDetectAcceptsEqualTimeStamps: duplicate time stamps (the NAB corpus
+// has some) are scored in file order, as are later ones in another zone.
+func TestDetectAcceptsEqualTimeStamps(t *testing.T) {
+	in := "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:00:00,2\n2014-04-01T02:00:00+02:00,3\n2014-04-01 00:05:00,4\n"
+	var out bytes.Buffer
+	if err := Detect(strings.NewReader(in), &out, anomaly.DefaultConfig(), LabelOnset); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.Split(strings.TrimSpace(out.String()), "\n")
+	want := []string{"2014-04-01 00:00:00,1,", "2014-04-01 00:00:00,2,", "2014-04-01T02:00:00+02:00,3,", "2014-04-01 00:05:00,4,"}
+	if len(lines) != 1+len(want) {
+		t.Fatalf("%d lines written, want %d:\n%s", len(lines), 1+len(want), out.String())
+	}
+	for i, w := range want {
+		if !strings.HasPrefix(lines[i+1], w) {
+			t.Errorf("row %d: %q, want it to start %q", i, lines[i+1], w)
+		}
+	}
+}
+
+// TestRowsBeforeAnErrorAreWritten: a bad row stops the run, and every row
+// scored before it is in the output, as a run on the rows before it writes
+// them, when Detect returns.
+func TestRowsBeforeAnErrorAreWritten(t *testing.T) {
+	for _, n := range []int{3, 400} { // within bufio's first read, and beyond it
+		good := csvSeries(n, n-1)
+		var want bytes.Buffer
+		if err := Detect(strings.NewReader(good), &want, anomaly.DefaultConfig(), LabelState); err != nil {
+			t.Fatal(err)
+		}
+		for _, bad := range []string{"2014-04-01 00:00:00,1", "2099-01-01 00:00:00,NaN", "2099-01-01 00:00:00,x", "2099-01-01 00:00:00", "x,1"} {
+			var out bytes.Buffer
+			in := good + bad + "\n" + "2099-01-02 00:00:00,1\n"
+			err := Detect(strings.NewReader(in), &out, anomaly.DefaultConfig(), LabelState)
+			if err == nil || !strings.HasPrefix(err.Error(), fmt.Sprintf("line %d: ", n+2)) {
+				t.Fatalf("%d rows then %q: error %v, want one on line %d", n, bad, err, n+2)
+			}
+			if out.String() != want.String() {
+				t.Fatalf("%d rows then %q: wrote %d bytes, want the %d of the %d rows before it", n, bad, out.Len(), want.Len(), n)
+			}
+		}
+	}
+}
+
+// TestCommandWritesRowsBeforeAnError runs the command as a user does:
+// after a bad row, stdout holds the header and the rows before it, and the
+// error names the file and line.
+func TestCommandWritesRowsBeforeAnError(t *testing.T) {
+	dir := t.TempDir()
+	input := writeFile(t, dir, "series.csv", "timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,2\n2014-04-01 00:10:00,Inf\n2014-04-01 00:15:00,3\n")
+	cmd := NewCommand()
+	var out bytes.Buffer
+	cmd.SetOut(&out)
+	cmd.SetErr(io.Discard)
+	cmd.SetArgs([]string{"detect", "--input", input})
+	err := cmd.Execute()
+	if want := input + `: line 4: value "Inf" is not a finite number`; err == nil || err.Error() != want {
+		t.Fatalf("error %v, want %s", err, want)
+	}
+	want := "timestamp,value,anomaly_score,label\n2014-04-01 00:00:00,1,0.000000,0\n2014-04-01 00:05:00,2,0.000000,0\n"
+	if out.String() != want {
+		t.Fatalf("stdout after the error:\n%s\nwant\n%s", out.String(), want)
+	}
+}
+
+// TestLoadConfigProblemsHavePositions: every problem of a --config file is
+// reported at once, as file:line:col: message naming the field, with no Go
+// type names; values keep yaml.v3's forms (Go durations, YAML numbers).
+func TestLoadConfigProblemsHavePositions(t *testing.T) {
+	dir := t.TempDir()
+	tests := []struct {
+		name, body string
+		want       []string // the lines of the error, after "FILE:"
+	}{
+		{"misspelled key", "threshold: 6\nthreshhold: 5\n", []string{`2:1: unknown field "threshhold"; did you mean "threshold"?`}},
+		{"misspelled key in a flow mapping", "{weekly: true, treshold: 5}\n", []string{`1:16: unknown field "treshold"; did you mean "threshold"?`}},
+		{"key far from any", "frobnicate: 1\n", []string{`1:1: unknown field "frobnicate" (known: absorb_recurring, clear_after, `}},
+		{"repeated key", "threshold: 6\nthreshold: 7\n", []string{`2:1: field "threshold" repeated in the detector config`}},
+		{"string for a number", "threshold: high\n", []string{`1:12: threshold must be a number, not "high"`}},
+		{"quoted number", "threshold: \"6\"\n", []string{`1:12: threshold must be a number, not "6" (quoted, so a string)`}},
+		{"number out of range", "threshold: 1e400\n", []string{`1:12: threshold: value "1e400" is out of range (the largest magnitude is about 1.8e308)`}},
+		{"list for a number", "threshold: [6]\n", []string{`1:12: threshold must be a number, not a list`}},
+		{"fraction for an integer", "warmup_points: 1.5\n", []string{`1:16: warmup_points must be an integer, not "1.5"`}},
+		{"bad bool", "daily: maybe\n", []string{`1:8: daily must be true or false, not "maybe"`}},
+		{"bad duration", "clear_after: soon\n", []string{`1:14: clear_after must be a duration like 90s, 36h or 1h30m (units ns, us, ms, s, m, h), not "soon"`}},
+		{"Prometheus duration", "rarity: 3d\n", []string{`1:9: rarity must be a duration like 90s, 36h or 1h30m (units ns, us, ms, s, m, h), not "3d"; write 72h0m0s for "3d"`}},
+		{"all at once, in file order", "clear_after: soon\n\nthreshhold: 5\nthreshold: x\n", []string{
+			`1:14: clear_after must be a duration like 90s, 36h or 1h30m (units ns, us, ms, s, m, h), not "soon"`,
+			`3:1: unknown field "threshhold"; did you mean "threshold"?`,
+			`4:12: threshold must be a number, not "x"`,
+		}},
+		{"not a mapping", "- threshold: 6\n", []string{`1:1: the detector config must be a mapping`}},
+		{"syntax error", "threshold: 6\nrarity: [1h\n", []string{`2:9: YAML syntax: `}},
+		{"second document", "threshold: 6\n---\nthreshold: 7\n", []string{`3:1: this file holds one YAML document; this is a second one`}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			path := writeFile(t, dir, strings.ReplaceAll(tt.name, " ", "_")+".yaml", tt.body)
+			_, err := LoadConfig(path)
+			if err == nil {
+				t.Fatal("no error")
+			}
+			got := strings.Split(err.Error(), "\n")
+			if len(got) != len(tt.want) {
+				t.Fatalf("error:\n%v\nwant %d lines", err, len(tt.want))
+			}
+			for i, w := range tt.want {
+				if !strings.HasPrefix(got[i], path+":"+w) {
+					t.Errorf("error line %d:\n%s\nwant it to start\n%s", i+1, got[i], path+":"+w)
+				}
+			}
+			for _, goName := range []string{"anomaly.Config", "float64", "time.Duration", "!!str", "unmarshal"} {
+				if strings.Contains(err.Error(), goName) {
+					t.Errorf("error names %q: %v", goName, err)
+				}
+			}
+		})
+	}
+}
+
+// TestLoadConfigKeepsValueForms: the values the CLI accepted before
+// positions were added (yaml.v3's, Go durations) still load the same.
+func TestLoadConfigKeepsValueForms(t *testing.T) {
+	dir := t.TempDir()
+	path := writeFile(t, dir, "det.yaml", "# tuned\nthreshold: 6.5\nseasonal_level_memory: 1.5h\nrarity: 36h\nwarmup_points: 0x10\nweekly: true\nmin_traffic: 1_000\nclear_score:\n")
+	cfg, err := LoadConfig(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := anomaly.DefaultConfig()
+	want.Threshold = 6.5
+	want.SeasonalLevelMemory = 90 * time.Minute
+	want.Rarity = 36 * time.Hour
+	want.WarmupPoints = 16
+	want.Weekly = true
+	want.MinTraffic = 1000
+	if cfg != want {
+		t.Fatalf("config %+v\nwant   %+v", cfg, want)
+	}
+	if cfg, err := LoadConfig(writeFile(t, dir, "comments.yaml", "# nothing set\n")); err != nil || cfg != anomaly.DefaultConfig() {
+		t.Fatalf("a file of comments: %+v, %v; want the defaults", cfg, err)
+	}
+}

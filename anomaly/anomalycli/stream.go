@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -55,7 +56,13 @@ func ParseLabelMode(s string) (LabelMode, error) {
 // Detect scores the CSV series read from r with one detector built from cfg
 // and writes the scored rows to w. Each output row is written before the next
 // input row is read (output is flushed whenever no more input is buffered),
-// so it works on a live pipe. Errors name the offending line.
+// so it works on a live pipe. Errors name the offending line; every row
+// scored before it has been written to w (flushed) when Detect returns.
+//
+// Values must be finite numbers: NaN and ±Inf, which strconv would accept,
+// are refused, as are values beyond float64's range ("1e400"). Time stamps
+// must not go backwards; equal ones (duplicate rows, present in the NAB
+// corpus) are accepted and scored in file order.
 func Detect(r io.Reader, w io.Writer, cfg anomaly.Config, mode LabelMode) error {
 	if err := cfg.Validate(); err != nil {
 		return err
@@ -63,12 +70,26 @@ func Detect(r io.Reader, w io.Writer, cfg anomaly.Config, mode LabelMode) error 
 	if _, err := ParseLabelMode(string(mode)); err != nil {
 		return err
 	}
-	in := bufio.NewReader(r)
 	out := bufio.NewWriter(w)
+	err := detect(bufio.NewReader(r), out, cfg, mode)
+	// On error too: the rows scored before the bad one are output the
+	// user has been promised (a row is written as soon as it is read).
+	if ferr := out.Flush(); err == nil {
+		err = ferr
+	}
+	return err
+}
+
+// detect is Detect's loop; the caller flushes out, on error too.
+func detect(in *bufio.Reader, out *bufio.Writer, cfg anomaly.Config, mode LabelMode) error {
 	det := anomaly.New(cfg)
 	line := 0
 	header := false
 	buf := make([]byte, 0, 64)
+	// The previous row, for the order check.
+	var prevTS time.Time
+	var prevText string
+	prevLine := 0
 	for {
 		text, err := in.ReadString('\n')
 		if err != nil && !errors.Is(err, io.EOF) {
@@ -98,9 +119,15 @@ func Detect(r io.Reader, w io.Writer, cfg anomaly.Config, mode LabelMode) error 
 			if perr != nil {
 				return fmt.Errorf("line %d: %w", line, perr)
 			}
+			tsText := strings.TrimSpace(text[:strings.IndexByte(text, ',')])
+			if prevLine > 0 && ts.Before(prevTS) {
+				return fmt.Errorf("line %d: time stamp %q is earlier than %q on line %d: time stamps must not go backwards (equal ones are accepted)",
+					line, tsText, prevText, prevLine)
+			}
+			prevTS, prevText, prevLine = ts, tsText, line
 			res := det.Observe(ts, val)
 			buf = buf[:0]
-			buf = append(buf, strings.TrimSpace(text[:strings.IndexByte(text, ',')])...)
+			buf = append(buf, tsText...)
 			buf = append(buf, ',')
 			buf = append(buf, strings.TrimSpace(text[strings.IndexByte(text, ',')+1:])...)
 			buf = append(buf, ',')
@@ -126,7 +153,7 @@ func Detect(r io.Reader, w io.Writer, cfg anomaly.Config, mode LabelMode) error 
 	if !header {
 		return errors.New("line 1: empty input, expected header \"timestamp,value\"")
 	}
-	return out.Flush()
+	return nil
 }
 
 // parseRow splits and parses one "timestamp,value" row.
@@ -139,9 +166,26 @@ func parseRow(text string) (time.Time, float64, error) {
 	if err != nil {
 		return time.Time{}, 0, err
 	}
-	v, err := strconv.ParseFloat(strings.TrimSpace(fields[1]), 64)
+	v, err := parseValue(strings.TrimSpace(fields[1]))
 	if err != nil {
-		return time.Time{}, 0, fmt.Errorf("value %q is not a number", fields[1])
+		return time.Time{}, 0, err
 	}
 	return ts, v, nil
+}
+
+// parseValue parses a row's value: a finite float64. It tells a value that
+// is not a number from one out of float64's range ("1e400", which strconv
+// turns into ±Inf) and from NaN and ±Inf, which strconv accepts but the
+// detector cannot score.
+func parseValue(s string) (float64, error) {
+	v, err := strconv.ParseFloat(s, 64)
+	switch {
+	case errors.Is(err, strconv.ErrRange):
+		return 0, fmt.Errorf("value %q is out of range (the largest magnitude is about 1.8e308)", s)
+	case err != nil:
+		return 0, fmt.Errorf("value %q is not a number", s)
+	case math.IsNaN(v) || math.IsInf(v, 0):
+		return 0, fmt.Errorf("value %q is not a finite number", s)
+	}
+	return v, nil
 }
