@@ -75,8 +75,13 @@ type Config struct {
 
 var _ component.Config = (*Config)(nil)
 
-// Validate checks the configuration without side effects: the specs
-// themselves are loaded and validated at start.
+// Validate checks the configuration without side effects. It loads and
+// compiles the specs as Start does, so an invalid spec, a missing file or
+// folder, or an OTTL condition that does not parse is refused at
+// configuration time (`vigil validate` included) with every problem,
+// file:line:col, and with the message Start would fail with; when the
+// collector rebuilds its pipelines they are left to Start (see
+// checkSpecs).
 func (c *Config) Validate() error {
 	var errs []error
 	if c.EvaluationInterval <= 0 {
@@ -102,9 +107,16 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("%s: %w", u.name, err))
 		}
 	}
+	emptyPath := false
 	for i, p := range c.Specs {
 		if p == "" {
 			errs = append(errs, fmt.Errorf("specs[%d] is empty", i))
+			emptyPath = true
+		}
+	}
+	if !emptyPath {
+		if err := checkSpecs(c.Specs); err != nil {
+			errs = append(errs, err)
 		}
 	}
 	if err := c.RED.Validate(); err != nil {

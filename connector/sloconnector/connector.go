@@ -40,7 +40,9 @@ var instances = sharedcomponent.NewMap[*Config, *sloConnector]()
 // collector shuts every component down and builds new ones, and a spec
 // broken meanwhile must not stop the new connector from starting (the
 // collector would exit). The new connector then runs the SLOs the old one
-// ran, says why, and picks the fixed files up when they change.
+// ran, says why, and picks the fixed files up when they change. For the
+// same reason Config.Validate, which the collector runs before the
+// rebuild, passes invalid specs once a connector ran (checkSpecs).
 var running = struct {
 	sync.Mutex
 	specs map[component.ID][]slo.Spec
@@ -285,15 +287,7 @@ func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 
 // loadRuleset loads and compiles the specs of the configuration.
 func (c *sloConnector) loadRuleset() (*ruleset, []slo.Spec, error) {
-	specs, err := loadSpecs(c.cfg.Specs)
-	if err != nil {
-		return nil, nil, err
-	}
-	rs, err := compile(flatten(specs), c.set.TelemetrySettings)
-	if err != nil {
-		return nil, nil, err
-	}
-	return rs, specs, nil
+	return loadRuleset(c.cfg.Specs, c.set.TelemetrySettings)
 }
 
 // remember records the specs running, for a rebuild of the pipelines.

@@ -35,7 +35,10 @@
 // and neither fires an alert again nor forgets to resolve it. Specs are reloaded when a spec file's content changes; the
 // state of unchanged SLOs is kept. SIGHUP is the collector's: it rebuilds
 // every component, and an invalid spec then keeps the SLOs that ran (see
-// running in connector.go) rather than failing the rebuild.
+// running in connector.go) rather than failing the rebuild. Config.Validate
+// loads and compiles the specs as Start does (loadRuleset), so that
+// `vigil validate` and a first start refuse invalid specs at configuration
+// time; on a rebuild it leaves them to Start (checkSpecs).
 //
 // In a fleet (issue 16), when the storage extension coordinates ownership
 // of services (redis_storage, internal/ownership), every span is

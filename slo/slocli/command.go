@@ -59,7 +59,7 @@ func load(stderr io.Writer, paths []string) ([]slo.Spec, error) {
 	switch {
 	case errors.As(err, &verrs):
 		fmt.Fprintln(stderr, verrs.Error())
-		return nil, &ExitError{Code: ExitInvalid, Err: fmt.Errorf("%d problems in SLO specs", len(verrs))}
+		return nil, &ExitError{Code: ExitInvalid, Err: fmt.Errorf("%s in SLO specs", count(len(verrs), "problem"))}
 	case err != nil:
 		fmt.Fprintln(stderr, err)
 		return nil, &ExitError{Code: ExitFailure, Err: err}
@@ -68,4 +68,12 @@ func load(stderr io.Writer, paths []string) ([]slo.Spec, error) {
 		fmt.Fprintln(stderr, n)
 	}
 	return specs, nil
+}
+
+// count says n things: "1 problem", "2 problems".
+func count(n int, thing string) string {
+	if n == 1 {
+		return "1 " + thing
+	}
+	return fmt.Sprintf("%d %ss", n, thing)
 }

@@ -148,3 +148,28 @@ func TestRules(t *testing.T) {
 	assert.Equal(t, slocli.ExitFailure, exitCode(err))
 	assert.Contains(t, errOut, "runbook_url template")
 }
+
+// TestProblemCount: the error the command ends with counts the problems
+// in the singular for one ("Error: 1 problem in SLO specs").
+func TestProblemCount(t *testing.T) {
+	checkout, err := os.ReadFile("../examples/checkout.yaml")
+	require.NoError(t, err)
+	dir := t.TempDir()
+	for _, tt := range []struct {
+		name, from, to, want string
+	}{
+		{"one", "objective: 99.9", "objective: 120", "1 problem in SLO specs"},
+		{"two", "    objective: 99.9\n", "    objective: 120\n    nope: 1\n", "2 problems in SLO specs"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			spec := strings.Replace(string(checkout), tt.from, tt.to, 1)
+			require.NotEqual(t, string(checkout), spec, "slo/examples/checkout.yaml no longer has %q", tt.from)
+			path := filepath.Join(dir, tt.name+".yaml")
+			require.NoError(t, os.WriteFile(path, []byte(spec), 0o600))
+			_, errOut, err := run("validate", path)
+			assert.Equal(t, slocli.ExitInvalid, exitCode(err), "stderr: %s", errOut)
+			require.Error(t, err)
+			assert.Equal(t, tt.want, err.Error())
+		})
+	}
+}

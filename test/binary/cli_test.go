@@ -17,26 +17,46 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 	bin := vigiltest.Binary(t)
 	root := vigiltest.RepoRoot()
 	nab := filepath.Join(root, "..", "shared", "nab", "data", "realTraffic", "speed_6005.csv")
+	// The example checkout spec with an objective of 120 on line 5, for
+	// the default configuration's VIGIL_SLO_DIR (a file or a folder).
+	checkout, err := os.ReadFile(filepath.Join(root, "slo/examples/checkout.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	brokenDir := t.TempDir()
+	broken := filepath.Join(brokenDir, "checkout.yaml")
+	if err := os.WriteFile(broken, []byte(strings.Replace(string(checkout), "objective: 99.9", "objective: 120", 1)), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	missing := filepath.Join(t.TempDir(), "nope")
 	tests := []struct {
 		name     string
 		args     []string
 		wantCode int
 		wantOut  string // substring of stdout+stderr
+		env      []string
 	}{
-		{"components", []string{"components"}, 0, "module: go.opentelemetry.io/collector/receiver/otlpreceiver v0.159.0"},
-		{"validate the embedded default", []string{"validate"}, 0, ""},
-		{"validate with --set over the default", []string{"validate", "--set=processors::batch::timeout=2s"}, 0, ""},
-		{"validate full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 0, ""},
-		{"validate a bad --set", []string{"validate", "--set=processors::batch::no_such_key=1"}, 1, "no_such_key"},
-		{"slo validate examples", []string{"slo", "validate", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "valid"},
-		{"slo validate bad spec", []string{"slo", "validate", filepath.Join(root, "slo/testdata/duplicate.bad.yaml")}, 1, "duplicate.bad.yaml:7:5: duplicate SLO"},
-		{"slo rules", []string{"slo", "rules", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "alert: SLOBurnRate"},
-		{"anomaly detect", []string{"anomaly", "detect", "--input", nab}, 0, "timestamp,value,anomaly_score,label"},
+		{"components", []string{"components"}, 0, "module: go.opentelemetry.io/collector/receiver/otlpreceiver v0.159.0", nil},
+		{"validate the embedded default", []string{"validate"}, 0, "", nil},
+		{"validate with --set over the default", []string{"validate", "--set=processors::batch::timeout=2s"}, 0, "", nil},
+		{"validate full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 0, "", nil},
+		{"validate a bad --set", []string{"validate", "--set=processors::batch::no_such_key=1"}, 1, "no_such_key", nil},
+		{"validate the example specs", []string{"validate"}, 0, "", []string{"VIGIL_SLO_DIR=" + filepath.Join(root, "slo/examples")}},
+		{"validate a broken spec file", []string{"validate"}, 1, "slo specs: " + broken + ":5:16: objective 120 must be", []string{"VIGIL_SLO_DIR=" + broken}},
+		{"validate a folder with a broken spec", []string{"validate"}, 1, "slo specs: " + broken + ":5:16: objective 120 must be", []string{"VIGIL_SLO_DIR=" + brokenDir}},
+		{"validate a broken spec in full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 1, broken + ":5:16: ", []string{"VIGIL_SLO_DIR=" + broken}},
+		{"validate a spec folder that does not exist", []string{"validate"}, 1, "slo specs: stat " + missing + ": no such file or directory", []string{"VIGIL_SLO_DIR=" + missing}},
+		{"slo validate examples", []string{"slo", "validate", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "valid", nil},
+		{"slo validate bad spec", []string{"slo", "validate", filepath.Join(root, "slo/testdata/duplicate.bad.yaml")}, 1, "duplicate.bad.yaml:7:5: duplicate SLO", nil},
+		{"slo validate one problem", []string{"slo", "validate", broken}, 1, "Error: 1 problem in SLO specs\n", nil},
+		{"slo rules", []string{"slo", "rules", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "alert: SLOBurnRate", nil},
+		{"anomaly detect", []string{"anomaly", "detect", "--input", nab}, 0, "timestamp,value,anomaly_score,label", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			cmd := exec.Command(bin, tt.args...)
 			cmd.Dir = t.TempDir()
+			cmd.Env = append(os.Environ(), tt.env...)
 			out, err := cmd.CombinedOutput()
 			code := 0
 			var exit *exec.ExitError
