@@ -13,6 +13,8 @@ import (
 func newCommand() *cobra.Command {
 	cmd := otelcol.NewCommand(settings())
 	cmd.PersistentPreRunE = useDefaultConfig
+	// main prints a command's error once; cobra would print it first.
+	cmd.SilenceErrors = true
 	cmd.AddCommand(slocli.NewCommand(), anomalycli.NewCommand())
 	return cmd
 }

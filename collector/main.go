@@ -8,6 +8,7 @@ package main
 import (
 	_ "embed"
 	"errors"
+	"fmt"
 	"log"
 	"os"
 
@@ -36,13 +37,18 @@ func main() {
 		log.Fatal(err)
 	}
 	if err := newCommand().Execute(); err != nil {
-		// The slo commands print their problems themselves and choose the
-		// exit status (1: invalid specs, 2: unreadable input).
+		// Printed here, once (the command silences cobra's copy). The slo
+		// commands print their problems themselves and choose the exit
+		// status (1: invalid specs, 2: unreadable input).
 		var exit *slocli.ExitError
-		if errors.As(err, &exit) {
-			os.Exit(exit.Code)
+		if !errors.As(err, &exit) {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+			os.Exit(1)
 		}
-		log.Fatal(err)
+		if !exit.Printed {
+			fmt.Fprintln(os.Stderr, "Error:", err)
+		}
+		os.Exit(exit.Code)
 	}
 }
 

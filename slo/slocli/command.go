@@ -21,11 +21,14 @@ const (
 )
 
 // ExitError is returned by the slo commands with the status the process
-// should exit with. The command has already printed what the user needs,
-// so main may exit with Code without printing Err again.
+// should exit with. The command has printed the problems it found; main
+// prints Err too unless Printed, and exits with Code.
 type ExitError struct {
 	Code int
 	Err  error
+	// Printed: the command printed Err itself. False when it printed the
+	// problems one per line and Err only counts them.
+	Printed bool
 }
 
 func (e *ExitError) Error() string { return e.Err.Error() }
@@ -62,7 +65,7 @@ func load(stderr io.Writer, paths []string) ([]slo.Spec, error) {
 		return nil, &ExitError{Code: ExitInvalid, Err: fmt.Errorf("%s in SLO specs", count(len(verrs), "problem"))}
 	case err != nil:
 		fmt.Fprintln(stderr, err)
-		return nil, &ExitError{Code: ExitFailure, Err: err}
+		return nil, &ExitError{Code: ExitFailure, Err: err, Printed: true}
 	}
 	for _, n := range slo.Notes(specs) {
 		fmt.Fprintln(stderr, n)

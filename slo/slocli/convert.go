@@ -27,7 +27,7 @@ for:, time slices, calendar windows).`,
 			out, err := slo.Convert(specs)
 			if err != nil {
 				cmd.PrintErrln(err)
-				return &ExitError{Code: ExitInvalid, Err: err}
+				return &ExitError{Code: ExitInvalid, Err: err, Printed: true}
 			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err

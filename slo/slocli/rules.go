@@ -24,7 +24,7 @@ promtool check rules.`,
 			out, err := rules.Render(specs, opts)
 			if err != nil {
 				cmd.PrintErrln(err)
-				return &ExitError{Code: ExitFailure, Err: err}
+				return &ExitError{Code: ExitFailure, Err: err, Printed: true}
 			}
 			_, err = cmd.OutOrStdout().Write(out)
 			return err

@@ -29,6 +29,10 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "nope")
+	badCSV := filepath.Join(brokenDir, "bad.csv")
+	if err := os.WriteFile(badCSV, []byte("timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,abc\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	tests := []struct {
 		name     string
 		args     []string
@@ -51,6 +55,8 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		{"slo validate one problem", []string{"slo", "validate", broken}, 1, "Error: 1 problem in SLO specs\n", nil},
 		{"slo rules", []string{"slo", "rules", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "alert: SLOBurnRate", nil},
 		{"anomaly detect", []string{"anomaly", "detect", "--input", nab}, 0, "timestamp,value,anomaly_score,label", nil},
+		{"anomaly detect a bad row", []string{"anomaly", "detect", "--input", badCSV}, 1, `line 3: value "abc" is not a number`, nil},
+		{"slo validate a file that does not exist", []string{"slo", "validate", missing}, 2, "stat " + missing + ": no such file or directory", nil},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -70,6 +76,10 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 			}
 			if !strings.Contains(string(out), tt.wantOut) {
 				t.Errorf("output lacks %q:\n%.2000s", tt.wantOut, out)
+			}
+			// An error is said once: not by cobra and again by main.
+			if tt.wantCode != 0 && tt.wantOut != "" && strings.Count(string(out), tt.wantOut) > 1 {
+				t.Errorf("%q said more than once:\n%.2000s", tt.wantOut, out)
 			}
 		})
 	}
