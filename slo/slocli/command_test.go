@@ -52,7 +52,7 @@ func TestConvert(t *testing.T) {
 	require.NoError(t, os.WriteFile(converted, []byte(out), 0o644))
 	vout, _, err := run("validate", converted)
 	require.NoError(t, err)
-	assert.Equal(t, "1 SLOs in 1 files: valid\n", vout)
+	assert.Equal(t, "1 SLO in 1 file: valid\n", vout)
 	assert.Contains(t, out, "severity: pageteam", "the user's severity is kept")
 
 	out, errOut, err := run("convert", "../testdata/upstream/sloth/plugin-getting-started.yml")
@@ -91,7 +91,7 @@ func TestValidate(t *testing.T) {
 		{
 			name:    "PromQL SLIs are valid, with where each runs",
 			args:    []string{"validate", "../testdata/sloth.yaml"},
-			wantOut: "2 SLOs in 1 files: valid\n",
+			wantOut: "2 SLOs in 1 file: valid\n",
 			errContain: []string{
 				"../testdata/sloth.yaml:6:5: note: SLO myservice/requests-availability runs in the stream and in the rules: ratio of counters",
 				"../testdata/sloth.yaml:24:5: note: SLO myservice/raw-ratio runs in the Prometheus rules only: the SLI is an error ratio already",

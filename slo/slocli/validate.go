@@ -23,7 +23,7 @@ SLIs that only the Prometheus rules can evaluate, are printed too.`,
 			for _, s := range specs {
 				n += len(s.SLOs)
 			}
-			fmt.Fprintf(cmd.OutOrStdout(), "%d SLOs in %d files: valid\n", n, len(specs))
+			fmt.Fprintf(cmd.OutOrStdout(), "%s in %s: valid\n", count(n, "SLO"), count(len(specs), "file"))
 			return nil
 		},
 	}
