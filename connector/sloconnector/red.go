@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
+
+	"github.com/vigil-otel/vigil/internal/staleness"
 )
 
 // REDConfig configures the RED metrics (request rate, errors, duration)
@@ -43,8 +45,9 @@ type REDConfig struct {
 	// aggregation_cardinality_limit does. Zero means no cap.
 	MaxSeries int `mapstructure:"max_series"`
 	// Expiration drops a series that has seen no span for this long, as
-	// span_metrics' metrics_expiration: it is no longer emitted, its
-	// memory is freed, and a span after that starts it again from zero
+	// span_metrics' metrics_expiration: it is no longer emitted (and,
+	// unlike span_metrics, ended: see package staleness), its memory is
+	// freed, and a span after that starts it again from zero
 	// (a counter reset, which rate() and increase() handle). It matters
 	// for services that go away, and in a fleet for the services that
 	// moved to another evaluator, whose series the old owner would
@@ -344,61 +347,88 @@ func (a *redAccounting) newSeries(r *redResource, key redKey, now pcommon.Timest
 func (a *redAccounting) build(md pmetric.Metrics, at pcommon.Timestamp) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
+	var expired map[*redResource][]*redSeries
 	if a.cfg.Expiration > 0 {
-		a.expire(at)
+		expired = a.expire(at)
 	}
 	for _, key := range a.order {
 		r := a.resources[key]
 		if r.n == 0 {
 			continue
 		}
-		rm := md.ResourceMetrics().AppendEmpty()
-		r.attrs.CopyTo(rm.Resource().Attributes())
-		sm := rm.ScopeMetrics().AppendEmpty()
-		sm.Scope().SetName(redScopeName)
-		calls := sm.Metrics().AppendEmpty()
-		calls.SetName(redCallsMetric)
-		sum := calls.SetEmptySum()
-		sum.SetIsMonotonic(true)
-		sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		duration := sm.Metrics().AppendEmpty()
-		duration.SetName(redDurationMetric)
-		duration.SetUnit(redDurationUnit)
-		hist := duration.SetEmptyHistogram()
-		hist.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
-		sum.DataPoints().EnsureCapacity(r.n)
-		hist.DataPoints().EnsureCapacity(r.n)
-		for _, s := range r.allSeries() {
-			cp := sum.DataPoints().AppendEmpty()
-			cp.SetStartTimestamp(s.start)
-			cp.SetTimestamp(at)
-			if s.emitted {
-				cp.SetIntValue(int64(s.calls))
-			} else {
-				cp.SetIntValue(0)
-				s.emitted = true
-			}
-			a.seriesAttrs(cp.Attributes(), r, &s.key)
-			hp := hist.DataPoints().AppendEmpty()
-			hp.SetStartTimestamp(s.start)
-			hp.SetTimestamp(at)
-			hp.SetCount(s.calls)
-			hp.SetSum(s.sum)
-			hp.ExplicitBounds().FromRaw(a.boundsMs)
-			hp.BucketCounts().FromRaw(s.buckets)
-			cp.Attributes().CopyTo(hp.Attributes())
+		a.appendSeries(md, r, r.allSeries(), at)
+	}
+	if len(expired) > 0 {
+		// Unlike span_metrics, an expired series is ended, not only no
+		// longer emitted, so the exporter drops it now rather than at its
+		// metric_expiration (see package staleness).
+		ended := pmetric.NewMetrics()
+		for r, list := range expired {
+			a.appendSeries(ended, r, list, at)
 		}
+		staleness.Markers(ended, nil, at).ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+	}
+}
+
+// appendSeries appends the calls and duration points of a resource's
+// series to md, under the resource. The caller holds mu.
+func (a *redAccounting) appendSeries(md pmetric.Metrics, r *redResource, list []*redSeries, at pcommon.Timestamp) {
+	rm := md.ResourceMetrics().AppendEmpty()
+	r.attrs.CopyTo(rm.Resource().Attributes())
+	sm := rm.ScopeMetrics().AppendEmpty()
+	sm.Scope().SetName(redScopeName)
+	calls := sm.Metrics().AppendEmpty()
+	calls.SetName(redCallsMetric)
+	sum := calls.SetEmptySum()
+	sum.SetIsMonotonic(true)
+	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	duration := sm.Metrics().AppendEmpty()
+	duration.SetName(redDurationMetric)
+	duration.SetUnit(redDurationUnit)
+	hist := duration.SetEmptyHistogram()
+	hist.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
+	sum.DataPoints().EnsureCapacity(len(list))
+	hist.DataPoints().EnsureCapacity(len(list))
+	for _, s := range list {
+		cp := sum.DataPoints().AppendEmpty()
+		cp.SetStartTimestamp(s.start)
+		cp.SetTimestamp(at)
+		if s.emitted {
+			cp.SetIntValue(int64(s.calls))
+		} else {
+			cp.SetIntValue(0)
+			s.emitted = true
+		}
+		a.seriesAttrs(cp.Attributes(), r, &s.key)
+		hp := hist.DataPoints().AppendEmpty()
+		hp.SetStartTimestamp(s.start)
+		hp.SetTimestamp(at)
+		hp.SetCount(s.calls)
+		hp.SetSum(s.sum)
+		hp.ExplicitBounds().FromRaw(a.boundsMs)
+		hp.BucketCounts().FromRaw(s.buckets)
+		cp.Attributes().CopyTo(hp.Attributes())
 	}
 }
 
 // expire drops the series that saw no span within Expiration before at,
-// and the resources left without series. The caller holds mu.
-func (a *redAccounting) expire(at pcommon.Timestamp) {
+// and the resources left without series, and returns the series dropped,
+// by resource. The caller holds mu.
+func (a *redAccounting) expire(at pcommon.Timestamp) map[*redResource][]*redSeries {
 	cutoff := at - pcommon.Timestamp(a.cfg.Expiration.Nanoseconds())
+	var expired map[*redResource][]*redSeries
 	kept := a.order[:0]
 	for _, key := range a.order {
 		r := a.resources[key]
 		for h, ss := range r.series {
+			for _, s := range ss {
+				if s.last < cutoff && s.emitted {
+					if expired == nil {
+						expired = map[*redResource][]*redSeries{}
+					}
+					expired[r] = append(expired[r], s)
+				}
+			}
 			live := slices.DeleteFunc(ss, func(s *redSeries) bool { return s.last < cutoff })
 			r.n -= len(ss) - len(live)
 			if len(live) == 0 {
@@ -414,6 +444,7 @@ func (a *redAccounting) expire(at pcommon.Timestamp) {
 		kept = append(kept, key)
 	}
 	a.order = kept
+	return expired
 }
 
 // allSeries lists the resource's series.

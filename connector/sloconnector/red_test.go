@@ -3,6 +3,7 @@ package sloconnector
 import (
 	"context"
 	"fmt"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
@@ -285,16 +286,38 @@ func BenchmarkREDObserve(b *testing.B) {
 // is forgotten; a span after that starts its series again from zero,
 // with a new start time (a counter reset). Without it, series stay.
 func TestREDSeriesExpire(t *testing.T) {
+	// ended counts, by service, the series the last build ended
+	// (staleness markers), by metric name.
+	var ended map[string]map[string]int
 	emitted := func(red *redAccounting, at time.Time) map[string]int64 {
 		md := pmetric.NewMetrics()
 		red.build(md, pcommon.NewTimestampFromTime(at))
 		calls := map[string]int64{}
-		for i := 0; i < md.ResourceMetrics().Len(); i++ {
-			rm := md.ResourceMetrics().At(i)
+		ended = map[string]map[string]int{}
+		for _, rm := range md.ResourceMetrics().All() {
 			service, _ := rm.Resource().Attributes().Get("service.name")
-			points := rm.ScopeMetrics().At(0).Metrics().At(0).Sum().DataPoints()
-			for j := 0; j < points.Len(); j++ {
-				calls[service.Str()] += points.At(j).IntValue()
+			for _, m := range rm.ScopeMetrics().At(0).Metrics().All() {
+				if m.Type() == pmetric.MetricTypeHistogram {
+					for _, p := range m.Histogram().DataPoints().All() {
+						if p.Flags().NoRecordedValue() {
+							if ended[service.Str()] == nil {
+								ended[service.Str()] = map[string]int{}
+							}
+							ended[service.Str()][m.Name()]++
+						}
+					}
+					continue
+				}
+				for _, p := range m.Sum().DataPoints().All() {
+					if p.Flags().NoRecordedValue() {
+						if ended[service.Str()] == nil {
+							ended[service.Str()] = map[string]int{}
+						}
+						ended[service.Str()][m.Name()]++
+						continue
+					}
+					calls[service.Str()] += p.IntValue()
+				}
 			}
 		}
 		return calls
@@ -317,9 +340,23 @@ func TestREDSeriesExpire(t *testing.T) {
 			}
 		}
 	}
+	payments := 0
+	for _, r := range red.resources {
+		if r.service == "payments" {
+			payments = r.n
+		}
+	}
 	got := emitted(red, time.Now())
 	if _, ok := got["payments"]; ok || got["checkout"] != 60 {
 		t.Fatalf("calls after payments expired %v, want checkout's 60 only", got)
+	}
+	// Its series are ended (not only no longer emitted), each once.
+	if want := map[string]map[string]int{"payments": {redCallsMetric: payments, redDurationMetric: payments}}; !reflect.DeepEqual(ended, want) {
+		t.Fatalf("series ended when payments expired: %v, want %v", ended, want)
+	}
+	emitted(red, time.Now())
+	if len(ended) != 0 {
+		t.Fatalf("series ended again: %v", ended)
 	}
 	if len(red.resources) != 1 || len(red.order) != 1 {
 		t.Fatalf("%d resources (%d in order) kept, want checkout's alone", len(red.resources), len(red.order))

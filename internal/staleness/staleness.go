@@ -23,10 +23,10 @@ import (
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
 
-// Markers returns a "no recorded value" point, stamped ts, for every gauge
-// and sum point of src that keep accepts (nil keeps all), under the same
-// resource, scope, metric name, description, unit, type and attributes,
-// so that an exporter identifies the same series. Histograms, summaries
+// Markers returns a "no recorded value" point, stamped ts, for every gauge,
+// sum and histogram point of src that keep accepts (nil keeps all), under
+// the same resource, scope, metric name, description, unit, type and
+// attributes, so that an exporter identifies the same series. Summaries
 // and exponential histograms are not marked: the components that use this
 // package emit none.
 //
@@ -42,31 +42,40 @@ func Markers(src pmetric.Metrics, keep func(name string, attrs pcommon.Map) bool
 		for _, sm := range rm.ScopeMetrics().All() {
 			var dstSM pmetric.ScopeMetrics
 			haveSM := false
-			for _, m := range sm.Metrics().All() {
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				default:
-					continue
+			// next is the metric the next marker goes in.
+			next := func() pmetric.Metric {
+				if !haveRM {
+					dstRM, haveRM = out.ResourceMetrics().AppendEmpty(), true
+					rm.Resource().CopyTo(dstRM.Resource())
+					dstRM.SetSchemaUrl(rm.SchemaUrl())
 				}
-				for _, dp := range dps.All() {
-					if keep != nil && !keep(m.Name(), dp.Attributes()) {
-						continue
+				if !haveSM {
+					dstSM, haveSM = dstRM.ScopeMetrics().AppendEmpty(), true
+					sm.Scope().CopyTo(dstSM.Scope())
+					dstSM.SetSchemaUrl(sm.SchemaUrl())
+				}
+				return dstSM.Metrics().AppendEmpty()
+			}
+			for _, m := range sm.Metrics().All() {
+				switch m.Type() {
+				case pmetric.MetricTypeGauge, pmetric.MetricTypeSum:
+					var dps pmetric.NumberDataPointSlice
+					if m.Type() == pmetric.MetricTypeSum {
+						dps = m.Sum().DataPoints()
+					} else {
+						dps = m.Gauge().DataPoints()
 					}
-					if !haveRM {
-						dstRM, haveRM = out.ResourceMetrics().AppendEmpty(), true
-						rm.Resource().CopyTo(dstRM.Resource())
-						dstRM.SetSchemaUrl(rm.SchemaUrl())
+					for _, dp := range dps.All() {
+						if keep == nil || keep(m.Name(), dp.Attributes()) {
+							marker(next(), m, dp, ts)
+						}
 					}
-					if !haveSM {
-						dstSM, haveSM = dstRM.ScopeMetrics().AppendEmpty(), true
-						sm.Scope().CopyTo(dstSM.Scope())
-						dstSM.SetSchemaUrl(sm.SchemaUrl())
+				case pmetric.MetricTypeHistogram:
+					for _, dp := range m.Histogram().DataPoints().All() {
+						if keep == nil || keep(m.Name(), dp.Attributes()) {
+							histogramMarker(next(), m, dp, ts)
+						}
 					}
-					marker(dstSM.Metrics().AppendEmpty(), m, dp, ts)
 				}
 			}
 		}
@@ -96,5 +105,19 @@ func marker(dst, m pmetric.Metric, dp pmetric.NumberDataPoint, ts pcommon.Timest
 	// marker: a consumer that reads the value without the flag gets no
 	// number rather than a 0.
 	p.SetDoubleValue(math.NaN())
+	p.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
+}
+
+// histogramMarker is marker for a histogram's point.
+func histogramMarker(dst, m pmetric.Metric, dp pmetric.HistogramDataPoint, ts pcommon.Timestamp) {
+	dst.SetName(m.Name())
+	dst.SetDescription(m.Description())
+	dst.SetUnit(m.Unit())
+	h := dst.SetEmptyHistogram()
+	h.SetAggregationTemporality(m.Histogram().AggregationTemporality())
+	p := h.DataPoints().AppendEmpty()
+	dp.Attributes().CopyTo(p.Attributes())
+	p.SetStartTimestamp(dp.StartTimestamp())
+	p.SetTimestamp(ts)
 	p.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
 }

@@ -40,8 +40,21 @@ func series(ts pcommon.Timestamp, services ...string) pmetric.Metrics {
 	sum := s.SetEmptySum()
 	sum.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	sum.SetIsMonotonic(true)
+	h := sm.Metrics().AppendEmpty()
+	h.SetName("latency")
+	h.SetUnit("ms")
+	hist := h.SetEmptyHistogram()
+	hist.SetAggregationTemporality(pmetric.AggregationTemporalityCumulative)
 	gauge := g.SetEmptyGauge()
 	for i, svc := range services {
+		hp := hist.DataPoints().AppendEmpty()
+		hp.SetStartTimestamp(ts - 1e9)
+		hp.SetTimestamp(ts)
+		hp.SetCount(3)
+		hp.SetSum(30)
+		hp.ExplicitBounds().FromRaw([]float64{10, 100})
+		hp.BucketCounts().FromRaw([]uint64{1, 2, 0})
+		hp.Attributes().PutStr("service_name", svc)
 		p := gauge.DataPoints().AppendEmpty()
 		p.SetTimestamp(ts)
 		p.SetDoubleValue(0.5)
@@ -70,7 +83,7 @@ func TestMarkersKeepIdentityAndFlagEveryPoint(t *testing.T) {
 	sm := rm.ScopeMetrics().At(0)
 	assert.Equal(t, "github.com/vigil-otel/vigil/test", sm.Scope().Name())
 	assert.Equal(t, "1.0", sm.Scope().Version())
-	require.Equal(t, 2, sm.Metrics().Len(), "one metric per marker")
+	require.Equal(t, 3, sm.Metrics().Len(), "one metric per marker")
 
 	g := sm.Metrics().At(0)
 	assert.Equal(t, "budget_remaining", g.Name())
@@ -95,7 +108,18 @@ func TestMarkersKeepIdentityAndFlagEveryPoint(t *testing.T) {
 	assert.True(t, math.IsNaN(sp.DoubleValue()))
 	assert.Equal(t, map[string]any{"service_name": "checkout"}, sp.Attributes().AsRaw())
 
-	assert.Equal(t, 4, Markers(src, nil, ts).DataPointCount(), "nil keeps every point")
+	h := sm.Metrics().At(2)
+	assert.Equal(t, "latency", h.Name())
+	assert.Equal(t, "ms", h.Unit())
+	require.Equal(t, pmetric.MetricTypeHistogram, h.Type())
+	assert.Equal(t, pmetric.AggregationTemporalityCumulative, h.Histogram().AggregationTemporality())
+	require.Equal(t, 1, h.Histogram().DataPoints().Len())
+	hp := h.Histogram().DataPoints().At(0)
+	assert.True(t, hp.Flags().NoRecordedValue())
+	assert.Equal(t, ts, hp.Timestamp())
+	assert.Equal(t, map[string]any{"service_name": "checkout"}, hp.Attributes().AsRaw())
+
+	assert.Equal(t, 6, Markers(src, nil, ts).DataPointCount(), "nil keeps every point")
 	assert.Zero(t, Markers(src, func(string, pcommon.Map) bool { return false }, ts).ResourceMetrics().Len(),
 		"nothing kept: no empty resource or scope")
 }
@@ -145,6 +169,7 @@ func TestPrometheusExporterDropsMarkedSeries(t *testing.T) {
 	for _, svc := range []string{"checkout", "cart", "search"} {
 		require.True(t, has(page, "budget_remaining", svc), svc)
 		require.True(t, has(page, "events_total", svc), svc)
+		require.True(t, has(page, "latency_milliseconds_bucket", svc), "%s\n%s", svc, page)
 	}
 
 	gone := func(_ string, attrs pcommon.Map) bool {
@@ -156,7 +181,9 @@ func TestPrometheusExporterDropsMarkedSeries(t *testing.T) {
 	for _, svc := range []string{"checkout", "cart"} {
 		assert.False(t, has(page, "budget_remaining", svc), "marked series gone: %s\n%s", svc, page)
 		assert.False(t, has(page, "events_total", svc), "marked series gone: %s\n%s", svc, page)
+		assert.False(t, has(page, "latency_milliseconds_bucket", svc), "marked series gone: %s\n%s", svc, page)
 	}
+	assert.True(t, has(page, "latency_milliseconds_bucket", "search"), page)
 	assert.True(t, has(page, "budget_remaining", "search"), page)
 	assert.True(t, has(page, "events_total", "search"), page)
 }
@@ -177,10 +204,13 @@ func TestPrometheusExporterReadsOneMarkerPerMetric(t *testing.T) {
 	md := series(ts, "checkout", "cart")
 	for _, m := range md.ResourceMetrics().At(0).ScopeMetrics().At(0).Metrics().All() {
 		var dps pmetric.NumberDataPointSlice
-		if m.Type() == pmetric.MetricTypeSum {
+		switch m.Type() {
+		case pmetric.MetricTypeSum:
 			dps = m.Sum().DataPoints()
-		} else {
+		case pmetric.MetricTypeGauge:
 			dps = m.Gauge().DataPoints()
+		default:
+			continue
 		}
 		for _, dp := range dps.All() {
 			dp.SetFlags(pmetric.DefaultDataPointFlags.WithNoRecordedValue(true))
