@@ -264,6 +264,21 @@ func endedGauges(sink *consumertest.MetricsSink) map[string][]string {
 	return out
 }
 
+// checkEnded fails the test unless the harness ended exactly the four
+// gauges of each of the series keyed want, once each.
+func checkEnded(t *testing.T, h *harness, want []string) {
+	t.Helper()
+	ended := endedGauges(h.metrics)
+	for _, g := range []string{conventions.MetricAnomalyScore, conventions.MetricAnomalyExpected, conventions.MetricAnomalyLower, conventions.MetricAnomalyUpper} {
+		if !slices.Equal(ended[g], want) {
+			t.Errorf("%s ended %v, want %v", g, ended[g], want)
+		}
+	}
+	if len(ended) != 4 {
+		t.Errorf("ended gauges %v, want the four of %v", ended, want)
+	}
+}
+
 // eachGaugePoint calls f with every gauge point the sink received, its
 // series keyed metric|service_name|span_name.
 func eachGaugePoint(sink *consumertest.MetricsSink, f func(name, key string, dp pmetric.NumberDataPoint)) {

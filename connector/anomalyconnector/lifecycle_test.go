@@ -2,7 +2,6 @@ package anomalyconnector
 
 import (
 	"context"
-	"slices"
 	"testing"
 	"time"
 
@@ -117,16 +116,7 @@ func TestIdleSeriesExpire(t *testing.T) {
 	// The expired series' gauges are ended, once, rather than served by
 	// the exporter until its metric_expiration.
 	h.flushAt(last.Add(11 * time.Minute))
-	want := []string{MetricErrorRatio + "|checkout|POST /pay", MetricRequestRate + "|checkout|POST /pay"}
-	ended := endedGauges(h.metrics)
-	for _, g := range []string{conventions.MetricAnomalyScore, conventions.MetricAnomalyExpected, conventions.MetricAnomalyLower, conventions.MetricAnomalyUpper} {
-		if !slices.Equal(ended[g], want) {
-			t.Errorf("%s ended %v, want %v", g, ended[g], want)
-		}
-	}
-	if len(ended) != 4 {
-		t.Errorf("ended gauges %v, want the four of the two series", ended)
-	}
+	checkEnded(t, h, []string{MetricErrorRatio + "|checkout|POST /pay", MetricRequestRate + "|checkout|POST /pay"})
 	h.core.mu.Lock()
 	defer h.core.mu.Unlock()
 	if len(h.core.series) != 0 || h.core.deltas.Len() != 0 {

@@ -375,14 +375,7 @@ func TestReloadKeepsState(t *testing.T) {
 
 	// A new SLO in a changed file is picked up by the modification-time
 	// check; the unchanged SLO keeps its counts.
-	writeSpec(t, dir, "cart.yaml", `version: vigil/v1
-service: cart
-slos:
-  - name: latency
-    objective: 99
-    window: 30d
-    sli: {spans: {match: {span_kind: server}, bad: {latency_above: 300ms}}}
-`)
+	writeSpec(t, dir, "cart.yaml", cartLatencySpec)
 	require.Eventually(t, func() bool { _, ok := goodOf("latency"); return ok }, 5*time.Second, 10*time.Millisecond)
 	v, _ := goodOf("availability")
 	assert.Equal(t, 7.0, v, "unchanged SLO keeps its state")

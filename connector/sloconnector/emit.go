@@ -133,8 +133,8 @@ func (c *sloConnector) endSeries(md pmetric.Metrics, statuses []tracker.Status, 
 	// metrics named there need comparing.
 	kept := map[string]bool{}
 	keptNames := map[string]bool{conventions.MetricSLOObjective: true}
-	eachPoint(buildMetrics(replacing, c.started, at), func(name string, attrs pcommon.Map) {
-		kept[seriesIdentity(name, attrs)] = true
+	eachPoint(buildMetrics(replacing, c.started, at), func(name string, dp pmetric.NumberDataPoint) {
+		kept[seriesIdentity(name, dp.Attributes())] = true
 		keptNames[name] = true
 	})
 	objective := pcommon.NewMap()
@@ -193,9 +193,9 @@ func sameEmission(a, b *tracker.Status) bool {
 	return true
 }
 
-// eachPoint calls f with the name and attributes of every point of md
+// eachPoint calls f with the metric name and every point of md
 // (buildMetrics makes gauges and sums only).
-func eachPoint(md pmetric.Metrics, f func(name string, attrs pcommon.Map)) {
+func eachPoint(md pmetric.Metrics, f func(name string, dp pmetric.NumberDataPoint)) {
 	for _, rm := range md.ResourceMetrics().All() {
 		for _, sm := range rm.ScopeMetrics().All() {
 			for _, m := range sm.Metrics().All() {
@@ -209,7 +209,7 @@ func eachPoint(md pmetric.Metrics, f func(name string, attrs pcommon.Map)) {
 					continue
 				}
 				for _, dp := range dps.All() {
-					f(m.Name(), dp.Attributes())
+					f(m.Name(), dp)
 				}
 			}
 		}

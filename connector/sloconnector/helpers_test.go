@@ -384,26 +384,11 @@ func valueOf(points []point, want map[string]any) (float64, bool) {
 // series (staleness.Markers).
 func seriesIn(md pmetric.Metrics, ended bool) []string {
 	var out []string
-	for _, rm := range md.ResourceMetrics().All() {
-		for _, sm := range rm.ScopeMetrics().All() {
-			for _, m := range sm.Metrics().All() {
-				var dps pmetric.NumberDataPointSlice
-				switch m.Type() {
-				case pmetric.MetricTypeSum:
-					dps = m.Sum().DataPoints()
-				case pmetric.MetricTypeGauge:
-					dps = m.Gauge().DataPoints()
-				default:
-					continue
-				}
-				for _, dp := range dps.All() {
-					if dp.Flags().NoRecordedValue() == ended {
-						out = append(out, fmt.Sprintf("%s%v", m.Name(), dp.Attributes().AsRaw()))
-					}
-				}
-			}
+	eachPoint(md, func(name string, dp pmetric.NumberDataPoint) {
+		if dp.Flags().NoRecordedValue() == ended {
+			out = append(out, fmt.Sprintf("%s%v", name, dp.Attributes().AsRaw()))
 		}
-	}
+	})
 	slices.Sort(out)
 	return out
 }
