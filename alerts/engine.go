@@ -149,7 +149,7 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 	}
 	data, err := e.store.Get(ctx, StoreKeySilences)
 	if err != nil {
-		return fmt.Errorf("reading notification log %s: %w", StoreKeySilences, err)
+		return fmt.Errorf("reading silence state %s: %w", StoreKeySilences, err)
 	}
 	sil, err := decodeSilences(data)
 	if err != nil {

@@ -173,7 +173,7 @@ func TestRestoreErrors(t *testing.T) {
 	}{
 		{"corrupt index", StoreKeyIndex, []byte("{"), nil, "decoding notification log vigil.alerts.nflog.index"},
 		{"index of another version", StoreKeyIndex, []byte(`{"version":1}`), nil, "notification log vigil.alerts.nflog.index has version 1, want 2"},
-		{"corrupt silences", StoreKeySilences, []byte(`{"version":2,"silences":[]}`), nil, "decoding notification log vigil.alerts.silences"},
+		{"corrupt silences", StoreKeySilences, []byte(`{"version":2,"silences":[]}`), nil, "decoding silence state vigil.alerts.silences"},
 		{"store failure", "", nil, errors.New("disk gone"), "reading notification log vigil.alerts.nflog: disk gone"},
 		{"corrupt version 1 log", storeKeyV1, []byte(`{"version":1,"entries":{}}`), nil, "decoding notification log vigil.alerts.nflog:"},
 		{"version 1 key of another version", storeKeyV1, []byte(`{"version":3}`), nil, "notification log vigil.alerts.nflog has version 3, want 1"},

@@ -77,7 +77,7 @@ func (e *Engine) migrateV1(ctx context.Context) error {
 	}
 	if len(old.Silences) > 0 {
 		if current, err := e.store.Get(ctx, StoreKeySilences); err != nil {
-			return fmt.Errorf("reading notification log %s: %w", StoreKeySilences, err)
+			return fmt.Errorf("reading silence state %s: %w", StoreKeySilences, err)
 		} else if current == nil {
 			// Their muted sets become alerts still firing when read
 			// (silenceRecord.upgrade).

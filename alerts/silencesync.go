@@ -62,10 +62,10 @@ func decodeSilences(data []byte) (silencesDoc, error) {
 		return doc, nil
 	}
 	if err := json.Unmarshal(data, &doc); err != nil {
-		return silencesDoc{}, fmt.Errorf("decoding notification log %s: %w", StoreKeySilences, err)
+		return silencesDoc{}, fmt.Errorf("decoding silence state %s: %w", StoreKeySilences, err)
 	}
 	if doc.Version != nflogVersion {
-		return silencesDoc{}, fmt.Errorf("notification log %s has version %d, want %d", StoreKeySilences, doc.Version, nflogVersion)
+		return silencesDoc{}, fmt.Errorf("silence state %s has version %d, want %d", StoreKeySilences, doc.Version, nflogVersion)
 	}
 	for _, rec := range doc.Silences {
 		rec.upgrade()
@@ -233,7 +233,7 @@ func (e *Engine) fileSilenceByID(id string) bool {
 func (e *Engine) SyncSilences(ctx context.Context, now time.Time) error {
 	data, err := e.store.Get(ctx, StoreKeySilences)
 	if err != nil {
-		return fmt.Errorf("reading notification log %s: %w", StoreKeySilences, err)
+		return fmt.Errorf("reading silence state %s: %w", StoreKeySilences, err)
 	}
 	stored, err := decodeSilences(data)
 	if err != nil {
