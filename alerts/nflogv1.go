@@ -48,13 +48,17 @@ func (e *Engine) migrateV1(ctx context.Context) error {
 		s := serviceOf(entry.Alert)
 		byService[s] = append(byService[s], entry)
 	}
-	var index indexDoc
-	if _, err := load(ctx, e.store, StoreKeyIndex, &index, func() int { return index.Version }); err != nil {
-		return err
-	}
+	// A fleet's engine (ShardByService) keeps no index: it loads a
+	// service's value when it takes the service over.
 	indexed := map[string]bool{}
-	for _, s := range index.Services {
-		indexed[s] = true
+	if !e.sharded {
+		var index indexDoc
+		if _, err := load(ctx, e.store, StoreKeyIndex, &index, func() int { return index.Version }); err != nil {
+			return err
+		}
+		for _, s := range index.Services {
+			indexed[s] = true
+		}
 	}
 	for _, service := range slices.Sorted(maps.Keys(byService)) {
 		indexed[service] = true
@@ -68,8 +72,6 @@ func (e *Engine) migrateV1(ctx context.Context) error {
 			return err
 		}
 	}
-	// A fleet's engine (ShardByService) keeps no index: it loads a
-	// service's value when it takes the service over.
 	if !e.sharded {
 		if err := e.set(ctx, StoreKeyIndex, indexDoc{Version: nflogVersion, Services: slices.Sorted(maps.Keys(indexed))}); err != nil {
 			return err

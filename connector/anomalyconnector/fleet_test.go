@@ -78,6 +78,19 @@ func (e *evaluator) seriesCount() int {
 	return len(e.h.core.series)
 }
 
+// checkoutOwner starts an evaluator that owns checkout and has fed it 40
+// intervals of ordinary calls, and returns it with its driver.
+func checkoutOwner(t *testing.T, store *ownershiptest.Store) (*evaluator, *callsDriver) {
+	t.Helper()
+	a := newEvaluator(t, store)
+	if err := a.m.Acquire(context.Background(), "checkout"); err != nil {
+		t.Fatal(err)
+	}
+	d := newCallsDriver(a.h)
+	d.normal(40)
+	return a, d
+}
+
 // moveDriver returns a driver feeding to's connector that continues d's
 // counters, as the gateways sending the same service elsewhere.
 func moveDriver(d *callsDriver, to *harness) *callsDriver {
@@ -217,13 +230,8 @@ func TestFleetHandoverMidAnomaly(t *testing.T) {
 // owner loaded.
 func TestFleetLostLease(t *testing.T) {
 	store := ownershiptest.NewStore()
-	a := newEvaluator(t, store)
+	a, d := checkoutOwner(t, store)
 	ctx := context.Background()
-	if err := a.m.Acquire(ctx, "checkout"); err != nil {
-		t.Fatal(err)
-	}
-	d := newCallsDriver(a.h)
-	d.normal(40)
 	if err := a.h.core.checkpoint(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -336,13 +344,8 @@ func labelInstance(md pmetric.Metrics, id string) {
 func TestFleetReleaseEndsTheServiceGauges(t *testing.T) {
 	for _, handover := range []bool{true, false} {
 		store := ownershiptest.NewStore()
-		a := newEvaluator(t, store)
+		a, d := checkoutOwner(t, store)
 		ctx := context.Background()
-		if err := a.m.Acquire(ctx, "checkout"); err != nil {
-			t.Fatal(err)
-		}
-		d := newCallsDriver(a.h)
-		d.normal(40)
 		if got := endedGauges(a.h.metrics); len(got) != 0 {
 			t.Fatalf("ended before the release: %v", got)
 		}
@@ -383,14 +386,9 @@ func (g *gatedMetrics) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) e
 // metric_expiration).
 func TestReleaseEndsAfterTheOutputInFlight(t *testing.T) {
 	store := ownershiptest.NewStore()
-	a := newEvaluator(t, store)
+	a, d := checkoutOwner(t, store)
 	defer a.h.shutdown()
 	ctx := context.Background()
-	if err := a.m.Acquire(ctx, "checkout"); err != nil {
-		t.Fatal(err)
-	}
-	d := newCallsDriver(a.h)
-	d.normal(40)
 	gate := &gatedMetrics{next: a.h.metrics, entered: make(chan struct{}), release: make(chan struct{})}
 	a.h.core.metricsOut = gate
 	at := d.feedNext(6000, 60)

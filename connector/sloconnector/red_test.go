@@ -294,26 +294,26 @@ func TestREDSeriesExpire(t *testing.T) {
 		red.build(md, pcommon.NewTimestampFromTime(at))
 		calls := map[string]int64{}
 		ended = map[string]map[string]int{}
+		end := func(service, metric string) {
+			if ended[service] == nil {
+				ended[service] = map[string]int{}
+			}
+			ended[service][metric]++
+		}
 		for _, rm := range md.ResourceMetrics().All() {
 			service, _ := rm.Resource().Attributes().Get("service.name")
 			for _, m := range rm.ScopeMetrics().At(0).Metrics().All() {
 				if m.Type() == pmetric.MetricTypeHistogram {
 					for _, p := range m.Histogram().DataPoints().All() {
 						if p.Flags().NoRecordedValue() {
-							if ended[service.Str()] == nil {
-								ended[service.Str()] = map[string]int{}
-							}
-							ended[service.Str()][m.Name()]++
+							end(service.Str(), m.Name())
 						}
 					}
 					continue
 				}
 				for _, p := range m.Sum().DataPoints().All() {
 					if p.Flags().NoRecordedValue() {
-						if ended[service.Str()] == nil {
-							ended[service.Str()] = map[string]int{}
-						}
-						ended[service.Str()][m.Name()]++
+						end(service.Str(), m.Name())
 						continue
 					}
 					calls[service.Str()] += p.IntValue()
