@@ -7,25 +7,26 @@ import (
 )
 
 // AlertStatus is a firing alert as the API and the status page show it:
-// where it goes and what holds back its notifications.
+// where it goes and what holds back its notifications. Its JSON is a
+// fleet's View.
 type AlertStatus struct {
 	// Alert is a copy.
-	Alert Alert
+	Alert Alert `json:"alert"`
 	// Receivers are the receivers of the routes it matches.
-	Receivers []string
+	Receivers []string `json:"receivers,omitempty"`
 	// SilencedBy are the IDs (as in SilenceStatus) of the silences in
 	// force that match it.
-	SilencedBy []string
+	SilencedBy []string `json:"silenced_by,omitempty"`
 	// InhibitedBy are the fingerprints of the firing alerts inhibiting it.
-	InhibitedBy []string
+	InhibitedBy []string `json:"inhibited_by,omitempty"`
 	// MutedBy are the time intervals that mute it at its routes now.
-	MutedBy []string
+	MutedBy []string `json:"muted_by,omitempty"`
 	// UpdatedAt is when it was last reported.
-	UpdatedAt time.Time
+	UpdatedAt time.Time `json:"updated_at"`
 	// ResolvesBy is when the engine resolves it unless it is reported
 	// again (UpdatedAt plus the resolve timeout; zero without one): what
 	// Alertmanager reports as a firing alert's end.
-	ResolvesBy time.Time
+	ResolvesBy time.Time `json:"resolves_by,omitzero"`
 }
 
 // Suppressed reports whether a silence, an inhibition or a time interval

@@ -2,12 +2,15 @@ package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/al
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"net"
 	"net/http"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/prometheus/common/model"
 	"go.opentelemetry.io/collector/component"
@@ -36,9 +39,11 @@ func (r *router) startConsole(ctx context.Context, host component.Host) error {
 		Engine: r.engine, Now: r.now, Started: r.now(), Version: r.set.BuildInfo.Version,
 		RoutingText: r.routingText,
 		Ready:       func() bool { return r.sendCtx != nil && r.sendCtx.Err() == nil },
+		Alerts:      consoleAlerts{r},
 	}).Register(mux)
 	statuspage.New(statuspage.Settings{
 		Engine: r.engine, Board: statusboard.Default, Now: r.now, TraceURL: cc.TraceURL,
+		Alerts: consoleAlerts{r}.Alerts,
 	}).Register(mux)
 	handler := http.NewCrossOriginProtection().Handler(mux)
 	server, err := cc.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, handler)
@@ -59,6 +64,60 @@ func (r *router) startConsole(ctx context.Context, host component.Host) error {
 		}
 	}()
 	return nil
+}
+
+// viewReadTimeout bounds the reads of the other evaluators' alerts for
+// one console request.
+const viewReadTimeout = 2 * time.Second
+
+// consoleAlerts lists the alerts the console shows: the engine's, and in
+// a fleet those the other evaluators publish (alerts.FleetView), so a
+// console behind a Service in front of every evaluator shows every
+// firing alert whichever evaluator answers. When the shared store does
+// not answer, the console shows what it could read, this evaluator's
+// alerts at least.
+type consoleAlerts struct{ r *router }
+
+func (c consoleAlerts) Alerts(ctx context.Context, now time.Time) []alerts.AlertStatus {
+	if c.r.view == nil {
+		return c.r.engine.Alerts(now)
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
+	defer cancel()
+	out, err := c.r.view.Alerts(ctx, now)
+	c.warnPartial(err)
+	return out
+}
+
+func (c consoleAlerts) Groups(ctx context.Context, now time.Time) []alerts.GroupStatus {
+	if c.r.view == nil {
+		return c.r.engine.Groups(now)
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
+	defer cancel()
+	out, err := c.r.view.Groups(ctx, now)
+	c.warnPartial(err)
+	return out
+}
+
+func (c consoleAlerts) warnPartial(err error) {
+	if err != nil {
+		c.r.logger.Warn("the console lists this evaluator's alerts without those of other evaluators it could not read", zap.Error(err))
+	}
+}
+
+// evaluatorName names this evaluator's alert view: the host name (a
+// pod's name) and a random suffix, unique even for several evaluators on
+// one host and across restarts (the view of the previous run is then
+// stale, not overwritten).
+func evaluatorName() string {
+	host, err := os.Hostname()
+	if err != nil || host == "" {
+		host = "evaluator"
+	}
+	var b [4]byte
+	_, _ = rand.Read(b[:])
+	return host + "-" + hex.EncodeToString(b[:])
 }
 
 // stopConsole stops the console's server, letting requests in progress

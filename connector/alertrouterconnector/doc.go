@@ -105,14 +105,18 @@
 // (Engine.SyncSilences), so a silence created, changed or expired through
 // any evaluator's console applies on every evaluator within one
 // flush_interval and a store round trip (alerts/silencesync.go has the
-// merge rules).
+// merge rules). Each evaluator also publishes the firing alerts it holds
+// (alerts.FleetView: when they changed, checked every flush_interval, and
+// every alerts.ViewRefresh), and its console adds the other evaluators'
+// to its own when asked, so every console lists the fleet's alerts.
 //
 // # The console
 //
 // With a console section the router serves Alertmanager's API v2 subset
 // (internal/amapi) and the status page (internal/statuspage) on one
 // confighttp listener (console.go). Both read the engine (Alerts, Groups,
-// Silences) and change only silences: SetSilence and ExpireSilence persist
+// Silences; in a fleet, the fleet's alerts through alerts.FleetView) and
+// change only silences: SetSilence and ExpireSilence persist
 // them in the same store, next to the until_resolved state
 // (alerts.StoreKeySilences), before they answer, and the next flush
 // applies them. The page also reads the SLO and anomaly snapshots the slo

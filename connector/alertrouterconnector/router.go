@@ -60,6 +60,9 @@ type router struct {
 	// services are ingested and notified.
 	owner      ownership.Coordinator
 	unregister func()
+	// view publishes this evaluator's alerts for the consoles of the
+	// fleet and lists the fleet's (see console.go); nil on a single node.
+	view *alerts.FleetView
 	// handing is held for reading by each handover and for writing while
 	// a service is dropped, so no handover of a service moving away is
 	// in progress, or recorded, after it was dropped.
@@ -142,6 +145,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 		// the service over; Restore loads the silences.
 		r.engine.ShardByService()
 		r.unregister = r.owner.Register(fleetHandler{r})
+		r.view = alerts.NewFleetView(r.engine, store, evaluatorName())
 	}
 	if err := r.engine.Restore(ctx, now); err != nil {
 		return fmt.Errorf("restoring the notification log: %w", err)
@@ -195,6 +199,9 @@ func (r *router) Shutdown(ctx context.Context) error {
 	errs := []error{consoleErr}
 	if err := r.engine.Persist(pctx); err != nil {
 		errs = append(errs, err)
+	}
+	if r.view != nil {
+		errs = append(errs, r.view.Withdraw(pctx))
 	}
 	if r.storage != nil {
 		errs = append(errs, r.storage.Close(pctx))
@@ -266,7 +273,7 @@ func (r *router) persistLoop(ctx context.Context) {
 			switch {
 			case err != nil && !failing:
 				failing = true
-				r.logger.Warn("persisting the notification log (or, in a fleet, reading the shared silences) failed; trying again every flush_interval", zap.Error(err))
+				r.logger.Warn("persisting the notification log (or, in a fleet, reading the shared silences or publishing the alerts for the consoles) failed; trying again every flush_interval", zap.Error(err))
 			case err == nil && failing:
 				failing = false
 				r.logger.Info("notification log persisted again")
@@ -276,15 +283,16 @@ func (r *router) persistLoop(ctx context.Context) {
 }
 
 // persistOnce is one round of persistLoop: in a fleet, the shared
-// silences read and merged, then what the log could not write written.
+// silences read and merged, then what the log could not write written,
+// then this evaluator's alerts published for the fleet's consoles.
 func (r *router) persistOnce(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, persistTimeout)
 	defer cancel()
-	var err error
-	if r.owner != nil {
-		err = r.engine.SyncSilences(pctx, r.now())
+	if r.view == nil {
+		return r.engine.Persist(pctx)
 	}
-	return errors.Join(err, r.engine.Persist(pctx))
+	now := r.now()
+	return errors.Join(r.engine.SyncSilences(pctx, now), r.engine.Persist(pctx), r.view.Publish(pctx, now))
 }
 
 // tick flushes the engine at now and queues each notification for its

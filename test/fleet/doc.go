@@ -8,8 +8,9 @@
 // disk; and through the k8s resolver against a real kube-apiserver
 // (internal/testutil/kubetest), whose EndpointSlice the test edits
 // (k8s_test.go). Besides the scenarios: the anomaly detectors'
-// baselines move with a service, and silences set on one evaluator's
-// console apply on all of them (amtool). Intervals are shortened with --set so each scenario takes well
+// baselines move with a service, silences set on one evaluator's
+// console apply on all of them (amtool), and every console lists the
+// alerts of the whole fleet. Intervals are shortened with --set so each scenario takes well
 // under a minute of traffic; the tests of this package run one after
 // another (no t.Parallel), so no two fleets compete for the CPU.
 package fleet

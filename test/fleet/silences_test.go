@@ -2,6 +2,8 @@ package fleet
 
 import (
 	"encoding/json"
+	"io"
+	"net/http"
 	"os/exec"
 	"slices"
 	"strings"
@@ -56,10 +58,58 @@ func silencedPage(t *testing.T, inst *vigiltest.Instance, service, id string) bo
 	return false
 }
 
+// groupedPage reports whether the evaluator's console lists a group
+// (/api/v2/alerts/groups, as Grafana reads it) holding the page of
+// service.
+func groupedPage(t *testing.T, inst *vigiltest.Instance, service string) bool {
+	t.Helper()
+	resp, err := http.Get(inst.ConsoleURL() + "/api/v2/alerts/groups")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var groups []struct {
+		Alerts []struct{ Labels map[string]string }
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&groups); err != nil {
+		t.Fatalf("/api/v2/alerts/groups: %v", err)
+	}
+	for _, g := range groups {
+		for _, a := range g.Alerts {
+			if a.Labels["service_name"] == service && a.Labels["severity"] == "page" {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// firingSection returns the firing alerts of the evaluator's status
+// page.
+func firingSection(t *testing.T, inst *vigiltest.Instance) string {
+	t.Helper()
+	resp, err := http.Get(inst.ConsoleURL() + "/")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := strings.Index(string(body), `<section id="alerts">`)
+	end := strings.Index(string(body), `<section id="slos">`)
+	if start < 0 || end < start {
+		t.Fatalf("the status page has no firing alerts section:\n%s", body)
+	}
+	return string(body[start:end])
+}
+
 // TestSilencesAcrossEvaluators: on-call silences a service with amtool
 // on one evaluator's console while another evaluator owns the service.
 // The owner holds back the page its burn raises (its console lists the
-// page as silenced by that ID); `amtool silence expire` on the owner's
+// page as silenced by that ID, and so does the first console, from the
+// alerts the owner publishes); `amtool silence expire` on the owner's
 // console lets the page through, once, and the first console sees the
 // silence expired.
 func TestSilencesAcrossEvaluators(t *testing.T) {
@@ -111,6 +161,17 @@ func TestSilencesAcrossEvaluators(t *testing.T) {
 	}
 	if _, triggers, _ := pages(f.fake, hot); triggers != 0 {
 		t.Fatalf("%s paged %d times under a silence set on another evaluator's console", hot, triggers)
+	}
+	// The other console lists the page too, as the owner holds it: the
+	// fleet's alerts whichever evaluator answers.
+	waitFor(t, 15*time.Second, "the other console listing "+hot+"'s page as silenced", func() bool {
+		return silencedPage(t, console, hot, id)
+	})
+	if !groupedPage(t, console, hot) {
+		t.Errorf("the first console lists no alert group holding %s's page (/api/v2/alerts/groups)", hot)
+	}
+	if firing := firingSection(t, console); !strings.Contains(firing, hot) {
+		t.Errorf("the first console's status page does not list %s's page as firing:\n%s", hot, firing)
 	}
 
 	amtool(t, owner, "silence", "expire", id)

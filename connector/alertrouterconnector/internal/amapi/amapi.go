@@ -17,6 +17,7 @@
 package amapi // import "github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/amapi"
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -58,6 +59,27 @@ type Settings struct {
 	RoutingText func() string
 	// Ready reports whether the router runs (/-/ready); nil means always.
 	Ready func() bool
+	// Alerts lists the firing alerts and their groups; nil means the
+	// Engine's. In a fleet it adds the other evaluators' alerts.
+	Alerts Lister
+}
+
+// Lister lists firing alerts and their groups at now, as the engine's
+// Alerts and Groups do.
+type Lister interface {
+	Alerts(ctx context.Context, now time.Time) []alerts.AlertStatus
+	Groups(ctx context.Context, now time.Time) []alerts.GroupStatus
+}
+
+// engineAlerts lists the alerts of one engine.
+type engineAlerts struct{ e *alerts.Engine }
+
+func (l engineAlerts) Alerts(_ context.Context, now time.Time) []alerts.AlertStatus {
+	return l.e.Alerts(now)
+}
+
+func (l engineAlerts) Groups(_ context.Context, now time.Time) []alerts.GroupStatus {
+	return l.e.Groups(now)
 }
 
 // API is the Alertmanager API v2 over an engine.
@@ -70,6 +92,9 @@ type API struct {
 func New(s Settings) *API {
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.Alerts == nil {
+		s.Alerts = engineAlerts{s.Engine}
 	}
 	a := &API{s: s}
 	return a
@@ -259,7 +284,7 @@ func (a *API) getAlerts(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := models.GettableAlerts{}
-	for _, st := range a.s.Engine.Alerts(a.s.Now()) {
+	for _, st := range a.s.Alerts.Alerts(r.Context(), a.s.Now()) {
 		if q.keep(&st) {
 			out = append(out, gettableAlert(&st))
 		}
@@ -273,7 +298,7 @@ func (a *API) getAlertGroups(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	out := models.AlertGroups{}
-	for _, g := range a.s.Engine.Groups(a.s.Now()) {
+	for _, g := range a.s.Alerts.Groups(r.Context(), a.s.Now()) {
 		if q.receiver != nil && !q.receiver.MatchString(g.Receiver) {
 			continue
 		}

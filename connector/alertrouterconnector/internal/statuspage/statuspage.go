@@ -13,6 +13,7 @@ package statuspage // import "github.com/vigil-otel/vigil/connector/alertrouterc
 
 import (
 	"bytes"
+	"context"
 	_ "embed"
 	"errors"
 	"fmt"
@@ -61,6 +62,9 @@ type Settings struct {
 	// TraceURL, when set, links each trace ID of an alert: "{trace_id}"
 	// in it is replaced by the ID.
 	TraceURL string
+	// Alerts lists the firing alerts; nil means the Engine's. In a fleet
+	// it adds the other evaluators' alerts.
+	Alerts func(ctx context.Context, now time.Time) []alerts.AlertStatus
 }
 
 // Page is the status page.
@@ -70,6 +74,9 @@ type Page struct{ s Settings }
 func New(s Settings) *Page {
 	if s.Now == nil {
 		s.Now = time.Now
+	}
+	if s.Alerts == nil {
+		s.Alerts = func(_ context.Context, now time.Time) []alerts.AlertStatus { return s.Engine.Alerts(now) }
 	}
 	return &Page{s: s}
 }
@@ -127,7 +134,7 @@ type formView struct {
 }
 
 func (p *Page) get(w http.ResponseWriter, r *http.Request) {
-	v := p.build()
+	v := p.build(r.Context())
 	v.Form = formView{Matchers: r.URL.Query().Get("silence"), Duration: "2h"}
 	switch r.URL.Query().Get("done") {
 	case "created":
@@ -152,10 +159,10 @@ func (p *Page) render(w http.ResponseWriter, code int, v *view) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-func (p *Page) build() *view {
+func (p *Page) build(ctx context.Context) *view {
 	now := p.s.Now()
 	v := &view{Now: now, Silences: p.s.Engine.Silences(now)}
-	for _, st := range p.s.Engine.Alerts(now) {
+	for _, st := range p.s.Alerts(ctx, now) {
 		v.Firing = append(v.Firing, p.alertView(&st))
 	}
 	slices.SortStableFunc(v.Firing, func(a, b alertView) int {
@@ -315,7 +322,7 @@ func (p *Page) createSilence(w http.ResponseWriter, r *http.Request) {
 		_, err = p.s.Engine.SetSilence(r.Context(), s, p.s.Now())
 	}
 	if err != nil {
-		v := p.build()
+		v := p.build(r.Context())
 		v.Form, v.Error = form, "Silence not created: "+err.Error()
 		code := http.StatusBadRequest
 		if !errors.Is(err, alerts.ErrInvalidSilence) && !errors.Is(err, errForm) {
@@ -361,7 +368,7 @@ func parseForm(f formView, now time.Time) (alerts.Silence, error) {
 func (p *Page) expireSilence(w http.ResponseWriter, r *http.Request) {
 	err := p.s.Engine.ExpireSilence(r.Context(), r.PathValue("id"), p.s.Now())
 	if err != nil {
-		v := p.build()
+		v := p.build(r.Context())
 		v.Error = "Silence not expired: " + err.Error()
 		code := http.StatusInternalServerError
 		switch {
