@@ -69,6 +69,9 @@ type View struct {
 	Alerts []AlertStatus `json:"alerts"`
 	// Groups name the alerts of each group by fingerprint.
 	Groups []ViewGroup `json:"groups"`
+	// Attachment is what the evaluator publishes beside its alerts (the
+	// alert router: its SLO and anomaly status for the status page).
+	Attachment json.RawMessage `json:"attachment,omitempty"`
 }
 
 // ViewGroup is a group of a View.
@@ -111,11 +114,11 @@ func ViewKey(evaluator string) string {
 	return StoreKeyViewPrefix + url.PathEscape(evaluator)
 }
 
-// Publish writes the engine's view at now if it changed since it was
-// last written or is ViewRefresh old, and refreshes the evaluator's entry
-// in the index every ViewRefresh.
-func (v *FleetView) Publish(ctx context.Context, now time.Time) error {
-	view := View{Version: viewVersion, Evaluator: v.evaluator, UpdatedAt: now, Alerts: v.engine.Alerts(now)}
+// Publish writes the engine's view at now, with attachment, if it
+// changed since it was last written or is ViewRefresh old, and refreshes
+// the evaluator's entry in the index every ViewRefresh.
+func (v *FleetView) Publish(ctx context.Context, now time.Time, attachment json.RawMessage) error {
+	view := View{Version: viewVersion, Evaluator: v.evaluator, UpdatedAt: now, Alerts: v.engine.Alerts(now), Attachment: attachment}
 	for _, g := range v.engine.Groups(now) {
 		vg := ViewGroup{Key: g.Key, Labels: g.Labels, Receiver: g.Receiver}
 		for _, st := range g.Alerts {
@@ -123,7 +126,7 @@ func (v *FleetView) Publish(ctx context.Context, now time.Time) error {
 		}
 		view.Groups = append(view.Groups, vg)
 	}
-	content, err := json.Marshal([]any{view.Alerts, view.Groups})
+	content, err := json.Marshal([]any{view.Alerts, view.Groups, view.Attachment})
 	if err != nil {
 		return err
 	}
@@ -215,9 +218,10 @@ func (v *FleetView) updateIndex(ctx context.Context, now time.Time, add bool) er
 	return errors.Join(errs...)
 }
 
-// peers reads the views of the other evaluators not older than ViewStale
-// at now, the most recent first.
-func (v *FleetView) peers(ctx context.Context, now time.Time) ([]View, error) {
+// Views reads the views of the other evaluators not older than ViewStale
+// at now, the most recent first. With an error (a view could not be
+// read), the views it could read.
+func (v *FleetView) Views(ctx context.Context, now time.Time) ([]View, error) {
 	data, err := v.store.Get(ctx, StoreKeyViewIndex)
 	if err != nil {
 		return nil, fmt.Errorf("reading the alert view index %s: %w", StoreKeyViewIndex, err)
@@ -268,7 +272,7 @@ func (v *FleetView) peers(ctx context.Context, now time.Time) ([]View, error) {
 // among them. With an error (a view could not be read), the alerts it
 // could read.
 func (v *FleetView) Alerts(ctx context.Context, now time.Time) ([]AlertStatus, error) {
-	peers, err := v.peers(ctx, now)
+	peers, err := v.Views(ctx, now)
 	byFP := fleetAlerts(v.engine.Alerts(now), peers)
 	out := make([]AlertStatus, 0, len(byFP))
 	for _, fp := range slices.Sorted(maps.Keys(byFP)) {
@@ -281,7 +285,7 @@ func (v *FleetView) Alerts(ctx context.Context, now time.Time) ([]AlertStatus, e
 // group key, each with its alerts by fingerprint, merged as Alerts merges
 // alerts. With an error, the groups it could read.
 func (v *FleetView) Groups(ctx context.Context, now time.Time) ([]GroupStatus, error) {
-	peers, err := v.peers(ctx, now)
+	peers, err := v.Views(ctx, now)
 	local := v.engine.Groups(now)
 	var localAlerts []AlertStatus
 	for _, g := range local {

@@ -58,7 +58,7 @@ func fingerprintsOf(sts []AlertStatus) []string {
 func publishAll(t *testing.T, at time.Time, views ...*FleetView) {
 	t.Helper()
 	for _, v := range views {
-		require.NoError(t, v.Publish(context.Background(), at))
+		require.NoError(t, v.Publish(context.Background(), at, nil))
 	}
 }
 
@@ -130,9 +130,9 @@ receivers:
 	engines[0].Ingest(ticketCheckout, t0)
 	engines[1].Ingest(ticketCheckout, t0.Add(10*time.Second))
 	engines[2].Ingest(ticketSearch, t0)
-	require.NoError(t, views[0].Publish(ctx, t0.Add(11*time.Second)))
-	require.NoError(t, views[1].Publish(ctx, t0.Add(12*time.Second)))
-	require.NoError(t, views[2].Publish(ctx, t0.Add(12*time.Second)))
+	require.NoError(t, views[0].Publish(ctx, t0.Add(11*time.Second), nil))
+	require.NoError(t, views[1].Publish(ctx, t0.Add(12*time.Second), nil))
+	require.NoError(t, views[2].Publish(ctx, t0.Add(12*time.Second), nil))
 
 	got, err := views[2].Alerts(ctx, t0.Add(13*time.Second))
 	require.NoError(t, err)
@@ -217,6 +217,21 @@ func TestFleetViewWritesOnChange(t *testing.T) {
 	engines[0].Ingest(ticketSearch, t0.Add(ViewRefresh+time.Second))
 	publishAll(t, t0.Add(ViewRefresh+time.Second), views[0])
 	assert.Equal(t, 3, store.setsOf(ViewKey("ev0")), "changed")
+	require.NoError(t, views[0].Publish(context.Background(), t0.Add(ViewRefresh+2*time.Second), []byte(`{"slos":1}`)))
+	assert.Equal(t, 4, store.setsOf(ViewKey("ev0")), "attachment changed")
+}
+
+// TestFleetViewAttachment: what an evaluator attaches to its view reaches
+// the others.
+func TestFleetViewAttachment(t *testing.T) {
+	ctx := context.Background()
+	_, views, _ := fleetViews(t, 2)
+	require.NoError(t, views[1].Publish(ctx, t0, []byte(`{"slos":[]}`)))
+	got, err := views[0].Views(ctx, t0)
+	require.NoError(t, err)
+	require.Len(t, got, 1)
+	assert.Equal(t, "ev1", got[0].Evaluator)
+	assert.JSONEq(t, `{"slos":[]}`, string(got[0].Attachment))
 }
 
 // TestFleetViewWithoutTheStore: when the store does not answer, a
@@ -236,9 +251,9 @@ func TestFleetViewWithoutTheStore(t *testing.T) {
 	engines[0].Ingest(pageCheckout, t0)
 	engines[1].Ingest(ticketSearch, t0)
 	store.setErr = errors.New("store down")
-	require.Error(t, views[1].Publish(ctx, t0))
+	require.Error(t, views[1].Publish(ctx, t0, nil))
 	store.setErr = nil
-	require.NoError(t, views[1].Publish(ctx, t0.Add(time.Second)))
+	require.NoError(t, views[1].Publish(ctx, t0.Add(time.Second), nil))
 
 	store.getErr = errors.New("store down")
 	got, err := views[0].Alerts(ctx, t0.Add(time.Second))

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net"
@@ -43,7 +44,7 @@ func (r *router) startConsole(ctx context.Context, host component.Host) error {
 	}).Register(mux)
 	statuspage.New(statuspage.Settings{
 		Engine: r.engine, Board: statusboard.Default, Now: r.now, TraceURL: cc.TraceURL,
-		Alerts: consoleAlerts{r}.Alerts,
+		Alerts: consoleAlerts{r}.Alerts, Fleet: consoleAlerts{r}.boards,
 	}).Register(mux)
 	handler := http.NewCrossOriginProtection().Handler(mux)
 	server, err := cc.ServerConfig.ToServer(ctx, host.GetExtensions(), r.set.TelemetrySettings, handler)
@@ -98,6 +99,52 @@ func (c consoleAlerts) Groups(ctx context.Context, now time.Time) []alerts.Group
 	out, err := c.r.view.Groups(ctx, now)
 	c.warnPartial(err)
 	return out
+}
+
+// boards returns the SLO and anomaly status the other evaluators of a
+// fleet published with their alerts (publishedBoard); nil on a single
+// node.
+func (c consoleAlerts) boards(ctx context.Context, now time.Time) []statusboard.Snapshot {
+	if c.r.view == nil {
+		return nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
+	defer cancel()
+	views, err := c.r.view.Views(ctx, now)
+	var out []statusboard.Snapshot
+	for _, v := range views {
+		if len(v.Attachment) == 0 {
+			continue
+		}
+		var snap statusboard.Snapshot
+		if decodeErr := json.Unmarshal(v.Attachment, &snap); decodeErr != nil {
+			err = errors.Join(err, fmt.Errorf("decoding the status of evaluator %s: %w", v.Evaluator, decodeErr))
+			continue
+		}
+		out = append(out, snap)
+	}
+	c.warnPartial(err)
+	return out
+}
+
+// publishedHistory bounds the budget history of each SLO series an
+// evaluator publishes for the others' status pages: enough for the
+// chart's shape, a quarter of what the board keeps.
+const publishedHistory = statusboard.HistoryPoints / 4
+
+// publishedBoard is the board's snapshot as this evaluator publishes it
+// with its alerts, encoded again only when the board changed. Called by
+// the persist loop alone.
+func (r *router) publishedBoard() json.RawMessage {
+	if v := statusboard.Default.Version(); r.board == nil || v != r.boardVersion {
+		data, err := json.Marshal(statusboard.Default.Snapshot(publishedHistory))
+		if err != nil {
+			r.logger.Warn("encoding the SLO and anomaly status for the fleet's consoles", zap.Error(err))
+			return r.board
+		}
+		r.board, r.boardVersion = data, v
+	}
+	return r.board
 }
 
 func (c consoleAlerts) warnPartial(err error) {

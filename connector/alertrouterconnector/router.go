@@ -2,6 +2,7 @@ package alertrouterconnector // import "github.com/vigil-otel/vigil/connector/al
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"maps"
@@ -63,6 +64,10 @@ type router struct {
 	// view publishes this evaluator's alerts for the consoles of the
 	// fleet and lists the fleet's (see console.go); nil on a single node.
 	view *alerts.FleetView
+	// board is the status last published with the view, as of the
+	// board's boardVersion (publishedBoard).
+	board        json.RawMessage
+	boardVersion uint64
 	// handing is held for reading by each handover and for writing while
 	// a service is dropped, so no handover of a service moving away is
 	// in progress, or recorded, after it was dropped.
@@ -292,7 +297,7 @@ func (r *router) persistOnce(ctx context.Context) error {
 		return r.engine.Persist(pctx)
 	}
 	now := r.now()
-	return errors.Join(r.engine.SyncSilences(pctx, now), r.engine.Persist(pctx), r.view.Publish(pctx, now))
+	return errors.Join(r.engine.SyncSilences(pctx, now), r.engine.Persist(pctx), r.view.Publish(pctx, now, r.publishedBoard()))
 }
 
 // tick flushes the engine at now and queues each notification for its

@@ -1,6 +1,7 @@
 // Package statusboard carries read-only snapshots of SLO and anomaly
 // state from the connectors that own it (slo, anomaly) to the alert
-// router's console, in process. The connectors publish after each
+// router's console, in process; in a fleet the router also publishes the
+// board's Snapshot for the other evaluators' consoles (snapshot.go). The connectors publish after each
 // evaluation; the console reads. Nothing here is a collector type, and a
 // reader gets copies, so it can never disturb a publisher.
 //
@@ -122,6 +123,8 @@ type Board struct {
 	slos      map[string][]SLO // by publisher
 	history   map[string]*history
 	anomalies map[string]Anomalies // by publisher
+	// version counts the publications and withdrawals.
+	version uint64
 }
 
 type history struct {
@@ -141,6 +144,7 @@ func New() *Board {
 func (b *Board) PublishSLOs(publisher string, slos []SLO) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.version++
 	b.slos[publisher] = slos
 	for i := range slos {
 		s := &slos[i]
@@ -182,6 +186,7 @@ func (h *history) add(p Point, period time.Duration) {
 func (b *Board) PublishAnomalies(publisher string, a Anomalies) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.version++
 	b.anomalies[publisher] = a
 }
 
@@ -190,6 +195,7 @@ func (b *Board) PublishAnomalies(publisher string, a Anomalies) {
 func (b *Board) Withdraw(publisher string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.version++
 	delete(b.slos, publisher)
 	delete(b.anomalies, publisher)
 	for key := range b.history {
@@ -232,11 +238,16 @@ func (b *Board) Anomalies() (flagged []Anomaly, watched int) {
 			flagged = append(flagged, f)
 		}
 	}
+	sortAnomalies(flagged)
+	return flagged, watched
+}
+
+// sortAnomalies sorts flagged series most anomalous first.
+func sortAnomalies(flagged []Anomaly) {
 	sort.SliceStable(flagged, func(i, j int) bool {
 		if flagged[i].Score != flagged[j].Score {
 			return flagged[i].Score > flagged[j].Score
 		}
 		return flagged[i].Service+flagged[i].Operation+flagged[i].Metric < flagged[j].Service+flagged[j].Operation+flagged[j].Metric
 	})
-	return flagged, watched
 }

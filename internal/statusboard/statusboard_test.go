@@ -65,3 +65,50 @@ func TestPublishReadWithdraw(t *testing.T) {
 	assert.Empty(t, flagged)
 	assert.Zero(t, watched)
 }
+
+// TestSnapshotAndMerge: a board's snapshot thins the budget histories it
+// is asked to, and a fleet's merge shows each series once, the local
+// board's first, and counts every evaluator's watched series.
+func TestSnapshotAndMerge(t *testing.T) {
+	b := New()
+	v0 := b.Version()
+	for i := range 100 {
+		b.PublishSLOs("slo", []SLO{{Name: "availability", Service: "checkout", Period: 24 * time.Hour, BudgetRemaining: 1 - float64(i)/100, At: t0.Add(time.Duration(i) * time.Hour / 4)}})
+	}
+	b.PublishAnomalies("anomaly", Anomalies{Watched: 3, Flagged: []Anomaly{{Metric: "calls", Service: "checkout", Score: 0.7}}})
+	assert.Greater(t, b.Version(), v0, "publishing changes the version")
+	full := b.Snapshot(0)
+	require.Len(t, full.SLOs, 1)
+	thinned := b.Snapshot(10)
+	h := thinned.SLOs[0].Budget
+	assert.LessOrEqual(t, len(h), 10)
+	assert.GreaterOrEqual(t, len(h), 5)
+	assert.Equal(t, full.SLOs[0].Budget[len(full.SLOs[0].Budget)-1], h[len(h)-1], "the latest point is kept")
+	assert.Equal(t, 3, thinned.Watched)
+	v1 := b.Version()
+	b.Snapshot(0)
+	assert.Equal(t, v1, b.Version(), "reading changes nothing")
+
+	// Another evaluator holds checkout's SLO too (a handover) and search's.
+	other := Snapshot{
+		SLOs: []SLO{
+			{Name: "availability", Service: "checkout", BudgetRemaining: 0.1},
+			{Name: "latency", Service: "search", BudgetRemaining: 0.5},
+		},
+		Anomalies: []Anomaly{
+			{Metric: "calls", Service: "checkout", Score: 0.9},
+			{Metric: "calls", Service: "search", Score: 0.8, Attributes: map[string]string{"region": "eu"}},
+			{Metric: "calls", Service: "search", Score: 0.6, Attributes: map[string]string{"region": "us"}},
+		},
+		Watched: 4,
+	}
+	merged := Merge(thinned, other)
+	require.Len(t, merged.SLOs, 2)
+	assert.Equal(t, "checkout", merged.SLOs[0].Service)
+	assert.InDelta(t, thinned.SLOs[0].BudgetRemaining, merged.SLOs[0].BudgetRemaining, 1e-12, "the local board's series wins")
+	assert.Equal(t, "search", merged.SLOs[1].Service)
+	require.Len(t, merged.Anomalies, 3)
+	assert.InDelta(t, 0.8, merged.Anomalies[0].Score, 1e-12, "most anomalous first")
+	assert.InDelta(t, 0.7, merged.Anomalies[1].Score, 1e-12, "the local board's checkout series")
+	assert.Equal(t, 7, merged.Watched)
+}

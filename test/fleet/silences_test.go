@@ -84,9 +84,8 @@ func groupedPage(t *testing.T, inst *vigiltest.Instance, service string) bool {
 	return false
 }
 
-// firingSection returns the firing alerts of the evaluator's status
-// page.
-func firingSection(t *testing.T, inst *vigiltest.Instance) string {
+// statusSection returns the section id of the evaluator's status page.
+func statusSection(t *testing.T, inst *vigiltest.Instance, id string) string {
 	t.Helper()
 	resp, err := http.Get(inst.ConsoleURL() + "/")
 	if err != nil {
@@ -97,19 +96,23 @@ func firingSection(t *testing.T, inst *vigiltest.Instance) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	start := strings.Index(string(body), `<section id="alerts">`)
-	end := strings.Index(string(body), `<section id="slos">`)
-	if start < 0 || end < start {
-		t.Fatalf("the status page has no firing alerts section:\n%s", body)
+	page := string(body)
+	start := strings.Index(page, `<section id="`+id+`">`)
+	if start < 0 {
+		t.Fatalf("the status page has no section %q:\n%s", id, page)
 	}
-	return string(body[start:end])
+	end := strings.Index(page[start:], `</section>`)
+	if end < 0 {
+		t.Fatalf("the status page's section %q does not end:\n%s", id, page)
+	}
+	return page[start : start+end]
 }
 
 // TestSilencesAcrossEvaluators: on-call silences a service with amtool
 // on one evaluator's console while another evaluator owns the service.
 // The owner holds back the page its burn raises (its console lists the
-// page as silenced by that ID, and so does the first console, from the
-// alerts the owner publishes); `amtool silence expire` on the owner's
+// page as silenced by that ID, and so do the first console's API and
+// status page, from what the owner publishes); `amtool silence expire` on the owner's
 // console lets the page through, once, and the first console sees the
 // silence expired.
 func TestSilencesAcrossEvaluators(t *testing.T) {
@@ -170,8 +173,11 @@ func TestSilencesAcrossEvaluators(t *testing.T) {
 	if !groupedPage(t, console, hot) {
 		t.Errorf("the first console lists no alert group holding %s's page (/api/v2/alerts/groups)", hot)
 	}
-	if firing := firingSection(t, console); !strings.Contains(firing, hot) {
+	if firing := statusSection(t, console, "alerts"); !strings.Contains(firing, hot) {
 		t.Errorf("the first console's status page does not list %s's page as firing:\n%s", hot, firing)
+	}
+	if slos := statusSection(t, console, "slos"); !strings.Contains(slos, `data-slo="`+hot+`/`) {
+		t.Errorf("the first console's status page does not show %s's SLO:\n%s", hot, slos)
 	}
 
 	amtool(t, owner, "silence", "expire", id)

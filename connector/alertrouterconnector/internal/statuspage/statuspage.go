@@ -65,6 +65,9 @@ type Settings struct {
 	// Alerts lists the firing alerts; nil means the Engine's. In a fleet
 	// it adds the other evaluators' alerts.
 	Alerts func(ctx context.Context, now time.Time) []alerts.AlertStatus
+	// Fleet returns the boards of the other evaluators of a fleet, merged
+	// into Board's; nil on a single node.
+	Fleet func(ctx context.Context, now time.Time) []statusboard.Snapshot
 }
 
 // Page is the status page.
@@ -175,7 +178,11 @@ func (p *Page) build(ctx context.Context) *view {
 		}
 		return a.Since.Compare(b.Since)
 	})
-	for _, s := range p.s.Board.SLOs() {
+	board := p.s.Board.Snapshot(0)
+	if p.s.Fleet != nil {
+		board = statusboard.Merge(board, p.s.Fleet(ctx, now)...)
+	}
+	for _, s := range board.SLOs {
 		v.SLOs = append(v.SLOs, sloViewOf(s, now))
 	}
 	slices.SortStableFunc(v.SLOs, func(a, b sloView) int {
@@ -188,7 +195,7 @@ func (p *Page) build(ctx context.Context) *view {
 		}
 		return compareFloat(a.BudgetRemaining, b.BudgetRemaining)
 	})
-	v.Anomalies, v.Watched = p.s.Board.Anomalies()
+	v.Anomalies, v.Watched = board.Anomalies, board.Watched
 	return v
 }
 

@@ -1,6 +1,7 @@
 package statuspage
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -156,4 +157,43 @@ func TestBudgetChart(t *testing.T) {
 	short := budgetChart([]statusboard.Point{{At: t0.Add(-10 * time.Minute), Value: 1}, {At: t0, Value: 0.5}}, 30*24*time.Hour, t0)
 	assert.Equal(t, "0,2 240,30", short.Points)
 	assert.Equal(t, "-10m (since start)", short.From)
+}
+
+// TestPageShowsTheFleet: in a fleet the page lists the alerts, SLOs and
+// flagged series other evaluators publish beside this one's.
+func TestPageShowsTheFleet(t *testing.T) {
+	e := alerts.NewEngine(nil, nil)
+	local := map[string]string{"alertname": "SLOBurnRate-checkout-availability-page", "severity": "page", "service_name": "checkout", "slo": "availability"}
+	e.Ingest(alerts.Alert{Labels: local, State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(local)}, t0)
+	b := statusboard.New()
+	b.PublishSLOs("slo", []statusboard.SLO{{Name: "availability", Service: "checkout", Objective: 0.999, Period: time.Hour, BudgetRemaining: 0.5, At: t0}})
+	b.PublishAnomalies("anomaly", statusboard.Anomalies{Watched: 2})
+	remote := map[string]string{"alertname": "SLOBurnRate-search-latency-ticket", "severity": "ticket", "service_name": "search", "slo": "latency"}
+	remoteAlert := alerts.AlertStatus{Alert: alerts.Alert{Labels: remote, State: alerts.StateFiring, StartsAt: t0, Fingerprint: alerts.Fingerprint(remote)}, UpdatedAt: t0}
+	mux := http.NewServeMux()
+	New(Settings{
+		Engine: e, Board: b, Now: func() time.Time { return t0 },
+		Alerts: func(_ context.Context, now time.Time) []alerts.AlertStatus {
+			return append(e.Alerts(now), remoteAlert)
+		},
+		Fleet: func(context.Context, time.Time) []statusboard.Snapshot {
+			return []statusboard.Snapshot{{
+				SLOs:      []statusboard.SLO{{Name: "latency", Service: "search", Objective: 0.99, Period: time.Hour, BudgetRemaining: 0.25, At: t0}},
+				Anomalies: []statusboard.Anomaly{{Metric: "calls", Service: "search", Score: 0.9, Reason: "above_band", Since: t0}},
+				Watched:   5,
+			}}
+		},
+	}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	code, body := get(t, srv, "/")
+	require.Equal(t, http.StatusOK, code)
+	for _, want := range []string{
+		`<title>(2) Vigil on-call</title>`,
+		`data-alert="SLOBurnRate-checkout-availability-page"`, `data-alert="SLOBurnRate-search-latency-ticket"`,
+		`data-slo="checkout/availability"`, `data-slo="search/latency"`,
+		`data-anomaly="search/calls"`, `1 flagged of 7 series watched`,
+	} {
+		assert.Contains(t, body, want)
+	}
 }
