@@ -30,3 +30,53 @@ func BenchmarkFlush(b *testing.B) {
 		e.Flush(now)
 	}
 }
+
+// BenchmarkFleetView measures what the alerts of one evaluator of a fleet
+// cost each flush_interval and each console request, with 1000 firing
+// alerts (500 SLOs of 50 services, a page and a ticket each) on it and
+// 1000 on another evaluator: publishing an unchanged view (the usual
+// case: computed and compared, not written), publishing a changed one,
+// and a console's list of the fleet's alerts.
+func BenchmarkFleetView(b *testing.B) {
+	store := NewMemStore()
+	var views []*FleetView
+	for ev := range 2 {
+		cfg := DefaultConfig()
+		cfg.ResolveTimeout = 1000 * time.Hour
+		e := NewEngine(cfg, store)
+		e.ShardByService()
+		for i := range 500 {
+			for _, sev := range []string{"page", "ticket"} {
+				e.Ingest(alertOf("Burn", "severity", sev, "slo", fmt.Sprintf("slo-%d", i), "service_name", fmt.Sprintf("svc-%d-%d", ev, i%50)), t0)
+			}
+		}
+		v := NewFleetView(e, store, fmt.Sprint("ev", ev))
+		if err := v.Publish(context.Background(), t0, nil); err != nil {
+			b.Fatal(err)
+		}
+		views = append(views, v)
+	}
+	b.Run("publish unchanged", func(b *testing.B) {
+		for i := range b.N {
+			// Within ViewRefresh of the last write.
+			if err := views[0].Publish(context.Background(), t0.Add(time.Duration(i%4)*time.Second/4), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("publish changed", func(b *testing.B) {
+		for i := range b.N {
+			if err := views[0].Publish(context.Background(), t0.Add(time.Duration(i+1)*ViewRefresh), nil); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
+	b.Run("list the fleet", func(b *testing.B) {
+		for range b.N {
+			got, err := views[0].Alerts(context.Background(), t0.Add(time.Second))
+			if err != nil || len(got) != 2000 {
+				b.Fatal(len(got), err)
+			}
+		}
+	})
+}
