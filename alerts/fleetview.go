@@ -118,14 +118,8 @@ func ViewKey(evaluator string) string {
 // changed since it was last written or is ViewRefresh old, and refreshes
 // the evaluator's entry in the index every ViewRefresh.
 func (v *FleetView) Publish(ctx context.Context, now time.Time, attachment json.RawMessage) error {
-	view := View{Version: viewVersion, Evaluator: v.evaluator, UpdatedAt: now, Alerts: v.engine.Alerts(now), Attachment: attachment}
-	for _, g := range v.engine.Groups(now) {
-		vg := ViewGroup{Key: g.Key, Labels: g.Labels, Receiver: g.Receiver}
-		for _, st := range g.Alerts {
-			vg.Fingerprints = append(vg.Fingerprints, st.Alert.Fingerprint)
-		}
-		view.Groups = append(view.Groups, vg)
-	}
+	view := View{Version: viewVersion, Evaluator: v.evaluator, UpdatedAt: now, Alerts: v.engine.Alerts(now),
+		Groups: v.engine.viewGroups(), Attachment: attachment}
 	content, err := json.Marshal([]any{view.Alerts, view.Groups, view.Attachment})
 	if err != nil {
 		return err
@@ -153,6 +147,33 @@ func (v *FleetView) Publish(ctx context.Context, now time.Time, attachment json.
 		v.published, v.at = content, now
 	}
 	return errors.Join(errs...)
+}
+
+// viewGroups returns the groups holding firing alerts, by group key, each
+// with its firing alerts by fingerprint: Groups without the alerts'
+// statuses, which the view holds once in its Alerts.
+func (e *Engine) viewGroups() []ViewGroup {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return e.viewGroupsLocked()
+}
+
+// viewGroupsLocked is viewGroups with e.mu held.
+func (e *Engine) viewGroupsLocked() []ViewGroup {
+	var out []ViewGroup
+	for _, key := range slices.Sorted(maps.Keys(e.groups)) {
+		g := e.groups[key]
+		vg := ViewGroup{Key: key, Labels: maps.Clone(g.labels), Receiver: g.route.Receiver}
+		for _, fp := range slices.Sorted(maps.Keys(g.alerts)) {
+			if st := e.alerts[fp]; st != nil && st.alert.Firing() {
+				vg.Fingerprints = append(vg.Fingerprints, fp)
+			}
+		}
+		if len(vg.Fingerprints) > 0 {
+			out = append(out, vg)
+		}
+	}
+	return out
 }
 
 // Withdraw removes the evaluator's view, when it stops: its services'

@@ -65,17 +65,12 @@ func (e *Engine) Groups(now time.Time) []GroupStatus {
 	defer e.mu.Unlock()
 	q := e.newQuery(now)
 	var out []GroupStatus
-	for _, key := range slices.Sorted(maps.Keys(e.groups)) {
-		g := e.groups[key]
-		gs := GroupStatus{Key: key, Labels: maps.Clone(g.labels), Receiver: g.route.Receiver}
-		for _, fp := range slices.Sorted(maps.Keys(g.alerts)) {
-			if st := e.alerts[fp]; st != nil && st.alert.Firing() {
-				gs.Alerts = append(gs.Alerts, q.status(st))
-			}
+	for _, g := range e.viewGroupsLocked() {
+		gs := GroupStatus{Key: g.Key, Labels: g.Labels, Receiver: g.Receiver}
+		for _, fp := range g.Fingerprints {
+			gs.Alerts = append(gs.Alerts, q.status(e.alerts[fp]))
 		}
-		if len(gs.Alerts) > 0 {
-			out = append(out, gs)
-		}
+		out = append(out, gs)
 	}
 	return out
 }
