@@ -41,10 +41,6 @@ func Notes(specs []Spec) []Note {
 					msg = fmt.Sprintf("SLO %s runs in the Prometheus rules only: %s", s.ID(), ev.Reason)
 				}
 				out = append(out, Note{Pos: s.Pos, Msg: msg})
-				if ev.InStream && waits(s.AlertWindows()) {
-					out = append(out, Note{Pos: s.Pos, Msg: fmt.Sprintf(
-						"SLO %s: the collector's alerts fire on the first evaluation their condition holds; the rules' for: applies to the Prometheus alerts only", s.ID())})
-				}
 			}
 			if s.Window.Calendar != "" {
 				out = append(out, Note{Pos: s.Pos, Msg: fmt.Sprintf(
@@ -76,13 +72,4 @@ func checkDuplicates(specs []Spec) ValidationErrors {
 		}
 	}
 	return errs
-}
-
-func waits(windows []AlertWindow) bool {
-	for _, w := range windows {
-		if w.For > 0 {
-			return true
-		}
-	}
-	return false
 }

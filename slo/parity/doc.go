@@ -70,8 +70,10 @@
 // At every minute of the four days the test requires, of the connector's
 // metrics and of the tracker's statuses alike: each burn rate and the
 // budget remaining within the tolerance below; each alert rule's
-// expression non-empty (firing; for: is 0) at exactly the steps where the
-// alert of that severity fires, inhibition of the ticket by the page
+// expression non-empty, for as long as its for: (testdata/edge.yaml's
+// table waits as Pyrra's does: a rule and a timer per page row, one for
+// the ticket's), at exactly the steps where the alert of that severity
+// fires, inhibition of the ticket by the page
 // included, except where the rule, which holds no state, cannot follow
 // the tracker's "one problem, one incident" (package slo/tracker): after
 // the page resolves, the ticket condition of the paged burst fires the

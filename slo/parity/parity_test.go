@@ -2,6 +2,7 @@ package parity
 
 import (
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"path/filepath"
@@ -521,24 +522,29 @@ func logSamples(t *testing.T, def *slo.SLO, windows []time.Duration, steps []tim
 }
 
 // compareAlerts evaluates each generated alerting rule's expression at
-// every step (for: 0, so a non-empty result is a firing alert) and
-// requires the tracker's alert of that severity to fire at exactly the
-// same steps, but for the ticket steps the stateless rule cannot follow
-// (the tracker's paged-burst hold, see below). It returns the tracker's
-// firing steps by severity, which the connector must match exactly.
+// every step, applies the rule's for: as Prometheus's rule manager does
+// at evaluations every step (firing once the expression has returned a
+// result at every evaluation of the last for:), and requires the
+// tracker's alert of that severity to fire at exactly the steps where
+// one of the severity's rules fires (a table whose rows wait differently
+// has a rule per row), but for the ticket steps the stateless rule cannot
+// follow (the tracker's paged-burst hold, see below). It returns the
+// tracker's firing steps by severity, which the connector must match
+// exactly.
 func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.RuleGroups, steps []time.Time,
 	statusAt func(time.Time) tracker.Status, burn map[time.Duration]map[int64]float64) map[string]map[int64]bool {
 	t.Helper()
 	promFiring := map[string]map[int64]bool{}
 	expected := map[string]map[int64]bool{}
-	var alertRules []rulefmt.Rule
+	alertRules := map[string][]rulefmt.Rule{} // by severity
 	for _, g := range groups.Groups {
 		if g.Name != rules.GroupName(def) {
 			continue
 		}
 		for _, r := range g.Rules {
 			if r.Alert != "" {
-				alertRules = append(alertRules, r)
+				severity := r.Labels[conventions.LabelSeverity]
+				alertRules[severity] = append(alertRules[severity], r)
 			}
 		}
 	}
@@ -548,8 +554,8 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 			severities = append(severities, s)
 		}
 	}
-	if len(alertRules) != len(severities) {
-		t.Fatalf("%d alerting rules, tracker alerts on %v", len(alertRules), severities)
+	if got := slices.Sorted(maps.Keys(alertRules)); !slices.Equal(got, slices.Sorted(slices.Values(severities))) {
+		t.Fatalf("alerting rules of severities %v, tracker alerts on %v", got, severities)
 	}
 	if len(alertRules) == 0 {
 		t.Logf("%s has no alerting policy: no alert to compare", def.ID())
@@ -565,7 +571,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 	closest, closestAt, closestWhat := math.Inf(1), time.Time{}, "none"
 	for _, at := range steps {
 		st := statusAt(at)
-		for _, aw := range slo.AlertWindows(def.Window.Period()) {
+		for _, aw := range def.AlertWindows() {
 			long, short := windowStatus(&st, aw.Long), windowStatus(&st, aw.Short)
 			if long.Good+long.Bad < float64(minEventsOf(def, aw.Severity)) {
 				continue
@@ -589,24 +595,56 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 	}
 
 	first, last := steps[0], steps[len(steps)-1]
-	for _, r := range alertRules {
-		severity := r.Labels[conventions.LabelSeverity]
-		if time.Duration(r.For) != 0 {
-			t.Fatalf("alert %s has for: %v; the step comparison needs 0", r.Alert, time.Duration(r.For))
-		}
+	for _, severity := range severities {
 		firing := map[int64]bool{}
 		promFiring[severity] = firing
-		for _, s := range prom.queryRange(r.Expr, first, last, step) {
-			for k, v := range s.labels {
-				if r.Labels[k] != "" && r.Labels[k] != v {
-					t.Fatalf("alert %s returned label %s=%q", r.Alert, k, v)
+		waits := false
+		var changes []time.Time // where a rule's expression starts or stops returning a result
+		for _, r := range alertRules[severity] {
+			wait := time.Duration(r.For)
+			waits = waits || wait > 0
+			active := map[int64]bool{}
+			for _, s := range prom.queryRange(r.Expr, first, last, step) {
+				for k, v := range s.labels {
+					if r.Labels[k] != "" && r.Labels[k] != v {
+						t.Fatalf("alert %s returned label %s=%q", r.Alert, k, v)
+					}
+				}
+				for ts := range s.values {
+					active[ts] = true
 				}
 			}
-			for ts := range s.values {
-				firing[ts] = true
+			// The rule fires at a step once its expression has returned a
+			// result at every step of the last for:, as the rule manager
+			// does (an alert active since activeAt fires at the first
+			// evaluation at or after activeAt+for).
+			var since time.Time
+			for i, at := range steps {
+				if !active[at.Unix()] {
+					since = time.Time{}
+				} else if since.IsZero() {
+					since = at
+				}
+				if !since.IsZero() && at.Sub(since) >= wait {
+					firing[at.Unix()] = true
+				}
+				if i > 0 && active[at.Unix()] != active[steps[i-1].Unix()] {
+					// Spot-check the range query with an instant query at
+					// the change and the step before it, as a server's
+					// rule evaluation at that time would run it.
+					for _, when := range []time.Time{at, steps[i-1]} {
+						if got := len(prom.query(r.Expr, when)) > 0; got != active[when.Unix()] {
+							t.Errorf("alert %s at %s: instant query active=%v, range query active=%v", r.Alert, when.Format(time.RFC3339), got, active[when.Unix()])
+						}
+					}
+					changes = append(changes, at)
+				}
 			}
 		}
-		var streamFiring, promFiring, inhibited, held, kept, mismatches int
+		if waits && len(changes) == 0 {
+			t.Errorf("%s: no rule's expression ever changed: the wait is not exercised", severity)
+		}
+		var streamFiring, promFiring, inhibited, held, kept, mismatches, waited int
 		var streamEdges, promEdges []string
 		prevS, prevP := false, false
 		// want is the tracker's firing as the stateless rule sees it.
@@ -619,7 +657,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 		// is held to the tracker's firing below.
 		want := map[int64]bool{}
 		expected[severity] = want
-		for i, at := range steps {
+		for _, at := range steps {
 			st := statusAt(at)
 			a, _ := st.Alert(severity)
 			page, _ := st.Alert(conventions.SeverityPage)
@@ -636,7 +674,9 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 				switch {
 				case a.PagedBurst:
 					held++
-					stateless = true
+					// The rule fires there once its wait is over, which
+					// the tracker, holding the ticket, does not track.
+					stateless = !waits || p
 				case a.Firing && page.Firing:
 					kept++
 					stateless = false
@@ -650,14 +690,9 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 			}
 			if p != prevP {
 				promEdges = append(promEdges, edge(at, p))
-				// Spot-check the range query with an instant query at
-				// the change and the step before it, as a server's rule
-				// evaluation at that time would run it.
-				for _, when := range []time.Time{at, steps[max(i-1, 0)]} {
-					if got := len(prom.query(r.Expr, when)) > 0; got != firing[when.Unix()] {
-						t.Errorf("alert %s at %s: instant query firing=%v, range query firing=%v", r.Alert, when.Format(time.RFC3339), got, firing[when.Unix()])
-					}
-				}
+			}
+			if waits && !p && !a.Inhibited && !a.PagedBurst && conditionHolds(def, severity, &st) {
+				waited++ // the condition holds, the rules' wait is not over
 			}
 			prevS, prevP = a.Firing, p
 			if stateless != p {
@@ -672,6 +707,12 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 			t.Errorf("%s alert: %d steps disagree in all", severity, mismatches)
 		}
 		t.Logf("%s alert: firing %d steps on the tracker, %d on prometheus", severity, streamFiring, promFiring)
+		if waits {
+			t.Logf("%s alert: condition held while the rules waited on %d steps", severity, waited)
+			if waited == 0 {
+				t.Errorf("%s alert: the condition never held without firing: the wait is not exercised", severity)
+			}
+		}
 		if severity == conventions.SeverityTicket {
 			// The per-step comparison covers these steps too: the rule's
 			// `unless` must hold the ticket back exactly where the
@@ -753,6 +794,19 @@ func checkScenario(t *testing.T, def *slo.SLO, severity string, steps []time.Tim
 			t.Errorf("ticket did not fire during the elevated errors")
 		}
 	}
+}
+
+// conditionHolds reports whether a row of the severity holds in st: the
+// burn rate above its threshold over both windows, the long one holding
+// MinEvents.
+func conditionHolds(def *slo.SLO, severity string, st *tracker.Status) bool {
+	for _, aw := range def.AlertWindows() {
+		long, short := windowStatus(st, aw.Long), windowStatus(st, aw.Short)
+		if aw.Severity == severity && long.BurnRate > aw.BurnRate && short.BurnRate > aw.BurnRate && long.Good+long.Bad >= float64(minEventsOf(def, severity)) {
+			return true
+		}
+	}
+	return false
 }
 
 func hasAlert(st *tracker.Status, severity string) bool {

@@ -68,6 +68,13 @@
 // keep_firing_for) keeps the alert firing until the condition has stayed
 // false that long.
 //
+// A table whose rows wait (slo.AlertWindow.For: Pyrra's, an OpenSLO
+// alertAfter, a Vigil spec's for:) fires as the Prometheus rules do with
+// for:: its condition must hold at every evaluation for that long, with a
+// timer per row where the rows wait differently (wait.go). A ticket not
+// firing also waits while the page's condition holds, before the page
+// fires, as its rule's `unless` on that condition does.
+//
 // # One problem, one incident
 //
 // A page covers the ticket of the same series. The ticket's windows are

@@ -30,7 +30,9 @@ type AlertStatus struct {
 	// one incident").
 	Firing bool
 	// Inhibited is set on a ticket whose condition holds but which does
-	// not fire because the page of the same series fires.
+	// not fire because the page of the same series fires, or because the
+	// page's condition holds while the page waits to fire (its rows'
+	// For).
 	Inhibited bool
 	// PagedBurst is set on a ticket whose condition holds, after the page
 	// of the same series resolved, but comes from the burst that page
@@ -183,6 +185,7 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 	status.Good, status.Bad = s.sum(st.layout.budget, status.BudgetStart.UnixNano(), to)
 	status.ErrorBudgetRemaining = 1 - burnRate(status.Good, status.Bad, budgetRatio)
 
+	pageHolds := false // the page's condition, which stops the ticket's timers
 	for i, severity := range severities {
 		policy := policyOf(def.Alerting, i)
 		a := &s.alerts[i]
@@ -194,6 +197,21 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 			continue
 		}
 		w, long, short, holds := condition(st.windows, severity, policy, &status)
+		if i == pageIdx {
+			pageHolds = holds
+		}
+		// A ticket not firing waits while the page's condition holds,
+		// even before the page fires (it may wait, see wait.go), as the
+		// ticket rule's `unless` on the page's condition does.
+		blocked := i == ticketIdx && pageHolds && !a.firing
+		fires := holds && !blocked
+		if plan := &st.waits[i]; plan.waits {
+			fires = false
+			if r := a.waited(plan, st.windows, rowsHolding(st.windows, policy, &status), !blocked, now); r >= 0 {
+				fires, w = true, st.windows[r]
+				long, short = windowOf(&status, w.Long).BurnRate, windowOf(&status, w.Short).BurnRate
+			}
+		}
 		var heldByPage bool // the ticket's condition holds but the page covers it
 		if i == ticketIdx {
 			heldByPage = holdTicket(s, def.Alerting.Page != nil, holds)
@@ -202,7 +220,7 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 		case heldByPage:
 			// Not firing (holdTicket never holds a firing ticket): the
 			// page covers this burst.
-		case holds:
+		case fires:
 			a.clearSince = time.Time{}
 			if a.firing {
 				a.window = w
@@ -224,9 +242,12 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 			}
 		}
 		as := AlertStatus{Severity: severity, Firing: a.firing}
-		if heldByPage {
+		switch {
+		case heldByPage:
 			as.Inhibited = s.alerts[pageIdx].firing
 			as.PagedBurst = !as.Inhibited
+		case blocked && holds:
+			as.Inhibited = true
 		}
 		if a.firing {
 			as.Since, as.Window = a.since, a.window
@@ -283,12 +304,32 @@ func condition(windows []slo.AlertWindow, severity string, policy *slo.AlertPoli
 		if w.Severity != severity {
 			continue
 		}
-		long, short := windowOf(status, w.Long), windowOf(status, w.Short)
-		if long.BurnRate > w.BurnRate && short.BurnRate > w.BurnRate && long.Good+long.Bad >= float64(minEvents) {
-			return w, long.BurnRate, short.BurnRate, true
+		if rowHolds(w, minEvents, status) {
+			return w, windowOf(status, w.Long).BurnRate, windowOf(status, w.Short).BurnRate, true
 		}
 	}
 	return slo.AlertWindow{}, 0, 0, false
+}
+
+// rowHolds reports whether the burn rate exceeds w's threshold over both
+// its windows, the long one holding at least minEvents events.
+func rowHolds(w slo.AlertWindow, minEvents int, status *Status) bool {
+	long, short := windowOf(status, w.Long), windowOf(status, w.Short)
+	return long.BurnRate > w.BurnRate && short.BurnRate > w.BurnRate && long.Good+long.Bad >= float64(minEvents)
+}
+
+// rowsHolding reports, for each row of windows, whether it holds under
+// policy (the rows of the policy's severity matter).
+func rowsHolding(windows []slo.AlertWindow, policy *slo.AlertPolicy, status *Status) []bool {
+	minEvents := policy.MinEvents
+	if minEvents <= 0 {
+		minEvents = slo.DefaultMinEvents
+	}
+	holds := make([]bool, len(windows))
+	for i, w := range windows {
+		holds[i] = rowHolds(w, minEvents, status)
+	}
+	return holds
 }
 
 func windowOf(status *Status, d time.Duration) WindowStatus {
@@ -313,7 +354,8 @@ func resolvedTransition(st *sloState, s *series, idx int, now time.Time, status 
 		tr.BurnRateShort, _ = status.BurnRate(a.window.Short)
 		tr.ErrorBudgetRemaining = status.ErrorBudgetRemaining
 	}
-	*a = alertState{}
+	// The timers keep running: another row may still be on its way.
+	*a = alertState{pending: a.pending}
 	return tr
 }
 

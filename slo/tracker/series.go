@@ -48,6 +48,9 @@ type alertState struct {
 	clearSince time.Time
 	// window is the window pair that made the alert fire.
 	window slo.AlertWindow
+	// pending are the timers of an alert whose rows wait (see wait.go):
+	// when each row's condition, or the rows' together, began to hold.
+	pending []time.Time
 }
 
 // allocate makes the series' rings, if it has none, with now as their
@@ -89,13 +92,14 @@ type Refusals struct {
 }
 
 // sloState is the state of one SLO: its definition and its series. mu
-// guards everything but the fields set at creation (def, layout, windows,
+// guards everything but the fields set at creation (def, layout, windows, waits,
 // fingerprint, maxGroups).
 type sloState struct {
 	def         slo.SLO
 	fingerprint string
 	layout      *layout
 	windows     []slo.AlertWindow
+	waits       [len(severities)]waitPlan
 	maxGroups   int
 
 	mu      sync.Mutex
@@ -111,6 +115,7 @@ func newSLOState(def slo.SLO) *sloState {
 		fingerprint: accountingFingerprint(def),
 		layout:      newLayoutFor(def.Window, def.BurnRateWindows()),
 		windows:     def.AlertWindows(),
+		waits:       planWaits(def.AlertWindows()),
 		maxGroups:   def.MaxGroups,
 		series:      map[string]*series{},
 	}

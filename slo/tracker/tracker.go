@@ -82,6 +82,7 @@ func (st *sloState) withDefinition(def slo.SLO) *sloState {
 		fingerprint: st.fingerprint,
 		layout:      st.layout,
 		windows:     st.windows,
+		waits:       st.waits,
 		maxGroups:   def.MaxGroups,
 		series:      st.series,
 		keys:        st.keys,
