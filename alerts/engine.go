@@ -267,7 +267,10 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 		if st == nil {
 			st = &alertState{groups: map[string]bool{}}
 			e.alerts[a.Fingerprint] = st
-		} else if st.alert.Firing() && !st.alert.StartsAt.IsZero() && st.alert.StartsAt.Before(a.StartsAt) {
+		} else if st.alert.Firing() && !st.alert.StartsAt.IsZero() && (a.StartsAt.IsZero() || st.alert.StartsAt.Before(a.StartsAt)) {
+			// Still the same firing: it started when first reported, as
+			// Alertmanager merges a re-posted alert, also when the
+			// report says no start.
 			a.StartsAt = st.alert.StartsAt
 		}
 		if a.StartsAt.IsZero() {

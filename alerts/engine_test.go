@@ -311,3 +311,29 @@ route: {receiver: oncall, group_by: ['...']}
 		})
 	}
 }
+
+// TestReReportKeepsStart: a firing alert re-reported keeps the start of
+// its first report, with or without a start of its own (an alert posted
+// through the API without startsAt), as Alertmanager merges re-posted
+// alerts; an earlier start moves it back.
+func TestReReportKeepsStart(t *testing.T) {
+	e := NewEngine(nil, nil)
+	startOf := func() time.Time {
+		t.Helper()
+		got := e.Alerts(t0.Add(time.Hour))
+		require.Len(t, got, 1)
+		return got[0].Alert.StartsAt
+	}
+	e.Ingest(pageCheckout, t0)
+	assert.Equal(t, t0, startOf(), "no start: the first report's time")
+	e.Ingest(pageCheckout, t0.Add(time.Minute))
+	assert.Equal(t, t0, startOf(), "re-reported without a start")
+	later := pageCheckout
+	later.StartsAt = t0.Add(30 * time.Second)
+	e.Ingest(later, t0.Add(2*time.Minute))
+	assert.Equal(t, t0, startOf(), "re-reported with a later start")
+	earlier := pageCheckout
+	earlier.StartsAt = t0.Add(-time.Minute)
+	e.Ingest(earlier, t0.Add(3*time.Minute))
+	assert.Equal(t, t0.Add(-time.Minute), startOf(), "re-reported with an earlier start")
+}
