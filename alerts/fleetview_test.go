@@ -3,6 +3,7 @@ package alerts
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -22,7 +23,7 @@ func fleetViews(t *testing.T, n int) ([]*Engine, []*FleetView, *countingStore) {
 		engines[i] = NewEngine(nil, store)
 		engines[i].ShardByService()
 		require.NoError(t, engines[i].Restore(context.Background(), t0))
-		views[i] = NewFleetView(engines[i], store, "ev"+string(rune('0'+i)))
+		views[i] = NewFleetView(engines[i], store, "ev"+string(rune('0'+i)), time.Second)
 	}
 	return engines, views, store
 }
@@ -139,7 +140,7 @@ receivers:
 	require.ElementsMatch(t, []string{ticketCheckout.Fingerprint, ticketSearch.Fingerprint}, fingerprintsOf(got))
 	for _, st := range got {
 		if st.Alert.Fingerprint == ticketCheckout.Fingerprint {
-			assert.Equal(t, t0.Add(10*time.Second), st.UpdatedAt, "as the most recent view holds it")
+			assert.Equal(t, t0.Add(10*time.Second), st.UpdatedAt, "as the evaluator that saw it reported last holds it")
 		}
 	}
 	got, err = views[0].Alerts(ctx, t0.Add(13*time.Second))
@@ -157,9 +158,10 @@ receivers:
 }
 
 // TestFleetViewFollowsTheEvaluators: a resolve leaves the other consoles
-// at the holder's next publish; a view not refreshed for ViewStale (a
-// dead evaluator) is not shown, one withdrawn (a clean stop) at once, and
-// a view gone for an hour is removed from the store.
+// at the holder's next publish; a view whose index entry stopped changing
+// for three refresh periods (a dead evaluator) is not shown, one
+// withdrawn (a clean stop) at once, and an entry unchanged for
+// viewForget is removed with its values.
 func TestFleetViewFollowsTheEvaluators(t *testing.T) {
 	ctx := context.Background()
 	engines, views, store := fleetViews(t, 3)
@@ -181,10 +183,12 @@ func TestFleetViewFollowsTheEvaluators(t *testing.T) {
 
 	// The second evaluator keeps publishing; the third has died.
 	engines[1].Ingest(ticketSearch, t0.Add(2*time.Second))
-	for at := t0.Add(2 * time.Second); at.Before(t0.Add(ViewStale + 2*time.Second)); at = at.Add(time.Second) {
+	stale := viewStaleRefreshes * ViewRefresh
+	for at := t0.Add(2 * time.Second); !at.After(t0.Add(stale)); at = at.Add(time.Second) {
 		publishAll(t, at, views[0], views[1])
+		assert.Len(t, listed(at), 3, "at +%v, within three refresh periods", at.Sub(t0))
 	}
-	at := t0.Add(ViewStale + 2*time.Second)
+	at := t0.Add(stale + time.Second)
 	publishAll(t, at, views[0], views[1])
 	assert.ElementsMatch(t, []string{pageCheckout.Fingerprint, ticketSearch.Fingerprint}, listed(at), "the dead evaluator's view is stale")
 
@@ -200,38 +204,115 @@ func TestFleetViewFollowsTheEvaluators(t *testing.T) {
 	publishAll(t, t0.Add(viewForget+time.Minute), views[0])
 	data, err = store.Get(ctx, ViewKey("ev2"))
 	require.NoError(t, err)
-	assert.Nil(t, data, "forgotten an hour after it was last refreshed")
+	assert.Nil(t, data, "forgotten once unchanged for viewForget")
 }
 
-// TestFleetViewWritesOnChange: an evaluator writes its view when it
-// changed, and otherwise every ViewRefresh only.
-func TestFleetViewWritesOnChange(t *testing.T) {
-	engines, views, store := fleetViews(t, 1)
-	engines[0].Ingest(pageCheckout, t0)
-	for at := t0; at.Before(t0.Add(ViewRefresh)); at = at.Add(time.Second) {
-		publishAll(t, at, views[0])
+// TestFleetViewIgnoresClocks: liveness is judged on the reader's clock,
+// by when it saw each evaluator's index entry change, so evaluators whose
+// clocks are an hour ahead or behind, or whose persist loop runs every
+// 20s, are shown as long as they publish, and hidden once they stop.
+func TestFleetViewIgnoresClocks(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemStore()
+	var engines []*Engine
+	var views []*FleetView
+	for i, interval := range []time.Duration{time.Second, time.Second, time.Second, 20 * time.Second} {
+		e := NewEngine(nil, store)
+		e.ShardByService()
+		require.NoError(t, e.Restore(ctx, t0))
+		engines = append(engines, e)
+		views = append(views, NewFleetView(e, store, fmt.Sprint("ev", i), interval))
 	}
-	assert.Equal(t, 1, store.setsOf(ViewKey("ev0")), "unchanged within ViewRefresh")
-	publishAll(t, t0.Add(ViewRefresh), views[0])
-	assert.Equal(t, 2, store.setsOf(ViewKey("ev0")), "refreshed")
-	engines[0].Ingest(ticketSearch, t0.Add(ViewRefresh+time.Second))
-	publishAll(t, t0.Add(ViewRefresh+time.Second), views[0])
-	assert.Equal(t, 3, store.setsOf(ViewKey("ev0")), "changed")
-	require.NoError(t, views[0].Publish(context.Background(), t0.Add(ViewRefresh+2*time.Second), []byte(`{"slos":1}`)))
-	assert.Equal(t, 4, store.setsOf(ViewKey("ev0")), "attachment changed")
+	engines[1].Ingest(pageCheckout, t0)
+	engines[2].Ingest(ticketSearch, t0)
+	engines[3].Ingest(euAlert, t0)
+	skew := []time.Duration{0, time.Hour, -time.Hour, 0}
+	for s := 0; s <= 120; s++ {
+		at := t0.Add(time.Duration(s) * time.Second)
+		for i, v := range views {
+			if i == 3 && s%20 != 0 {
+				continue // a persist loop every 20s
+			}
+			require.NoError(t, v.Publish(ctx, at.Add(skew[i]), nil))
+		}
+		got, err := views[0].Alerts(ctx, at)
+		require.NoError(t, err)
+		require.Len(t, got, 3, "at +%ds", s)
+	}
+	// The evaluator an hour ahead stops: hidden three periods later.
+	for s := 121; s <= 150; s++ {
+		at := t0.Add(time.Duration(s) * time.Second)
+		require.NoError(t, views[0].Publish(ctx, at, nil))
+		got, err := views[0].Alerts(ctx, at)
+		require.NoError(t, err)
+		if s <= 135 {
+			assert.Contains(t, fingerprintsOf(got), pageCheckout.Fingerprint, "at +%ds", s)
+		} else {
+			assert.NotContains(t, fingerprintsOf(got), pageCheckout.Fingerprint, "at +%ds", s)
+		}
+	}
 }
 
-// TestFleetViewAttachment: what an evaluator attaches to its view reaches
-// the others.
-func TestFleetViewAttachment(t *testing.T) {
+// TestFleetViewWritesOnChange: an evaluator writes its view when its
+// alerts or groups change, and when only report times changed at most
+// every viewVolatileRefresh; its attachment at most every
+// viewAttachmentRefresh.
+func TestFleetViewWritesOnChange(t *testing.T) {
+	ctx := context.Background()
+	engines, views, store := fleetViews(t, 1)
+	key := ViewKey("ev0")
+	engines[0].Ingest(pageCheckout, t0)
+	for s := 0; s <= 40; s++ {
+		publishAll(t, t0.Add(time.Duration(s)*time.Second), views[0])
+	}
+	assert.Equal(t, 1, store.setsOf(key), "unchanged: written once")
+	engines[0].Ingest(pageCheckout, t0.Add(41*time.Second))
+	publishAll(t, t0.Add(41*time.Second), views[0])
+	assert.Equal(t, 2, store.setsOf(key), "re-reported, 41s after the last write")
+	engines[0].Ingest(pageCheckout, t0.Add(45*time.Second))
+	publishAll(t, t0.Add(45*time.Second), views[0])
+	assert.Equal(t, 2, store.setsOf(key), "re-reported 4s after the last write")
+	engines[0].Ingest(ticketSearch, t0.Add(46*time.Second))
+	publishAll(t, t0.Add(46*time.Second), views[0])
+	assert.Equal(t, 3, store.setsOf(key), "a new alert, at once")
+
+	attachment := ViewAttachmentKey("ev0")
+	require.NoError(t, views[0].Publish(ctx, t0.Add(47*time.Second), []byte(`{"a":1}`)))
+	require.NoError(t, views[0].Publish(ctx, t0.Add(48*time.Second), []byte(`{"a":2}`)))
+	assert.Equal(t, 1, store.setsOf(attachment), "the first attachment at once, a change within 10s waits")
+	require.NoError(t, views[0].Publish(ctx, t0.Add(57*time.Second), []byte(`{"a":2}`)))
+	assert.Equal(t, 2, store.setsOf(attachment))
+	require.NoError(t, views[0].Publish(ctx, t0.Add(120*time.Second), []byte(`{"a":2}`)))
+	assert.Equal(t, 2, store.setsOf(attachment), "unchanged")
+
+	// A store that lost everything (Redis restarted without persistence)
+	// gets the view and the attachment again at the next refresh.
+	for _, k := range []string{StoreKeyViewIndex, key, attachment} {
+		require.NoError(t, store.Delete(ctx, k))
+	}
+	require.NoError(t, views[0].Publish(ctx, t0.Add(130*time.Second), []byte(`{"a":2}`)))
+	for _, k := range []string{StoreKeyViewIndex, key, attachment} {
+		data, err := store.Get(ctx, k)
+		require.NoError(t, err)
+		assert.NotNil(t, data, k)
+	}
+}
+
+// TestFleetViewAttachments: what an evaluator attaches to its view reaches
+// the others, and goes with its view when it withdraws.
+func TestFleetViewAttachments(t *testing.T) {
 	ctx := context.Background()
 	_, views, _ := fleetViews(t, 2)
 	require.NoError(t, views[1].Publish(ctx, t0, []byte(`{"slos":[]}`)))
-	got, err := views[0].Views(ctx, t0)
+	got, err := views[0].Attachments(ctx, t0)
 	require.NoError(t, err)
 	require.Len(t, got, 1)
 	assert.Equal(t, "ev1", got[0].Evaluator)
-	assert.JSONEq(t, `{"slos":[]}`, string(got[0].Attachment))
+	assert.JSONEq(t, `{"slos":[]}`, string(got[0].Data))
+	require.NoError(t, views[1].Withdraw(ctx))
+	got, err = views[0].Attachments(ctx, t0)
+	require.NoError(t, err)
+	assert.Empty(t, got)
 }
 
 // TestFleetViewWithoutTheStore: when the store does not answer, a
@@ -246,7 +327,7 @@ func TestFleetViewWithoutTheStore(t *testing.T) {
 		e := NewEngine(nil, store)
 		e.ShardByService()
 		require.NoError(t, e.Restore(ctx, t0))
-		engines, views = append(engines, e), append(views, NewFleetView(e, store, name))
+		engines, views = append(engines, e), append(views, NewFleetView(e, store, name, time.Second))
 	}
 	engines[0].Ingest(pageCheckout, t0)
 	engines[1].Ingest(ticketSearch, t0)

@@ -110,15 +110,12 @@ func (c consoleAlerts) boards(ctx context.Context, now time.Time) []statusboard.
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
 	defer cancel()
-	views, err := c.r.view.Views(ctx, now)
+	attachments, err := c.r.view.Attachments(ctx, now)
 	var out []statusboard.Snapshot
-	for _, v := range views {
-		if len(v.Attachment) == 0 {
-			continue
-		}
+	for _, a := range attachments {
 		var snap statusboard.Snapshot
-		if decodeErr := json.Unmarshal(v.Attachment, &snap); decodeErr != nil {
-			err = errors.Join(err, fmt.Errorf("decoding the status of evaluator %s: %w", v.Evaluator, decodeErr))
+		if decodeErr := json.Unmarshal(a.Data, &snap); decodeErr != nil {
+			err = errors.Join(err, fmt.Errorf("decoding the status of evaluator %s: %w", a.Evaluator, decodeErr))
 			continue
 		}
 		out = append(out, snap)
@@ -147,10 +144,17 @@ func (r *router) publishedBoard() json.RawMessage {
 	return r.board
 }
 
+// warnPartial logs, at most once a minute, that a console request could
+// not read what other evaluators publish.
 func (c consoleAlerts) warnPartial(err error) {
-	if err != nil {
-		c.r.logger.Warn("the console lists this evaluator's alerts without those of other evaluators it could not read", zap.Error(err))
+	if err == nil {
+		return
 	}
+	now := time.Now().UnixNano()
+	if last := c.r.viewWarned.Load(); last != 0 && now-last < int64(time.Minute) || !c.r.viewWarned.CompareAndSwap(last, now) {
+		return
+	}
+	c.r.logger.Warn("the console lists this evaluator's alerts without those of other evaluators it could not read (said at most once a minute)", zap.Error(err))
 }
 
 // evaluatorName names this evaluator's alert view: the host name (a

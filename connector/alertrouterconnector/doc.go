@@ -106,11 +106,11 @@
 // any evaluator's console applies on every evaluator within one
 // flush_interval and a store round trip (alerts/silencesync.go has the
 // merge rules). Each evaluator also publishes the firing alerts it holds
-// (alerts.FleetView: when they changed, checked every flush_interval, and
-// every alerts.ViewRefresh), with its SLO and anomaly status
-// (statusboard.Snapshot) attached, and its console adds the other
-// evaluators' to its own when asked, so every console lists the fleet's
-// alerts, SLOs and flagged series.
+// (alerts.FleetView: when they changed, checked every flush_interval;
+// liveness in an index refreshed every alerts.ViewRefresh), with its SLO
+// and anomaly status (statusboard.Snapshot) beside them, and its console
+// adds the other evaluators' to its own when asked, so every console
+// lists the fleet's alerts, SLOs and flagged series.
 //
 // # The console
 //

@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -68,6 +69,9 @@ type router struct {
 	// board's boardVersion (publishedBoard).
 	board        json.RawMessage
 	boardVersion uint64
+	// viewWarned is when a console request last logged that it could not
+	// read the other evaluators' views (Unix ns).
+	viewWarned atomic.Int64
 	// handing is held for reading by each handover and for writing while
 	// a service is dropped, so no handover of a service moving away is
 	// in progress, or recorded, after it was dropped.
@@ -150,7 +154,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 		// the service over; Restore loads the silences.
 		r.engine.ShardByService()
 		r.unregister = r.owner.Register(fleetHandler{r})
-		r.view = alerts.NewFleetView(r.engine, store, evaluatorName())
+		r.view = alerts.NewFleetView(r.engine, store, evaluatorName(), r.cfg.FlushInterval)
 	}
 	if err := r.engine.Restore(ctx, now); err != nil {
 		return fmt.Errorf("restoring the notification log: %w", err)

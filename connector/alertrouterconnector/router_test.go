@@ -422,3 +422,34 @@ func startFleetMember(t *testing.T, store *ownershiptest.Store) (*harness, *owne
 	h := start(t, options{host: storagetest.NewStorageHost().WithExtension(id, m), storageID: &id})
 	return h, m
 }
+
+// TestFleetConsoleListsTheFleet: a console lists the alerts another
+// evaluator of the fleet holds, once that one published them (its persist
+// loop), and stops listing them once it stopped.
+func TestFleetConsoleListsTheFleet(t *testing.T) {
+	store := ownershiptest.NewStore()
+	ctx := context.Background()
+	a, _ := startFleetMember(t, store)
+	b, bm := startFleetMember(t, store)
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	b.at(t, 0, event("page", "firing"))
+	listed := func() []string {
+		t.Helper()
+		var names []string
+		for _, st := range (consoleAlerts{a.r}).Alerts(ctx, a.clock) {
+			names = append(names, st.Alert.Labels[alerts.LabelAlertName])
+		}
+		for _, g := range (consoleAlerts{a.r}).Groups(ctx, a.clock) {
+			for _, st := range g.Alerts {
+				names = append(names, "group "+st.Alert.Labels[alerts.LabelAlertName])
+			}
+		}
+		return names
+	}
+	assert.Empty(t, listed(), "not published yet")
+	require.NoError(t, b.r.persistOnce(ctx))
+	page := "SLOBurnRate-checkout-availability-page"
+	assert.Equal(t, []string{page, "group " + page}, listed())
+	b.stop(t)
+	assert.Empty(t, listed(), "withdrawn when b stopped")
+}
