@@ -359,24 +359,13 @@ func (v *FleetView) livePeers(ctx context.Context, now time.Time) ([]string, err
 // Views reads the views of the other live evaluators at now. With an
 // error (a view could not be read), the views it could read.
 func (v *FleetView) Views(ctx context.Context, now time.Time) ([]View, error) {
-	peers, err := v.livePeers(ctx, now)
-	if err != nil {
-		return nil, err
-	}
+	values, err := v.readPeers(ctx, now, ViewKey)
 	var views []View
-	var errs []error
-	for _, id := range peers {
-		data, err := v.store.Get(ctx, ViewKey(id))
-		if err != nil {
-			errs = append(errs, fmt.Errorf("reading the alert view %s: %w", ViewKey(id), err))
-			continue
-		}
-		if data == nil {
-			continue // withdrawn
-		}
+	errs := []error{err}
+	for _, a := range values {
 		var view View
-		if err := json.Unmarshal(data, &view); err != nil {
-			errs = append(errs, fmt.Errorf("decoding the alert view %s: %w", ViewKey(id), err))
+		if err := json.Unmarshal(a.Data, &view); err != nil {
+			errs = append(errs, fmt.Errorf("decoding the alert view %s: %w", ViewKey(a.Evaluator), err))
 			continue
 		}
 		views = append(views, view)
@@ -387,6 +376,12 @@ func (v *FleetView) Views(ctx context.Context, now time.Time) ([]View, error) {
 // Attachments reads the attachments of the other live evaluators at now.
 // With an error, those it could read.
 func (v *FleetView) Attachments(ctx context.Context, now time.Time) ([]Attachment, error) {
+	return v.readPeers(ctx, now, ViewAttachmentKey)
+}
+
+// readPeers reads the value under key(id) of each other live evaluator
+// at now, skipping those without one (withdrawn).
+func (v *FleetView) readPeers(ctx context.Context, now time.Time, key func(string) string) ([]Attachment, error) {
 	peers, err := v.livePeers(ctx, now)
 	if err != nil {
 		return nil, err
@@ -394,9 +389,9 @@ func (v *FleetView) Attachments(ctx context.Context, now time.Time) ([]Attachmen
 	var out []Attachment
 	var errs []error
 	for _, id := range peers {
-		data, err := v.store.Get(ctx, ViewAttachmentKey(id))
+		data, err := v.store.Get(ctx, key(id))
 		if err != nil {
-			errs = append(errs, fmt.Errorf("reading %s: %w", ViewAttachmentKey(id), err))
+			errs = append(errs, fmt.Errorf("reading %s: %w", key(id), err))
 			continue
 		}
 		if data != nil {

@@ -80,23 +80,22 @@ const viewReadTimeout = 2 * time.Second
 type consoleAlerts struct{ r *router }
 
 func (c consoleAlerts) Alerts(ctx context.Context, now time.Time) []alerts.AlertStatus {
-	if c.r.view == nil {
-		return c.r.engine.Alerts(now)
-	}
-	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
-	defer cancel()
-	out, err := c.r.view.Alerts(ctx, now)
-	c.warnPartial(err)
-	return out
+	return fleetList(c, ctx, now, c.r.engine.Alerts, c.r.view.Alerts)
 }
 
 func (c consoleAlerts) Groups(ctx context.Context, now time.Time) []alerts.GroupStatus {
+	return fleetList(c, ctx, now, c.r.engine.Groups, c.r.view.Groups)
+}
+
+// fleetList is local's list on a single node, the fleet's otherwise.
+func fleetList[T any](c consoleAlerts, ctx context.Context, now time.Time,
+	local func(time.Time) []T, fleet func(context.Context, time.Time) ([]T, error)) []T {
 	if c.r.view == nil {
-		return c.r.engine.Groups(now)
+		return local(now)
 	}
 	ctx, cancel := context.WithTimeout(ctx, viewReadTimeout)
 	defer cancel()
-	out, err := c.r.view.Groups(ctx, now)
+	out, err := fleet(ctx, now)
 	c.warnPartial(err)
 	return out
 }

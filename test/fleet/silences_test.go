@@ -63,15 +63,10 @@ func silencedPage(t *testing.T, inst *vigiltest.Instance, service, id string) bo
 // service.
 func groupedPage(t *testing.T, inst *vigiltest.Instance, service string) bool {
 	t.Helper()
-	resp, err := http.Get(inst.ConsoleURL() + "/api/v2/alerts/groups")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var groups []struct {
 		Alerts []struct{ Labels map[string]string }
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&groups); err != nil {
+	if err := json.Unmarshal(consoleGet(t, inst, "/api/v2/alerts/groups"), &groups); err != nil {
 		t.Fatalf("/api/v2/alerts/groups: %v", err)
 	}
 	for _, g := range groups {
@@ -84,19 +79,28 @@ func groupedPage(t *testing.T, inst *vigiltest.Instance, service string) bool {
 	return false
 }
 
-// statusSection returns the section id of the evaluator's status page.
-func statusSection(t *testing.T, inst *vigiltest.Instance, id string) string {
+// consoleGet returns the body of the evaluator's console at path.
+func consoleGet(t *testing.T, inst *vigiltest.Instance, path string) []byte {
 	t.Helper()
-	resp, err := http.Get(inst.ConsoleURL() + "/")
+	resp, err := http.Get(inst.ConsoleURL() + path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
 	body, err := io.ReadAll(resp.Body)
 	if err != nil {
-		t.Fatal(err)
+		t.Fatalf("%s: %v", path, err)
 	}
-	page := string(body)
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("%s: %s\n%s", path, resp.Status, body)
+	}
+	return body
+}
+
+// statusSection returns the section id of the evaluator's status page.
+func statusSection(t *testing.T, inst *vigiltest.Instance, id string) string {
+	t.Helper()
+	page := string(consoleGet(t, inst, "/"))
 	start := strings.Index(page, `<section id="`+id+`">`)
 	if start < 0 {
 		t.Fatalf("the status page has no section %q:\n%s", id, page)
