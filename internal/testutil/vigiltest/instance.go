@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"net/http"
 	"os"
@@ -227,15 +228,48 @@ func (i *Instance) PrometheusURL() string {
 // lose the race FreePort cannot rule out.
 var pickPort = FreePort
 
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
+// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago:
+// one the kernel picks, or, when VIGIL_TEST_PORTS is set ("30000-30999"),
+// one of that range, for machines where tests may only listen there.
 func FreePort(t testing.TB) int {
 	t.Helper()
+	if r := os.Getenv("VIGIL_TEST_PORTS"); r != "" {
+		lo, hi, err := portRange(r)
+		if err != nil {
+			t.Fatalf("VIGIL_TEST_PORTS: %v", err)
+		}
+		// Random order, so concurrent test processes rarely try the same
+		// port first.
+		for _, i := range rand.Perm(hi - lo + 1) {
+			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(lo+i))
+			if err == nil {
+				l.Close()
+				return lo + i
+			}
+		}
+		t.Fatalf("free port: none free in VIGIL_TEST_PORTS=%s", r)
+	}
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// portRange parses "lo-hi".
+func portRange(s string) (lo, hi int, err error) {
+	a, b, ok := strings.Cut(s, "-")
+	if ok {
+		lo, err = strconv.Atoi(strings.TrimSpace(a))
+	}
+	if ok && err == nil {
+		hi, err = strconv.Atoi(strings.TrimSpace(b))
+	}
+	if !ok || err != nil || lo < 1 || hi > 65535 || lo > hi {
+		return 0, 0, fmt.Errorf("%q: want a port range lo-hi", s)
+	}
+	return lo, hi, nil
 }
 
 // WriteFile writes a file into dir and returns its path; a small helper for

@@ -39,3 +39,19 @@ func TestStartChoosesNewPortsWhenOneIsTaken(t *testing.T) {
 		t.Fatalf("the running instance's log reports a port clash:\n%s", inst.Log())
 	}
 }
+
+// TestFreePortInRange: with VIGIL_TEST_PORTS set, ports come from that
+// range only.
+func TestFreePortInRange(t *testing.T) {
+	t.Setenv("VIGIL_TEST_PORTS", "30000-30999")
+	for range 5 {
+		if p := FreePort(t); p < 30000 || p > 30999 {
+			t.Fatalf("FreePort = %d, outside VIGIL_TEST_PORTS", p)
+		}
+	}
+	for _, bad := range []string{"30000", "a-b", "30999-30000", "0-10", "1-70000"} {
+		if _, _, err := portRange(bad); err == nil {
+			t.Errorf("portRange(%q) accepted", bad)
+		}
+	}
+}
