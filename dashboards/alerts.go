@@ -3,6 +3,8 @@ package dashboards
 import (
 	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
+
+	c "github.com/vigil-otel/vigil/conventions"
 )
 
 // chVariable is a dashboard variable filled by a ClickHouse query whose
@@ -42,18 +44,45 @@ GROUP BY Fingerprint
 HAVING LastState = 'firing'
 ORDER BY FirstSeen`
 
-	sqlPagesPerDay = `SELECT toStartOfDay(Timestamp) AS time, ServiceName, countIf(State = 'firing') AS Pages
-FROM otel.vigil_alerts
-WHERE $__timeFilter(Timestamp) AND Severity = 'page' AND ServiceName IN (${service:singlequote})
+	// sqlAlertEpisodes is every alert episode that started in the time
+	// range: Fingerprint, ServiceName, Severity, FiredAt, ResolvedAt (the
+	// zero time while it fires). A firing alert is sent again every minute
+	// (alert_resend_interval, resend_interval), each time a row of its own,
+	// so rows are not alerts: an episode is a fingerprint's firing events up
+	// to the resolve that ends them (the ASOF JOIN; one still firing has
+	// none), and it started at its first event, or at the alert.starts_at
+	// its events carry (the alert router's notifications say when the alert
+	// started; the connectors' events do not). Episodes are looked for from
+	// 30 days before the range, so one that started before it is not
+	// counted again on the day of a later re-send.
+	sqlAlertEpisodes = `SELECT f.Fingerprint AS Fingerprint, any(f.ServiceName) AS ServiceName, any(f.Severity) AS Severity,
+    min(f.StartedAt) AS FiredAt, r.Timestamp AS ResolvedAt
+  FROM (SELECT Fingerprint, ServiceName, Severity, Timestamp,
+          ifNull(parseDateTime64BestEffortOrNull(Attributes['` + c.AttrAlertStartsAt + `'], 9), Timestamp) AS StartedAt
+        FROM otel.vigil_alerts
+        WHERE State = 'firing' AND Timestamp >= $__fromTime - INTERVAL 30 DAY AND Timestamp <= $__toTime
+          AND ServiceName IN (${service:singlequote})) AS f
+  ASOF LEFT JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
+    ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
+  GROUP BY f.Fingerprint, r.Timestamp
+  HAVING $__timeFilter(FiredAt)`
+
+	// Pages and tickets are counted in episodes, not events.
+	sqlPagesPerDay = `SELECT toStartOfDay(FiredAt) AS time, ServiceName, count() AS Pages
+FROM (
+  ` + sqlAlertEpisodes + `
+)
+WHERE Severity = '` + c.SeverityPage + `'
 GROUP BY time, ServiceName
 ORDER BY time`
 
-	sqlAlertsPerServiceDay = `SELECT toDate(Timestamp) AS Day, ServiceName,
-  countIf(State = 'firing' AND Severity = 'page') AS Pages,
-  countIf(State = 'firing' AND Severity = 'ticket') AS Tickets,
-  countIf(State = 'resolved') AS Resolved
-FROM otel.vigil_alerts
-WHERE $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})
+	sqlAlertsPerServiceDay = `SELECT toDate(FiredAt) AS Day, ServiceName,
+  countIf(Severity = '` + c.SeverityPage + `') AS Pages,
+  countIf(Severity = '` + c.SeverityTicket + `') AS Tickets,
+  countIf(ResolvedAt > toDateTime64(0, 9)) AS Resolved
+FROM (
+  ` + sqlAlertEpisodes + `
+)
 GROUP BY Day, ServiceName
 ORDER BY Day DESC, ServiceName`
 
@@ -108,11 +137,13 @@ func Alerts() *dashboard.DashboardBuilder {
 			override("links", []map[string]any{{"title": "Runbook", "url": "${__value.raw}", "targetBlank": true}}),
 		})).
 		WithPanel(timeSeries("Pages per service and day", "short", halfWidth, 9).
+			Description("Page episodes by the day they started: an alert that fires for an hour, sent again every minute, is one page.").
 			DrawStyle(common.GraphDrawStyleBars).
 			FillOpacity(80).
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
 			WithTarget(chTimeSeries("A", sqlPagesPerDay))).
 		WithPanel(tablePanel("Alerts per service and day", halfWidth, 9).
+			Description("Page and ticket episodes by the day they started, and how many of them have resolved.").
 			WithTarget(chTable("A", sqlAlertsPerServiceDay))).
 		WithPanel(tablePanel("Mean time to resolve per service", halfWidth, 8).
 			WithTarget(chTable("A", sqlMTTR)).

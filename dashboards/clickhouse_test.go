@@ -5,6 +5,8 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"maps"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,8 +82,13 @@ func fixtureLogs(now time.Time) plog.Logs {
 	lr.SetSeverityNumber(plog.SeverityNumberError)
 	lr.Body().SetStr("payment declined")
 
-	// Alert events as the connectors emit them: one SLO page that fired
-	// and resolved 5 minutes later, and an anomaly still firing.
+	// Alert events as the connectors emit them: an SLO page that fired,
+	// was sent again every minute and resolved 5 minutes later; the same
+	// page firing again (a second episode, still firing, sent again once);
+	// an anomaly ticket still firing, sent again once; and a page as the
+	// alert router's notifications store it, re-sent with the
+	// alert.starts_at that says it started two days ago, before the
+	// dashboard's day: no page of the range.
 	alerts := ld.ResourceLogs().AppendEmpty()
 	alerts.Resource().Attributes().PutStr("service.name", "vigil")
 	records := alerts.ScopeLogs().AppendEmpty().LogRecords()
@@ -101,13 +108,21 @@ func fixtureLogs(now time.Time) plog.Logs {
 		}
 	}
 	slo := map[string]string{c.AttrSLOName: "availability", c.AttrSLOBurnRateLong: "20.5", c.AttrAlertTraceIDs: fixtureTraceID}
-	event(now.Add(-30*time.Minute), "fp-slo", "checkout-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "checkout", slo)
+	for m := 30; m > 25; m-- { // fired at -30m, re-sent at -29m .. -26m
+		event(now.Add(-time.Duration(m)*time.Minute), "fp-slo", "checkout-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "checkout", slo)
+	}
 	event(now.Add(-25*time.Minute), "fp-slo", "checkout-availability", c.StateResolved, c.SeverityPage, c.SourceSLO, "checkout", slo)
-	event(now.Add(-5*time.Minute), "fp-anomaly", "payments-latency-anomaly", c.StateFiring, c.SeverityTicket, c.SourceAnomaly, "payments",
-		map[string]string{
-			c.AttrAnomalyMetric: "latency_p95", c.AttrAnomalyActual: "812", c.AttrAnomalyExpected: "120",
-			c.AttrAnomalyLower: "80", c.AttrAnomalyUpper: "160", c.AttrAnomalyScore: "0.97",
-		})
+	event(now.Add(-3*time.Minute), "fp-slo", "checkout-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "checkout", slo)
+	event(now.Add(-2*time.Minute), "fp-slo", "checkout-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "checkout", slo)
+	anomaly := map[string]string{
+		c.AttrAnomalyMetric: "latency_p95", c.AttrAnomalyActual: "812", c.AttrAnomalyExpected: "120",
+		c.AttrAnomalyLower: "80", c.AttrAnomalyUpper: "160", c.AttrAnomalyScore: "0.97",
+	}
+	event(now.Add(-5*time.Minute), "fp-anomaly", "payments-latency-anomaly", c.StateFiring, c.SeverityTicket, c.SourceAnomaly, "payments", anomaly)
+	event(now.Add(-4*time.Minute), "fp-anomaly", "payments-latency-anomaly", c.StateFiring, c.SeverityTicket, c.SourceAnomaly, "payments", anomaly)
+	routed := map[string]string{c.AttrSLOName: "grpc-availability", c.AttrAlertStartsAt: now.Add(-48 * time.Hour).Format(time.RFC3339Nano)}
+	event(now.Add(-20*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
+	event(now.Add(-19*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
 	return ld
 }
 
@@ -219,22 +234,52 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 	}
 
 	// What an engineer would see: each row count the fixtures imply.
+	// (Pages per day: one row, or two when the test runs just after
+	// midnight and the two episodes fall on two days; the totals are
+	// checked below.)
 	wantRows := map[string]int{
-		"alerts.json: Firing now (A)":                                1, // the anomaly; the SLO alert resolved
+		"alerts.json: Firing now (A)":                                3, // the anomaly, the page's second episode, the routed page
 		"alerts.json: Time to resolve per episode (A)":               1,
 		"alerts.json: Mean time to resolve per service (A)":          1,
-		"alerts.json: History (A)":                                   3,
-		"alerts.json: Pages per service and day (A)":                 1,
+		"alerts.json: History (A)":                                   12,
 		"alerts.json: variable service":                              2,
-		"anomalies.json: Anomaly alerts: actual versus expected (A)": 1,
+		"anomalies.json: Anomaly alerts: actual versus expected (A)": 2,
 		"traces.json: Matching spans (A)":                            2,
 		"traces.json: Trace ${trace_id} (A)":                         2,
 		"traces.json: Logs of the trace (A)":                         1,
 		"traces.json: variable service":                              2,
 	}
+	// Pages and tickets count episodes, not the events that announce and
+	// re-send them: the fixtures hold two page episodes of the range (seven
+	// firing events) and one ticket episode (two), one of them resolved;
+	// the routed page started before the range.
+	wantTotals := map[string]map[string]int{
+		"alerts.json: Pages per service and day (A)":  {"Pages": 2},
+		"alerts.json: Alerts per service and day (A)": {"Pages": 2, "Tickets": 1, "Resolved": 1},
+	}
 	seen := map[string]bool{}
 	for i, q := range queries {
 		rows := results[setup+i].Rows
+		if want, ok := wantTotals[q.where]; ok {
+			seen[q.where] = true
+			got := map[string]int{}
+			for _, row := range rows {
+				var r map[string]any
+				if err := json.Unmarshal(row, &r); err != nil {
+					t.Fatal(err)
+				}
+				for col := range want {
+					n, err := strconv.Atoi(fmt.Sprint(r[col]))
+					if err != nil {
+						t.Fatalf("%s: column %s of %s: %v", q.where, col, row, err)
+					}
+					got[col] += n
+				}
+			}
+			if !maps.Equal(got, want) {
+				t.Errorf("%s: totals %v, want %v (episodes, not events):\n%s", q.where, got, want, rows)
+			}
+		}
 		want, ok := wantRows[q.where]
 		if !ok {
 			continue
@@ -262,6 +307,11 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 			if r.TraceID != fixtureTraceID || r.ServiceName != "checkout" || r.Duration != 420 || len(r.Tags) != 2 {
 				t.Errorf("trace view row = %s", rows[0])
 			}
+		}
+	}
+	for where := range wantTotals {
+		if !seen[where] {
+			t.Errorf("expected query %q not found in the dashboards", where)
 		}
 	}
 	for where := range wantRows {
