@@ -3,21 +3,40 @@ package dashboards
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
+	"text/template"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/labelname"
+	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
 // Loki's own parser is not a dependency of this module, so the LogQL the
 // dashboards use is checked by a small recursive-descent validator of the
-// subset they need: stream selectors, line filters, parsers, range
-// aggregations and vector aggregations by labels. Anything outside the
-// subset is an error, so a new construct needs a deliberate extension here.
+// subset they need: stream selectors, line filters, parsers, label_format,
+// label filters (joined by and/or), drop, range aggregations and vector
+// aggregations by labels. Anything outside the subset is an error, so a new
+// construct needs a deliberate extension here.
 
 // lokiLabels are the stream labels the loki exporter writes.
 var lokiLabels = map[string]bool{
 	"service_name": true, "service_namespace": true, "deployment_environment": true, "level": true,
+}
+
+// lokiMetadata are structured metadata names a label filter may read: the
+// loki exporter's own (trace and span ID, severity text) and the log
+// attributes the text search reads (searchAttributes, as the exporter
+// names them). Any other name is a typo, or a field the exporter does not
+// write.
+func lokiMetadata() map[string]bool {
+	m := map[string]bool{"trace_id": true, "span_id": true, "severity_text": true}
+	for _, a := range searchAttributes {
+		m[labelname.Sanitize(a)] = true
+	}
+	return m
 }
 
 var (
@@ -30,6 +49,9 @@ var (
 type logqlParser struct {
 	s   string
 	pos int
+	// made are the labels label_format stages created so far, which later
+	// stages may read and drop.
+	made map[string]bool
 }
 
 func (p *logqlParser) skip() {
@@ -160,7 +182,10 @@ func (p *logqlParser) rangeSel() error {
 	return nil
 }
 
-// logQuery := selector { lineFilter string | "|" (json|logfmt) }
+// logQuery := selector { lineFilter string | "|" stage }
+// stage := json | logfmt | label_format ident "=" string
+//
+//	| drop ident {"," ident} | labelFilter {("or"|"and") labelFilter}
 func (p *logqlParser) logQuery() error {
 	if err := p.selector(); err != nil {
 		return err
@@ -184,12 +209,8 @@ func (p *logqlParser) logQuery() error {
 		}
 		if !matched && p.peek("|") {
 			p.pos++
-			id, err := p.ident()
-			if err != nil {
+			if err := p.stage(); err != nil {
 				return err
-			}
-			if id != "json" && id != "logfmt" {
-				return p.errorf("unsupported pipeline stage %q", id)
 			}
 			matched = true
 		}
@@ -197,6 +218,98 @@ func (p *logqlParser) logQuery() error {
 			return nil
 		}
 	}
+}
+
+func (p *logqlParser) stage() error {
+	save := p.pos
+	id, err := p.ident()
+	if err != nil {
+		return err
+	}
+	switch id {
+	case "json", "logfmt":
+		return nil
+	case "label_format":
+		name, err := p.ident()
+		if err != nil {
+			return err
+		}
+		if err := p.expect("="); err != nil {
+			return err
+		}
+		tmpl, err := p.str()
+		if err != nil {
+			return err
+		}
+		if _, err := template.New("").Funcs(template.FuncMap{"__line__": func() string { return "" }}).Parse(tmpl); err != nil {
+			return p.errorf("bad label_format template %q: %v", tmpl, err)
+		}
+		if p.made == nil {
+			p.made = map[string]bool{}
+		}
+		p.made[name] = true
+		return nil
+	case "drop":
+		for {
+			name, err := p.ident()
+			if err != nil {
+				return err
+			}
+			if !p.made[name] {
+				return p.errorf("drop %q: only labels a label_format made may be dropped", name)
+			}
+			if !p.peek(",") {
+				return nil
+			}
+			p.pos++
+		}
+	}
+	// A label filter: name op "value", joined by or/and.
+	p.pos = save
+	for {
+		if err := p.labelFilter(); err != nil {
+			return err
+		}
+		if p.peek("or ") || p.peek("and ") {
+			if _, err := p.ident(); err != nil {
+				return err
+			}
+			continue
+		}
+		return nil
+	}
+}
+
+func (p *logqlParser) labelFilter() error {
+	name, err := p.ident()
+	if err != nil {
+		return err
+	}
+	if !lokiLabels[name] && !lokiMetadata()[name] && !p.made[name] {
+		return p.errorf("label filter on %q: not a stream label, structured metadata the loki exporter writes, or a label_format label", name)
+	}
+	p.skip()
+	var op string
+	for _, o := range []string{"=~", "!~", "!=", "="} {
+		if strings.HasPrefix(p.s[p.pos:], o) {
+			op = o
+			break
+		}
+	}
+	if op == "" {
+		return p.errorf("want a label filter operator")
+	}
+	p.pos += len(op)
+	v, err := p.str()
+	if err != nil {
+		return err
+	}
+	if strings.HasSuffix(op, "~") {
+		if _, err := regexp.Compile("^(?:" + v + ")$"); err != nil {
+			return p.errorf("bad label filter regexp %q: %v", v, err)
+		}
+	}
+	return nil
 }
 
 // selector := "{" matcher { "," matcher } "}"; at least one matcher must
@@ -320,10 +433,50 @@ func TestLogQLValidator(t *testing.T) {
 		{`count_over_time({service_name="checkout"} [x])`, false},
 		{`histogram({service_name="checkout"})`, false}, // unknown function
 		{`{service_name="checkout"} | unpack`, false},   // outside the subset
+		{`{service_name="checkout"} | trace_id="4bf9" or error=~"(?i).*x.*"`, true},
+		{`{service_name="checkout"} | label_format l="{{__line__}}" | l=~".*x.*" or error=~".*x.*" | drop l`, true},
+		{`{service_name="checkout"} | eror=~".*x.*"`, false},                         // not a metadata name
+		{`{service_name="checkout"} | drop trace_id`, false},                         // not made by label_format
+		{`{service_name="checkout"} | label_format l="{{__line__" | l=~".*"`, false}, // bad template
+		{`{service_name="checkout"} | error=~"(unclosed"`, false},
 	}
 	for _, tt := range tests {
 		if err := validateLogQL(tt.q); (err == nil) != tt.valid {
 			t.Errorf("validateLogQL(%s) = %v, want valid=%v", tt.q, err, tt.valid)
+		}
+	}
+}
+
+// TestLogSearchReadsZapErrorFields: the text search reads the fields where
+// the zaplog receiver puts a zap record's error and stack trace, so a
+// search for the cause of an error finds the line whose message only says
+// "request failed".
+func TestLogSearchReadsZapErrorFields(t *testing.T) {
+	for _, attr := range []string{"error", zaplogreceiver.AttrExceptionStacktrace} {
+		if !slices.Contains(searchAttributes, attr) {
+			t.Errorf("the log search does not read %s", attr)
+		}
+	}
+	for _, attr := range searchAttributes {
+		name := labelname.Sanitize(attr)
+		if !strings.Contains(logsFilter, " or "+name+"=~") {
+			t.Errorf("logsFilter does not match %s (structured metadata %s): %s", attr, name, logsFilter)
+		}
+	}
+}
+
+// TestLogPanelsHonourEveryFilter: every Loki panel query of the logs
+// dashboard is narrowed by each of its variables (service, level, search),
+// so no panel shows lines the others filter out.
+func TestLogPanelsHonourEveryFilter(t *testing.T) {
+	for _, q := range queriesOfType(t, LokiType) {
+		if q.file != "logs.json" || lokiVariableQuery.MatchString(q.text) {
+			continue
+		}
+		for _, v := range []string{"$service", "$level", "$search"} {
+			if !strings.Contains(q.text, v) {
+				t.Errorf("%s ignores %s: %s", q.where, v, q.text)
+			}
 		}
 	}
 }

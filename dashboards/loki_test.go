@@ -13,24 +13,45 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-otel/vigil/internal/labelname"
 	"github.com/vigil-otel/vigil/internal/testutil/lokitest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
+	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
+)
+
+// Fixture log fields: a zap error line whose message says nothing of the
+// cause, which is in its error field and stack trace, as the zaplog
+// receiver and the loki exporter deliver them (attributes error and
+// exception.stacktrace, structured metadata error and exception_stacktrace).
+const (
+	fixtureErrorField = "upstream: context deadline exceeded"
+	fixtureStacktrace = "main.(*svc).handle\n\t/src/checkout/main.go:101\nmain.chargeCard\n\t/src/checkout/pay.go:42"
 )
 
 // pushLines writes lines the way the loki exporter does: the stream labels
-// the dashboards select on, trace_id as structured metadata.
+// the dashboards select on, trace_id and the log attributes as structured
+// metadata.
 func pushLines(t *testing.T, base string, now time.Time) {
 	t.Helper()
 	type stream struct {
 		Stream map[string]string `json:"stream"`
 		Values [][]any           `json:"values"`
 	}
-	line := func(at time.Time, text string) []any {
-		return []any{strconv.FormatInt(at.UnixNano(), 10), text, map[string]string{"trace_id": fixtureTraceID}}
+	line := func(at time.Time, text string, metadata ...string) []any {
+		md := map[string]string{"trace_id": fixtureTraceID}
+		for i := 0; i+1 < len(metadata); i += 2 {
+			md[metadata[i]] = metadata[i+1]
+		}
+		return []any{strconv.FormatInt(at.UnixNano(), 10), text, md}
 	}
 	body, err := json.Marshal(map[string][]stream{"streams": {
 		{Stream: map[string]string{"service_name": "checkout", "level": "error", "deployment_environment": "test"},
-			Values: [][]any{line(now.Add(-2*time.Minute), "payment declined: card expired")}},
+			Values: [][]any{
+				line(now.Add(-2*time.Minute), "payment declined: card expired"),
+				line(now.Add(-90*time.Second), "request failed",
+					labelname.Sanitize("error"), fixtureErrorField,
+					labelname.Sanitize(zaplogreceiver.AttrExceptionStacktrace), fixtureStacktrace),
+			}},
 		{Stream: map[string]string{"service_name": "checkout", "level": "info", "deployment_environment": "test"},
 			Values: [][]any{line(now.Add(-time.Minute), "request completed")}},
 	}})
@@ -67,9 +88,11 @@ func lokiGet(base, path string, params url.Values) (int, []byte, error) {
 }
 
 // TestLogQLRunsOnLoki runs every LogQL query of the dashboards on the real
-// Loki, over lines shaped like the loki exporter's, twice: with every
-// variable on "All" and with a service, level and search chosen; each must
-// be accepted and find the lines it should.
+// Loki, over lines shaped like the loki exporter's: with every variable on
+// "All", and with a service and level chosen and a search for words only
+// the message, only the error field or only the second line of the stack
+// trace holds; each must be accepted and find lines. A search for words
+// no line holds must find none, so the search really filters.
 func TestLogQLRunsOnLoki(t *testing.T) {
 	base := lokitest.Start(t, false).URL
 	now := time.Now()
@@ -85,6 +108,14 @@ func TestLogQLRunsOnLoki(t *testing.T) {
 			return "declined"
 		}
 		return lokiValue(name, format)
+	}
+	searching := func(search string) func(string, string) string {
+		return func(name, format string) string {
+			if name == "search" {
+				return search
+			}
+			return chosen(name, format)
+		}
 	}
 	queries := queriesOfType(t, LokiType)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -114,7 +145,14 @@ func TestLogQLRunsOnLoki(t *testing.T) {
 		for _, variant := range []struct {
 			name  string
 			value func(string, string) string
-		}{{"all", lokiValue}, {"chosen", chosen}} {
+			none  bool // the query must find nothing
+		}{
+			{"all", lokiValue, false},
+			{"chosen", chosen, false},
+			{"search in the error field", searching("DEADLINE"), false},
+			{"search in the stack trace", searching("chargeCard"), false},
+			{"search matching nothing", searching("no line holds this"), true},
+		} {
 			expr := substitute(q.text, variant.value)
 			err := vigiltest.Eventually(ctx, func() error {
 				code, body, err := lokiGet(base, "/loki/api/v1/query_range", url.Values{
@@ -133,7 +171,7 @@ func TestLogQLRunsOnLoki(t *testing.T) {
 				if err := json.Unmarshal(body, &r); err != nil {
 					return err
 				}
-				if r.Status != "success" || len(r.Data.Result) == 0 {
+				if r.Status != "success" || (len(r.Data.Result) == 0) != variant.none {
 					return fmt.Errorf("status %q, %d results", r.Status, len(r.Data.Result))
 				}
 				return nil
