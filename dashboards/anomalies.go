@@ -4,10 +4,38 @@ import (
 	"fmt"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
+	"github.com/grafana/grafana-foundation-sdk/go/common"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
 
 	c "github.com/vigil-otel/vigil/conventions"
 )
+
+// The anomaly connector's own telemetry (collector endpoint :8888): how
+// many series it watches, and how many of those are still warming up, that
+// is learning their baseline: such a series scores 0 whatever it does.
+const (
+	otelAnomalyActiveSeries    = "otelcol_anomaly_active_series"
+	otelAnomalySeriesWarmingUp = "otelcol_anomaly_series_warming_up"
+)
+
+// anomalyMetricUnits are the Grafana units of the series the connector
+// watches (the values of its metric label): the span metrics' own, so
+// that a band panel showing several gives each its axis.
+var anomalyMetricUnits = []struct{ metricRegexp, unit string }{
+	{c.AnomalyMetricRequestRate, "reqps"},
+	{c.AnomalyMetricErrorRatio, "percentunit"},
+	{c.AnomalyMetricLatencyPrefix + "[0-9]+", "ms"},
+}
+
+// anomalySeries are the labels that identify a watched series.
+var anomalySeries = c.LabelServiceName + ", " + anomalyLabelSpanName + ", " + c.LabelMetric
+
+// anomalyNow is one of the connector's gauges reduced to the labels of the
+// watched series, so that the four of a table merge into one row per series
+// (the gauges' own __name__, job and instance would keep them apart).
+func anomalyNow(metric string) string {
+	return fmt.Sprintf(`max by (%s) (%s)`, anomalySeries, anomalySelector(metric))
+}
 
 func anomalySelector(metric string) string {
 	return fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation", %s=~"$metric"}`, metric, c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric)
@@ -31,18 +59,27 @@ func Anomalies() *dashboard.DashboardBuilder {
 				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("0.7")},
 			}))
 
+	// A new series learns its baseline before it scores: its score stays 0
+	// meanwhile, which reads as "normal" unless the dashboard says so.
+	b = b.WithPanel(statPanel("Series watched", "none", halfWidth, 4).
+		Description("Series the anomaly connector watches (each service, operation and metric), summed over the evaluators.").
+		ColorMode(common.BigValueColorModeNone).
+		WithTarget(promQuery("A", fmt.Sprintf(`sum(%s) or vector(0)`, otelAnomalyActiveSeries), "watched"))).
+		WithPanel(statPanel("Series warming up", "none", halfWidth, 4).
+			Description("Watched series whose detector is still learning its baseline: until it has, the series scores 0 whatever it does, " +
+				"so a flat 0 score below may only mean \"not yet known\". A new service, operation or metric warms up first.").
+			Thresholds(thresholds("green", 1.0, "orange")).
+			WithTarget(promQuery("A", fmt.Sprintf(`sum(%s) or vector(0)`, otelAnomalySeriesWarmingUp), "warming up")))
+
 	b = b.WithPanel(tablePanel("Anomalous now", halfWidth, 9).
 		Description("Series whose latest score is at or above the chosen threshold, highest first, with the expected band at this moment.").
-		WithTarget(promInstant("score", fmt.Sprintf(`sort_desc(%s >= $min_score)`, anomalySelector(c.MetricAnomalyScore)))).
-		WithTarget(promInstant("expected", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyExpected), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
-		WithTarget(promInstant("lower", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyLower), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
-		WithTarget(promInstant("upper", fmt.Sprintf(`%s and on (%s, %s, %s) (%s >= $min_score)`,
-			anomalySelector(c.MetricAnomalyUpper), c.LabelServiceName, anomalyLabelSpanName, c.LabelMetric, anomalySelector(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("score", fmt.Sprintf(`sort_desc(%s >= $min_score)`, anomalyNow(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("expected", fmt.Sprintf(`%s and on (%s) (%s >= $min_score)`, anomalyNow(c.MetricAnomalyExpected), anomalySeries, anomalyNow(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("lower", fmt.Sprintf(`%s and on (%s) (%s >= $min_score)`, anomalyNow(c.MetricAnomalyLower), anomalySeries, anomalyNow(c.MetricAnomalyScore)))).
+		WithTarget(promInstant("upper", fmt.Sprintf(`%s and on (%s) (%s >= $min_score)`, anomalyNow(c.MetricAnomalyUpper), anomalySeries, anomalyNow(c.MetricAnomalyScore)))).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
-			"excludeByName": map[string]any{"Time": true, "__name__": true},
+			"excludeByName": map[string]any{"Time": true},
 			"renameByName": map[string]any{
 				"Value #score": "Score", "Value #expected": "Expected", "Value #lower": "Lower", "Value #upper": "Upper",
 			},
@@ -54,23 +91,32 @@ func Anomalies() *dashboard.DashboardBuilder {
 			}}),
 		}).
 		DataLinks([]cog.Builder[dashboard.DashboardLink]{
-			dataLink("Service overview of ${__data.fields.service}",
-				"/d/"+ServiceOverviewUID+"/vigil-service-overview?var-service=${__data.fields.service}&${__url_time_range}"),
+			dataLink("Service overview of ${__data.fields."+c.LabelServiceName+"}",
+				"/d/"+ServiceOverviewUID+"/vigil-service-overview?var-service=${__data.fields."+c.LabelServiceName+"}&${__url_time_range}"),
 		})).
 		WithPanel(timeSeries("Anomaly score", "percentunit", halfWidth, 9).
-			Description("Score per watched series, 0 (normal) to 1 (certainly anomalous).").
+			Description("Score per watched series, 0 (normal) to 1 (certainly anomalous). A series still warming up (see above) scores 0.").
 			Min(0).Max(1).
 			Thresholds(thresholds("green", 0.7, "orange", 0.9, "red")).
 			WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyScore), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} {{metric}}")))
 
+	// One panel per metric (repeated over the metric variable: with "All",
+	// one each), since a request rate, an error ratio and a latency share no
+	// unit. The legend names the metric too, and each metric's series get
+	// its unit, so a panel showing several still reads right.
+	series := "{{" + c.LabelServiceName + "}} {{" + anomalyLabelSpanName + "}} {{" + c.LabelMetric + "}}"
 	band := timeSeries("Expected band: $metric", "short", fullWidth, 9).
-		Description("The detector's expected value and band for one series. The alert event records the actual value that left the band (see the table below).").
+		Description("The detector's expected value and band for the series of one metric, in that metric's unit. The alert event records the actual value that left the band (see the table below).").
 		Repeat("metric").
 		RepeatDirection(dashboard.PanelRepeatDirectionV).
-		WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyExpected), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} expected")).
-		WithTarget(promQuery("B", anomalySelector(c.MetricAnomalyLower), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} lower")).
-		WithTarget(promQuery("C", anomalySelector(c.MetricAnomalyUpper), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} upper")).
-		WithTarget(promQuery("D", anomalySelector(c.MetricAnomalyScore), "{{"+c.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} score")).
+		WithTarget(promQuery("A", anomalySelector(c.MetricAnomalyExpected), series+" expected")).
+		WithTarget(promQuery("B", anomalySelector(c.MetricAnomalyLower), series+" lower")).
+		WithTarget(promQuery("C", anomalySelector(c.MetricAnomalyUpper), series+" upper")).
+		WithTarget(promQuery("D", anomalySelector(c.MetricAnomalyScore), series+" score"))
+	for _, u := range anomalyMetricUnits {
+		band = band.OverrideByRegexp(".* "+u.metricRegexp+" (expected|lower|upper)$", []dashboard.DynamicConfigValue{override("unit", u.unit)})
+	}
+	band = band.
 		OverrideByRegexp(".* score$", []dashboard.DynamicConfigValue{
 			override("custom.axisPlacement", "right"),
 			override("unit", "percentunit"),

@@ -26,7 +26,9 @@ import (
 // TestDashboardMetricsAreExported runs the built binary on its embedded
 // default configuration, plus pipelines to an unreachable OTLP endpoint
 // that never answers, with a one-request queue, so the exporter failure,
-// queue and enqueue-failure metrics exist,
+// queue and enqueue-failure metrics exist, and a prometheus_remote_write
+// exporter with its write-ahead log to the same endpoint (the WAL backlog
+// the collector dashboard shows),
 // sends traffic with an error burst, and checks that every vigil_*,
 // otelcol_* and traces_span_metrics_* name the dashboards query is exported
 // by the binary. Names of components not yet in the binary (the slo and
@@ -46,10 +48,21 @@ func TestDashboardMetricsAreExported(t *testing.T) {
 		"exporters::otlp_grpc/unreachable::sending_queue::num_consumers=1",
 		"exporters::otlp_grpc/unreachable::sending_queue::block_on_overflow=false",
 	}
+	sets = append(sets,
+		"exporters::prometheus_remote_write/unreachable::endpoint=http://"+stall+"/api/v1/write",
+		"exporters::prometheus_remote_write/unreachable::timeout=2s",
+		"exporters::prometheus_remote_write/unreachable::wal::directory="+t.TempDir(),
+		"exporters::prometheus_remote_write/unreachable::wal::lag_record_frequency=1s",
+		"exporters::prometheus_remote_write/unreachable::remote_write_queue::enabled=false",
+	)
 	for _, signal := range []string{"traces", "metrics", "logs"} {
+		exporters := "[otlp_grpc/unreachable]"
+		if signal == "metrics" {
+			exporters = "[otlp_grpc/unreachable, prometheus_remote_write/unreachable]"
+		}
 		sets = append(sets,
 			"service::pipelines::"+signal+"/unreachable::receivers=[otlp]",
-			"service::pipelines::"+signal+"/unreachable::exporters=[otlp_grpc/unreachable]")
+			"service::pipelines::"+signal+"/unreachable::exporters="+exporters)
 	}
 	if components["connectors/anomaly"] {
 		// The detector aggregates per interval (a minute by default);

@@ -105,7 +105,8 @@ var spanMetricsNames = []string{
 // otelcolNames are the collector self-telemetry names the dashboards may
 // use, expanded for each signal.
 func otelcolNames() []string {
-	names := []string{otelQueueSize, otelQueueCapacity, otelMemoryRSS, otelHeapAlloc, otelCPUSeconds, otelUptime}
+	names := []string{otelQueueSize, otelQueueCapacity, otelMemoryRSS, otelHeapAlloc, otelCPUSeconds, otelUptime,
+		otelAnomalyActiveSeries, otelAnomalySeriesWarmingUp, otelRemoteWriteWALLag}
 	for _, prefix := range []string{otelReceiverAccepted, otelReceiverRefused, otelReceiverFailed, otelExporterSent, otelExporterFailed, otelExporterEnqueue} {
 		for _, s := range signalSuffixes {
 			names = append(names, prefix+s.suffix)
@@ -209,5 +210,27 @@ func TestPromQLCheckerRejects(t *testing.T) {
 				t.Errorf("unknown metrics = %q, want %q", got, tt.unknown)
 			}
 		})
+	}
+}
+
+// windowMatcher finds a matcher on the burn-rate window label.
+var windowMatcher = regexp.MustCompile(`\b` + c.LabelWindow + `\s*(=~|!~|!=|=)\s*"([^"]*)"`)
+
+// TestNoQueryNamesAWindow: the burn-rate windows scale with each SLO's
+// period (slo.AlertWindows: a 30-day SLO's 1h is a 28-day one's 56m and a
+// 7-day one's 14m) and a spec may bring its own table, so a query that
+// names a window ("1h") shows nothing for most SLOs. Windows are shown as
+// the series have them (the window label), never selected by value.
+func TestNoQueryNamesAWindow(t *testing.T) {
+	for _, q := range queriesOfType(t, PrometheusType) {
+		for _, m := range windowMatcher.FindAllStringSubmatch(q.text, -1) {
+			if !strings.HasPrefix(m[2], "$") {
+				t.Errorf("%s: selects the window %s%s%q, which only SLOs of one period have: %s", q.where, c.LabelWindow, m[1], m[2], q.text)
+			}
+		}
+	}
+	// The checker sees what it is for.
+	if windowMatcher.FindStringSubmatch(`vigil_slo_burn_rate{slo=~"$slo", window="1h"}`) == nil {
+		t.Error("windowMatcher misses window=\"1h\"")
 	}
 }

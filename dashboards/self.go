@@ -24,6 +24,15 @@ const (
 	otelHeapAlloc        = "otelcol_process_runtime_heap_alloc_bytes"
 	otelCPUSeconds       = "otelcol_process_cpu_seconds"
 	otelUptime           = "otelcol_process_uptime"
+
+	// otelRemoteWriteWALLag is the prometheus_remote_write exporter's
+	// write-ahead log backlog: entries written and not yet sent. With the
+	// WAL on (as Vigil's configurations have it) the exporter answers the
+	// pipeline once a batch is in the log, so otelcol_exporter_sent_* counts
+	// every batch as sent and a rejected or failing remote write never
+	// shows in otelcol_exporter_send_failed_*: it is retried from the log,
+	// which grows instead. This backlog is the only failure signal.
+	otelRemoteWriteWALLag = "otelcol_exporter_prometheusremotewrite_wal_lag"
 )
 
 // signalSuffixes are the item kinds of each signal in the otelcol_* names.
@@ -67,14 +76,28 @@ func Self() *dashboard.DashboardBuilder {
 
 	b = b.WithRow(dashboard.NewRowBuilder("Exporters"))
 	for _, s := range signalSuffixes {
-		b = b.WithPanel(timeSeries("Sent and failed "+s.name, "short", thirdWidth, 8).
+		p := timeSeries("Sent and failed "+s.name, "short", thirdWidth, 8).
 			Description("Failed sends are after retries; enqueue failures are items dropped because a queue was full.").
 			WithTarget(promQuery("A", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterSent, s.suffix, sel), "{{exporter}} sent")).
 			WithTarget(promQuery("B", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterFailed, s.suffix, sel), "{{exporter}} failed")).
 			WithTarget(promQuery("C", fmt.Sprintf(`sum by (exporter) (rate(%s%s%s[$__rate_interval]))`, otelExporterEnqueue, s.suffix, sel), "{{exporter}} enqueue failed")).
 			OverrideByRegexp(".* failed$", []dashboard.DynamicConfigValue{
 				override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
-			}))
+			})
+		if s.suffix == "metric_points" {
+			p = p.Description("Failed sends are after retries; enqueue failures are items dropped because a queue was full. "+
+				"prometheus_remote_write sends from its write-ahead log and counts a batch as sent once it is in the log: "+
+				"a remote write that fails (an unreachable endpoint, samples refused as out of order) shows as a growing WAL backlog "+
+				"(right axis, entries not yet delivered), never as failed points.").
+				WithTarget(promQuery("D", fmt.Sprintf(`max by (exporter) (%s%s)`, otelRemoteWriteWALLag, sel), "{{exporter}} WAL backlog")).
+				OverrideByRegexp(".* WAL backlog$", []dashboard.DynamicConfigValue{
+					override("custom.axisPlacement", "right"),
+					override("custom.axisLabel", "WAL entries"),
+					override("custom.lineStyle", map[string]any{"fill": "dash", "dash": []int{10, 10}}),
+					override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
+				})
+		}
+		b = b.WithPanel(p)
 	}
 	b = b.WithPanel(timeSeries("Queue fill", "percentunit", halfWidth, 8).
 		Description("Sending queue size over capacity per exporter. A queue near 100% blocks (or drops, if configured) new data.").

@@ -2,6 +2,7 @@ package dashboards
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/grafana/grafana-foundation-sdk/go/cog"
 	"github.com/grafana/grafana-foundation-sdk/go/dashboard"
@@ -60,9 +61,15 @@ func redRate(by string, extra string) string {
 	return fmt.Sprintf(`sum by (%s) (rate(%s[$__rate_interval]))`, by, redSelector(metricCalls, extra))
 }
 
+// redErrorRatio is errors over calls. A series without a single error has
+// no error series to divide: "or 0 * calls" makes its ratio 0 rather than
+// leaving it out (a blank, or a missing line).
 func redErrorRatio(by string) string {
-	return fmt.Sprintf(`%s / %s`,
-		redRate(by, fmt.Sprintf(`%s="%s"`, labelStatusCode, statusError)), redRate(by, ""))
+	return errorRatio(redRate(by, fmt.Sprintf(`%s="%s"`, labelStatusCode, statusError)), redRate(by, ""))
+}
+
+func errorRatio(errors, total string) string {
+	return fmt.Sprintf(`(%s or 0 * %s) / %s`, errors, total, total)
 }
 
 func redQuantile(q float64, by string) string {
@@ -70,9 +77,30 @@ func redQuantile(q float64, by string) string {
 		q, by, redSelector(metricDurationBucket, ""))
 }
 
+// spanKinds are the values of the RED metrics' span_kind label, as the
+// slo connector's red metrics (and contrib's span_metrics) write them;
+// server spans first, the variable's default: a request is a span a
+// service served. Counting client spans too would count every call twice,
+// once by the caller and once by the callee.
+var spanKinds = []string{"SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_INTERNAL"}
+
 // redVariables are the service, operation and span kind selectors shared by
 // the RED panels.
+//
+// span_kind has no "All": Grafana falls back to "All" for a variable that
+// has one whenever it does not take the saved selection (a link without
+// the variable, an older Grafana), and its first option otherwise, so the
+// default is server spans whichever way the dashboard opens. Several kinds
+// can still be chosen.
 func redVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
+	options := make([]dashboard.VariableOption, len(spanKinds))
+	for i, k := range spanKinds {
+		options[i] = dashboard.VariableOption{
+			Selected: cog.ToPtr(i == 0),
+			Text:     dashboard.StringOrArrayOfString{String: cog.ToPtr(k)},
+			Value:    dashboard.StringOrArrayOfString{String: cog.ToPtr(k)},
+		}
+	}
 	return b.
 		WithVariable(promVariable("service", "Service",
 			fmt.Sprintf("label_values(%s, %s)", metricCalls, labelServiceName))).
@@ -80,14 +108,15 @@ func redVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
 			fmt.Sprintf(`label_values(%s{%s=~"$service"}, %s)`, metricCalls, labelServiceName, labelSpanName))).
 		WithVariable(dashboard.NewCustomVariableBuilder("span_kind").
 			Label("Span kind").
-			Values(dashboard.StringOrMap{String: cog.ToPtr("SPAN_KIND_SERVER,SPAN_KIND_CONSUMER,SPAN_KIND_CLIENT,SPAN_KIND_PRODUCER,SPAN_KIND_INTERNAL")}).
+			Description("Which spans count: server spans by default, the requests each service served.").
+			Values(dashboard.StringOrMap{String: cog.ToPtr(strings.Join(spanKinds, ","))}).
+			Options(options).
 			Current(dashboard.VariableOption{
-				Text:  dashboard.StringOrArrayOfString{String: cog.ToPtr("SPAN_KIND_SERVER")},
-				Value: dashboard.StringOrArrayOfString{String: cog.ToPtr("SPAN_KIND_SERVER")},
+				Text:  dashboard.StringOrArrayOfString{ArrayOfString: spanKinds[:1]},
+				Value: dashboard.StringOrArrayOfString{ArrayOfString: spanKinds[:1]},
 			}).
 			Multi(true).
-			IncludeAll(true).
-			AllValue(".*"))
+			IncludeAll(false))
 }
 
 // ServiceOverview is the first dashboard an engineer opens: rate, errors
@@ -97,6 +126,8 @@ func redVariables(b *dashboard.DashboardBuilder) *dashboard.DashboardBuilder {
 func ServiceOverview() *dashboard.DashboardBuilder {
 	tracesURL := "/d/" + TracesUID + "/vigil-traces?var-service=${__field.labels.service_name}&${__url_time_range}"
 	logsURL := "/d/" + LogsUID + "/vigil-logs?var-service=${__field.labels.service_name}&${__url_time_range}"
+	// Links name the series' own labels (service_name, span_name), which
+	// the RED metrics and the anomaly connector's series share.
 	serviceLinks := []cog.Builder[dashboard.DashboardLink]{
 		dataLink("Traces of ${__field.labels.service_name}", tracesURL),
 		dataLink("Logs of ${__field.labels.service_name}", logsURL),
@@ -112,7 +143,7 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 
 	b = b.WithRow(dashboard.NewRowBuilder("Services")).
 		WithPanel(timeSeries("Request rate", "reqps", thirdWidth, 8).
-			Description("Spans per second by service. Click a series for its traces and logs.").
+			Description("Spans per second by service, of the chosen span kinds (server spans by default: the requests each service served). Click a series for its traces and logs.").
 			WithTarget(promQuery("A", redRate(labelServiceName, ""), "{{service_name}}")).
 			DataLinks(serviceLinks)).
 		WithPanel(timeSeries("Error ratio", "percentunit", thirdWidth, 8).
@@ -137,12 +168,13 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 		p := timeSeries(title, unit, halfWidth, 9).
 			Description("The actual series against the anomaly detector's expected value and band " +
 				"(vigil_anomaly_expected, _lower, _upper). Outside the shaded band is what the detector scores as anomalous.").
-			WithTarget(promQuery("A", actual, "{{service_name}} {{span_name}} actual")).
-			WithTarget(promQuery("B", conventions.MetricAnomalyExpected+sel, "{{service}} {{operation}} expected")).
-			WithTarget(promQuery("C", conventions.MetricAnomalyLower+sel, "{{service}} {{operation}} lower")).
-			WithTarget(promQuery("D", conventions.MetricAnomalyUpper+sel, "{{service}} {{operation}} upper")).
+			WithTarget(promQuery("A", actual, "{{"+labelServiceName+"}} {{"+labelSpanName+"}} actual")).
+			WithTarget(promQuery("B", conventions.MetricAnomalyExpected+sel, "{{"+conventions.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} expected")).
+			WithTarget(promQuery("C", conventions.MetricAnomalyLower+sel, "{{"+conventions.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} lower")).
+			WithTarget(promQuery("D", conventions.MetricAnomalyUpper+sel, "{{"+conventions.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} upper")).
 			DataLinks([]cog.Builder[dashboard.DashboardLink]{
-				dataLink("Anomalies of ${__field.labels.service}", "/d/"+AnomaliesUID+"/vigil-anomalies?var-service=${__field.labels.service}&${__url_time_range}"),
+				dataLink("Anomalies of ${__field.labels."+conventions.LabelServiceName+"}",
+					"/d/"+AnomaliesUID+"/vigil-anomalies?var-service=${__field.labels."+conventions.LabelServiceName+"}&${__url_time_range}"),
 			})
 		return bandOverrides(p, ".* upper$", ".* lower$", ".* expected$")
 	}
@@ -162,8 +194,9 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 		WithPanel(tablePanel("Operations now", fullWidth, 9).
 			Description("Per operation over the last 5 minutes: rate, error ratio and duration quantiles. Click a row for its traces.").
 			WithTarget(promInstant("rate", fmt.Sprintf(`sum by (%s) (rate(%s[5m]))`, by, redSelector(metricCalls, "")))).
-			WithTarget(promInstant("errors", fmt.Sprintf(`sum by (%s) (rate(%s[5m])) / sum by (%s) (rate(%s[5m]))`,
-				by, redSelector(metricCalls, labelStatusCode+`="`+statusError+`"`), by, redSelector(metricCalls, "")))).
+			WithTarget(promInstant("errors", errorRatio(
+				fmt.Sprintf(`sum by (%s) (rate(%s[5m]))`, by, redSelector(metricCalls, labelStatusCode+`="`+statusError+`"`)),
+				fmt.Sprintf(`sum by (%s) (rate(%s[5m]))`, by, redSelector(metricCalls, ""))))).
 			WithTarget(promInstant("p50", fmt.Sprintf(`histogram_quantile(0.5, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).
 			WithTarget(promInstant("p95", fmt.Sprintf(`histogram_quantile(0.95, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).
 			WithTarget(promInstant("p99", fmt.Sprintf(`histogram_quantile(0.99, sum by (le, %s) (rate(%s[5m])))`, by, redSelector(metricDurationBucket, "")))).

@@ -46,15 +46,43 @@ func burnRateThresholds() cog.Builder[dashboard.ThresholdsConfig] {
 	return thresholds("green", 1.0, "yellow", 6.0, "orange", 14.4, "red")
 }
 
+// burnRateCell colours a table cell holding a burn rate by the thresholds
+// of burnRateThresholds.
+func burnRateCell() []dashboard.DynamicConfigValue {
+	return []dashboard.DynamicConfigValue{
+		override("decimals", 2),
+		override("custom.cellOptions", map[string]any{"type": "color-text"}),
+		override("thresholds", map[string]any{"mode": "absolute", "steps": []map[string]any{
+			{"value": nil, "color": "green"}, {"value": 1, "color": "yellow"}, {"value": 6, "color": "orange"}, {"value": 14.4, "color": "red"},
+		}}),
+	}
+}
+
 func alertStateMapping() []dashboard.ValueMapping {
 	return valueMap([3]string{"0", "OK", "green"}, [3]string{"1", "FIRING", "red"})
 }
 
+// autoLegend is Grafana's "Auto" legend: each series is named by the labels
+// that differ between the panel's series. The SLO series carry labels the
+// dashboards cannot name in advance (an SLO's group_by attributes, such as
+// http_route, and its own labels), so a panel that shows them series by
+// series uses it: a fixed legend would give two groups of one SLO the same
+// name.
+const autoLegend = "__auto"
+
 // SLOs lists every SLO with its objective, remaining error budget, burn
-// rate per window and alert state, the way Sloth's and Pyrra's overview
-// pages do.
+// rates and alert state, the way Sloth's and Pyrra's overview pages do.
+//
+// The burn-rate windows scale with the SLO period (a 30-day SLO's
+// 5m/1h/6h/3d are a 28-day one's 4m40s/56m/5h36m/2d19h12m, and a spec may
+// bring its own table), and the series name a window by its duration only,
+// so no query names a window: the overview shows each SLO's highest burn
+// rate, and a table keyed by window lists them all.
 func SLOs() *dashboard.DashboardBuilder {
-	detail := "/d/" + SLODetailUID + "/vigil-slo-detail?var-service=${__data.fields.service}&var-slo=${__data.fields.slo}&${__url_time_range}"
+	detail := "/d/" + SLODetailUID + "/vigil-slo-detail?var-service=${__data.fields." + c.LabelServiceName + "}&var-slo=${__data.fields." + c.LabelSLO + "}&${__url_time_range}"
+	detailLinks := []cog.Builder[dashboard.DashboardLink]{
+		dataLink("Budget of ${__data.fields."+c.LabelServiceName+"}/${__data.fields."+c.LabelSLO+"}", detail),
+	}
 	b := newDashboard(SLOUID, "Vigil / SLOs",
 		"Every SLO Vigil evaluates: objective, error budget left, burn rate per window and alert state. "+
 			"Evaluated in the collector on every span (vigil_slo_*).").
@@ -65,14 +93,15 @@ func SLOs() *dashboard.DashboardBuilder {
 	page := fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityPage)
 	ticket := fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityTicket)
 	by := c.LabelServiceName + ", " + c.LabelSLO
+	// One row per SLO; an SLO with group_by shows its worst group: the
+	// least budget left, the highest burn rate, an alert firing in any.
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
-		Description("One row per SLO. Budget remaining: 1 untouched, 0 spent, negative overspent. Burn rate 1 spends the budget exactly over the SLO period. Click a row for its budget over time.").
+		Description("One row per SLO; for an SLO with group_by, its worst group. Budget remaining: 1 untouched, 0 spent, negative overspent. "+
+			"Highest burn rate: the highest over the SLO's windows (they scale with its period); 1 spends the budget exactly over the period. "+
+			"Click a row for its budget over time.").
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
-		WithTarget(promInstant("budget", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
-		WithTarget(promInstant("burn5m", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, c.LabelWindow+`="5m"`)))).
-		WithTarget(promInstant("burn1h", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, c.LabelWindow+`="1h"`)))).
-		WithTarget(promInstant("burn6h", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, c.LabelWindow+`="6h"`)))).
-		WithTarget(promInstant("burn3d", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, c.LabelWindow+`="3d"`)))).
+		WithTarget(promInstant("budget", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
+		WithTarget(promInstant("burn", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, "")))).
 		WithTarget(promInstant("page", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, page)))).
 		WithTarget(promInstant("ticket", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, ticket)))).
 		WithTransformation(dashboard.DataTransformerConfig{Id: "merge", Options: map[string]any{}}).
@@ -80,7 +109,7 @@ func SLOs() *dashboard.DashboardBuilder {
 			"excludeByName": map[string]any{"Time": true},
 			"renameByName": map[string]any{
 				"Value #objective": "Objective", "Value #budget": "Budget remaining",
-				"Value #burn5m": "Burn 5m", "Value #burn1h": "Burn 1h", "Value #burn6h": "Burn 6h", "Value #burn3d": "Burn 3d",
+				"Value #burn": "Highest burn rate",
 				"Value #page": "Page", "Value #ticket": "Ticket",
 			},
 		}}).
@@ -92,37 +121,45 @@ func SLOs() *dashboard.DashboardBuilder {
 				{"value": nil, "color": "red"}, {"value": 0.25, "color": "orange"}, {"value": 0.5, "color": "green"},
 			}}),
 		}).
-		OverrideByRegexp("Burn .*", []dashboard.DynamicConfigValue{
-			override("decimals", 2),
-			override("custom.cellOptions", map[string]any{"type": "color-text"}),
-			override("thresholds", map[string]any{"mode": "absolute", "steps": []map[string]any{
-				{"value": nil, "color": "green"}, {"value": 1, "color": "yellow"}, {"value": 6, "color": "orange"}, {"value": 14.4, "color": "red"},
-			}}),
-		}).
+		OverrideByName("Highest burn rate", burnRateCell()).
 		OverrideByRegexp("Page|Ticket", []dashboard.DynamicConfigValue{
 			override("mappings", alertStateMapping()),
 			override("custom.cellOptions", map[string]any{"type": "color-background"}),
 		}).
-		DataLinks([]cog.Builder[dashboard.DashboardLink]{dataLink("Budget of ${__data.fields.service}/${__data.fields.slo}", detail)}))
+		DataLinks(detailLinks))
+
+	// Keyed by window: whatever windows an SLO has, each is a row.
+	b = b.WithPanel(tablePanel("Burn rate per window now", fullWidth, 9).
+		Description("Every window of every SLO, highest burn first (an SLO with group_by: its worst group). "+
+			"The windows scale with the SLO period: a 30-day SLO pages on 1h and 5m, a 28-day one on 56m and 4m40s, a 7-day one on 14m and 1m10s. "+
+			"A page fires when a long window and its short window both exceed the threshold.").
+		WithTarget(promInstant("burn", fmt.Sprintf(`sort_desc(max by (%s, %s) (%s))`, by, c.LabelWindow, sloSelector(c.MetricSLOBurnRate, "")))).
+		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
+			"excludeByName": map[string]any{"Time": true},
+			"renameByName":  map[string]any{"Value": "Burn rate"},
+		}}).
+		OverrideByName("Burn rate", burnRateCell()).
+		DataLinks(detailLinks))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Burn rates and budget")).
 		WithPanel(timeSeries("Burn rate per window", burnRateUnit, halfWidth, 9).
-			Description("Burn rate of each window. Pages fire when both a long and its short window exceed the threshold (14.4 over 1h and 5m, 6 over 6h and 30m).").
+			Description("Burn rate of each window of each SLO (and group). Pages fire when both a long and its short window exceed the threshold: " +
+				"14.4 over 1h and 5m, 6 over 6h and 30m for a 30-day SLO; the windows scale with the period, the thresholds do not.").
 			Thresholds(burnRateThresholds()).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), autoLegend))).
 		WithPanel(timeSeries("Error budget remaining", "percentunit", halfWidth, 9).
-			Description("Share of the error budget left over the SLO period.").
+			Description("Share of the error budget left over the SLO period, per SLO and group.").
 			Thresholds(thresholds("red", 0.0, "orange", 0.25, "green")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLineAndArea)).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), "{{"+c.LabelServiceName+"}}/{{slo}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), autoLegend))).
 		WithPanel(statetimeline.NewPanelBuilder().
 			Title("Alert state").
-			Description("Firing (red) and OK (green) per SLO and severity, as the connector evaluates them.").
+			Description("Firing (red) and OK (green) per SLO, group and severity, as the connector evaluates them.").
 			Span(halfWidth).Height(8).
 			Mappings(alertStateMapping()).
 			Thresholds(thresholds("green", 1.0, "red")).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{severity}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), autoLegend))).
 		WithPanel(timeSeries("SLI events", "reqps", halfWidth, 8).
 			Description("Good and bad events per second, the numerator and denominator of every burn rate.").
 			Stacking(common.NewStackingConfigBuilder().Mode(common.StackingModeNormal)).
@@ -134,11 +171,11 @@ func SLOs() *dashboard.DashboardBuilder {
 		WithPanel(timeSeries("Burn rate from `vigil slo rules`", burnRateUnit, halfWidth, 8).
 			Description("The same SLOs evaluated by Prometheus from the generated recording rules, whose windows scale with the SLO period (a 28d SLO's 1h window is 56m).").
 			Thresholds(burnRateThresholds()).
-			WithTarget(promQuery("A", sloSelector(c.RuleSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))).
+			WithTarget(promQuery("A", sloSelector(c.RuleSLOBurnRate, ""), autoLegend))).
 		WithPanel(timeSeries("Burn rate from the connector", burnRateUnit, halfWidth, 8).
 			Description("The connector's burn rates, for comparison: a 30d SLO's windows match the rules' exactly, so a gap means the two disagree on the SLI.").
 			Thresholds(burnRateThresholds()).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{"+c.LabelServiceName+"}}/{{slo}} {{window}}"))))
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), autoLegend))))
 	return b
 }
 
@@ -152,27 +189,35 @@ func SLODetail() *dashboard.DashboardBuilder {
 		Link(link("Alert history", "/d/"+AlertsUID+"/vigil-alerts"))
 	b = sloVariables(b, false)
 
-	b = b.WithPanel(statPanel("Objective", "percentunit", quarterWidth, 5).
+	// The stats are one number each: for an SLO with group_by, its worst
+	// group (the least budget left, the highest burn rate of each window, a
+	// page firing in any group); the panels below show every group.
+	b = b.WithPanel(statPanel("Objective", "percentunit", 4, 5).
 		Decimals(3).
-		WithTarget(promQuery("A", sloSelector(c.MetricSLOObjective, ""), "objective"))).
-		WithPanel(statPanel("Error budget remaining", "percentunit", quarterWidth, 5).
+		WithTarget(promQuery("A", fmt.Sprintf(`max(%s)`, sloSelector(c.MetricSLOObjective, "")), "objective"))).
+		WithPanel(statPanel("Error budget remaining", "percentunit", 4, 5).
+			Description("Budget left over the SLO period; for an SLO with group_by, its worst group.").
 			Thresholds(thresholds("red", 0.0, "orange", 0.25, "green")).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), "remaining"))).
-		WithPanel(statPanel("Burn rate 1h", burnRateUnit, quarterWidth, 5).
+			WithTarget(promQuery("A", fmt.Sprintf(`min(%s)`, sloSelector(c.MetricSLOErrorBudgetRemaining, "")), "remaining"))).
+		WithPanel(statPanel("Burn rate per window", burnRateUnit, 12, 5).
+			Description("The burn rate of each of the SLO's windows (for an SLO with group_by, its worst group). The windows scale with the SLO period: " +
+				"a 30-day SLO pages on 1h and 5m, a 28-day one on 56m and 4m40s, a 7-day one on 14m and 1m10s.").
 			Decimals(2).
+			TextMode(common.BigValueTextModeValueAndName).
 			Thresholds(burnRateThresholds()).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, c.LabelWindow+`="1h"`), "1h"))).
-		WithPanel(statPanel("Page alert", "none", quarterWidth, 5).
+			WithTarget(promQuery("A", fmt.Sprintf(`max by (%s) (%s)`, c.LabelWindow, sloSelector(c.MetricSLOBurnRate, "")), "{{"+c.LabelWindow+"}}"))).
+		WithPanel(statPanel("Page alert", "none", 4, 5).
+			Description("FIRING while the page alert fires (for an SLO with group_by, in any group).").
 			Mappings(alertStateMapping()).
 			Thresholds(thresholds("green", 1.0, "red")).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityPage)), "page")))
+			WithTarget(promQuery("A", fmt.Sprintf(`max(%s)`, sloSelector(c.MetricSLOAlertFiring, fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityPage))), "page")))
 
 	b = b.WithPanel(timeSeries("Error budget burning down", "percentunit", fullWidth, 10).
-		Description("Budget left over the SLO period. The dashed line at 0 is a spent budget; the slope is the burn rate.").
+		Description("Budget left over the SLO period, per group for an SLO with group_by. The dashed line at 0 is a spent budget; the slope is the burn rate.").
 		Thresholds(thresholds("red", 0.0, "transparent")).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 		FillOpacity(25).
-		WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), "budget remaining")))
+		WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), autoLegend)))
 
 	errorRatio := fmt.Sprintf(`sum(rate(%s[$__rate_interval])) / sum(rate(%s[$__rate_interval]))`,
 		sloSelector(c.MetricSLOEventsTotal, fmt.Sprintf(`%s="%s"`, c.LabelOutcome, c.OutcomeBad)),
@@ -186,14 +231,15 @@ func SLODetail() *dashboard.DashboardBuilder {
 			override("color", map[string]any{"mode": "fixed", "fixedColor": "orange"}),
 		})).
 		WithPanel(timeSeries("Burn rate per window", burnRateUnit, halfWidth, 9).
+			Description("Burn rate of each window (and group).").
 			Thresholds(burnRateThresholds()).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), "{{window}}"))).
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), autoLegend))).
 		WithPanel(statetimeline.NewPanelBuilder().
 			Title("Alerts").
 			Span(fullWidth).Height(5).
 			Mappings(alertStateMapping()).
 			Thresholds(thresholds("green", 1.0, "red")).
-			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), "{{severity}}")))
+			WithTarget(promQuery("A", sloSelector(c.MetricSLOAlertFiring, ""), autoLegend)))
 	return b
 }
