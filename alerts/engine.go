@@ -45,6 +45,9 @@ type Engine struct {
 	cfg       *Config
 	store     Store
 	silences  []*Silence // of the silences file
+	// fileRead is when each silence of the file (by its id) was first
+	// read.
+	fileRead map[string]time.Time
 	// apiSilences are the silences created through the API, by ID; they
 	// are persisted with silState.
 	apiSilences map[string]*Silence
@@ -232,16 +235,24 @@ func (e *Engine) Config() *Config {
 }
 
 // SetSilences replaces the silences of the silences file, as after it
-// changed. The state of an until_resolved silence is kept while its ID
-// stays. Silences created through the API (SetSilence) are not touched.
-func (e *Engine) SetSilences(silences []*Silence) {
+// changed at now. The state of an until_resolved silence is kept while
+// its ID stays, and so is when the silence was first read (what the API
+// shows as its update, and as its start when the file gives none).
+// Silences created through the API (SetSilence) are not touched.
+func (e *Engine) SetSilences(silences []*Silence, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.silences = silences
 	keep := map[string]bool{}
+	read := make(map[string]time.Time, len(silences))
 	for _, s := range silences {
 		keep[s.ID] = true
+		read[s.ID] = now
+		if at, ok := e.fileRead[s.ID]; ok {
+			read[s.ID] = at
+		}
 	}
+	e.fileRead = read
 	for id := range e.silState {
 		if !keep[id] && e.apiSilences[id] == nil {
 			delete(e.silState, id)

@@ -58,7 +58,7 @@ func runSteps(t *testing.T, e *Engine, steps []step) {
 	for _, s := range steps {
 		now := t0.Add(s.at)
 		if s.silences != nil {
-			e.SetSilences(s.silences)
+			e.SetSilences(s.silences, now)
 		}
 		for _, a := range s.ingest {
 			e.Ingest(a, now)

@@ -73,7 +73,7 @@ func TestFleetViewListsEveryEvaluatorsAlerts(t *testing.T) {
 	engines[0].Ingest(ticketCheckout, t0)
 	engines[1].Ingest(ticketSearch, t0)
 	silence := &Silence{ID: "s1", Matchers: mustParse(t, `service_name="search"`), StartsAt: t0, EndsAt: t0.Add(time.Hour)}
-	engines[1].SetSilences([]*Silence{silence})
+	engines[1].SetSilences([]*Silence{silence}, t0)
 	publishAll(t, t0.Add(time.Second), views...)
 
 	want := []string{pageCheckout.Fingerprint, ticketCheckout.Fingerprint, ticketSearch.Fingerprint}

@@ -56,7 +56,7 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 			// Forget the old content, so that a file created again with
 			// the same content is still applied.
 			r.silences.Forget()
-			e.SetSilences(nil)
+			e.SetSilences(nil, now)
 		case err != nil:
 			errs = append(errs, err)
 		case changed:
@@ -64,7 +64,7 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 			if err != nil {
 				errs = append(errs, err)
 			} else {
-				e.SetSilences(silences)
+				e.SetSilences(silences, now)
 			}
 		}
 	}

@@ -149,6 +149,12 @@ func (e *Engine) status(s *Silence, fromFile bool, now time.Time) SilenceStatus 
 	st.EndsAt = e.silenceEnd(s)
 	if fromFile {
 		st.ID, st.FileID = FileSilenceID(s.ID), s.ID
+		// A silence of the file is as old as the file's first mention
+		// of it.
+		st.UpdatedAt = e.fileRead[s.ID]
+		if st.StartsAt.IsZero() {
+			st.StartsAt = st.UpdatedAt
+		}
 	}
 	switch {
 	case !st.EndsAt.IsZero() && !now.Before(st.EndsAt):
@@ -259,17 +265,25 @@ func validateSilence(s *Silence, now time.Time) error {
 
 // SetSilence creates a silence through the API (s.ID empty), or updates
 // the one with s.ID, and persists it before it returns. It returns the
-// silence's ID: a new one when s.ID is empty, or when the silence to
-// update has already expired (an expired silence is history, as in
-// Alertmanager: the update becomes a new silence). A start in the past
-// means now. A comment holding UntilResolvedMarker makes an until_resolved
-// silence. The new silences apply at the next Flush.
+// silence's ID. As in Alertmanager, an update changes the silence in
+// place only when it keeps the matchers and, for an active silence, the
+// start (to the second) and an end not past, or, for a pending one, a
+// start not past; otherwise the old silence ends now (an expired one
+// stays as it ended) and the update is a new silence, so the record of
+// what was muted when stays true. A zero start means now; a start in the
+// past of a new silence means now. A comment holding UntilResolvedMarker
+// makes an until_resolved silence. The new silences apply at the next
+// Flush.
 //
 // Errors: ErrInvalidSilence (with what is wrong), ErrSilenceNotFound,
 // ErrSilenceReadOnly, or a persistence failure (the silence applies anyway
 // and is written at the next successful write).
 func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (string, error) {
 	s.Matchers = slices.Clone(s.Matchers)
+	if s.StartsAt.IsZero() {
+		s.StartsAt = now
+	}
+	requested := s.StartsAt
 	if s.StartsAt.Before(now) {
 		s.StartsAt = now
 	}
@@ -291,10 +305,13 @@ func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (stri
 			e.mu.Unlock()
 			return "", fmt.Errorf("%s: %w", s.ID, ErrSilenceNotFound)
 		}
-		if e.status(old, false, now).State == SilenceExpired {
+		switch state := e.status(old, false, now).State; {
+		case !canUpdate(old, state, &s, requested, now):
+			if state != SilenceExpired {
+				e.expireLocked(old, state, now)
+			}
 			s.ID = ""
-		} else if !old.StartsAt.After(now) && old.StartsAt.Before(s.StartsAt) {
-			// An active silence keeps its start: it has muted since then.
+		case state == SilenceActive:
 			s.StartsAt = old.StartsAt
 		}
 	}
@@ -323,15 +340,40 @@ func (e *Engine) ExpireSilence(ctx context.Context, id string, now time.Time) er
 		}
 		return fmt.Errorf("%s: %w", id, ErrSilenceNotFound)
 	}
-	switch e.status(s, false, now).State {
-	case SilenceExpired:
+	state := e.status(s, false, now).State
+	if state == SilenceExpired {
 		e.mu.Unlock()
 		return nil
-	case SilencePending:
+	}
+	e.expireLocked(s, state, now)
+	e.mu.Unlock()
+	return e.persistSilences(ctx)
+}
+
+// expireLocked ends the API silence s, active or pending (which then
+// never starts), at now; e.mu held.
+func (e *Engine) expireLocked(s *Silence, state SilenceState, now time.Time) {
+	if state == SilencePending {
 		s.StartsAt = now
 	}
 	s.EndsAt, s.UpdatedAt = now, now
 	e.silDirty = true
-	e.mu.Unlock()
-	return e.persistSilences(ctx)
+}
+
+// canUpdate reports whether update, asking to start at requested, may
+// change old (in state at now) in place, as Alertmanager's silences
+// decide: same matchers, and an active silence keeps its start (to the
+// second: the API's times are rounded) and does not end in the past, a
+// pending one does not start in the past.
+func canUpdate(old *Silence, state SilenceState, update *Silence, requested, now time.Time) bool {
+	if old.Matchers.String() != update.Matchers.String() {
+		return false
+	}
+	switch state {
+	case SilenceActive:
+		return old.StartsAt.Unix() == requested.Unix() && !update.EndsAt.Before(now)
+	case SilencePending:
+		return !requested.Before(now)
+	}
+	return false
 }

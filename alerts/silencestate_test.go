@@ -56,7 +56,7 @@ func TestAPISilenceLifecycle(t *testing.T) {
 func TestSetSilenceErrors(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
-	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(time.Hour)}})
+	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(time.Hour)}}, t0)
 	tests := []struct {
 		name string
 		s    Silence
@@ -80,28 +80,81 @@ func TestSetSilenceErrors(t *testing.T) {
 	assert.ErrorIs(t, e.ExpireSilence(ctx, "nope", t0), ErrSilenceNotFound)
 }
 
-// TestSilenceUpdate: an update keeps the ID of a silence in force, and
-// becomes a new silence when the old one has expired.
+// TestSilenceUpdate: as in Alertmanager, an update changes a silence in
+// place when it keeps the matchers and an active silence's start (to the
+// second), or moves a pending one's start to no earlier than now; any
+// other update ends the old silence now, listed as expired, and is a new
+// silence, as is an update of an expired one.
 func TestSilenceUpdate(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
 	s := Silence{Matchers: mustParse(t, `service_name="checkout"`), EndsAt: t0.Add(time.Hour)}
 	id, err := e.SetSilence(ctx, s, t0)
 	require.NoError(t, err)
-	s.ID, s.EndsAt, s.Comment = id, t0.Add(2*time.Hour), "longer"
-	same, err := e.SetSilence(ctx, s, t0.Add(time.Minute))
+	at := t0.Add(time.Minute)
+	got, _ := e.SilenceByID(id, at)
+	require.Equal(t, t0, got.StartsAt)
+
+	// amtool silence update: the silence as read, a longer end.
+	update := got.Silence
+	update.StartsAt = got.StartsAt.Add(400 * time.Millisecond) // the API's rounding
+	update.EndsAt, update.Comment = t0.Add(2*time.Hour), "longer"
+	same, err := e.SetSilence(ctx, update, at)
 	require.NoError(t, err)
 	assert.Equal(t, id, same)
-	got, _ := e.SilenceByID(id, t0.Add(time.Minute))
+	got, _ = e.SilenceByID(id, at)
 	assert.Equal(t, t0, got.StartsAt, "an active silence keeps its start")
 	assert.Equal(t, t0.Add(2*time.Hour), got.EndsAt)
 	assert.Equal(t, "longer", got.Comment)
+	assert.Equal(t, at, got.UpdatedAt)
 
-	require.NoError(t, e.ExpireSilence(ctx, id, t0.Add(2*time.Minute)))
-	s.EndsAt = t0.Add(3 * time.Hour)
-	fresh, err := e.SetSilence(ctx, s, t0.Add(3*time.Minute))
+	// New matchers (Grafana's silence editor): a new silence from now, the
+	// old one ended now.
+	update.Matchers = mustParse(t, `service_name="checkout"`, `tier="1"`)
+	at = t0.Add(2 * time.Minute)
+	other, err := e.SetSilence(ctx, update, at)
 	require.NoError(t, err)
-	assert.NotEqual(t, id, fresh)
+	assert.NotEqual(t, id, other)
+	old, _ := e.SilenceByID(id, at)
+	assert.Equal(t, SilenceExpired, old.State)
+	assert.Equal(t, at, old.EndsAt)
+	assert.Equal(t, `{service_name="checkout"}`, old.Matchers.String(), "the old silence keeps its matchers")
+	fresh, _ := e.SilenceByID(other, at)
+	assert.Equal(t, SilenceActive, fresh.State)
+	assert.Equal(t, at, fresh.StartsAt)
+
+	// Another start for an active silence, or none: a new silence too.
+	for _, start := range []time.Time{{}, t0.Add(90 * time.Second)} {
+		cur, _ := e.SilenceByID(other, at)
+		update := cur.Silence
+		update.StartsAt = start
+		next, err := e.SetSilence(ctx, update, t0.Add(3*time.Minute))
+		require.NoError(t, err)
+		assert.NotEqual(t, other, next, "start %v", start)
+		other = next
+	}
+
+	// A pending silence moves its start in place, not into the past.
+	pending := Silence{Matchers: mustParse(t, `service_name="search"`), StartsAt: t0.Add(time.Hour), EndsAt: t0.Add(2 * time.Hour)}
+	pid, err := e.SetSilence(ctx, pending, t0)
+	require.NoError(t, err)
+	pending.ID, pending.StartsAt = pid, t0.Add(30*time.Minute)
+	moved, err := e.SetSilence(ctx, pending, t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.Equal(t, pid, moved)
+	pending.StartsAt = t0
+	started, err := e.SetSilence(ctx, pending, t0.Add(time.Minute))
+	require.NoError(t, err)
+	assert.NotEqual(t, pid, started, "a pending silence asked to start in the past")
+	p, _ := e.SilenceByID(pid, t0.Add(time.Minute))
+	assert.Equal(t, SilenceExpired, p.State, "the pending silence it replaced never starts")
+
+	// An expired silence: the update is a new one.
+	require.NoError(t, e.ExpireSilence(ctx, id, t0.Add(4*time.Minute)))
+	s.ID, s.EndsAt = id, t0.Add(3*time.Hour)
+	again, err := e.SetSilence(ctx, s, t0.Add(5*time.Minute))
+	require.NoError(t, err)
+	assert.NotEqual(t, id, again)
 }
 
 // TestUntilResolvedThroughTheAPI: the comment marker makes an API silence
@@ -131,7 +184,7 @@ func TestUntilResolvedThroughTheAPI(t *testing.T) {
 func TestSilencesOrderAndFileSilences(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
-	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(3 * time.Hour)}})
+	e.SetSilences([]*Silence{{ID: "maint", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(3 * time.Hour)}}, t0)
 	late, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="a"`), EndsAt: t0.Add(2 * time.Hour)}, t0)
 	require.NoError(t, err)
 	soon, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="b"`), EndsAt: t0.Add(time.Hour)}, t0)

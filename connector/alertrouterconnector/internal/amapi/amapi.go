@@ -44,6 +44,11 @@ import (
 // maxBody bounds a request body: a silence is a few hundred bytes.
 const maxBody = 1 << 20
 
+// noEnd is the end the API gives a silence of the silences file that has
+// none (it lasts while the file holds it): the spec requires an end, and
+// amtool lists a silence by it, so an active one must end in the future.
+var noEnd = time.Date(9999, time.December, 31, 23, 59, 59, 0, time.UTC)
+
 // Settings configure the API.
 type Settings struct {
 	// Engine is the alert engine whose state the API shows and changes.
@@ -408,7 +413,11 @@ func silenceHasMatchers(s *alerts.SilenceStatus, filter []*amlabels.Matcher) boo
 // silences file says so in its comment: it can only be changed there.
 func gettableSilence(s *alerts.SilenceStatus) *models.GettableSilence {
 	id, state := s.ID, string(s.State)
-	starts, ends, updated := strfmt.DateTime(s.StartsAt), strfmt.DateTime(s.EndsAt), strfmt.DateTime(s.UpdatedAt)
+	end := s.EndsAt
+	if end.IsZero() {
+		end = noEnd
+	}
+	starts, ends, updated := strfmt.DateTime(s.StartsAt), strfmt.DateTime(end), strfmt.DateTime(s.UpdatedAt)
 	comment, createdBy := s.Comment, s.CreatedBy
 	if s.FromFile {
 		comment = fmt.Sprintf("[silences file, id %q, read-only] %s", s.FileID, s.Comment)
@@ -484,8 +493,12 @@ type postSilencesOK struct {
 
 func (a *API) postSilences(w http.ResponseWriter, r *http.Request) {
 	var body models.PostableSilence
-	dec := json.NewDecoder(io.LimitReader(r.Body, maxBody))
+	dec := json.NewDecoder(http.MaxBytesReader(w, r.Body, maxBody))
 	if err := dec.Decode(&body); err != nil {
+		if tooLarge := (*http.MaxBytesError)(nil); errors.As(err, &tooLarge) {
+			fail(w, http.StatusRequestEntityTooLarge, "silence body larger than %d bytes", maxBody)
+			return
+		}
 		// go-openapi's words for a body that is no JSON of the type.
 		oaerrors.ServeError(w, r, oaerrors.NewParseError("silence", "body", "", err))
 		return

@@ -55,7 +55,7 @@ func server(t *testing.T) (*httptest.Server, *alerts.Engine, string) {
 	require.NoError(t, err)
 	fm, err := alerts.ParseMatcher(`service_name="billing"`)
 	require.NoError(t, err)
-	e.SetSilences([]*alerts.Silence{{ID: "maint", Matchers: alerts.Matchers{fm}, EndsAt: t0.Add(2 * time.Hour), Comment: "migration"}})
+	e.SetSilences([]*alerts.Silence{{ID: "maint", Matchers: alerts.Matchers{fm}, EndsAt: t0.Add(2 * time.Hour), Comment: "migration"}}, t0)
 	mux := http.NewServeMux()
 	New(Settings{Engine: e, Now: func() time.Time { return t0.Add(time.Minute) }, Started: t0, Version: "test",
 		RoutingText: func() string { return "route: {receiver: default}\n" }}).Register(mux)
@@ -161,6 +161,7 @@ func TestBadRequests(t *testing.T) {
 		{"bad label name", "POST", "/api/v2/silences", silenceBody(`{"name":"1x","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), 400, `invalid label name \"1x\"`},
 		{"update of an unknown silence", "POST", "/api/v2/silences", strings.Replace(silenceBody(`{"name":"service_name","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), "{", `{"id":"0f0e4f3c-2b7d-4d59-9a6c-58f6f1c2a001",`, 1), 404, "silence not found"},
 		{"posting alerts", "POST", "/api/v2/alerts", "[]", 400, "Vigil does not take alerts through this API"},
+		{"a silence body over 1 MiB", "POST", "/api/v2/silences", strings.Replace(silenceBody(`{"name":"service_name","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)), `"testing"`, `"`+strings.Repeat("x", 2<<20)+`"`, 1), 413, "silence body larger than 1048576 bytes"},
 		{"an existing silence is fine", "GET", "/api/v2/silence/" + id, "", 200, `"state":"active"`},
 	}
 	for _, tt := range tests {
@@ -218,6 +219,8 @@ func TestSilenceRoundTrip(t *testing.T) {
 	file := sils[1]
 	assert.Equal(t, alerts.FileSilenceID("maint"), *file.ID)
 	assert.Equal(t, `[silences file, id "maint", read-only] migration`, *file.Comment)
+	assert.Equal(t, t0, time.Time(*file.StartsAt).UTC(), "a silence of the file without a start starts when the file was read")
+	assert.Equal(t, t0, time.Time(*file.UpdatedAt).UTC())
 
 	code, _ = do(t, srv, http.MethodDelete, "/api/v2/silence/"+ok.SilenceID, "")
 	require.Equal(t, http.StatusOK, code)
@@ -226,6 +229,25 @@ func TestSilenceRoundTrip(t *testing.T) {
 	var one models.GettableSilence
 	require.NoError(t, json.Unmarshal(data, &one))
 	assert.Equal(t, "expired", *one.Status.State)
+}
+
+// TestFileSilenceWithoutEnd: a silence of the file without an end is
+// listed active with an end in the far future (the spec requires one, and
+// amtool lists a silence as active by it), and an until_resolved one
+// that ended with its alerts with that end.
+func TestFileSilenceWithoutEnd(t *testing.T) {
+	srv, e, _ := server(t)
+	m, err := alerts.ParseMatcher(`service_name="billing"`)
+	require.NoError(t, err)
+	e.SetSilences([]*alerts.Silence{{ID: "INC-1234", Matchers: alerts.Matchers{m}, UntilResolved: true, Comment: "known"}}, t0)
+	code, data := do(t, srv, http.MethodGet, "/api/v2/silence/"+alerts.FileSilenceID("INC-1234"), "")
+	require.Equal(t, http.StatusOK, code, "%s", data)
+	var one models.GettableSilence
+	require.NoError(t, json.Unmarshal(data, &one))
+	require.NoError(t, one.Validate(strfmt.Default))
+	assert.Equal(t, "active", *one.Status.State)
+	assert.Equal(t, noEnd, time.Time(*one.EndsAt).UTC())
+	assert.Equal(t, t0, time.Time(*one.StartsAt).UTC())
 }
 
 func TestGroupsStatusReceiversHealth(t *testing.T) {
