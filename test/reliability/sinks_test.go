@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/pdata/plog/plogotlp"
 	"go.opentelemetry.io/collector/pdata/pmetric/pmetricotlp"
 	"go.opentelemetry.io/collector/pdata/ptrace/ptraceotlp"
+
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // attrID is the attribute (label test_id in Prometheus) that numbers every
@@ -61,7 +63,7 @@ func (c *tally) count(signal string, acked map[int64]bool) (lost []int64, duplic
 func otlpSink(t *testing.T) (*httptest.Server, *tally) {
 	t.Helper()
 	c := newTally()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := vigiltest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		body, err := readBody(r)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -116,7 +118,6 @@ func otlpSink(t *testing.T) (*httptest.Server, *tally) {
 		w.Header().Set("Content-Type", "application/x-protobuf")
 		w.WriteHeader(http.StatusOK)
 	}))
-	t.Cleanup(srv.Close)
 	return srv, c
 }
 
@@ -143,7 +144,7 @@ func readBody(r *http.Request) ([]byte, error) {
 func remoteWriteSink(t *testing.T) (*httptest.Server, *tally) {
 	t.Helper()
 	c := newTally()
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := vigiltest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		compressed, err := io.ReadAll(r.Body)
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusBadRequest)
@@ -183,6 +184,5 @@ func remoteWriteSink(t *testing.T) (*httptest.Server, *tally) {
 		}
 		w.WriteHeader(http.StatusNoContent)
 	}))
-	t.Cleanup(srv.Close)
 	return srv, c
 }

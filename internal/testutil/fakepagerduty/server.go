@@ -21,11 +21,12 @@ import (
 	"mime"
 	"net"
 	"net/http"
-	"net/http/httptest"
 	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // EnqueuePath is the path events are posted to.
@@ -90,7 +91,7 @@ func newServer() *Server {
 func New(t testing.TB) *Server {
 	t.Helper()
 	s := newServer()
-	ts := httptest.NewServer(s.Handler())
+	ts := vigiltest.NewServer(t, s.Handler())
 	s.URL = ts.URL
 	s.closeFn = func() error { ts.Close(); return nil }
 	t.Cleanup(s.Close)

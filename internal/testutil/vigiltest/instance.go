@@ -8,6 +8,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -255,6 +256,22 @@ func FreePort(t testing.TB) int {
 	}
 	defer l.Close()
 	return l.Addr().(*net.TCPAddr).Port
+}
+
+// NewServer is httptest.NewServer on a port of FreePort's choosing, closed
+// when the test ends.
+func NewServer(t testing.TB, h http.Handler) *httptest.Server {
+	t.Helper()
+	srv := httptest.NewUnstartedServer(h)
+	l, err := net.Listen("tcp", addr(FreePort(t)))
+	if err != nil {
+		t.Fatalf("listening for a test server: %v", err)
+	}
+	srv.Listener.Close()
+	srv.Listener = l
+	srv.Start()
+	t.Cleanup(srv.Close)
+	return srv
 }
 
 // portRange parses "lo-hi".
