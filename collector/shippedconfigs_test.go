@@ -52,7 +52,8 @@ var storageExporters = []string{"clickhouse", "loki", "sentry"}
 // gateway) and the Kafka gateway, and checks the rules README's Reliability section
 // states: every OTLP listener behind the otlp_guard middleware; no batch
 // processor (it holds acknowledged records in memory: the exporters batch
-// in their queues); remote write through its write-ahead log; storage
+// in their queues); remote write through its write-ahead log, one
+// request at a time in order, waiting out any outage; storage
 // exporters queued on disk, retrying without a time limit, never
 // blocking; the health check in component-status form, answering 200
 // while an exporter is degraded.
@@ -96,6 +97,16 @@ func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
 					}
 					if v, _ := get(e, "remote_write_queue", "enabled"); v != false {
 						t.Errorf("%s: remote_write_queue::enabled must be false, or samples are answered before they reach the write-ahead log", id)
+					}
+					// Prometheus refuses a series' samples out of time order.
+					if v, _ := get(e, "max_batch_request_parallelism"); v != 1 {
+						t.Errorf("%s: max_batch_request_parallelism must be 1: several requests at once reorder the log's samples, which Prometheus refuses (out of order)", id)
+					}
+					if v, _ := get(e, "wal", "buffer_size"); v != 1 {
+						t.Errorf("%s: wal::buffer_size must be 1: a restart during a larger batch sends its delivered part again, Prometheus refuses it, and the log never gets past it", id)
+					}
+					if v, _ := get(e, "retry_on_failure", "max_elapsed_time"); v != 0 {
+						t.Errorf("%s: retry_on_failure::max_elapsed_time must be 0: a request given up after an outage is sent again after later ones, out of order", id)
 					}
 				case slices.Contains(storageExporters, typ):
 					if v, _ := get(e, "sending_queue", "storage"); v == nil {

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -200,6 +199,13 @@ func startExercisedBinary(t *testing.T) (inst *vigiltest.Instance, drive, spans 
 	lokiRetry := scriptedLoki(t, http.StatusTooManyRequests)
 	lokiReject := scriptedLoki(t, http.StatusBadRequest)
 
+	// A remote write endpoint that takes everything.
+	rw := vigiltest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		_, _ = io.Copy(io.Discard, r.Body)
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	remoteWrite := rw.URL + "/api/v1/write"
+
 	redis := redistest.Start(t, redistest.Options{})
 	zaplogPort := vigiltest.FreePort(t)
 	routing := vigiltest.WriteFile(t, dir, "routing.yml", `
@@ -268,6 +274,14 @@ exporters:
       initial_interval: 100ms
   loki/reject:
     endpoint: %s
+  # README names the write-ahead log's lag, recorded here every second.
+  prometheus_remote_write:
+    endpoint: %s
+    wal:
+      directory: ${env:VIGIL_STORAGE_DIR}/prometheus_remote_write
+      lag_record_frequency: 1s
+    remote_write_queue:
+      enabled: false
 service:
   extensions: [health_check, file_storage, otlp_guard, redis_storage]
   pipelines:
@@ -279,7 +293,7 @@ service:
       exporters: [anomaly]
     metrics/out:
       receivers: [slo, anomaly]
-      exporters: [prometheus]
+      exporters: [prometheus, prometheus_remote_write]
     logs/alerts:
       receivers: [slo, anomaly]
       exporters: [debug]
@@ -292,7 +306,7 @@ service:
     logs/zaplog:
       receivers: [zaplog]
       exporters: [debug]
-`, redis.Addr, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject))
+`, redis.Addr, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject, remoteWrite))
 
 	inst = vigiltest.Start(t, vigiltest.Options{Args: []string{"--config", cfg}})
 	// Spans of two operations, good and failing: each has 4 RED series
@@ -372,7 +386,7 @@ service:
 func scriptedLoki(t *testing.T, status int) string {
 	t.Helper()
 	var pushes atomic.Int64
-	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	srv := vigiltest.NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		_, _ = io.Copy(io.Discard, bufio.NewReader(r.Body))
 		if r.URL.Path != "/loki/api/v1/push" || r.Method != http.MethodPost {
 			http.Error(w, "not a push", http.StatusNotFound)
@@ -389,6 +403,5 @@ func scriptedLoki(t *testing.T, status int) string {
 			http.Error(w, "entry for stream has timestamp too old", status)
 		}
 	}))
-	t.Cleanup(srv.Close)
 	return srv.URL
 }
