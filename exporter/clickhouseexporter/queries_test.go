@@ -117,14 +117,14 @@ ORDER BY Timestamp`,
 {"Timestamp":"2026-03-14 09:26:56.589793238","SeverityText":"DEBUG","Body":"{\"msg\":\"structured body\"}","EventName":""}]`,
 		},
 		{
-			name: "alerts per service per day",
+			name: "alert events per service per day",
 			sql: `SELECT toDate(Timestamp) AS Day, ServiceName,
-  countIf(State = 'firing') AS Fired, countIf(State = 'resolved') AS Resolved
+  countIf(State = 'firing') AS FiringEvents, countIf(State = 'resolved') AS Resolved
 FROM {db}.vigil_alerts
 GROUP BY Day, ServiceName
 ORDER BY Day, ServiceName`,
-			want: `[{"Day":"2026-03-14","ServiceName":"checkout","Fired":2,"Resolved":2},
-{"Day":"2026-03-15","ServiceName":"payments","Fired":1,"Resolved":0}]`,
+			want: `[{"Day":"2026-03-14","ServiceName":"checkout","FiringEvents":2,"Resolved":2},
+{"Day":"2026-03-15","ServiceName":"payments","FiringEvents":1,"Resolved":0}]`,
 		},
 		{
 			name: "time to resolve per alert episode",
