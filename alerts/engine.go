@@ -45,9 +45,9 @@ type Engine struct {
 	cfg       *Config
 	store     Store
 	silences  []*Silence // of the silences file
-	// fileRead is when each silence of the file (by its id) was first
-	// read.
-	fileRead map[string]time.Time
+	// fileRead is when this process first read each silence of the file
+	// (by its id) as it is now.
+	fileRead map[string]fileSilenceRead
 	// apiSilences are the silences created through the API, by ID; they
 	// are persisted with silState.
 	apiSilences map[string]*Silence
@@ -236,21 +236,23 @@ func (e *Engine) Config() *Config {
 
 // SetSilences replaces the silences of the silences file, as after it
 // changed at now. The state of an until_resolved silence is kept while
-// its ID stays, and so is when the silence was first read (what the API
-// shows as its update, and as its start when the file gives none).
+// its ID stays, and when the silence was first read as it is (what the
+// API shows as its update, and as its start when the file gives none)
+// while its content stays.
 // Silences created through the API (SetSilence) are not touched.
 func (e *Engine) SetSilences(silences []*Silence, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.silences = silences
 	keep := map[string]bool{}
-	read := make(map[string]time.Time, len(silences))
+	read := make(map[string]fileSilenceRead, len(silences))
 	for _, s := range silences {
 		keep[s.ID] = true
-		read[s.ID] = now
-		if at, ok := e.fileRead[s.ID]; ok {
-			read[s.ID] = at
+		r := fileSilenceRead{at: now, content: s.content()}
+		if prev, ok := e.fileRead[s.ID]; ok && prev.content == r.content {
+			r.at = prev.at
 		}
+		read[s.ID] = r
 	}
 	e.fileRead = read
 	for id := range e.silState {

@@ -67,6 +67,18 @@ type SilenceStatus struct {
 	FileID   string
 }
 
+// fileSilenceRead is when a silence of the file was first read with
+// content.
+type fileSilenceRead struct {
+	at      time.Time
+	content string
+}
+
+// content is what a silence says, to tell a silence of the file changed.
+func (s *Silence) content() string {
+	return fmt.Sprintf("%s|%v|%v|%v|%q|%q", s.Matchers.String(), s.StartsAt.UnixNano(), s.EndsAt.UnixNano(), s.UntilResolved, s.CreatedBy, s.Comment)
+}
+
 // storedSilence is a silence created through the API, as stored.
 type storedSilence struct {
 	Matchers  []storedMatcher `json:"matchers"`
@@ -149,9 +161,9 @@ func (e *Engine) status(s *Silence, fromFile bool, now time.Time) SilenceStatus 
 	st.EndsAt = e.silenceEnd(s)
 	if fromFile {
 		st.ID, st.FileID = FileSilenceID(s.ID), s.ID
-		// A silence of the file is as old as the file's first mention
-		// of it.
-		st.UpdatedAt = e.fileRead[s.ID]
+		// A silence of the file is as old as this process's first
+		// reading of it as it is.
+		st.UpdatedAt = e.fileRead[s.ID].at
 		if st.StartsAt.IsZero() {
 			st.StartsAt = st.UpdatedAt
 		}

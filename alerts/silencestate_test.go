@@ -255,3 +255,24 @@ inhibit_rules:
 	}
 	assert.Equal(t, []string{"trigger oncall Page/checkout"}, got)
 }
+
+// TestFileSilenceTimes: a silence of the file is listed as updated (and,
+// without a start of its own, started) when it was first read as it is:
+// a reload that keeps it keeps that time, one that changes it moves it.
+func TestFileSilenceTimes(t *testing.T) {
+	e := NewEngine(nil, nil)
+	search := &Silence{ID: "maint", Matchers: mustParse(t, `service_name="search"`), Comment: "migration"}
+	e.SetSilences([]*Silence{search}, t0)
+	keep := *search
+	e.SetSilences([]*Silence{&keep}, t0.Add(time.Hour))
+	got, ok := e.SilenceByID(FileSilenceID("maint"), t0.Add(time.Hour))
+	require.True(t, ok)
+	assert.Equal(t, t0, got.UpdatedAt, "unchanged by the reload")
+	assert.Equal(t, t0, got.StartsAt)
+	changed := *search
+	changed.Matchers = mustParse(t, `service_name="checkout"`)
+	e.SetSilences([]*Silence{&changed}, t0.Add(2*time.Hour))
+	got, _ = e.SilenceByID(FileSilenceID("maint"), t0.Add(2*time.Hour))
+	assert.Equal(t, t0.Add(2*time.Hour), got.UpdatedAt, "its matchers changed")
+	assert.Equal(t, t0.Add(2*time.Hour), got.StartsAt)
+}

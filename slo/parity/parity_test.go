@@ -599,7 +599,8 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 		firing := map[int64]bool{}
 		promFiring[severity] = firing
 		waits := false
-		var changes []time.Time // where a rule's expression starts or stops returning a result
+		anyActive := map[int64]bool{} // a rule's expression returns a result
+		var changes []time.Time       // where a rule's expression starts or stops returning a result
 		for _, r := range alertRules[severity] {
 			wait := time.Duration(r.For)
 			waits = waits || wait > 0
@@ -611,7 +612,7 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 					}
 				}
 				for ts := range s.values {
-					active[ts] = true
+					active[ts], anyActive[ts] = true, true
 				}
 			}
 			// The rule fires at a step once its expression has returned a
@@ -674,10 +675,22 @@ func compareAlerts(t *testing.T, prom *promServer, def *slo.SLO, groups rulefmt.
 				switch {
 				case a.PagedBurst:
 					held++
-					// The rule fires there once its wait is over, which
-					// the tracker, holding the ticket, does not track.
-					stateless = !waits || p
-				case a.Firing && page.Firing:
+					stateless = true
+					if waits {
+						// The rule fires there once its wait is over,
+						// which the tracker, holding the ticket, does not
+						// track: compare where the rule's expression
+						// returns a result instead.
+						stateless = p
+						if want := conditionHolds(def, severity, &st) && !conditionHolds(def, conventions.SeverityPage, &st); anyActive[at.Unix()] != want {
+							mismatches++
+							t.Errorf("ticket at %s (+%v), held as the paged burst's: rules' expression active=%v, tracker's ticket condition without the page's=%v",
+								at.Format(time.RFC3339), at.Sub(simStart), anyActive[at.Unix()], want)
+						}
+					}
+				case a.Firing && (page.Firing || conditionHolds(def, conventions.SeverityPage, &st)):
+					// Also while the page waits: the rule's `unless`
+					// on the page's condition stops the ticket there.
 					kept++
 					stateless = false
 				}

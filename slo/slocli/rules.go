@@ -33,7 +33,7 @@ promtool check rules.`,
 	f := cmd.Flags()
 	f.StringVar(&opts.RunbookURL, "runbook-url", "", "runbook URL template for SLOs without one; fields {{.Service}}, {{.SLO}}, {{.Severity}}")
 	f.StringVar(&opts.DashboardURL, "dashboard-url", "", "dashboard URL template for SLOs without one; fields {{.Service}}, {{.SLO}}, {{.Severity}}")
-	f.DurationVar(&opts.For, "for", 0, "the for: of every alert")
+	f.DurationVar(&opts.For, "for", 0, "the for: of every alert whose row has none (the rules only: the collector's alerts wait what the spec's rows say)")
 	f.DurationVar(&opts.MaxInterval, "max-interval", rules.DefaultMaxInterval, "upper bound of each group's evaluation interval")
 	return cmd
 }

@@ -194,6 +194,8 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 			if a.firing {
 				*transitions = append(*transitions, resolvedTransition(st, s, i, now, &status))
 			}
+			// A policy added again waits anew, as a new rule does.
+			a.pending = nil
 			continue
 		}
 		w, long, short, holds := condition(st.windows, severity, policy, &status)
@@ -206,9 +208,18 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 		blocked := i == ticketIdx && pageHolds && !a.firing
 		fires := holds && !blocked
 		if plan := &st.waits[i]; plan.waits {
-			fires = false
-			if r := a.waited(plan, st.windows, rowsHolding(st.windows, policy, &status), !blocked, now); r >= 0 {
-				fires, w = true, st.windows[r]
+			rows := rowsHolding(st.windows, policy, &status)
+			r := a.waited(plan, st.windows, rows, !blocked, now)
+			if r < 0 && a.firing {
+				// A firing alert stays while its rule's condition holds,
+				// without waiting again (also when restored from a
+				// snapshot, which holds no timers, or back within its
+				// hold-down).
+				r = plan.keeping(st.windows, rows, a.window)
+			}
+			fires = r >= 0
+			if fires {
+				w = st.windows[r]
 				long, short = windowOf(&status, w.Long).BurnRate, windowOf(&status, w.Short).BurnRate
 			}
 		}

@@ -19,13 +19,18 @@ import (
 //     ticket rule's `unless` on the page's condition stops it, unless the
 //     ticket already fires (one problem, one incident: it resolves
 //     through its own condition);
-//   - a firing alert keeps firing while a row whose timer ran out still
-//     holds, and its resolution follows as before (ResolveHoldDown).
+//   - a firing alert keeps firing while its rule's condition holds (any
+//     row where the rows wait alike; the row that fired it where each
+//     has its own rule), without waiting again: also when it was
+//     restored from a snapshot, and when the condition returns within
+//     ResolveHoldDown, as keep_firing_for does; its resolution follows
+//     as before.
 //
 // Timers start at the first evaluation a condition holds and reset at
 // the first where it does not, as Prometheus's pending state does; they
 // are not in Snapshot, so after a restart an alert not yet firing waits
-// its whole wait again.
+// its whole wait again (a firing one stays firing). A policy removed by
+// a reload and added again waits anew.
 
 // waitPlan is how the rows of one severity wait.
 type waitPlan struct {
@@ -66,6 +71,18 @@ func (a *alertState) timers(plan *waitPlan) []time.Time {
 		a.pending = make([]time.Time, n)
 	}
 	return a.pending
+}
+
+// keeping returns the row that keeps a firing alert firing, which fired
+// from the row fired (-1 if none holds): the first row that holds where
+// the rows wait alike (one rule), fired itself otherwise (a rule each).
+func (p *waitPlan) keeping(windows []slo.AlertWindow, holds []bool, fired slo.AlertWindow) int {
+	for _, r := range p.rows {
+		if holds[r] && (!p.split || windows[r] == fired) {
+			return r
+		}
+	}
+	return -1
 }
 
 // waited applies the plan to the rows that hold now (holds, indexed like

@@ -230,3 +230,94 @@ func TestTicketWaitsOutsideThePageCondition(t *testing.T) {
 		t.Errorf("burst first: transitions %v, want %v (the page's condition cleared at +%v)", got, want, cleared.Sub(burstStart))
 	}
 }
+
+// TestWaitingAlertStaysFiring: a firing alert whose rows wait stays
+// firing while its condition holds without waiting again: after a restart
+// from a snapshot (which holds no timers), and when the condition returns
+// within ResolveHoldDown; a policy removed and added again waits anew.
+func TestWaitingAlertStaysFiring(t *testing.T) {
+	b := newBurst()
+	s := b.slo
+	s.Windows = waitingWindows(2*time.Minute, 0)
+	evals := func(from, to time.Time) Replay {
+		r := b.replay(from, to)
+		return r
+	}
+
+	// A restart 5 minutes into the burst: the page fired at 3m and stays.
+	tr, clock := newTestTracker(t, []slo.SLO{s}, Options{}, b.start)
+	restartAt := b.burstStart.Add(5 * time.Minute)
+	steps, err := RunReplay(tr, clock, evals(b.start, restartAt))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before := transitionKeys(steps)
+	data, err := tr.Snapshot()
+	if err != nil {
+		t.Fatal(err)
+	}
+	restored, clock2 := newTestTracker(t, []slo.SLO{s}, Options{}, restartAt)
+	if err := restored.Restore(data); err != nil {
+		t.Fatal(err)
+	}
+	steps, err = RunReplay(restored, clock2, evals(restartAt, b.end))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := append(before, transitionKeys(steps)...)
+	want := []transitionKey{
+		{page, firing, b.burstStart.Add(3 * time.Minute)},
+		{page, resolved, b.burstEnd.Add(30 * time.Minute)},
+	}
+	if !slices.Equal(got, want) {
+		t.Errorf("across a restart: transitions\n got %v\nwant %v", got, want)
+	}
+
+	// The page's rows alike again; a removed policy's timers go with it.
+	tr, clock = newTestTracker(t, []slo.SLO{s}, Options{}, b.start)
+	if _, err := RunReplay(tr, clock, evals(b.start, b.burstStart.Add(2*time.Minute))); err != nil {
+		t.Fatal(err)
+	}
+	noPage := s
+	noPage.Alerting.Page = nil
+	tr.Update([]slo.SLO{noPage})
+	tr.Evaluate(clock.Now())
+	tr.Update([]slo.SLO{s})
+	clock.Set(b.burstStart.Add(3 * time.Minute))
+	_, transitions := tr.Evaluate(clock.Now())
+	for _, tr := range transitions {
+		if tr.Severity == page && tr.State == firing {
+			t.Errorf("the page added again fired at once, at +%v, without waiting its 2m", tr.At.Sub(b.burstStart))
+		}
+	}
+}
+
+// TestHoldDownKeepsAWaitingAlert: with ResolveHoldDown, a firing alert
+// whose condition returns within the hold-down keeps firing, as
+// keep_firing_for does, rather than waiting its for: again and resolving
+// meanwhile.
+func TestHoldDownKeepsAWaitingAlert(t *testing.T) {
+	s := testSLO("availability", 99.9, rolling30d())
+	s.Alerting = slo.Alerting{Page: &slo.AlertPolicy{MinEvents: 1}}
+	s.Windows = []slo.AlertWindow{{Severity: page, Long: 10 * time.Minute, Short: time.Minute, BurnRate: 10, For: 5 * time.Minute}}
+	// All bad, except one clean minute (short window clear) at 12m.
+	clean := between(t0.Add(11*time.Minute), t0.Add(12*time.Minute))
+	tr, clock := newTestTracker(t, []slo.SLO{s}, Options{ResolveHoldDown: 3 * time.Minute}, t0)
+	steps, err := RunReplay(tr, clock, Replay{
+		Start: t0, End: t0.Add(30 * time.Minute), Tick: 10 * time.Second,
+		Traffic: func(at time.Time) []ReplayEvent {
+			if clean(at) {
+				return []ReplayEvent{{SLOID: s.ID(), Good: 10}}
+			}
+			return []ReplayEvent{{SLOID: s.ID(), Bad: 10}}
+		},
+		EvaluateEvery: time.Minute,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := transitionKeys(steps)
+	if len(got) != 1 || got[0].State != firing {
+		t.Errorf("transitions %v, want the page firing once and staying", got)
+	}
+}

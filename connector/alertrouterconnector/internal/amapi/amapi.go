@@ -518,9 +518,13 @@ func (a *API) postSilences(w http.ResponseWriter, r *http.Request) {
 		fail(w, http.StatusNotFound, "%v", err)
 	case errors.Is(err, alerts.ErrInvalidSilence), errors.Is(err, alerts.ErrSilenceReadOnly):
 		fail(w, http.StatusBadRequest, "Failed to create silence: %v", err)
-	case err != nil:
+	case err != nil && id == "":
 		fail(w, http.StatusInternalServerError, "%v", err)
 	default:
+		// Also when only its write to the store failed: the silence
+		// applies, the engine writes it at its next successful write,
+		// and a client retrying with the ID it did not get would make a
+		// second one.
 		reply(w, http.StatusOK, postSilencesOK{SilenceID: id})
 	}
 }

@@ -3,6 +3,7 @@ package amapi
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -281,4 +282,27 @@ func TestGroupsStatusReceiversHealth(t *testing.T) {
 		code, _ = do(t, srv, http.MethodGet, p, "")
 		assert.Equal(t, http.StatusOK, code, p)
 	}
+}
+
+// unwritableStore is a Store whose writes fail.
+type unwritableStore struct{ *alerts.MemStore }
+
+func (unwritableStore) Set(context.Context, string, []byte) error { return errors.New("store down") }
+
+// TestSilenceWhenTheStoreFails: a silence whose write to the store fails
+// still applies, and the API answers with its ID (the engine writes it
+// later), so a client does not retry and make a second one.
+func TestSilenceWhenTheStoreFails(t *testing.T) {
+	e := alerts.NewEngine(nil, unwritableStore{alerts.NewMemStore()})
+	mux := http.NewServeMux()
+	New(Settings{Engine: e, Now: func() time.Time { return t0 }}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	code, data := do(t, srv, http.MethodPost, "/api/v2/silences", silenceBody(`{"name":"service_name","value":"a","isRegex":false}`, t0, t0.Add(time.Hour)))
+	require.Equal(t, http.StatusOK, code, "%s", data)
+	var ok struct{ SilenceID string }
+	require.NoError(t, json.Unmarshal(data, &ok))
+	got, found := e.SilenceByID(ok.SilenceID, t0)
+	require.True(t, found)
+	assert.Equal(t, alerts.SilenceActive, got.State)
 }
