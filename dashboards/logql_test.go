@@ -289,17 +289,10 @@ func (p *logqlParser) labelFilter() error {
 		return p.errorf("label filter on %q: not a stream label, structured metadata the loki exporter writes, or a label_format label", name)
 	}
 	p.skip()
-	var op string
-	for _, o := range []string{"=~", "!~", "!=", "="} {
-		if strings.HasPrefix(p.s[p.pos:], o) {
-			op = o
-			break
-		}
+	op, err := p.matchOp("label filter")
+	if err != nil {
+		return err
 	}
-	if op == "" {
-		return p.errorf("want a label filter operator")
-	}
-	p.pos += len(op)
 	v, err := p.str()
 	if err != nil {
 		return err
@@ -310,6 +303,17 @@ func (p *logqlParser) labelFilter() error {
 		}
 	}
 	return nil
+}
+
+// matchOp reads a matching operator (=~, !~, != or =) of what.
+func (p *logqlParser) matchOp(what string) (string, error) {
+	for _, o := range []string{"=~", "!~", "!=", "="} {
+		if strings.HasPrefix(p.s[p.pos:], o) {
+			p.pos += len(o)
+			return o, nil
+		}
+	}
+	return "", p.errorf("want a %s operator", what)
 }
 
 // selector := "{" matcher { "," matcher } "}"; at least one matcher must
@@ -328,17 +332,10 @@ func (p *logqlParser) selector() error {
 			return p.errorf("label %q is not one the loki exporter writes", name)
 		}
 		p.skip()
-		var op string
-		for _, o := range []string{"=~", "!~", "!=", "="} {
-			if strings.HasPrefix(p.s[p.pos:], o) {
-				op = o
-				break
-			}
+		op, err := p.matchOp("matcher")
+		if err != nil {
+			return err
 		}
-		if op == "" {
-			return p.errorf("want a matcher operator")
-		}
-		p.pos += len(op)
 		v, err := p.str()
 		if err != nil {
 			return err

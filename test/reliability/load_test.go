@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"sync"
 	"time"
@@ -78,25 +79,35 @@ func (l *load) send(ctx context.Context, signal string, ids []int64) bool {
 	if err != nil {
 		panic(err)
 	}
+	return postUntilOK(ctx, "http://"+l.endpoint+"/v1/"+signal, body, 50*time.Millisecond, func() {
+		l.mu.Lock()
+		l.retries++
+		l.mu.Unlock()
+	})
+}
+
+// postUntilOK posts an OTLP protobuf body to url until it is answered 200
+// (true) or ctx ends (false), calling retried after each failure and
+// waiting pause before the next try.
+func postUntilOK(ctx context.Context, url string, body []byte, pause time.Duration, retried func()) bool {
 	for ctx.Err() == nil {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+l.endpoint+"/v1/"+signal, bytes.NewReader(body))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, url, bytes.NewReader(body))
 		if err != nil {
 			panic(err)
 		}
 		req.Header.Set("Content-Type", "application/x-protobuf")
 		resp, err := http.DefaultClient.Do(req)
 		if err == nil {
+			_, _ = io.Copy(io.Discard, resp.Body)
 			resp.Body.Close()
 			if resp.StatusCode == http.StatusOK {
 				return true
 			}
 		}
-		l.mu.Lock()
-		l.retries++
-		l.mu.Unlock()
+		retried()
 		select {
 		case <-ctx.Done():
-		case <-time.After(50 * time.Millisecond):
+		case <-time.After(pause):
 		}
 	}
 	return false

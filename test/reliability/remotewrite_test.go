@@ -1,11 +1,9 @@
 package reliability
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"os"
@@ -193,29 +191,11 @@ func (l *seriesLoad) run(ctx context.Context) {
 
 // send posts one request until it is answered 200 or ctx ends.
 func (l *seriesLoad) send(ctx context.Context, body []byte) bool {
-	for ctx.Err() == nil {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, "http://"+l.endpoint+"/v1/metrics", bytes.NewReader(body))
-		if err != nil {
-			panic(err)
-		}
-		req.Header.Set("Content-Type", "application/x-protobuf")
-		resp, err := http.DefaultClient.Do(req)
-		if err == nil {
-			_, _ = io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode == http.StatusOK {
-				return true
-			}
-		}
+	return postUntilOK(ctx, "http://"+l.endpoint+"/v1/metrics", body, 100*time.Millisecond, func() {
 		l.mu.Lock()
 		l.retries++
 		l.mu.Unlock()
-		select {
-		case <-ctx.Done():
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
-	return false
+	})
 }
 
 func (l *seriesLoad) rounds() int {
