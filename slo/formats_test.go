@@ -154,3 +154,29 @@ spec:
 	assert.True(t, ev.InStream)
 	assert.Equal(t, []string{"handler"}, ev.GroupBy)
 }
+
+// TestPrunedFieldOfARefusedSpec: a field a Kubernetes API server would
+// prune is a note in a valid Pyrra spec, and a problem, with its "did you
+// mean", in one refused anyway (here for the target it misspells).
+func TestPrunedFieldOfARefusedSpec(t *testing.T) {
+	const doc = `apiVersion: pyrra.dev/v1alpha1
+kind: ServiceLevelObjective
+metadata: {name: api-errors, namespace: shop}
+spec:
+  tagret: "99.5"
+  window: 4w
+  indicator:
+    ratio:
+      errors: {metric: 'http_requests_total{job="api",code=~"5.."}'}
+      total: {metric: 'http_requests_total{job="api"}'}
+`
+	_, err := slo.Parse("p.yaml", []byte(doc))
+	require.Error(t, err)
+	assert.Contains(t, err.Error(), `p.yaml:5:3: unknown field "tagret" in spec`)
+	assert.Contains(t, err.Error(), `did you mean "target"?`)
+
+	spec, err := slo.Parse("p.yaml", []byte(strings.Replace(doc, "  window: 4w\n", "  target: \"99.5\"\n  window: 4w\n", 1)))
+	require.NoError(t, err)
+	require.Len(t, spec.Notes, 1)
+	assert.Contains(t, spec.Notes[0].Msg, `unknown field "tagret"`)
+}

@@ -171,7 +171,10 @@ func Parse(file string, data []byte) (*Spec, error) {
 	}
 	p.Errs = append(p.Errs, checkDuplicates([]Spec{*spec})...)
 	if len(p.Errs) > 0 {
-		return nil, dedupe(p.Errs)
+		// A field a Kubernetes API server would prune is only a note in
+		// a valid spec; in a refused one it is a likely cause (a typo of
+		// the field found missing), so it is a problem too.
+		return nil, dedupe(append(p.Errs, p.pruned...))
 	}
 	spec.Notes = p.notes
 	return spec, nil

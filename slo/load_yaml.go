@@ -13,6 +13,9 @@ type problems struct {
 	// notes are remarks on what loaded: fields a Kubernetes API server
 	// would prune, plugins that change nothing Vigil evaluates.
 	notes []Note
+	// pruned are the fields a Kubernetes API server would prune, as
+	// problems for a spec refused anyway.
+	pruned ValidationErrors
 }
 
 func newProblems(file string) *problems { return &problems{Decoder: yamlpos.Decoder{File: file}} }

@@ -323,7 +323,9 @@ func (p *problems) noteAt(pos Position, format string, args ...any) {
 func (p *problems) lenientFields(n *yaml.Node, what string, known ...string) map[string]*yaml.Node {
 	f, unknown := p.FieldsLenient(n, what, known...)
 	for _, k := range unknown {
-		p.note(k, "%s; a Kubernetes API server prunes it, so it is ignored", yamlpos.UnknownField(k.Value, what, known))
+		msg := yamlpos.UnknownField(k.Value, what, known)
+		p.note(k, "%s; a Kubernetes API server prunes it, so it is ignored", msg)
+		p.pruned = append(p.pruned, ValidationError{Pos: p.Pos(k), Msg: msg})
 	}
 	return f
 }
