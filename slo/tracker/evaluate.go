@@ -307,10 +307,7 @@ func holdTicket(s *series, hasPage, holds bool) bool {
 // window holds at least MinEvents events. It returns the first pair that
 // holds, in the table's order (fastest first).
 func condition(windows []slo.AlertWindow, severity string, policy *slo.AlertPolicy, status *Status) (slo.AlertWindow, float64, float64, bool) {
-	minEvents := policy.MinEvents
-	if minEvents <= 0 {
-		minEvents = slo.DefaultMinEvents
-	}
+	minEvents := minEventsOf(policy)
 	for _, w := range windows {
 		if w.Severity != severity {
 			continue
@@ -320,6 +317,14 @@ func condition(windows []slo.AlertWindow, severity string, policy *slo.AlertPoli
 		}
 	}
 	return slo.AlertWindow{}, 0, 0, false
+}
+
+// minEventsOf is the events the long window of policy's rows must hold.
+func minEventsOf(policy *slo.AlertPolicy) int {
+	if policy.MinEvents > 0 {
+		return policy.MinEvents
+	}
+	return slo.DefaultMinEvents
 }
 
 // rowHolds reports whether the burn rate exceeds w's threshold over both
@@ -332,10 +337,7 @@ func rowHolds(w slo.AlertWindow, minEvents int, status *Status) bool {
 // rowsHolding reports, for each row of windows, whether it holds under
 // policy (the rows of the policy's severity matter).
 func rowsHolding(windows []slo.AlertWindow, policy *slo.AlertPolicy, status *Status) []bool {
-	minEvents := policy.MinEvents
-	if minEvents <= 0 {
-		minEvents = slo.DefaultMinEvents
-	}
+	minEvents := minEventsOf(policy)
 	holds := make([]bool, len(windows))
 	for i, w := range windows {
 		holds[i] = rowHolds(w, minEvents, status)

@@ -239,15 +239,11 @@ func TestWaitingAlertStaysFiring(t *testing.T) {
 	b := newBurst()
 	s := b.slo
 	s.Windows = waitingWindows(2*time.Minute, 0)
-	evals := func(from, to time.Time) Replay {
-		r := b.replay(from, to)
-		return r
-	}
 
 	// A restart 5 minutes into the burst: the page fired at 3m and stays.
 	tr, clock := newTestTracker(t, []slo.SLO{s}, Options{}, b.start)
 	restartAt := b.burstStart.Add(5 * time.Minute)
-	steps, err := RunReplay(tr, clock, evals(b.start, restartAt))
+	steps, err := RunReplay(tr, clock, b.replay(b.start, restartAt))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -260,7 +256,7 @@ func TestWaitingAlertStaysFiring(t *testing.T) {
 	if err := restored.Restore(data); err != nil {
 		t.Fatal(err)
 	}
-	steps, err = RunReplay(restored, clock2, evals(restartAt, b.end))
+	steps, err = RunReplay(restored, clock2, b.replay(restartAt, b.end))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -275,7 +271,7 @@ func TestWaitingAlertStaysFiring(t *testing.T) {
 
 	// The page's rows alike again; a removed policy's timers go with it.
 	tr, clock = newTestTracker(t, []slo.SLO{s}, Options{}, b.start)
-	if _, err := RunReplay(tr, clock, evals(b.start, b.burstStart.Add(2*time.Minute))); err != nil {
+	if _, err := RunReplay(tr, clock, b.replay(b.start, b.burstStart.Add(2*time.Minute))); err != nil {
 		t.Fatal(err)
 	}
 	noPage := s
