@@ -333,12 +333,15 @@ func TestLevelOf(t *testing.T) {
 
 func TestLabelValueLimits(t *testing.T) {
 	long := strings.Repeat("é", 2000) // 4000 bytes
-	ls := labelSet{}.set("a", long).set("b", "bad\xffutf8")
+	ls := labelSet{}.set("a", long).set("b", "bad\xffutf8").set("c", "x\uFFFDy")
 	if len(ls[0].value) > lokiMaxLabelValueLength || !utf8.ValidString(ls[0].value) {
 		t.Errorf("long value: %d bytes, valid %v", len(ls[0].value), utf8.ValidString(ls[0].value))
 	}
-	if ls[1].value != "bad\uFFFDutf8" {
-		t.Errorf("invalid UTF-8 value = %q", ls[1].value)
+	if ls[1].value != "bad?utf8" {
+		t.Errorf("invalid UTF-8 value = %q, want bad?utf8", ls[1].value)
+	}
+	if ls[2].value != "x?y" {
+		t.Errorf("value with U+FFFD = %q, want x?y (Loki refuses the character)", ls[2].value)
 	}
 	if got := (labelSet{}).set("b", "x\"y\n").set("a", "1").String(); got != `{a="1", b="x\"y\n"}` {
 		t.Errorf("String() = %s", got)

@@ -79,7 +79,7 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 	if err != nil {
 		return nil, err
 	}
-	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs,
+	logs, err := exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// The HTTP client's timeout bounds each push; a second timeout here
 		// would only race it.
@@ -88,4 +88,11 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithQueue(c.QueueConfig),
 		exporterhelper.WithStart(e.start),
 	)
+	if err != nil {
+		return nil, err
+	}
+	if f := newFitter(c); f != nil {
+		return &fittingLogs{Logs: logs, fit: f, telemetry: e.telemetry}, nil
+	}
+	return logs, nil
 }

@@ -2,6 +2,7 @@ package lokiexporter
 
 import (
 	"fmt"
+	"strings"
 	"testing"
 	"unicode/utf8"
 
@@ -77,8 +78,10 @@ func TestHostileValuesStayWithinLokisLimits(t *testing.T) {
 					t.Errorf("%d labels, over Loki's %d", len(ls), lokiMaxLabelNames)
 				}
 				for name, value := range ls {
-					if len(value) > lokiMaxLabelValueLength || !utf8.ValidString(value) {
-						t.Errorf("label %s: %d bytes, UTF-8 %v", name, len(value), utf8.ValidString(value))
+					// Loki's label parser refuses U+FFFD too (checked on
+					// the real Loki by TestLokiStoresWhatItIsGiven).
+					if len(value) > lokiMaxLabelValueLength || !utf8.ValidString(value) || strings.ContainsRune(value, utf8.RuneError) {
+						t.Errorf("label %s: %d bytes, UTF-8 %v, U+FFFD %v", name, len(value), utf8.ValidString(value), strings.ContainsRune(value, utf8.RuneError))
 					}
 				}
 			}

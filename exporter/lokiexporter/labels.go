@@ -1,7 +1,6 @@
 package lokiexporter // import "github.com/vigil-otel/vigil/exporter/lokiexporter"
 
 import (
-	"bytes"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -121,25 +120,29 @@ func (ls labelSet) appendTo(b []byte) []byte {
 	return append(b, '}')
 }
 
-// appendLabelValue quotes a label value for Loki's label parser, which is
-// Prometheus's PromQL lexer: it refuses a literal U+FFFD in a string ("invalid
-// UTF-8 rune": it cannot tell one from a decoding error), and labelValue
-// puts one wherever a value had invalid UTF-8. Written as the escape \ufffd
-// it reads back as the same character.
+// appendLabelValue quotes a label value for Loki's label parser, with Go
+// escapes, which it reads back.
 func appendLabelValue(b []byte, v string) []byte {
-	start := len(b)
-	b = strconv.AppendQuote(b, v)
-	if strings.ContainsRune(v, utf8.RuneError) {
-		b = append(b[:start], bytes.ReplaceAll(b[start:], []byte(string(utf8.RuneError)), []byte(`\ufffd`))...)
-	}
-	return b
+	return strconv.AppendQuote(b, v)
 }
 
-// labelValue makes a value acceptable to Loki: valid UTF-8 and at most
-// lokiMaxLabelValueLength bytes (Loki rejects the whole stream otherwise).
+// labelReplacement stands for what Loki's label parser refuses in a value:
+// invalid UTF-8 and U+FFFD itself, which the parser takes for a decoding
+// error whether written as the character or as the escape \ufffd (Loki
+// 3.7 answers 400 "invalid UTF-8 rune" and refuses the whole push, every
+// stream in it). A plain '?' is accepted and still reads as "a character
+// was lost here".
+const labelReplacement = "?"
+
+// labelValue makes a value acceptable to Loki: valid UTF-8 without U+FFFD,
+// and at most lokiMaxLabelValueLength bytes (Loki rejects the whole push
+// otherwise).
 func labelValue(v string) string {
 	if !utf8.ValidString(v) {
-		v = strings.ToValidUTF8(v, "\uFFFD")
+		v = strings.ToValidUTF8(v, labelReplacement)
+	}
+	if strings.ContainsRune(v, utf8.RuneError) {
+		v = strings.ReplaceAll(v, string(utf8.RuneError), labelReplacement)
 	}
 	if len(v) > lokiMaxLabelValueLength {
 		v = v[:runeStart(v, lokiMaxLabelValueLength)]

@@ -40,6 +40,10 @@ func (t *telemetry) recordDelivered(ctx context.Context, b pushBatch) {
 	}
 }
 
+func (t *telemetry) recordCut(ctx context.Context, records int) {
+	t.b.LokiLogRecordsCut.Add(ctx, int64(records))
+}
+
 func (t *telemetry) recordRejected(ctx context.Context, reason string, records int) {
 	t.b.LokiLogRecordsRejected.Add(ctx, int64(records), metric.WithAttributes(attribute.String(attrReason, reason)))
 }

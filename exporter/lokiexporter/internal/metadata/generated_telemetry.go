@@ -27,6 +27,7 @@ type TelemetryBuilder struct {
 	mu                            sync.Mutex
 	registrations                 []metric.Registration
 	LokiLinesTruncated            metric.Int64Counter
+	LokiLogRecordsCut             metric.Int64Counter
 	LokiLogRecordsRejected        metric.Int64Counter
 	LokiPushesRetried             metric.Int64Counter
 	LokiStructuredMetadataDropped metric.Int64Counter
@@ -65,6 +66,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_loki_lines_truncated",
 		metric.WithDescription("Lines longer than max_line_size that were delivered cut, with the truncation marker. [Development]"),
 		metric.WithUnit("{line}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.LokiLogRecordsCut, err = builder.meter.Int64Counter(
+		"otelcol_loki_log_records_cut",
+		metric.WithDescription("Log records cut before queueing because one was larger than half the batch's max_size, which the batcher would drop; each value is kept up to max_line_size. [Development]"),
+		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.LokiLogRecordsRejected, err = builder.meter.Int64Counter(

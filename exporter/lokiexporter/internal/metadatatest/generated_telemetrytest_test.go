@@ -20,10 +20,14 @@ func TestSetupTelemetry(t *testing.T) {
 	require.NoError(t, err)
 	defer tb.Shutdown()
 	tb.LokiLinesTruncated.Add(context.Background(), 1)
+	tb.LokiLogRecordsCut.Add(context.Background(), 1)
 	tb.LokiLogRecordsRejected.Add(context.Background(), 1)
 	tb.LokiPushesRetried.Add(context.Background(), 1)
 	tb.LokiStructuredMetadataDropped.Add(context.Background(), 1)
 	AssertEqualLokiLinesTruncated(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualLokiLogRecordsCut(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualLokiLogRecordsRejected(t, testTel,
