@@ -307,7 +307,10 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 	if len(a.Labels) == 0 {
 		a.Labels = st.alert.Labels
 	}
-	if a.StartsAt.IsZero() {
+	if a.StartsAt.IsZero() || st.alert.StartsAt.Before(a.StartsAt) {
+		// It ends the firing the trigger announced, as a re-report keeps
+		// its start: a later start of its own is that of a source's new
+		// episode whose earlier resolve never came.
 		a.StartsAt = st.alert.StartsAt
 	}
 	if a.EndsAt.IsZero() {

@@ -337,3 +337,49 @@ func TestReReportKeepsStart(t *testing.T) {
 	e.Ingest(earlier, t0.Add(3*time.Minute))
 	assert.Equal(t, t0.Add(-time.Minute), startOf(), "re-reported with an earlier start")
 }
+
+// TestResolveKeepsStart: a resolve of an alert the engine holds firing
+// ends the firing its trigger announced: it keeps that start when its
+// own is later (a source's new episode whose earlier resolve was lost;
+// sources say which episode a resolve ends) or missing, and takes its
+// own when earlier, as a firing report does.
+func TestResolveKeepsStart(t *testing.T) {
+	tests := []struct {
+		name        string
+		resolveFrom time.Duration // the resolve's start, from t0; 0: none
+		want        time.Duration
+	}{
+		{"no start of its own", 0, 0},
+		{"a later start", 10 * time.Minute, 0},
+		{"an earlier start", -time.Hour, -time.Hour},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e := NewEngine(nil, nil)
+			flush := func(now time.Time) []Notification {
+				t.Helper()
+				out := e.Flush(now)
+				for _, n := range out {
+					require.NoError(t, e.MarkSending(context.Background(), n))
+					require.NoError(t, e.MarkSent(context.Background(), n, nil))
+				}
+				return out
+			}
+			e.Ingest(pageCheckout, t0)
+			trigger := flush(t0.Add(DefaultGroupWait))
+			require.Len(t, trigger, 1)
+			assert.Equal(t, t0, trigger[0].Alert.StartsAt)
+			resolved := pageCheckout.Clone()
+			resolved.State = StateResolved
+			if tt.resolveFrom != 0 {
+				resolved.StartsAt = t0.Add(tt.resolveFrom)
+			}
+			e.Ingest(resolved, t0.Add(20*time.Minute))
+			got := flush(t0.Add(20 * time.Minute))
+			require.Len(t, got, 1)
+			assert.Equal(t, ActionResolve, got[0].Action)
+			assert.Equal(t, t0.Add(tt.want), got[0].Alert.StartsAt)
+			assert.Equal(t, t0.Add(20*time.Minute), got[0].Alert.EndsAt)
+		})
+	}
+}

@@ -119,15 +119,24 @@ const (
 	AttrAlertDashboardURL = "alert.dashboard_url"
 	AttrAlertTraceIDs     = "alert.trace_ids"
 
+	// AttrAlertStartsAt (RFC 3339, UTC, to the nanosecond) is when the
+	// alert started firing, on every alert event, firing and resolved,
+	// from the slo and anomaly connectors and the alert router alike: a
+	// source sends a firing alert again at every evaluation (or resend
+	// interval), each re-send stamped with its own time, and a resolve's
+	// timestamp is its end, so neither says when the alert started, which
+	// a reader that first sees the alert at a re-send, a resolve, the
+	// episodes of the alert history and receivers such as Alertmanager's
+	// webhook payload need. Every re-send of one firing and the resolve
+	// that ends it carry the same start. Absent when the writer does not
+	// know it (see the connectors' READMEs).
+	AttrAlertStartsAt = "alert.starts_at"
+
 	// Notifications of the alert router are alert events too, with these
 	// two more: the receiver the router chose and the key of the group
 	// whose flush sent it.
 	AttrAlertReceiver = "alert.receiver"
 	AttrAlertGroupKey = "alert.group_key"
-	// AttrAlertGroupLabels (a map) holds the labels of that group, and
-	// AttrAlertStartsAt (RFC 3339) when the alert started firing, which a
-	// resolve's timestamp (its end) does not say: receivers such as
-	// Alertmanager's webhook payload need both.
+	// AttrAlertGroupLabels (a map) holds the labels of that group.
 	AttrAlertGroupLabels = "alert.group_labels"
-	AttrAlertStartsAt    = "alert.starts_at"
 )

@@ -296,6 +296,45 @@ func TestRestart(t *testing.T) {
 	}
 }
 
+// TestFirstSeenAtAReSend: a router that first sees an alert at one of its
+// re-sends (restarted without the alert in its store, or another
+// evaluator of the fleet after a handover) notifies the start the event
+// says (alert.starts_at), not the re-send's time; the resolve carries the
+// same start.
+func TestFirstSeenAtAReSend(t *testing.T) {
+	h := start(t, options{})
+	started := t0.Add(-40 * time.Minute)
+	sourceEvent := func(state string, at time.Time) plog.Logs {
+		ld := event("page", state)
+		lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+		lr.SetTimestamp(pcommon.NewTimestampFromTime(at))
+		lr.Attributes().PutStr(conventions.AttrAlertStartsAt, started.Format(time.RFC3339Nano))
+		return ld
+	}
+	h.at(t, 0, sourceEvent("firing", t0))
+	h.at(t, alerts.DefaultGroupWait)
+	h.notes(t, pipeOncall, 1)
+	h.at(t, 5*time.Minute, sourceEvent("resolved", t0.Add(5*time.Minute)))
+	h.at(t, 6*time.Minute)
+	h.notes(t, pipeOncall, 2)
+	var got []alerts.Notification
+	for _, ld := range h.sinks[pipeOncall].AllLogs() {
+		for _, rl := range ld.ResourceLogs().All() {
+			for _, lr := range rl.ScopeLogs().At(0).LogRecords().All() {
+				n, err := alertevent.DecodeNotification(lr, rl.Resource(), time.Time{})
+				require.NoError(t, err)
+				got = append(got, n)
+			}
+		}
+	}
+	require.Len(t, got, 2)
+	assert.Equal(t, alerts.ActionTrigger, got[0].Action)
+	assert.True(t, got[0].Alert.StartsAt.Equal(started), "the trigger starts at alert.starts_at, not at the re-send: %v", got[0].Alert.StartsAt)
+	assert.Equal(t, alerts.ActionResolve, got[1].Action)
+	assert.True(t, got[1].Alert.StartsAt.Equal(started), "the resolve's start: %v", got[1].Alert.StartsAt)
+	assert.True(t, got[1].Alert.EndsAt.Equal(t0.Add(5*time.Minute)), "the resolve's end: %v", got[1].Alert.EndsAt)
+}
+
 // TestRecordsThatAreNotAlerts are counted and ignored.
 func TestRecordsThatAreNotAlerts(t *testing.T) {
 	h := start(t, options{})

@@ -34,9 +34,20 @@
 //     vigil_severity equal to severity adds no identity and is left out,
 //     so alerts of specs that set no severity keep the fingerprint (and
 //     PagerDuty dedup_key) they had before vigil_severity existed.
-//   - The record's timestamp is when the alert started firing (a firing
-//     event) or ended (a resolved one); without one, the observed
-//     timestamp; without either, the reader's now.
+//   - The record's timestamp is when its writer stamped it: a source's
+//     firing event at the evaluation that sends it (a firing alert is
+//     sent again every evaluation or resend interval), a router's firing
+//     notification at the alert's start, a resolve at the alert's end;
+//     without one, the observed timestamp; without either, the reader's
+//     now.
+//   - alert.starts_at (RFC 3339) is when the alert started firing, on
+//     firing and resolved events alike, written by the sources (Append)
+//     and the router (AppendNotification): a re-send carries its alert's
+//     start, so a reader that first sees the alert at a re-send (a
+//     restarted router, another evaluator after a handover) knows when it
+//     started, and a resolve says which episode it ends. An event without
+//     it (a writer that does not know, an older one) starts, if firing,
+//     at its timestamp, and a resolve without it has no start.
 //   - Severity: a firing page is ERROR, a firing ticket (or any other
 //     severity) WARN, a resolve INFO, with SeverityText spelled as the
 //     number's short name in capitals, one spelling for every writer.
@@ -109,8 +120,14 @@ type Event struct {
 	State string
 	// Summary is the one-line human summary, the record's body.
 	Summary string
-	// Time is when the alert started firing, or when it ended.
+	// Time is the record's timestamp: for a firing event the evaluation
+	// that sends it, for a resolved one when the alert ended.
 	Time time.Time
+	// StartsAt is when the alert started firing, written as
+	// alert.starts_at on firing and resolved events: the same on every
+	// re-send of one firing, and on the resolve that ends it. Zero: not
+	// known, no attribute (a reader then takes a firing event's Time).
+	StartsAt time.Time
 	// Observed is when the writer saw it; zero means Time.
 	Observed time.Time
 }
@@ -167,7 +184,15 @@ func Append(records plog.LogRecordSlice, ev Event) plog.LogRecord {
 	}
 	attrs.PutStr(conventions.AttrAlertState, ev.State)
 	attrs.PutStr(conventions.AttrAlertFingerprint, Fingerprint(ev.Identity))
+	putStartsAt(attrs, ev.StartsAt)
 	return lr
+}
+
+// putStartsAt writes a known start as alert.starts_at.
+func putStartsAt(attrs pcommon.Map, startsAt time.Time) {
+	if !startsAt.IsZero() {
+		attrs.PutStr(conventions.AttrAlertStartsAt, startsAt.UTC().Format(time.RFC3339Nano))
+	}
 }
 
 // AppendNotification writes a notification of the alert router as an alert
@@ -210,15 +235,13 @@ func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog
 	for _, k := range slices.Sorted(maps.Keys(n.GroupLabels)) {
 		group.PutStr(k, n.GroupLabels[k])
 	}
-	if !a.StartsAt.IsZero() {
-		attrs.PutStr(conventions.AttrAlertStartsAt, a.StartsAt.UTC().Format(time.RFC3339Nano))
-	}
+	putStartsAt(attrs, a.StartsAt)
 	return lr
 }
 
 // DecodeNotification reads a notification of the alert router (an alert
-// event written by AppendNotification): the alert with its start (a
-// resolve's timestamp is its end), the receiver, the group key and labels,
+// event written by AppendNotification): the alert as Decode reads it, with
+// its start (a resolve's timestamp is its end), the receiver, the group key and labels,
 // and the flush time. An event that is no notification (no alert.receiver)
 // is an error, as a notifier has nothing to send for it.
 func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Notification, error) {
@@ -244,14 +267,6 @@ func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.T
 			n.GroupLabels[k] = lv.AsString()
 		}
 	}
-	if v, ok := attrs.Get(conventions.AttrAlertStartsAt); ok {
-		t, err := time.Parse(time.RFC3339Nano, v.AsString())
-		if err != nil {
-			return alerts.Notification{}, fmt.Errorf("alert event %q: %s %q: want an RFC 3339 time",
-				a.Labels[alerts.LabelAlertName], conventions.AttrAlertStartsAt, v.AsString())
-		}
-		n.Alert.StartsAt = t
-	}
 	if lr.ObservedTimestamp() != 0 {
 		n.At = lr.ObservedTimestamp().AsTime()
 	}
@@ -268,8 +283,11 @@ func IsAlertEvent(lr plog.LogRecord) bool {
 // service.name stands in for a record without one (other resource
 // attributes describe the emitter, not the alert, and as labels would
 // split one alert into many). now stands in for a record without any
-// timestamp. A record that is no alert event gives ErrNotAlertEvent; a
-// malformed one, an error naming every problem.
+// timestamp. The alert's start is its alert.starts_at, on a firing and a
+// resolved event alike; without it, a firing event's time and a resolve's
+// zero. A record that is no alert event gives ErrNotAlertEvent; a
+// malformed one (alert.starts_at that is no RFC 3339 time among them), an
+// error naming every problem.
 func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Alert, error) {
 	attrs := lr.Attributes()
 	if !IsAlertEvent(lr) {
@@ -306,10 +324,21 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 	if a.Labels[alerts.LabelAlertName] == "" {
 		errs = append(errs, fmt.Errorf("alert event has an empty %s", conventions.AttrAlertName))
 	}
+	if v, ok := attrs.Get(conventions.AttrAlertStartsAt); ok {
+		t, err := time.Parse(time.RFC3339Nano, v.AsString())
+		if err != nil {
+			errs = append(errs, fmt.Errorf("alert event %q: %s %q: want an RFC 3339 time",
+				a.Labels[alerts.LabelAlertName], conventions.AttrAlertStartsAt, v.AsString()))
+		}
+		a.StartsAt = t
+	}
 	ts := timeOf(lr, now)
 	switch alerts.State(state) {
 	case alerts.StateFiring:
-		a.State, a.StartsAt = alerts.StateFiring, ts
+		a.State = alerts.StateFiring
+		if a.StartsAt.IsZero() {
+			a.StartsAt = ts
+		}
 	case alerts.StateResolved:
 		a.State, a.EndsAt = alerts.StateResolved, ts
 	default:

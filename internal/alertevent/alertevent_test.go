@@ -201,6 +201,54 @@ func TestAppendDecode(t *testing.T) {
 	}
 }
 
+// TestSourceEventStart: a source's events say when their alert started
+// firing (alert.starts_at): a re-send, stamped with the evaluation that
+// sends it, decodes to the alert's start, not to its own time, and a
+// resolve to the start of the episode it ends as well as its end. An
+// event whose writer knows no start carries none, and a firing one starts
+// at its time, as before the attribute.
+func TestSourceEventStart(t *testing.T) {
+	identity := map[string]string{
+		conventions.AttrAlertName: "checkout-availability-page", conventions.AttrAlertSeverity: "page",
+		conventions.AttrAlertSource: "slo", conventions.AttrServiceName: "checkout", conventions.AttrSLOName: "availability",
+	}
+	// A start in another zone is written in UTC, to the nanosecond.
+	started := t0.Add(-42*time.Minute + 7).In(time.FixedZone("CET", 3600))
+	records := plog.NewLogRecordSlice()
+
+	resend := Append(records, Event{Identity: identity, State: conventions.StateFiring, Time: t0, StartsAt: started})
+	v, ok := resend.Attributes().Get(conventions.AttrAlertStartsAt)
+	require.True(t, ok, "a firing event carries alert.starts_at")
+	assert.Equal(t, "2026-11-21T19:18:00.000000007Z", v.Str())
+	assert.Equal(t, t0, resend.Timestamp().AsTime(), "the record's time stays the evaluation's")
+	a, err := Decode(resend, pcommon.NewResource(), now)
+	require.NoError(t, err)
+	assert.True(t, a.StartsAt.Equal(started), "a re-send starts at alert.starts_at, not at its time: %v", a.StartsAt)
+
+	end := t0.Add(5 * time.Minute)
+	resolve := Append(records, Event{Identity: identity, State: conventions.StateResolved, Time: end, StartsAt: started})
+	a, err = Decode(resolve, pcommon.NewResource(), now)
+	require.NoError(t, err)
+	assert.Equal(t, alerts.StateResolved, a.State)
+	assert.True(t, a.StartsAt.Equal(started), "a resolve carries the start of its episode: %v", a.StartsAt)
+	assert.Equal(t, end, a.EndsAt, "a resolve's time is its end")
+
+	unknown := Append(records, Event{Identity: identity, State: conventions.StateFiring, Time: t0})
+	_, ok = unknown.Attributes().Get(conventions.AttrAlertStartsAt)
+	assert.False(t, ok, "no start known, no alert.starts_at")
+	a, err = Decode(unknown, pcommon.NewResource(), now)
+	require.NoError(t, err)
+	assert.Equal(t, t0, a.StartsAt, "without alert.starts_at a firing event starts at its time")
+	unknownResolve := Append(records, Event{Identity: identity, State: conventions.StateResolved, Time: end})
+	a, err = Decode(unknownResolve, pcommon.NewResource(), now)
+	require.NoError(t, err)
+	assert.True(t, a.StartsAt.IsZero(), "without alert.starts_at a resolve has no start")
+
+	resolve.Attributes().PutStr(conventions.AttrAlertStartsAt, "an hour ago")
+	_, err = Decode(resolve, pcommon.NewResource(), now)
+	assert.EqualError(t, err, `alert event "checkout-availability-page": alert.starts_at "an hour ago": want an RFC 3339 time`)
+}
+
 // TestNotificationRoundTrip: a notification written by the router decodes
 // to the alert it carries, firing and resolved.
 func TestNotificationRoundTrip(t *testing.T) {
