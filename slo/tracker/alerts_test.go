@@ -95,6 +95,12 @@ func TestBurstFiresAndResolves(t *testing.T) {
 			if got := transitionKeys(steps); !slices.Equal(got, tt.want) {
 				t.Errorf("transitions\n got %v\nwant %v", got, tt.want)
 			}
+			// Both say when the page started firing: the resolve ends
+			// the firing that started then.
+			fired := b.burstStart.Add(time.Minute)
+			if got := transitionStarts(steps); !equalTimes(got, []time.Time{fired, fired}) {
+				t.Errorf("the transitions' starts are %v, want the firing's %v for both", got, fired)
+			}
 			for _, step := range steps {
 				for _, tr := range step.Transitions {
 					switch {

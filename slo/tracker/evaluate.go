@@ -106,6 +106,11 @@ type Transition struct {
 	// State is conventions.StateFiring or conventions.StateResolved.
 	State string
 	At    time.Time
+	// Since is when the alert started firing: At for a firing alert; for
+	// a resolution, the start of the firing it ends (AlertStatus.Since
+	// until then, restored with it from a Snapshot or a Merge; zero only
+	// if the snapshot held none).
+	Since time.Time
 	// Window is the pair that holds, with its burn rates at this
 	// evaluation: for a firing alert the first pair that holds, in the
 	// table's order; for a resolution the last pair that held, now below
@@ -239,7 +244,7 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 				a.firing, a.since, a.window = true, now, w
 				*transitions = append(*transitions, Transition{
 					SLOID: status.SLOID, SLO: def, Group: s.group, Severity: severity,
-					State: conventions.StateFiring, At: now, Window: w,
+					State: conventions.StateFiring, At: now, Since: now, Window: w,
 					BurnRateLong: long, BurnRateShort: short,
 					ErrorBudgetRemaining: status.ErrorBudgetRemaining,
 				})
@@ -360,7 +365,7 @@ func resolvedTransition(st *sloState, s *series, idx int, now time.Time, status 
 	a := &s.alerts[idx]
 	tr := Transition{
 		SLOID: st.def.ID(), SLO: &st.def, Group: s.group, Severity: severities[idx],
-		State: conventions.StateResolved, At: now, Window: a.window,
+		State: conventions.StateResolved, At: now, Since: a.since, Window: a.window,
 	}
 	if status != nil {
 		tr.BurnRateLong, _ = status.BurnRate(a.window.Long)

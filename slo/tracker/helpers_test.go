@@ -1,6 +1,7 @@
 package tracker
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -69,6 +70,23 @@ func transitionKeys(steps []ReplayStep) []transitionKey {
 		}
 	}
 	return out
+}
+
+// transitionStarts are the Since of every transition of steps, in order:
+// when the alert that fired or resolved started firing.
+func transitionStarts(steps []ReplayStep) []time.Time {
+	var out []time.Time
+	for _, s := range steps {
+		for _, tr := range s.Transitions {
+			out = append(out, tr.Since)
+		}
+	}
+	return out
+}
+
+// equalTimes reports whether a and b hold the same instants.
+func equalTimes(a, b []time.Time) bool {
+	return slices.EqualFunc(a, b, time.Time.Equal)
 }
 
 func approx(a, b, tol float64) bool {

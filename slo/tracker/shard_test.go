@@ -94,6 +94,10 @@ func testHandover(t *testing.T, b burst, cut time.Time, proves func(tail []Repla
 	if gk, wk := transitionKeys(after), transitionKeys(tail); !slices.Equal(gk, wk) {
 		t.Errorf("transitions after the handover\n got %v\nwant %v", gk, wk)
 	}
+	// The new owner's resolve ends the firing the old owner started.
+	if gs, ws := transitionStarts(after), transitionStarts(tail); !equalTimes(gs, ws) {
+		t.Errorf("starts of the transitions after the handover\n got %v\nwant %v", gs, ws)
+	}
 	if !proves(tail) {
 		t.Fatal("the uninterrupted run does nothing after the handover that lost state would change: the test proves nothing")
 	}

@@ -61,6 +61,10 @@ func testRestoreAt(t *testing.T, b burst, cut time.Time) {
 	if gk, wk := transitionKeys(got), transitionKeys(want); !slices.Equal(gk, wk) {
 		t.Errorf("transitions with a restart\n got %v\nwant %v", gk, wk)
 	}
+	// A resolve after the restart ends the firing that started before it.
+	if gs, ws := transitionStarts(got), transitionStarts(want); !equalTimes(gs, ws) {
+		t.Errorf("starts of the transitions with a restart\n got %v\nwant %v", gs, ws)
+	}
 	if len(got) != len(want) {
 		t.Fatalf("%d evaluations, want %d", len(got), len(want))
 	}
