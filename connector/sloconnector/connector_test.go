@@ -148,6 +148,7 @@ func TestAlertLifecycle(t *testing.T) {
 		"slo.window.short":           "5m",
 		"slo.error_budget.remaining": ev.attrs["slo.error_budget.remaining"],
 		"alert.runbook_url":          "https://runbooks.example.com/checkout",
+		"alert.starts_at":            ev.attrs["alert.starts_at"],
 		// The latest five bad spans' traces, newest first.
 		"alert.trace_ids": "02000000000000000000000000000031,02000000000000000000000000000030," +
 			"0200000000000000000000000000002f,0200000000000000000000000000002e,0200000000000000000000000000002d",
@@ -158,6 +159,7 @@ func TestAlertLifecycle(t *testing.T) {
 	assert.InDelta(t, 500, ev.attrs["slo.burn_rate.short"], 1e-6)
 	assert.InDelta(t, 1-500.0, ev.attrs["slo.error_budget.remaining"], 1e-6)
 	assert.Contains(t, ev.body, "checkout/availability {http.route=/pay}: page: error budget burning at 500x over 1h")
+	assert.Equal(t, rfc3339(ev.ts), ev.startOf(), "the alert starts with its first firing event")
 
 	// The fingerprint is what a reader derives from the event without it.
 	lr := plog.NewLogRecord()
@@ -205,6 +207,8 @@ func TestAlertLifecycle(t *testing.T) {
 	resolved := eventsWhere(alertEventsOf(h.lSink.AllLogs()), "resolved")
 	require.Len(t, resolved, 1)
 	assert.Equal(t, ev.attrs["alert.fingerprint"], resolved[0].attrs["alert.fingerprint"])
+	assert.Equal(t, ev.startOf(), resolved[0].startOf(), "the resolve carries the start of the firing it ends")
+	assert.True(t, resolved[0].ts.After(ev.ts), "the resolve's time is its end")
 	assert.Len(t, eventsWhere(alertEventsOf(h.lSink.AllLogs()), "firing"), 1, "no repeat within alert_resend_interval")
 }
 
@@ -220,7 +224,11 @@ func TestFiringAlertsAreSentAgain(t *testing.T) {
 	fired := eventsWhere(alertEventsOf(h.lSink.AllLogs()), "firing")
 	for _, e := range fired {
 		assert.Equal(t, fired[0].attrs["alert.fingerprint"], e.attrs["alert.fingerprint"])
+		// Each re-send is stamped with its evaluation and says when the
+		// alert started: at the first event.
+		assert.Equal(t, rfc3339(fired[0].ts), e.startOf(), "a re-send's alert.starts_at")
 	}
+	assert.True(t, fired[len(fired)-1].ts.After(fired[0].ts), "re-sends are stamped with their own evaluation")
 }
 
 // TestCheckpointRestore restarts the connector on the same storage: the
@@ -239,7 +247,9 @@ func TestCheckpointRestore(t *testing.T) {
 	require.NoError(t, first.start(host))
 	first.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
 	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
-	fp := eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")[0].attrs["alert.fingerprint"]
+	fired := eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")[0]
+	fp := fired.attrs["alert.fingerprint"]
+	require.NotEmpty(t, fired.startOf())
 	first.shutdown()
 	require.NotEmpty(t, store.data, "shutdown writes a checkpoint")
 
@@ -260,6 +270,7 @@ func TestCheckpointRestore(t *testing.T) {
 	require.Len(t, evs, 1)
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
 	assert.Equal(t, fp, evs[0].attrs["alert.fingerprint"])
+	assert.Equal(t, fired.startOf(), evs[0].startOf(), "the resolve after the restart carries the start before it")
 }
 
 // TestCheckpointAtTransition: an alert transition reaches storage
@@ -282,6 +293,8 @@ func TestCheckpointAtTransition(t *testing.T) {
 	require.NoError(t, first.start(storageHost{id: storageID, ext: store}))
 	first.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
 	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	started := eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")[0].startOf()
+	require.NotEmpty(t, started)
 	var writes [][]byte
 	require.Eventually(t, func() bool { writes = store.writes(checkpointKey(first.c.id)); return len(writes) == 2 }, 5*time.Second, 10*time.Millisecond,
 		"two checkpoints at the transition, before any shutdown")
@@ -318,7 +331,13 @@ func TestCheckpointAtTransition(t *testing.T) {
 			second.consumeTraces(routeSpans(10000, "/pay", ptrace.StatusCodeOk))
 			require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(second.lSink.AllLogs()), "resolved")) == 1 }, 5*time.Second, 10*time.Millisecond,
 				"the page resolves after the restart")
-			assert.Len(t, eventsWhere(alertEventsOf(second.lSink.AllLogs()), "firing"), tt.announced)
+			announced := eventsWhere(alertEventsOf(second.lSink.AllLogs()), "firing")
+			assert.Len(t, announced, tt.announced)
+			// Announced after the restart or not, the alert started
+			// before it.
+			for _, ev := range append(announced, eventsWhere(alertEventsOf(second.lSink.AllLogs()), "resolved")...) {
+				assert.Equal(t, started, ev.startOf(), "the %s event's start", ev.attrs["alert.state"])
+			}
 		})
 	}
 }
@@ -337,7 +356,9 @@ func TestRestoreResolvesAlertOfRemovedSLO(t *testing.T) {
 	require.NoError(t, first.start(host))
 	first.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
 	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
-	fp := eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")[0].attrs["alert.fingerprint"]
+	fired := eventsWhere(alertEventsOf(first.lSink.AllLogs()), "firing")[0]
+	fp := fired.attrs["alert.fingerprint"]
+	require.NotEmpty(t, fired.startOf())
 	first.shutdown()
 
 	writeSpec(t, dir, "checkout.yaml", strings.Replace(pageOnlySpec, "name: availability", "name: renamed", 1))
@@ -350,6 +371,7 @@ func TestRestoreResolvesAlertOfRemovedSLO(t *testing.T) {
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
 	assert.Equal(t, fp, evs[0].attrs["alert.fingerprint"])
 	assert.Equal(t, "availability", evs[0].attrs["slo.name"])
+	assert.Equal(t, fired.startOf(), evs[0].startOf(), "the resolve carries the start of the firing it ends")
 }
 
 func TestReloadKeepsState(t *testing.T) {

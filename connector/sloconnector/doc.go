@@ -26,7 +26,10 @@
 // SLOs are evaluated once per span, and events are summed per batch, SLO
 // series and second of end time before they reach the tracker. Alert
 // events of span SLIs carry the trace IDs of the series' latest bad spans
-// (alert.trace_ids).
+// (alert.trace_ids). Every alert event says when its alert started firing
+// (alert.starts_at, the tracker's AlertStatus.Since and Transition.Since):
+// re-sends, stamped with their evaluation, and the resolve carry the
+// start of the firing, restored with it after a restart or a handover.
 //
 // State (counts and firing alerts) is checkpointed through a storage
 // extension at every alert transition (before and after its events go

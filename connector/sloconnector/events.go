@@ -40,9 +40,11 @@ type alertEvents struct {
 type firingAlert struct {
 	// Labels are the identity attributes of the alert's events, enough to
 	// resolve it after its SLO is gone.
-	Labels   map[string]string `json:"labels"`
-	Since    time.Time         `json:"since"`
-	LastSent time.Time         `json:"last_sent"`
+	Labels map[string]string `json:"labels"`
+	// Since is when the alert started firing, the alert.starts_at of a
+	// resolve that finds it gone from the statuses (its SLO removed).
+	Since    time.Time `json:"since"`
+	LastSent time.Time `json:"last_sent"`
 }
 
 func newAlertEvents(resend time.Duration) *alertEvents {
@@ -59,6 +61,10 @@ type alertEvent struct {
 	state       string
 	body        string
 	at          time.Time
+	// startsAt is when the alert started firing (alert.starts_at): the
+	// same on every re-send of one firing and on the resolve that ends
+	// it; zero when not known.
+	startsAt time.Time
 	// details are present when the SLO is known.
 	def                         *slo.SLO
 	severity                    string
@@ -77,6 +83,7 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 	for i := range transitions {
 		tr := &transitions[i]
 		ev := newAlertEvent(tr.SLO, tr.Group, tr.Severity, tr.State, tr.At, tr.Window, tr.BurnRateLong, tr.BurnRateShort, tr.ErrorBudgetRemaining)
+		ev.startsAt = tr.Since
 		if tr.State == conventions.StateFiring && traceIDs != nil {
 			ev.traceIDs = traceIDs(tr.SLOID, tr.Group)
 		}
@@ -95,6 +102,7 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 				continue
 			}
 			ev := newAlertEvent(st.SLO, st.Group, a.Severity, conventions.StateFiring, at, a.Window, a.BurnRateLong, a.BurnRateShort, st.ErrorBudgetRemaining)
+			ev.startsAt = a.Since
 			if traceIDs != nil {
 				ev.traceIDs = traceIDs(st.SLOID, st.Group)
 			}
@@ -123,7 +131,7 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 		}
 		delete(e.firing, fp)
 		out = append(out, alertEvent{
-			labels: fa.Labels, fingerprint: fp, state: conventions.StateResolved, at: at,
+			labels: fa.Labels, fingerprint: fp, state: conventions.StateResolved, at: at, startsAt: fa.Since,
 			body: fmt.Sprintf("%s: %s alert resolved", fa.Labels[conventions.AttrServiceName]+"/"+fa.Labels[conventions.AttrSLOName], fa.Labels[conventions.AttrAlertSeverity]),
 		})
 	}
@@ -210,7 +218,7 @@ func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWi
 // DESIGN.md's "Alert events", through the alert-event codec.
 func (ev *alertEvent) appendTo(records plog.LogRecordSlice, links linkTemplates, observed time.Time) {
 	lr := alertevent.Append(records, alertevent.Event{
-		Identity: ev.labels, State: ev.state, Summary: ev.body, Time: ev.at, Observed: observed,
+		Identity: ev.labels, State: ev.state, Summary: ev.body, Time: ev.at, StartsAt: ev.startsAt, Observed: observed,
 	})
 	attrs := lr.Attributes()
 	def := ev.def

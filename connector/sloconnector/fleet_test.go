@@ -63,6 +63,8 @@ func TestFleetHandover(t *testing.T) {
 	require.NoError(t, am.Acquire(ctx, "checkout"))
 	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
 	require.Eventually(t, func() bool { return bad(a) == 40 }, 5*time.Second, 10*time.Millisecond)
+	started := eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")[0].startOf()
+	require.NotEmpty(t, started)
 
 	// The gateways move checkout to b: its spans arrive there first.
 	b.consumeTraces(routeSpans(10, "/pay", ptrace.StatusCodeError))
@@ -78,7 +80,40 @@ func TestFleetHandover(t *testing.T) {
 	evs := alertEventsOf(b.lSink.AllLogs())
 	require.Len(t, evs, 1)
 	assert.Equal(t, "resolved", evs[0].attrs["alert.state"])
+	assert.Equal(t, started, evs[0].startOf(), "b's resolve ends the firing a started")
 	assert.Len(t, alertEventsOf(a.lSink.AllLogs()), 1)
+}
+
+// TestFleetHandoverReSendsTheStart: the new owner of a service sends its
+// firing alert again with the start the old owner announced, so an alert
+// router that first sees the alert there does not take the re-send for
+// its start.
+func TestFleetHandoverReSendsTheStart(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	store := ownershiptest.NewStore()
+	member := func() (*harness, *ownershiptest.Member) {
+		return fleetMember(t, store, spec, func(cfg *Config) { cfg.AlertResendInterval = 50 * time.Millisecond })
+	}
+	a, am := member()
+	b, bm := member()
+	ctx := context.Background()
+	require.NoError(t, am.Acquire(ctx, "checkout"))
+	a.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")) > 0 }, 5*time.Second, 10*time.Millisecond)
+	first := eventsWhere(alertEventsOf(a.lSink.AllLogs()), "firing")[0]
+	require.Equal(t, rfc3339(first.ts), first.startOf())
+
+	am.Release(ctx, "checkout", true)
+	require.NoError(t, bm.Acquire(ctx, "checkout"))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(b.lSink.AllLogs()), "firing")) >= 2 }, 5*time.Second, 10*time.Millisecond)
+	for _, ev := range eventsWhere(alertEventsOf(b.lSink.AllLogs()), "firing") {
+		assert.Equal(t, first.attrs["alert.fingerprint"], ev.attrs["alert.fingerprint"])
+		assert.Equal(t, first.startOf(), ev.startOf(), "b's re-send of the alert a started")
+		assert.True(t, ev.ts.After(first.ts), "stamped with b's evaluation")
+	}
+	b.consumeTraces(routeSpans(20000, "/pay", ptrace.StatusCodeOk))
+	require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(b.lSink.AllLogs()), "resolved")) == 1 }, 5*time.Second, 10*time.Millisecond)
+	assert.Equal(t, first.startOf(), eventsWhere(alertEventsOf(b.lSink.AllLogs()), "resolved")[0].startOf())
 }
 
 // TestFleetMetricSLIHandover: a metric SLI's cumulative baselines move

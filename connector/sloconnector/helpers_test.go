@@ -292,7 +292,17 @@ func repeat(n int, o spanOpts) ptrace.Traces {
 type event struct {
 	body  string
 	attrs map[string]any
+	ts    time.Time // the record's timestamp
 }
+
+// startOf is the event's alert.starts_at, "" without one.
+func (e event) startOf() string {
+	s, _ := e.attrs[conventions.AttrAlertStartsAt].(string)
+	return s
+}
+
+// rfc3339 is t as alert.starts_at writes it.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func alertEventsOf(lds []plog.Logs) []event {
 	var out []event
@@ -303,7 +313,7 @@ func alertEventsOf(lds []plog.Logs) []event {
 				lrs := sls.At(j).LogRecords()
 				for k := 0; k < lrs.Len(); k++ {
 					lr := lrs.At(k)
-					out = append(out, event{body: lr.Body().Str(), attrs: lr.Attributes().AsRaw()})
+					out = append(out, event{body: lr.Body().Str(), attrs: lr.Attributes().AsRaw(), ts: lr.Timestamp().AsTime()})
 				}
 			}
 		}
