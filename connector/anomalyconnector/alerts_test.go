@@ -162,6 +162,11 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 	if r.attrs[conventions.AttrAlertFingerprint] != f.attrs[conventions.AttrAlertFingerprint] {
 		t.Errorf("resolved fingerprint %v differs from firing %v", r.attrs[conventions.AttrAlertFingerprint], f.attrs[conventions.AttrAlertFingerprint])
 	}
+	// The alert started at the onset, its firing event; the resolve,
+	// stamped with its end, says so too.
+	if f.startOf() != rfc3339(f.ts) || r.startOf() != f.startOf() || !r.ts.After(f.ts) {
+		t.Errorf("onset at %v with alert.starts_at %q, resolved at %v with %q: want the onset's start on both", f.ts, f.startOf(), r.ts, r.startOf())
+	}
 
 	// The score gauge carried the anomaly too.
 	if len(h.metrics.AllMetrics()) != 355 {
@@ -208,6 +213,14 @@ func TestFiringAlertIsResent(t *testing.T) {
 		if f.attrs[conventions.AttrAlertFingerprint] != firing[0].attrs[conventions.AttrAlertFingerprint] {
 			t.Errorf("re-sent event has another fingerprint")
 		}
+		// Stamped with its own interval, it says when the alert started:
+		// at the onset.
+		if f.startOf() != rfc3339(firing[0].ts) || !f.ts.After(firing[0].ts) {
+			t.Errorf("re-send at %v has alert.starts_at %q, want the onset's %v", f.ts, f.startOf(), firing[0].ts)
+		}
+	}
+	if firing[0].startOf() != rfc3339(firing[0].ts) {
+		t.Errorf("onset at %v has alert.starts_at %q", firing[0].ts, firing[0].startOf())
 	}
 }
 

@@ -18,7 +18,13 @@ import (
 // Checkpoint layout in the storage extension: the key metaKey holds
 // checkpointMagic, a version byte and the number of chunks; chunk i is at
 // chunkKey(i) and holds up to chunkSeries series, each self-contained
-// (identity, alert state, detector state).
+// (identity, alert state, detector state), then the starts of their
+// alerts (startsTag, one varint of Unix nanoseconds per series in order, 0
+// for a series not firing or whose start is unknown). The starts follow
+// the series rather than join them so that the layout stays format 1
+// both ways, in a fleet mid-upgrade too: a reader from before them stops
+// after the series and ignores the rest, and a chunk written before them
+// has none (its firing series restore with an unknown start).
 //
 // Chunks are encoded and written one at a time, so a checkpoint of 100k
 // series (some 290 MB) never sits in memory whole, and the lock that
@@ -112,8 +118,19 @@ func encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
 		}
 		b = appendSeries(b, s, det)
 	}
+	b = append(b, startsTag)
+	for _, s := range list {
+		var start int64
+		if s.firing && !s.since.IsZero() {
+			start = s.since.UnixNano()
+		}
+		b = binary.AppendVarint(b, start)
+	}
 	return b, nil
 }
+
+// startsTag opens the starts of a chunk's alerts, after its series.
+const startsTag = 'S'
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -232,15 +249,17 @@ func (c *core) restore(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
-// decodeChunk reads the series of one chunk, their detectors loaded. It
-// returns the series read up to the first error, and how many series were
-// dropped because their detector state did not load.
+// decodeChunk reads the series of one chunk, their detectors loaded, and
+// the starts of their alerts when the chunk has them. It returns the
+// series read up to the first error, and how many series were dropped
+// because their detector state did not load.
 func (c *core) decodeChunk(b []byte) (list []*series, dropped int, err error) {
 	if len(b) < 4 {
 		return nil, 0, errors.New("truncated")
 	}
 	n := int(binary.LittleEndian.Uint32(b))
 	d := &decoder{b: b[4:]}
+	read := make([]*series, 0, min(n, chunkSeries)) // nil for a dropped series
 	for j := 0; j < n && d.err == nil; j++ {
 		s, det := c.decodeSeries(d)
 		if d.err != nil {
@@ -248,9 +267,23 @@ func (c *core) decodeChunk(b []byte) (list []*series, dropped int, err error) {
 		}
 		if err := s.det.UnmarshalBinary(det); err != nil {
 			dropped++
+			read = append(read, nil)
 			continue
 		}
+		read = append(read, s)
 		list = append(list, s)
+	}
+	if d.err == nil && len(d.b) > 0 && d.b[0] == startsTag {
+		d.b = d.b[1:]
+		for _, s := range read {
+			start := d.varint()
+			if d.err != nil {
+				return list, dropped, fmt.Errorf("alert starts: %w", d.err)
+			}
+			if s != nil && s.firing && start != 0 {
+				s.since = time.Unix(0, start)
+			}
+		}
 	}
 	return list, dropped, d.err
 }

@@ -3,7 +3,9 @@ package anomalyconnector
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -62,6 +64,7 @@ func snapshot(t *testing.T, c *core) map[string][]byte {
 		}
 		if s.firing {
 			b = append(b, 'F')
+			b = append(b, s.since.UTC().Format(time.RFC3339Nano)...)
 		}
 		out[k] = b
 	}
@@ -180,6 +183,66 @@ func TestCheckpointShrinksAndRejectsGarbage(t *testing.T) {
 		t.Error("restore accepted a corrupt index")
 	}
 	h.shutdown()
+}
+
+// TestCheckpointChunkStarts: a chunk keeps the starts of its firing
+// series' alerts after the series, so its series are laid out as before
+// the starts were kept (a reader from then reads them and stops), a chunk
+// written then still loads, its firing series with an unknown start, and
+// a chunk whose starts are cut short loads its series and says so.
+func TestCheckpointChunkStarts(t *testing.T) {
+	h := newHarness(t, nil, defaultSettings(), nil)
+	defer h.shutdown()
+	c := h.core
+	started := t0.Add(42*time.Minute + 7)
+	firing := c.newSeries(identity{metric: MetricRequestRate, service: "checkout", operation: "POST /pay"})
+	firing.firing, firing.since, firing.lastSent = true, started, started.Add(time.Hour)
+	quiet := c.newSeries(identity{metric: MetricErrorRatio, service: "checkout", operation: "POST /pay"})
+	quiet.since = t0 // an earlier alert's, resolved: not kept
+	chunk, err := encodeChunkLocked(nil, []*series{firing, quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The layout before the starts: the count, then each series.
+	before := binary.LittleEndian.AppendUint32(nil, 2)
+	for _, s := range []*series{firing, quiet} {
+		det, err := s.det.MarshalBinary()
+		if err != nil {
+			t.Fatal(err)
+		}
+		before = appendSeries(before, s, det)
+	}
+	if !bytes.HasPrefix(chunk, before) {
+		t.Fatal("the series of a chunk are no longer laid out as before the starts: older readers would not read them")
+	}
+
+	load := func(b []byte) ([]*series, error) {
+		t.Helper()
+		list, dropped, err := c.decodeChunk(b)
+		if len(list) != 2 || dropped != 0 || !list[0].firing || list[1].firing {
+			t.Fatalf("%d series (firing: %v), %d dropped, want the firing series and the quiet one", len(list), list[0].firing, dropped)
+		}
+		return list, err
+	}
+	list, err := load(chunk)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !list[0].since.Equal(started) || !list[1].since.IsZero() {
+		t.Errorf("starts restored %v and %v, want %v for the firing series and none for the quiet one", list[0].since, list[1].since, started)
+	}
+
+	list, err = load(before)
+	if err != nil {
+		t.Fatalf("a chunk written before the starts: %v", err)
+	}
+	if !list[0].since.IsZero() {
+		t.Errorf("a chunk without starts restored a start %v", list[0].since)
+	}
+
+	if _, err = load(chunk[:len(chunk)-1]); err == nil || !strings.Contains(err.Error(), "alert starts") {
+		t.Errorf("starts cut short: error %v, want one about the alert starts", err)
+	}
 }
 
 // BenchmarkCheckpoint10k writes and restores the state of 10k series (the

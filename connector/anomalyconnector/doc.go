@@ -26,7 +26,10 @@
 //     "anomaly"); it is re-sent every resend_interval while it fires, so
 //     the alert engine's staleness timeout does not resolve it, and a
 //     resolved event follows when the detector clears or the series expires.
-//  4. Detector state, seasonal profiles included, is checkpointed through a
+//     Every event says when the alert started (alert.starts_at: the
+//     onset's interval end, series.since).
+//  4. Detector state, seasonal profiles included, and the alerts' starts
+//     are checkpointed through a
 //     storage extension (checkpoint.go) on an interval and at shutdown and
 //     restored at start, so a restart does not mean a new week of learning.
 //     In a fleet, where the storage extension decides which evaluator owns

@@ -53,11 +53,13 @@ func (c *core) fingerprint(id identity) string {
 
 // event appends one alert event (DESIGN.md, "Alert events"). actual and the
 // result's values are NaN when the series had no data (a re-send or an
-// expiry) and are then left out.
+// expiry) and are then left out. The event is stamped with the interval's
+// end; alert.starts_at is when the series' flag was raised (s.since), the
+// same on every re-send and on the resolve.
 func (c *core) event(out *output, s *series, state string, actual float64, r anomaly.Result) {
 	lr := alertevent.Append(out.records, alertevent.Event{
 		Identity: c.identityAttrs(s.id), State: state, Summary: summary(s.id, state, actual, r),
-		Time: out.ts.AsTime(), Observed: out.observed.AsTime(),
+		Time: out.ts.AsTime(), StartsAt: s.since, Observed: out.observed.AsTime(),
 	})
 	attrs := lr.Attributes()
 	putFinite(attrs, conventions.AttrAnomalyScore, r.Score)

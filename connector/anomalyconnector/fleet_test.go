@@ -193,8 +193,9 @@ func TestFleetHandoverMidAnomaly(t *testing.T) {
 	for range 5 {
 		d.step(600, 6) // traffic drops to a tenth
 	}
-	if firing, _ := byState(events(a.h.logs), MetricRequestRate); len(firing) != 1 {
-		t.Fatalf("a: %d firing request_rate events after the drop, want 1", len(firing))
+	onset, _ := byState(events(a.h.logs), MetricRequestRate)
+	if len(onset) != 1 {
+		t.Fatalf("a: %d firing request_rate events after the drop, want 1", len(onset))
 	}
 
 	a.m.Release(ctx, "checkout", true)
@@ -221,7 +222,10 @@ func TestFleetHandoverMidAnomaly(t *testing.T) {
 	}
 	firingB, resolvedB := byState(events(b.h.logs), MetricRequestRate)
 	if len(firingB) != 0 || len(resolvedB) != 1 {
-		t.Errorf("b: %d firing and %d resolved request_rate events, want 0 and 1", len(firingB), len(resolvedB))
+		t.Fatalf("b: %d firing and %d resolved request_rate events, want 0 and 1", len(firingB), len(resolvedB))
+	}
+	if got, want := resolvedB[0].startOf(), rfc3339(onset[0].ts); got != want {
+		t.Errorf("b's resolve has alert.starts_at %q, want a's onset %s", got, want)
 	}
 }
 

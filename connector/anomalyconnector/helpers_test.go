@@ -212,7 +212,17 @@ func spanMetrics(calls []callsPoint, hists []histPoint) pmetric.Metrics {
 type alertEvent struct {
 	body  string
 	attrs map[string]any
+	ts    time.Time // the record's timestamp
 }
+
+// startOf is the event's alert.starts_at, "" without one.
+func (e alertEvent) startOf() string {
+	s, _ := e.attrs[conventions.AttrAlertStartsAt].(string)
+	return s
+}
+
+// rfc3339 is t as alert.starts_at writes it.
+func rfc3339(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) }
 
 func events(sink *consumertest.LogsSink) []alertEvent {
 	var out []alertEvent
@@ -224,7 +234,7 @@ func events(sink *consumertest.LogsSink) []alertEvent {
 				lrs := sls.At(j).LogRecords()
 				for k := 0; k < lrs.Len(); k++ {
 					lr := lrs.At(k)
-					out = append(out, alertEvent{body: lr.Body().Str(), attrs: lr.Attributes().AsRaw()})
+					out = append(out, alertEvent{body: lr.Body().Str(), attrs: lr.Attributes().AsRaw(), ts: lr.Timestamp().AsTime()})
 				}
 			}
 		}

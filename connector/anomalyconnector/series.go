@@ -69,9 +69,15 @@ type series struct {
 	firing      bool
 	lastSent    time.Time // last firing event sent
 	lastSeen    time.Time // last interval with data
-	// last and lastValue are the latest verdict and value, since when the
-	// series fires: for the console (board.go).
+	// last and lastValue are the latest verdict and value: for the
+	// console (board.go).
 	last      anomaly.Result
 	lastValue float64
-	since     time.Time
+	// since is when the series' alert started firing: the end of the
+	// interval whose point raised the detector's flag (Result.Anomalous
+	// turning true, its Onset), the time of its first firing event. Its
+	// alert events carry it (alert.starts_at) and the checkpoint keeps
+	// it; zero for a firing series restored from a checkpoint written
+	// before it was kept (its start is unknown).
+	since time.Time
 }
