@@ -29,43 +29,25 @@ func chVariable(name, label, sql string) *dashboard.QueryVariableBuilder {
 
 // The alert history queries. They follow the ClickHouse exporter's README
 // (which its own tests run); here every one is limited to the dashboard's
-// time range and services. ${service:singlequote} expands to the selected
+// time range and services, and episodes are told apart by their
+// alert.starts_at too (see sqlEpisodeRows). ${service:singlequote} expands to the selected
 // services as quoted SQL strings.
 const (
 	sqlAlertServices = `SELECT DISTINCT ServiceName FROM otel.vigil_alerts WHERE $__timeFilter(Timestamp) ORDER BY ServiceName`
 
+	// A firing alert fires since its latest event's alert.starts_at, or
+	// (events written before the attribute) its first event of the last
+	// 30 days.
 	sqlAlertsFiringNow = `SELECT Fingerprint, argMax(AlertName, Timestamp) AS AlertName, argMax(ServiceName, Timestamp) AS Service,
   argMax(Severity, Timestamp) AS Severity, argMax(Source, Timestamp) AS Source,
-  min(Timestamp) AS FirstSeen, argMax(State, Timestamp) AS LastState, argMax(Body, Timestamp) AS Summary,
+  ifNull(parseDateTime64BestEffortOrNull(argMax(Attributes['` + c.AttrAlertStartsAt + `'], Timestamp), 9), min(Timestamp)) AS Since,
+  argMax(State, Timestamp) AS LastState, argMax(Body, Timestamp) AS Summary,
   argMax(Attributes['alert.runbook_url'], Timestamp) AS Runbook
 FROM otel.vigil_alerts
 WHERE Timestamp >= now() - INTERVAL 30 DAY AND ServiceName IN (${service:singlequote})
 GROUP BY Fingerprint
 HAVING LastState = 'firing'
-ORDER BY FirstSeen`
-
-	// sqlAlertEpisodes is every alert episode that started in the time
-	// range: Fingerprint, ServiceName, Severity, FiredAt, ResolvedAt (the
-	// zero time while it fires). A firing alert is sent again every minute
-	// (alert_resend_interval, resend_interval), each time a row of its own,
-	// so rows are not alerts: an episode is a fingerprint's firing events up
-	// to the resolve that ends them (the ASOF JOIN; one still firing has
-	// none), and it started at its first event, or at the alert.starts_at
-	// its events carry (the alert router's notifications say when the alert
-	// started; the connectors' events do not). Episodes are looked for from
-	// 30 days before the range, so one that started before it is not
-	// counted again on the day of a later re-send.
-	sqlAlertEpisodes = `SELECT f.Fingerprint AS Fingerprint, any(f.ServiceName) AS ServiceName, any(f.Severity) AS Severity,
-    min(f.StartedAt) AS FiredAt, r.Timestamp AS ResolvedAt
-  FROM (SELECT Fingerprint, ServiceName, Severity, Timestamp,
-          ifNull(parseDateTime64BestEffortOrNull(Attributes['` + c.AttrAlertStartsAt + `'], 9), Timestamp) AS StartedAt
-        FROM otel.vigil_alerts
-        WHERE State = 'firing' AND Timestamp >= $__fromTime - INTERVAL 30 DAY AND Timestamp <= $__toTime
-          AND ServiceName IN (${service:singlequote})) AS f
-  ASOF LEFT JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
-    ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
-  GROUP BY f.Fingerprint, r.Timestamp
-  HAVING $__timeFilter(FiredAt)`
+ORDER BY Since`
 
 	// Pages and tickets are counted in episodes, not events.
 	sqlPagesPerDay = `SELECT toStartOfDay(FiredAt) AS time, ServiceName, count() AS Pages
@@ -86,27 +68,12 @@ FROM (
 GROUP BY Day, ServiceName
 ORDER BY Day DESC, ServiceName`
 
-	// An episode is a firing event matched to the first resolve of the same
-	// fingerprint at or after it (ASOF JOIN); repeated firing events of one
-	// episode collapse into its earliest.
-	sqlTimeToResolve = `SELECT f.Fingerprint AS Fingerprint, any(f.AlertName) AS AlertName, any(f.ServiceName) AS ServiceName,
-  any(f.Severity) AS Severity, min(f.Timestamp) AS FiredAt, r.Timestamp AS ResolvedAt,
-  dateDiff('second', min(f.Timestamp), r.Timestamp) AS SecondsToResolve
-FROM (SELECT Fingerprint, AlertName, ServiceName, Severity, Timestamp FROM otel.vigil_alerts
-      WHERE State = 'firing' AND $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})) AS f
-ASOF JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
-  ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
-GROUP BY f.Fingerprint, r.Timestamp
+	sqlTimeToResolve = sqlResolvedEpisodes + `
 ORDER BY FiredAt DESC`
 
 	sqlMTTR = `SELECT ServiceName, count() AS Episodes, avg(SecondsToResolve) AS MTTR, max(SecondsToResolve) AS Longest
 FROM (
-  SELECT any(f.ServiceName) AS ServiceName, dateDiff('second', min(f.Timestamp), r.Timestamp) AS SecondsToResolve
-  FROM (SELECT Fingerprint, ServiceName, Timestamp FROM otel.vigil_alerts
-        WHERE State = 'firing' AND $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})) AS f
-  ASOF JOIN (SELECT Fingerprint, Timestamp FROM otel.vigil_alerts WHERE State = 'resolved') AS r
-    ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp
-  GROUP BY f.Fingerprint, r.Timestamp
+  ` + sqlResolvedEpisodes + `
 )
 GROUP BY ServiceName
 ORDER BY ServiceName`
@@ -117,6 +84,66 @@ FROM otel.vigil_alerts
 WHERE $__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})
 ORDER BY Timestamp DESC
 LIMIT 1000`
+)
+
+// The episodes of the alert history. A firing alert is sent again every
+// minute (alert_resend_interval, resend_interval), each time a row of its
+// own, so rows are not alerts: an episode is a fingerprint's firing events
+// of one start, their alert.starts_at (every event of the connectors and
+// the alert router says when its alert started). Events without one
+// (written before the attribute) are an episode up to the first resolve
+// after them (the ASOF JOIN), as they always were, and start at their
+// first event, or at the start that resolve gives when it started no
+// later than they were sent. The resolve that ends an episode is the
+// first after its events whose alert.starts_at is the episode's (or that
+// has none): a resolve of a later episode does not end one whose resolve
+// was lost, which stays unresolved instead of becoming a part of it.
+const (
+	// sqlEpisodeStart is a row's alert.starts_at, NULL without one.
+	sqlEpisodeStart = `parseDateTime64BestEffortOrNull(Attributes['` + c.AttrAlertStartsAt + `'], 9)`
+
+	// sqlEpisodeRows + a condition + sqlEpisodeRowsEnd is the firing
+	// events of vigil_alerts that meet the condition, each with what
+	// places it in its episode: StartedAt, its alert.starts_at, else that
+	// of the first resolve after it if that one started no later than the
+	// event was sent, else NULL; NextResolve, that resolve's time (zero
+	// without one); EndedAt, NextResolve if that resolve ends the event's
+	// episode, else zero.
+	sqlEpisodeRows = `SELECT f.Fingerprint AS Fingerprint, f.AlertName AS AlertName, f.ServiceName AS ServiceName, f.Severity AS Severity,
+      f.Timestamp AS Timestamp, coalesce(f.StartsAt, if(r.StartsAt <= f.Timestamp, r.StartsAt, NULL)) AS StartedAt,
+      r.Timestamp AS NextResolve,
+      if(r.Timestamp > toDateTime64(0, 9) AND (isNull(r.StartsAt) OR ifNull(r.StartsAt = StartedAt, 0)), r.Timestamp, toDateTime64(0, 9)) AS EndedAt
+    FROM (SELECT Fingerprint, AlertName, ServiceName, Severity, Timestamp, ` + sqlEpisodeStart + ` AS StartsAt
+          FROM otel.vigil_alerts
+          WHERE State = 'firing' AND `
+	sqlEpisodeRowsEnd = `) AS f
+    ASOF LEFT JOIN (SELECT Fingerprint, Timestamp, ` + sqlEpisodeStart + ` AS StartsAt
+          FROM otel.vigil_alerts WHERE State = 'resolved') AS r
+      ON f.Fingerprint = r.Fingerprint AND f.Timestamp <= r.Timestamp`
+
+	// sqlEpisodeGroup groups the rows of sqlEpisodeRows (as e) by episode.
+	sqlEpisodeGroup = `GROUP BY e.Fingerprint, isNull(e.StartedAt), ifNull(e.StartedAt, e.NextResolve)`
+
+	// sqlAlertEpisodes is every alert episode that started in the time
+	// range: Fingerprint, ServiceName, Severity, FiredAt, ResolvedAt (the
+	// zero time while it fires, or when its resolve was lost). Episodes
+	// are looked for from 30 days before the range, so one that started
+	// before it is not counted again on the day of a later re-send.
+	sqlAlertEpisodes = `SELECT e.Fingerprint AS Fingerprint, any(e.ServiceName) AS ServiceName, any(e.Severity) AS Severity,
+    min(ifNull(e.StartedAt, e.Timestamp)) AS FiredAt, max(e.EndedAt) AS ResolvedAt
+  FROM (` + sqlEpisodeRows + `Timestamp >= $__fromTime - INTERVAL 30 DAY AND Timestamp <= $__toTime
+          AND ServiceName IN (${service:singlequote})` + sqlEpisodeRowsEnd + `) AS e
+  ` + sqlEpisodeGroup + `
+  HAVING $__timeFilter(FiredAt)`
+
+	// sqlResolvedEpisodes is every resolved episode with events in the
+	// time range, with its time to resolve (from its start).
+	sqlResolvedEpisodes = `SELECT e.Fingerprint AS Fingerprint, any(e.AlertName) AS AlertName, any(e.ServiceName) AS ServiceName,
+  any(e.Severity) AS Severity, min(ifNull(e.StartedAt, e.Timestamp)) AS FiredAt, max(e.EndedAt) AS ResolvedAt,
+  dateDiff('second', FiredAt, ResolvedAt) AS SecondsToResolve
+FROM (` + sqlEpisodeRows + `$__timeFilter(Timestamp) AND ServiceName IN (${service:singlequote})` + sqlEpisodeRowsEnd + `) AS e
+` + sqlEpisodeGroup + `
+HAVING ResolvedAt > toDateTime64(0, 9)`
 )
 
 // Alerts is the alert history from ClickHouse: what fires now, pages per
@@ -131,7 +158,7 @@ func Alerts() *dashboard.DashboardBuilder {
 		WithVariable(chVariable("service", "Service", sqlAlertServices))
 
 	b = b.WithPanel(tablePanel("Firing now", fullWidth, 7).
-		Description("Alerts whose latest event is 'firing', from the last 30 days of history.").
+		Description("Alerts whose latest event is 'firing', from the last 30 days of history, since when they fire (the start their events say).").
 		WithTarget(chTable("A", sqlAlertsFiringNow)).
 		OverrideByName("Runbook", []dashboard.DynamicConfigValue{
 			override("links", []map[string]any{{"title": "Runbook", "url": "${__value.raw}", "targetBlank": true}}),

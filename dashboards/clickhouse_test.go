@@ -88,7 +88,16 @@ func fixtureLogs(now time.Time) plog.Logs {
 	// an anomaly ticket still firing, sent again once; and a page as the
 	// alert router's notifications store it, re-sent with the
 	// alert.starts_at that says it started two days ago, before the
-	// dashboard's day: no page of the range.
+	// dashboard's day: no page of the range. And a latency page as the
+	// connectors now write it, every event with the alert.starts_at of
+	// its episode: it fired an hour ago and its resolve was lost, fired
+	// again 40 minutes ago and resolved 5 minutes later, and fires again
+	// since 10 minutes ago: three episodes, one resolved after 300s. And
+	// two queue tickets across the upgrade that added alert.starts_at:
+	// one whose first event was sent without it, its re-send and resolve
+	// with it (one episode, resolved after 300s); one whose episode sent
+	// without it lost its resolve, and a later episode with it (two
+	// episodes, one resolved after 300s).
 	alerts := ld.ResourceLogs().AppendEmpty()
 	alerts.Resource().Attributes().PutStr("service.name", "vigil")
 	records := alerts.ScopeLogs().AppendEmpty().LogRecords()
@@ -123,6 +132,34 @@ func fixtureLogs(now time.Time) plog.Logs {
 	routed := map[string]string{c.AttrSLOName: "grpc-availability", c.AttrAlertStartsAt: now.Add(-48 * time.Hour).Format(time.RFC3339Nano)}
 	event(now.Add(-20*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
 	event(now.Add(-19*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
+	episode := func(started time.Duration) map[string]string {
+		return map[string]string{c.AttrSLOName: "latency", c.AttrAlertStartsAt: now.Add(started).Format(time.RFC3339Nano)}
+	}
+	for _, e := range []struct {
+		at, started time.Duration
+		state       string
+	}{
+		{-60 * time.Minute, -60 * time.Minute, c.StateFiring}, {-59 * time.Minute, -60 * time.Minute, c.StateFiring},
+		{-58 * time.Minute, -60 * time.Minute, c.StateFiring}, // its resolve lost
+		{-40 * time.Minute, -40 * time.Minute, c.StateFiring}, {-39 * time.Minute, -40 * time.Minute, c.StateFiring},
+		{-35 * time.Minute, -40 * time.Minute, c.StateResolved},
+		{-10 * time.Minute, -10 * time.Minute, c.StateFiring}, {-9 * time.Minute, -10 * time.Minute, c.StateFiring},
+	} {
+		event(now.Add(e.at), "fp-lost", "checkout-latency", e.state, c.SeverityPage, c.SourceSLO, "checkout", episode(e.started))
+	}
+	upgrade := func(at, started time.Duration, fingerprint, slo, state string) {
+		attrs := map[string]string{c.AttrSLOName: slo}
+		if started != 0 {
+			attrs[c.AttrAlertStartsAt] = now.Add(started).Format(time.RFC3339Nano)
+		}
+		event(now.Add(at), fingerprint, "payments-"+slo, state, c.SeverityTicket, c.SourceSLO, "payments", attrs)
+	}
+	upgrade(-50*time.Minute, 0, "fp-upgrade", "queue-latency", c.StateFiring)
+	upgrade(-49*time.Minute, -50*time.Minute, "fp-upgrade", "queue-latency", c.StateFiring)
+	upgrade(-45*time.Minute, -50*time.Minute, "fp-upgrade", "queue-latency", c.StateResolved)
+	upgrade(-70*time.Minute, 0, "fp-upgrade-lost", "queue-errors", c.StateFiring) // its resolve lost
+	upgrade(-20*time.Minute, -20*time.Minute, "fp-upgrade-lost", "queue-errors", c.StateFiring)
+	upgrade(-15*time.Minute, -20*time.Minute, "fp-upgrade-lost", "queue-errors", c.StateResolved)
 	return ld
 }
 
@@ -238,10 +275,10 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 	// midnight and the two episodes fall on two days; the totals are
 	// checked below.)
 	wantRows := map[string]int{
-		"alerts.json: Firing now (A)":                                3, // the anomaly, the page's second episode, the routed page
-		"alerts.json: Time to resolve per episode (A)":               1,
-		"alerts.json: Mean time to resolve per service (A)":          1,
-		"alerts.json: History (A)":                                   12,
+		"alerts.json: Firing now (A)":                                4, // the anomaly, the page's second episode, the routed page, the latency page's third
+		"alerts.json: Time to resolve per episode (A)":               4, // the availability page's first episode, the latency page's second, the queue tickets'
+		"alerts.json: Mean time to resolve per service (A)":          2,
+		"alerts.json: History (A)":                                   26,
 		"alerts.json: variable service":                              2,
 		"anomalies.json: Anomaly alerts: actual versus expected (A)": 2,
 		"traces.json: Matching spans (A)":                            2,
@@ -250,12 +287,15 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 		"traces.json: variable service":                              2,
 	}
 	// Pages and tickets count episodes, not the events that announce and
-	// re-send them: the fixtures hold two page episodes of the range (seven
-	// firing events) and one ticket episode (two), one of them resolved;
-	// the routed page started before the range.
+	// re-send them: the fixtures hold two availability page episodes of
+	// the range (seven firing events), three latency page episodes (seven
+	// firing events, the first without its resolve: two episodes, not
+	// one, by their alert.starts_at), one anomaly ticket episode (two) and
+	// three queue ticket episodes (four), four of them resolved; the
+	// routed page started before the range.
 	wantTotals := map[string]map[string]int{
-		"alerts.json: Pages per service and day (A)":  {"Pages": 2},
-		"alerts.json: Alerts per service and day (A)": {"Pages": 2, "Tickets": 1, "Resolved": 1},
+		"alerts.json: Pages per service and day (A)":  {"Pages": 5},
+		"alerts.json: Alerts per service and day (A)": {"Pages": 5, "Tickets": 4, "Resolved": 4},
 	}
 	seen := map[string]bool{}
 	for i, q := range queries {
@@ -288,10 +328,43 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 		if len(rows) != want {
 			t.Errorf("%s: %d rows, want %d:\n%s", q.where, len(rows), want, rows)
 		}
-		if q.where == "alerts.json: Time to resolve per episode (A)" && len(rows) == 1 {
-			var r struct{ SecondsToResolve int64 }
-			if err := json.Unmarshal(rows[0], &r); err != nil || r.SecondsToResolve != 300 {
-				t.Errorf("time to resolve = %s, want 300 seconds", rows[0])
+		if q.where == "alerts.json: Time to resolve per episode (A)" || q.where == "alerts.json: Mean time to resolve per service (A)" {
+			// Every resolved episode took 5 minutes: the latency page's
+			// and the queue tickets' from their alert.starts_at, not from
+			// the episodes whose resolve was lost.
+			for _, row := range rows {
+				var r struct{ SecondsToResolve, MTTR, Longest *float64 }
+				if err := json.Unmarshal(row, &r); err != nil {
+					t.Fatal(err)
+				}
+				for _, v := range []*float64{r.SecondsToResolve, r.MTTR, r.Longest} {
+					if v != nil && *v != 300 {
+						t.Errorf("%s: %s, want 300 seconds", q.where, row)
+					}
+				}
+			}
+		}
+		if q.where == "alerts.json: Firing now (A)" {
+			// The latency page fires since its third episode started.
+			want := now.Add(-10 * time.Minute)
+			found := false
+			for _, row := range rows {
+				var r struct{ Fingerprint, Since string }
+				if err := json.Unmarshal(row, &r); err != nil {
+					t.Fatal(err)
+				}
+				if r.Fingerprint != "fp-lost" {
+					continue
+				}
+				found = true
+				// In the server's time zone, the process's.
+				since, err := time.ParseInLocation("2006-01-02 15:04:05.999999999", r.Since, time.Local)
+				if err != nil || !since.Equal(want) {
+					t.Errorf("firing now: the latency page since %q, want %v", r.Since, want)
+				}
+			}
+			if !found {
+				t.Errorf("firing now: no latency page in %s", rows)
 			}
 		}
 		if q.where == "traces.json: Trace ${trace_id} (A)" && len(rows) == 2 {
