@@ -240,10 +240,11 @@ func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog
 }
 
 // DecodeNotification reads a notification of the alert router (an alert
-// event written by AppendNotification): the alert as Decode reads it, with
-// its start (a resolve's timestamp is its end), the receiver, the group key and labels,
-// and the flush time. An event that is no notification (no alert.receiver)
-// is an error, as a notifier has nothing to send for it.
+// event written by AppendNotification): the alert as Decode reads it,
+// with its start (a resolve's timestamp is its end), the receiver, the
+// group key and labels, and the flush time. An event that is no
+// notification (no alert.receiver) is an error, as a notifier has nothing
+// to send for it.
 func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Notification, error) {
 	a, err := Decode(lr, resource, now)
 	if err != nil {
