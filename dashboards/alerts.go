@@ -54,13 +54,13 @@ ORDER BY Since`
 FROM (
   ` + sqlAlertEpisodes + `
 )
-WHERE Severity = '` + c.SeverityPage + `'
+WHERE Tier = '` + c.SeverityPage + `'
 GROUP BY time, ServiceName
 ORDER BY time`
 
 	sqlAlertsPerServiceDay = `SELECT toDate(FiredAt) AS Day, ServiceName,
-  countIf(Severity = '` + c.SeverityPage + `') AS Pages,
-  countIf(Severity = '` + c.SeverityTicket + `') AS Tickets,
+  countIf(Tier = '` + c.SeverityPage + `') AS Pages,
+  countIf(Tier = '` + c.SeverityTicket + `') AS Tickets,
   countIf(ResolvedAt > toDateTime64(0, 9)) AS Resolved
 FROM (
   ` + sqlAlertEpisodes + `
@@ -99,6 +99,12 @@ LIMIT 1000`
 // has none): a resolve of a later episode does not end one whose resolve
 // was lost, which stays unresolved instead of becoming a part of it.
 const (
+	// sqlTier is a row's tier, page or ticket (alert.severity). The
+	// Severity column holds the alert's severity label, which is the
+	// spec's own where it sets one (severity: critical), the tier only
+	// where it does not.
+	sqlTier = `Attributes['` + c.AttrAlertSeverity + `']`
+
 	// sqlEpisodeStart is a row's alert.starts_at, NULL without one.
 	sqlEpisodeStart = `parseDateTime64BestEffortOrNull(Attributes['` + c.AttrAlertStartsAt + `'], 9)`
 
@@ -109,11 +115,11 @@ const (
 	// event was sent, else NULL; NextResolve, that resolve's time (zero
 	// without one); EndedAt, NextResolve if that resolve ends the event's
 	// episode, else zero.
-	sqlEpisodeRows = `SELECT f.Fingerprint AS Fingerprint, f.AlertName AS AlertName, f.ServiceName AS ServiceName, f.Severity AS Severity,
+	sqlEpisodeRows = `SELECT f.Fingerprint AS Fingerprint, f.AlertName AS AlertName, f.ServiceName AS ServiceName, f.Severity AS Severity, f.Tier AS Tier,
       f.Timestamp AS Timestamp, coalesce(f.StartsAt, if(r.StartsAt <= f.Timestamp, r.StartsAt, NULL)) AS StartedAt,
       r.Timestamp AS NextResolve,
       if(r.Timestamp > toDateTime64(0, 9) AND (isNull(r.StartsAt) OR ifNull(r.StartsAt = StartedAt, 0)), r.Timestamp, toDateTime64(0, 9)) AS EndedAt
-    FROM (SELECT Fingerprint, AlertName, ServiceName, Severity, Timestamp, ` + sqlEpisodeStart + ` AS StartsAt
+    FROM (SELECT Fingerprint, AlertName, ServiceName, Severity, ` + sqlTier + ` AS Tier, Timestamp, ` + sqlEpisodeStart + ` AS StartsAt
           FROM otel.vigil_alerts
           WHERE State = 'firing' AND `
 	sqlEpisodeRowsEnd = `) AS f
@@ -125,11 +131,11 @@ const (
 	sqlEpisodeGroup = `GROUP BY e.Fingerprint, isNull(e.StartedAt), ifNull(e.StartedAt, e.NextResolve)`
 
 	// sqlAlertEpisodes is every alert episode that started in the time
-	// range: Fingerprint, ServiceName, Severity, FiredAt, ResolvedAt (the
+	// range: Fingerprint, ServiceName, Severity, Tier, FiredAt, ResolvedAt (the
 	// zero time while it fires, or when its resolve was lost). Episodes
 	// are looked for from 30 days before the range, so one that started
 	// before it is not counted again on the day of a later re-send.
-	sqlAlertEpisodes = `SELECT e.Fingerprint AS Fingerprint, any(e.ServiceName) AS ServiceName, any(e.Severity) AS Severity,
+	sqlAlertEpisodes = `SELECT e.Fingerprint AS Fingerprint, any(e.ServiceName) AS ServiceName, any(e.Severity) AS Severity, any(e.Tier) AS Tier,
     min(ifNull(e.StartedAt, e.Timestamp)) AS FiredAt, max(e.EndedAt) AS ResolvedAt
   FROM (` + sqlEpisodeRows + `Timestamp >= $__fromTime - INTERVAL 30 DAY AND Timestamp <= $__toTime
           AND ServiceName IN (${service:singlequote})` + sqlEpisodeRowsEnd + `) AS e

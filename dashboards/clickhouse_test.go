@@ -133,7 +133,9 @@ func fixtureLogs(now time.Time) plog.Logs {
 	event(now.Add(-20*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
 	event(now.Add(-19*time.Minute), "fp-routed", "payments-grpc-availability", c.StateFiring, c.SeverityPage, c.SourceSLO, "payments", routed)
 	episode := func(started time.Duration) map[string]string {
-		return map[string]string{c.AttrSLOName: "latency", c.AttrAlertStartsAt: now.Add(started).Format(time.RFC3339Nano)}
+		// The spec sets its own severity label: the tier is only in
+		// alert.severity.
+		return map[string]string{c.AttrSLOName: "latency", c.AttrAlertStartsAt: now.Add(started).Format(time.RFC3339Nano), c.LabelSeverity: "critical"}
 	}
 	for _, e := range []struct {
 		at, started time.Duration
@@ -290,7 +292,8 @@ func TestClickHouseQueriesRunOnExporterSchema(t *testing.T) {
 	// re-send them: the fixtures hold two availability page episodes of
 	// the range (seven firing events), three latency page episodes (seven
 	// firing events, the first without its resolve: two episodes, not
-	// one, by their alert.starts_at), one anomaly ticket episode (two) and
+	// one, by their alert.starts_at, and counted as pages although their
+	// spec labels them severity "critical"), one anomaly ticket episode (two) and
 	// three queue ticket episodes (four), four of them resolved; the
 	// routed page started before the range.
 	wantTotals := map[string]map[string]int{

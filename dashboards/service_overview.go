@@ -82,7 +82,7 @@ func redQuantile(q float64, by string) string {
 // server spans first, the variable's default: a request is a span a
 // service served. Counting client spans too would count every call twice,
 // once by the caller and once by the callee.
-var spanKinds = []string{"SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_INTERNAL"}
+var spanKinds = []string{"SPAN_KIND_SERVER", "SPAN_KIND_CONSUMER", "SPAN_KIND_CLIENT", "SPAN_KIND_PRODUCER", "SPAN_KIND_INTERNAL", "SPAN_KIND_UNSPECIFIED"}
 
 // redVariables are the service, operation and span kind selectors shared by
 // the RED panels.
