@@ -48,8 +48,9 @@ type Config struct {
 	Tags []string `mapstructure:"tags"`
 	// InAppInclude lists package path prefixes of the services' own code
 	// ("github.com/acme/"). When set, only frames of these packages are
-	// in-app; otherwise every frame outside the standard library, the Go
-	// module cache and vendor folders is.
+	// in-app; otherwise every frame outside the standard library,
+	// dependencies (module cache, vendor folders, -trimpath's
+	// module@version paths) and OpenTelemetry and zap is.
 	InAppInclude []string `mapstructure:"in_app_include"`
 	// InAppExclude lists package path prefixes that are never in-app,
 	// e.g. a shared internal library that should not decide grouping.

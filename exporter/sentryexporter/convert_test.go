@@ -421,3 +421,19 @@ func TestSpanWithSeveralExceptions(t *testing.T) {
 		t.Errorf("fingerprint = %v, want %v", ev.Fingerprint, want)
 	}
 }
+
+// TestFingerprintTrimpath: a service built with -trimpath groups by its own
+// function, not by the OpenTelemetry SDK's recordStackTrace (user trial:
+// every error span of one Go type made one issue).
+func TestFingerprintTrimpath(t *testing.T) {
+	for _, name := range []string{"otel_declined.txt", "otel_declined_trimpath.txt"} {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		newResource(rs.Resource().Attributes(), "orders")
+		errorSpan(rs.ScopeSpans().AppendEmpty().Spans(), "POST payments.charge", "*fmt.wrapError", "charge ord-0-2: payment declined", readStack(t, name))
+		ev := TracesToEvents(td, testSettings())[0].Event
+		if want := []string{"orders", "*fmt.wrapError", "main.callPayments"}; !reflect.DeepEqual(ev.Fingerprint, want) {
+			t.Errorf("%s: fingerprint = %v, want %v", name, ev.Fingerprint, want)
+		}
+	}
+}

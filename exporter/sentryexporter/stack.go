@@ -27,9 +27,21 @@ type InAppRules struct {
 
 // InApp reports whether a frame of package module in file is in-app.
 //
-// Without Include, a frame is in-app unless it is the standard library
-// (the first path element has no dot, except "main"), lives in the Go
-// module cache or a vendor folder, or is the Go runtime's source tree.
+// Without Include, a frame is in-app unless its package or file says it is
+// someone else's code, judged alike for builds with and without -trimpath:
+//   - the standard library: a package whose first path element is one of
+//     the standard library's (runtime, net/http, fmt, internal/..., ...),
+//     whether its file is under GOROOT or, with -trimpath, "runtime/panic.go";
+//   - a dependency: a file in the Go module cache (".../pkg/mod/..."), in a
+//     vendor folder, or, with -trimpath, named by its versioned module path
+//     ("go.opentelemetry.io/otel/sdk@v1.45.0/trace/span.go");
+//   - the code that reports errors rather than raises them: OpenTelemetry
+//     (the SDK's RecordError and its stack capture, instrumentation,
+//     bridges such as otelzap) and zap, even when replaced by a local copy.
+//
+// The service's own packages ("main", "example.com/acme/orders/...", and a
+// main module named without a dot, such as "orders/internal/store") are
+// in-app.
 func (r InAppRules) InApp(module, file string) bool {
 	for _, p := range r.Exclude {
 		if strings.HasPrefix(module, p) {
@@ -44,27 +56,86 @@ func (r InAppRules) InApp(module, file string) bool {
 		}
 		return false
 	}
-	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") ||
-		strings.Contains(file, "/go/src/runtime/") || strings.HasPrefix(file, "/usr/local/go/") ||
-		strings.HasPrefix(file, "/usr/lib/go") {
-		return false
-	}
-	return !isStdlib(module)
+	return !isDependencyFile(file) && !isStdlib(module) && !isReporter(module)
 }
 
-// isStdlib reports whether a package path is the standard library's: its
-// first element has no dot ("net/http", "runtime"), except the program's
-// own "main".
-func isStdlib(module string) bool {
-	if module == "" {
-		return false
+// isDependencyFile reports whether a source file path is a dependency's or
+// Go's own: in the module cache, a vendor folder, a Go installation, or a
+// versioned module path, which is how -trimpath names a dependency's files
+// (the service's own module is named without a version).
+func isDependencyFile(file string) bool {
+	if strings.Contains(file, "/pkg/mod/") || strings.Contains(file, "/vendor/") ||
+		strings.HasPrefix(file, "vendor/") ||
+		strings.Contains(file, "/go/src/runtime/") || strings.HasPrefix(file, "/usr/local/go/") ||
+		strings.HasPrefix(file, "/usr/lib/go") {
+		return true
 	}
-	if module == "main" || strings.HasPrefix(module, "main.") {
-		return false
-	}
-	first, _, _ := strings.Cut(module, "/")
-	return !strings.Contains(first, ".")
+	return hasModuleVersion(file)
 }
+
+// hasModuleVersion reports whether a path holds a "module@vN" element, as
+// "github.com/gorilla/mux@v1.8.1/mux.go" does.
+func hasModuleVersion(file string) bool {
+	for {
+		i := strings.Index(file, "@v")
+		if i < 0 {
+			return false
+		}
+		if i+2 < len(file) && file[i+2] >= '0' && file[i+2] <= '9' {
+			return true
+		}
+		file = file[i+2:]
+	}
+}
+
+// stdlibRoots are the first path elements of the standard library's
+// packages ("go list std" of Go 1.26, plus cmd for the toolchain):
+// runtime, net/http, internal/runtime/maps, vendor/golang.org/x/net/...
+//
+// A package path whose first element has no dot is the standard library's
+// for the go command, but a main module may be named without one ("go mod
+// init orders"), so a dotless path is the standard library's only when it
+// starts with one of these. A standard package added by a later Go release
+// and missing here is still recognised by its file in a build without
+// -trimpath (under GOROOT).
+var stdlibRoots = map[string]bool{
+	"archive": true, "bufio": true, "bytes": true, "cmd": true, "cmp": true, "compress": true,
+	"container": true, "context": true, "crypto": true, "database": true, "debug": true,
+	"embed": true, "encoding": true, "errors": true, "expvar": true, "flag": true, "fmt": true,
+	"go": true, "hash": true, "html": true, "image": true, "index": true, "internal": true,
+	"io": true, "iter": true, "log": true, "maps": true, "math": true, "mime": true, "net": true,
+	"os": true, "path": true, "plugin": true, "reflect": true, "regexp": true, "runtime": true,
+	"slices": true, "sort": true, "strconv": true, "strings": true, "structs": true, "sync": true,
+	"syscall": true, "testing": true, "text": true, "time": true, "unicode": true, "unique": true,
+	"unsafe": true, "vendor": true, "weak": true,
+}
+
+// isStdlib reports whether a package path is the standard library's (see
+// stdlibRoots). The program's own "main" is not.
+func isStdlib(module string) bool {
+	first, _, _ := strings.Cut(module, "/")
+	return !strings.Contains(first, ".") && stdlibRoots[first]
+}
+
+// reporterModules are module path prefixes of code that records an error
+// rather than raises it: a frame of theirs is where the error was
+// reported, never where it happened.
+var reporterModules = []string{
+	"go.opentelemetry.io/", // the SDK (RecordError, recordStackTrace), instrumentation, bridges
+	"go.uber.org/zap",      // zap.Stack and logger wrappers
+}
+
+func isReporter(module string) bool {
+	for _, p := range reporterModules {
+		if strings.HasPrefix(module, p) && (strings.HasSuffix(p, "/") || len(module) == len(p) || module[len(p)] == '/') {
+			return true
+		}
+	}
+	return false
+}
+
+// panicFunction is the runtime function that starts a panic.
+const panicFunction = "runtime.gopanic"
 
 // ParseGoStack turns a Go stack trace in text form into Sentry frames,
 // oldest call first (Sentry's order; Go prints the newest first).
@@ -172,6 +243,12 @@ func parseFileLine(s string) (file string, line int, ok bool) {
 // newFrame builds a Sentry frame the way sentry-go does for its own stack
 // traces: module is the package path, function the rest of the name.
 func newFrame(qualified, file string, line int, rules InAppRules) sentry.Frame {
+	if qualified == "panic" {
+		// The runtime prints runtime.gopanic as "panic" in tracebacks
+		// (runtime.Stack, debug.Stack, crashes); runtime.Callers and so
+		// zap name it runtime.gopanic.
+		qualified = panicFunction
+	}
 	module, function := SplitFunction(qualified)
 	f := sentry.Frame{
 		Function: function,

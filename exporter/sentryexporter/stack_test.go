@@ -1,6 +1,8 @@
 package sentryexporter
 
 import (
+	"os"
+	"path/filepath"
 	"strconv"
 	"testing"
 
@@ -181,5 +183,90 @@ func TestTopInAppFrame(t *testing.T) {
 		if ok != tt.ok || f.Function != tt.want {
 			t.Errorf("%s: got %q %v, want %q %v", tt.name, f.Function, ok, tt.want, tt.ok)
 		}
+	}
+}
+
+// readStack reads a stack trace fixture of testdata/stacks. The otel_*
+// files are exception.stacktrace as the OpenTelemetry Go SDK v1.45.0
+// records it (span.RecordError with WithStackTrace: runtime.Stack), the
+// zap_* files zap's stacktrace field (runtime.CallersFrames), each built
+// with and without -trimpath (Go 1.26) from a service whose main package
+// panics in lookupInventory (nil map) or computePrice (nil pointer) and
+// recovers in a deferred function, or reports a plain error
+// (callPayments).
+func readStack(t *testing.T, name string) string {
+	t.Helper()
+	b, err := os.ReadFile(filepath.Join("testdata", "stacks", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// TestInAppTrimpath: frames are classified alike with and without
+// -trimpath, by package rather than by where the build kept the files: the
+// OpenTelemetry SDK (module@version/... with -trimpath), the runtime's
+// panic frame ("panic", runtime/panic.go) and the standard library are not
+// in-app, the service's main package is.
+func TestInAppTrimpath(t *testing.T) {
+	for _, name := range []string{"otel_inventory", "otel_pricing", "otel_declined", "zap_pricing"} {
+		t.Run(name, func(t *testing.T) {
+			plain := ParseGoStack(readStack(t, name+".txt"), InAppRules{})
+			trimmed := ParseGoStack(readStack(t, name+"_trimpath.txt"), InAppRules{})
+			if len(plain) != len(trimmed) || len(plain) == 0 {
+				t.Fatalf("%d frames without -trimpath, %d with", len(plain), len(trimmed))
+			}
+			for i := range plain {
+				p, tr := plain[i], trimmed[i]
+				if p.Module+"."+p.Function != tr.Module+"."+tr.Function {
+					t.Fatalf("frame %d: %s.%s vs %s.%s", i, p.Module, p.Function, tr.Module, tr.Function)
+				}
+				want := p.Module == "main"
+				if p.InApp != want || tr.InApp != want {
+					t.Errorf("frame %d %s.%s (%s | %s): in_app %v without -trimpath, %v with; want %v",
+						i, p.Module, p.Function, p.Filename, tr.Filename, p.InApp, tr.InApp, want)
+				}
+			}
+		})
+	}
+}
+
+func TestInApp(t *testing.T) {
+	tests := []struct {
+		module, file string
+		want         bool
+	}{
+		{"main", "/app/main.go", true},
+		{"main", "example.com/acme/orders/main.go", true},
+		{"example.com/acme/orders/store", "example.com/acme/orders/store/db.go", true},
+		{"orders/internal/store", "orders/internal/store/db.go", true}, // main module named without a dot
+		{"runtime", "runtime/panic.go", false},
+		{"runtime", "/opt/sdk/go1.26/src/runtime/panic.go", false}, // GOROOT elsewhere
+		{"net/http", "net/http/server.go", false},
+		{"internal/runtime/maps", "internal/runtime/maps/runtime_faststr.go", false},
+		{"vendor/golang.org/x/net/http2/hpack", "vendor/golang.org/x/net/http2/hpack/hpack.go", false},
+		{"github.com/gorilla/mux", "github.com/gorilla/mux@v1.8.1/mux.go", false},
+		{"github.com/gorilla/mux", "/root/go/pkg/mod/github.com/gorilla/mux@v1.8.1/mux.go", false},
+		{"golang.org/x/sync/errgroup", "golang.org/x/sync@v0.0.0-20240101000000-abcdef123456/errgroup/errgroup.go", false},
+		{"github.com/lib/pq", "/src/api/vendor/github.com/lib/pq/conn.go", false},
+		{"go.opentelemetry.io/otel/sdk/trace", "/work/otel-fork/sdk/trace/span.go", false}, // a replaced SDK is still the reporter
+		{"go.opentelemetry.io/contrib/bridges/otelzap", "go.opentelemetry.io/contrib/bridges/otelzap/core.go", false},
+		{"go.uber.org/zap", "go.uber.org/zap/logger.go", false},
+		{"go.uber.org/zapper", "go.uber.org/zapper/x.go", true}, // not zap
+		{"", "/app/x.go", true},
+	}
+	for _, tt := range tests {
+		if got := (InAppRules{}).InApp(tt.module, tt.file); got != tt.want {
+			t.Errorf("InApp(%q, %q) = %v, want %v", tt.module, tt.file, got, tt.want)
+		}
+	}
+}
+
+// TestRuntimePanicFrame: the runtime prints runtime.gopanic as "panic"; the
+// frame is the runtime's either way.
+func TestRuntimePanicFrame(t *testing.T) {
+	frames := ParseGoStack("goroutine 1 [running]:\npanic({0x4b0640?, 0x581240?})\n\truntime/panic.go:860 +0x13a\nmain.f()\n\texample.com/x/main.go:3 +0x1\n", InAppRules{})
+	if len(frames) != 2 || frames[1].Module != "runtime" || frames[1].Function != "gopanic" || frames[1].InApp {
+		t.Fatalf("frames = %+v", frames)
 	}
 }
