@@ -55,6 +55,10 @@ const (
 // platform is the event's platform: every event comes from a Go service.
 const platform = "go"
 
+// mechanismPanic is the exception mechanism of an error whose stack shows
+// a Go panic in progress. https://develop.sentry.dev/sdk/data-model/event-payloads/exception/#exception-mechanism
+const mechanismPanic = "go.panic"
+
 // Settings are the conversion options (the code-only view of Config).
 type Settings struct {
 	// Tags are attribute keys (resource, span or log record) copied into
@@ -143,6 +147,7 @@ func spanToEvent(span ptrace.Span, res pcommon.Map, s Settings) ServiceEvent {
 		}
 		ev.Exception = []sentry.Exception{{Type: truncate(typ, maxTypeLen), Value: truncate(value, maxMessage)}}
 	}
+	setMechanisms(ev)
 	addTags(ev, s.Tags, res, span.Attributes())
 	addOtelContext(ev, res, span.Attributes())
 	ev.Fingerprint = fingerprint(service, ev)
@@ -248,6 +253,7 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 		exc.Stacktrace = &sentry.Stacktrace{Frames: frames}
 	}
 	ev.Exception = []sentry.Exception{exc}
+	setMechanisms(ev)
 	addTags(ev, s.Tags, res, attrs)
 	addOtelContext(ev, res, attrs)
 	ev.Fingerprint = fingerprint(service, ev)
@@ -278,6 +284,34 @@ func codeFrame(attrs pcommon.Map, rules InAppRules) []sentry.Frame {
 		}
 	}
 	return []sentry.Frame{newFrame(function, file, line, rules)}
+}
+
+// setMechanisms marks the exceptions whose stack shows a panic in progress
+// (a panic frame: a stack with newer frames above it was taken by a
+// deferred function while the panic unwound) with the go.panic mechanism.
+// handled is true when that deferred function is the service's own code:
+// the service caught the panic and reported it, as a capture_exception in
+// an except block is handled for Sentry. Whether it then returned or
+// panicked again the stack cannot tell; when the deferred function is a
+// library's (instrumentation that records panics), handled is left out.
+func setMechanisms(ev *sentry.Event) {
+	for i := range ev.Exception {
+		exc := &ev.Exception[i]
+		if exc.Stacktrace == nil {
+			continue
+		}
+		frames := exc.Stacktrace.Frames
+		p := panicFrame(frames)
+		if p < 0 {
+			continue
+		}
+		m := &sentry.Mechanism{Type: mechanismPanic, ExceptionID: i}
+		// The frame above the panic is the deferred function it runs.
+		if p+1 < len(frames) && frames[p+1].InApp {
+			m.Handled = sentry.Pointer(true)
+		}
+		exc.Mechanism = m
+	}
 }
 
 // baseEvent fills what every event shares: platform, SDK, and the resource's

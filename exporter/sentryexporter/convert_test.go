@@ -331,6 +331,8 @@ func TestEncodedEventsPassTheFake(t *testing.T) {
 	rs := td.ResourceSpans().AppendEmpty()
 	newResource(rs.Resource().Attributes(), "checkout")
 	errorSpan(rs.ScopeSpans().AppendEmpty().Spans(), "GET /", "runtime.Error", "index out of range", panicText)
+	recovered := errorSpan(rs.ScopeSpans().AppendEmpty().Spans(), "GET /orders/{id}", "runtime.Error", "panic: assignment to entry in nil map", readStack(t, "otel_inventory_trimpath.txt"))
+	recovered.SetSpanID(pcommon.SpanID{7, 7, 7, 7, 7, 7, 7, 7})
 	ld := plog.NewLogs()
 	rl := ld.ResourceLogs().AppendEmpty()
 	newResource(rl.Resource().Attributes(), "checkout")
@@ -340,6 +342,7 @@ func TestEncodedEventsPassTheFake(t *testing.T) {
 	lr.Attributes().PutStr("exception.stacktrace", zapText)
 
 	events := append(TracesToEvents(td, testSettings()), LogsToEvents(ld, testSettings())...)
+	mechanisms := 0
 	for _, se := range events {
 		var buf bytes.Buffer
 		if err := EncodeEnvelope(&buf, se.Event, "http://pubkey@127.0.0.1:1/42", testTime); err != nil {
@@ -355,6 +358,16 @@ func TestEncodedEventsPassTheFake(t *testing.T) {
 		if !reflect.DeepEqual(got[0].Fingerprint, se.Event.Fingerprint) {
 			t.Errorf("fingerprint %v, want %v", got[0].Fingerprint, se.Event.Fingerprint)
 		}
+		if m := se.Event.Exception[0].Mechanism; m != nil {
+			gm := got[0].Exceptions[0].Mechanism
+			if gm == nil || gm.Type != m.Type || (gm.Handled == nil) != (m.Handled == nil) {
+				t.Errorf("mechanism %+v, want %+v", gm, m)
+			}
+			mechanisms++
+		}
+	}
+	if mechanisms != 1 {
+		t.Errorf("%d events with a mechanism, want 1 (the recovered panic)", mechanisms)
 	}
 }
 
@@ -435,5 +448,77 @@ func TestFingerprintTrimpath(t *testing.T) {
 		if want := []string{"orders", "*fmt.wrapError", "main.callPayments"}; !reflect.DeepEqual(ev.Fingerprint, want) {
 			t.Errorf("%s: fingerprint = %v, want %v", name, ev.Fingerprint, want)
 		}
+	}
+}
+
+// zapInventoryStack is the stacktrace zap logged in the user trial for a
+// panic (nil map write in lookupInventory) recovered by a deferred
+// function in handle.
+const zapInventoryStack = "main.handle.func1.1\n\t/work/trial-onboard/svc/main.go:149\n" +
+	"runtime.gopanic\n\t/usr/local/go/src/runtime/panic.go:860\n" +
+	"runtime.mapassign_faststr\n\t/usr/local/go/src/internal/runtime/maps/runtime_faststr.go:265\n" +
+	"main.lookupInventory\n\t/work/trial-onboard/svc/main.go:180\n" +
+	"main.handle.func1\n\t/work/trial-onboard/svc/main.go:157\n" +
+	"main.handle\n\t/work/trial-onboard/svc/main.go:158\n" +
+	"main.main\n\t/work/trial-onboard/svc/main.go:90\n" +
+	"runtime.main\n\t/usr/local/go/src/runtime/proc.go:290"
+
+// TestRecoveredPanicsGroupApart: two panics recovered by one deferred
+// function group by where each happened, not by the recovering function
+// (user trial: both grouped by main.handle.func1.1), as spans (the
+// OpenTelemetry SDK's stack, with and without -trimpath) and as zap logs;
+// the exception has the go.panic mechanism, handled by the service's
+// deferred function.
+func TestRecoveredPanicsGroupApart(t *testing.T) {
+	span := func(stack string) *sentry.Event {
+		td := ptrace.NewTraces()
+		rs := td.ResourceSpans().AppendEmpty()
+		newResource(rs.Resource().Attributes(), "orders")
+		errorSpan(rs.ScopeSpans().AppendEmpty().Spans(), "GET /orders/{id}", "runtime.Error", "panic", stack)
+		return TracesToEvents(td, testSettings())[0].Event
+	}
+	log := func(stack string) *sentry.Event {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		newResource(rl.Resource().Attributes(), "orders")
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetSeverityNumber(plog.SeverityNumberError)
+		lr.Body().SetStr("panic recovered")
+		lr.Attributes().PutStr("exception.stacktrace", stack)
+		return LogsToEvents(ld, testSettings())[0].Event
+	}
+	tests := []struct {
+		name  string
+		ev    *sentry.Event
+		place string
+	}{
+		{"span, nil map", span(readStack(t, "otel_inventory.txt")), "main.lookupInventory"},
+		{"span, nil map, -trimpath", span(readStack(t, "otel_inventory_trimpath.txt")), "main.lookupInventory"},
+		{"span, nil pointer", span(readStack(t, "otel_pricing.txt")), "main.computePrice"},
+		{"span, nil pointer, -trimpath", span(readStack(t, "otel_pricing_trimpath.txt")), "main.computePrice"},
+		{"zap log, nil map", log(zapInventoryStack), "main.lookupInventory"},
+		{"zap log, nil pointer", log(readStack(t, "zap_pricing.txt")), "main.computePrice"},
+		{"zap log, nil pointer, -trimpath", log(readStack(t, "zap_pricing_trimpath.txt")), "main.computePrice"},
+	}
+	for _, tt := range tests {
+		fp := tt.ev.Fingerprint
+		if fp[len(fp)-1] != tt.place {
+			t.Errorf("%s: fingerprint %v, want it placed at %s", tt.name, fp, tt.place)
+		}
+		m := tt.ev.Exception[0].Mechanism
+		if m == nil || m.Type != "go.panic" || m.Handled == nil || !*m.Handled {
+			t.Errorf("%s: mechanism %+v, want go.panic handled", tt.name, m)
+		}
+	}
+	if m := span(readStack(t, "otel_declined.txt")).Exception[0].Mechanism; m != nil {
+		t.Errorf("an error without a panic has mechanism %+v", m)
+	}
+	// A panic recorded by a library's deferred function (instrumentation
+	// that records and re-panics): a panic, handled or not unknown.
+	lib := "goroutine 1 [running]:\ngo.opentelemetry.io/otel/sdk/trace.(*recordingSpan).RecordError(0x1)\n\tgo.opentelemetry.io/otel/sdk@v1.45.0/trace/span.go:476 +0x1\n" +
+		"github.com/acme/mw.Recover.func1()\n\tgithub.com/acme/mw@v1.0.0/mw.go:9 +0x1\n" +
+		"panic({0x1?, 0x2?})\n\truntime/panic.go:860 +0x13a\nmain.f()\n\texample.com/x/main.go:3 +0x1\n"
+	if m := span(lib).Exception[0].Mechanism; m == nil || m.Type != "go.panic" || m.Handled != nil {
+		t.Errorf("library recoverer: mechanism %+v, want go.panic without handled", m)
 	}
 }

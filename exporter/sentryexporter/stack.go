@@ -306,16 +306,45 @@ func trimFrames(frames []sentry.Frame) []sentry.Frame {
 	return append(out, frames[len(frames)-tail:]...)
 }
 
-// topInAppFrame returns the newest in-app frame (the last one, frames being
-// oldest first), or else the newest frame; ok is false without frames.
+// topInAppFrame returns the frame where the error arose: the newest in-app
+// frame (the last one, frames being oldest first), or else the newest
+// frame; ok is false without frames.
+//
+// When the stack shows a panic (runtime.gopanic, or a runtime helper that
+// raises one such as sigpanic or panicmem), only the frames older than it
+// count: the newer ones are the deferred function that recovered and
+// reported the panic, the same for every panic it recovers, while the
+// newest in-app frame below the panic is where it happened.
 func topInAppFrame(frames []sentry.Frame) (sentry.Frame, bool) {
-	for i := len(frames) - 1; i >= 0; i-- {
+	if len(frames) == 0 {
+		return sentry.Frame{}, false
+	}
+	end := len(frames)
+	if p := panicFrame(frames); p > 0 {
+		end = p
+	}
+	for i := end - 1; i >= 0; i-- {
 		if frames[i].InApp {
 			return frames[i], true
 		}
 	}
-	if len(frames) == 0 {
-		return sentry.Frame{}, false
+	return frames[end-1], true
+}
+
+// panicFrame returns the index of the newest frame of the runtime that
+// raises a panic, or -1: runtime.gopanic (printed "panic" in tracebacks)
+// and the helpers below it for runtime errors (sigpanic, panicmem,
+// panicIndex, goPanicIndex, panicdivide, ...).
+func panicFrame(frames []sentry.Frame) int {
+	for i := len(frames) - 1; i >= 0; i-- {
+		f := frames[i]
+		if f.Module != "runtime" {
+			continue
+		}
+		if f.Function == "gopanic" || f.Function == "sigpanic" ||
+			strings.HasPrefix(f.Function, "panic") || strings.HasPrefix(f.Function, "goPanic") {
+			return i
+		}
 	}
-	return frames[len(frames)-1], true
+	return -1
 }

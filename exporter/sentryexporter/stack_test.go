@@ -176,6 +176,18 @@ func TestTopInAppFrame(t *testing.T) {
 	}{
 		{"newest in-app wins over newer library frames", []sentry.Frame{{Function: "a", InApp: true}, {Function: "b", InApp: true}, {Function: "lib"}}, "b", true},
 		{"no in-app frame: newest frame", []sentry.Frame{{Function: "x"}, {Function: "y"}}, "y", true},
+		{"panic: the newest in-app frame below it, not the deferred recover", []sentry.Frame{
+			{Function: "handle", InApp: true}, {Function: "lookup", InApp: true}, {Module: "runtime", Function: "mapassign_faststr"},
+			{Module: "runtime", Function: "gopanic"}, {Function: "handle.func1", InApp: true}, {Function: "RecordError"},
+		}, "lookup", true},
+		{"runtime error helpers are below the panic", []sentry.Frame{
+			{Function: "price", InApp: true}, {Module: "runtime", Function: "sigpanic"}, {Module: "runtime", Function: "panicmem"},
+			{Module: "runtime", Function: "gopanic"}, {Function: "recoverer", InApp: true},
+		}, "price", true},
+		{"panic raised in a library: its newest frame below the panic", []sentry.Frame{
+			{Function: "handle", InApp: true}, {Function: "lib.F"}, {Module: "runtime", Function: "goPanicIndex"}, {Function: "recoverer", InApp: true},
+		}, "handle", true},
+		{"panic frame oldest (truncated stack): newest in-app", []sentry.Frame{{Module: "runtime", Function: "gopanic"}, {Function: "recoverer", InApp: true}}, "recoverer", true},
 		{"no frames", nil, "", false},
 	}
 	for _, tt := range tests {

@@ -85,6 +85,15 @@ type Exception struct {
 	Stacktrace *struct {
 		Frames []Frame `json:"frames"`
 	} `json:"stacktrace"`
+	// Mechanism is the exception's mechanism, or nil.
+	Mechanism *Mechanism `json:"-"`
+}
+
+// Mechanism is an exception mechanism.
+type Mechanism struct {
+	Type string
+	// Handled is nil when the mechanism does not say.
+	Handled *bool
 }
 
 // Frames returns the exception's frames (oldest first), or nil.
@@ -420,6 +429,13 @@ func validateExceptions(v any, fail func(string, ...any)) []Exception {
 			fail("exception.values[%d]: type or value is required", i)
 		}
 		exc.Type, exc.Value = typ, val
+		if m, ok := em["mechanism"]; ok {
+			mech, problem := validateMechanism(m)
+			if problem != "" {
+				fail("exception.values[%d].mechanism: %s", i, problem)
+			}
+			exc.Mechanism = mech
+		}
 		if st, ok := em["stacktrace"]; ok {
 			stm, ok := st.(map[string]any)
 			frames, fok := stm["frames"].([]any)
@@ -441,6 +457,61 @@ func validateExceptions(v any, fail func(string, ...any)) []Exception {
 		out = append(out, exc)
 	}
 	return out
+}
+
+// validateMechanism checks an exception mechanism: a required type, the
+// flags as booleans, the IDs as non-negative integers, data and meta as
+// objects.
+// https://develop.sentry.dev/sdk/data-model/event-payloads/exception/#exception-mechanism
+func validateMechanism(v any) (*Mechanism, string) {
+	m, ok := v.(map[string]any)
+	if !ok {
+		return nil, "must be an object"
+	}
+	var (
+		mech     Mechanism
+		problems []string
+	)
+	if typ, ok := m["type"].(string); !ok || typ == "" {
+		problems = append(problems, "type is required (a string)")
+	} else {
+		mech.Type = typ
+	}
+	for _, k := range []string{"handled", "synthetic", "is_exception_group"} {
+		if x, ok := m[k]; ok {
+			b, ok := x.(bool)
+			if !ok {
+				problems = append(problems, k+" must be a boolean")
+			} else if k == "handled" {
+				mech.Handled = &b
+			}
+		}
+	}
+	for _, k := range []string{"description", "help_link", "source"} {
+		if x, ok := m[k]; ok {
+			if _, ok := x.(string); !ok {
+				problems = append(problems, k+" must be a string")
+			}
+		}
+	}
+	for _, k := range []string{"exception_id", "parent_id"} {
+		if x, ok := m[k]; ok {
+			n, ok := x.(json.Number)
+			if !ok {
+				problems = append(problems, k+" must be an integer")
+			} else if i, err := n.Int64(); err != nil || i < 0 {
+				problems = append(problems, k+" must be a non-negative integer")
+			}
+		}
+	}
+	for _, k := range []string{"data", "meta"} {
+		if x, ok := m[k]; ok {
+			if _, ok := x.(map[string]any); !ok {
+				problems = append(problems, k+" must be an object")
+			}
+		}
+	}
+	return &mech, strings.Join(problems, "; ")
 }
 
 // validateFrame checks one frame: a function and a file, a non-negative
