@@ -59,8 +59,8 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 		telemetry: set.TelemetrySettings,
 		delivered: newIDSet(deliveredMemory),
 	}
-	// One sender per distinct DSN: services sharing a project share its
-	// rate limits.
+	// One sender per distinct DSN; the rate limits of a DSN are shared
+	// by every sender of the process that posts to it (see acquireLimits).
 	byDSN := map[string]*sender{}
 	get := func(raw string) (*sender, error) {
 		if s, ok := byDSN[raw]; ok {
@@ -85,6 +85,7 @@ func newExporter(c *Config, set exporter.Settings) (*sentryExporter, error) {
 	for service, raw := range c.DSNByService {
 		s, err := get(string(raw))
 		if err != nil {
+			e.releaseSenders()
 			return nil, fmt.Errorf("dsn_by_service[%s]: %w", service, err)
 		}
 		e.byService[service] = s
@@ -178,7 +179,15 @@ func (e *sentryExporter) shutdown(context.Context) error {
 	if e.client != nil {
 		e.client.CloseIdleConnections()
 	}
+	e.releaseSenders()
 	return nil
+}
+
+// releaseSenders gives back the senders' shared rate limits.
+func (e *sentryExporter) releaseSenders() {
+	for _, s := range e.senders {
+		s.release()
+	}
 }
 
 // idSet is a bounded set of recent event IDs (oldest forgotten first).

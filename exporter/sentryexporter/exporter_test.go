@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -278,5 +279,93 @@ func TestHTTPClientFromConfig(t *testing.T) {
 	err = startTraces(t, slow)(context.Background(), tracesFor("checkout"))
 	if err == nil || consumererror.IsPermanent(err) {
 		t.Errorf("a request beyond the client's timeout = %v, want a retryable error", err)
+	}
+}
+
+// TestRateLimitsSharedAcrossExporters: a rate limit Sentry announces to one
+// exporter holds for every exporter of the process posting to the same DSN
+// (the traces and the logs pipeline of one configuration), for the
+// categories it names: error (the events' category) or, with no category
+// or a bare Retry-After, all. The shared state goes when both shut down.
+func TestRateLimitsSharedAcrossExporters(t *testing.T) {
+	tests := []struct {
+		name        string
+		reply       fakesentry.Reply
+		logsBlocked bool
+	}{
+		{"429 with X-Sentry-Rate-Limits for errors", fakesentry.Reply{Status: 429, RateLimits: "60:error:key"}, true},
+		{"429 with Retry-After only: every category", fakesentry.Reply{Status: 429, RetryAfter: "60"}, true},
+		{"200 announcing an error limit", fakesentry.Reply{RateLimits: "60:default;error;security:organization"}, true},
+		{"200 announcing a limit of all categories", fakesentry.Reply{RateLimits: "60::organization"}, true},
+		{"200 announcing a transaction limit: errors still go", fakesentry.Reply{RateLimits: "60:transaction:key"}, false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake := fakesentry.New(t, fakesentry.Project{ID: "5", Key: secretKey})
+			fake.Script(tt.reply)
+			cfg := testConfig()
+			cfg.BackOffConfig.Enabled = false // see each outcome at once
+			cfg.DSN = configopaque.String(fake.DSN("5"))
+			set := exportertest.NewNopSettings(metadata.Type)
+			traces, err := NewFactory().CreateTraces(context.Background(), set, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			logs, err := NewFactory().CreateLogs(context.Background(), set, cfg)
+			if err != nil {
+				t.Fatal(err)
+			}
+			host := componenttest.NewNopHost()
+			if err := traces.Start(context.Background(), host); err != nil {
+				t.Fatal(err)
+			}
+			if err := logs.Start(context.Background(), host); err != nil {
+				t.Fatal(err)
+			}
+
+			_ = traces.ConsumeTraces(context.Background(), tracesFor("checkout"))
+			if n := len(fake.Requests()); n != 1 {
+				t.Fatalf("%d requests after the traces, want 1", n)
+			}
+			ld := plog.NewLogs()
+			rl := ld.ResourceLogs().AppendEmpty()
+			newResource(rl.Resource().Attributes(), "checkout")
+			lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+			lr.SetSeverityNumber(plog.SeverityNumberError)
+			lr.Body().SetStr("charge failed")
+			err = logs.ConsumeLogs(context.Background(), ld)
+			posted := len(fake.Requests()) > 1
+			if posted == tt.logsBlocked {
+				t.Errorf("logs exporter posted = %v, want %v (err %v)", posted, !tt.logsBlocked, err)
+			}
+			if tt.logsBlocked {
+				if err == nil {
+					t.Error("logs exporter err = nil, want a throttle of about 60s")
+				} else if d, ok := throttleDelay(err); !ok || d < 50*time.Second || consumererror.IsPermanent(err) {
+					t.Errorf("logs exporter err = %v, want a throttle of about 60s", err)
+				}
+			} else if err != nil {
+				t.Errorf("logs exporter err = %v", err)
+			}
+
+			key := fake.URL + "/api/5/envelope/ " + secretKey
+			sharedLimits.mu.Lock()
+			_, held := sharedLimits.byDSN[key]
+			sharedLimits.mu.Unlock()
+			if !held {
+				t.Fatalf("no shared rate limits under %q", key)
+			}
+			for _, c := range []component.Component{traces, logs} {
+				if err := c.Shutdown(context.Background()); err != nil {
+					t.Fatal(err)
+				}
+			}
+			sharedLimits.mu.Lock()
+			_, held = sharedLimits.byDSN[key]
+			sharedLimits.mu.Unlock()
+			if held {
+				t.Error("shared rate limits kept after every exporter shut down")
+			}
+		})
 	}
 }

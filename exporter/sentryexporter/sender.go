@@ -37,7 +37,9 @@ const (
 // sender posts envelopes to one DSN's project. It does not retry: it
 // classifies each outcome (permanent, retryable, throttled) and leaves
 // retries and queueing to exporterhelper. It remembers the rate limits
-// Sentry announced, so it does not send while its project is limited.
+// Sentry announced, so it does not send while its project is limited; every
+// sender of the same DSN in the process (the traces and the logs exporter,
+// two exporters configured alike) shares them.
 type sender struct {
 	// where names the project for errors and logs: "project 42 at
 	// host:port", never the key.
@@ -49,13 +51,56 @@ type sender struct {
 	client *http.Client
 	now    func() time.Time
 
-	mu     sync.Mutex
-	limits map[string]time.Time // category ("" = all) → limited until
+	limits  *rateLimits // shared by the DSN's senders
+	release func()      // gives the shared limits back; idempotent
 }
 
-// newSender prepares a sender for a parsed DSN.
+// rateLimits are the rate limits Sentry announced for one DSN: category
+// ("" = all) → limited until.
+type rateLimits struct {
+	mu    sync.Mutex
+	until map[string]time.Time
+	refs  int // senders holding it; guarded by sharedLimits.mu
+}
+
+// sharedLimits holds the rate limits of every DSN some sender of the
+// process uses, so that a rate limit Sentry announced to one pipeline's
+// exporter holds for the others posting to the same project with the same
+// key. An entry lives while a sender holds it: exporters release theirs at
+// shutdown.
+var sharedLimits = struct {
+	mu    sync.Mutex
+	byDSN map[string]*rateLimits
+}{byDSN: map[string]*rateLimits{}}
+
+// acquireLimits returns the shared rate limits of a DSN (its envelope URL
+// and public key) and the function that gives them back.
+func acquireLimits(key string) (*rateLimits, func()) {
+	sharedLimits.mu.Lock()
+	defer sharedLimits.mu.Unlock()
+	l, ok := sharedLimits.byDSN[key]
+	if !ok {
+		l = &rateLimits{until: map[string]time.Time{}}
+		sharedLimits.byDSN[key] = l
+	}
+	l.refs++
+	var once sync.Once
+	return l, func() {
+		once.Do(func() {
+			sharedLimits.mu.Lock()
+			defer sharedLimits.mu.Unlock()
+			l.refs--
+			if l.refs == 0 && sharedLimits.byDSN[key] == l {
+				delete(sharedLimits.byDSN, key)
+			}
+		})
+	}
+}
+
+// newSender prepares a sender for a parsed DSN; it holds the DSN's shared
+// rate limits until its release is called.
 func newSender(dsn *sentry.Dsn, client *http.Client, clientName string) *sender {
-	return &sender{
+	s := &sender{
 		where:  fmt.Sprintf("project %s at %s", dsn.GetProjectID(), dsn.GetAPIURL().Host),
 		url:    dsn.GetAPIURL().String(),
 		auth:   fmt.Sprintf("Sentry sentry_version=%s, sentry_client=%s, sentry_key=%s", protocolVersion, clientName, dsn.GetPublicKey()),
@@ -63,8 +108,12 @@ func newSender(dsn *sentry.Dsn, client *http.Client, clientName string) *sender 
 		keys:   nonEmpty(dsn.GetPublicKey(), dsn.GetSecretKey()),
 		client: client,
 		now:    time.Now,
-		limits: map[string]time.Time{},
 	}
+	// The envelope URL names the Sentry and the project, the public key
+	// the key: Sentry's rate limits apply to a key, a project or an
+	// organization, so senders of the same both share them.
+	s.limits, s.release = acquireLimits(s.url + " " + dsn.GetPublicKey())
+	return s
 }
 
 // send posts one event. The error, if any, is permanent
@@ -156,14 +205,7 @@ func nonEmpty(values ...string) []string {
 // category).
 func (s *sender) observe(h http.Header, status int, now time.Time) {
 	if v := h.Get(rateLimitsHeader); v != "" {
-		limits := ParseRateLimits(v, now)
-		s.mu.Lock()
-		for c, until := range limits {
-			if until.After(s.limits[c]) {
-				s.limits[c] = until
-			}
-		}
-		s.mu.Unlock()
+		s.limits.extend(ParseRateLimits(v, now))
 		return
 	}
 	if status != http.StatusTooManyRequests {
@@ -173,17 +215,31 @@ func (s *sender) observe(h http.Header, status int, now time.Time) {
 	if !ok {
 		wait = defaultRetryAfter
 	}
-	s.mu.Lock()
-	s.limits[""] = now.Add(wait)
-	s.mu.Unlock()
+	s.limits.extend(map[string]time.Time{"": now.Add(wait)})
 }
 
 // limitedFor is how long events of category stay rate limited.
 func (s *sender) limitedFor(category string, now time.Time) time.Duration {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	until := s.limits[category]
-	if all := s.limits[""]; all.After(until) {
+	return s.limits.limitedFor(category, now)
+}
+
+// extend records limits, keeping the later end of each category's. The
+// map holds at most one entry per data category Sentry names.
+func (l *rateLimits) extend(limits map[string]time.Time) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for c, until := range limits {
+		if until.After(l.until[c]) {
+			l.until[c] = until
+		}
+	}
+}
+
+func (l *rateLimits) limitedFor(category string, now time.Time) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	until := l.until[category]
+	if all := l.until[""]; all.After(until) {
 		until = all
 	}
 	return until.Sub(now)

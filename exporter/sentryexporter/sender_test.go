@@ -36,7 +36,9 @@ func newTestSender(t *testing.T, rawDSN string) *sender {
 	}
 	client := &http.Client{Transport: http.DefaultTransport.(*http.Transport).Clone()}
 	t.Cleanup(client.CloseIdleConnections)
-	return newSender(dsn, client, sdkName+"/test")
+	s := newSender(dsn, client, sdkName+"/test")
+	t.Cleanup(s.release)
+	return s
 }
 
 // throttleDelay reads the delay of an exporterhelper throttle error: its

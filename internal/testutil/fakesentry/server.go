@@ -47,7 +47,8 @@ type Reply struct {
 	// RetryAfter, when set, is sent as the Retry-After header.
 	RetryAfter string
 	// RateLimits, when set, is sent as X-Sentry-Rate-Limits, e.g.
-	// "60:error:key".
+	// "60:error:key"; with Status zero on the normal answer, as Sentry
+	// may send it on any response, even a 200.
 	RateLimits string
 	// Times is how many requests get this reply (at least one).
 	Times int
@@ -165,16 +166,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.answer(w, req, nil)
 		return
 	}
-	if reply, ok := s.nextReply(); ok && reply.Status != 0 {
+	if reply, ok := s.nextReply(); ok {
 		if reply.RetryAfter != "" {
 			w.Header().Set("Retry-After", reply.RetryAfter)
 		}
 		if reply.RateLimits != "" {
 			w.Header().Set("X-Sentry-Rate-Limits", reply.RateLimits)
 		}
-		req.Status, req.Problems = reply.Status, []string{"scripted"}
-		s.answer(w, req, nil)
-		return
+		if reply.Status != 0 {
+			req.Status, req.Problems = reply.Status, []string{"scripted"}
+			s.answer(w, req, nil)
+			return
+		}
 	}
 	if ct, _, err := mime.ParseMediaType(r.Header.Get("Content-Type")); err != nil || ct != "application/x-sentry-envelope" {
 		req.Status, req.Problems = http.StatusUnsupportedMediaType, []string{"content type " + r.Header.Get("Content-Type")}

@@ -164,13 +164,13 @@ func TestServerStrictness(t *testing.T) {
 
 func TestScriptedReplies(t *testing.T) {
 	s := New(t, Project{ID: "1", Key: testKey})
-	s.Script(Reply{Status: 429, RetryAfter: "5", RateLimits: "5:error:key"}, Reply{}, Reply{Status: 503, Times: 2})
+	s.Script(Reply{Status: 429, RetryAfter: "5", RateLimits: "5:error:key"}, Reply{RateLimits: "60:transaction:key"}, Reply{Status: 503, Times: 2})
 	body := envelope(header(s.DSN("1")), validEvent, len(validEvent))
 	want := []struct {
 		status     int
 		retryAfter string
 		limits     string
-	}{{429, "5", "5:error:key"}, {200, "", ""}, {503, "", ""}, {503, "", ""}, {200, "", ""}}
+	}{{429, "5", "5:error:key"}, {200, "", "60:transaction:key"}, {503, "", ""}, {503, "", ""}, {200, "", ""}}
 	for i, w := range want {
 		req, _ := http.NewRequest(http.MethodPost, s.URL+"/api/1/envelope/", strings.NewReader(body))
 		req.Header.Set("X-Sentry-Auth", auth(testKey))
