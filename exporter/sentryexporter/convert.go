@@ -25,16 +25,20 @@ const (
 	attrExceptionType   = "exception.type"
 	attrExceptionMsg    = "exception.message"
 	attrExceptionStack  = "exception.stacktrace"
-	attrCodeFilepath    = "code.filepath"
-	attrCodeFilePath    = "code.file.path" // semconv 1.30 name
-	attrCodeLineno      = "code.lineno"
-	attrCodeLineNumber  = "code.line.number" // semconv 1.30 name
-	attrCodeFunction    = "code.function"
-	attrCodeFunctionNm  = "code.function.name" // semconv 1.30 name
-	attrErrorType       = "error.type"
-	attrZapError        = "error" // zap.Error(err) writes the message here
-	attrLoggerName      = "logger"
-	exceptionEventName  = "exception"
+	// attrCodeStack is where the otelzap bridge (v0.20) puts zap's stack
+	// when the record has no error or exception.* attribute (semconv
+	// code.stacktrace, v1.43.0 as otelzap pins it).
+	attrCodeStack      = "code.stacktrace"
+	attrCodeFilepath   = "code.filepath"
+	attrCodeFilePath   = "code.file.path" // semconv 1.30 name
+	attrCodeLineno     = "code.lineno"
+	attrCodeLineNumber = "code.line.number" // semconv 1.30 name
+	attrCodeFunction   = "code.function"
+	attrCodeFunctionNm = "code.function.name" // semconv 1.30 name
+	attrErrorType      = "error.type"
+	attrZapError       = "error" // zap.Error(err) writes the message here
+	attrLoggerName     = "logger"
+	exceptionEventName = "exception"
 )
 
 // Sentry's limits on event fields, from its data handling guide and the
@@ -156,8 +160,9 @@ func spanToEvent(span ptrace.Span, res pcommon.Map, s Settings) ServiceEvent {
 
 // LogsToEvents turns every log record of severity ERROR or above into a
 // Sentry event. The exception comes from the exception.* attributes (the
-// zaplog receiver puts zap's stacktrace field in exception.stacktrace),
-// else from code.* attributes, which give a one-frame stack.
+// zaplog receiver puts zap's stacktrace field in exception.stacktrace, the
+// otelzap bridge in code.stacktrace unless the record has an error), else
+// from code.* attributes, which give a one-frame stack.
 func LogsToEvents(ld plog.Logs, s Settings) []ServiceEvent {
 	var out []ServiceEvent
 	rls := ld.ResourceLogs()
@@ -243,7 +248,7 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 		ev.Message = truncate(body, maxMessage)
 	}
 	var frames []sentry.Frame
-	if st := str(attrs, attrExceptionStack); st != "" {
+	if st := firstStr(attrs, attrExceptionStack, attrCodeStack); st != "" {
 		frames = ParseGoStack(st, s.InApp)
 	}
 	if len(frames) == 0 {
@@ -409,8 +414,8 @@ func flatten(m pcommon.Map) map[string]string {
 	}
 	out := make(map[string]string, min(m.Len(), maxContextKeys))
 	m.Range(func(k string, v pcommon.Value) bool {
-		if k == attrExceptionStack {
-			return true // already parsed into frames
+		if k == attrExceptionStack || k == attrCodeStack {
+			return true // parsed into frames
 		}
 		out[k] = truncate(v.AsString(), 512)
 		return len(out) < maxContextKeys

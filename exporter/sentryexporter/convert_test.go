@@ -522,3 +522,38 @@ func TestRecoveredPanicsGroupApart(t *testing.T) {
 		t.Errorf("library recoverer: mechanism %+v, want go.panic without handled", m)
 	}
 }
+
+// TestOtelzapCodeStacktrace: the otelzap bridge puts zap's stack in
+// code.stacktrace when the record has no error (zap.Error) or exception
+// attribute; the event's stack comes from it, not from the one frame of
+// code.* (user trial: a logged panic kept only the recovering function).
+// The record is the trial's, as otelzap v0.20 sent it.
+func TestOtelzapCodeStacktrace(t *testing.T) {
+	ld := plog.NewLogs()
+	rl := ld.ResourceLogs().AppendEmpty()
+	newResource(rl.Resource().Attributes(), "orders")
+	sl := rl.ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("example.com/acme/orders")
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetSeverityNumber(plog.SeverityNumberError)
+	lr.SetSeverityText("error")
+	lr.Body().SetStr("panic recovered")
+	a := lr.Attributes()
+	a.PutStr("code.file.path", "/work/trial-onboard/svc/main.go")
+	a.PutStr("code.function.name", "main.handle.func1.1")
+	a.PutInt("code.line.number", 151)
+	a.PutStr("code.stacktrace", zapInventoryStack)
+	a.PutStr("panic", "assignment to entry in nil map")
+	a.PutStr("order_id", "ord-0-3")
+	ev := LogsToEvents(ld, testSettings())[0].Event
+	st := ev.Exception[0].Stacktrace
+	if st == nil || len(st.Frames) != 8 {
+		t.Fatalf("stacktrace = %+v, want the 8 frames of code.stacktrace", st)
+	}
+	if fp := ev.Fingerprint; fp[len(fp)-1] != "main.lookupInventory" {
+		t.Errorf("fingerprint = %v, want it placed at main.lookupInventory", fp)
+	}
+	if _, ok := ev.Contexts["otel"]["attributes"].(map[string]string)["code.stacktrace"]; ok {
+		t.Error("code.stacktrace copied into the otel context as well as parsed")
+	}
+}
