@@ -154,7 +154,7 @@ func spanToEvent(span ptrace.Span, res pcommon.Map, s Settings) ServiceEvent {
 	setMechanisms(ev)
 	addTags(ev, s.Tags, res, span.Attributes())
 	addOtelContext(ev, res, span.Attributes())
-	ev.Fingerprint = fingerprint(service, ev)
+	ev.Fingerprint = fingerprint(service, ev.Exception[len(ev.Exception)-1].Type, ev)
 	return ServiceEvent{Service: service, Event: ev}
 }
 
@@ -261,7 +261,7 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 	setMechanisms(ev)
 	addTags(ev, s.Tags, res, attrs)
 	addOtelContext(ev, res, attrs)
-	ev.Fingerprint = fingerprint(service, ev)
+	ev.Fingerprint = fingerprint(service, logErrorKind(attrs, body), ev)
 	return ServiceEvent{Service: service, Event: ev}
 }
 
@@ -421,30 +421,6 @@ func flatten(m pcommon.Map) map[string]string {
 		return len(out) < maxContextKeys
 	})
 	return out
-}
-
-// fingerprint groups events of the same bug: the service, the main
-// exception's type and the function of its newest in-app frame (the place
-// the bug is). Without frames, the transaction or message stands in for
-// the place. https://docs.sentry.io/concepts/data-management/event-grouping/fingerprint-rules/
-func fingerprint(service string, ev *sentry.Event) []string {
-	main := ev.Exception[len(ev.Exception)-1]
-	place := ev.Transaction
-	if main.Stacktrace != nil {
-		if f, ok := topInAppFrame(main.Stacktrace.Frames); ok {
-			place = f.Function
-			if f.Module != "" {
-				place = f.Module + "." + f.Function
-			}
-		}
-	}
-	if place == "" {
-		place = main.Value
-	}
-	if service == "" {
-		service = "unknown_service"
-	}
-	return []string{service, main.Type, place}
 }
 
 // eventID derives a stable event ID from what identifies the record, so a
