@@ -37,7 +37,12 @@ const (
 	attrCodeFunctionNm = "code.function.name" // semconv 1.30 name
 	attrErrorType      = "error.type"
 	attrZapError       = "error" // zap.Error(err) writes the message here
-	attrLoggerName     = "logger"
+	// attrLoggerName is the zap logger name (Logger.Named) as the zaplog
+	// receiver records it (zaplogreceiver.AttrLoggerName).
+	attrLoggerName = "logger.name"
+	// attrLoggerField is a "logger" attribute, read when there is no
+	// logger.name.
+	attrLoggerField    = "logger"
 	exceptionEventName = "exception"
 )
 
@@ -55,6 +60,10 @@ const (
 	maxRelease     = 200
 	maxTypeLen     = 128
 )
+
+// vigilModule is Vigil's module path, the prefix of its components'
+// instrumentation scopes.
+const vigilModule = "github.com/vigil-otel/vigil"
 
 // platform is the event's platform: every event comes from a Go service.
 const platform = "go"
@@ -215,8 +224,13 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 	ev := baseEvent(res, s)
 	ev.Level = level
 	ev.Timestamp = timestamp(lr.Timestamp(), lr.ObservedTimestamp())
-	ev.Logger = str(attrs, attrLoggerName)
-	if ev.Logger == "" {
+	// The zap logger's name; else the instrumentation scope, which the
+	// otelzap bridge names after the logger (or the name the service gave
+	// it), but not a Vigil component's scope (the zaplog receiver's for
+	// every record of an unnamed zap logger), which names no logger of the
+	// service: then there is none.
+	ev.Logger = firstStr(attrs, attrLoggerName, attrLoggerField)
+	if ev.Logger == "" && !strings.HasPrefix(scope, vigilModule+"/") {
 		ev.Logger = scope
 	}
 	ev.EventID = eventID(lr.TraceID(), lr.SpanID(), uint64(lr.Timestamp())^uint64(lr.ObservedTimestamp()), service+"\x00"+body)

@@ -14,6 +14,7 @@ import (
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
 	"github.com/vigil-otel/vigil/internal/testutil/fakesentry"
+	"github.com/vigil-otel/vigil/receiver/zaplogreceiver"
 )
 
 var (
@@ -555,5 +556,84 @@ func TestOtelzapCodeStacktrace(t *testing.T) {
 	}
 	if _, ok := ev.Contexts["otel"]["attributes"].(map[string]string)["code.stacktrace"]; ok {
 		t.Error("code.stacktrace copied into the otel context as well as parsed")
+	}
+}
+
+// TestLoggerName: an event's logger is the zap logger's name, else the
+// instrumentation scope unless it is a Vigil component's (user trial: every
+// record of an unnamed zap logger said github.com/vigil-otel/vigil/receiver/zaplogreceiver).
+func TestLoggerName(t *testing.T) {
+	logger := func(ld plog.Logs) string { return LogsToEvents(ld, testSettings())[0].Event.Logger }
+	if got := logger(zaplogTrial(t)[2]); got != "" {
+		t.Errorf("unnamed zap logger through the zaplog receiver: logger %q, want none", got)
+	}
+
+	parser, err := zaplogreceiver.NewParser(zaplogreceiver.DefaultParserConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	named := plog.NewLogs()
+	sl := named.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName(zaplogScope)
+	if res := parser.Parse([]byte(`{"level":"error","ts":1796649351.3,"logger":"payments.client","caller":"svc/main.go:140","msg":"charge failed"}`), sl.LogRecords().AppendEmpty()); res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	if got := logger(named); got != "payments.client" {
+		t.Errorf("named zap logger through the zaplog receiver: logger %q, want payments.client", got)
+	}
+
+	otlp := plog.NewLogs()
+	sl = otlp.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
+	sl.Scope().SetName("example.com/acme/orders") // otelzap: the logger's name, or NewCore's
+	lr := sl.LogRecords().AppendEmpty()
+	lr.SetSeverityNumber(plog.SeverityNumberError)
+	lr.Body().SetStr("charge failed")
+	if got := logger(otlp); got != "example.com/acme/orders" {
+		t.Errorf("otelzap record: logger %q, want its scope", got)
+	}
+}
+
+// TestEventWithoutUser: events carry no empty "user" object; everything
+// else is encoded as sentry-go encodes it.
+func TestEventWithoutUser(t *testing.T) {
+	td := ptrace.NewTraces()
+	rs := td.ResourceSpans().AppendEmpty()
+	newResource(rs.Resource().Attributes(), "orders")
+	errorSpan(rs.ScopeSpans().AppendEmpty().Spans(), "GET /orders/{id}", "runtime.Error", "panic", readStack(t, "otel_inventory_trimpath.txt"))
+	ev := TracesToEvents(td, testSettings())[0].Event
+	ev.Message = "hello"
+	ev.Logger = "payments"
+
+	var buf bytes.Buffer
+	if err := EncodeEnvelope(&buf, ev, "http://pubkey@127.0.0.1:1/42", testTime); err != nil {
+		t.Fatal(err)
+	}
+	lines := strings.SplitN(buf.String(), "\n", 3)
+	var got, sentryGo map[string]any
+	if err := json.Unmarshal([]byte(lines[2]), &got); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := got["user"]; ok {
+		t.Errorf("payload has an empty user: %s", lines[2])
+	}
+	b, err := ev.MarshalJSON()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := json.Unmarshal(b, &sentryGo); err != nil {
+		t.Fatal(err)
+	}
+	delete(sentryGo, "user")
+	if !reflect.DeepEqual(got, sentryGo) {
+		t.Errorf("payload differs from sentry-go's beyond user:\n%s\n%s", lines[2], b)
+	}
+
+	ev.User = sentry.User{ID: "42"}
+	buf.Reset()
+	if err := EncodeEnvelope(&buf, ev, "http://pubkey@127.0.0.1:1/42", testTime); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(buf.String(), `"user":{"id":"42"}`) {
+		t.Errorf("a user that is set is dropped: %s", buf.String())
 	}
 }

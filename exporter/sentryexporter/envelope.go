@@ -31,9 +31,7 @@ type envelopeHeader struct {
 // header (Sentry uses it to authenticate envelopes forwarded by relays); it
 // is part of the wire format and never logged.
 func EncodeEnvelope(buf *bytes.Buffer, ev *sentry.Event, dsn string, sentAt time.Time) error {
-	// MarshalJSON directly: json.Marshal would re-scan and compact what the
-	// method returns, which costs about as much as the encoding itself.
-	payload, err := ev.MarshalJSON()
+	payload, err := marshalEvent(ev)
 	if err != nil {
 		return fmt.Errorf("encoding event: %w", err)
 	}
@@ -73,16 +71,16 @@ func shrink(ev *sentry.Event) ([]byte, error) {
 	for i := range ev.Exception {
 		ev.Exception[i].Value = truncate(ev.Exception[i].Value, 1024)
 	}
-	payload, err := ev.MarshalJSON()
+	payload, err := marshalEvent(ev)
 	if err == nil && len(payload) > maxEventBytes {
 		trimNames(ev, maxNameLen)
-		payload, err = ev.MarshalJSON()
+		payload, err = marshalEvent(ev)
 	}
 	if err == nil && len(payload) > maxEventBytes {
 		for i := range ev.Exception {
 			ev.Exception[i].Stacktrace = nil
 		}
-		payload, err = ev.MarshalJSON()
+		payload, err = marshalEvent(ev)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("encoding event: %w", err)
@@ -91,6 +89,30 @@ func shrink(ev *sentry.Event) ([]byte, error) {
 		return nil, fmt.Errorf("event %s is %d bytes after trimming, over Sentry's %d", ev.EventID, len(payload), maxEventBytes)
 	}
 	return payload, nil
+}
+
+// marshalEvent encodes an error event as sentry-go's Event.MarshalJSON
+// does, less the "user" object when it is empty: sentry-go writes
+// "user":{} on every event (its User is a struct, which omitempty keeps),
+// which Sentry accepts and which says nothing. Not json.Marshal(ev): it
+// would re-scan and compact what the method returns, which costs about as
+// much as the encoding itself.
+func marshalEvent(ev *sentry.Event) ([]byte, error) {
+	if !ev.User.IsEmpty() || ev.Type != "" {
+		return ev.MarshalJSON()
+	}
+	// event is Event without its MarshalJSON method; the fields below
+	// shadow Event's, left empty so that omitempty drops them: user, and
+	// the transaction fields sentry-go drops from error events.
+	type event sentry.Event
+	return json.Marshal(struct {
+		*event
+		User            json.RawMessage `json:"user,omitempty"`
+		Type            json.RawMessage `json:"type,omitempty"`
+		StartTime       json.RawMessage `json:"start_timestamp,omitempty"`
+		Spans           json.RawMessage `json:"spans,omitempty"`
+		TransactionInfo json.RawMessage `json:"transaction_info,omitempty"`
+	}{event: (*event)(ev)})
 }
 
 // maxNameLen is what shrink leaves of a name: Sentry trims longer field
