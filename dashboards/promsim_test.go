@@ -179,6 +179,7 @@ func simTelemetry() []simSeries {
 	}
 
 	buckets := []float64{5, 10, 25, 50, 100, 250, 500, 1000, math.Inf(1)}
+	watched := map[[2]string]bool{}
 	for _, r := range simRED {
 		red := append(slices.Clone(conn), labelServiceName, r.service, labelSpanName, r.span, labelSpanKind, r.kind)
 		add(counter(r.rate-r.errors), append(slices.Clone(red), "__name__", metricCalls, labelStatusCode, "STATUS_CODE_UNSET")...)
@@ -190,9 +191,12 @@ func simTelemetry() []simSeries {
 			add(counter(r.rate*share), append(slices.Clone(red), "__name__", metricDurationBucket, labelStatusCode, "STATUS_CODE_UNSET",
 				"le", strconv.FormatFloat(le, 'f', -1, 64))...)
 		}
-		if r.kind != "SPAN_KIND_SERVER" {
-			continue // the anomaly connector watches served operations
+		// The anomaly connector watches each operation whatever its
+		// spans' kind (one series for an operation with several kinds).
+		if watched[[2]string{r.service, r.span}] {
+			continue
 		}
+		watched[[2]string{r.service, r.span}] = true
 		for _, m := range simAnomalyMetrics {
 			id := append(slices.Clone(conn), c.LabelServiceName, r.service, anomalyLabelSpanName, r.span, c.LabelMetric, m)
 			score := 0.1
@@ -793,6 +797,27 @@ func TestPanelsOnSyntheticTelemetry(t *testing.T) {
 				if got := rows(tg); !slices.Equal(got, first) {
 					t.Errorf("%s: merged table: query %s has rows %v, query %s has %v (the cells of the missing rows are blank)",
 						where, targets[0].ref, first, tg.ref, got)
+				}
+			}
+		}
+		// Every operation with a band has its actual line.
+		var actual *simTarget
+		for _, tg := range targets {
+			if strings.Contains(tg.expr, metricCalls) || strings.Contains(tg.expr, metricDurationBucket) {
+				actual = tg
+			}
+		}
+		for _, tg := range targets {
+			if actual == nil || !strings.Contains(tg.expr, c.MetricAnomalyExpected) {
+				continue
+			}
+			drawn := map[[2]string]bool{}
+			for _, l := range actual.series {
+				drawn[[2]string{l.Get(labelServiceName), l.Get(labelSpanName)}] = true
+			}
+			for _, l := range tg.series {
+				if op := [2]string{l.Get(c.LabelServiceName), l.Get(anomalyLabelSpanName)}; !drawn[op] {
+					t.Errorf("%s: the band of %v has no actual line (%s)", where, op, actual.expr)
 				}
 			}
 		}

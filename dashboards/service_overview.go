@@ -57,6 +57,14 @@ func redSelector(metric string, extra string) string {
 	return sel + "}"
 }
 
+// watchedSelector selects the RED series of the chosen services and
+// operations of every span kind: the anomaly connector watches an
+// operation's calls and durations whatever their kind, so the actual line
+// drawn against its band must count them alike.
+func watchedSelector(metric string) string {
+	return fmt.Sprintf(`%s{%s=~"$service", %s=~"$operation"}`, metric, labelServiceName, labelSpanName)
+}
+
 func redRate(by string, extra string) string {
 	return fmt.Sprintf(`sum by (%s) (rate(%s[$__rate_interval]))`, by, redSelector(metricCalls, extra))
 }
@@ -167,7 +175,8 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 			conventions.LabelMetric, metric, conventions.LabelServiceName, anomalyLabelSpanName)
 		p := timeSeries(title, unit, halfWidth, 9).
 			Description("The actual series against the anomaly detector's expected value and band " +
-				"(vigil_anomaly_expected, _lower, _upper). Outside the shaded band is what the detector scores as anomalous.").
+				"(vigil_anomaly_expected, _lower, _upper). Outside the shaded band is what the detector scores as anomalous. " +
+				"The detector watches each operation's spans of every kind together, so the actual line counts every kind, whatever Span kind selects.").
 			WithTarget(promQuery("A", actual, "{{"+labelServiceName+"}} {{"+labelSpanName+"}} actual")).
 			WithTarget(promQuery("B", conventions.MetricAnomalyExpected+sel, "{{"+conventions.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} expected")).
 			WithTarget(promQuery("C", conventions.MetricAnomalyLower+sel, "{{"+conventions.LabelServiceName+"}} {{"+anomalyLabelSpanName+"}} lower")).
@@ -180,8 +189,10 @@ func ServiceOverview() *dashboard.DashboardBuilder {
 	}
 	by := labelServiceName + ", " + labelSpanName
 	b = b.WithRow(dashboard.NewRowBuilder("Anomaly bands")).
-		WithPanel(bandOf(anomalyMetricRequestRate, "Request rate against expected band", "reqps", redRate(by, ""))).
-		WithPanel(bandOf(anomalyMetricLatencyP95, "p95 duration against expected band", "ms", redQuantile(0.95, by)))
+		WithPanel(bandOf(anomalyMetricRequestRate, "Request rate against expected band", "reqps",
+			fmt.Sprintf(`sum by (%s) (rate(%s[$__rate_interval]))`, by, watchedSelector(metricCalls)))).
+		WithPanel(bandOf(anomalyMetricLatencyP95, "p95 duration against expected band", "ms",
+			fmt.Sprintf(`histogram_quantile(0.95, sum by (le, %s) (rate(%s[$__rate_interval])))`, by, watchedSelector(metricDurationBucket))))
 
 	opLinks := []cog.Builder[dashboard.DashboardLink]{
 		dataLink("Traces of ${__field.labels.span_name}",
