@@ -285,6 +285,15 @@ func (e *Engine) Ingest(a Alert, now time.Time) {
 			// Alertmanager merges a re-posted alert, also when the
 			// report says no start.
 			a.StartsAt = st.alert.StartsAt
+		} else if !st.alert.Firing() && !a.StartsAt.IsZero() && !a.StartsAt.After(st.alert.EndsAt) {
+			// Firing again after the end this engine announced (the
+			// source fell quiet for resolve_timeout, or a re-send arrived
+			// after its resolve): for the receivers a new firing, which
+			// starts now. With the source's older start it would begin
+			// before the resolve they were sent, and a receiver that
+			// orders a trigger after a resolve by their times (the
+			// pagerduty exporter) would drop it: a page lost.
+			a.StartsAt = now
 		}
 		if a.StartsAt.IsZero() {
 			a.StartsAt = now

@@ -338,6 +338,38 @@ func TestReReportKeepsStart(t *testing.T) {
 	assert.Equal(t, t0.Add(-time.Minute), startOf(), "re-reported with an earlier start")
 }
 
+// TestFiringAfterTimeoutStartsAnew: an alert the engine resolved because
+// its source fell quiet for resolve_timeout, reported firing again with
+// the start its source always gave, fires anew with a start after the
+// resolve's end, so that receivers do not take its trigger for one older
+// than the resolve they got (the pagerduty exporter drops those).
+func TestFiringAfterTimeoutStartsAnew(t *testing.T) {
+	e := NewEngine(nil, nil)
+	page := pageCheckout
+	page.StartsAt = t0
+	var sent []Notification
+	flush := func(now time.Time) {
+		for _, n := range e.Flush(now) {
+			require.NoError(t, e.MarkSending(context.Background(), n))
+			require.NoError(t, e.MarkSent(context.Background(), n, nil))
+			sent = append(sent, n)
+		}
+	}
+	e.Ingest(page, t0)
+	flush(t0.Add(time.Minute))
+	quiet := t0.Add(time.Minute + DefaultResolveTimeout + time.Minute)
+	flush(quiet)
+	e.Ingest(page, quiet.Add(time.Minute))
+	flush(quiet.Add(2 * time.Minute))
+	require.Len(t, sent, 3, "trigger, resolve at the timeout, trigger again: %v", sent)
+	resolve, again := sent[1], sent[2]
+	require.Equal(t, ActionResolve, resolve.Action)
+	require.Equal(t, ActionTrigger, again.Action)
+	assert.True(t, again.Alert.StartsAt.After(resolve.Alert.EndsAt),
+		"the new firing starts at %v, not after the resolve's end %v", again.Alert.StartsAt, resolve.Alert.EndsAt)
+	assert.Equal(t, quiet.Add(time.Minute), again.Alert.StartsAt)
+}
+
 // TestResolveKeepsStart: a resolve of an alert the engine holds firing
 // ends the firing its trigger announced: it keeps that start when its
 // own is later (a source's new episode whose earlier resolve was lost;
