@@ -228,6 +228,12 @@ func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
 				a, err := alertevent.Decode(lr, rl.Resource(), now)
+				if errors.Is(err, alertevent.ErrBadStart) {
+					// Routed as if it had none: a page is not dropped for
+					// its start.
+					r.logger.Warn("alert event with a malformed start, taken as absent", zap.Error(err))
+					err = nil
+				}
 				switch {
 				case errors.Is(err, alertevent.ErrNotAlertEvent):
 					r.tel.recordReceived(ctx, outcomeNotAlert)

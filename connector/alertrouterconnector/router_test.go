@@ -335,6 +335,20 @@ func TestFirstSeenAtAReSend(t *testing.T) {
 	assert.True(t, got[1].Alert.EndsAt.Equal(t0.Add(5*time.Minute)), "the resolve's end: %v", got[1].Alert.EndsAt)
 }
 
+// TestMalformedStartStillPages: a firing event whose alert.starts_at is
+// no RFC 3339 time is routed as if it had none (it pages, starting at its
+// time), not dropped with its page.
+func TestMalformedStartStillPages(t *testing.T) {
+	h := start(t, options{})
+	ld := event("page", "firing")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	lr.SetTimestamp(pcommon.NewTimestampFromTime(t0))
+	lr.Attributes().PutStr(conventions.AttrAlertStartsAt, "2026-12-07 10:00:00")
+	h.at(t, 0, ld)
+	h.at(t, alerts.DefaultGroupWait)
+	h.notes(t, pipeOncall, 1)
+}
+
 // TestRecordsThatAreNotAlerts are counted and ignored.
 func TestRecordsThatAreNotAlerts(t *testing.T) {
 	h := start(t, options{})

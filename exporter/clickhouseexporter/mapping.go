@@ -2,6 +2,7 @@ package clickhouseexporter // import "github.com/vigil-otel/vigil/exporter/click
 
 import (
 	"encoding/hex"
+	"errors"
 	"time"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -302,9 +303,12 @@ func LogsToColumns(ld plog.Logs) (*LogColumns, *AlertColumns) {
 				c.LogAttributes = append(c.LogAttributes, logAttrs)
 				c.EventName = append(c.EventName, r.EventName())
 
-				// A malformed alert event stays in otel_logs only.
+				// A malformed alert event stays in otel_logs only; one
+				// whose alert.starts_at is malformed is history all the
+				// same (its start, which the episodes read, is in
+				// Attributes as sent).
 				ev, err := alertevent.Decode(r, rl.Resource(), t)
-				if err != nil {
+				if err != nil && !errors.Is(err, alertevent.ErrBadStart) {
 					continue
 				}
 				a.Timestamp = append(a.Timestamp, t)

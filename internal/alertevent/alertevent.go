@@ -106,6 +106,11 @@ var controlAttrs = map[string]bool{
 // describe the alert and are kept as annotations under their key.
 var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
 
+// ErrBadStart is wrapped by Decode's error for an alert event whose
+// alert.starts_at is no RFC 3339 time; the alert comes with it, its start
+// taken as absent.
+var ErrBadStart = errors.New("start ignored")
+
 // ErrNotAlertEvent is returned by Decode for a record without alert.name:
 // an ordinary log record, which a reader on a mixed pipeline skips.
 var ErrNotAlertEvent = errors.New("not an alert event: no " + conventions.AttrAlertName + " attribute")
@@ -287,8 +292,10 @@ func IsAlertEvent(lr plog.LogRecord) bool {
 // timestamp. The alert's start is its alert.starts_at, on a firing and a
 // resolved event alike; without it, a firing event's time and a resolve's
 // zero. A record that is no alert event gives ErrNotAlertEvent; a
-// malformed one (alert.starts_at that is no RFC 3339 time among them), an
-// error naming every problem.
+// malformed one, an error naming every problem. An alert.starts_at that is
+// no RFC 3339 time is taken as absent: the alert is returned with an error
+// wrapping ErrBadStart, for the reader to report and still use it (a page
+// is not dropped for its start).
 func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Alert, error) {
 	attrs := lr.Attributes()
 	if !IsAlertEvent(lr) {
@@ -325,11 +332,12 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 	if a.Labels[alerts.LabelAlertName] == "" {
 		errs = append(errs, fmt.Errorf("alert event has an empty %s", conventions.AttrAlertName))
 	}
+	var badStart error
 	if v, ok := attrs.Get(conventions.AttrAlertStartsAt); ok {
 		t, err := time.Parse(time.RFC3339Nano, v.AsString())
 		if err != nil {
-			errs = append(errs, fmt.Errorf("alert event %q: %s %q: want an RFC 3339 time",
-				a.Labels[alerts.LabelAlertName], conventions.AttrAlertStartsAt, v.AsString()))
+			badStart = fmt.Errorf("alert event %q: %w: %s %q: want an RFC 3339 time",
+				a.Labels[alerts.LabelAlertName], ErrBadStart, conventions.AttrAlertStartsAt, v.AsString())
 		}
 		a.StartsAt = t
 	}
@@ -353,7 +361,7 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 	if a.Fingerprint == "" {
 		a.Fingerprint = fingerprintOf(a.Labels)
 	}
-	return a, nil
+	return a, badStart
 }
 
 // Receiver is the receiver a notification of the alert router was sent

@@ -244,9 +244,19 @@ func TestSourceEventStart(t *testing.T) {
 	require.NoError(t, err)
 	assert.True(t, a.StartsAt.IsZero(), "without alert.starts_at a resolve has no start")
 
+	// A malformed start is reported and taken as absent: the alert is
+	// still there to route.
 	resolve.Attributes().PutStr(conventions.AttrAlertStartsAt, "an hour ago")
-	_, err = Decode(resolve, pcommon.NewResource(), now)
-	assert.EqualError(t, err, `alert event "checkout-availability-page": alert.starts_at "an hour ago": want an RFC 3339 time`)
+	a, err = Decode(resolve, pcommon.NewResource(), now)
+	assert.ErrorIs(t, err, ErrBadStart)
+	assert.EqualError(t, err, `alert event "checkout-availability-page": start ignored: alert.starts_at "an hour ago": want an RFC 3339 time`)
+	assert.Equal(t, alerts.StateResolved, a.State)
+	assert.True(t, a.StartsAt.IsZero(), "a malformed start on a resolve: none")
+	resend.Attributes().PutStr(conventions.AttrAlertStartsAt, "2026-12-07 10:00:00")
+	a, err = Decode(resend, pcommon.NewResource(), now)
+	assert.ErrorIs(t, err, ErrBadStart)
+	assert.Equal(t, alerts.StateFiring, a.State)
+	assert.Equal(t, t0, a.StartsAt, "a malformed start on a firing event: its time")
 }
 
 // TestNotificationRoundTrip: a notification written by the router decodes
