@@ -324,7 +324,9 @@ func setMechanisms(ev *sentry.Event) {
 		if p < 0 {
 			continue
 		}
-		m := &sentry.Mechanism{Type: mechanismPanic, ExceptionID: i}
+		// Numbered as sentry-go numbers them: the last exception of the
+		// list, the top-level one, is 0.
+		m := &sentry.Mechanism{Type: mechanismPanic, ExceptionID: len(ev.Exception) - 1 - i}
 		// The frame above the panic is the deferred function it runs.
 		if p+1 < len(frames) && frames[p+1].InApp {
 			m.Handled = sentry.Pointer(true)

@@ -245,6 +245,9 @@ func (l *rateLimits) limitedFor(category string, now time.Time) time.Duration {
 	return until.Sub(now)
 }
 
+// maxRateLimit caps one X-Sentry-Rate-Limits delay.
+const maxRateLimit = 24 * time.Hour
+
 // ParseRateLimits reads an X-Sentry-Rate-Limits value: comma-separated
 // "retry_after:categories:scope:reason_code:..." entries, categories
 // separated by semicolons, an empty list meaning all categories (key "").
@@ -259,10 +262,14 @@ func ParseRateLimits(header string, now time.Time) map[string]time.Time {
 		}
 		fields := strings.Split(limit, ":")
 		secs, err := strconv.ParseFloat(strings.TrimSpace(fields[0]), 64)
-		if err != nil || secs < 0 {
+		if err != nil || !(secs >= 0) { // NaN too
 			continue
 		}
-		until := now.Add(time.Duration(secs * float64(time.Second)))
+		// Sentry's limits may run to the end of a quota period, hours
+		// away, and are honoured; beyond maxRateLimit an event is tried
+		// again and a Sentry still limiting says so. (Uncapped, a huge
+		// value overflowed the conversion to a Duration.)
+		until := now.Add(time.Duration(min(secs, maxRateLimit.Seconds()) * float64(time.Second)))
 		categories := []string{""}
 		if len(fields) > 1 && strings.TrimSpace(fields[1]) != "" {
 			categories = strings.Split(fields[1], ";")

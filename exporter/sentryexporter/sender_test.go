@@ -121,7 +121,8 @@ func TestParseRateLimits(t *testing.T) {
 		}},
 		{"60::organization, 2700::organization", map[string]time.Duration{"": 2700 * time.Second}},
 		{"2.5:error:key:quota_exceeded:ns:future", map[string]time.Duration{"error": 2500 * time.Millisecond}},
-		{"bogus, :error, -1:error", map[string]time.Duration{}},
+		{"bogus, :error, -1:error, NaN:error", map[string]time.Duration{}},
+		{"1e300:error, 90000:transaction", map[string]time.Duration{"error": 24 * time.Hour, "transaction": 24 * time.Hour}},
 	}
 	for _, tt := range tests {
 		got := ParseRateLimits(tt.header, now)

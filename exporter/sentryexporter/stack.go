@@ -314,21 +314,37 @@ func trimFrames(frames []sentry.Frame) []sentry.Frame {
 // raises one such as sigpanic or panicmem), only the frames older than it
 // count: the newer ones are the deferred function that recovered and
 // reported the panic, the same for every panic it recovers, while the
-// newest in-app frame below the panic is where it happened.
+// newest in-app frame below the panic is where it happened. A deferred
+// function that recovered, reported and panicked again (common in
+// middleware) is itself called by the older panic: the frames below that
+// one count instead.
 func topInAppFrame(frames []sentry.Frame) (sentry.Frame, bool) {
 	if len(frames) == 0 {
 		return sentry.Frame{}, false
 	}
 	end := len(frames)
-	if p := panicFrame(frames); p > 0 {
+	if p := panicFrame(frames[:end]); p > 0 {
 		end = p
 	}
-	for i := end - 1; i >= 0; i-- {
-		if frames[i].InApp {
+	for {
+		i := end - 1
+		for i >= 0 && !frames[i].InApp {
+			i--
+		}
+		if i < 0 {
+			return frames[end-1], true
+		}
+		// The runtime frames between frame i and its caller: a deferred
+		// call runs from gopanic through a few of them.
+		j := i - 1
+		for j >= 0 && frames[j].Module == "runtime" && !isPanicFrame(frames[j]) {
+			j--
+		}
+		if j <= 0 || !isPanicFrame(frames[j]) {
 			return frames[i], true
 		}
+		end = j
 	}
-	return frames[end-1], true
 }
 
 // panicFrame returns the index of the newest frame of the runtime that
@@ -337,14 +353,16 @@ func topInAppFrame(frames []sentry.Frame) (sentry.Frame, bool) {
 // panicIndex, goPanicIndex, panicdivide, ...).
 func panicFrame(frames []sentry.Frame) int {
 	for i := len(frames) - 1; i >= 0; i-- {
-		f := frames[i]
-		if f.Module != "runtime" {
-			continue
-		}
-		if f.Function == "gopanic" || f.Function == "sigpanic" ||
-			strings.HasPrefix(f.Function, "panic") || strings.HasPrefix(f.Function, "goPanic") {
+		if isPanicFrame(frames[i]) {
 			return i
 		}
 	}
 	return -1
+}
+
+// isPanicFrame says whether f is the runtime raising a panic (see
+// panicFrame).
+func isPanicFrame(f sentry.Frame) bool {
+	return f.Module == "runtime" && (f.Function == "gopanic" || f.Function == "sigpanic" ||
+		strings.HasPrefix(f.Function, "panic") || strings.HasPrefix(f.Function, "goPanic"))
 }

@@ -187,6 +187,15 @@ func TestTopInAppFrame(t *testing.T) {
 		{"panic raised in a library: its newest frame below the panic", []sentry.Frame{
 			{Function: "handle", InApp: true}, {Function: "lib.F"}, {Module: "runtime", Function: "goPanicIndex"}, {Function: "recoverer", InApp: true},
 		}, "handle", true},
+		{"recovered and panicked again in a deferred function: where the first panic happened", []sentry.Frame{
+			{Function: "handler", InApp: true}, {Function: "(*Store[...]).Put", InApp: true}, {Module: "runtime", Function: "mapassign_faststr"},
+			{Module: "runtime", Function: "gopanic"}, {Module: "runtime", Function: "deferCallSave"}, {Function: "rethrow", InApp: true},
+			{Module: "runtime", Function: "gopanic"}, {Function: "outer.func1", InApp: true}, {Function: "RecordError"},
+		}, "(*Store[...]).Put", true},
+		{"a deferred function's own panic, not a re-panic: where it panicked", []sentry.Frame{
+			{Function: "handler", InApp: true}, {Function: "cleanup", InApp: true}, {Function: "check", InApp: true},
+			{Module: "runtime", Function: "gopanic"}, {Function: "recoverer", InApp: true},
+		}, "check", true},
 		{"panic frame oldest (truncated stack): newest in-app", []sentry.Frame{{Module: "runtime", Function: "gopanic"}, {Function: "recoverer", InApp: true}}, "recoverer", true},
 		{"no frames", nil, "", false},
 	}
