@@ -2,7 +2,6 @@ package lokiexporter // import "github.com/vigil-otel/vigil/exporter/lokiexporte
 
 import (
 	"context"
-	"math"
 	"slices"
 
 	"go.opentelemetry.io/collector/consumer"
@@ -52,21 +51,18 @@ func newFitter(c *Config) *fitter {
 // scopes cut, and how many records it cut (those of a cut resource or
 // scope included).
 func (f *fitter) fit(ld plog.Logs) (plog.Logs, int) {
-	if f.sizer.LogsSize(ld) <= f.limit {
-		return ld, 0
-	}
-	if !f.oversized(ld) {
+	if f.sizer.LogsSize(ld) <= f.limit || !f.oversized(ld) {
 		return ld, 0
 	}
 	out := plog.NewLogs()
 	ld.CopyTo(out)
 	cut := 0
 	for _, rl := range out.ResourceLogs().All() {
-		resourceCut := f.fitMap(rl.Resource().Attributes(), f.sizer.ResourceLogsSize(rl)-f.scopesSize(rl), f.header)
+		resourceCut := f.fitHeader(rl.Resource().Attributes())
 		for _, sl := range rl.ScopeLogs().All() {
-			scopeCut := f.fitMap(sl.Scope().Attributes(), f.sizer.ScopeLogsSize(sl)-f.recordsSize(sl), f.header)
+			scopeCut := f.fitHeader(sl.Scope().Attributes())
 			for _, lr := range sl.LogRecords().All() {
-				if resourceCut || scopeCut || f.fitRecord(lr) {
+				if f.fitRecord(lr) || resourceCut || scopeCut {
 					cut++
 				}
 			}
@@ -75,15 +71,16 @@ func (f *fitter) fit(ld plog.Logs) (plog.Logs, int) {
 	return out, cut
 }
 
-// oversized says whether any record, resource or scope of ld is over the
-// limit, without copying.
+// oversized says whether any record, resource or scope of ld is over its
+// limit, in one walk and without copying. A resource's and a scope's size
+// is their attributes' (mapSize): their other fields are small.
 func (f *fitter) oversized(ld plog.Logs) bool {
 	for _, rl := range ld.ResourceLogs().All() {
-		if f.sizer.ResourceLogsSize(rl)-f.scopesSize(rl) > f.header {
+		if mapSize(rl.Resource().Attributes()) > f.header {
 			return true
 		}
 		for _, sl := range rl.ScopeLogs().All() {
-			if f.sizer.ScopeLogsSize(sl)-f.recordsSize(sl) > f.header {
+			if mapSize(sl.Scope().Attributes()) > f.header {
 				return true
 			}
 			for _, lr := range sl.LogRecords().All() {
@@ -96,71 +93,98 @@ func (f *fitter) oversized(ld plog.Logs) bool {
 	return false
 }
 
-func (f *fitter) scopesSize(rl plog.ResourceLogs) int {
-	n := 0
-	for _, sl := range rl.ScopeLogs().All() {
-		n += f.sizer.ScopeLogsSize(sl)
+// fitHeader cuts a resource's or scope's attributes over the header limit.
+func (f *fitter) fitHeader(m pcommon.Map) bool {
+	if mapSize(m) <= f.header {
+		return false
 	}
-	return n
+	f.fitMap(m, f.header, func() int { return mapSize(m) })
+	return true
 }
 
-func (f *fitter) recordsSize(sl plog.ScopeLogs) int {
-	n := 0
-	for _, lr := range sl.LogRecords().All() {
-		n += f.sizer.LogRecordSize(lr)
-	}
-	return n
-}
-
-// fitRecord cuts lr's body and attributes if the record is over the limit.
+// fitRecord cuts lr's body, attributes and text fields if the record is
+// over the limit.
 func (f *fitter) fitRecord(lr plog.LogRecord) bool {
 	if f.sizer.LogRecordSize(lr) <= f.limit {
 		return false
 	}
 	f.fitValue(lr.Body(), f.value)
-	f.fitMap(lr.Attributes(), f.sizer.LogRecordSize(lr), f.limit)
+	if s := lr.SeverityText(); len(s) > maxTextField {
+		lr.SetSeverityText(s[:runeStart(s, maxTextField)])
+	}
+	if s := lr.EventName(); len(s) > maxTextField {
+		lr.SetEventName(s[:runeStart(s, maxTextField)])
+	}
+	f.fitMap(lr.Attributes(), f.limit, func() int { return f.sizer.LogRecordSize(lr) })
 	return true
 }
 
-// fitMap cuts m's values when size (the size of what holds m) is over
-// limit: each to a quarter of limit at most, then, if that is not enough
-// (many large values), the largest to the marker, keeping the smaller
-// ones (names, levels, IDs, what labels are made of) up to a quarter of
-// limit together.
-func (f *fitter) fitMap(m pcommon.Map, size, limit int) bool {
-	if size <= limit {
-		return false
-	}
+// maxTextField bounds a record's severity text and event name, short by
+// nature, when the record has to be cut.
+const maxTextField = 1024
+
+// fitMap cuts m's values until size() (the size of what holds m) is
+// within limit, in three steps, each only if the one before was not
+// enough: each value to a quarter of limit (and max_line_size) at most;
+// then the largest values, one after the other, to the marker (never a
+// value already shorter than it); then the last attributes are removed.
+// The smaller values (names, levels, IDs, what labels are made of) are
+// the last cut.
+func (f *fitter) fitMap(m pcommon.Map, limit int, size func() int) {
 	value := min(f.value, limit/4)
-	sizes := make([]int, 0, m.Len())
 	for _, v := range m.All() {
 		f.fitValue(v, value)
-		sizes = append(sizes, valueSize(v))
 	}
-	slices.Sort(sizes)
-	kept, cutFrom := 0, math.MaxInt
-	for _, n := range sizes {
-		if kept+n > value {
-			cutFrom = n
+	over := size() - limit
+	if over <= 0 {
+		return
+	}
+	type entry struct {
+		key  string
+		size int
+	}
+	entries := make([]entry, 0, m.Len())
+	for k, v := range m.All() {
+		entries = append(entries, entry{k, valueSize(v)})
+	}
+	slices.SortStableFunc(entries, func(a, b entry) int { return b.size - a.size })
+	for _, e := range entries {
+		if over <= 0 || e.size <= len(f.marker) {
 			break
 		}
-		kept += n
+		v, _ := m.Get(e.key)
+		f.fitValue(v, 0)
+		over -= e.size - valueSize(v)
 	}
-	for _, v := range m.All() {
-		if valueSize(v) >= cutFrom {
-			f.fitValue(v, 0)
-		}
+	if over = size() - limit; over <= 0 {
+		return
 	}
-	return true
+	// Many small attributes (tens of thousands of keys): the last go,
+	// each costing its key, its value and its framing.
+	sizes := make([]int, 0, m.Len())
+	for k, v := range m.All() {
+		sizes = append(sizes, len(k)+valueSize(v)+entryFraming)
+	}
+	keep := len(sizes)
+	for keep > 0 && over > 0 {
+		keep--
+		over -= sizes[keep]
+	}
+	i := 0
+	m.RemoveIf(func(string, pcommon.Value) bool {
+		i++
+		return i > keep
+	})
 }
 
-// fitValue cuts v to at most limit bytes plus the marker: a string on a
-// UTF-8 boundary, bytes as they are, a map or slice as its JSON text (as
-// the line formats would write it), other values are small already.
+// fitValue cuts v to at most limit bytes plus the marker, never making it
+// longer: a string on a UTF-8 boundary, bytes as they are, a map or slice
+// as its JSON text (as the line formats would write it), other values are
+// small already.
 func (f *fitter) fitValue(v pcommon.Value, limit int) {
 	switch v.Type() {
 	case pcommon.ValueTypeStr:
-		if s := v.Str(); len(s) > limit {
+		if s := v.Str(); len(s) > limit+len(f.marker) {
 			v.SetStr(s[:runeStart(s, limit)] + f.marker)
 		}
 	case pcommon.ValueTypeBytes:
@@ -170,12 +194,26 @@ func (f *fitter) fitValue(v pcommon.Value, limit int) {
 	case pcommon.ValueTypeMap, pcommon.ValueTypeSlice:
 		if valueSize(v) > limit {
 			s := v.AsString()
-			if len(s) > limit {
+			if len(s) > limit+len(f.marker) {
 				s = s[:runeStart(s, limit)] + f.marker
 			}
 			v.SetStr(s)
 		}
 	}
+}
+
+// entryFraming is about what the protobuf encoding of one attribute adds
+// to its key and value.
+const entryFraming = 8
+
+// mapSize is about how many bytes m holds, enough to decide whether to cut
+// it.
+func mapSize(m pcommon.Map) int {
+	n := 0
+	for k, v := range m.All() {
+		n += len(k) + valueSize(v) + entryFraming
+	}
+	return n
 }
 
 // valueSize is about how many bytes v holds (its strings' and bytes'
@@ -187,11 +225,7 @@ func valueSize(v pcommon.Value) int {
 	case pcommon.ValueTypeBytes:
 		return v.Bytes().Len()
 	case pcommon.ValueTypeMap:
-		n := 0
-		for k, e := range v.Map().All() {
-			n += len(k) + valueSize(e)
-		}
-		return n
+		return mapSize(v.Map())
 	case pcommon.ValueTypeSlice:
 		n := 0
 		for _, e := range v.Slice().All() {

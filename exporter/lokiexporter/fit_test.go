@@ -1,6 +1,7 @@
 package lokiexporter
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 
@@ -47,6 +48,61 @@ func TestFitLeavesWhatFits(t *testing.T) {
 	}
 	if len(body(big, 1)) != 3<<20 {
 		t.Error("the caller's request was changed")
+	}
+}
+
+// TestFitKeepsWhatFits: a record cut to fit keeps as much as fits, in
+// this order: every value up to max_line_size (a 3 MiB stack trace keeps
+// its first 256 kB); the largest values cut to the marker only where that
+// is not enough; attributes removed, the last first, only where even that
+// is not enough (a hundred thousand small ones). Whatever it was, the
+// record fits the batch afterwards.
+func TestFitKeepsWhatFits(t *testing.T) {
+	f := testFitter(t)
+	record0 := func(ld plog.Logs) plog.LogRecord { return ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0) }
+	var sizer plog.ProtoMarshaler
+
+	one := newLogs(t, record{body: "request failed", attrs: map[string]any{
+		"exception.stacktrace": strings.Repeat("s", 3<<20), "http.route": "/api/orders", "user.id": "u-123",
+	}, ts: t0})
+	got, cut := f.fit(one)
+	attrs := record0(got).Attributes()
+	st, _ := attrs.Get("exception.stacktrace")
+	route, _ := attrs.Get("http.route")
+	if cut != 1 || len(st.Str()) != lokiMaxLineSize+len(defaultTruncationMarker) || route.Str() != "/api/orders" {
+		t.Errorf("one large attribute: cut %d, stack trace kept %d bytes, route %q", cut, len(st.Str()), route.Str())
+	}
+
+	many := map[string]any{"svc": "orders"}
+	for i := range 12 {
+		many[fmt.Sprintf("big%02d", i)] = strings.Repeat("w", 400_000)
+	}
+	got, _ = f.fit(newLogs(t, record{body: "wide", attrs: many, ts: t0}))
+	attrs = record0(got).Attributes()
+	svc, _ := attrs.Get("svc")
+	kept := 0
+	for _, v := range attrs.All() {
+		if len(v.Str()) > 1000 {
+			kept++
+		}
+	}
+	if svc.Str() != "orders" || kept == 0 || sizer.LogRecordSize(record0(got)) > f.limit {
+		t.Errorf("large values: svc %q, %d large values kept, record %d bytes (limit %d)", svc.Str(), kept, sizer.LogRecordSize(record0(got)), f.limit)
+	}
+
+	small := map[string]any{}
+	for i := range 110_000 {
+		small[fmt.Sprintf("request.body.items.%06d.name", i)] = "abcdefghij"
+	}
+	got, _ = f.fit(newLogs(t, record{body: "x", attrs: small, ts: t0}))
+	lr := record0(got)
+	if n := lr.Attributes().Len(); sizer.LogRecordSize(lr) > f.limit || n == 0 || n == len(small) {
+		t.Errorf("110,000 small attributes: %d kept, record %d bytes (limit %d)", n, sizer.LogRecordSize(lr), f.limit)
+	}
+	for _, v := range lr.Attributes().All() {
+		if v.Str() != "abcdefghij" {
+			t.Fatalf("a small value was changed to %q", v.Str())
+		}
 	}
 }
 

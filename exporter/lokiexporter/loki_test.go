@@ -20,7 +20,7 @@ import (
 // its batcher, one request holding records Loki or the batcher used to
 // lose with the whole request: a 5 MiB body (the batcher dropped it and
 // every record after it, answering success), a record with many large
-// attributes, labels with invalid UTF-8 and with U+FFFD (Loki refused the
+// attributes, one with a hundred thousand small ones, labels with invalid UTF-8 and with U+FFFD (Loki refused the
 // whole push, "invalid UTF-8 rune"), and a request whose resource alone is
 // larger than a batch. A real Loki must store every record, the large
 // ones cut with the marker, and the records cut before queueing are
@@ -36,6 +36,10 @@ func TestLokiStoresWhatItIsGiven(t *testing.T) {
 	for i := range 12 {
 		wide[fmt.Sprintf("big%02d", i)] = strings.Repeat("w", 400_000)
 	}
+	small := map[string]any{"svc": "plain"}
+	for i := range 110_000 {
+		small[fmt.Sprintf("request.body.items.%06d.name", i)] = "abcdefghij"
+	}
 	first := newLogs(t,
 		record{attrs: map[string]any{"svc": "plain"}, body: "first", ts: now},
 		record{attrs: map[string]any{"svc": "plain"}, body: "big " + strings.Repeat("b", 5<<20), ts: now.Add(time.Millisecond)},
@@ -43,6 +47,8 @@ func TestLokiStoresWhatItIsGiven(t *testing.T) {
 		record{attrs: map[string]any{"svc": "bad\xffbytes"}, body: "invalid UTF-8 label", ts: now.Add(3 * time.Millisecond)},
 		record{attrs: map[string]any{"svc": "x\uFFFDy"}, body: "U+FFFD label", ts: now.Add(4 * time.Millisecond)},
 		record{attrs: wide, body: "wide", ts: now.Add(5 * time.Millisecond)},
+		record{attrs: small, body: "many small attributes", ts: now.Add(7 * time.Millisecond)},
+		record{attrs: map[string]any{"svc": "plain"}, body: "last", ts: now.Add(8 * time.Millisecond)},
 	)
 	second := newLogs(t, record{
 		resource: map[string]any{"host.name": strings.Repeat("r", 5<<20)},
@@ -57,7 +63,7 @@ func TestLokiStoresWhatItIsGiven(t *testing.T) {
 
 	want := map[string]string{
 		"first": "plain", "big": "plain", "after the big one": "plain", "invalid UTF-8 label": "bad?bytes",
-		"U+FFFD label": "x?y", "wide": "plain", "big resource": "plain",
+		"U+FFFD label": "x?y", "wide": "plain", "big resource": "plain", "many small attributes": "plain", "last": "plain",
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -95,7 +101,7 @@ func TestLokiStoresWhatItIsGiven(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v := m.Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 3 {
-		t.Errorf("otelcol_loki_log_records_cut = %d, want 3 (the big body, the wide record, the big resource's)", v)
+	if v := m.Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 4 {
+		t.Errorf("otelcol_loki_log_records_cut = %d, want 4 (the big body, the wide record, the many small attributes, the big resource's)", v)
 	}
 }
