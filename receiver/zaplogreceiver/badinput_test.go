@@ -32,7 +32,7 @@ func TestParseBadInput(t *testing.T) {
 		{"empty object", FormatAuto, `{}`, "no level or message field"},
 		{"array", FormatJSON, `[1,2,3]`, "not a JSON object"},
 		{"plain text as json", FormatJSON, `hello world`, "not a JSON object"},
-		{"plain text auto", FormatAuto, `panic: runtime error: index out of range`, "neither JSON nor a console line"},
+		{"plain text auto", FormatAuto, `listening on :8080`, "neither JSON nor a console line"},
 		{"console without level", FormatAuto, "2026-01-01T00:00:00Z\tnotalevel\tmsg", "neither JSON nor a console line"},
 		{"json-looking console", FormatConsole, `{"level":"info","msg":"x"}`, "neither JSON nor a console line"},
 		{"too deep", FormatAuto, `{"level":"info","x":` + deep + `}`, "nested deeper"},
@@ -144,7 +144,7 @@ func TestSplitRecords(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sc := bufio.NewScanner(bytes.NewReader([]byte(tc.input)))
-			sc.Split(splitRecords(tc.format))
+			sc.Split(splitRecords(tc.format, true))
 			var got []string
 			for sc.Scan() {
 				got = append(got, sc.Text())
@@ -156,7 +156,7 @@ func TestSplitRecords(t *testing.T) {
 
 	// A console record is held until the next record or EOF decides
 	// whether more stack trace lines follow.
-	split := splitRecords(FormatAuto)
+	split := splitRecords(FormatAuto, true)
 	adv, tok, err := split([]byte("ts\tINFO\tmsg\n"), false)
 	require.NoError(t, err)
 	assert.Zero(t, adv)

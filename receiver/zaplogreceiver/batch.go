@@ -62,37 +62,30 @@ func (b *batch) slice(service string) plog.LogRecordSlice {
 	return s
 }
 
-// add converts one token (a line, or a console record with its
-// continuation lines) into a record of b. Blank tokens are not records.
-// A token longer than maxLogSize is cut, marked and kept unparsed: cut JSON
-// cannot parse, and guessing at half a record would invent fields.
+// add converts one token (a line, a console record with its continuation
+// lines, a Go crash report) into a record of b. Blank tokens are not
+// records. A token longer than maxLogSize is cut there and marked; what is
+// complete before the cut is parsed (ParseTruncated).
 func (c *converter) add(b *batch, token []byte, filePath string) {
 	if len(bytes.TrimSpace(token)) == 0 {
 		return
 	}
 	lr := plog.NewLogRecord()
-	service := ""
+	var res Result
 	if len(token) > c.maxLogSize {
 		cut := token[:c.maxLogSize]
 		for len(cut) > 0 && !utf8.RuneStart(token[len(cut)]) {
 			cut = cut[:len(cut)-1] // do not split a UTF-8 sequence
 		}
-		body := make([]byte, 0, len(cut)+len(TruncationMarker))
-		body = append(append(body, cut...), TruncationMarker...)
-		if utf8.Valid(body) {
-			lr.Body().SetStr(string(body))
-		} else {
-			lr.Body().SetEmptyBytes().FromRaw(body)
-		}
-		lr.Attributes().PutBool(AttrTruncated, true)
+		res = c.parser.ParseTruncated(cut, lr)
 		b.truncated++
 	} else {
-		res := c.parser.Parse(token, lr)
+		res = c.parser.Parse(token, lr)
 		if res.Err != nil {
 			b.errors++
 		}
-		service = res.ServiceName
 	}
+	service := res.ServiceName
 	if service == "" {
 		service = c.serviceName
 	}

@@ -189,6 +189,7 @@ func isConsoleHead(line []byte) bool {
 
 // isContinuation reports whether line continues the record before it: zap's
 // stack traces alternate function lines (no tabs) and tab-indented file lines.
+// The first line of a Go crash report does not: it starts a record.
 func isContinuation(line []byte) bool {
 	if len(line) == 0 {
 		return false
@@ -196,7 +197,11 @@ func isContinuation(line []byte) bool {
 	if line[0] == ' ' || line[0] == '\t' {
 		return true
 	}
-	return line[0] != '{' && bytes.IndexByte(line, '\t') < 0
+	if line[0] == '{' || bytes.IndexByte(line, '\t') >= 0 {
+		return false
+	}
+	return !bytes.HasPrefix(line, []byte(prefixPanic)) && !bytes.HasPrefix(line, []byte(prefixFatalError)) &&
+		!bytes.HasPrefix(line, []byte(prefixRuntime)) && !isSignalHead(line)
 }
 
 func dropCR(b []byte) []byte {
@@ -207,39 +212,70 @@ func dropCR(b []byte) []byte {
 }
 
 // splitRecords is the bufio.SplitFunc of every input. A JSON line is one
-// record. A console line takes the continuation lines that follow it, so it
-// waits until the next record starts or, in a file, until
-// force_flush_period passes with no more data (the file consumer then calls
-// it with atEOF set). Empty tokens are blank lines; callers skip them.
-func splitRecords(format string) bufio.SplitFunc {
+// record. A console line takes the continuation lines that follow it, and a
+// Go crash report (crash.go) the lines of the report, so they wait until the
+// next record starts or the data ends.
+//
+// atEOF is the end of the data only when flushAtEOF is set (a TCP
+// connection quiet for force_flush_period or closed, an HTTP body). The file
+// consumer sets atEOF at the end of a file each time it reads one, often
+// while the writer is in the middle of a line or of a crash report (the
+// runtime writes a report in many small writes); so for files an unfinished
+// record is left unread, and stanza's flush hands over all that is left once
+// force_flush_period has passed without new data. Empty tokens are blank
+// lines; callers skip them.
+func splitRecords(format string, flushAtEOF bool) bufio.SplitFunc {
 	return func(data []byte, atEOF bool) (int, []byte, error) {
+		final := atEOF && flushAtEOF
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			if atEOF && len(data) > 0 {
+			if final && len(data) > 0 {
 				return len(data), dropCR(data), nil
 			}
 			return 0, nil, nil
 		}
 		line := dropCR(data[:i])
-		if format == FormatJSON || !isConsoleHead(line) {
+		if len(line) > 0 && line[0] == '{' {
 			return i + 1, line, nil
 		}
-		j := i + 1
-		for {
-			k := bytes.IndexByte(data[j:], '\n')
-			if k < 0 {
-				if !atEOF {
-					return 0, nil, nil
-				}
-				if j < len(data) && isContinuation(data[j:]) {
-					return len(data), dropCR(data), nil
-				}
-				return j, dropCR(data[:j-1]), nil
-			}
-			if !isContinuation(dropCR(data[j : j+k])) {
-				return j, dropCR(data[:j-1]), nil
-			}
-			j += k + 1
+		if crash, more := startsCrash(data, final); more {
+			return 0, nil, nil
+		} else if crash {
+			return splitCrash(data, i, false, final)
 		}
+		if format != FormatJSON && isConsoleHead(line) {
+			return splitConsole(data, i, final)
+		}
+		if startsStack(data) {
+			// Stack lines without the head of their crash report: the rest
+			// of a report cut at max_log_size, or a dump read from its middle.
+			return splitCrash(data, i, true, final)
+		}
+		return i + 1, line, nil
+	}
+}
+
+// splitConsole is splitRecords for data that starts with a console line
+// ending at i: the record takes the continuation lines after it.
+func splitConsole(data []byte, i int, final bool) (int, []byte, error) {
+	j := i + 1
+	for {
+		k := bytes.IndexByte(data[j:], '\n')
+		if k < 0 {
+			if j < len(data) && data[j] == '{' {
+				return j, dropCR(data[:j-1]), nil // the next line is JSON, unfinished
+			}
+			if !final {
+				return 0, nil, nil
+			}
+			if j < len(data) && isContinuation(data[j:]) {
+				return len(data), dropCR(data), nil
+			}
+			return j, dropCR(data[:j-1]), nil
+		}
+		if !isContinuation(dropCR(data[j : j+k])) {
+			return j, dropCR(data[:j-1]), nil
+		}
+		j += k + 1
 	}
 }

@@ -6,6 +6,8 @@
 // with no operator configuration: level to severity, message to body, caller
 // to code.* attributes, stacktrace to exception.stacktrace, trace_id and
 // span_id to the record's trace context, every other field to a typed
-// attribute. A line that is not a zap record is kept whole as the body and
-// marked with zaplog.parse_error, so nothing is lost.
+// attribute. A Go runtime crash report (an unrecovered panic, a fatal error)
+// among the lines becomes one FATAL record with its exception.* attributes.
+// A line that is not a zap record is kept whole as the body and marked with
+// zaplog.parse_error, so nothing is lost.
 package zaplogreceiver // import "github.com/vigil-otel/vigil/receiver/zaplogreceiver"

@@ -34,6 +34,11 @@ func FuzzParse(f *testing.F) {
 		`{"level":"info","msg":"deep","x":` + strings.Repeat(`[`, 1000) + strings.Repeat(`]`, 1000) + `}`,
 		`{"level":"info","msg":"deep","x":` + strings.Repeat(`{"k":`, 1000) + `1` + strings.Repeat(`}`, 1000) + `}`,
 		"2026-11-21T20:12:39.123Z\tINFO\tdeep\t" + strings.Repeat(`{"k":`, 1000) + `1` + strings.Repeat(`}`, 1000),
+		// Go crash reports among zap lines.
+		`{"level":"info","msg":"x"}` + "\npanic: runtime error: index out of range [5] with length 3\n\ngoroutine 1 [running]:\nmain.f(...)\n\t/src/main.go:14\nmain.main()\n\t/src/main.go:27 +0x41d\nexit status 2\n",
+		"runtime: goroutine stack exceeds 1000000000-byte limit\nfatal error: stack overflow\n\nruntime stack:\nruntime.throw({0x1?})\n\t/go/src/runtime/panic.go:1 +0x48\n",
+		"SIGQUIT: quit\nPC=0x40866e m=0 sigcode=0\n\ngoroutine 0 [idle]:\nrax    0x0\n",
+		"panic: main.Name(\"x\") [recovered]\n\tpanic: (*main.T) 0xc000012345\n[signal SIGSEGV: x]\n",
 	} {
 		f.Add([]byte(seed))
 	}
@@ -45,12 +50,24 @@ func FuzzParse(f *testing.F) {
 		for _, p := range parsers {
 			sc := bufio.NewScanner(bytes.NewReader(data))
 			sc.Buffer(make([]byte, 0, 4096), 1<<20)
-			sc.Split(splitRecords(p.format))
+			sc.Split(splitRecords(p.format, true))
 			for sc.Scan() {
 				tok := sc.Bytes()
 				if len(bytes.TrimSpace(tok)) == 0 {
 					continue
 				}
+				// The same token cut short, as at max_log_size: read
+				// without a panic, always marked.
+				cut := tok[:len(tok)/2]
+				for len(cut) > 0 && !utf8.RuneStart(tok[len(cut)]) {
+					cut = cut[:len(cut)-1]
+				}
+				tlr := plog.NewLogRecord()
+				p.ParseTruncated(cut, tlr)
+				if v, ok := tlr.Attributes().Get(AttrTruncated); !ok || !v.Bool() {
+					t.Fatalf("format %s: cut token not marked: %v", p.format, tlr.Attributes().AsRaw())
+				}
+
 				lr := plog.NewLogRecord()
 				res := p.Parse(tok, lr)
 				if res.Err == nil {

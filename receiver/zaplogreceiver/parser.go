@@ -53,6 +53,7 @@ var (
 	errNotConsole   = errors.New("not a zap record: neither JSON nor a console line with a level")
 	errInvalidUTF8  = errors.New("line is not valid UTF-8")
 	errTrailingData = errors.New("invalid JSON: data after the closing brace")
+	errHeadlessDump = errors.New("not a zap record: goroutine stacks without the panic, fatal error or signal line that starts a Go crash report")
 )
 
 // fieldKind says what a top-level key of a zap record means.
@@ -197,16 +198,22 @@ func (k KeysConfig) fieldKinds() map[string]fieldKind {
 }
 
 // Parse fills lr, which must be empty, from one line (for the console
-// format: one record with its continuation lines). It always produces a
-// record: when the line is not a zap record, lr holds the line as its body
-// (bytes if it is not UTF-8) and AttrParseError says why, and Result.Err is
-// that error.
+// format: one record with its continuation lines; for a Go crash report, the
+// whole report, which becomes a FATAL record: parseCrash). It always
+// produces a record: when the line is not a zap record, lr holds the line as
+// its body (bytes if it is not UTF-8) and AttrParseError says why, and
+// Result.Err is that error.
 func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
 	trimmed := bytes.TrimSpace(line)
 	var res Result
 	switch {
+	case isCrashReport(line):
+		parseCrash(line, lr, false)
+		return res
 	case !utf8.Valid(trimmed):
 		res.Err = errInvalidUTF8
+	case isHeadlessDump(trimmed):
+		res.Err = errHeadlessDump
 	case len(trimmed) > 0 && trimmed[0] == '{' && p.format != FormatConsole:
 		res.ServiceName, res.Err = p.parseJSON(trimmed, lr)
 	case p.format == FormatJSON:
@@ -221,7 +228,8 @@ func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
 	return res
 }
 
-// setRaw resets lr to hold the line as read, marked with the parse error.
+// setRaw resets lr to hold the line as read, marked with the parse error
+// if there is one.
 func setRaw(line []byte, lr plog.LogRecord, err error) {
 	lr.Attributes().Clear()
 	lr.SetTimestamp(0)
@@ -235,7 +243,9 @@ func setRaw(line []byte, lr plog.LogRecord, err error) {
 	} else {
 		lr.Body().SetEmptyBytes().FromRaw(line)
 	}
-	lr.Attributes().PutStr(AttrParseError, err.Error())
+	if err != nil {
+		lr.Attributes().PutStr(AttrParseError, err.Error())
+	}
 }
 
 // parseJSON reads a line written by zap's JSON encoder.

@@ -57,7 +57,7 @@ func parseAll(t *testing.T, p *Parser, data []byte) ([]plog.LogRecord, []Result)
 	t.Helper()
 	sc := bufio.NewScanner(bytes.NewReader(data))
 	sc.Buffer(make([]byte, 0, 64*1024), 1<<20)
-	sc.Split(splitRecords(p.format))
+	sc.Split(splitRecords(p.format, true))
 	var recs []plog.LogRecord
 	var results []Result
 	for sc.Scan() {

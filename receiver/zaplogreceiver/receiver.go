@@ -189,7 +189,7 @@ func (r *zaplogReceiver) startFiles(ctx context.Context, host component.Host) er
 	// copytruncate rotation: once a file shrinks, read it again from the
 	// start; stanza's default would skip what was written up to the old size.
 	fc.OnTruncate = fileconsumer.OnTruncateReadWholeFile
-	m, err := fc.Build(r.set.TelemetrySettings, r.emitFile, fileconsumer.WithSplitFunc(splitRecords(r.parser.format)))
+	m, err := fc.Build(r.set.TelemetrySettings, r.emitFile, fileconsumer.WithSplitFunc(splitRecords(r.parser.format, false)))
 	if err != nil {
 		return fmt.Errorf("zaplog files: %w", err)
 	}
@@ -257,7 +257,7 @@ func (r *zaplogReceiver) newScanner(rd io.Reader) *bufio.Scanner {
 	sc := bufio.NewScanner(rd)
 	sc.Buffer(make([]byte, 0, min(64*1024, limit)), limit)
 	skipping := false
-	sc.Split(trim.ToLengthWithTruncate(splitRecords(r.parser.format), limit, &skipping))
+	sc.Split(trim.ToLengthWithTruncate(splitRecords(r.parser.format, true), limit, &skipping))
 	return sc
 }
 
@@ -322,8 +322,8 @@ func (r *zaplogReceiver) serveTCP(ctx context.Context, conn net.Conn) {
 func (r *zaplogReceiver) readStream(conn net.Conn, emit func([]byte), idle func()) error {
 	limit := int(r.cfg.MaxLogSize) + 1
 	skipping := false
-	split := trim.ToLengthWithTruncate(splitRecords(r.parser.format), limit, &skipping)
-	buf := make([]byte, 0, min(64*1024, 2*limit))
+	split := trim.ToLengthWithTruncate(splitRecords(r.parser.format, true), limit, &skipping)
+	buf := make([]byte, 0, min(64*1024, limit))
 	drain := func(atEOF bool) error {
 		start := 0
 		for start < len(buf) {
@@ -355,7 +355,12 @@ func (r *zaplogReceiver) readStream(conn net.Conn, emit func([]byte), idle func(
 			return err
 		}
 		if len(buf) == cap(buf) {
-			buf = append(buf, make([]byte, cap(buf))...)[:len(buf)]
+			// Never past limit: the split cuts a record at limit, so
+			// drain always leaves room; a buffer that grew with every
+			// read would hold a whole endless line.
+			grown := make([]byte, len(buf), min(2*cap(buf), limit))
+			copy(grown, buf)
+			buf = grown
 		}
 		n, err := conn.Read(buf[len(buf):cap(buf)])
 		buf = buf[:len(buf)+n]
