@@ -386,3 +386,60 @@ func (s *jsonScanner) array(sl pcommon.Slice, depth int) error {
 		}
 	}
 }
+
+// skip reads a JSON value without keeping it.
+func (s *jsonScanner) skip(depth int) error {
+	if depth > maxNestingDepth {
+		return errTooDeep
+	}
+	switch c := s.peek(); {
+	case c == '"':
+		_, err := s.str()
+		return err
+	case c == '{' || c == '[':
+		end := byte('}')
+		if c == '[' {
+			end = ']'
+		}
+		s.pos++
+		if s.peek() == end {
+			s.pos++
+			return nil
+		}
+		for {
+			if c == '{' {
+				if _, err := s.str(); err != nil {
+					return err
+				}
+				if err := s.expect(':'); err != nil {
+					return err
+				}
+			}
+			if err := s.skip(depth + 1); err != nil {
+				return err
+			}
+			switch s.peek() {
+			case ',':
+				s.pos++
+			case end:
+				s.pos++
+				return nil
+			default:
+				return s.syntaxError(fmt.Sprintf("expected ',' or %q", end))
+			}
+		}
+	case c == 't':
+		return s.literal("true")
+	case c == 'f':
+		return s.literal("false")
+	case c == 'n':
+		return s.literal("null")
+	case c == '-' || isDigit(c):
+		_, _, err := s.number()
+		return err
+	case c == 0:
+		return errUnexpectedEnd
+	default:
+		return s.syntaxError("expected value")
+	}
+}
