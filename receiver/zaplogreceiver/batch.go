@@ -23,8 +23,11 @@ type converter struct {
 	parser      *Parser
 	maxLogSize  int
 	serviceName string
-	telemetry   *receiverTelemetry
-	input       metric.MeasurementOption
+	// resource is the resource option's attributes with a value, in name
+	// order, set on every resource.
+	resource  [][2]string
+	telemetry *receiverTelemetry
+	input     metric.MeasurementOption
 }
 
 // batch is the records read from one input since the last delivery,
@@ -36,6 +39,7 @@ type batch struct {
 	records   int64
 	errors    int64
 	truncated int64
+	resource  [][2]string
 }
 
 func (c *converter) newBatch() *batch {
@@ -43,6 +47,7 @@ func (c *converter) newBatch() *batch {
 		logs:      plog.NewLogs(),
 		byService: make(map[string]plog.LogRecordSlice, 1),
 		observed:  pcommon.NewTimestampFromTime(time.Now()),
+		resource:  c.resource,
 	}
 }
 
@@ -52,8 +57,13 @@ func (b *batch) slice(service string) plog.LogRecordSlice {
 		return s
 	}
 	rl := b.logs.ResourceLogs().AppendEmpty()
+	attrs := rl.Resource().Attributes()
+	attrs.EnsureCapacity(1 + len(b.resource))
 	if service != "" {
-		rl.Resource().Attributes().PutStr(AttrServiceName, service)
+		attrs.PutStr(AttrServiceName, service)
+	}
+	for _, kv := range b.resource {
+		attrs.PutStr(kv[0], kv[1])
 	}
 	sl := rl.ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)

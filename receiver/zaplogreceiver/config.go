@@ -3,8 +3,10 @@ package zaplogreceiver
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
@@ -53,8 +55,15 @@ type Config struct {
 	// file offsets across restarts, so that nothing is lost or read twice.
 	StorageID *component.ID `mapstructure:"storage"`
 	// ServiceName sets the resource's service.name for records that do not
-	// carry the service name field.
+	// carry the service name field. Empty is unset.
 	ServiceName string `mapstructure:"service_name"`
+	// Resource sets attributes on the resource of every record this
+	// receiver reads (service.namespace, service.version,
+	// deployment.environment.name...), as the OpenTelemetry SDK of a
+	// service exporting over OTLP sets them. An empty value is not set, so
+	// "${env:X:-}" leaves the attribute out while X is unset. service.name
+	// is service_name's.
+	Resource map[string]string `mapstructure:"resource"`
 	// ParserConfig says how lines are read.
 	ParserConfig `mapstructure:",squash"`
 	// TCP, when set, accepts newline-delimited records on a TCP listener.
@@ -191,6 +200,14 @@ func (cfg *Config) Validate() error {
 	}
 	if cfg.Keys.LevelKey == "" && cfg.Keys.MessageKey == "" {
 		errs = append(errs, errors.New("level_key and message_key: at least one must be set to recognise a zap record"))
+	}
+	for _, k := range slices.Sorted(maps.Keys(cfg.Resource)) {
+		switch k {
+		case "":
+			errs = append(errs, errors.New("resource: an attribute name is empty"))
+		case AttrServiceName:
+			errs = append(errs, errors.New("resource: service.name is set by service_name (or by the records' service name field)"))
+		}
 	}
 	if cfg.TCP != nil {
 		if err := validateEndpoint(cfg.TCP.Endpoint); err != nil {

@@ -1,7 +1,9 @@
 package zaplogreceiver
 
 import (
+	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver/internal/metadata"
 )
@@ -35,6 +38,9 @@ func TestLoadConfig(t *testing.T) {
 	all.MaxLogSize = 64 * 1024
 	all.StorageID = &storageID
 	all.ServiceName = "checkout"
+	all.Resource = map[string]string{
+		"service.namespace": "shop", "service.version": "2", "deployment.environment.name": "prod", "host.name": "",
+	}
 	all.Format = FormatJSON
 	all.TimeEncoding = TimeEncodingMillis
 	all.Keys = KeysConfig{
@@ -64,6 +70,8 @@ func TestLoadConfig(t *testing.T) {
 			`unknown format "logfmt"`,
 			"level_key and message_key",
 			`tcp: endpoint "no-port"`,
+			"resource: an attribute name is empty",
+			"resource: service.name is set by service_name",
 		}},
 		{id: component.NewIDWithName(metadata.Type, "noinput"), wantErr: []string{"no input: set include, tcp or http"}},
 	} {
@@ -84,4 +92,31 @@ func TestLoadConfig(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestREADMEResourceExample reads the README's resource example as the
+// collector would and checks the resource it gives the records.
+func TestREADMEResourceExample(t *testing.T) {
+	readme, err := os.ReadFile("README.md")
+	require.NoError(t, err)
+	_, after, ok := strings.Cut(string(readme), "## The service's resource")
+	require.True(t, ok)
+	_, block, ok := strings.Cut(after, "```yaml\n")
+	require.True(t, ok)
+	block, _, _ = strings.Cut(block, "```")
+	var doc map[string]any
+	require.NoError(t, yaml.Unmarshal([]byte(block), &doc))
+	sub, err := confmap.NewFromStringMap(doc).Sub("receivers::zaplog")
+	require.NoError(t, err)
+	cfg := createDefaultConfig().(*Config)
+	require.NoError(t, sub.Unmarshal(cfg))
+	require.NoError(t, confmap.Validate(cfg))
+
+	conv := (&zaplogReceiver{cfg: cfg, parser: mustParser(t, nil)}).converter(inputFile)
+	b := conv.newBatch()
+	conv.add(b, []byte(`{"level":"info","msg":"order placed"}`), "/var/log/orders/app.log")
+	assert.Equal(t, map[string]any{
+		"service.name": "orders", "service.namespace": "shop", "service.version": "1.4.2",
+		"deployment.environment.name": "production",
+	}, b.logs.ResourceLogs().At(0).Resource().Attributes().AsRaw())
 }

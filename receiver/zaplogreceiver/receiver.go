@@ -9,9 +9,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net"
 	"net/http"
+	"slices"
 	"sync"
 	"time"
 
@@ -89,10 +91,17 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*zaplo
 }
 
 func (r *zaplogReceiver) converter(input string) *converter {
+	var resource [][2]string
+	for _, k := range slices.Sorted(maps.Keys(r.cfg.Resource)) {
+		if v := r.cfg.Resource[k]; v != "" {
+			resource = append(resource, [2]string{k, v})
+		}
+	}
 	return &converter{
 		parser:      r.parser,
 		maxLogSize:  int(r.cfg.MaxLogSize),
 		serviceName: r.cfg.ServiceName,
+		resource:    resource,
 		telemetry:   r.telemetry,
 		input:       inputAttribute(input),
 	}

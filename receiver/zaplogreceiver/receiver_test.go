@@ -620,3 +620,44 @@ func TestTCPFlushesQuietConnection(t *testing.T) {
 	assert.Equal(t, "no newline yet", recs[1].Body().Str())
 	assert.Equal(t, map[string]int64{inputTCP: 2}, r.counter(t, metricLinesReceived))
 }
+
+// TestResourceAttributes reads a file with records of two services (one
+// named by the receiver's service_name, one by the records' service.name
+// field) and posts a body over HTTP: every resource carries the resource
+// option's attributes that have a value, and no other.
+func TestResourceAttributes(t *testing.T) {
+	dir := t.TempDir()
+	cfg := fileConfig(dir)
+	cfg.Resource = map[string]string{
+		"service.namespace":           "shop",
+		"deployment.environment.name": "staging",
+		"service.version":             "", // ${env:X:-} with X unset
+	}
+	cfg.HTTP = &HTTPConfig{Endpoint: "127.0.0.1:0"}
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "app.log"), []byte(
+		`{"level":"info","msg":"a","seq":0}`+"\n"+
+			`{"level":"info","msg":"b","seq":1,"service.name":"cart"}`+"\n"), 0o600))
+	sink := new(consumertest.LogsSink)
+	r := startReceiver(t, cfg, sink, nil)
+	defer r.stop(t)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 2 }, 10*time.Second, 10*time.Millisecond)
+	resp, err := http.Post("http://"+r.impl.httpAddr(), "application/x-ndjson", strings.NewReader(`{"level":"info","msg":"c","seq":2}`+"\n"))
+	require.NoError(t, err)
+	require.NoError(t, resp.Body.Close())
+	require.Equal(t, http.StatusOK, resp.StatusCode)
+
+	got := map[string]map[string]any{}
+	for _, ld := range sink.AllLogs() {
+		for i := 0; i < ld.ResourceLogs().Len(); i++ {
+			rl := ld.ResourceLogs().At(i)
+			lrs := rl.ScopeLogs().At(0).LogRecords()
+			for k := 0; k < lrs.Len(); k++ {
+				got[lrs.At(k).Body().Str()] = rl.Resource().Attributes().AsRaw()
+			}
+		}
+	}
+	want := func(service string) map[string]any {
+		return map[string]any{"service.name": service, "service.namespace": "shop", "deployment.environment.name": "staging"}
+	}
+	assert.Equal(t, map[string]map[string]any{"a": want("shop"), "b": want("cart"), "c": want("shop")}, got)
+}
