@@ -207,15 +207,15 @@ func (p *Parser) Parse(line []byte, lr plog.LogRecord) Result {
 	trimmed := bytes.TrimSpace(line)
 	var res Result
 	switch {
-	case isCrashReport(line):
+	case len(line) > 0 && line[0] != '{' && isCrashReport(line):
 		parseCrash(line, lr, false)
 		return res
 	case !utf8.Valid(trimmed):
 		res.Err = errInvalidUTF8
-	case isHeadlessDump(trimmed):
-		res.Err = errHeadlessDump
 	case len(trimmed) > 0 && trimmed[0] == '{' && p.format != FormatConsole:
 		res.ServiceName, res.Err = p.parseJSON(trimmed, lr)
+	case isHeadlessDump(trimmed):
+		res.Err = errHeadlessDump
 	case p.format == FormatJSON:
 		res.Err = errNotObject
 	default:
