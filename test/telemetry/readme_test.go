@@ -274,6 +274,12 @@ exporters:
       initial_interval: 100ms
   loki/reject:
     endpoint: %s
+    # Batches of 64 KiB: the record of 90 KB of attributes is cut before
+    # the queue (otelcol_loki_log_records_cut).
+    sending_queue:
+      batch:
+        min_size: 1024
+        max_size: 65536
   # README names the write-ahead log's lag, recorded here every second.
   prometheus_remote_write:
     endpoint: %s
