@@ -72,6 +72,11 @@ const platform = "go"
 // a Go panic in progress. https://develop.sentry.dev/sdk/data-model/event-payloads/exception/#exception-mechanism
 const mechanismPanic = "go.panic"
 
+// mechanismFatal marks an exception the process died of without a panic:
+// a runtime fatal error (concurrent map writes, stack overflow, deadlock)
+// or a log at FATAL (zap's Fatal exits).
+const mechanismFatal = "go.fatal"
+
 // Settings are the conversion options (the code-only view of Config).
 type Settings struct {
 	// Tags are attribute keys (resource, span or log record) copied into
@@ -273,6 +278,15 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 	}
 	ev.Exception = []sentry.Exception{exc}
 	setMechanisms(ev)
+	if lr.SeverityNumber() >= plog.SeverityNumberFatal && exc.Mechanism == nil {
+		// The process goes down with it (Go's crash report read by the
+		// zaplog receiver, zap's Fatal): unhandled, a crash for Sentry.
+		m := &sentry.Mechanism{Type: mechanismFatal, Handled: sentry.Pointer(false)}
+		if strings.HasPrefix(body, "panic: ") {
+			m.Type = mechanismPanic
+		}
+		ev.Exception[0].Mechanism = m
+	}
 	addTags(ev, s.Tags, res, attrs)
 	addOtelContext(ev, res, attrs)
 	ev.Fingerprint = fingerprint(service, logErrorKind(attrs, body), ev)

@@ -524,6 +524,28 @@ func TestRecoveredPanicsGroupApart(t *testing.T) {
 	}
 }
 
+// TestCrashIsUnhandled: a record at FATAL (Go's crash report, read by the
+// zaplog receiver; zap's Fatal) is an unhandled exception: go.panic for a
+// panic, go.fatal otherwise.
+func TestCrashIsUnhandled(t *testing.T) {
+	for _, tt := range []struct{ body, stack, want string }{
+		{"panic: runtime error: index out of range [5] with length 3", readStack(t, "crash_index.txt"), "go.panic"},
+		{"fatal error: stack overflow", readStack(t, "crash_overflow.txt"), "go.fatal"},
+	} {
+		ld := plog.NewLogs()
+		rl := ld.ResourceLogs().AppendEmpty()
+		newResource(rl.Resource().Attributes(), "orders")
+		lr := rl.ScopeLogs().AppendEmpty().LogRecords().AppendEmpty()
+		lr.SetSeverityNumber(plog.SeverityNumberFatal)
+		lr.Body().SetStr(tt.body)
+		lr.Attributes().PutStr("exception.stacktrace", tt.stack)
+		m := LogsToEvents(ld, testSettings())[0].Event.Exception[0].Mechanism
+		if m == nil || m.Type != tt.want || m.Handled == nil || *m.Handled {
+			t.Errorf("%s: mechanism %+v, want %s unhandled", tt.body, m, tt.want)
+		}
+	}
+}
+
 // TestOtelzapCodeStacktrace: the otelzap bridge puts zap's stack in
 // code.stacktrace when the record has no error (zap.Error) or exception
 // attribute; the event's stack comes from it, not from the one frame of

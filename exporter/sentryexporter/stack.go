@@ -157,11 +157,21 @@ func ParseGoStack(text string, rules InAppRules) []sentry.Frame {
 		frames   []sentry.Frame
 		function string // the function line waiting for its file line
 		started  bool   // a goroutine header or frame has been seen
+		system   bool   // in a "runtime stack:" block
 	)
 	for len(text) > 0 {
 		var line string
 		line, text, _ = strings.Cut(text, "\n")
 		line = strings.TrimRight(line, "\r")
+		if system {
+			// The runtime's own stack of a fatal error (stack overflow:
+			// throw, newstack, morestack) comes before the goroutine
+			// that died, whose frames say where.
+			if !strings.HasPrefix(line, "goroutine ") {
+				continue
+			}
+			system = false
+		}
 		if line == "" {
 			if started && function == "" && len(frames) > 0 {
 				// A blank line after frames ends the goroutine; the next
@@ -182,6 +192,14 @@ func ParseGoStack(text string, rules InAppRules) []sentry.Frame {
 			continue
 		}
 		switch {
+		case line == "runtime stack:":
+			system, function = true, ""
+			continue
+		case strings.HasPrefix(line, "runtime: "):
+			// The runtime's notes before a fatal error ("runtime:
+			// goroutine stack exceeds ...") are not frames.
+			function = ""
+			continue
 		case strings.HasPrefix(line, "goroutine "):
 			if started && len(frames) > 0 {
 				text = ""

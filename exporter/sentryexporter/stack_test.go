@@ -285,6 +285,19 @@ func TestInApp(t *testing.T) {
 
 // TestRuntimePanicFrame: the runtime prints runtime.gopanic as "panic"; the
 // frame is the runtime's either way.
+// TestCrashReportFrames: Go's crash reports, as the zaplog receiver
+// keeps them (exception.stacktrace): the dying goroutine's frames, not
+// the runtime's own stack a fatal error prints before it.
+func TestCrashReportFrames(t *testing.T) {
+	for name, want := range map[string]string{"crash_index.txt": "main.lookupInventory", "crash_overflow.txt": "main.recurse"} {
+		frames := ParseGoStack(readStack(t, name), InAppRules{})
+		top, ok := topInAppFrame(frames)
+		if !ok || top.Module+"."+top.Function != want {
+			t.Errorf("%s: place %s.%s, want %s (frames %+v)", name, top.Module, top.Function, want, frames[max(0, len(frames)-3):])
+		}
+	}
+}
+
 func TestRuntimePanicFrame(t *testing.T) {
 	frames := ParseGoStack("goroutine 1 [running]:\npanic({0x4b0640?, 0x581240?})\n\truntime/panic.go:860 +0x13a\nmain.f()\n\texample.com/x/main.go:3 +0x1\n", InAppRules{})
 	if len(frames) != 2 || frames[1].Module != "runtime" || frames[1].Function != "gopanic" || frames[1].InApp {
