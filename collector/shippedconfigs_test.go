@@ -78,9 +78,10 @@ func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
 			if err := yaml.Unmarshal(raw, &cfg); err != nil {
 				t.Fatal(err)
 			}
-			// An overlay (remote-write.yaml) adds to another file, which
-			// carries the extensions and listeners.
-			overlay := cfg.Extensions == nil && len(cfg.Service.Extensions) == 0
+			// An overlay (remote-write.yaml, storage.yaml) adds to another
+			// file, which carries the listeners, the guard and the health
+			// check.
+			overlay := cfg.Receivers == nil
 			if !overlay {
 				checkGuard(t, cfg)
 			}
