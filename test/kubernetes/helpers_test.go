@@ -45,6 +45,7 @@ func cases() []valuesCase {
 		{name: "default", sample: true},
 		{name: "fleet", files: []string{filepath.Join(chartDir, "values-fleet.yaml")}, fleet: true, sample: true},
 		{name: "single-full", files: []string{filepath.Join("testdata", "values", "single-full.yaml")}},
+		{name: "fleet-full", files: []string{filepath.Join(chartDir, "values-fleet.yaml"), filepath.Join("testdata", "values", "fleet-full.yaml")}, fleet: true},
 		{name: "fleet-dns-external-redis", files: []string{filepath.Join(chartDir, "values-fleet.yaml"), filepath.Join("testdata", "values", "fleet-dns-external-redis.yaml")}, fleet: true},
 		{name: "plain-manifests", files: []string{filepath.Join(root, "deploy", "kubernetes", "values.yaml")}},
 	}

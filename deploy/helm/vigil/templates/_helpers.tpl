@@ -100,28 +100,54 @@ the number is in the manifest.
 {{- end }}
 
 {{/*
-The shipped configuration a component runs (files/config/, copies of
-collector/config/ kept equal by test/kubernetes): "gateway", or the
-evaluator's and the single node's config.base. Evaluators run
-evaluator.yaml once the repository ships one; until then config.base,
-which is an evaluator already (OTLP in, connectors, router, exporters)
-with its state on its own volume.
+The shipped configuration files a component runs, in --config order, as a
+JSON list of names in files/config/ (copies of collector/config/ kept
+equal by test/kubernetes). The first is the component's base.yaml, the
+others are overlays merged over it under their own names:
+- gateways: gateway.yaml;
+- the single node: config.base (default.yaml or full.yaml);
+- evaluators: evaluator.yaml (state in Redis), and with config.base full
+  the overlays that make them store what full.yaml stores: storage.yaml
+  (ClickHouse, Loki, Sentry, queued on the evaluator's volume) and
+  remote-write.yaml (PROMETHEUS_REMOTE_WRITE_URL from
+  backends.prometheusRemoteWriteURL, which full.yaml always writes to as
+  well). The two set different pipelines' exporter lists, so their order
+  does not matter.
+Pass (list $ component).
 */}}
-{{- define "vigil.baseFile" -}}
+{{- define "vigil.configFiles" -}}
 {{- $root := index . 0 }}
 {{- $component := index . 1 }}
+{{- $files := list (printf "%s.yaml" $root.Values.config.base) }}
 {{- if eq $component "gateway" }}
-{{- "files/config/gateway.yaml" }}
-{{- else if and (eq $component "evaluator") ($root.Files.Get "files/config/evaluator.yaml") }}
-{{- "files/config/evaluator.yaml" }}
-{{- else }}
-{{- printf "files/config/%s.yaml" $root.Values.config.base }}
+{{- $files = list "gateway.yaml" }}
+{{- else if eq $component "evaluator" }}
+{{- $files = list "evaluator.yaml" }}
+{{- if eq $root.Values.config.base "full" }}
+{{- $files = concat $files (list "storage.yaml" "remote-write.yaml") }}
 {{- end }}
+{{- end }}
+{{- toJson $files }}
+{{- end }}
+
+{{/*
+The shipped configuration of a component as the collector merges its
+files (maps merge, a later file's list replaces an earlier one's), for
+the chart's changes to read. Pass (list $ component).
+*/}}
+{{- define "vigil.shippedConfig" -}}
+{{- $root := index . 0 }}
+{{- $merged := dict }}
+{{- range include "vigil.configFiles" . | fromJsonArray }}
+{{- $merged = mergeOverwrite $merged ($root.Files.Get (printf "files/config/%s" .) | fromYaml) }}
+{{- end }}
+{{- toYaml $merged }}
 {{- end }}
 
 {{/*
 The chart's changes to the shipped configuration of a component, merged
-over it (--config base.yaml --config kubernetes.yaml): memory_limiter from
+over it (--config base.yaml [--config overlay.yaml ...] --config
+kubernetes.yaml): memory_limiter from
 the memory limit, the console's auth, the routing file and its receivers,
 the gateways' resolver. Pass (list $ component resources).
 */}}
@@ -129,7 +155,7 @@ the gateways' resolver. Pass (list $ component resources).
 {{- $root := index . 0 }}
 {{- $component := index . 1 }}
 {{- $resources := index . 2 }}
-{{- $base := $root.Files.Get (include "vigil.baseFile" (list $root $component)) | fromYaml }}
+{{- $base := include "vigil.shippedConfig" (list $root $component) | fromYaml }}
 {{- $overlay := dict }}
 {{- $extensions := list }}
 {{- range $base.service.extensions }}{{ $extensions = append $extensions . }}{{ end }}
@@ -387,6 +413,9 @@ containers:
     imagePullPolicy: {{ $root.Values.image.pullPolicy }}
     args:
       - --config=/etc/vigil/config/base.yaml
+      {{- range rest (include "vigil.configFiles" (list $root $component) | fromJsonArray) }}
+      - --config=/etc/vigil/config/{{ . }}
+      {{- end }}
       - --config=/etc/vigil/config/kubernetes.yaml
       {{- if $root.Values.config.extra }}
       - --config=/etc/vigil/config/extra.yaml
