@@ -24,6 +24,9 @@ func TestShippedConfigsValidate(t *testing.T) {
 		{"evaluator without a store", []string{"evaluator.yaml"}, nil, "redis_storage: endpoint: required"},
 		{"evaluator with remote write", []string{"evaluator.yaml", "remote-write.yaml"},
 			[]string{"VIGIL_STORE_ENDPOINT=127.0.0.1:6379", "PROMETHEUS_REMOTE_WRITE_URL=http://127.0.0.1:9009/api/v1/push"}, ""},
+		{"evaluator with storage", []string{"evaluator.yaml", "storage.yaml"}, []string{"VIGIL_STORE_ENDPOINT=127.0.0.1:6379"}, ""},
+		{"evaluator with storage and remote write", []string{"evaluator.yaml", "storage.yaml", "remote-write.yaml"},
+			[]string{"VIGIL_STORE_ENDPOINT=127.0.0.1:6379", "PROMETHEUS_REMOTE_WRITE_URL=http://127.0.0.1:9009/api/v1/push"}, ""},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -10,7 +10,11 @@
 // (k8s_test.go). Besides the scenarios: the anomaly detectors'
 // baselines move with a service, silences set on one evaluator's
 // console apply on all of them (amtool), and every console lists the
-// alerts of the whole fleet. Intervals are shortened with --set so each scenario takes well
+// alerts of the whole fleet; with collector/config/storage.yaml, the
+// evaluators store logs in a real Loki exactly once and errors in the
+// Sentry fake while ClickHouse is unreachable, and what one queued goes
+// out from it after a handover and its restart (storage_test.go).
+// Intervals are shortened with --set so each scenario takes well
 // under a minute of traffic; the tests of this package run one after
 // another (no t.Parallel), so no two fleets compete for the CPU.
 package fleet

@@ -106,6 +106,14 @@ func (f *fleet) startEvaluator() *vigiltest.Instance {
 // environment.
 func (f *fleet) startEvaluatorEnv(extra map[string]string) *vigiltest.Instance {
 	f.t.Helper()
+	return f.startEvaluatorOn(extra, "")
+}
+
+// startEvaluatorOn is startEvaluatorEnv on the storage folder of an
+// evaluator that ran before (a fresh one when empty), as a StatefulSet's
+// evaluator starts again on its volume.
+func (f *fleet) startEvaluatorOn(extra map[string]string, storageDir string) *vigiltest.Instance {
+	f.t.Helper()
 	env := pagingtest.PagerDutyEnv(f.fake)
 	env["VIGIL_STORE_ENDPOINT"] = f.store
 	env["VIGIL_SLO_DIR"] = f.specs
@@ -125,7 +133,8 @@ func (f *fleet) startEvaluatorEnv(extra map[string]string) *vigiltest.Instance {
 			"--set=extensions::redis_storage::ownership::handover_quiet=1s",
 			"--set=extensions::redis_storage::prefix=" + f.prefix(),
 		}, f.extraArgs...),
-		Env: env,
+		Env:        env,
+		StorageDir: storageDir,
 	})
 	f.evaluators = append(f.evaluators, inst)
 	return inst
