@@ -207,3 +207,32 @@ func sortedKeys(m map[string]bool) []string {
 	sort.Strings(keys)
 	return keys
 }
+
+// TestQueuesHaveTheirStorage reads the configuration every workload of
+// every case runs (`vigil print-config`): each exporter's persistent
+// queue names a storage extension the configuration enables. `vigil
+// validate` does not check it; the collector refuses to start without it
+// ("no storage client extension found"), as an evaluator on evaluator.yaml
+// did with a receiver of alerting.receivers, whose exporter the chart
+// queued on file_storage.
+func TestQueuesHaveTheirStorage(t *testing.T) {
+	bin := vigiltest.Binary(t)
+	for _, c := range cases() {
+		t.Run(c.name, func(t *testing.T) {
+			objs := decodeObjects(t, renderCase(t, c))
+			for _, o := range objs {
+				if podSpec(o) == nil || o.kind() == "StatefulSet" && strings.HasSuffix(o.name(), "-redis") {
+					continue
+				}
+				cfg := printConfig(t, bin, objs, o)
+				enabled := list(get(cfg, "service", "extensions"))
+				for id, e := range exportersMap(cfg) {
+					storage := get(e, "sending_queue", "storage")
+					if storage != nil && !slices.Contains(enabled, storage) {
+						t.Errorf("%s: exporter %s queues on %v, which service::extensions %v does not enable", o, id, storage, enabled)
+					}
+				}
+			}
+		})
+	}
+}

@@ -176,6 +176,11 @@ the gateways' resolver. Pass (list $ component resources).
 {{- end }}
 {{- if $root.Values.alerting.receivers }}
 {{- $receivers := dict "default" (get $connectors.alertrouter "receivers").default }}
+{{- /* Each receiver's exporter queues as the shipped pagerduty exporter
+does: on disk on the single node, waiting for PagerDuty's answer on an
+evaluator, which has no file_storage without config.base full
+(evaluator.yaml says why). */}}
+{{- $queue := get (get ($base.exporters | default dict) "pagerduty" | default dict) "sending_queue" | default (dict "storage" "file_storage") }}
 {{- range $root.Values.alerting.receivers }}
 {{- if eq . "default" }}
 {{- fail "alerting.receivers: \"default\" is the built-in receiver (routing key: the Secret's pagerduty-routing-key); list only the routing file's other receivers" }}
@@ -186,7 +191,7 @@ the gateways' resolver. Pass (list $ component resources).
 {{- $_ := set $exporters $id (dict
       "routing_key" (printf "${env:PAGERDUTY_ROUTING_KEY_%s:-}" (include "vigil.envSuffix" .))
       "endpoint" "${env:PAGERDUTY_URL:-https://events.pagerduty.com/v2/enqueue}"
-      "sending_queue" (dict "storage" "file_storage")) }}
+      "sending_queue" $queue) }}
 {{- $_ := set $pipelines $pipeline (dict "receivers" (list "alertrouter") "exporters" (list $id)) }}
 {{- end }}
 {{- $_ := set $router "receivers" $receivers }}
