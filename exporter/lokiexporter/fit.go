@@ -30,6 +30,10 @@ type fitter struct {
 	value  int
 	marker string
 	sizer  plog.ProtoMarshaler
+	// labels are the attributes streams are labelled by (records' and
+	// resources'): never cut to the marker or removed, or the record
+	// would land in another stream.
+	labels map[string]bool
 }
 
 // newFitter returns nil where no batch size limits a record: no batching,
@@ -44,7 +48,11 @@ func newFitter(c *Config) *fitter {
 		return nil
 	}
 	limit := int(b.MaxSize) / 2
-	return &fitter{limit: limit, header: limit / 4, value: min(c.MaxLineSize, limit/4), marker: c.TruncationMarker}
+	labels := map[string]bool{attrServiceName: true, attrServiceNamespace: true, attrDeploymentEnvironment: true, attrDeploymentEnvironmentName: true}
+	for _, k := range append(slices.Clone(c.Labels.Attributes), c.Labels.ResourceAttributes...) {
+		labels[k] = true
+	}
+	return &fitter{limit: limit, header: limit / 4, value: min(c.MaxLineSize, limit/4), marker: c.TruncationMarker, labels: labels}
 }
 
 // fit returns ld, or a copy with its oversized records, resources and
@@ -128,8 +136,8 @@ const maxTextField = 1024
 // enough: each value to a quarter of limit (and max_line_size) at most;
 // then the largest values, one after the other, to the marker (never a
 // value already shorter than it); then the last attributes are removed.
-// The smaller values (names, levels, IDs, what labels are made of) are
-// the last cut.
+// The smaller values (names, levels, IDs) are the last cut, and the
+// attributes streams are labelled by never.
 func (f *fitter) fitMap(m pcommon.Map, limit int, size func() int) {
 	value := min(f.value, limit/4)
 	for _, v := range m.All() {
@@ -152,6 +160,9 @@ func (f *fitter) fitMap(m pcommon.Map, limit int, size func() int) {
 		if over <= 0 || e.size <= len(f.marker) {
 			break
 		}
+		if f.labels[e.key] {
+			continue
+		}
 		v, _ := m.Get(e.key)
 		f.fitValue(v, 0)
 		over -= e.size - valueSize(v)
@@ -161,19 +172,22 @@ func (f *fitter) fitMap(m pcommon.Map, limit int, size func() int) {
 	}
 	// Many small attributes (tens of thousands of keys): the last go,
 	// each costing its key, its value and its framing.
-	sizes := make([]int, 0, m.Len())
+	// Labels stay.
+	entries = entries[:0]
 	for k, v := range m.All() {
-		sizes = append(sizes, len(k)+valueSize(v)+entryFraming)
+		entries = append(entries, entry{k, len(k) + valueSize(v) + entryFraming})
 	}
-	keep := len(sizes)
-	for keep > 0 && over > 0 {
-		keep--
-		over -= sizes[keep]
+	from := len(entries)
+	for from > 0 && over > 0 {
+		from--
+		if !f.labels[entries[from].key] {
+			over -= entries[from].size
+		}
 	}
 	i := 0
-	m.RemoveIf(func(string, pcommon.Value) bool {
+	m.RemoveIf(func(k string, _ pcommon.Value) bool {
 		i++
-		return i > keep
+		return i > from && !f.labels[k]
 	})
 }
 

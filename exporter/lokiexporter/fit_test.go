@@ -90,17 +90,24 @@ func TestFitKeepsWhatFits(t *testing.T) {
 		t.Errorf("large values: svc %q, %d large values kept, record %d bytes (limit %d)", svc.Str(), kept, sizer.LogRecordSize(record0(got)), f.limit)
 	}
 
-	small := map[string]any{}
+	// Map order is random, so where the label attribute lies among the
+	// others too: it must stay wherever it is.
+	small := map[string]any{"svc": "orders"}
 	for i := range 110_000 {
 		small[fmt.Sprintf("request.body.items.%06d.name", i)] = "abcdefghij"
 	}
-	got, _ = f.fit(newLogs(t, record{body: "x", attrs: small, ts: t0}))
+	cfg := createDefaultConfig().(*Config)
+	cfg.Labels.Attributes = []string{"svc"}
+	got, _ = newFitter(cfg).fit(newLogs(t, record{body: "x", attrs: small, ts: t0}))
 	lr := record0(got)
+	if v, ok := lr.Attributes().Get("svc"); !ok || v.Str() != "orders" {
+		t.Errorf("the label attribute was removed or changed: %v %v", v, ok)
+	}
 	if n := lr.Attributes().Len(); sizer.LogRecordSize(lr) > f.limit || n == 0 || n == len(small) {
 		t.Errorf("110,000 small attributes: %d kept, record %d bytes (limit %d)", n, sizer.LogRecordSize(lr), f.limit)
 	}
-	for _, v := range lr.Attributes().All() {
-		if v.Str() != "abcdefghij" {
+	for k, v := range lr.Attributes().All() {
+		if k != "svc" && v.Str() != "abcdefghij" {
 			t.Fatalf("a small value was changed to %q", v.Str())
 		}
 	}
