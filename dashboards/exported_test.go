@@ -385,10 +385,7 @@ func checkSelectorLabels(t *testing.T, required map[string]bool, exported map[st
 // returns host:port.
 func stallingListener(t *testing.T) string {
 	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(vigiltest.FreePort(t)))
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln := vigiltest.FreeListener(t)
 	var mu sync.Mutex
 	var conns []net.Conn
 	done := make(chan struct{})

@@ -231,8 +231,20 @@ var pickPort = FreePort
 
 // FreePort returns a TCP port on 127.0.0.1 that was free a moment ago:
 // one the kernel picks, or, when VIGIL_TEST_PORTS is set ("30000-30999"),
-// one of that range, for machines where tests may only listen there.
+// one of that range, for machines where tests may only listen there. It
+// is for ports another process must listen on (vigil, Prometheus, ...);
+// a listener of the test process itself comes from FreeListener, which
+// keeps the port instead of freeing it for anyone to take.
 func FreePort(t testing.TB) int {
+	t.Helper()
+	l := FreeListener(t)
+	defer l.Close()
+	return l.Addr().(*net.TCPAddr).Port
+}
+
+// FreeListener listens on a port FreePort would choose and returns the
+// listener, closed when the test ends (closing it earlier is fine).
+func FreeListener(t testing.TB) net.Listener {
 	t.Helper()
 	if r := os.Getenv("VIGIL_TEST_PORTS"); r != "" {
 		lo, hi, err := portRange(r)
@@ -242,10 +254,9 @@ func FreePort(t testing.TB) int {
 		// Random order, so concurrent test processes rarely try the same
 		// port first.
 		for _, i := range rand.Perm(hi - lo + 1) {
-			l, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(lo+i))
-			if err == nil {
-				l.Close()
-				return lo + i
+			if l, err := net.Listen("tcp", addr(lo+i)); err == nil {
+				t.Cleanup(func() { _ = l.Close() })
+				return l
 			}
 		}
 		t.Fatalf("free port: none free in VIGIL_TEST_PORTS=%s", r)
@@ -254,21 +265,17 @@ func FreePort(t testing.TB) int {
 	if err != nil {
 		t.Fatalf("free port: %v", err)
 	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port
+	t.Cleanup(func() { _ = l.Close() })
+	return l
 }
 
-// NewServer is httptest.NewServer on a port of FreePort's choosing, closed
-// when the test ends.
+// NewServer is httptest.NewServer on a listener of FreeListener's,
+// closed when the test ends.
 func NewServer(t testing.TB, h http.Handler) *httptest.Server {
 	t.Helper()
 	srv := httptest.NewUnstartedServer(h)
-	l, err := net.Listen("tcp", addr(FreePort(t)))
-	if err != nil {
-		t.Fatalf("listening for a test server: %v", err)
-	}
 	srv.Listener.Close()
-	srv.Listener = l
+	srv.Listener = FreeListener(t)
 	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv

@@ -1,7 +1,9 @@
 package vigiltest
 
 import (
+	"fmt"
 	"net"
+	"net/http"
 	"strings"
 	"testing"
 )
@@ -53,5 +55,30 @@ func TestFreePortInRange(t *testing.T) {
 		if _, _, err := portRange(bad); err == nil {
 			t.Errorf("portRange(%q) accepted", bad)
 		}
+	}
+}
+
+// TestNewServerListensOnTheProbedPort: with VIGIL_TEST_PORTS set, the
+// server listens on the port of that range it probed, without freeing it
+// in between (another process could take it): here the range has one port.
+func TestNewServerListensOnTheProbedPort(t *testing.T) {
+	probe, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	port := probe.Addr().(*net.TCPAddr).Port
+	probe.Close()
+	t.Setenv("VIGIL_TEST_PORTS", fmt.Sprintf("%d-%d", port, port))
+	srv := NewServer(t, http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) { w.WriteHeader(http.StatusTeapot) }))
+	if want := fmt.Sprintf("http://127.0.0.1:%d", port); srv.URL != want {
+		t.Fatalf("server at %s, want %s", srv.URL, want)
+	}
+	resp, err := http.Get(srv.URL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusTeapot {
+		t.Fatalf("status %d", resp.StatusCode)
 	}
 }
