@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"os/exec"
 	"sort"
 	"strings"
 	"testing"
@@ -147,6 +148,28 @@ func TestFeatureGatesExist(t *testing.T) {
 		})
 		if !found {
 			t.Errorf("feature gate %s is not registered or not enabled", g.id)
+		}
+	}
+}
+
+// TestMainEnablesFeatureGates runs main as the binary does, in a child
+// process (this test binary again): `vigil featuregate ID` must say every
+// gate of featureGates is enabled, before any --feature-gates flag.
+func TestMainEnablesFeatureGates(t *testing.T) {
+	if args := os.Getenv("VIGIL_TEST_RUN_MAIN"); args != "" {
+		os.Args = append([]string{"vigil"}, strings.Fields(args)...)
+		main()
+		os.Exit(0)
+	}
+	for _, g := range featureGates {
+		cmd := exec.Command(os.Args[0], "-test.run=^TestMainEnablesFeatureGates$")
+		cmd.Env = append(os.Environ(), "VIGIL_TEST_RUN_MAIN=featuregate "+g.id)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("vigil featuregate %s: %v\n%s", g.id, err, out)
+		}
+		if !strings.Contains(string(out), "Enabled: true") {
+			t.Errorf("vigil featuregate %s:\n%s", g.id, out)
 		}
 	}
 }

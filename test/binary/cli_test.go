@@ -41,6 +41,9 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		env      []string
 	}{
 		{"components", []string{"components"}, 0, "module: go.opentelemetry.io/collector/receiver/otlpreceiver v0.159.0", nil},
+		// Feature gates Vigil turns on (collector/featuregates.go).
+		{"feature gate: health check from component status", []string{"featuregate", "extension.healthcheck.useComponentStatus"}, 0, "Enabled: true", nil},
+		{"feature gate: remote write retries 429", []string{"featuregate", "exporter.prometheusremotewritexporter.RetryOn429"}, 0, "Enabled: true", nil},
 		{"validate the embedded default", []string{"validate"}, 0, "", nil},
 		{"validate with --set over the default", []string{"validate", "--set=processors::batch::timeout=2s"}, 0, "", nil},
 		{"validate full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 0, "", nil},
