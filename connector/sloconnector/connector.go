@@ -445,7 +445,7 @@ func (c *sloConnector) loop() {
 		case at := <-redTick:
 			c.emitRED(context.Background(), at)
 		case <-c.wake:
-			if now := time.Now(); now.Sub(lastEval) >= max(minEarlyGap, 10*evalCost) {
+			if now := time.Now(); evaluateEarly(now, next, lastEval, evalCost) {
 				evaluateAt(now)
 			}
 		case reply := <-c.reload:
@@ -491,6 +491,18 @@ func (c *sloConnector) emitRED(ctx context.Context, at time.Time) {
 
 // minEarlyGap is the least time between an evaluation and an early one.
 const minEarlyGap = time.Second
+
+// evaluateEarly reports whether a wake at now evaluates at now, before the
+// tick at next: when the last evaluation (begun at lastEval, lasting
+// evalCost) is far enough behind, and never once the tick is due. The loop
+// may find the wake and a due tick ready together (it was busy emitting
+// RED metrics, say) and picks either; an evaluation at now would then be
+// followed by the tick's at next, earlier, and every SLO series would go
+// back in time: Prometheus refuses the request of an older sample (400),
+// and the remote write exporter never gets past it.
+func evaluateEarly(now, next, lastEval time.Time, evalCost time.Duration) bool {
+	return now.Before(next) && now.Sub(lastEval) >= max(minEarlyGap, 10*evalCost)
+}
 
 func (c *sloConnector) reloadCheckInterval() time.Duration {
 	switch ri := c.cfg.ReloadCheckInterval; {

@@ -651,3 +651,29 @@ func TestInvalidSpecChangeIsLogged(t *testing.T) {
 	_, ok := h.c.rules.Load().spanRuleByID["checkout/availability"]
 	assert.True(t, ok, "the current SLOs stay")
 }
+
+// TestEvaluateEarly: a wake evaluates early only when the last evaluation
+// is far enough behind and the tick is not yet due; once it is due, the
+// tick evaluates (at its own time, which an evaluation at now would have
+// passed: the series would go back in time).
+func TestEvaluateEarly(t *testing.T) {
+	tick := time.Date(2026, 1, 1, 12, 0, 10, 0, time.UTC)
+	for _, tt := range []struct {
+		name     string
+		now      time.Time
+		lastEval time.Time
+		evalCost time.Duration
+		want     bool
+	}{
+		{"between ticks, last evaluation a tick ago", tick.Add(-5 * time.Second), tick.Add(-10 * time.Second), time.Millisecond, true},
+		{"within minEarlyGap of the last evaluation", tick.Add(-5 * time.Second), tick.Add(-5*time.Second - 500*time.Millisecond), time.Millisecond, false},
+		{"within ten evaluation costs of the last", tick.Add(-5 * time.Second), tick.Add(-7 * time.Second), 300 * time.Millisecond, false},
+		{"just before the tick", tick.Add(-time.Millisecond), tick.Add(-10 * time.Second), time.Millisecond, true},
+		{"the tick due", tick, tick.Add(-10 * time.Second), time.Millisecond, false},
+		{"the tick overdue (the loop was busy)", tick.Add(20 * time.Millisecond), tick.Add(-10 * time.Second), time.Millisecond, false},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			assert.Equal(t, tt.want, evaluateEarly(tt.now, tick, tt.lastEval, tt.evalCost))
+		})
+	}
+}
