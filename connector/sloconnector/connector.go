@@ -84,9 +84,11 @@ type sloConnector struct {
 	// events is owned by the evaluation goroutine once it runs.
 	events *alertEvents
 	// shown are the statuses whose series the last evaluation emitted,
-	// for ending those the next one no longer has (see endSeries). Owned
-	// by the evaluation.
-	shown []tracker.Status
+	// for ending those the next one no longer has (see endSeries), and
+	// shownAt that evaluation's time. Owned by the evaluation (and, in a
+	// fleet, guarded by fleetState.mu: Released ends a service's series).
+	shown   []tracker.Status
+	shownAt time.Time
 	// red computes the RED metrics; nil when they are off.
 	red *redAccounting
 

@@ -1,6 +1,7 @@
 package sloconnector
 
 import (
+	"context"
 	"maps"
 	"math"
 	"slices"
@@ -9,6 +10,7 @@ import (
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/conventions"
@@ -100,7 +102,7 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 // series.
 func (c *sloConnector) endSeries(md pmetric.Metrics, statuses []tracker.Status, at time.Time) {
 	shown := c.shown
-	c.shown = statuses
+	c.shown, c.shownAt = statuses, at
 	if sameSeries(shown, statuses) {
 		return
 	}
@@ -151,6 +153,44 @@ func (c *sloConnector) endSeries(md pmetric.Metrics, statuses []tracker.Status, 
 		return !keptNames[name] || !kept[seriesIdentity(name, attrs)]
 	}, pcommon.NewTimestampFromTime(at))
 	ended.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+}
+
+// endService ends at once the series the last evaluation emitted for
+// service, which this evaluator of a fleet has just given up (Released),
+// rather than at its next evaluation: that falls on the tick at which the
+// service's next owner, whose evaluations tick at the same instants, may
+// write the same series (no label tells evaluators apart), and a marker
+// and a value at one time are refused by Prometheus and Mimir (duplicate
+// sample for timestamp, 400), which blocks the remote write exporter of
+// whichever came second for good. Ended at the release, they end before
+// the next owner can have written them (it claims the service once the
+// lease is free). The caller holds fleetState.mu.
+func (c *sloConnector) endService(ctx context.Context, service string) {
+	var gone, kept []tracker.Status
+	for i := range c.shown {
+		if c.shown[i].SLO.Service == service {
+			gone = append(gone, c.shown[i])
+		} else {
+			kept = append(kept, c.shown[i])
+		}
+	}
+	if len(gone) == 0 {
+		return
+	}
+	c.shown = kept
+	if c.metricsOut == nil {
+		return
+	}
+	// After the last evaluation's points, never at their time.
+	at := c.now()
+	if !at.After(c.shownAt) {
+		at = c.shownAt.Add(time.Millisecond)
+	}
+	ended := staleness.Markers(buildMetrics(gone, c.started, at), nil, pcommon.NewTimestampFromTime(at))
+	if err := c.metricsOut.ConsumeMetrics(ctx, ended); err != nil {
+		c.logger.Warn("Ending the SLO series of a service given up failed; the exporter drops them at its metric_expiration",
+			zap.String("service", service), zap.Error(err))
+	}
 }
 
 // sameSeries reports whether two evaluations' statuses are of the same

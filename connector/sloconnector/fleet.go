@@ -227,4 +227,5 @@ func (f *fleetState) Released(ctx context.Context, service string, handover bool
 			delete(f.c.events.firing, fp)
 		}
 	}
+	f.c.endService(ctx, service)
 }

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/collector/pdata/ptrace"
 
@@ -204,9 +205,12 @@ func TestFleetCheckpointAtTransition(t *testing.T) {
 }
 
 // TestFleetReleaseEndsTheServiceSeries: an evaluator that gives a service
-// up ends its SLO series at its next evaluation, so that they do not
-// stand beside the new owner's until the exporter's metric_expiration (a
-// sum over the evaluators would count the service twice).
+// up ends its SLO series, so that they do not stand beside the new
+// owner's until the exporter's metric_expiration (a sum over the
+// evaluators would count the service twice). It ends them at once, after
+// its last points: at its next evaluation, on the tick at which the new
+// owner may already write the same series, the marker and the new owner's
+// value would share a time, which remote write receivers refuse.
 func TestFleetReleaseEndsTheServiceSeries(t *testing.T) {
 	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
 	store := ownershiptest.NewStore()
@@ -223,7 +227,27 @@ func TestFleetReleaseEndsTheServiceSeries(t *testing.T) {
 	require.Len(t, shown, 2+1+len(lastPoints(mds, conventions.MetricSLOBurnRate))+1+1, "events, objective, burn rates, budget, alert")
 	assert.Empty(t, endedSeries(mds))
 
+	before := time.Now()
 	am.Release(ctx, "checkout", true)
-	require.Eventually(t, func() bool { return len(endedSeries(a.mSink.AllMetrics())) > 0 }, 5*time.Second, 10*time.Millisecond)
+	after := time.Now()
+	mds = a.mSink.AllMetrics()
+	assert.Equal(t, shown, endedSeries(mds), "ended by the release itself")
+	var last, ended pcommon.Timestamp
+	for _, md := range mds {
+		eachPoint(md, func(_ string, dp pmetric.NumberDataPoint) {
+			if dp.Flags().NoRecordedValue() {
+				ended = dp.Timestamp()
+			} else {
+				last = max(last, dp.Timestamp())
+			}
+		})
+	}
+	assert.Greater(t, ended, last, "the markers follow the last points")
+	assert.GreaterOrEqual(t, ended.AsTime(), before.Truncate(time.Millisecond))
+	assert.LessOrEqual(t, ended.AsTime(), after.Add(time.Millisecond))
+
+	// Not ended again by the next evaluation.
+	n := len(a.mSink.AllMetrics())
+	require.Eventually(t, func() bool { return len(a.mSink.AllMetrics()) > n+1 }, 5*time.Second, 10*time.Millisecond)
 	assert.Equal(t, shown, endedSeries(a.mSink.AllMetrics()))
 }
