@@ -36,8 +36,10 @@ type core struct {
 
 	// sendMu orders what goes to metricsOut: the markers that end a
 	// released service's series go after any interval's output that still
-	// had them (see Released). Taken before mu, never with it held.
+	// had them (see Released), and at a later time (sentAt, the time of the
+	// last interval's output). Taken before mu, never with it held.
 	sendMu sync.Mutex
+	sentAt time.Time
 
 	mu sync.Mutex
 	// deltas holds the last point of every cumulative input stream:
@@ -199,13 +201,20 @@ func (c *core) loop() {
 		defer t.Stop()
 		checkpoints = t.C
 	}
+	var last time.Time // the last interval closed
 	for {
 		select {
 		case <-c.stop:
 			return
 		case <-boundary.C:
-			now := c.now()
-			c.flushAndSend(context.Background(), now.Truncate(c.cfg.Interval))
+			// An interval is closed once: a timer that fires before the
+			// wall clock reaches the boundary (the clock was set back)
+			// would close the last one again, its gauges written twice at
+			// one time with different values, which Prometheus refuses.
+			if t := c.now().Truncate(c.cfg.Interval); t.After(last) {
+				c.flushAndSend(context.Background(), t)
+				last = t
+			}
 			boundary.Reset(time.Until(c.nextBoundary(c.now())))
 		case <-checkpoints:
 			if err := c.checkpoint(context.Background()); err != nil {

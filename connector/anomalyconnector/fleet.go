@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"sync"
+	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -246,8 +247,15 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 	if c.metricsOut != nil && len(list) > 0 {
 		// After an interval's output that may still have the series:
 		// flushAndSend holds sendMu from computing it to sending it.
+		// Later than that output too: a marker at the time of a value of
+		// its series is refused by Prometheus (duplicate sample for
+		// timestamp).
 		c.sendMu.Lock()
-		if err := c.metricsOut.ConsumeMetrics(ctx, endSeries(list, pcommon.NewTimestampFromTime(c.now()))); err != nil {
+		at := c.now()
+		if !at.After(c.sentAt) {
+			at = c.sentAt.Add(time.Millisecond)
+		}
+		if err := c.metricsOut.ConsumeMetrics(ctx, endSeries(list, pcommon.NewTimestampFromTime(at))); err != nil {
 			c.logger.Warn("Ending the anomaly series of a service handed over failed; the exporter drops them at its metric_expiration",
 				zap.String("service", service), zap.Error(err))
 		}

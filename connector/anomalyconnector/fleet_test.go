@@ -419,15 +419,16 @@ func TestReleaseEndsAfterTheOutputInFlight(t *testing.T) {
 
 	mds := a.h.metrics.AllMetrics()
 	lastValues, markers := -1, -1
+	var valuesAt, markersAt pcommon.Timestamp
 	for i, md := range mds {
 		for _, rm := range md.ResourceMetrics().All() {
 			for _, sm := range rm.ScopeMetrics().All() {
 				for _, m := range sm.Metrics().All() {
 					for _, dp := range m.Gauge().DataPoints().All() {
 						if dp.Flags().NoRecordedValue() {
-							markers = i
+							markers, markersAt = i, dp.Timestamp()
 						} else {
-							lastValues = i
+							lastValues, valuesAt = i, max(valuesAt, dp.Timestamp())
 						}
 					}
 				}
@@ -436,5 +437,11 @@ func TestReleaseEndsAfterTheOutputInFlight(t *testing.T) {
 	}
 	if lastValues < 0 || markers <= lastValues {
 		t.Errorf("the markers (batch %d) do not follow the last values (batch %d)", markers, lastValues)
+	}
+	// The clock has not moved since the output: the markers still go
+	// after it in time, or a receiver refuses them (a marker and a value
+	// of one series at one time).
+	if markersAt <= valuesAt {
+		t.Errorf("the markers are at %s, the last values at %s", markersAt, valuesAt)
 	}
 }

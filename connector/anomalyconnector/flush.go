@@ -98,6 +98,9 @@ func (c *core) flushAndSend(ctx context.Context, t time.Time) {
 		if err := c.metricsOut.ConsumeMetrics(ctx, out.metrics); err != nil {
 			c.logger.Warn("Sending anomaly metrics failed", zap.Error(err))
 		}
+		if t.After(c.sentAt) {
+			c.sentAt = t
+		}
 	}
 	c.sendMu.Unlock()
 	if c.logsOut != nil && out.records.Len() > 0 {
