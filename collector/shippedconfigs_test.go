@@ -53,7 +53,8 @@ var storageExporters = []string{"clickhouse", "loki", "sentry"}
 // states: every OTLP listener behind the otlp_guard middleware; no batch
 // processor (it holds acknowledged records in memory: the exporters batch
 // in their queues); remote write through its write-ahead log, one
-// request at a time in order, waiting out any outage; storage
+// request at a time in order, waiting out any outage, without the
+// target_info series (two writers); storage
 // exporters queued on disk, retrying without a time limit, never
 // blocking; the health check in component-status form, answering 200
 // while an exporter is degraded.
@@ -108,6 +109,9 @@ func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
 					}
 					if v, _ := get(e, "retry_on_failure", "max_elapsed_time"); v != 0 {
 						t.Errorf("%s: retry_on_failure::max_elapsed_time must be 0: a request given up after an outage is sent again after later ones, out of order", id)
+					}
+					if v, _ := get(e, "target_info", "enabled"); v != false {
+						t.Errorf("%s: target_info::enabled must be false: a service's own metrics and the RED metrics of its spans write its target_info series at different times, out of order", id)
 					}
 				case slices.Contains(storageExporters, typ):
 					if v, _ := get(e, "sending_queue", "storage"); v == nil {
