@@ -167,3 +167,50 @@ func checkGuard(t *testing.T, cfg shippedConfig) {
 		}
 	}
 }
+
+// TestShippedLoadBalancingRoutesEverySignalByService: every load_balancing
+// exporter in collector/config and the Helm chart's copies routes by
+// routing_key: attributes on service.name alone, which contrib's exporter
+// hashes to the same key ("service.name=<name>|") for spans, logs and
+// metrics. routing_key: service hashes "<name>" for logs and metrics but
+// "service.name=<name>|" for spans, so a service's signals would reach
+// different evaluators, and an SLO on its metrics would be accounted
+// where its lease is not (test/fleet,
+// TestFleetRoutesEverySignalOfAServiceToOneEvaluator).
+func TestShippedLoadBalancingRoutesEverySignalByService(t *testing.T) {
+	var files []string
+	for _, dir := range []string{"config", filepath.Join("..", "deploy", "helm", "vigil", "files", "config")} {
+		found, err := filepath.Glob(filepath.Join(dir, "*.yaml"))
+		if err != nil || len(found) == 0 {
+			t.Fatalf("no configs in %s: %v", dir, err)
+		}
+		files = append(files, found...)
+	}
+	seen := 0
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg shippedConfig
+		if err := yaml.Unmarshal(raw, &cfg); err != nil {
+			t.Fatalf("%s: %v", file, err)
+		}
+		for id, e := range cfg.Exporters {
+			if typ := typeOf(id); typ != "load_balancing" && typ != "loadbalancing" {
+				continue
+			}
+			seen++
+			if key, _ := get(e, "routing_key"); key != "attributes" {
+				t.Errorf("%s: %s routes by routing_key %v, want attributes (on service.name)", file, id, key)
+			}
+			attrs, _ := get(e, "routing_attributes")
+			if list, _ := attrs.([]any); len(list) != 1 || list[0] != "service.name" {
+				t.Errorf("%s: %s has routing_attributes %v, want [service.name]", file, id, attrs)
+			}
+		}
+	}
+	if seen < 2 {
+		t.Errorf("%d load_balancing exporters in the shipped configs, want the gateway's and the chart's copy", seen)
+	}
+}
