@@ -56,9 +56,9 @@ func acceptedLogs(t *testing.T, inst *vigiltest.Instance) float64 {
 
 // logServices sends record 0 of each candidate service, one at a time,
 // sees which evaluator the gateway routes each to, and returns a service
-// whose logs go to each of the two evaluators. (Which evaluator that is
-// need not be the one its spans go to: contrib's load_balancing exporter
-// hashes "service.name=<name>|" for spans and "<name>" for logs.)
+// whose logs go to each of the two evaluators. Its spans and metrics go
+// there too: gateway.yaml routes every signal by one key, the service's
+// name (TestFleetRoutesEverySignalOfAServiceToOneEvaluator).
 func logServices(t *testing.T, c *client, evs []*vigiltest.Instance, candidates []string) (first, second string) {
 	t.Helper()
 	for _, s := range candidates {
@@ -311,20 +311,17 @@ func TestFleetStoresLogsAndErrors(t *testing.T) {
 		}
 	}
 	// Spans, which go to ClickHouse's queue too, are accounted in full by
-	// their owners, and a burst pages: its alert events go to the router
-	// and to ClickHouse's queue (the alert history), which does not hold
-	// the page up.
+	// the evaluator the service's logs went to, which owns it, and a burst
+	// pages: its alert events go to the router and to ClickHouse's queue
+	// (the alert history), which does not hold the page up.
 	for _, s := range services {
 		c.mustSend(t, s, 20, false)
 	}
-	for _, s := range services {
-		waitFor(t, 10*time.Second, s+"'s SLO counts", func() bool {
-			total := 0.0
-			for _, e := range evs {
-				g, bad, _, _ := sloEvents(e, s)
-				total += g + bad
-			}
-			return total == 20
+	for i, s := range services {
+		waitFor(t, 10*time.Second, fmt.Sprintf("%s's SLO counts at evaluator %d, where its logs went, and none at the other", s, i), func() bool {
+			g, bad, _, _ := sloEvents(evs[i], s)
+			_, _, other, _ := sloEvents(evs[1-i], s)
+			return g+bad == 20 && !other
 		})
 	}
 	y := newTally()
