@@ -39,19 +39,7 @@ func loadConfig(t *testing.T, files ...string) *otelcol.Config {
 	if err := col.DryRun(context.Background()); err != nil {
 		t.Fatalf("vigil validate --config %s: %v", strings.Join(files, " --config "), err)
 	}
-	provider, err := otelcol.NewConfigProvider(set.ConfigProviderSettings)
-	if err != nil {
-		t.Fatal(err)
-	}
-	factories, err := components()
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg, err := provider.Get(context.Background(), factories)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return cfg
+	return resolveConfig(t, set)
 }
 
 // storageRoutes lists what a configuration stores where: "<signal>

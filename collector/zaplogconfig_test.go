@@ -64,6 +64,13 @@ func resolveShipped(t *testing.T, path string) *otelcol.Config {
 	t.Helper()
 	set := settings()
 	set.ConfigProviderSettings.ResolverSettings.URIs = []string{"file:" + path}
+	return resolveConfig(t, set)
+}
+
+// resolveConfig resolves the configuration set's URIs name with the
+// binary's providers and factories.
+func resolveConfig(t *testing.T, set otelcol.CollectorSettings) *otelcol.Config {
+	t.Helper()
 	provider, err := otelcol.NewConfigProvider(set.ConfigProviderSettings)
 	if err != nil {
 		t.Fatal(err)
@@ -74,7 +81,7 @@ func resolveShipped(t *testing.T, path string) *otelcol.Config {
 	}
 	cfg, err := provider.Get(context.Background(), factories)
 	if err != nil {
-		t.Fatalf("%s: %v", path, err)
+		t.Fatalf("%v: %v", set.ConfigProviderSettings.ResolverSettings.URIs, err)
 	}
 	return cfg
 }

@@ -36,8 +36,9 @@ const (
 func serviceName(i int) string { return fmt.Sprintf("svc-%02d", i) }
 
 // writeSpecs writes one availability SLO (99.9%, bad: status error) per
-// service into a fresh folder, for VIGIL_SLO_DIR.
-func writeSpecs(t *testing.T, services []string) string {
+// service into a fresh folder, for VIGIL_SLO_DIR, and after it the SLOs of
+// more (YAML list items, the same for every service).
+func writeSpecs(t *testing.T, services []string, more ...string) string {
 	t.Helper()
 	dir := t.TempDir()
 	for _, s := range services {
@@ -56,7 +57,7 @@ slos:
     alerting:
       page: {}
       ticket: {}
-`, s, objective))
+`, s, objective)+strings.Join(more, ""))
 	}
 	return dir
 }

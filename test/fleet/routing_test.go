@@ -25,25 +25,8 @@ const metricSLO = "requests"
 // on spans and a second SLO on the service's delta counter requests.
 func writeSpecsWithMetricSLO(t *testing.T, services []string) string {
 	t.Helper()
-	dir := t.TempDir()
-	for _, s := range services {
-		vigiltest.WriteFile(t, dir, s+".yaml", fmt.Sprintf(`version: vigil/v1
-service: %[1]s
-slos:
-  - name: availability
-    objective: %[2]g
-    window: 30d
-    sli:
-      spans:
-        match:
-          span_kind: server
-        bad:
-          status: error
-    alerting:
-      page: {}
-      ticket: {}
-  - name: %[3]s
-    objective: %[2]g
+	return writeSpecs(t, services, fmt.Sprintf(`  - name: %s
+    objective: %g
     window: 30d
     sli:
       metrics:
@@ -56,9 +39,7 @@ slos:
     alerting:
       page: {}
       ticket: {}
-`, s, objective, metricSLO))
-	}
-	return dir
+`, metricSLO, objective))
 }
 
 // metricsRequest is the delta counter requests of service in one
