@@ -155,12 +155,16 @@ func (e *pdExporter) send(ctx context.Context, lr plog.LogRecord, rl plog.Resour
 		return nil
 	}
 	key := events.DedupKey(a.Fingerprint)
-	if action == alerts.ActionTrigger && e.order.stale(key, a.StartsAt) {
+	notified := lr.ObservedTimestamp().AsTime()
+	if lr.ObservedTimestamp() == 0 {
+		notified = lr.Timestamp().AsTime()
+	}
+	if action == alerts.ActionTrigger && e.order.stale(key, notified) {
 		// Overtaken by its own resolve (a retried trigger, or one sent
 		// again after a restart): sending it now would open an incident
 		// that is already over.
 		e.tel.recordIgnored(ctx, reasonStale)
-		e.logger.Info("dropping a trigger whose alert was resolved after it started", zap.String("dedup_key", key))
+		e.logger.Info("dropping a trigger notified before its alert's delivered resolve", zap.String("dedup_key", key))
 		return nil
 	}
 	ev, err := e.builder.Build(e.key, e.eventAlert(action, a))
@@ -177,7 +181,7 @@ func (e *pdExporter) send(ctx context.Context, lr plog.LogRecord, rl plog.Resour
 	case err == nil:
 		e.tel.recordSent(ctx, string(action), receiver)
 		if action == alerts.ActionResolve {
-			e.order.resolved(key, a.EndsAt)
+			e.order.resolved(key, notified)
 		}
 		return nil
 	case consumererror.IsPermanent(err):

@@ -263,23 +263,27 @@ func TestPersistentQueueAcrossRestart(t *testing.T) {
 }
 
 // TestStaleTriggerDropped: a trigger that reaches the exporter after the
-// resolve of the same alert (overtaken in a parallel queue) is dropped; a
-// later incident of the same alert still triggers.
+// resolve of the same alert (notified before it, overtaken in a parallel
+// queue) is dropped; the alert firing again, notified after the resolve,
+// triggers, also with the start its source gave the first time (an alert
+// resolved at resolve_timeout and then re-sent).
 func TestStaleTriggerDropped(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	h := startExporter(t, fake, options{key: testKey})
 	trigger := note("fp-order", "page", "firing")
 	resolve := note("fp-order", "page", "resolved")
+	trigger.At = resolve.At.Add(-time.Minute)
 	h.consume(t, resolve, trigger)
 	if got := h.waitCounter(t, metricRecordsIgnored, map[string]string{attrReason: reasonStale}, 1); got != 1 {
 		t.Errorf("ignored{stale_trigger} = %d, want 1", got)
 	}
 	next := note("fp-order", "page", "firing")
-	next.Alert.StartsAt = resolve.Alert.EndsAt.Add(time.Second)
+	next.Alert.StartsAt = trigger.Alert.StartsAt
+	next.At = resolve.At.Add(time.Minute)
 	h.consume(t, next)
 	counts := fake.CountsByDedupKey()["fp-order"]
 	if counts["resolve"] != 1 || counts["trigger"] != 1 {
-		t.Errorf("events = %v, want the resolve and only the later incident's trigger", counts)
+		t.Errorf("events = %v, want the resolve and only the trigger notified after it", counts)
 	}
 }
 

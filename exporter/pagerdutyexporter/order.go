@@ -19,40 +19,44 @@ const (
 // resolve, but several queue consumers send in parallel, and a trigger
 // held back by retries (a 429 storm, a PagerDuty outage) could otherwise
 // be overtaken by its resolve and open an incident nobody would ever
-// resolve. So the guard remembers when each delivered resolve said its
-// alert ended, and a trigger for an alert that started no later than that
-// is stale.
+// resolve. So the guard remembers when each delivered resolve was
+// notified (the router's flush that sent it, the record's observed time),
+// and a trigger notified no later than that is stale. Notification times,
+// not the alert's start and end: an alert that fires again after its
+// resolve is notified later whatever start its source reports (an alert
+// resolved at resolve_timeout and then re-sent keeps its first start), and
+// must page.
 //
 // It is memory, not state: lost on restart, when the persistent queue may
 // send a stale trigger once; bounded by orderPruneAt.
 type orderGuard struct {
-	mu    sync.Mutex
-	ended map[string]time.Time // dedup key → the alert's end, per its last delivered resolve
+	mu      sync.Mutex
+	settled map[string]time.Time // dedup key → when its last delivered resolve was notified
 }
 
-func newOrderGuard() *orderGuard { return &orderGuard{ended: map[string]time.Time{}} }
+func newOrderGuard() *orderGuard { return &orderGuard{settled: map[string]time.Time{}} }
 
-// stale reports whether a trigger for an alert that started at startsAt
-// comes after a delivered resolve of the same alert.
-func (g *orderGuard) stale(key string, startsAt time.Time) bool {
+// stale reports whether a trigger notified at comes after a delivered
+// resolve of the same alert, notified no earlier.
+func (g *orderGuard) stale(key string, at time.Time) bool {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	end, ok := g.ended[key]
-	return ok && !startsAt.After(end)
+	resolved, ok := g.settled[key]
+	return ok && !at.After(resolved)
 }
 
-// resolved records a delivered resolve of an alert that ended at endsAt.
-func (g *orderGuard) resolved(key string, endsAt time.Time) {
+// resolved records a delivered resolve notified at.
+func (g *orderGuard) resolved(key string, at time.Time) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	if len(g.ended) >= orderPruneAt {
-		for k, t := range g.ended {
+	if len(g.settled) >= orderPruneAt {
+		for k, t := range g.settled {
 			if time.Since(t) > orderMemory {
-				delete(g.ended, k)
+				delete(g.settled, k)
 			}
 		}
 	}
-	if endsAt.After(g.ended[key]) {
-		g.ended[key] = endsAt
+	if at.After(g.settled[key]) {
+		g.settled[key] = at
 	}
 }
