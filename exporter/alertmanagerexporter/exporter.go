@@ -70,6 +70,11 @@ func ToAlerts(ld plog.Logs, now time.Time) (models.PostableAlerts, []error) {
 				a, err := alertevent.Decode(lr, rl.Resource(), now)
 				switch {
 				case errors.Is(err, alertevent.ErrNotAlertEvent):
+				case errors.Is(err, alertevent.ErrBadStart):
+					// Reported, and posted as if it had no start: an
+					// alert is not dropped for its start.
+					errs = append(errs, err)
+					out = append(out, toPostable(a))
 				case err != nil:
 					errs = append(errs, err)
 				default:

@@ -3,6 +3,7 @@ package alertmanagerexporter
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -94,6 +95,21 @@ func TestToAlerts(t *testing.T) {
 				t.Errorf("generatorURL = %q", a.GeneratorURL)
 			}
 		})
+	}
+}
+
+// TestToAlertsMalformedStart: an alert event whose alert.starts_at is no
+// RFC 3339 time is reported and still posted, starting at its time.
+func TestToAlertsMalformedStart(t *testing.T) {
+	ld := alertLogs("firing")
+	lr := ld.ResourceLogs().At(0).ScopeLogs().At(0).LogRecords().At(0)
+	lr.Attributes().PutStr("alert.starts_at", "yesterday")
+	got, errs := ToAlerts(ld, eventTime.Add(time.Minute))
+	if len(got) != 1 || len(errs) != 1 || !errors.Is(errs[0], alertevent.ErrBadStart) {
+		t.Fatalf("ToAlerts = %v, %v; want the alert and one ErrBadStart", got, errs)
+	}
+	if !time.Time(got[0].StartsAt).Equal(eventTime) {
+		t.Errorf("startsAt %v, want the event's time %v", got[0].StartsAt, eventTime)
 	}
 }
 

@@ -278,11 +278,12 @@ func logToEvent(lr plog.LogRecord, level sentry.Level, scope string, res pcommon
 	}
 	ev.Exception = []sentry.Exception{exc}
 	setMechanisms(ev)
-	if lr.SeverityNumber() >= plog.SeverityNumberFatal && exc.Mechanism == nil {
+	if lr.SeverityNumber() >= plog.SeverityNumberFatal {
 		// The process goes down with it (Go's crash report read by the
-		// zaplog receiver, zap's Fatal): unhandled, a crash for Sentry.
+		// zaplog receiver, zap's Fatal): unhandled, a crash for Sentry,
+		// whatever a deferred function in its stack did.
 		m := &sentry.Mechanism{Type: mechanismFatal, Handled: sentry.Pointer(false)}
-		if strings.HasPrefix(body, "panic: ") {
+		if prev := ev.Exception[0].Mechanism; strings.HasPrefix(body, "panic: ") || prev != nil && prev.Type == mechanismPanic {
 			m.Type = mechanismPanic
 		}
 		ev.Exception[0].Mechanism = m

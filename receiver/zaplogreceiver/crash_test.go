@@ -350,6 +350,24 @@ func TestFilePartialLineWaits(t *testing.T) {
 	assert.Empty(t, r.counter(t, metricParseErrors))
 }
 
+// TestFileEndWithoutFlushPeriod: with force_flush_period 0 the end of a
+// file ends its last record (a console record that could still get stack
+// lines, a crash report of a service that died), which otherwise would
+// never be read.
+func TestFileEndWithoutFlushPeriod(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "app.log")
+	cfg := fileConfig(dir)
+	cfg.ForceFlushPeriod = 0
+	appendFile(t, path, `{"level":"info","msg":"before","seq":0}`+"\n"+crashFixture(t, "mapwrites"))
+	sink := new(consumertest.LogsSink)
+	r := startReceiver(t, cfg, sink, nil)
+	defer r.stop(t)
+	require.Eventually(t, func() bool { return sink.LogRecordCount() >= 2 }, 10*time.Second, 10*time.Millisecond,
+		"the crash report at the end of the file was never read")
+	assert.Equal(t, "before", bodies(records(t, sink))[0])
+}
+
 // TestFileCrashRestart stops the collector while a crash report is half
 // written and starts it again on the same storage once the rest is there:
 // the report arrives once, whole, and nothing before it again.

@@ -198,7 +198,12 @@ func (r *zaplogReceiver) startFiles(ctx context.Context, host component.Host) er
 	// copytruncate rotation: once a file shrinks, read it again from the
 	// start; stanza's default would skip what was written up to the old size.
 	fc.OnTruncate = fileconsumer.OnTruncateReadWholeFile
-	m, err := fc.Build(r.set.TelemetrySettings, r.emitFile, fileconsumer.WithSplitFunc(splitRecords(r.parser.format, false)))
+	// The end of what a poll read is the end of a record only without a
+	// flush period: with one, stanza hands the rest over once the file is
+	// quiet that long (a line still being written is not cut in two);
+	// with none (0) it never would, and a last record (a crash report of
+	// a service that died) would wait for ever.
+	m, err := fc.Build(r.set.TelemetrySettings, r.emitFile, fileconsumer.WithSplitFunc(splitRecords(r.parser.format, r.cfg.ForceFlushPeriod <= 0)))
 	if err != nil {
 		return fmt.Errorf("zaplog files: %w", err)
 	}
