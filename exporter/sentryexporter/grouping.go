@@ -44,12 +44,25 @@ func fingerprint(service, kind string, ev *sentry.Event) []string {
 // fingerprint: its exception.type (the Go type the otelzap bridge records
 // for zap.Error) or error.type, else its message parametrised, so that
 // "charge failed for order 1001" and "charge failed for order 1002" are one
-// kind. The event's exception keeps the message as it is.
+// kind. A type every error of its package has (errors.New's, fmt.Errorf's,
+// errors.Join's) tells no kind apart: the message parametrised follows it,
+// so that "charge failed" and "refund failed" logged in one function are
+// two issues. The event's exception keeps the message as it is.
 func logErrorKind(attrs pcommon.Map, body string) string {
-	if t := firstLine(firstStr(attrs, attrExceptionType, attrErrorType)); t != "" {
-		return truncate(t, maxTypeLen)
+	t := firstLine(firstStr(attrs, attrExceptionType, attrErrorType))
+	switch {
+	case t == "":
+		return normalizeMessage(firstLine(body))
+	case genericErrorTypes[t]:
+		return truncate(t+": "+normalizeMessage(firstLine(body)), maxNameLen)
 	}
-	return normalizeMessage(firstLine(body))
+	return truncate(t, maxTypeLen)
+}
+
+// genericErrorTypes are the standard library's error types that carry
+// only a text: the type of nearly every error a Go service makes.
+var genericErrorTypes = map[string]bool{
+	"*errors.errorString": true, "*fmt.wrapError": true, "*fmt.wrapErrors": true, "*errors.joinError": true,
 }
 
 // Placeholders of a parametrised message.

@@ -78,6 +78,7 @@ func TestLogErrorKind(t *testing.T) {
 		{"exception.type": "*main.ErrPaymentDeclined", "error.type": "declined"},
 		{"error.type": "declined"},
 		{},
+		{"exception.type": "*errors.errorString"},
 	} {
 		lr := records.AppendEmpty()
 		lr.SetSeverityNumber(plog.SeverityNumberError)
@@ -88,7 +89,7 @@ func TestLogErrorKind(t *testing.T) {
 		lr.Attributes().PutStr("code.function", "main.charge")
 	}
 	events := LogsToEvents(ld, testSettings())
-	for i, want := range []string{"*main.ErrPaymentDeclined", "declined", "charge failed for order <int>"} {
+	for i, want := range []string{"*main.ErrPaymentDeclined", "declined", "charge failed for order <int>", "*errors.errorString: charge failed for order <int>"} {
 		if got := events[i].Event.Fingerprint[1]; got != want {
 			t.Errorf("record %d: kind %q, want %q", i, got, want)
 		}
