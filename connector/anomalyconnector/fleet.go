@@ -9,13 +9,13 @@ import (
 	"slices"
 	"strings"
 	"sync"
-	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.uber.org/zap"
 
 	"github.com/vigil-otel/vigil/internal/ownership"
+	"github.com/vigil-otel/vigil/internal/staleness"
 )
 
 // fleetState is the connector's part in a fleet (issue 16), when its
@@ -251,10 +251,7 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 		// its series is refused by Prometheus (duplicate sample for
 		// timestamp).
 		c.sendMu.Lock()
-		at := c.now()
-		if !at.After(c.sentAt) {
-			at = c.sentAt.Add(time.Millisecond)
-		}
+		at := staleness.After(c.sentAt, c.now())
 		if err := c.metricsOut.ConsumeMetrics(ctx, endSeries(list, pcommon.NewTimestampFromTime(at))); err != nil {
 			c.logger.Warn("Ending the anomaly series of a service handed over failed; the exporter drops them at its metric_expiration",
 				zap.String("service", service), zap.Error(err))

@@ -182,10 +182,7 @@ func (c *sloConnector) endService(ctx context.Context, service string) {
 		return
 	}
 	// After the last evaluation's points, never at their time.
-	at := c.now()
-	if !at.After(c.shownAt) {
-		at = c.shownAt.Add(time.Millisecond)
-	}
+	at := staleness.After(c.shownAt, c.now())
 	ended := staleness.Markers(buildMetrics(gone, c.started, at), nil, pcommon.NewTimestampFromTime(at))
 	if err := c.metricsOut.ConsumeMetrics(ctx, ended); err != nil {
 		c.logger.Warn("Ending the SLO series of a service given up failed; the exporter drops them at its metric_expiration",

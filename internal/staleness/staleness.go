@@ -17,11 +17,24 @@
 package staleness
 
 import (
+	"time"
+
 	"math"
 
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 )
+
+// After is when markers ending series last written at last may be stamped:
+// now, or just after last where now is not later. Prometheus refuses a
+// marker at the time of a value of its series (a duplicate sample), and a
+// series written back in time.
+func After(last, now time.Time) time.Time {
+	if now.After(last) {
+		return now
+	}
+	return last.Add(time.Millisecond)
+}
 
 // Markers returns a "no recorded value" point, stamped ts, for every gauge,
 // sum and histogram point of src that keep accepts (nil keeps all), under

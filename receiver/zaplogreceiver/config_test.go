@@ -13,6 +13,8 @@ import (
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
+	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/receiver/receivertest"
 	"gopkg.in/yaml.v3"
 
 	"github.com/vigil-otel/vigil/receiver/zaplogreceiver/internal/metadata"
@@ -112,7 +114,9 @@ func TestREADMEResourceExample(t *testing.T) {
 	require.NoError(t, sub.Unmarshal(cfg))
 	require.NoError(t, confmap.Validate(cfg))
 
-	conv := (&zaplogReceiver{cfg: cfg, parser: mustParser(t, nil)}).converter(inputFile)
+	r, err := newReceiver(receivertest.NewNopSettings(metadata.Type), cfg, consumertest.NewNop())
+	require.NoError(t, err)
+	conv := r.converter(inputFile)
 	b := conv.newBatch()
 	conv.add(b, []byte(`{"level":"info","msg":"order placed"}`), "/var/log/orders/app.log")
 	assert.Equal(t, map[string]any{

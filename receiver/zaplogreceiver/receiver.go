@@ -54,6 +54,8 @@ type zaplogReceiver struct {
 	parser    *Parser
 	telemetry *receiverTelemetry
 	obs       map[string]*receiverhelper.ObsReport
+	// resource is cfg.Resource sorted, without empty values.
+	resource [][2]string
 
 	cancel   context.CancelFunc
 	wg       sync.WaitGroup
@@ -86,22 +88,23 @@ func newReceiver(set receiver.Settings, cfg *Config, next consumer.Logs) (*zaplo
 		}
 		r.obs[input] = obs
 	}
+	// The resource attributes, sorted and without empty values, once: a
+	// converter is made per TCP connection and HTTP request.
+	for _, k := range slices.Sorted(maps.Keys(cfg.Resource)) {
+		if v := cfg.Resource[k]; v != "" {
+			r.resource = append(r.resource, [2]string{k, v})
+		}
+	}
 	r.fileConv = r.converter(inputFile)
 	return r, nil
 }
 
 func (r *zaplogReceiver) converter(input string) *converter {
-	var resource [][2]string
-	for _, k := range slices.Sorted(maps.Keys(r.cfg.Resource)) {
-		if v := r.cfg.Resource[k]; v != "" {
-			resource = append(resource, [2]string{k, v})
-		}
-	}
 	return &converter{
 		parser:      r.parser,
 		maxLogSize:  int(r.cfg.MaxLogSize),
 		serviceName: r.cfg.ServiceName,
-		resource:    resource,
+		resource:    r.resource,
 		telemetry:   r.telemetry,
 		input:       inputAttribute(input),
 	}
