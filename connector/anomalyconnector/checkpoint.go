@@ -18,25 +18,61 @@ import (
 // Checkpoint layout in the storage extension: the key metaKey holds
 // checkpointMagic, a version byte and the number of chunks; chunk i is at
 // chunkKey(i) and holds up to chunkSeries series, each self-contained
-// (identity, alert state, detector state), then the starts of their
-// alerts (startsTag, one varint of Unix nanoseconds per series in order, 0
-// for a series not firing or whose start is unknown). The starts follow
-// the series rather than join them so that the layout stays format 1
-// both ways, in a fleet mid-upgrade too: a reader from before them stops
-// after the series and ignores the rest, and a chunk written before them
-// has none (its firing series restore with an unknown start).
+// (identity, alert state, detector state), then two blocks:
+//
+//   - the starts of their alerts (startsTag, one varint of Unix
+//     nanoseconds per series in order, 0 for a series that never fired or
+//     whose start is unknown; a reader keeps it for a series that fires or
+//     whose resolve is still to be announced);
+//   - the state block (stateTag): the generation of the state (a count of
+//     the intervals closed, see core.gen), which tells two copies of a
+//     series apart, then one byte of flags per series (flagAnnounce,
+//     flagGone).
+//
+// The blocks follow the series rather than join them so that the layout
+// stays format 1 both ways, in a fleet mid-upgrade too: a reader from
+// before them stops after the series (or the starts) and ignores the
+// rest, and a chunk written before them loads without them (its firing
+// series with an unknown start, generation 0). The field of each series
+// that once held when it last had data (which no reader uses: the idle
+// clock restarts with the process) holds blocksMark in a chunk written
+// with both blocks, so that such a chunk cut short before them is told
+// from an older one and reported.
 //
 // Chunks are encoded and written one at a time, so a checkpoint of 100k
 // series (some 290 MB) never sits in memory whole, and the lock that
 // flushes need is held for one chunk at a time. The index is written last.
 // A crash part-way leaves the old index over a mix of new and old chunks:
 // every series in them is still a valid state, a series found twice keeps
-// one of them, and the next checkpoint rewrites it all.
+// its later generation, and the next checkpoint rewrites it all.
+//
+// Between checkpoints, an interval with alert transitions appends the
+// series that changed to the transition log (transitions.go), which
+// restore applies over the chunks; a checkpoint removes the entries it
+// covers.
 const (
 	metaKey          = "anomaly/meta"
 	checkpointMagic  = "VGAC"
 	checkpointFormat = 1
 	chunkSeries      = 1000
+)
+
+// The blocks after a chunk's series, and the mark of a chunk that has
+// them.
+const (
+	startsTag  = 'S'
+	stateTag   = 'V'
+	blocksMark = -2
+)
+
+// Flags of a series in the state block.
+const (
+	// flagAnnounce: the series' alert state was written ahead of its
+	// event, which may not have gone out (series.announce).
+	flagAnnounce = 1 << 0
+	// flagGone: the series was forgotten (it expired) at this state; only
+	// in the transition log and in a fleet's transition writes.
+	flagGone = 1 << 1
 )
 
 func chunkKey(i int) string { return "anomaly/chunk/" + strconv.Itoa(i) }
@@ -46,6 +82,10 @@ func (c *core) checkpoint(ctx context.Context) error {
 	if c.client == nil {
 		return nil
 	}
+	// No transition is written while a checkpoint is: the log entries it
+	// removes at the end are those its chunks supersede.
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	if c.fleet != nil {
 		return c.checkpointServices(ctx)
 	}
@@ -54,6 +94,9 @@ func (c *core) checkpoint(ctx context.Context) error {
 	for _, s := range c.series {
 		list = append(list, s)
 	}
+	// Every chunk is at least this generation: log entries up to it hold
+	// nothing newer than the chunks.
+	covered := c.gen
 	c.mu.Unlock()
 
 	old, err := c.client.Get(ctx, metaKey)
@@ -79,7 +122,7 @@ func (c *core) checkpoint(ctx context.Context) error {
 	if err := c.client.Batch(ctx, ops...); err != nil {
 		return fmt.Errorf("writing checkpoint index: %w", err)
 	}
-	return nil
+	return c.trimLog(ctx, covered)
 }
 
 func encodeMeta(chunks int) []byte {
@@ -105,12 +148,31 @@ func decodeMeta(b []byte) (int, error) {
 func (c *core) encodeChunk(list []*series) ([]byte, error) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	return encodeChunkLocked(nil, list)
+	return c.encodeChunkLocked(nil, list)
 }
 
-// encodeChunkLocked appends the chunk of list to b; c.mu held.
-func encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
-	b = binary.LittleEndian.AppendUint32(slices.Grow(b, len(list)*3000), uint32(len(list)))
+// encodeChunkLocked appends the chunk of list, as the series are now, to
+// b; c.mu held.
+func (c *core) encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
+	b, err := appendChunkBody(b, list, c.gen)
+	if err != nil {
+		return nil, err
+	}
+	return appendFlags(b, list, storedFlags), nil
+}
+
+// storedFlags are the flags of a series as it is held.
+func storedFlags(s *series) byte {
+	if s.announce {
+		return flagAnnounce
+	}
+	return 0
+}
+
+// appendChunkBody appends the chunk of list, stamped with generation gen,
+// up to the flags that end it (appendFlags); c.mu held.
+func appendChunkBody(b []byte, list []*series, gen uint64) ([]byte, error) {
+	b = binary.LittleEndian.AppendUint32(slices.Grow(b, len(list)*3600), uint32(len(list)))
 	for _, s := range list {
 		det, err := s.det.MarshalBinary()
 		if err != nil {
@@ -121,16 +183,22 @@ func encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
 	b = append(b, startsTag)
 	for _, s := range list {
 		var start int64
-		if s.firing && !s.since.IsZero() {
+		if !s.since.IsZero() {
 			start = s.since.UnixNano()
 		}
 		b = binary.AppendVarint(b, start)
 	}
-	return b, nil
+	b = append(b, stateTag)
+	return binary.AppendUvarint(b, gen), nil
 }
 
-// startsTag opens the starts of a chunk's alerts, after its series.
-const startsTag = 'S'
+// appendFlags ends a chunk body of list with each series' flags.
+func appendFlags(b []byte, list []*series, flags func(*series) byte) []byte {
+	for _, s := range list {
+		b = append(b, flags(s))
+	}
+	return b
+}
 
 func appendString(b []byte, s string) []byte {
 	b = binary.AppendUvarint(b, uint64(len(s)))
@@ -152,7 +220,7 @@ func appendSeries(b []byte, s *series, det []byte) []byte {
 	}
 	b = append(b, firing)
 	b = binary.AppendVarint(b, s.lastSent.UnixNano())
-	b = binary.AppendVarint(b, s.lastSeen.UnixNano())
+	b = binary.AppendVarint(b, blocksMark)
 	b = binary.AppendUvarint(b, uint64(len(det)))
 	return append(b, det...)
 }
@@ -216,84 +284,232 @@ func (d *decoder) u8() byte {
 	return v
 }
 
-// restore loads the checkpoint written by a previous run. Series beyond
-// MaxSeries (the cap may have been lowered) and series whose detector state
-// does not load are dropped; the rest resume where they were.
-func (c *core) restore(ctx context.Context) error {
-	meta, err := c.client.Get(ctx, metaKey)
+// restore loads the checkpoint written by a previous run and the
+// transition log written since. Of the copies of a series it keeps the
+// latest generation (a chunk's on a tie: written after the interval's
+// events went out); series beyond MaxSeries (the cap may have been
+// lowered) and series whose detector state does not load are dropped; the
+// rest resume where they were. What can be read is loaded whatever else
+// cannot: the error says what was not.
+//
+// A checkpoint with chunks written by a version without the transition
+// log (no state block) was written after any entry of the log: by that
+// version, run after this one (a rollback), or before this version ever
+// ran, when the log is empty. Its log, if any, is older than the
+// checkpoint and is not applied; legacy reports that, and the caller
+// writes a checkpoint at once, which removes the log, before any new
+// transition is logged over the legacy chunks. (An earlier version's
+// checkpoint of no series at all cannot be told from this version's: a
+// log older than it would be applied.)
+func (c *core) restore(ctx context.Context) (legacy bool, err error) {
+	var errs []error
+	entries, err := c.readLog(ctx)
 	if err != nil {
-		return fmt.Errorf("reading checkpoint index: %w", err)
+		errs = append(errs, err)
 	}
-	chunks, err := decodeMeta(meta)
+	chunks := 0
+	meta, err := c.client.Get(ctx, metaKey)
+	if err == nil {
+		chunks, err = decodeMeta(meta)
+	} else {
+		err = fmt.Errorf("reading checkpoint index: %w", err)
+	}
 	if err != nil {
-		return err
+		errs = append(errs, err)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	var errs []error
-	dropped := 0
+	r := restoring{c: c, gens: map[string]uint64{}}
 	for i := 0; i < chunks; i++ {
 		b, err := c.client.Get(ctx, chunkKey(i))
 		if err != nil {
-			return fmt.Errorf("reading checkpoint chunk %d: %w", i, err)
+			errs = append(errs, fmt.Errorf("reading checkpoint chunk %d: %w", i, err))
+			continue
 		}
-		list, bad, err := c.decodeChunk(b)
-		dropped += bad
+		ch, err := c.decodeChunk(b)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("checkpoint chunk %d: %w", i, err))
 		}
-		dropped += c.admit(list)
+		legacy = legacy || ch.legacy
+		r.add(ch, false)
+	}
+	applied := 0
+	for _, ch := range entries {
+		if legacy {
+			// Not applied; the checkpoint at start covers it (trimLog).
+			c.gen = max(c.gen, ch.gen)
+			continue
+		}
+		r.add(ch, true)
+		applied++
 	}
 	c.tel.active.Store(int64(len(c.series)))
-	c.logger.Info("Anomaly state restored", zap.Int("series", len(c.series)), zap.Int("dropped", dropped))
-	return errors.Join(errs...)
+	c.logger.Info("Anomaly state restored", zap.Int("series", len(c.series)), zap.Int("dropped", r.dropped),
+		zap.Int("transition_log_entries", applied), zap.Bool("earlier_format", legacy))
+	return legacy, errors.Join(errs...)
+}
+
+// restoring merges the copies of series restore reads; c.mu held.
+type restoring struct {
+	c       *core
+	gens    map[string]uint64 // by series key, the generation of the copy kept
+	dropped int
+}
+
+// add merges the series of a chunk or, later, of a log entry: a copy
+// replaces the one kept if it is of a later generation (a log entry's) or
+// of the same or a later one (a chunk's: two chunks of one generation hold
+// the same state).
+func (r *restoring) add(ch chunk, logged bool) {
+	c := r.c
+	c.gen = max(c.gen, ch.gen)
+	r.dropped += ch.dropped
+	newer := func(k string) bool {
+		g, ok := r.gens[k]
+		return !ok || ch.gen > g || (!logged && ch.gen == g)
+	}
+	for _, k := range ch.gone {
+		if _, ok := r.gens[k]; ok && newer(k) {
+			delete(c.series, k)
+			delete(r.gens, k)
+		}
+	}
+	for _, s := range ch.list {
+		k := s.id.key()
+		if !newer(k) {
+			continue
+		}
+		if _, ok := c.series[k]; !ok && len(c.series) >= c.cfg.MaxSeries {
+			r.dropped++
+			continue
+		}
+		c.series[k] = s
+		r.gens[k] = ch.gen
+	}
+}
+
+// chunk is what decodeChunk read.
+type chunk struct {
+	list []*series // loaded
+	// gone are the keys of series a transition written as forgotten.
+	gone    []string
+	gen     uint64
+	dropped int // series whose detector state did not load
+	// legacy: its series were written by a version without the state
+	// block (see restore).
+	legacy bool
 }
 
 // decodeChunk reads the series of one chunk, their detectors loaded, and
-// the starts of their alerts when the chunk has them. It returns the
-// series read up to the first error, and how many series were dropped
-// because their detector state did not load.
-func (c *core) decodeChunk(b []byte) (list []*series, dropped int, err error) {
+// the blocks that follow them when the chunk has them. It returns what it
+// read up to the first error.
+func (c *core) decodeChunk(b []byte) (chunk, error) {
+	var out chunk
 	if len(b) < 4 {
-		return nil, 0, errors.New("truncated")
+		return out, errors.New("truncated")
 	}
 	n := int(binary.LittleEndian.Uint32(b))
 	d := &decoder{b: b[4:]}
 	read := make([]*series, 0, min(n, chunkSeries)) // nil for a dropped series
+	marked := false
 	for j := 0; j < n && d.err == nil; j++ {
-		s, det := c.decodeSeries(d)
+		s, det, mark := c.decodeSeries(d)
 		if d.err != nil {
 			break
 		}
+		marked = marked || mark == blocksMark
 		if err := s.det.UnmarshalBinary(det); err != nil {
-			dropped++
+			out.dropped++
 			read = append(read, nil)
 			continue
 		}
 		read = append(read, s)
-		list = append(list, s)
 	}
-	if d.err == nil && len(d.b) > 0 && d.b[0] == startsTag {
-		d.b = d.b[1:]
-		for _, s := range read {
-			start := d.varint()
-			if d.err != nil {
-				return list, dropped, fmt.Errorf("alert starts: %w", d.err)
-			}
-			if s != nil && s.firing && start != 0 {
-				s.since = time.Unix(0, start)
-			}
+	out.legacy = len(read) > 0 && !marked
+	err := d.err
+	if err == nil {
+		err = c.decodeBlocks(d, read, marked, &out)
+	}
+	for _, s := range read {
+		if s != nil {
+			out.list = append(out.list, s)
 		}
 	}
-	return list, dropped, d.err
+	return out, err
 }
 
-func (c *core) decodeSeries(d *decoder) (*series, []byte) {
+// decodeBlocks reads the starts and state blocks after the series read
+// (nil for a dropped one), and applies what it could read of them; a
+// series written as forgotten is taken out of read into out.gone. marked
+// says the chunk was written with both blocks.
+func (c *core) decodeBlocks(d *decoder, read []*series, marked bool, out *chunk) error {
+	var starts []int64
+	var flags []byte
+	err := func() error {
+		missing := func(block string) error {
+			if marked {
+				return fmt.Errorf("truncated before the %s", block)
+			}
+			return nil
+		}
+		if len(d.b) == 0 || d.b[0] != startsTag {
+			return missing("alert starts")
+		}
+		d.b = d.b[1:]
+		for range read {
+			if v := d.varint(); d.err == nil {
+				starts = append(starts, v)
+			} else {
+				return fmt.Errorf("alert starts: %w", d.err)
+			}
+		}
+		if len(d.b) == 0 || d.b[0] != stateTag {
+			return missing("state block")
+		}
+		d.b = d.b[1:]
+		if out.gen = d.uvarint(); d.err != nil {
+			return fmt.Errorf("state block: %w", d.err)
+		}
+		for range read {
+			if v := d.u8(); d.err == nil {
+				flags = append(flags, v)
+			} else {
+				return fmt.Errorf("state block: %w", d.err)
+			}
+		}
+		return nil
+	}()
+	for i, s := range read {
+		if s == nil {
+			continue
+		}
+		if i < len(flags) {
+			if gone := flags[i]&flagGone != 0; gone && flags[i]&flagAnnounce == 0 {
+				out.gone = append(out.gone, s.id.key())
+				read[i] = nil
+				continue
+			} else if gone {
+				// Forgotten, its resolve perhaps not sent: the next
+				// interval expires it again, announcing the resolve.
+				s.lastSeen = time.Time{}
+			}
+			s.announce = flags[i]&flagAnnounce != 0
+		}
+		if i < len(starts) && starts[i] != 0 && (s.firing || s.announce) {
+			s.since = time.Unix(0, starts[i])
+		}
+	}
+	return err
+}
+
+// decodeSeries reads one series and returns it, its detector's state and
+// the field that holds blocksMark in a chunk with the blocks.
+func (c *core) decodeSeries(d *decoder) (*series, []byte, int64) {
 	id := identity{metric: string(d.bytes()), service: string(d.bytes()), operation: string(d.bytes())}
 	if n := d.uvarint(); n > 0 && d.err == nil {
 		if n > uint64(len(d.b)) {
 			d.err = errors.New("truncated")
-			return nil, nil
+			return nil, nil, 0
 		}
 		id.attrs = make([]attr, n)
 		for i := range id.attrs {
@@ -302,10 +518,10 @@ func (c *core) decodeSeries(d *decoder) (*series, []byte) {
 	}
 	firing := d.u8() == 1
 	lastSent := time.Unix(0, d.varint())
-	d.varint() // when the series last had data, before the restart
+	mark := d.varint() // in older chunks, when the series last had data before the restart
 	det := d.bytes()
 	if d.err != nil {
-		return nil, nil
+		return nil, nil, 0
 	}
 	// The idle clock restarts with the process: a restart after a long
 	// outage must not expire every series, and with them their seasonal
@@ -313,11 +529,11 @@ func (c *core) decodeSeries(d *decoder) (*series, []byte) {
 	lastSeen := c.now()
 	s := &series{id: id, det: anomaly.New(c.cfg.Detector), fingerprint: c.fingerprint(id),
 		firing: firing, lastSent: lastSent, lastSeen: lastSeen}
-	return s, det
+	return s, det, mark
 }
 
-// admit adds restored series up to max_series and returns how many did
-// not fit. The caller holds mu (or has the connector to itself at start).
+// admit adds series taken over in a fleet up to max_series and returns
+// how many did not fit; c.mu held.
 func (c *core) admit(list []*series) (dropped int) {
 	for _, s := range list {
 		if len(c.series) >= c.cfg.MaxSeries {

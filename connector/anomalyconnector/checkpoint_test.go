@@ -15,6 +15,9 @@ import (
 	"go.opentelemetry.io/collector/extension/extensiontest"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"go.uber.org/zap"
+	"go.uber.org/zap/zaptest/observer"
+
 	"github.com/vigil-otel/vigil/conventions"
 
 	"github.com/vigil-otel/vigil/internal/cumdelta"
@@ -179,18 +182,44 @@ func TestCheckpointShrinksAndRejectsGarbage(t *testing.T) {
 	h.core.mu.Lock()
 	clear(h.core.series)
 	h.core.mu.Unlock()
-	if err := h.core.restore(context.Background()); err == nil {
+	if _, err := h.core.restore(context.Background()); err == nil {
 		t.Error("restore accepted a corrupt index")
 	}
 	h.shutdown()
 }
 
-// TestCheckpointChunkStarts: a chunk keeps the starts of its firing
-// series' alerts after the series, so its series are laid out as before
-// the starts were kept (a reader from then reads them and stops), a chunk
-// written then still loads, its firing series with an unknown start, and
-// a chunk whose starts are cut short loads its series and says so.
-func TestCheckpointChunkStarts(t *testing.T) {
+// appendSeriesAsBefore appends a series as chunks were written before
+// the state block: the field that now holds blocksMark held when the
+// series last had data.
+func appendSeriesAsBefore(t *testing.T, b []byte, s *series, lastSeen time.Time) []byte {
+	t.Helper()
+	det, err := s.det.MarshalBinary()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, str := range []string{s.id.metric, s.id.service, s.id.operation} {
+		b = appendString(b, str)
+	}
+	b = binary.AppendUvarint(b, 0) // no attributes
+	firing := byte(0)
+	if s.firing {
+		firing = 1
+	}
+	b = append(b, firing)
+	b = binary.AppendVarint(b, s.lastSent.UnixNano())
+	b = binary.AppendVarint(b, lastSeen.UnixNano())
+	b = binary.AppendUvarint(b, uint64(len(det)))
+	return append(b, det...)
+}
+
+// TestCheckpointChunkLayouts: a chunk keeps, after its series, the
+// starts of their alerts and the state block (generation, flags), so its
+// series are laid out as before either was kept (a reader from then
+// reads them and stops); chunks written before the state block, and
+// before the starts, still load; a chunk cut short before or inside
+// either block loads its series and says so, where a chunk written before
+// the blocks could not tell (it looked like an older chunk).
+func TestCheckpointChunkLayouts(t *testing.T) {
 	h := newHarness(t, nil, defaultSettings(), nil)
 	defer h.shutdown()
 	c := h.core
@@ -198,50 +227,139 @@ func TestCheckpointChunkStarts(t *testing.T) {
 	firing := c.newSeries(identity{metric: MetricRequestRate, service: "checkout", operation: "POST /pay"})
 	firing.firing, firing.since, firing.lastSent = true, started, started.Add(time.Hour)
 	quiet := c.newSeries(identity{metric: MetricErrorRatio, service: "checkout", operation: "POST /pay"})
-	quiet.since = t0 // an earlier alert's, resolved: not kept
-	chunk, err := encodeChunkLocked(nil, []*series{firing, quiet})
+	quiet.since = t0 // an earlier alert's, resolved: not restored
+	resolving := c.newSeries(identity{metric: "latency_p95", service: "checkout", operation: "POST /pay"})
+	resolving.since, resolving.announce = started, true // a resolve written ahead
+	list := []*series{firing, quiet, resolving}
+	c.mu.Lock()
+	c.gen = 77
+	chunk, err := c.encodeChunkLocked(nil, list)
+	c.mu.Unlock()
 	if err != nil {
 		t.Fatal(err)
 	}
-	// The layout before the starts: the count, then each series.
-	before := binary.LittleEndian.AppendUint32(nil, 2)
-	for _, s := range []*series{firing, quiet} {
+	// The layout before the blocks: the count, then each series.
+	layout := binary.LittleEndian.AppendUint32(nil, uint32(len(list)))
+	for _, s := range list {
 		det, err := s.det.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
 		}
-		before = appendSeries(before, s, det)
+		layout = appendSeries(layout, s, det)
 	}
-	if !bytes.HasPrefix(chunk, before) {
-		t.Fatal("the series of a chunk are no longer laid out as before the starts: older readers would not read them")
+	if !bytes.HasPrefix(chunk, layout) {
+		t.Fatal("the series of a chunk are no longer laid out as before the blocks: older readers would not read them")
 	}
+	withStarts := chunk[:bytes.LastIndexByte(chunk[:len(chunk)-len(list)], stateTag)]
 
-	load := func(b []byte) ([]*series, error) {
+	load := func(b []byte) ([]*series, uint64, error) {
 		t.Helper()
-		list, dropped, err := c.decodeChunk(b)
-		if len(list) != 2 || dropped != 0 || !list[0].firing || list[1].firing {
-			t.Fatalf("%d series (firing: %v), %d dropped, want the firing series and the quiet one", len(list), list[0].firing, dropped)
+		ch, err := c.decodeChunk(b)
+		if len(ch.list) != 3 || ch.dropped != 0 || !ch.list[0].firing || ch.list[1].firing || ch.list[2].firing {
+			t.Fatalf("%d series, %d dropped, want the firing series and the two quiet ones", len(ch.list), ch.dropped)
 		}
-		return list, err
+		return ch.list, ch.gen, err
 	}
-	list, err := load(chunk)
+	got, gen, err := load(chunk)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !list[0].since.Equal(started) || !list[1].since.IsZero() {
-		t.Errorf("starts restored %v and %v, want %v for the firing series and none for the quiet one", list[0].since, list[1].since, started)
+	if gen != 77 {
+		t.Errorf("generation %d restored, want 77", gen)
+	}
+	if !got[0].since.Equal(started) || !got[1].since.IsZero() || !got[2].since.Equal(started) {
+		t.Errorf("starts restored %v, %v and %v, want %v for the firing series and the resolve to announce, none for the quiet one",
+			got[0].since, got[1].since, got[2].since, started)
+	}
+	if got[0].announce || got[1].announce || !got[2].announce {
+		t.Errorf("announce restored %v, %v, %v, want only the third", got[0].announce, got[1].announce, got[2].announce)
 	}
 
-	list, err = load(before)
-	if err != nil {
-		t.Fatalf("a chunk written before the starts: %v", err)
+	t.Run("written before the state block", func(t *testing.T) {
+		old := binary.LittleEndian.AppendUint32(nil, uint32(len(list)))
+		for _, s := range list {
+			old = appendSeriesAsBefore(t, old, s, t0)
+		}
+		old = append(old, withStarts[len(layout):]...)
+		got, gen, err := load(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if gen != 0 || !got[0].since.Equal(started) || got[2].announce {
+			t.Errorf("generation %d, start %v, announce %v; want 0, %v, false", gen, got[0].since, got[2].announce, started)
+		}
+	})
+	t.Run("written before the starts", func(t *testing.T) {
+		old := binary.LittleEndian.AppendUint32(nil, uint32(len(list)))
+		for _, s := range list {
+			old = appendSeriesAsBefore(t, old, s, t0)
+		}
+		got, _, err := load(old)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !got[0].since.IsZero() {
+			t.Errorf("a chunk without starts restored a start %v", got[0].since)
+		}
+	})
+	for _, tt := range []struct {
+		name string
+		b    []byte
+		want string
+	}{
+		{"cut before the starts", layout, "truncated before the alert starts"},
+		{"cut inside the starts", withStarts[:len(withStarts)-1], "alert starts: truncated"},
+		{"cut before the state block", withStarts, "truncated before the state block"},
+		{"cut inside the state block", chunk[:len(chunk)-1], "state block: truncated"},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			if _, _, err := load(tt.b); err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("error %v, want one containing %q", err, tt.want)
+			}
+		})
 	}
-	if !list[0].since.IsZero() {
-		t.Errorf("a chunk without starts restored a start %v", list[0].since)
-	}
+}
 
-	if _, err = load(chunk[:len(chunk)-1]); err == nil || !strings.Contains(err.Error(), "alert starts") {
-		t.Errorf("starts cut short: error %v, want one about the alert starts", err)
+// TestRestoreOfAPartlyReadableCheckpoint: a checkpoint whose chunk is cut
+// short in its blocks restores its series, and the log says so rather
+// than that detectors start learning anew.
+func TestRestoreOfAPartlyReadableCheckpoint(t *testing.T) {
+	host := newStorageHost(t, t.TempDir())
+	set := defaultSettings()
+	set.ID = component.NewID(set.ID.Type())
+	withStorage := func(c *Config) {
+		id := component.MustNewID("file_storage")
+		c.Storage = &id
+	}
+	h := newHarness(t, withStorage, set, host)
+	for i := range 3 {
+		id := identity{metric: MetricRequestRate, service: "checkout", operation: "op" + strconv.Itoa(i)}
+		h.core.series[id.key()] = h.core.newSeries(id)
+	}
+	h.shutdown()
+	// Cut the chunk inside its state block.
+	h = newHarness(t, withStorage, set, host)
+	b, err := h.core.client.Get(context.Background(), chunkKey(0))
+	if err != nil || b == nil {
+		t.Fatalf("chunk 0: %v", err)
+	}
+	if err := h.core.client.Set(context.Background(), chunkKey(0), b[:len(b)-1]); err != nil {
+		t.Fatal(err)
+	}
+	h.crash()
+
+	zc, logs := observer.New(zap.WarnLevel)
+	set.Logger = zap.New(zc)
+	h = newHarness(t, withStorage, set, host)
+	defer h.shutdown()
+	if n := h.seriesCount(); n != 3 {
+		t.Errorf("%d series restored, want 3", n)
+	}
+	if n := logs.FilterMessage("Anomaly state not restored; detectors start learning anew").Len(); n != 0 {
+		t.Error("the log says detectors start learning anew, but the series were restored")
+	}
+	if n := logs.FilterMessage("Anomaly state partly restored; the series not restored start learning anew").Len(); n != 1 {
+		t.Errorf("%d warnings that the state was partly restored, want 1: %v", n, logs.All())
 	}
 }
 
@@ -249,6 +367,28 @@ func TestCheckpointChunkStarts(t *testing.T) {
 // default max_series) through file_storage.
 // Run: go test -run '^$' -bench Checkpoint10k -benchtime 3x ./connector/anomalyconnector/
 func BenchmarkCheckpoint10k(b *testing.B) {
+	h, _ := learnedSeriesOnFileStorage(b, 10000, 1)
+	defer h.shutdown()
+	b.ResetTimer()
+	for i := 0; i < b.N; i++ {
+		if err := h.core.checkpoint(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+		clear(h.core.series)
+		if _, err := h.core.restore(context.Background()); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if len(h.core.series) != 10000 {
+		b.Fatalf("%d series restored, want 10000", len(h.core.series))
+	}
+}
+
+// learnedSeriesOnFileStorage is a connector keeping its state in
+// file_storage and watching n series of services services (round robin),
+// each having learned 200 points; it returns them in order.
+func learnedSeriesOnFileStorage(b *testing.B, n, services int) (*harness, []*series) {
+	b.Helper()
 	f := filestorage.NewFactory()
 	cfg := f.CreateDefaultConfig().(*filestorage.Config)
 	cfg.Directory = b.TempDir()
@@ -260,31 +400,26 @@ func BenchmarkCheckpoint10k(b *testing.B) {
 	if err := ext.Start(context.Background(), host); err != nil {
 		b.Fatal(err)
 	}
-	defer func() { _ = ext.Shutdown(context.Background()) }()
+	b.Cleanup(func() { _ = ext.Shutdown(context.Background()) })
 	h := newHarness(b, func(c *Config) {
 		id := component.MustNewID("file_storage")
 		c.Storage = &id
 	}, defaultSettings(), host)
-	defer h.shutdown()
-	for i := 0; i < 10000; i++ {
-		id := identity{metric: MetricRequestRate, service: "svc", operation: "op" + strconv.Itoa(i)}
+	return h, learnedSeries(h, n, services)
+}
+
+// learnedSeries adds n series of services services (round robin) to h,
+// each having learned 200 points, and returns them in order.
+func learnedSeries(h *harness, n, services int) []*series {
+	list := make([]*series, 0, n)
+	for i := 0; i < n; i++ {
+		id := identity{metric: MetricRequestRate, service: "svc" + strconv.Itoa(i%services), operation: "op" + strconv.Itoa(i)}
 		s := h.core.newSeries(id)
 		for j := 0; j < 200; j++ {
 			s.det.Observe(t0.Add(time.Duration(j)*time.Minute), float64(100+j%7))
 		}
 		h.core.series[id.key()] = s
+		list = append(list, s)
 	}
-	b.ResetTimer()
-	for i := 0; i < b.N; i++ {
-		if err := h.core.checkpoint(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-		clear(h.core.series)
-		if err := h.core.restore(context.Background()); err != nil {
-			b.Fatal(err)
-		}
-	}
-	if len(h.core.series) != 10000 {
-		b.Fatalf("%d series restored, want 10000", len(h.core.series))
-	}
+	return list
 }

@@ -46,7 +46,8 @@ type Config struct {
 	// every series from scratch.
 	Storage *component.ID `mapstructure:"storage"`
 	// CheckpointInterval is how often state is written to Storage; it is
-	// also written at shutdown.
+	// also written at shutdown, and the series with an alert transition
+	// at the transition.
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
 	// Detector tunes every series' detector (see anomaly.Config).
 	Detector anomaly.Config `mapstructure:"detector"`

@@ -55,11 +55,26 @@ type core struct {
 	rejectedSinceLog int
 	lastCapLog       time.Time
 
+	// gen is the generation of the series' state: the intervals closed
+	// (flush), counted on from the latest generation restored. The
+	// checkpoint and the transition log stamp their copies of series with
+	// it, so that restore keeps the latest. Guarded by mu.
+	gen uint64
+
 	// autoFlush runs the interval loop; tests turn it off to drive
 	// flush and checkpoint themselves on a fake clock.
 	autoFlush bool
 
 	client storage.Client
+	// writeMu orders the writes of state to storage: checkpoints, the
+	// transition writes of an interval (held from the write before its
+	// alert events go out to the one after) and, in a fleet, handovers,
+	// so that an older state never lands after a newer one. Taken before
+	// mu and never with sendMu held.
+	writeMu sync.Mutex
+	// log is the transition log's state (transitions.go); guarded by
+	// writeMu.
+	log transitionLog
 	// fleet is set when the storage extension coordinates ownership of
 	// services among the evaluators of a fleet (fleet.go).
 	fleet   *fleetState
@@ -155,10 +170,26 @@ func (c *core) Start(ctx context.Context, host component.Host) error {
 		c.startFleet(owner)
 		return nil
 	}
-	if err := c.restore(ctx); err != nil {
+	legacy, err := c.restore(ctx)
+	if legacy {
+		// Before any transition is logged over chunks of an earlier
+		// version (see restore).
+		if err := c.checkpoint(ctx); err != nil {
+			c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
+		}
+	}
+	if err != nil {
 		// A checkpoint that cannot be read costs a warm-up, not the
-		// pipeline: start fresh and say so.
-		c.logger.Warn("Anomaly state not restored; detectors start learning anew", zap.Error(err))
+		// pipeline: start with what could be read and say so.
+		c.mu.Lock()
+		restored := len(c.series)
+		c.mu.Unlock()
+		if restored == 0 {
+			c.logger.Warn("Anomaly state not restored; detectors start learning anew", zap.Error(err))
+		} else {
+			c.logger.Warn("Anomaly state partly restored; the series not restored start learning anew",
+				zap.Int("series", restored), zap.Error(err))
+		}
 	}
 	return nil
 }

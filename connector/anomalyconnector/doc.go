@@ -32,9 +32,11 @@
 //     are checkpointed through a
 //     storage extension (checkpoint.go) on an interval and at shutdown and
 //     restored at start, so a restart does not mean a new week of learning.
-//     In a fleet, where the storage extension decides which evaluator owns
-//     each service, it is kept per service instead and moves with the
-//     service (fleet.go).
+//     An interval with alert transitions also writes the series concerned
+//     at once, before its events go out and after (transitions.go), so a
+//     crash neither repeats nor forgets an alert. In a fleet, where the
+//     storage extension decides which evaluator owns each service, it is
+//     kept per service instead and moves with the service (fleet.go).
 //
 // The connector supports metrics → metrics and metrics → logs. When it is
 // used for both, the collector creates two instances; they share one set of

@@ -52,13 +52,14 @@ func (c *core) fingerprint(id identity) string {
 }
 
 // event appends one alert event (DESIGN.md, "Alert events"). actual and the
-// result's values are NaN when the series had no data (a re-send or an
-// expiry) and are then left out. The event is stamped with the interval's
+// result's values are NaN when the series had no data (a re-send, an
+// expiry, an announce after a restore) and are then left out; expired
+// says the series is forgotten. The event is stamped with the interval's
 // end; alert.starts_at is when the series' flag was raised (s.since), the
 // same on every re-send and on the resolve.
-func (c *core) event(out *output, s *series, state string, actual float64, r anomaly.Result) {
+func (c *core) event(out *output, s *series, state string, actual float64, r anomaly.Result, expired bool) {
 	lr := alertevent.Append(out.records, alertevent.Event{
-		Identity: c.identityAttrs(s.id), State: state, Summary: summary(s.id, state, actual, r),
+		Identity: c.identityAttrs(s.id), State: state, Summary: summary(s.id, state, actual, r, expired),
 		Time: out.ts.AsTime(), StartsAt: s.since, Observed: out.observed.AsTime(),
 	})
 	attrs := lr.Attributes()
@@ -82,13 +83,15 @@ func putFinite(m pcommon.Map, key string, v float64) {
 }
 
 // summary is the one-line body of an alert event.
-func summary(id identity, state string, actual float64, r anomaly.Result) string {
+func summary(id identity, state string, actual float64, r anomaly.Result, expired bool) string {
 	name := describe(id)
 	switch {
 	case math.IsNaN(actual) && state == conventions.StateFiring:
 		return fmt.Sprintf("%s is anomalous (no data this interval)", name)
-	case math.IsNaN(actual):
+	case math.IsNaN(actual) && expired:
 		return fmt.Sprintf("%s is no longer watched (no data); anomaly resolved", name)
+	case math.IsNaN(actual):
+		return fmt.Sprintf("%s is back to normal (no data this interval); anomaly resolved", name)
 	case state == conventions.StateFiring && r.Reason.FromRecent():
 		// Inside the band, perhaps: what it left is the recent level.
 		return fmt.Sprintf("%s is anomalous: %s after a recent level of %s, expected %s (band %s to %s), %s",

@@ -33,7 +33,7 @@ func TestFiringEventSaysWhatThePointLeft(t *testing.T) {
 	} {
 		t.Run(tt.name, func(t *testing.T) {
 			out := newOutput(time.Unix(1e9, 0), time.Unix(1e9, 0))
-			c.event(out, s, conventions.StateFiring, tt.actual, tt.r)
+			c.event(out, s, conventions.StateFiring, tt.actual, tt.r, false)
 			lr := out.records.At(out.records.Len() - 1)
 			if body := lr.Body().Str(); !strings.Contains(body, tt.wantBody) {
 				t.Errorf("summary %q, want it to contain %q", body, tt.wantBody)

@@ -8,7 +8,6 @@ import (
 	"net/url"
 	"slices"
 	"strings"
-	"sync"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -33,7 +32,9 @@ import (
 //     where its previous owner checkpointed them (Acquired): they resume
 //     learned, with their alert state, instead of warming up again;
 //   - every checkpoint_interval each owned service's detectors are written
-//     under a key of their own (checkpointServices); a service handed over
+//     under a key of their own (checkpointServices), and so are those of
+//     a service with an alert transition, at the transition
+//     (writeTransitions); a service handed over
 //     is written once more and dropped (Released), one whose lease was
 //     lost is dropped without writing, and neither resolves its alerts:
 //     they are the next owner's.
@@ -44,13 +45,12 @@ type fleetState struct {
 	// connector's RED series (as span_metrics') are labelled: see
 	// derivedHere.
 	instanceID string
-	// writeMu orders the writes of services' state: a handover waits for
-	// a checkpoint in flight, so an older state never lands after the
-	// state the handover wrote.
-	writeMu sync.Mutex
 	// written are the services whose state this evaluator wrote, so that
 	// the key of a service whose series all expired is deleted rather
-	// than left for the next owner to load. Guarded by writeMu.
+	// than left for the next owner to load. Guarded by core.writeMu,
+	// which also makes a handover wait for a checkpoint or an interval's
+	// transition writes in flight, so an older state never lands after
+	// the state the handover wrote.
 	written map[string]bool
 }
 
@@ -114,30 +114,31 @@ func serviceStateKey(service string) string {
 	return "anomaly/service/" + url.PathEscape(service)
 }
 
+// serviceStatePrefix begins a service's state value: the chunk of its
+// series follows.
+func serviceStatePrefix() []byte { return append([]byte(checkpointMagic), serviceStateFormat) }
+
 // encodeService serialises the series of one service; c.mu held.
-func encodeService(list []*series) ([]byte, error) {
-	b := append([]byte(checkpointMagic), serviceStateFormat)
-	return encodeChunkLocked(b, list)
+func (c *core) encodeService(list []*series) ([]byte, error) {
+	return c.encodeChunkLocked(serviceStatePrefix(), list)
 }
 
 // decodeService reads a value of encodeService.
-func (c *core) decodeService(b []byte) ([]*series, int, error) {
+func (c *core) decodeService(b []byte) (chunk, error) {
 	if len(b) < len(checkpointMagic)+1 || string(b[:len(checkpointMagic)]) != checkpointMagic {
-		return nil, 0, errors.New("not a service's anomaly state")
+		return chunk{}, errors.New("not a service's anomaly state")
 	}
 	if v := b[len(checkpointMagic)]; v != serviceStateFormat {
-		return nil, 0, fmt.Errorf("format %d, want %d", v, serviceStateFormat)
+		return chunk{}, fmt.Errorf("format %d, want %d", v, serviceStateFormat)
 	}
 	return c.decodeChunk(b[len(checkpointMagic)+1:])
 }
 
 // checkpointServices writes the detectors of every owned service, each
-// under its own key, a batch of services per round trip. The lock that
-// flushes need is held while one service is encoded.
+// under its own key, a batch of services per round trip; c.writeMu held.
+// The lock that flushes need is held while one service is encoded.
 func (c *core) checkpointServices(ctx context.Context) error {
 	f := c.fleet
-	f.writeMu.Lock()
-	defer f.writeMu.Unlock()
 	c.mu.Lock()
 	byService := map[string][]*series{}
 	for _, s := range c.series {
@@ -168,7 +169,7 @@ func (c *core) checkpointServices(ctx context.Context) error {
 			c.mu.Unlock()
 			continue
 		}
-		b, err := encodeService(byService[svc])
+		b, err := c.encodeService(byService[svc])
 		c.mu.Unlock()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("anomaly checkpoint of %s: %w", svc, err))
@@ -208,7 +209,9 @@ func (c *core) Acquired(ctx context.Context, service string) error {
 	var list []*series
 	dropped := 0
 	if len(data) > 0 {
-		list, dropped, err = c.decodeService(data)
+		var ch chunk
+		ch, err = c.decodeService(data)
+		list, dropped = ch.list, ch.dropped
 		if err != nil {
 			c.logger.Warn("The anomaly state of a service taken over is partly unreadable; the rest of its series start learning anew",
 				zap.String("service", service), zap.Int("loaded", len(list)), zap.Error(err))
@@ -233,14 +236,14 @@ func (c *core) Acquired(ctx context.Context, service string) error {
 // written first for the next owner.
 func (c *core) Released(ctx context.Context, service string, handover bool) {
 	f := c.fleet
-	f.writeMu.Lock()
-	defer f.writeMu.Unlock()
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
 	c.mu.Lock()
 	list := c.dropService(service)
 	var data []byte
 	var err error
 	if handover && len(list) > 0 {
-		data, err = encodeService(list)
+		data, err = c.encodeService(list)
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.mu.Unlock()

@@ -72,11 +72,7 @@ func (e *evaluator) warming(t *testing.T) int64 {
 	return m.Data.(metricdata.Gauge[int64]).DataPoints[0].Value
 }
 
-func (e *evaluator) seriesCount() int {
-	e.h.core.mu.Lock()
-	defer e.h.core.mu.Unlock()
-	return len(e.h.core.series)
-}
+func (e *evaluator) seriesCount() int { return e.h.seriesCount() }
 
 // checkoutOwner starts an evaluator that owns checkout and has fed it 40
 // intervals of ordinary calls, and returns it with its driver.

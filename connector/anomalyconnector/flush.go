@@ -29,6 +29,12 @@ type output struct {
 	// ended are the series forgotten at this boundary, whose gauges the
 	// output ends (see endSeries).
 	ended []*series
+	// changed are the series whose alert state changed (an onset, a
+	// resolve, a state announced after a restore), resolved those
+	// forgotten with a resolve; writes is what they make written to
+	// storage around the events (see writeTransitions).
+	changed, resolved []*series
+	writes            []*stateWrite
 }
 
 func newOutput(t, now time.Time) *output {
@@ -103,10 +109,26 @@ func (c *core) flushAndSend(ctx context.Context, t time.Time) {
 		}
 	}
 	c.sendMu.Unlock()
+	// An alert transition is written to storage twice: before its event
+	// goes out, flagged to be announced (write-ahead: a restart after a
+	// crash in between announces it), and once it went out, so that a
+	// restart does not announce it again. Without these writes a crash
+	// before the next checkpoint would restore the alert as it was up to
+	// checkpoint_interval earlier: resolved since and firing again (a
+	// second page, a second resolve), or fired since and forgotten (a
+	// second onset with another start, or no resolve at all).
+	if len(out.writes) > 0 {
+		c.writeMu.Lock()
+		defer c.writeMu.Unlock()
+		c.writeTransitions(ctx, out.writes, true)
+	}
 	if c.logsOut != nil && out.records.Len() > 0 {
 		if err := c.logsOut.ConsumeLogs(ctx, out.logs); err != nil {
 			c.logger.Warn("Sending anomaly alert events failed", zap.Error(err))
 		}
+	}
+	if len(out.writes) > 0 {
+		c.writeTransitions(ctx, out.writes, false)
 	}
 }
 
@@ -115,6 +137,7 @@ func (c *core) flushAndSend(ctx context.Context, t time.Time) {
 func (c *core) flush(t time.Time) *output {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	c.gen++
 	out := newOutput(t, c.now())
 	points := c.intervalPoints()
 	for _, dps := range []pmetric.NumberDataPointSlice{out.score, out.expected, out.lower, out.upper} {
@@ -124,6 +147,9 @@ func (c *core) flush(t time.Time) *output {
 		c.observe(out, p.id, t, p.value, p.total)
 	}
 	c.expire(out, t)
+	if c.client != nil && len(out.changed)+len(out.resolved) > 0 {
+		out.writes = c.transitionWrites(out)
+	}
 	c.publish()
 	if c.rejectedNow > 0 {
 		c.tel.rejected.Add(context.Background(), int64(c.rejectedNow))
@@ -264,15 +290,20 @@ func (c *core) observe(out *output, id identity, t time.Time, v, total float64) 
 	out.addPoint(s, r)
 	s.last, s.lastValue = r, v
 	switch {
-	case r.Anomalous && (!s.firing || t.Sub(s.lastSent) >= c.cfg.ResendInterval):
+	case r.Anomalous && (!s.firing || s.announce || t.Sub(s.lastSent) >= c.cfg.ResendInterval):
+		if !s.firing || s.announce {
+			out.changed = append(out.changed, s)
+		}
 		if !s.firing {
 			s.since = t
 		}
-		s.firing, s.lastSent = true, t
-		c.event(out, s, conventions.StateFiring, v, r)
-	case !r.Anomalous && s.firing:
-		s.firing = false
-		c.event(out, s, conventions.StateResolved, v, r)
+		s.firing, s.lastSent, s.announce = true, t, false
+		c.event(out, s, conventions.StateFiring, v, r, false)
+	case !r.Anomalous && (s.firing || s.announce):
+		// A resolve, or one written ahead and announced again.
+		out.changed = append(out.changed, s)
+		s.firing, s.announce = false, false
+		c.event(out, s, conventions.StateResolved, v, r, false)
 	}
 }
 
@@ -284,18 +315,33 @@ func (c *core) newSeries(id identity) *series {
 // series is resolved as it goes, since nothing will clear it any more.
 // Firing series without data this interval are re-sent too, so the alert
 // engine does not resolve them while they wait for data.
+//
+// A series restored to be announced (series.announce) that had no point
+// this interval is announced here, firing or resolved.
 func (c *core) expire(out *output, t time.Time) {
+	noData := anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()}
 	for key, s := range c.series {
 		switch {
 		case t.Sub(s.lastSeen) >= c.cfg.IdleTimeout:
-			if s.firing {
-				c.event(out, s, conventions.StateResolved, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
+			if s.firing || s.announce {
+				s.firing, s.announce = false, false
+				c.event(out, s, conventions.StateResolved, math.NaN(), noData, true)
+				out.resolved = append(out.resolved, s)
 			}
 			delete(c.series, key)
 			out.ended = append(out.ended, s)
+		case s.announce:
+			s.announce = false
+			out.changed = append(out.changed, s)
+			if s.firing {
+				s.lastSent = t
+				c.event(out, s, conventions.StateFiring, math.NaN(), noData, false)
+			} else {
+				c.event(out, s, conventions.StateResolved, math.NaN(), noData, false)
+			}
 		case s.firing && s.lastSeen.Before(t) && t.Sub(s.lastSent) >= c.cfg.ResendInterval:
 			s.lastSent = t
-			c.event(out, s, conventions.StateFiring, math.NaN(), anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()})
+			c.event(out, s, conventions.StateFiring, math.NaN(), noData, false)
 		}
 	}
 	c.deltas.Expire(t)

@@ -57,6 +57,12 @@ type harness struct {
 
 func newHarness(t testing.TB, mutate func(*Config), set connector.Settings, host component.Host) *harness {
 	t.Helper()
+	return newHarnessAt(t, mutate, set, host, t0)
+}
+
+// newHarnessAt is newHarness started with its clock at now: a restart.
+func newHarnessAt(t testing.TB, mutate func(*Config), set connector.Settings, host component.Host, now time.Time) *harness {
+	t.Helper()
 	f := NewFactory()
 	cfg := f.CreateDefaultConfig().(*Config)
 	if mutate != nil {
@@ -65,7 +71,7 @@ func newHarness(t testing.TB, mutate func(*Config), set connector.Settings, host
 	if err := cfg.Validate(); err != nil {
 		t.Fatalf("config: %v", err)
 	}
-	h := &harness{t: t, cfg: cfg, metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink), clock: &fakeClock{t: t0}}
+	h := &harness{t: t, cfg: cfg, metrics: new(consumertest.MetricsSink), logs: new(consumertest.LogsSink), clock: &fakeClock{t: now}}
 	ctx := context.Background()
 	var err error
 	if h.m2m, err = f.CreateMetricsToMetrics(ctx, set, cfg, h.metrics); err != nil {
@@ -98,6 +104,37 @@ func (h *harness) shutdown() {
 			h.t.Fatal(err)
 		}
 	}
+}
+
+// crash stops the harness as a process killed would: its storage client
+// is closed (so the next run can open the storage) without the shutdown
+// checkpoint. It waits for the interval in flight first, its write after
+// the alert events included: the events go out before that write, so a
+// test that saw them and crashed at once would test a crash between the
+// two writes (the race that made the slo connector's
+// TestFleetCheckpointAtTransition flaky). The harness's flushes are
+// synchronous, but writeMu is held from the first write to the second
+// whoever drives the flush.
+func (h *harness) crash() {
+	h.t.Helper()
+	c := h.core
+	c.StopSending() // a running loop's interval in flight ends
+	c.writeMu.Lock()
+	client := c.client
+	c.client = nil
+	c.writeMu.Unlock()
+	if client != nil {
+		if err := client.Close(context.Background()); err != nil {
+			h.t.Fatal(err)
+		}
+	}
+	h.shutdown()
+}
+
+func (h *harness) seriesCount() int {
+	h.core.mu.Lock()
+	defer h.core.mu.Unlock()
+	return len(h.core.series)
 }
 
 // feed sends md to both instances, as the collector does, at clock time at.

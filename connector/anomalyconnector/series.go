@@ -80,4 +80,9 @@ type series struct {
 	// it; zero for a firing series restored from a checkpoint written
 	// before it was kept (its start is unknown).
 	since time.Time
+	// announce is set on a series restored from state written ahead of
+	// its alert event (see writeTransitions): that event may never have
+	// gone out, so the next interval announces the series' alert state,
+	// firing or resolved, whether or not it changes.
+	announce bool
 }

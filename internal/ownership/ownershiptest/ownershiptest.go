@@ -36,6 +36,18 @@ func (s *Store) Keys() []string {
 	return out
 }
 
+// Clone returns a copy of the store as it is now: what a process killed
+// at this moment leaves behind for the next one.
+func (s *Store) Clone() *Store {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	c := NewStore()
+	for k, v := range s.m {
+		c.m[k] = append([]byte(nil), v...)
+	}
+	return c
+}
+
 // Member is one process of the fleet: a storage extension on the shared
 // Store and a Coordinator. The zero services are owned; Acquire and
 // Release change that and tell the registered handlers.
