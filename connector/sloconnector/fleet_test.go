@@ -199,7 +199,9 @@ func TestFleetCheckpointAtTransition(t *testing.T) {
 	a.c.fleet.mu.Unlock()
 	b, bm := member()
 	require.NoError(t, bm.Acquire(ctx, "checkout"))
-	time.Sleep(200 * time.Millisecond)
+	// Two evaluations of b's after the takeover: the first would announce.
+	n := len(b.mSink.AllMetrics())
+	require.Eventually(t, func() bool { return len(b.mSink.AllMetrics()) >= n+2 }, 5*time.Second, 10*time.Millisecond)
 	assert.Empty(t, alertEventsOf(b.lSink.AllLogs()), "b does not announce the alert again")
 	b.consumeTraces(routeSpans(20000, "/pay", ptrace.StatusCodeOk))
 	require.Eventually(t, func() bool { return len(alertEventsOf(b.lSink.AllLogs())) > 0 }, 5*time.Second, 10*time.Millisecond)
