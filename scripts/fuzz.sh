@@ -26,6 +26,7 @@ targets=(
 	"./slo FuzzParse 30000"
 	"./alerts FuzzParseConfig 40000"
 	"./alerts FuzzParseSilences 20000"
+	"./connector/anomalyconnector FuzzDecodeChunk 100000"
 )
 keep=false
 [ "${1:-}" = "--keep" ] && keep=true
