@@ -14,8 +14,9 @@ import (
 // every values case, applies every rendered object with
 // `kubectl apply --dry-run=server`: the API server's own validation and
 // admission take each one (unknown fields are refused, not dropped). The
-// ServiceMonitor's CRD comes from a minimal manifest in testdata, as
-// nothing else installs prometheus-operator's CRDs here. Then the fleet is
+// ServiceMonitor and PrometheusRule CRDs are prometheus-operator's own
+// (testdata/crds, from its Go module), so those objects are checked
+// against the operator's schema. Then the fleet is
 // installed for real with helm: bad values fail at `helm install`, and an
 // upgrade keeps the console token the chart generated.
 func TestAppliedToAPIServer(t *testing.T) {
@@ -28,8 +29,9 @@ func TestAppliedToAPIServer(t *testing.T) {
 		}
 		return out
 	}
-	kubectl("apply", "-f", filepath.Join("testdata", "servicemonitor-crd.yaml"))
-	kubectl("wait", "--for=condition=Established", "--timeout=60s", "crd/servicemonitors.monitoring.coreos.com")
+	kubectl("apply", "-f", filepath.Join("testdata", "crds"))
+	kubectl("wait", "--for=condition=Established", "--timeout=60s",
+		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
 	kubectl("create", "namespace", "vigil")
 
 	applied := regexp.MustCompile(`(?m)^\S+ (created|configured|unchanged) \(server dry run\)$`)

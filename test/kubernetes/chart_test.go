@@ -284,8 +284,10 @@ func walk(v any, path string, fn func(path string, v any)) {
 }
 
 // TestChartFilesInStep checks the chart's copies of shipped files are the
-// files themselves: files/config/ holds collector/config/'s configurations
-// and files/dashboards/ dashboards/json/'s dashboards. The chart can only
+// files themselves: files/config/ holds collector/config/'s configurations,
+// files/dashboards/ dashboards/json/'s dashboards and files/prometheus/
+// the alerts on Vigil's own health (deploy/prometheus/rules/vigil-self.rules.yaml;
+// not the SLO rules next to it, which are the examples'). The chart can only
 // read files inside itself, so they are copied; -update copies them again.
 // The chart's own gateway.yaml (and an evaluator.yaml) may stand in only
 // while collector/config has none: from the day it ships one, the copy of
@@ -294,6 +296,7 @@ func TestChartFilesInStep(t *testing.T) {
 	pairs := []struct{ src, dst, glob string }{
 		{filepath.Join(root, "collector", "config"), filepath.Join(chartDir, "files", "config"), "*.yaml"},
 		{filepath.Join(root, "dashboards", "json"), filepath.Join(chartDir, "files", "dashboards"), "*.json"},
+		{filepath.Join(root, "deploy", "prometheus", "rules"), filepath.Join(chartDir, "files", "prometheus"), "vigil-self.rules.yaml"},
 	}
 	chartOwn := map[string]bool{"gateway.yaml": true, "evaluator.yaml": true}
 	for _, p := range pairs {
