@@ -1,7 +1,9 @@
 package kubernetes
 
 import (
+	"encoding/json"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -15,7 +17,7 @@ import (
 // `kubectl apply --dry-run=server`: the API server's own validation and
 // admission take each one (unknown fields are refused, not dropped). The
 // ServiceMonitor and PrometheusRule CRDs are prometheus-operator's own
-// (testdata/crds, from its Go module), so those objects are checked
+// (operatorCRDs, from its Go module), so those objects are checked
 // against the operator's schema. Then the fleet is
 // installed for real with helm: bad values fail at `helm install`, and an
 // upgrade keeps the console token the chart generated.
@@ -29,7 +31,9 @@ func TestAppliedToAPIServer(t *testing.T) {
 		}
 		return out
 	}
-	kubectl("apply", "-f", filepath.Join("testdata", "crds"))
+	for _, crd := range operatorCRDs(t) {
+		kubectl("apply", "-f", crd)
+	}
 	kubectl("wait", "--for=condition=Established", "--timeout=60s",
 		"crd/servicemonitors.monitoring.coreos.com", "crd/prometheusrules.monitoring.coreos.com")
 	kubectl("create", "namespace", "vigil")
@@ -120,4 +124,33 @@ func TestAppliedToAPIServer(t *testing.T) {
 			}
 		}
 	})
+}
+
+// operatorModule is the prometheus-operator release whose CRDs the chart's
+// ServiceMonitor and PrometheusRule are checked against.
+const operatorModule = "github.com/prometheus-operator/prometheus-operator@v0.85.0"
+
+// operatorCRDs returns the paths of prometheus-operator's own
+// ServiceMonitor and PrometheusRule CRDs, from its Go module
+// (example/prometheus-operator-crd), downloaded through the Go module
+// proxy and checked against the checksum database as any module is,
+// rather than copied into this repository.
+func operatorCRDs(t *testing.T) []string {
+	t.Helper()
+	cmd := exec.Command("go", "mod", "download", "-json", operatorModule)
+	cmd.Dir = t.TempDir() // outside this module: go.mod and go.sum stay as they are
+	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod")
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go mod download %s: %v\n%s", operatorModule, err, out)
+	}
+	var mod struct{ Dir, Error string }
+	if err := json.Unmarshal(out, &mod); err != nil || mod.Error != "" || mod.Dir == "" {
+		t.Fatalf("go mod download %s: %v %s\n%s", operatorModule, err, mod.Error, out)
+	}
+	var paths []string
+	for _, kind := range []string{"servicemonitors", "prometheusrules"} {
+		paths = append(paths, filepath.Join(mod.Dir, "example", "prometheus-operator-crd", "monitoring.coreos.com_"+kind+".yaml"))
+	}
+	return paths
 }
