@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 	"sync"
 	"syscall"
@@ -123,6 +124,11 @@ func TestOwnerKilledMidIncident(t *testing.T) {
 
 	if _, triggers, resolves := pages(f.fake, hot); triggers != 1 || resolves != 1 {
 		t.Errorf("%s: %d page triggers, %d resolves; want 1 and 1", hot, triggers, resolves)
+	}
+	// The webhook receiver, notified by the same router, hears of the
+	// page once firing and once resolved too, across the takeover.
+	if got := webhookNotices(t, f.hook, hot); !slices.Equal(got, []string{"firing", "resolved"}) {
+		t.Errorf("%s: webhook notices of its page %v; want [firing resolved]", hot, got)
 	}
 	good, bad = y.get(hot)
 	want := exactBudget(good, bad)

@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc/credentials/insecure"
 
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
+	"github.com/vigil-otel/vigil/internal/testutil/fakewebhook"
 	"github.com/vigil-otel/vigil/internal/testutil/pagingtest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
@@ -69,6 +70,7 @@ type fleet struct {
 	specs      string
 	routing    string
 	fake       *fakepagerduty.Server
+	hook       *fakewebhook.Server // every evaluator's webhook receiver
 	evaluators []*vigiltest.Instance
 	// extraArgs and extraEnv are added to every evaluator's.
 	extraArgs []string
@@ -78,7 +80,7 @@ type fleet struct {
 func newFleet(t *testing.T, store string, services []string) *fleet {
 	fake := fakepagerduty.New(t)
 	return &fleet{
-		t: t, store: store, specs: writeSpecs(t, services), fake: fake,
+		t: t, store: store, specs: writeSpecs(t, services), fake: fake, hook: fakewebhook.New(t),
 		routing: vigiltest.WriteFile(t, t.TempDir(), "routing.yml", `
 receivers:
   - name: default
@@ -118,6 +120,7 @@ func (f *fleet) startEvaluatorOn(extra map[string]string, storageDir string) *vi
 	env := pagingtest.PagerDutyEnv(f.fake)
 	env["VIGIL_STORE_ENDPOINT"] = f.store
 	env["VIGIL_SLO_DIR"] = f.specs
+	env["VIGIL_WEBHOOK_URL"] = f.hook.URL
 	for k, v := range f.extraEnv {
 		env[k] = v
 	}
@@ -370,6 +373,25 @@ func pages(fake *fakepagerduty.Server, service string) (dedup string, triggers, 
 		return "", 0, 0
 	}
 	return dedup, fake.Count(dedup, "trigger"), fake.Count(dedup, "resolve")
+}
+
+// webhookNotices returns, in order of arrival, the status ("firing" or
+// "resolved") of every webhook payload naming service's critical
+// (page) alert, and fails the test on a payload the receiver refused.
+func webhookNotices(t *testing.T, hook *fakewebhook.Server, service string) []string {
+	t.Helper()
+	if err := hook.Err(); err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, p := range hook.Accepted() {
+		for _, a := range p.Alerts {
+			if a.Labels["service_name"] == service && a.Labels["severity"] == "page" {
+				out = append(out, *a.Status)
+			}
+		}
+	}
+	return out
 }
 
 // burstUntilPaged sends failing spans of service until it is paged.

@@ -313,8 +313,11 @@ specs, secrets (from the Secret, optional keys), memory. Pass
       name: {{ include "vigil.secretName" $root }}
       key: {{ $root.Values.secrets.keys.sentryDSN }}
       optional: true
-# Alertmanager webhook payloads (full.yaml's webhook exporter; unset:
-# off). A Secret's key: chat webhook URLs carry their credential.
+{{- end }}
+{{- if or (eq $root.Values.config.base "full") (eq $component "evaluator") }}
+# Alertmanager webhook payloads (the webhook exporter of full.yaml and
+# evaluator.yaml; unset: off). A Secret's key: chat webhook URLs carry
+# their credential.
 - name: VIGIL_WEBHOOK_URL
   valueFrom:
     secretKeyRef:
