@@ -12,22 +12,34 @@ import (
 )
 
 // Notification asks the exporter to send one action for one alert to one
-// receiver. The dedup key at the receiver is Alert.Fingerprint: grouping
-// decides when notifications go out, never what they are keyed by.
+// integration of one receiver. The dedup key at the receiver is
+// Alert.Fingerprint: grouping decides when notifications go out, never
+// what they are keyed by.
 type Notification struct {
 	Receiver string
-	Action   Action
-	Alert    Alert
+	// Integration is the receiver's integration it is for (see
+	// Engine.SetIntegrations; "" without integrations).
+	Integration string
+	Action      Action
+	Alert       Alert
 	// GroupKey and GroupLabels name the group whose flush produced it.
 	GroupKey    string
 	GroupLabels map[string]string
 	// At is the Flush time; MarkSent records it as the send time.
 	At time.Time
+	// id tells this notification from a later one of the same alert to
+	// the same destination: MarkSending and MarkSent act only on the one
+	// in flight.
+	id uint64
 }
 
 // DedupKey is the key that folds repeated notifications of the same alert
 // into one incident at the receiver.
 func (n Notification) DedupKey() string { return n.Alert.Fingerprint }
+
+func (n Notification) destination() destination {
+	return destination{receiver: n.Receiver, integration: n.Integration}
+}
 
 // Engine routes, groups, mutes and deduplicates alerts. It is passive: the
 // exporter calls Ingest for each alert event and Flush on a tick (every
@@ -54,10 +66,17 @@ type Engine struct {
 	alerts      map[string]*alertState // by fingerprint
 	groups      map[string]*group      // by group key
 	log         notificationLog
+	// integrations are the integrations of each receiver (nil: one, "",
+	// each); dropped is told of log entries loaded for an integration a
+	// receiver no longer has. See SetIntegrations.
+	integrations map[string][]string
+	dropped      func(LogEntry)
 	// services lists, per service, the fingerprints with log entries, so
 	// persisting one service's log does not scan the whole log.
 	services map[string]map[string]bool
-	inflight pairSet // returned by Flush, not yet reported to MarkSent
+	inflight inflightSet // returned by Flush, not yet reported to MarkSent
+	// lastID numbers the notifications Flush returns.
+	lastID   uint64
 	silState map[string]*silenceRecord
 	// silDirty is set when silState changed since it was last stored.
 	silDirty bool
@@ -108,7 +127,7 @@ func NewEngine(cfg *Config, store Store) *Engine {
 		groups:   map[string]*group{},
 		log:      notificationLog{},
 		services: map[string]map[string]bool{},
-		inflight: pairSet{},
+		inflight: inflightSet{},
 		silState: map[string]*silenceRecord{},
 		dirty:    map[string]bool{},
 
@@ -129,7 +148,9 @@ func NewEngine(cfg *Config, store Store) *Engine {
 // goes out again. So a restart never loses a trigger or a resolve, and
 // repeats one only when the process died between handing it over and
 // confirming it (see MarkSending). A log of version 1 is first rewritten
-// in the current layout (migrateV1).
+// in the current layout (migrateV1). Entries are fitted to the declared
+// integrations (SetIntegrations): an entry written before integrations
+// existed stands for every integration of its receiver.
 func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 	if err := e.migrateV1(ctx); err != nil {
 		return err
@@ -158,21 +179,29 @@ func (e *Engine) Restore(ctx context.Context, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	var dropped []LogEntry
+	var report func(LogEntry)
+	// After the locks are released.
+	defer func() { e.reportDropped(report, dropped) }()
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	report = e.dropped
 	for _, service := range index.Services {
 		e.indexed[service] = true
 	}
-	for i := range entries {
-		entry := entries[i]
-		e.logPut(&entry)
-		if e.alerts[entry.Fingerprint] != nil {
-			continue
-		}
-		e.restoreAlert(entry, now)
+	var fitted []LogEntry
+	for _, entry := range entries {
+		fitted = append(fitted, e.fit(entry, &dropped)...)
 	}
+	for _, entry := range dropped {
+		e.dirty[serviceOf(entry.Alert)] = true
+	}
+	for i := range fitted {
+		e.logPut(&fitted[i])
+	}
+	e.restoreAlerts(fitted, now)
 	for id, rec := range sil.Silences {
 		if rec != nil {
 			e.silState[id] = rec
@@ -375,9 +404,11 @@ func (e *Engine) route(st *alertState, now time.Time, previous map[string]*group
 
 // Flush returns the notifications due at now: for every group whose wait or
 // interval has passed, a trigger for each firing, unmuted alert not yet
-// triggered at the group's receiver (or last triggered repeat_interval ago),
-// and a resolve for each resolved alert triggered there. A notification is
-// not returned again until MarkSent reports it.
+// triggered at an integration of the group's receiver (or last triggered
+// there repeat_interval ago), and a resolve for each resolved alert
+// triggered there, each for that integration (see SetIntegrations). A
+// notification is not returned again until MarkSent reports it; the other
+// integrations' are.
 func (e *Engine) Flush(now time.Time) []Notification {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -415,32 +446,47 @@ func (e *Engine) resolveStale(now time.Time) {
 
 func (e *Engine) flushGroup(g *group, now time.Time) []Notification {
 	var out []Notification
-	emit := func(receiver string, action Action, a Alert) {
-		e.inflight.add(receiver, a.Fingerprint)
+	emit := func(d destination, action Action, a Alert) {
+		e.lastID++
+		e.inflight.add(d, a.Fingerprint, e.lastID)
 		out = append(out, Notification{
-			Receiver: receiver, Action: action, Alert: a.Clone(),
-			GroupKey: g.key, GroupLabels: maps.Clone(g.labels), At: now,
+			Receiver: d.receiver, Integration: d.integration, Action: action, Alert: a.Clone(),
+			GroupKey: g.key, GroupLabels: maps.Clone(g.labels), At: now, id: e.lastID,
 		})
 	}
 	receiver := g.route.Receiver
+	integrations := e.integrationsOf(receiver)
 	for _, fp := range slices.Sorted(maps.Keys(g.alerts)) {
 		st := e.alerts[fp]
 		if st == nil {
 			continue
 		}
 		if st.alert.Firing() {
-			if e.inflight.has(receiver, fp) || e.muted(st, g.route, now) {
+			// Each integration on its own: one still taking an earlier
+			// notification, or sent this one already, is skipped; the
+			// alert is muted, or not, for all of them.
+			idle := slices.ContainsFunc(integrations, func(in string) bool {
+				return !e.inflight.has(destination{receiver, in}, fp)
+			})
+			if !idle || e.muted(st, g.route, now) {
 				continue
 			}
-			entry := e.log.get(receiver, fp)
-			if entry == nil || entry.Action != ActionTrigger || entry.Pending || now.Sub(entry.SentAt) >= g.route.RepeatInterval {
-				emit(receiver, ActionTrigger, st.alert)
+			for _, in := range integrations {
+				d := destination{receiver, in}
+				if e.inflight.has(d, fp) {
+					continue
+				}
+				entry := e.log.get(d, fp)
+				if entry == nil || entry.Action != ActionTrigger || entry.Pending || now.Sub(entry.SentAt) >= g.route.RepeatInterval {
+					emit(d, ActionTrigger, st.alert)
+				}
 			}
 			continue
 		}
-		// Resolve at this group's receiver, and at receivers the alert no
-		// longer routes to (the config changed since the trigger), which
-		// no other group would ever resolve.
+		// Resolve at each integration of this group's receiver the alert
+		// was triggered at, and at receivers the alert no longer routes
+		// to (the config changed since the trigger), which no other group
+		// would ever resolve.
 		current := map[string]bool{}
 		for _, r := range e.cfg.Route.Match(st.alert.Labels) {
 			current[r.Receiver] = true
@@ -450,9 +496,9 @@ func (e *Engine) flushGroup(g *group, now time.Time) []Notification {
 				continue
 			}
 			// Every entry is an incident open (or possibly open) at its
-			// receiver: a trigger, or a resolve not yet confirmed.
-			if !e.inflight.has(entry.Receiver, fp) {
-				emit(entry.Receiver, ActionResolve, st.alert)
+			// integration: a trigger, or a resolve not yet confirmed.
+			if d := entry.destination(); !e.inflight.has(d, fp) {
+				emit(d, ActionResolve, st.alert)
 			}
 		}
 	}
@@ -480,9 +526,12 @@ func (e *Engine) forgetResolved(g *group) {
 	}
 }
 
-// MarkSending records, before n is handed to its receiver, that it may be
-// delivered: a pending entry, persisted before MarkSending returns. Call it
-// just before sending, and MarkSent with the outcome after.
+// MarkSending records, before n is handed to its integration, that it may
+// be delivered: a pending entry, persisted before MarkSending returns.
+// Call it just before sending, and MarkSent with the outcome after, with
+// n as Flush returned it. Each integration of a receiver has its own
+// entry: what one was handed, or failed to take, changes nothing for the
+// others.
 //
 // Why both: the caller's "sent" is a handover (to a persistent queue, say)
 // that cannot be made atomic with this log. Recorded only after the
@@ -494,12 +543,18 @@ func (e *Engine) forgetResolved(g *group) {
 //
 // The returned error is a persistence failure; send anyway (a page matters
 // more than the bookkeeping), the next successful write stores the log.
+// A notification the engine no longer has in flight (its service was
+// forgotten since the Flush: ForgetService) changes nothing.
 func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
+	if !e.inflight.is(n.destination(), n.Alert.Fingerprint, n.id) {
+		e.mu.Unlock()
+		return nil
+	}
 	entry := &LogEntry{
-		Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: n.Action,
+		Receiver: n.Receiver, Integration: n.Integration, Fingerprint: n.Alert.Fingerprint, Action: n.Action,
 		Pending: true, SentAt: n.At, Alert: n.Alert.Clone(),
 	}
 	if n.Action == ActionTrigger {
@@ -515,24 +570,34 @@ func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
 // confirmed in the notification log and a delivered resolve removes the
 // alert's entry, which is then persisted. A failed notification is left as
 // MarkSending recorded it (pending), or absent, and the group's next flush
-// produces it again, so it is retried, not lost. The returned error is a
-// persistence failure: the in-memory log is updated anyway, and the next
-// successful write stores it.
+// produces it again, so it is retried, not lost; only to its integration.
+// The returned error is a persistence failure: the in-memory log is
+// updated anyway, and the next successful write stores it. A notification
+// the engine no longer has in flight (its service was forgotten since the
+// Flush: ForgetService) changes nothing, whatever its outcome: the log it
+// would change is the next owner's.
 func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
-	e.inflight.remove(n.Receiver, n.Alert.Fingerprint)
+	d := n.destination()
+	if !e.inflight.is(d, n.Alert.Fingerprint, n.id) {
+		e.mu.Unlock()
+		return nil
+	}
+	e.inflight.remove(d, n.Alert.Fingerprint)
 	if sendErr != nil {
 		e.mu.Unlock()
 		return nil
 	}
 	switch n.Action {
 	case ActionTrigger:
-		e.logPut(&LogEntry{Receiver: n.Receiver, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone(),
-			ResolvedAt: e.resolvedAt(n.Alert.Fingerprint)})
+		e.logPut(&LogEntry{
+			Receiver: n.Receiver, Integration: n.Integration, Fingerprint: n.Alert.Fingerprint, Action: ActionTrigger, SentAt: n.At, Alert: n.Alert.Clone(),
+			ResolvedAt: e.resolvedAt(n.Alert.Fingerprint),
+		})
 	case ActionResolve:
-		e.logRemove(n.Receiver, n.Alert.Fingerprint)
+		e.logRemove(d, n.Alert.Fingerprint)
 	}
 	e.mu.Unlock()
 	return e.persist(ctx, serviceOf(n.Alert))
@@ -656,12 +721,12 @@ func (e *Engine) logPut(entry *LogEntry) {
 	e.services[svc][entry.Fingerprint] = true
 }
 
-func (e *Engine) logRemove(receiver, fp string) {
-	entry := e.log.get(receiver, fp)
+func (e *Engine) logRemove(d destination, fp string) {
+	entry := e.log.get(d, fp)
 	if entry == nil {
 		return
 	}
-	e.log.remove(receiver, fp)
+	e.log.remove(d, fp)
 	svc := serviceOf(entry.Alert)
 	e.dirty[svc] = true
 	if len(e.log[fp]) > 0 {
@@ -673,7 +738,8 @@ func (e *Engine) logRemove(receiver, fp string) {
 	}
 }
 
-// Log returns the notification log, ordered by receiver and fingerprint.
+// Log returns the notification log, ordered by receiver, integration and
+// fingerprint.
 func (e *Engine) Log() []LogEntry {
 	e.mu.Lock()
 	defer e.mu.Unlock()

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -39,18 +40,25 @@ var (
 )
 
 // step happens at t0+at: ingest, then Flush, whose notifications (as
-// "action receiver alertname/service") must equal want; each is then
-// reported to MarkSent, as failed when failSends.
+// "action receiver alertname/service", the receiver as
+// "receiver/integration" for a named integration) must equal want; each
+// is then reported to MarkSending and MarkSent, as failed when failSends
+// or when its integration is in failAt.
 type step struct {
 	at        time.Duration
 	ingest    []Alert
 	silences  []*Silence
 	failSends bool
+	failAt    []string
 	want      []string
 }
 
 func describe(n Notification) string {
-	return fmt.Sprintf("%s %s %s/%s", n.Action, n.Receiver, n.Alert.Labels[LabelAlertName], n.Alert.Labels[LabelService])
+	to := n.Receiver
+	if n.Integration != "" {
+		to += "/" + n.Integration
+	}
+	return fmt.Sprintf("%s %s %s/%s", n.Action, to, n.Alert.Labels[LabelAlertName], n.Alert.Labels[LabelService])
 }
 
 func runSteps(t *testing.T, e *Engine, steps []step) {
@@ -68,7 +76,7 @@ func runSteps(t *testing.T, e *Engine, steps []step) {
 			got = append(got, describe(n))
 			require.NoError(t, e.MarkSending(context.Background(), n))
 			var sendErr error
-			if s.failSends {
+			if s.failSends || slices.Contains(s.failAt, n.Integration) {
 				sendErr = errors.New("503 from receiver")
 			}
 			require.NoError(t, e.MarkSent(context.Background(), n, sendErr))

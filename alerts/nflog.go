@@ -49,8 +49,9 @@ const (
 )
 
 // LogEntry records the last notification handed over for one alert at one
-// receiver. A delivered resolve deletes the entry, so the log holds exactly
-// the incidents open, or possibly open, at receivers.
+// integration of one receiver. A delivered resolve deletes the entry, so
+// the log holds exactly the incidents open, or possibly open, at each
+// integration.
 //
 // Pending marks a notification recorded by MarkSending and not yet
 // confirmed by MarkSent: it may or may not have reached the receiver (the
@@ -59,7 +60,12 @@ const (
 // crash can repeat a notification, which the receiver folds by its dedup
 // key, and never loses one.
 type LogEntry struct {
-	Receiver    string    `json:"receiver"`
+	Receiver string `json:"receiver"`
+	// Integration is the receiver's integration the entry is for (see
+	// Engine.SetIntegrations). Entries written before integrations
+	// existed have none: they stand for every integration of their
+	// receiver, and loading them makes one entry per integration.
+	Integration string    `json:"integration,omitempty"`
 	Fingerprint string    `json:"fingerprint"`
 	Action      Action    `json:"action"`
 	Pending     bool      `json:"pending,omitempty"`
@@ -110,64 +116,107 @@ type silencesDoc struct {
 	API map[string]storedSilence `json:"api,omitempty"`
 }
 
-// notificationLog holds entries by fingerprint, then receiver, so that the
-// per-alert lookups of a flush do not scan the whole log.
-type notificationLog map[string]map[string]*LogEntry
+// destination is where a notification goes: one integration of one
+// receiver. Each destination keeps its own log entry and its own
+// notification in flight, so a destination that fails or blocks holds
+// back and repeats nothing at the others.
+type destination struct {
+	receiver, integration string
+}
 
-func (l notificationLog) get(receiver, fp string) *LogEntry { return l[fp][receiver] }
+func (d destination) less(o destination) bool {
+	if d.receiver != o.receiver {
+		return d.receiver < o.receiver
+	}
+	return d.integration < o.integration
+}
+
+func (d destination) compare(o destination) int {
+	switch {
+	case d.less(o):
+		return -1
+	case o.less(d):
+		return 1
+	}
+	return 0
+}
+
+func (e *LogEntry) destination() destination {
+	return destination{receiver: e.Receiver, integration: e.Integration}
+}
+
+// notificationLog holds entries by fingerprint, then destination, so that
+// the per-alert lookups of a flush do not scan the whole log.
+type notificationLog map[string]map[destination]*LogEntry
+
+func (l notificationLog) get(d destination, fp string) *LogEntry { return l[fp][d] }
 
 func (l notificationLog) put(e *LogEntry) {
 	if l[e.Fingerprint] == nil {
-		l[e.Fingerprint] = map[string]*LogEntry{}
+		l[e.Fingerprint] = map[destination]*LogEntry{}
 	}
-	l[e.Fingerprint][e.Receiver] = e
+	l[e.Fingerprint][e.destination()] = e
 }
 
-func (l notificationLog) remove(receiver, fp string) {
-	delete(l[fp], receiver)
+func (l notificationLog) remove(d destination, fp string) {
+	delete(l[fp], d)
 	if len(l[fp]) == 0 {
 		delete(l, fp)
 	}
 }
 
-// forAlert returns the entries of one alert, ordered by receiver.
+// forAlert returns the entries of one alert, ordered by receiver, then
+// integration.
 func (l notificationLog) forAlert(fp string) []*LogEntry {
 	out := make([]*LogEntry, 0, len(l[fp]))
-	for _, receiver := range slices.Sorted(maps.Keys(l[fp])) {
-		out = append(out, l[fp][receiver])
+	for _, d := range slices.SortedFunc(maps.Keys(l[fp]), destination.compare) {
+		out = append(out, l[fp][d])
 	}
 	return out
 }
 
-// all returns every entry, ordered by receiver, then fingerprint.
+// all returns every entry, ordered by receiver, integration, then
+// fingerprint.
 func (l notificationLog) all() []*LogEntry {
 	var out []*LogEntry
 	for fp := range l {
 		out = append(out, l.forAlert(fp)...)
 	}
 	sort.Slice(out, func(i, j int) bool {
-		if out[i].Receiver != out[j].Receiver {
-			return out[i].Receiver < out[j].Receiver
+		if di, dj := out[i].destination(), out[j].destination(); di != dj {
+			return di.less(dj)
 		}
 		return out[i].Fingerprint < out[j].Fingerprint
 	})
 	return out
 }
 
-// pairSet is a set of (receiver, fingerprint) pairs, by fingerprint.
-type pairSet map[string]map[string]bool
+// inflightSet holds the notifications returned by Flush and not yet
+// reported to MarkSent: by fingerprint and destination, the notification's
+// id, so that a report of a notification the engine has since forgotten
+// (ForgetService) is told apart from the one in flight now.
+type inflightSet map[string]map[destination]uint64
 
-func (s pairSet) has(receiver, fp string) bool { return s[fp][receiver] }
-
-func (s pairSet) add(receiver, fp string) {
-	if s[fp] == nil {
-		s[fp] = map[string]bool{}
-	}
-	s[fp][receiver] = true
+func (s inflightSet) has(d destination, fp string) bool {
+	_, ok := s[fp][d]
+	return ok
 }
 
-func (s pairSet) remove(receiver, fp string) {
-	delete(s[fp], receiver)
+// is reports whether the notification in flight to d for fp is id.
+func (s inflightSet) is(d destination, fp string, id uint64) bool {
+	got, ok := s[fp][d]
+	return ok && got == id
+}
+
+func (s inflightSet) add(d destination, fp string, id uint64) {
+	if s[fp] == nil {
+		s[fp] = map[destination]uint64{}
+	}
+	s[fp][d] = id
+}
+
+func (s inflightSet) remove(d destination, fp string) {
+	delete(s[fp], d)
 	if len(s[fp]) == 0 {
 		delete(s, fp)
 	}

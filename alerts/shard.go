@@ -27,36 +27,55 @@ func (e *Engine) ShardByService() {
 // does for every service: each alert it shows as triggered is taken to be
 // firing as of now, and the source that owns the service now re-reports
 // it, resolves it, or lets ResolveTimeout resolve it. Alerts of the
-// service the engine already holds keep their state.
+// service the engine already holds keep their state. Entries are fitted
+// to the declared integrations, as by Restore.
 func (e *Engine) RestoreService(ctx context.Context, service string, now time.Time) error {
 	var doc serviceDoc
 	if _, err := load(ctx, e.store, ServiceKey(service), &doc, func() int { return doc.Version }); err != nil {
 		return err
 	}
+	var dropped []LogEntry
+	var report func(LogEntry)
+	// After the locks are released.
+	defer func() { e.reportDropped(report, dropped) }()
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
 	defer e.mu.Unlock()
-	for i := range doc.Entries {
-		entry := doc.Entries[i]
-		if e.log.get(entry.Receiver, entry.Fingerprint) != nil {
-			continue
+	report = e.dropped
+	wasDirty := e.dirty[service]
+	var added []LogEntry
+	changed := false
+	for _, stored := range doc.Entries {
+		fitted := e.fit(stored, &dropped)
+		changed = changed || len(fitted) != 1 || fitted[0].Integration != stored.Integration
+		for i := range fitted {
+			entry := fitted[i]
+			if e.log.get(entry.destination(), entry.Fingerprint) != nil {
+				continue
+			}
+			e.logPut(&entry)
+			added = append(added, entry)
 		}
-		e.logPut(&entry)
-		delete(e.dirty, service) // as stored
-		if e.alerts[entry.Fingerprint] != nil {
-			continue
-		}
-		e.restoreAlert(entry, now)
 	}
+	switch {
+	case changed:
+		// Fitted: written back as the declaration has it.
+		e.dirty[service] = true
+	case !wasDirty:
+		delete(e.dirty, service) // as stored
+	}
+	e.restoreAlerts(added, now)
 	return nil
 }
 
 // ForgetService drops every alert, group entry and log entry of service
 // without a notification: the service moved to another evaluator, which
 // loads its log from the store and notifies from now on. Notifications
-// of the service returned by Flush and not yet reported to MarkSent are
-// reported as failed by the caller, and change nothing here.
+// of the service returned by Flush and not yet reported to MarkSending
+// and MarkSent change nothing when they are: the engine no longer has
+// them in flight (it may have others of the same alerts by then, if the
+// service came back), and the log they would write is the next owner's.
 func (e *Engine) ForgetService(service string) {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
@@ -75,9 +94,11 @@ func (e *Engine) ForgetService(service string) {
 			}
 		}
 		delete(e.alerts, fp)
+		delete(e.inflight, fp)
 	}
 	for fp := range e.services[service] {
 		delete(e.log, fp)
+		delete(e.inflight, fp)
 	}
 	delete(e.services, service)
 	delete(e.dirty, service)
