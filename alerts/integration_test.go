@@ -325,3 +325,28 @@ func TestForgottenServiceIgnoresLateReports(t *testing.T) {
 	}
 	assert.Len(t, e.Log(), 2)
 }
+
+// TestRestoreServiceLogWrittenBeforeIntegrations: a fleet's evaluator
+// taking a service over reads its log in the previous format the same
+// way, and writes it back per integration.
+func TestRestoreServiceLogWrittenBeforeIntegrations(t *testing.T) {
+	ctx := context.Background()
+	store := NewMemStore()
+	for k, v := range storedBeforeIntegrations(t) {
+		require.NoError(t, store.Set(ctx, k, v))
+	}
+	e := NewEngine(nil, store)
+	e.ShardByService()
+	e.SetIntegrations(twoIntegrations, nil)
+	require.NoError(t, e.Restore(ctx, t0.Add(time.Minute)))
+	require.NoError(t, e.RestoreService(ctx, "search", t0.Add(time.Minute)))
+	require.NoError(t, e.Persist(ctx))
+	var doc serviceDoc
+	_, err := load(ctx, store, ServiceKey("search"), &doc, func() int { return doc.Version })
+	require.NoError(t, err)
+	require.Len(t, doc.Entries, 2)
+	assert.Equal(t, []string{"pagerduty", "webhook"}, []string{doc.Entries[0].Integration, doc.Entries[1].Integration})
+	runSteps(t, e, []step{
+		{at: time.Minute + 5*time.Second, want: []string{"trigger default/pagerduty Ticket/search", "trigger default/webhook Ticket/search"}},
+	})
+}

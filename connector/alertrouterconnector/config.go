@@ -39,7 +39,11 @@ type Config struct {
 	// Receivers maps each receiver of the routing to the pipelines its
 	// notifications go to, as contrib's routing connector maps routes to
 	// pipelines; those pipelines' exporters (a pagerduty exporter holding
-	// that receiver's routing key, say) do the sending.
+	// that receiver's routing key, say) do the sending. Each pipeline of
+	// a receiver is delivered on its own, as each integration of an
+	// Alertmanager receiver: its own worker, queue and notification-log
+	// entries, so one that blocks or fails holds back and repeats nothing
+	// at the others.
 	Receivers map[string][]pipeline.ID `mapstructure:"receivers"`
 	// Console serves Alertmanager's API v2 (amtool, Grafana's Alertmanager
 	// data source, Karma) and the status page; off unless configured.
@@ -84,6 +88,13 @@ func (c *Config) Validate() error {
 		if len(c.Receivers[name]) == 0 {
 			errs = append(errs, fmt.Errorf("receivers::%s: lists no pipeline", name))
 		}
+		seen := map[pipeline.ID]bool{}
+		for _, id := range c.Receivers[name] {
+			if seen[id] {
+				errs = append(errs, fmt.Errorf("receivers::%s: lists pipeline %s twice", name, id))
+			}
+			seen[id] = true
+		}
 		if c.Routing == "" && name != alerts.DefaultReceiverName {
 			errs = append(errs, fmt.Errorf("receivers::%s: without a routing file the only receiver is %q", name, alerts.DefaultReceiverName))
 		}
@@ -101,4 +112,16 @@ func (c *Config) checkRouting(cfg *alerts.Config) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// integrations declares each receiver's pipelines to the engine as its
+// integrations, named by pipeline ID (alerts.Engine.SetIntegrations).
+func (c *Config) integrations() map[string][]string {
+	out := make(map[string][]string, len(c.Receivers))
+	for name, pipelines := range c.Receivers {
+		for _, id := range pipelines {
+			out[name] = append(out[name], id.String())
+		}
+	}
+	return out
 }

@@ -56,6 +56,8 @@ func TestValidate(t *testing.T) {
 		{"a receiver without pipelines", Config{FlushInterval: time.Second, Routing: "r.yml", Receivers: map[string][]pipeline.ID{"oncall": nil}}, "receivers::oncall: lists no pipeline"},
 		{"a receiver the built-in routing lacks", Config{FlushInterval: time.Second, Receivers: map[string][]pipeline.ID{"default": {logs}, "oncall": {logs}}},
 			`receivers::oncall: without a routing file the only receiver is "default"`},
+		{"a pipeline listed twice for a receiver", Config{FlushInterval: time.Second, Receivers: map[string][]pipeline.ID{"default": {logs, logs}}},
+			"receivers::default: lists pipeline logs twice"},
 		{"no flush interval", Config{Receivers: map[string][]pipeline.ID{"default": {logs}}}, "flush_interval 0s: must be positive"},
 		{"a console without endpoint", Config{FlushInterval: time.Second, Receivers: map[string][]pipeline.ID{"default": {logs}}, Console: configoptional.Some(ConsoleConfig{})},
 			"console::endpoint: must be set"},

@@ -16,22 +16,49 @@
 //   - Flush. Every flush_interval (1s) the router re-reads the routing and
 //     silences files when they changed and calls Engine.Flush, which
 //     returns the notifications due: a trigger for each firing, unmuted
-//     alert not yet notified at its receiver (again after
-//     repeat_interval), a resolve for each resolved alert that was.
-//   - Hand over. One worker per receiver takes that receiver's
-//     notifications in order and hands each, as a one-record log (an alert
-//     event, with alert.receiver and alert.group_key; see
-//     alertevent.AppendNotification), to the receiver's pipelines
-//     (`receivers` in the config). Their exporters only build the vendor's
-//     request and send: a pagerduty exporter per PagerDuty receiver, each
-//     holding its own routing key, so no secret enters pdata or the
-//     routing file. Queueing and retries are exporterhelper's, in those
-//     exporters.
+//     alert not yet notified at a pipeline of its receiver (again after
+//     repeat_interval), a resolve for each resolved alert that was, each
+//     for that pipeline.
+//   - Hand over. Each pipeline of each receiver (`receivers` in the
+//     config) has its own worker, which takes that pipeline's
+//     notifications in order and hands each, as a one-record log (an
+//     alert event, with alert.receiver and alert.group_key; see
+//     alertevent.AppendNotification), to the pipeline. Their exporters
+//     only build the vendor's request and send: a pagerduty exporter per
+//     PagerDuty receiver, each holding its own routing key, so no secret
+//     enters pdata or the routing file. Queueing and retries are
+//     exporterhelper's, in those exporters.
+//
+// # Each pipeline of a receiver on its own
+//
+// A receiver's pipelines are its integrations, as an Alertmanager
+// receiver's pagerduty_configs and webhook_configs are: the engine knows
+// them (alerts.Engine.SetIntegrations, named by pipeline ID) and produces
+// each notification once per pipeline, with its own notification-log
+// entry (keyed by receiver, pipeline and alert, as Alertmanager's nflog by
+// receiver and integration), its own write-ahead and its own queue and
+// worker here. So a pipeline that blocks (an exporter that waits for a
+// receiver that is down, as an evaluator's do: wait_for_result, retried
+// without end) delays nothing at the others, and one that fails (a full
+// queue, an exporter that refuses) is sent the notification again, alone,
+// at the group's next flush: PagerDuty down repeats nothing at the
+// webhook, a full webhook queue pages nobody twice. Grouping, inhibition,
+// silences, time intervals and repeat_interval stay the receiver's route's:
+// every pipeline is notified at the same flushes and muted alike, and
+// re-sent repeat_interval after its own last delivery. Everything below
+// holds for each pipeline on its own. A pipeline added to a receiver is
+// sent the receiver's firing alerts at their group's next flush (then
+// their resolves), as Alertmanager notifies an integration new to its log;
+// a pipeline removed has its entries dropped when the log is loaded, with
+// one warning naming the incidents left open there. A log written before
+// (entries keyed by receiver only) is read as recording each entry at
+// every pipeline of its receiver: nothing delivered is sent again, and
+// every open incident is resolved at every pipeline.
 //
 // # Delivery: exactly once as on-call sees it, across restarts
 //
-// The router records a notification as sent once the receiver's pipeline
-// has accepted it, and "accepted" must mean durable: the exporter's
+// The router records a notification as sent to a pipeline once that
+// pipeline has accepted it, and "accepted" must mean durable: the exporter's
 // sending queue is persistent (sending_queue::storage, as the shipped
 // configs set), so ConsumeLogs returns only after the request is in the
 // storage extension, from which exporterhelper sends and retries it, after
@@ -76,11 +103,11 @@
 //     the incident is open, so the restart neither triggers it again nor
 //     forgets to resolve it.
 //
-// Order: one worker per receiver hands notifications over in the order the
-// engine produced them, and the engine produces an alert's resolve only
-// after its trigger was handed over, so the queue holds a trigger before
-// its resolve. The pagerduty exporter keeps that order at PagerDuty (see
-// its doc).
+// Order: one worker per pipeline hands notifications over in the order
+// the engine produced them, and the engine produces an alert's resolve
+// for a pipeline only after that pipeline took its trigger, so each
+// queue holds a trigger before its resolve. The pagerduty exporter keeps
+// that order at PagerDuty (see its doc).
 //
 // # State, and a fleet
 //
@@ -95,7 +122,13 @@
 // services this evaluator does not own are counted (outcome not_owned)
 // and dropped, a notification whose service moved away between the flush
 // and the handover is not handed over, and a service that moves away is
-// dropped without a resolve, its log left for the next owner. A write of
+// dropped without a resolve, its log left for the next owner. A service
+// given up waits for its own handovers in progress, up to releaseGrace
+// (2s), then cancels those still waiting on a receiver (the next owner
+// sends them, from their pending entries); the engine ignores the outcome
+// of a notification of a service it forgot, so a late one never writes
+// over the next owner's log. Nothing else waits: not another service, nor
+// the coordinator's lease renewals. A write of
 // the log that failed (the store was down) is retried every
 // flush_interval, apart from the flush loop. Silences are one value in
 // the store that every evaluator's engine merges into, per silence,

@@ -53,13 +53,17 @@ func createLogsToLogs(_ context.Context, set connector.Settings, cfg component.C
 		return nil, errNotRouter
 	}
 	c := cfg.(*Config)
-	consumers := make(map[string]consumer.Logs, len(c.Receivers))
+	// One consumer per pipeline of each receiver, not one fanning out to
+	// all of a receiver's pipelines: each is delivered on its own.
+	consumers := map[destination]consumer.Logs{}
 	for name, pipelines := range c.Receivers {
-		cons, err := router.Consumer(pipelines...)
-		if err != nil {
-			return nil, fmt.Errorf("receivers::%s: %w", name, err)
+		for _, id := range pipelines {
+			cons, err := router.Consumer(id)
+			if err != nil {
+				return nil, fmt.Errorf("receivers::%s: %w", name, err)
+			}
+			consumers[destination{receiver: name, pipeline: id.String()}] = cons
 		}
-		consumers[name] = cons
 	}
 	return newRouter(set, c, consumers)
 }

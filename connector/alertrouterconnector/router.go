@@ -8,6 +8,7 @@ import (
 	"maps"
 	"net/http"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -27,9 +28,10 @@ import (
 )
 
 const (
-	// queueLen bounds the notifications waiting for one receiver's
-	// pipelines. Past it a notification is not recorded as sent, and the
-	// engine produces it again at the group's next flush.
+	// queueLen bounds the notifications waiting for one pipeline of a
+	// receiver. Past it a notification is not recorded as sent, and the
+	// engine produces it again, for that pipeline only, at the group's
+	// next flush.
 	queueLen = 256
 	// persistTimeout bounds one write of the notification log.
 	persistTimeout = 5 * time.Second
@@ -37,23 +39,44 @@ const (
 	// their context is cancelled. A handover to a persistent queue takes
 	// milliseconds.
 	shutdownGrace = 5 * time.Second
+	// releaseGrace lets the handovers in progress of a service this
+	// evaluator gives up finish before they are cancelled (fleet.go). A
+	// handover to an exporter that waits for its receiver's answer
+	// (wait_for_result, as on evaluators) takes a round trip when the
+	// receiver answers, and lasts as long as it is down otherwise. It is
+	// below the coordinator's 5s for a handler.
+	releaseGrace = 2 * time.Second
 )
 
 var (
-	errQueueFull  = errors.New("the receiver's notification queue is full")
-	errNoPipeline = errors.New("the receiver has no pipelines")
+	errQueueFull  = errors.New("the pipeline's notification queue is full")
+	errNoPipeline = errors.New("the receiver has no such pipeline")
 	errNotOwned   = errors.New("the alert's service is owned by another evaluator")
 )
 
+// destination is one pipeline of one receiver: an integration of the
+// receiver in the engine (alerts.Engine.SetIntegrations), named by the
+// pipeline's ID. Each has its own worker, queue and notification-log
+// entries, so a pipeline that blocks or fails holds back and repeats
+// nothing at the receiver's other pipelines.
+type destination struct {
+	receiver string
+	pipeline string // the integration's name: pipeline.ID.String()
+}
+
+func destinationOf(n alerts.Notification) destination {
+	return destination{receiver: n.Receiver, pipeline: n.Integration}
+}
+
 // router is the alertrouter connector: alert events in (ConsumeLogs →
 // alerts.Engine), notifications out (a flush loop, and one worker per
-// receiver that hands each notification to that receiver's pipelines).
+// pipeline of each receiver that hands that pipeline its notifications).
 type router struct {
 	cfg       *Config
 	set       connector.Settings
 	logger    *zap.Logger
 	tel       *telemetry
-	consumers map[string]consumer.Logs // by receiver
+	consumers map[destination]consumer.Logs
 	now       func() time.Time
 
 	engine   *alerts.Engine
@@ -72,12 +95,16 @@ type router struct {
 	// viewWarned is when a console request last logged that it could not
 	// read the other evaluators' views (Unix ns).
 	viewWarned atomic.Int64
-	// handing is held for reading by each handover and for writing while
-	// a service is dropped, so no handover of a service moving away is
-	// in progress, or recorded, after it was dropped.
-	handing sync.RWMutex
-	storage storage.Client
-	queues  map[string]chan alerts.Notification
+	// handovers are the handovers in progress, by service, so that a
+	// service this evaluator gives up waits for its own and nothing else
+	// (fleet.go).
+	handovers handovers
+	// dropped collects the log entries a load dropped (a pipeline no
+	// longer mapped to its receiver), for one warning per load.
+	droppedMu sync.Mutex
+	dropped   []alerts.LogEntry
+	storage   storage.Client
+	queues    map[destination]chan alerts.Notification
 
 	cancelLoop context.CancelFunc
 	sendCtx    context.Context
@@ -91,7 +118,7 @@ type router struct {
 
 var _ connector.Logs = (*router)(nil)
 
-func newRouter(set connector.Settings, cfg *Config, consumers map[string]consumer.Logs) (*router, error) {
+func newRouter(set connector.Settings, cfg *Config, consumers map[destination]consumer.Logs) (*router, error) {
 	tel, err := newTelemetry(set.TelemetrySettings)
 	if err != nil {
 		return nil, err
@@ -115,12 +142,12 @@ func (r *router) Start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	r.sendCtx, r.cancelSend = context.WithCancel(context.Background())
-	r.queues = make(map[string]chan alerts.Notification, len(r.consumers))
-	for _, name := range slices.Sorted(maps.Keys(r.consumers)) {
+	r.queues = make(map[destination]chan alerts.Notification, len(r.consumers))
+	for d, next := range r.consumers {
 		q := make(chan alerts.Notification, queueLen)
-		r.queues[name] = q
+		r.queues[d] = q
 		r.workers.Add(1)
-		go r.work(name, q, r.consumers[name])
+		go r.work(d, q, next)
 	}
 	loopCtx, cancel := context.WithCancel(context.Background())
 	r.cancelLoop = cancel
@@ -146,6 +173,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 	}
 	now := r.now()
 	r.engine = alerts.NewEngine(alerts.DefaultConfig(), store)
+	r.engine.SetIntegrations(r.cfg.integrations(), r.noteDropped)
 	if r.cfg.Storage != nil {
 		r.owner = ownership.FromHost(host, *r.cfg.Storage)
 	}
@@ -159,6 +187,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 	if err := r.engine.Restore(ctx, now); err != nil {
 		return fmt.Errorf("restoring the notification log: %w", err)
 	}
+	r.warnDropped()
 	if r.cfg.Routing == "" {
 		if err := r.cfg.checkRouting(alerts.DefaultConfig()); err != nil {
 			return err
@@ -310,8 +339,8 @@ func (r *router) persistOnce(ctx context.Context) error {
 	return errors.Join(r.engine.SyncSilences(pctx, now), r.engine.Persist(pctx), r.view.Publish(pctx, now, r.publishedBoard()))
 }
 
-// tick flushes the engine at now and queues each notification for its
-// receiver's worker.
+// tick flushes the engine at now and queues each notification for the
+// worker of its receiver's pipeline.
 func (r *router) tick(now time.Time) {
 	if err := r.reloader.Reload(r.engine, now); err != nil {
 		// The engine keeps its previous routing; the reloader reports a
@@ -319,12 +348,13 @@ func (r *router) tick(now time.Time) {
 		r.logger.Error("alert routing or silences file rejected; keeping the previous one", zap.Error(err))
 	}
 	for _, n := range r.engine.Flush(now) {
-		q, ok := r.queues[n.Receiver]
+		q, ok := r.queues[destinationOf(n)]
 		if !ok {
-			// A receiver the routing no longer has, with an incident still
-			// open from an earlier run whose configuration mapped it.
-			r.logger.Error("notification for a receiver with no pipelines; map it in the alertrouter connector's receivers",
-				zap.String("receiver", n.Receiver), zap.String("action", string(n.Action)), zap.String("dedup_key", n.DedupKey()))
+			// Not expected: the engine notifies only the integrations
+			// this router declared (SetIntegrations).
+			r.logger.Error("notification for a pipeline the receiver does not map",
+				zap.String("receiver", n.Receiver), zap.String("pipeline", n.Integration),
+				zap.String("action", string(n.Action)), zap.String("dedup_key", n.DedupKey()))
 			r.fail(n, errNoPipeline)
 			continue
 		}
@@ -337,28 +367,32 @@ func (r *router) tick(now time.Time) {
 }
 
 // fail reports a notification that was not handed over: the engine
-// produces it again at its group's next flush.
+// produces it again, for its pipeline, at its group's next flush.
 func (r *router) fail(n alerts.Notification, err error) {
-	r.tel.recordNotification(context.Background(), n.Receiver, string(n.Action), outcomeFailed)
 	r.markSent(n, err)
+	r.tel.recordNotification(context.Background(), n.Receiver, n.Integration, string(n.Action), outcomeFailed)
 }
 
-// work hands the notifications of one receiver to its pipelines, one at a
-// time and in order, so a trigger is always handed over before its
-// resolve, and a slow receiver delays no other.
-func (r *router) work(receiver string, q <-chan alerts.Notification, next consumer.Logs) {
+// work hands the notifications of one pipeline of a receiver to it, one
+// at a time and in order, so a trigger is always handed over before its
+// resolve, and a slow pipeline delays no other, not even another of the
+// same receiver.
+func (r *router) work(d destination, q <-chan alerts.Notification, next consumer.Logs) {
 	defer r.workers.Done()
 	for n := range q {
-		r.deliver(receiver, n, next)
+		r.deliver(d, n, next)
 	}
 }
 
-// deliver records n as pending, hands it to the receiver's pipelines and
-// records the outcome; see doc.go for why in this order.
-func (r *router) deliver(receiver string, n alerts.Notification, next consumer.Logs) {
-	r.handing.RLock()
-	defer r.handing.RUnlock()
-	if !ownership.Owns(r.owner, n.Alert.Labels[alerts.LabelService]) {
+// deliver records n as pending, hands it to its pipeline and records the
+// outcome; see doc.go for why in this order.
+func (r *router) deliver(d destination, n alerts.Notification, next consumer.Logs) {
+	service := n.Alert.Labels[alerts.LabelService]
+	// Registered before the ownership check: a service given up from now
+	// on waits for this handover, or cancels it (fleet.go).
+	ctx, done := r.handovers.start(r.sendCtx, service)
+	defer done()
+	if !ownership.Owns(r.owner, service) {
 		// The service moved to another evaluator since the flush: it
 		// notifies from the log this one wrote.
 		r.markSent(n, errNotOwned)
@@ -374,16 +408,18 @@ func (r *router) deliver(receiver string, n alerts.Notification, next consumer.L
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
 	alertevent.AppendNotification(sl.LogRecords(), n)
-	err = next.ConsumeLogs(r.sendCtx, ld)
-	if err != nil {
-		r.logger.Warn("notification not handed over; the router sends it again at its group's next flush",
-			zap.String("receiver", receiver), zap.String("action", string(n.Action)),
-			zap.String("dedup_key", n.DedupKey()), zap.Error(err))
-		r.tel.recordNotification(r.sendCtx, receiver, string(n.Action), outcomeFailed)
-	} else {
-		r.tel.recordNotification(r.sendCtx, receiver, string(n.Action), outcomeHandedOver)
-	}
+	err = next.ConsumeLogs(ctx, ld)
+	// Recorded before it is counted: a notification counted as handed
+	// over is in the log as such.
 	r.markSent(n, err)
+	if err != nil {
+		r.logger.Warn("notification not handed over; the router sends it to this pipeline again at its group's next flush",
+			zap.String("receiver", d.receiver), zap.String("pipeline", d.pipeline), zap.String("action", string(n.Action)),
+			zap.String("dedup_key", n.DedupKey()), zap.Error(err))
+		r.tel.recordNotification(r.sendCtx, d.receiver, d.pipeline, string(n.Action), outcomeFailed)
+		return
+	}
+	r.tel.recordNotification(r.sendCtx, d.receiver, d.pipeline, string(n.Action), outcomeHandedOver)
 }
 
 func (r *router) markSent(n alerts.Notification, sendErr error) {
@@ -391,5 +427,34 @@ func (r *router) markSent(n alerts.Notification, sendErr error) {
 	defer cancel()
 	if err := r.engine.MarkSent(ctx, n, sendErr); err != nil {
 		r.logger.Error("persisting the notification log", zap.Error(err))
+	}
+}
+
+// noteDropped is told by the engine of each log entry a load dropped:
+// its pipeline is no longer mapped to its receiver (or the receiver to
+// any), so its resolve has nowhere to go.
+func (r *router) noteDropped(entry alerts.LogEntry) {
+	r.droppedMu.Lock()
+	defer r.droppedMu.Unlock()
+	r.dropped = append(r.dropped, entry)
+}
+
+// warnDropped logs the entries the last load dropped, once per receiver
+// and pipeline, rather than an error at every flush.
+func (r *router) warnDropped() {
+	r.droppedMu.Lock()
+	dropped := r.dropped
+	r.dropped = nil
+	r.droppedMu.Unlock()
+	byDestination := map[destination][]string{}
+	for _, entry := range dropped {
+		d := destination{receiver: entry.Receiver, pipeline: entry.Integration}
+		byDestination[d] = append(byDestination[d], entry.Fingerprint)
+	}
+	for _, d := range slices.SortedFunc(maps.Keys(byDestination), func(a, b destination) int {
+		return strings.Compare(a.receiver+"\x00"+a.pipeline, b.receiver+"\x00"+b.pipeline)
+	}) {
+		r.logger.Warn("the notification log holds incidents for a pipeline the receiver no longer maps; dropped: they stay open there unless resolved by hand",
+			zap.String("receiver", d.receiver), zap.String("pipeline", d.pipeline), zap.Strings("dedup_keys", byDestination[d]))
 	}
 }

@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -44,6 +45,7 @@ var (
 	pipeOncall  = pipeline.NewIDWithName(pipeline.SignalLogs, "oncall")
 	pipeTickets = pipeline.NewIDWithName(pipeline.SignalLogs, "tickets")
 	pipeArchive = pipeline.NewIDWithName(pipeline.SignalLogs, "archive")
+	pipeWebhook = pipeline.NewIDWithName(pipeline.SignalLogs, "webhook")
 )
 
 // routing pages to oncall (and copies pages to archive), tickets to
@@ -66,14 +68,30 @@ route:
 `
 
 // flakySink is a consumertest sink that fails the first fail calls, as a
-// pipeline whose queue is full would.
+// pipeline whose queue is full would. With block set, each call first
+// waits until block is closed or its context is done (then failing with
+// the context's error), as a pipeline whose exporter waits for a receiver
+// that is down (wait_for_result) would.
 type flakySink struct {
 	consumertest.LogsSink
-	mu   sync.Mutex
-	fail int
+	mu    sync.Mutex
+	fail  int
+	block chan struct{}
+	// blocked counts the calls waiting on block now.
+	blocked atomic.Int32
 }
 
 func (s *flakySink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	if s.block != nil {
+		s.blocked.Add(1)
+		select {
+		case <-s.block:
+			s.blocked.Add(-1)
+		case <-ctx.Done():
+			s.blocked.Add(-1)
+			return ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	if s.fail > 0 {
 		s.fail--
@@ -97,7 +115,13 @@ type options struct {
 	routing  string // routing file content; empty: built-in routing
 	storeDir string // file-backed storage folder shared across restarts
 	fail     map[pipeline.ID]int
-	console  string // console endpoint; empty: no console
+	// block makes the pipeline's consumer wait for the channel (see
+	// flakySink).
+	block map[pipeline.ID]chan struct{}
+	// pipelines, when set, are the pipelines of the built-in routing's
+	// receiver "default" (else oncall alone).
+	pipelines []pipeline.ID
+	console   string // console endpoint; empty: no console
 	// host and storageID, when set, are the host and storage extension
 	// (a fleet member, say) instead of storeDir's.
 	host      *storagetest.StorageHost
@@ -110,6 +134,9 @@ func start(t *testing.T, o options) *harness {
 	// The loop never ticks on its own: tests flush with the fake clock.
 	cfg.FlushInterval = time.Hour
 	cfg.Receivers = map[string][]pipeline.ID{alerts.DefaultReceiverName: {pipeOncall}}
+	if o.pipelines != nil {
+		cfg.Receivers = map[string][]pipeline.ID{alerts.DefaultReceiverName: o.pipelines}
+	}
 	if o.routing != "" {
 		path := filepath.Join(t.TempDir(), "routing.yml")
 		require.NoError(t, os.WriteFile(path, []byte(o.routing), 0o600))
@@ -122,8 +149,8 @@ func start(t *testing.T, o options) *harness {
 	require.NoError(t, cfg.Validate())
 	h := &harness{sinks: map[pipeline.ID]*flakySink{}, tel: componenttest.NewTelemetry(), clock: t0}
 	consumers := map[pipeline.ID]consumer.Logs{}
-	for _, id := range []pipeline.ID{pipeOncall, pipeTickets, pipeArchive} {
-		h.sinks[id] = &flakySink{fail: o.fail[id]}
+	for _, id := range []pipeline.ID{pipeOncall, pipeTickets, pipeArchive, pipeWebhook} {
+		h.sinks[id] = &flakySink{fail: o.fail[id], block: o.block[id]}
 		consumers[id] = h.sinks[id]
 	}
 	set := connectortest.NewNopSettings(metadata.Type)
@@ -147,7 +174,7 @@ func start(t *testing.T, o options) *harness {
 		h.stop(t)
 		require.NoError(t, h.tel.Shutdown(context.Background()))
 	})
-	h.receiver = map[pipeline.ID]string{pipeOncall: alerts.DefaultReceiverName}
+	h.receiver = map[pipeline.ID]string{pipeOncall: alerts.DefaultReceiverName, pipeWebhook: alerts.DefaultReceiverName}
 	if o.routing != "" {
 		h.receiver = map[pipeline.ID]string{pipeOncall: "oncall", pipeTickets: "tickets", pipeArchive: "archive"}
 	}
@@ -471,9 +498,15 @@ func TestFleetSharedSilences(t *testing.T) {
 func startFleetMember(t *testing.T, store *ownershiptest.Store) (*harness, *ownershiptest.Member) {
 	t.Helper()
 	m := ownershiptest.NewMember(store)
+	return startMember(t, m, options{}), m
+}
+
+// startMember starts a router with o as a fleet member m.
+func startMember(t *testing.T, m *ownershiptest.Member, o options) *harness {
+	t.Helper()
 	id := component.MustNewID("redis_storage")
-	h := start(t, options{host: storagetest.NewStorageHost().WithExtension(id, m), storageID: &id})
-	return h, m
+	o.host, o.storageID = storagetest.NewStorageHost().WithExtension(id, m), &id
+	return start(t, o)
 }
 
 // TestFleetConsoleListsTheFleet: a console lists the alerts another

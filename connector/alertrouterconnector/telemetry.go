@@ -12,10 +12,11 @@ import (
 
 // Attributes of the connector's own metrics (declared, with the metrics,
 // in metadata.yaml) and their values. They are low-cardinality: receiver
-// names, actions, outcomes; never an alert's labels.
+// names, pipeline IDs, actions, outcomes; never an alert's labels.
 const (
 	attrOutcome  = "outcome"
 	attrReceiver = "receiver"
+	attrPipeline = "pipeline"
 	attrAction   = "action"
 
 	outcomeIngested   = "ingested"
@@ -44,7 +45,8 @@ func (t *telemetry) recordReceived(ctx context.Context, outcome string) {
 	t.b.AlertrouterAlertsReceived.Add(ctx, 1, metric.WithAttributes(attribute.String(attrOutcome, outcome)))
 }
 
-func (t *telemetry) recordNotification(ctx context.Context, receiver, action, outcome string) {
+func (t *telemetry) recordNotification(ctx context.Context, receiver, pipeline, action, outcome string) {
 	t.b.AlertrouterNotifications.Add(ctx, 1, metric.WithAttributes(
-		attribute.String(attrReceiver, receiver), attribute.String(attrAction, action), attribute.String(attrOutcome, outcome)))
+		attribute.String(attrReceiver, receiver), attribute.String(attrPipeline, pipeline),
+		attribute.String(attrAction, action), attribute.String(attrOutcome, outcome)))
 }

@@ -34,6 +34,8 @@ import (
 	"time"
 
 	"github.com/prometheus/common/model"
+
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // Payload is a webhook message as the receiver decodes it: pointers tell
@@ -77,15 +79,35 @@ type Server struct {
 	accepted []Payload
 	rejected []Rejection
 	replies  []int // scripted status codes for the next requests
+	down     int   // answered to every request while not 0 (SetDown)
+	refused  int   // requests answered with a scripted or down code
 	changed  chan struct{}
 }
 
-// New starts a receiver for the test; it closes with the test.
+// New starts a receiver for the test, on a loopback port from
+// VIGIL_TEST_PORTS when set; it closes with the test.
 func New(t testing.TB) *Server {
 	s := &Server{changed: make(chan struct{})}
-	s.Server = httptest.NewServer(http.HandlerFunc(s.handle))
+	s.Server = vigiltest.NewServer(t, http.HandlerFunc(s.handle))
 	t.Cleanup(s.Close)
 	return s
+}
+
+// SetDown makes every request answer code, before any check, until
+// SetDown(0): a receiver that is down (503) for as long as the test
+// says. Scripted replies (RespondNext) come first.
+func (s *Server) SetDown(code int) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.down = code
+}
+
+// Refused returns how many requests were answered with a code of
+// RespondNext or SetDown.
+func (s *Server) Refused() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.refused
 }
 
 // RespondNext makes the next requests answer code, one per entry, before
@@ -130,9 +152,13 @@ func (s *Server) WaitFor(ctx context.Context, cond func([]Payload) bool) ([]Payl
 func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	s.mu.Lock()
-	if len(s.replies) > 0 {
-		code := s.replies[0]
-		s.replies = s.replies[1:]
+	if len(s.replies) > 0 || s.down != 0 {
+		code := s.down
+		if len(s.replies) > 0 {
+			code = s.replies[0]
+			s.replies = s.replies[1:]
+		}
+		s.refused++
 		s.mu.Unlock()
 		if code == http.StatusTooManyRequests {
 			w.Header().Set("Retry-After", "1")

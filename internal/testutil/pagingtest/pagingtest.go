@@ -80,6 +80,63 @@ service:
 `, routing, RoutingKey, fake.EnqueueURL()))
 }
 
+// WebhookConfig is LogsConfig with the receiver "oncall" mapped to two
+// pipelines, as evaluator.yaml maps its receiver "default": PagerDuty,
+// and the webhook exporter posting to webhookURL, both as an
+// evaluator's exporters, waiting for the receiver's answer
+// (wait_for_result, no disk queue) and retrying without end (the
+// webhook's backoff short).
+func WebhookConfig(t *testing.T, fake *fakepagerduty.Server, webhookURL string) string {
+	t.Helper()
+	dir := t.TempDir()
+	routing := FastRouting(t, dir)
+	return vigiltest.WriteFile(t, dir, "vigil.yaml", fmt.Sprintf(`
+extensions:
+  health_check:
+    endpoint: ${env:VIGIL_HEALTH_ENDPOINT}
+  file_storage:
+    directory: ${env:VIGIL_STORAGE_DIR}
+    create_directory: true
+receivers:
+  otlp:
+    protocols:
+      grpc:
+        endpoint: ${env:VIGIL_OTLP_GRPC_ENDPOINT}
+connectors:
+  alertrouter:
+    routing: %s
+    storage: file_storage
+    receivers:
+      oncall: [logs/pagerduty, logs/webhook]
+exporters:
+  pagerduty:
+    routing_key: %s
+    endpoint: %s
+    sending_queue:
+      wait_for_result: true
+  webhook:
+    endpoint: %s
+    sending_queue:
+      wait_for_result: true
+    retry_on_failure:
+      initial_interval: 200ms
+      max_interval: 1s
+      max_elapsed_time: 0
+service:
+  extensions: [health_check, file_storage]
+  pipelines:
+    logs:
+      receivers: [otlp]
+      exporters: [alertrouter]
+    logs/pagerduty:
+      receivers: [alertrouter]
+      exporters: [pagerduty]
+    logs/webhook:
+      receivers: [alertrouter]
+      exporters: [webhook]
+`, routing, RoutingKey, fake.EnqueueURL(), webhookURL))
+}
+
 // FastRouting writes the built-in routing, but with a 10s group_interval
 // instead of 1m so that resolves (sent at the group's next interval) keep
 // the tests short.
