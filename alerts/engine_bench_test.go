@@ -11,9 +11,23 @@ import (
 // with a page and a ticket each, so every ticket is checked for
 // inhibition), all groups due and already notified.
 func BenchmarkFlush(b *testing.B) {
+	benchmarkFlush(b, nil)
+}
+
+// BenchmarkFlushTwoIntegrations is BenchmarkFlush with the receiver's
+// two integrations (full.yaml's PagerDuty and webhook pipelines), each
+// with its own log entries to check.
+func BenchmarkFlushTwoIntegrations(b *testing.B) {
+	benchmarkFlush(b, map[string][]string{DefaultReceiverName: {"logs/pagerduty", "logs/webhook"}})
+}
+
+func benchmarkFlush(b *testing.B, integrations map[string][]string) {
 	cfg := DefaultConfig()
 	cfg.ResolveTimeout = 1000 * time.Hour
 	e := NewEngine(cfg, nil)
+	if integrations != nil {
+		e.SetIntegrations(integrations, nil)
+	}
 	for i := range 500 {
 		for _, sev := range []string{"page", "ticket"} {
 			e.Ingest(alertOf("Burn", "severity", sev, "slo", fmt.Sprintf("slo-%d", i), "service_name", "svc"), t0)
