@@ -350,3 +350,21 @@ func TestRestoreServiceLogWrittenBeforeIntegrations(t *testing.T) {
 		{at: time.Minute + 5*time.Second, want: []string{"trigger default/pagerduty Ticket/search", "trigger default/webhook Ticket/search"}},
 	})
 }
+
+// TestIntegrationsMutedTogether: inhibition and silences are the
+// receiver's: a ticket its page inhibits goes to neither integration, a
+// silenced alert to neither, and once the page resolves the ticket goes
+// to both.
+func TestIntegrationsMutedTogether(t *testing.T) {
+	e, _ := restarted(t, NewMemStore(), twoIntegrations, 0)
+	silence := []*Silence{{ID: "s", Matchers: mustParse(t, `service_name="search"`), EndsAt: t0.Add(time.Hour)}}
+	runSteps(t, e, []step{
+		{at: 0, ingest: []Alert{pageCheckout, ticketCheckout, ticketSearch}, silences: silence},
+		{at: 5 * time.Second, want: []string{"trigger default/pagerduty Page/checkout", "trigger default/webhook Page/checkout"}},
+		{at: 10 * time.Second, ingest: []Alert{resolved(pageCheckout), ticketCheckout, ticketSearch}},
+		{at: 65 * time.Second, want: []string{
+			"resolve default/pagerduty Page/checkout", "resolve default/webhook Page/checkout",
+			"trigger default/pagerduty Ticket/checkout", "trigger default/webhook Ticket/checkout",
+		}},
+	})
+}

@@ -47,6 +47,13 @@ func TestPipelineBlockedHoldsBackNothing(t *testing.T) {
 	h.at(t, alerts.DefaultGroupWait)
 	assert.Equal(t, []string{"trigger " + page}, h.notes(t, pipeOncall, 1))
 	require.Eventually(t, func() bool { return h.sinks[pipeWebhook].blocked.Load() == 1 }, 5*time.Second, 5*time.Millisecond)
+	// The console shows the receiver, once, not its pipelines.
+	firing := (consoleAlerts{h.r}).Alerts(context.Background(), h.clock)
+	require.Len(t, firing, 1)
+	assert.Equal(t, []string{alerts.DefaultReceiverName}, firing[0].Receivers)
+	groups := (consoleAlerts{h.r}).Groups(context.Background(), h.clock)
+	require.Len(t, groups, 1)
+	assert.Equal(t, alerts.DefaultReceiverName, groups[0].Receiver)
 
 	h.at(t, 10*time.Second, event("page", "resolved"))
 	h.at(t, alerts.DefaultGroupWait+alerts.DefaultGroupInterval)
