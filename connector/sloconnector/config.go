@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+
+	"github.com/vigil-otel/vigil/internal/dedup"
 )
 
 // EmbeddedSpecs is the value of Config.Specs that names the example specs
@@ -68,6 +70,13 @@ type Config struct {
 	// RED computes span_metrics-compatible RED metrics from every span in
 	// the same pass as the SLO accounting (see REDConfig).
 	RED REDConfig `mapstructure:"red"`
+	// Dedup remembers the requests the connector counted (spans and
+	// metric points each), so that a sender's retry of one, after another
+	// consumer of the request refused it (a storage exporter's full
+	// queue), is not counted again (package internal/dedup: what a
+	// request's fingerprint is, why the 5-minute window, what it cannot
+	// catch). window: 0 turns it off.
+	Dedup dedup.Config `mapstructure:"dedup"`
 
 	// prevent unkeyed literal initialization
 	_ struct{}
@@ -140,5 +149,6 @@ func createDefaultConfig() component.Config {
 		CheckpointInterval:  defaultCheckpointInterval,
 		ReloadCheckInterval: defaultReloadCheckInterval,
 		AlertResendInterval: defaultAlertResendInterval,
+		Dedup:               dedup.NewDefaultConfig(),
 	}
 }

@@ -11,9 +11,11 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
+	"go.opentelemetry.io/collector/confmap"
 	"go.opentelemetry.io/collector/confmap/confmaptest"
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/slo"
 )
 
@@ -47,10 +49,17 @@ func TestLoadConfig(t *testing.T) {
 				MaxSeries:     500,
 				Expiration:    10 * time.Minute,
 			},
+			Dedup: dedup.Config{Window: 2 * time.Minute, MaxRequests: 1000},
 		}},
+		{id: component.NewIDWithName(metadata.Type, "no_dedup"), want: func() *Config {
+			cfg := createDefaultConfig().(*Config)
+			cfg.Dedup.Window = 0
+			return cfg
+		}()},
 		{id: component.NewIDWithName(metadata.Type, "bad_interval"), wantErr: "evaluation_interval must be positive"},
 		{id: component.NewIDWithName(metadata.Type, "bad_template"), wantErr: "runbook_url"},
 		{id: component.NewIDWithName(metadata.Type, "bad_red"), wantErr: "red::expiration must not be negative"},
+		{id: component.NewIDWithName(metadata.Type, "bad_dedup"), wantErr: "dedup: max_requests must be at least 2"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.id.String(), func(t *testing.T) {
@@ -58,7 +67,7 @@ func TestLoadConfig(t *testing.T) {
 			sub, err := cm.Sub(tt.id.String())
 			require.NoError(t, err)
 			require.NoError(t, sub.Unmarshal(cfg))
-			err = cfg.Validate()
+			err = confmap.Validate(cfg) // as the collector does: nested sections too
 			if tt.wantErr != "" {
 				require.Error(t, err)
 				assert.Contains(t, err.Error(), tt.wantErr)

@@ -23,6 +23,7 @@ import (
 	"github.com/vigil-otel/vigil/slo"
 	"github.com/vigil-otel/vigil/slo/tracker"
 
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/internal/filewatch"
 	"github.com/vigil-otel/vigil/internal/ownership"
 	"github.com/vigil-otel/vigil/internal/sharedcomponent"
@@ -91,6 +92,11 @@ type sloConnector struct {
 	shownAt time.Time
 	// red computes the RED metrics; nil when they are off.
 	red *redAccounting
+	// seenSpans and seenPoints remember the traces and metrics requests
+	// counted, so that a sender's retry of one is accepted without being
+	// counted again (package internal/dedup); nil when dedup is off. They
+	// live as long as the connector: a restart forgets them.
+	seenSpans, seenPoints *dedup.Window
 
 	// reloadMu serializes reloads and checkpoints with shutdown.
 	reloadMu sync.Mutex
@@ -121,17 +127,19 @@ func newConnector(set connector.Settings, cfg *Config, opts factoryOptions) *slo
 		red = newREDAccounting(cfg.RED, instanceID)
 	}
 	return &sloConnector{
-		red:    red,
-		id:     set.ID,
-		cfg:    cfg,
-		set:    set,
-		logger: set.Logger,
-		clock:  opts.clock,
-		manual: opts.manual,
-		stop:   make(chan struct{}),
-		wake:   make(chan struct{}, 1),
-		done:   make(chan struct{}),
-		reload: make(chan chan error),
+		red:        red,
+		seenSpans:  dedup.New(cfg.Dedup),
+		seenPoints: dedup.New(cfg.Dedup),
+		id:         set.ID,
+		cfg:        cfg,
+		set:        set,
+		logger:     set.Logger,
+		clock:      opts.clock,
+		manual:     opts.manual,
+		stop:       make(chan struct{}),
+		wake:       make(chan struct{}, 1),
+		done:       make(chan struct{}),
+		reload:     make(chan chan error),
 	}
 }
 
@@ -198,6 +206,13 @@ func (f *tracesFacet) ConsumeTraces(ctx context.Context, td ptrace.Traces) error
 	if f != f.c.tracesCounter {
 		return nil
 	}
+	if w := f.c.seenSpans; w.Enabled() {
+		// Accept records the request before it is counted: counting
+		// cannot fail, and a try that arrives meanwhile is a repeat too.
+		if fp, ok := dedup.Traces(td); ok && !w.Accept(fp) {
+			return nil // counted when it first came; the sender retries
+		}
+	}
 	if f.c.fleet != nil {
 		f.c.fleet.observeTraces(td)
 	}
@@ -218,6 +233,13 @@ type metricsFacet struct{ facet }
 func (f *metricsFacet) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	if f != f.c.metricsCounter {
 		return nil
+	}
+	if w := f.c.seenPoints; w.Enabled() {
+		// Cumulative points sent again are dropped as out of order
+		// anyway (internal/cumdelta); delta points would count twice.
+		if fp, ok := dedup.Metrics(md); ok && !w.Accept(fp) {
+			return nil
+		}
 	}
 	if f.c.fleet != nil {
 		f.c.fleet.observeMetrics(md)
@@ -272,7 +294,7 @@ func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 	})
 	c.metrics = newMetricAccounting(c.started)
 	c.events = newAlertEvents(c.cfg.AlertResendInterval)
-	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker, c.metrics); err != nil {
+	if c.tel, err = newTelemetry(c.set.TelemetrySettings, c.tracker, c.metrics, c.seenSpans, c.seenPoints); err != nil {
 		c.tracker = nil
 		return err
 	}

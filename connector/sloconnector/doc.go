@@ -22,6 +22,14 @@
 // built, metrics by the first metrics-consuming one; the others only pass
 // through the shared state.
 //
+// A request is counted once however often its sender sends it: the
+// collector's fan-out answers a request with any consumer's error (a
+// storage exporter's full queue), and the sender then sends it again to
+// every consumer. The counting instances remember the fingerprints of
+// the traces and metrics requests they counted (package internal/dedup)
+// and accept a repeat without counting it, in the SLO events and the RED
+// metrics alike (otelcol_slo_repeated_requests).
+//
 // Classification allocates nothing per span: matchers shared by several
 // SLOs are evaluated once per span, and events are summed per batch, SLO
 // series and second of end time before they reach the tracker. Alert

@@ -11,6 +11,7 @@ import (
 
 	"github.com/vigil-otel/vigil/connector/sloconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/cumdelta"
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/slo/tracker"
 )
 
@@ -27,33 +28,38 @@ const (
 	reasonConditionError = "condition_error"
 	attrReason           = "reason"
 	attrSLO              = "slo_id"
+	attrSignal           = "signal"
 )
 
 // telemetry is the connector's own telemetry, through the instruments
 // mdatagen generates from metadata.yaml: refused events by reason, series
 // per SLO, whether an SLO hit its group cap, and metric points dropped by
-// reason (out of order, without a value). All are observed when the
-// collector collects its metrics, from the trackers' own counters, so the
+// reason (out of order, without a value), and requests counted already
+// that came again. All are observed when the collector collects its
+// metrics, from the trackers' and the dedup windows' own counters, so the
 // hot path records nothing but the two refusals the tracker cannot see.
 type telemetry struct {
 	tracker         *tracker.Tracker
 	metrics         *metricAccounting
+	seenSpans       *dedup.Window
+	seenPoints      *dedup.Window
 	notABoundary    atomic.Uint64
 	conditionErrors atomic.Uint64
 	builder         *metadata.TelemetryBuilder
 }
 
-func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics *metricAccounting) (*telemetry, error) {
+func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics *metricAccounting, seenSpans, seenPoints *dedup.Window) (*telemetry, error) {
 	b, err := metadata.NewTelemetryBuilder(set)
 	if err != nil {
 		return nil, err
 	}
-	t := &telemetry{tracker: tr, metrics: metrics, builder: b}
+	t := &telemetry{tracker: tr, metrics: metrics, seenSpans: seenSpans, seenPoints: seenPoints, builder: b}
 	if err := errors.Join(
 		b.RegisterSloRefusedEventsCallback(t.observeRefused),
 		b.RegisterSloSeriesCallback(t.observeSeries),
 		b.RegisterSloGroupLimitReachedCallback(t.observeGroupLimit),
 		b.RegisterSloMetricPointsDroppedCallback(t.observeDropped),
+		b.RegisterSloRepeatedRequestsCallback(t.observeRepeated),
 	); err != nil {
 		b.Shutdown()
 		return nil, err
@@ -117,6 +123,12 @@ func (t *telemetry) observeDropped(_ context.Context, o metric.Int64Observer) er
 	} {
 		o.Observe(int64(c.n), metric.WithAttributes(attribute.String(attrReason, c.reason.String())))
 	}
+	return nil
+}
+
+func (t *telemetry) observeRepeated(_ context.Context, o metric.Int64Observer) error {
+	o.Observe(t.seenSpans.Repeats(), metric.WithAttributes(attribute.String(attrSignal, "traces")))
+	o.Observe(t.seenPoints.Repeats(), metric.WithAttributes(attribute.String(attrSignal, "metrics")))
 	return nil
 }
 

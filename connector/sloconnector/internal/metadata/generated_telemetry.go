@@ -31,6 +31,7 @@ type TelemetryBuilder struct {
 	SloGroupLimitReached   metric.Int64ObservableGauge
 	SloMetricPointsDropped metric.Int64ObservableCounter
 	SloRefusedEvents       metric.Int64ObservableCounter
+	SloRepeatedRequests    metric.Int64ObservableCounter
 	SloSeries              metric.Int64ObservableGauge
 }
 
@@ -81,6 +82,21 @@ func (builder *TelemetryBuilder) RegisterSloRefusedEventsCallback(cb metric.Int6
 		cb(ctx, &observerInt64{inst: builder.SloRefusedEvents, obs: o})
 		return nil
 	}, builder.SloRefusedEvents)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterSloRepeatedRequestsCallback sets callback for observable SloRepeatedRequests metric.
+func (builder *TelemetryBuilder) RegisterSloRepeatedRequestsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.SloRepeatedRequests, obs: o})
+		return nil
+	}, builder.SloRepeatedRequests)
 	if err != nil {
 		return err
 	}
@@ -149,6 +165,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_slo_refused_events",
 		metric.WithDescription("Number of SLI events the connector could not count, by reason. [Development]"),
 		metric.WithUnit("{event}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SloRepeatedRequests, err = builder.meter.Int64ObservableCounter(
+		"otelcol_slo_repeated_requests",
+		metric.WithDescription("Requests the connector had counted already, received again within its dedup window (a sender's retry after another consumer of the request refused it) and accepted without counting them again. [Development]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.SloSeries, err = builder.meter.Int64ObservableGauge(
