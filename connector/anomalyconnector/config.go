@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-otel/vigil/anomaly"
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/dedup"
 )
 
 // Config is the anomaly connector's configuration.
@@ -51,6 +52,11 @@ type Config struct {
 	CheckpointInterval time.Duration `mapstructure:"checkpoint_interval"`
 	// Detector tunes every series' detector (see anomaly.Config).
 	Detector anomaly.Config `mapstructure:"detector"`
+	// Dedup remembers the requests the connector took, so that a
+	// sender's retry of one, after another consumer of the request
+	// refused it, is not taken again: a delta point's value would count
+	// twice in a rate (package internal/dedup). window: 0 turns it off.
+	Dedup dedup.Config `mapstructure:"dedup"`
 }
 
 // REDConfig selects the span_metrics connector's output to derive request
@@ -149,6 +155,7 @@ func createDefaultConfig() component.Config {
 		ResendInterval:     time.Minute,
 		CheckpointInterval: 5 * time.Minute,
 		Detector:           det,
+		Dedup:              dedup.NewDefaultConfig(),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/cumdelta"
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/internal/ownership"
 
 	"github.com/vigil-otel/vigil/internal/statusboard"
@@ -33,6 +34,9 @@ type core struct {
 	logsOut    consumer.Logs    // nil without a metrics → logs instance
 	selected   map[string]*selection
 	now        func() time.Time
+	// seen remembers the requests consumed, so that a sender's retry of
+	// one is not consumed again (package internal/dedup); nil when off.
+	seen *dedup.Window
 
 	// sendMu orders what goes to metricsOut: the markers that end a
 	// released service's series go after any interval's output that still
@@ -102,6 +106,7 @@ func newCore(set connector.Settings, cfg *Config) (*core, error) {
 		logger:    set.Logger,
 		selected:  make(map[string]*selection, len(cfg.Metrics)),
 		now:       time.Now,
+		seen:      dedup.New(cfg.Dedup),
 		deltas:    cumdelta.New(cumdelta.Settings{Started: time.Now(), MaxIdle: cfg.IdleTimeout}),
 		red:       map[string]*redAccum{},
 		custom:    map[string]*customAccum{},
@@ -138,6 +143,10 @@ func (c *core) initTelemetry() error {
 		}),
 		b.RegisterAnomalySeriesWarmingUpCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(c.tel.warming.Load())
+			return nil
+		}),
+		b.RegisterAnomalyRepeatedRequestsCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(c.seen.Repeats())
 			return nil
 		}),
 		b.RegisterAnomalyPointsDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {

@@ -38,6 +38,11 @@
 //     storage extension decides which evaluator owns each service, it is
 //     kept per service instead and moves with the service (fleet.go).
 //
+// A request a sender sends again (another consumer of it refused it, and
+// the collector's fan-out answered with that error) is taken once: the
+// connector remembers the fingerprints of the requests it took (package
+// internal/dedup), so delta points do not count twice.
+//
 // The connector supports metrics → metrics and metrics → logs. When it is
 // used for both, the collector creates two instances; they share one set of
 // detectors (shared.go), and only one of them consumes the input, since the

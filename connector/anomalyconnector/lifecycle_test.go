@@ -179,13 +179,16 @@ func TestDroppedPointsCounted(t *testing.T) {
 	h := newHarness(t, nil, set, nil)
 	defer h.shutdown()
 	old := t0.Add(-time.Hour)
-	for _, p := range []callsPoint{
-		{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 100},
-		{service: "a", op: "GET", start: old, ts: t0.Add(10 * time.Second), value: 90},  // out of order
-		{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 100}, // a duplicate
-		{service: "a", op: "GET", start: old, ts: t0.Add(30 * time.Second), noValue: true},
+	first := callsPoint{service: "a", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 100}
+	for _, ps := range [][]callsPoint{
+		{first},
+		{{service: "a", op: "GET", start: old, ts: t0.Add(10 * time.Second), value: 90}}, // out of order
+		// A duplicate point, in a request with another (a request sent
+		// again whole is a repeat, not taken at all: TestRetriedRequest).
+		{first, {service: "b", op: "GET", start: old, ts: t0.Add(20 * time.Second), value: 5}},
+		{{service: "a", op: "GET", start: old, ts: t0.Add(30 * time.Second), noValue: true}},
 	} {
-		h.feed(t0.Add(30*time.Second), spanMetrics([]callsPoint{p}, nil))
+		h.feed(t0.Add(30*time.Second), spanMetrics(ps, nil))
 	}
 	m, err := tel.GetMetric("otelcol_anomaly_points_dropped")
 	if err != nil {

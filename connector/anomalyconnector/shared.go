@@ -7,6 +7,7 @@ import (
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/internal/sharedcomponent"
 )
 
@@ -47,10 +48,18 @@ func (i *instance) Capabilities() consumer.Capabilities {
 	return consumer.Capabilities{MutatesData: false}
 }
 
-// ConsumeMetrics feeds the core from the leader only.
+// ConsumeMetrics feeds the core from the leader only, once per request:
+// a sender's retry of a request taken already is accepted and not taken
+// again (package internal/dedup). Accept records the request before it
+// is consumed: consuming cannot fail.
 func (i *instance) ConsumeMetrics(_ context.Context, md pmetric.Metrics) error {
 	if !i.leader {
 		return nil
+	}
+	if w := i.core.seen; w.Enabled() {
+		if fp, ok := dedup.Metrics(md); ok && !w.Accept(fp) {
+			return nil
+		}
 	}
 	i.core.consume(md)
 	return nil

@@ -25,14 +25,15 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                  metric.Meter
-	mu                     sync.Mutex
-	registrations          []metric.Registration
-	AnomalyActiveSeries    metric.Int64ObservableGauge
-	AnomalyPointsDropped   metric.Int64ObservableCounter
-	AnomalyPointsObserved  metric.Int64Counter
-	AnomalySeriesRejected  metric.Int64Counter
-	AnomalySeriesWarmingUp metric.Int64ObservableGauge
+	meter                   metric.Meter
+	mu                      sync.Mutex
+	registrations           []metric.Registration
+	AnomalyActiveSeries     metric.Int64ObservableGauge
+	AnomalyPointsDropped    metric.Int64ObservableCounter
+	AnomalyPointsObserved   metric.Int64Counter
+	AnomalyRepeatedRequests metric.Int64ObservableCounter
+	AnomalySeriesRejected   metric.Int64Counter
+	AnomalySeriesWarmingUp  metric.Int64ObservableGauge
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -67,6 +68,21 @@ func (builder *TelemetryBuilder) RegisterAnomalyPointsDroppedCallback(cb metric.
 		cb(ctx, &observerInt64{inst: builder.AnomalyPointsDropped, obs: o})
 		return nil
 	}, builder.AnomalyPointsDropped)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAnomalyRepeatedRequestsCallback sets callback for observable AnomalyRepeatedRequests metric.
+func (builder *TelemetryBuilder) RegisterAnomalyRepeatedRequestsCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AnomalyRepeatedRequests, obs: o})
+		return nil
+	}, builder.AnomalyRepeatedRequests)
 	if err != nil {
 		return err
 	}
@@ -135,6 +151,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_anomaly_points_observed",
 		metric.WithDescription("Points fed to detectors at interval boundaries. [Development]"),
 		metric.WithUnit("{point}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnomalyRepeatedRequests, err = builder.meter.Int64ObservableCounter(
+		"otelcol_anomaly_repeated_requests",
+		metric.WithDescription("Requests the connector had taken already, received again within its dedup window (a sender's retry after another consumer of the request refused it) and accepted without taking their points again. [Development]"),
+		metric.WithUnit("{request}"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AnomalySeriesRejected, err = builder.meter.Int64Counter(
