@@ -16,6 +16,8 @@ import (
 	"go.opentelemetry.io/collector/config/configretry"
 	"go.opentelemetry.io/collector/config/configtls"
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
+
+	"github.com/vigil-otel/vigil/internal/dedup"
 )
 
 // Config configures the ClickHouse exporter.
@@ -33,6 +35,12 @@ type Config struct {
 	// (back-pressure) instead of dropping data. Set `storage` to a
 	// file_storage extension for a queue that survives restarts.
 	QueueConfig configoptional.Optional[exporterhelper.QueueBatchConfig] `mapstructure:"sending_queue"`
+	// Dedup remembers the requests the exporter took into its queue, so
+	// that a sender's retry of one, after another consumer of the same
+	// request refused it, is not queued and stored again: ClickHouse keeps
+	// every row it is given (package internal/dedup; dedup.go says where
+	// the check sits). window: 0 turns it off.
+	Dedup dedup.Config `mapstructure:"dedup"`
 
 	// Endpoint lists the servers' native-protocol addresses, comma
 	// separated: "host:9000", "tcp://host:9000" or "clickhouse://host:9000".

@@ -13,5 +13,7 @@
 // The mapping from pdata to column values is a set of pure functions
 // (TracesToColumns, LogsToColumns, MetricsToColumns); queueing, batching and
 // retries are left to exporterhelper, and this package only classifies
-// errors as transient or permanent.
+// errors as transient or permanent. In front of exporterhelper, a window
+// of the requests taken keeps a sender's retry of one from being queued,
+// and stored, a second time (dedup.go, package internal/dedup).
 package clickhouseexporter // import "github.com/vigil-otel/vigil/exporter/clickhouseexporter"

@@ -11,6 +11,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/clickhouseexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
@@ -76,6 +77,7 @@ func createDefaultConfig() component.Config {
 		TimeoutConfig:      timeout,
 		BackOffConfig:      configretry.NewDefaultBackOffConfig(),
 		QueueConfig:        configoptional.Some(defaultQueueConfig()),
+		Dedup:              dedup.NewDefaultConfig(),
 		Endpoint:           "tcp://127.0.0.1:9000",
 		DialTimeout:        defaultDialTimeout,
 		Database:           "otel",
@@ -91,18 +93,54 @@ func createDefaultConfig() component.Config {
 
 func (f *factory) createTraces(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Traces, error) {
 	c := cfg.(*Config)
-	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewTraces(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushTraces, e.options(c)...)
+	return newTraces(ctx, set, c, newExporter(c, set.Logger, newNativeClient, f.schema))
 }
 
 func (f *factory) createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushLogs, e.options(c)...)
+	return newLogs(ctx, set, c, newExporter(c, set.Logger, newNativeClient, f.schema))
 }
 
 func (f *factory) createMetrics(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Metrics, error) {
 	c := cfg.(*Config)
-	e := newExporter(c, set.Logger, newNativeClient, f.schema)
-	return exporterhelper.NewMetrics(ctx, queuelog.Settings(set, c.QueueConfig), cfg, e.pushMetrics, e.options(c)...)
+	return newMetrics(ctx, set, c, newExporter(c, set.Logger, newNativeClient, f.schema))
+}
+
+// newTraces, newLogs and newMetrics build an exporter of e as the
+// factory does: exporterhelper's queue, batching and retries around e's
+// push, and in front of them the dedup window (dedup.go).
+func newTraces(ctx context.Context, set exporter.Settings, c *Config, e *chExporter) (exporter.Traces, error) {
+	exp, err := exporterhelper.NewTraces(ctx, queuelog.Settings(set, c.QueueConfig), c, e.pushTraces, e.options(c)...)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGuard(set, c.Dedup)
+	if err != nil {
+		return nil, err
+	}
+	return &tracesGuard{Traces: exp, guard: g}, nil
+}
+
+func newLogs(ctx context.Context, set exporter.Settings, c *Config, e *chExporter) (exporter.Logs, error) {
+	exp, err := exporterhelper.NewLogs(ctx, queuelog.Settings(set, c.QueueConfig), c, e.pushLogs, e.options(c)...)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGuard(set, c.Dedup)
+	if err != nil {
+		return nil, err
+	}
+	return &logsGuard{Logs: exp, guard: g}, nil
+}
+
+func newMetrics(ctx context.Context, set exporter.Settings, c *Config, e *chExporter) (exporter.Metrics, error) {
+	exp, err := exporterhelper.NewMetrics(ctx, queuelog.Settings(set, c.QueueConfig), c, e.pushMetrics, e.options(c)...)
+	if err != nil {
+		return nil, err
+	}
+	g, err := newGuard(set, c.Dedup)
+	if err != nil {
+		return nil, err
+	}
+	return &metricsGuard{Metrics: exp, guard: g}, nil
 }
