@@ -280,6 +280,10 @@ exporters:
       batch:
         min_size: 1024
         max_size: 65536
+  # Unreachable, and sent nothing (no OTLP metrics come in): its
+  # otelcol_clickhouse_repeated_requests is exported from the start.
+  clickhouse:
+    endpoint: tcp://127.0.0.1:%d
   # README names the write-ahead log's lag, recorded here every second.
   prometheus_remote_write:
     endpoint: %s
@@ -312,7 +316,10 @@ service:
     logs/zaplog:
       receivers: [zaplog]
       exporters: [debug]
-`, redis.Addr, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject, remoteWrite))
+    metrics/clickhouse:
+      receivers: [otlp]
+      exporters: [clickhouse]
+`, redis.Addr, zaplogPort, routing, pagingtest.RoutingKey, routed.EnqueueURL(), pagingtest.RoutingKey, direct.EnqueueURL(), lokiRetry, lokiReject, vigiltest.FreePort(t), remoteWrite))
 
 	inst = vigiltest.Start(t, vigiltest.Options{Args: []string{"--config", cfg}})
 	// Spans of two operations, good and failing: each has 4 RED series
