@@ -9,6 +9,8 @@ import (
 	chproto "github.com/ClickHouse/ch-go/proto"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
+
+	"github.com/vigil-otel/vigil/internal/dedup"
 )
 
 // Benchmarks report rows per second on one goroutine, i.e. per core, under
@@ -142,4 +144,31 @@ func BenchmarkTracesToJSONEachRow(b *testing.B) {
 		}
 	}
 	reportRate(b, cpu0, benchRows, "spans/s")
+}
+
+// BenchmarkFingerprint is what the dedup window (dedup.go) adds in front of
+// the queue for each request, on the same rows as the *ToColumns
+// benchmarks: the fingerprint of a request of benchRows spans, log records
+// or gauge points, in rows per second to set beside theirs.
+func BenchmarkFingerprint(b *testing.B) {
+	td, ld, md := genTraces(benchRows), genLogs(benchRows), genGaugePoints(benchRows)
+	for _, c := range []struct {
+		name, unit string
+		fp         func() bool
+	}{
+		{"traces", "spans/s", func() bool { _, ok := dedup.Traces(td); return ok }},
+		{"logs", "records/s", func() bool { _, ok := dedup.Logs(ld); return ok }},
+		{"metrics", "points/s", func() bool { _, ok := dedup.Metrics(md); return ok }},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			cpu0 := cpuTime()
+			for b.Loop() {
+				if !c.fp() {
+					b.Fatal("no fingerprint")
+				}
+			}
+			reportRate(b, cpu0, benchRows, c.unit)
+		})
+	}
 }
