@@ -12,6 +12,7 @@ import (
 
 	"github.com/vigil-otel/vigil/anomaly"
 	"github.com/vigil-otel/vigil/connector/anomalyconnector/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/dedup"
 )
 
 func TestLoadConfig(t *testing.T) {
@@ -38,7 +39,8 @@ func TestLoadConfig(t *testing.T) {
 			check: func(t *testing.T, c *Config) {
 				if c.Interval != time.Minute || c.MaxSeries != 10000 || c.Severity != "ticket" || !c.RED.Enabled ||
 					c.RED.CallsMetric != "traces.span.metrics.calls" || c.RED.DurationMetric != "traces.span.metrics.duration" ||
-					len(c.RED.Quantiles) != 2 || c.RED.MinLatencySamples != 10 || c.Storage != nil || c.Detector != defaultDetector {
+					len(c.RED.Quantiles) != 2 || c.RED.MinLatencySamples != 10 || c.Storage != nil || c.Detector != defaultDetector ||
+					c.Dedup != dedup.NewDefaultConfig() {
 					t.Errorf("defaults: %+v", c)
 				}
 			},
@@ -62,6 +64,9 @@ func TestLoadConfig(t *testing.T) {
 				}
 				if c.Detector != customDetector {
 					t.Errorf("detector = %+v, want defaults with threshold, warmup_points and min_traffic overridden", c.Detector)
+				}
+				if c.Dedup.Window != 0 || c.Dedup.MaxRequests != dedup.DefaultMaxRequests {
+					t.Errorf("dedup = %+v, want it off", c.Dedup)
 				}
 			},
 		},

@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/clickhouseexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/dedup"
 	"github.com/vigil-otel/vigil/internal/testutil/configtest"
 )
 
@@ -34,6 +35,9 @@ func TestLoadConfig(t *testing.T) {
 				b := q.Batch.Get()
 				if b == nil || b.FlushTimeout != time.Second || b.MinSize != defaultBatchMinItems || b.MaxSize != defaultBatchMaxItems {
 					t.Errorf("default batch = %+v", b)
+				}
+				if cfg.Dedup != dedup.NewDefaultConfig() {
+					t.Errorf("default dedup = %+v", cfg.Dedup)
 				}
 			},
 		},
@@ -60,11 +64,15 @@ func TestLoadConfig(t *testing.T) {
 				if b := q.Batch.Get(); b.FlushTimeout != 2*time.Second || b.MinSize != 20000 || b.MaxSize != 200000 {
 					t.Errorf("batch: %+v", b)
 				}
+				if cfg.Dedup.Window != 10*time.Minute || cfg.Dedup.MaxRequests != 1000 {
+					t.Errorf("dedup: %+v", cfg.Dedup)
+				}
 			},
 		},
 		{name: "bad_table", wantErr: []string{"traces_table_name", "not a valid identifier"}},
 		{name: "password_in_endpoint", wantErr: []string{"endpoint: must not contain a password"}},
 		{name: "bad_ttl", wantErr: []string{"ttl: must be zero or at least 1s"}},
+		{name: "bad_dedup", wantErr: []string{"dedup: window must not be negative"}},
 		{
 			name: "contrib_readme",
 			check: func(t *testing.T, cfg *Config) {
