@@ -38,8 +38,9 @@
 // after the request was last seen: each repeat refreshes it, so a sender
 // that retries without end stays caught as long as its tries are less
 // than the window apart. The default, 5 minutes, covers the OpenTelemetry
-// SDKs' retries (up to a minute, 30 s apart at most), the Vigil gateway's
-// (every 5 s at most, without end) and a gateway that restarts and sends
+// Go SDK's retries (for up to a minute, at most 30 s apart, give or take
+// jitter), the Vigil gateway's (without end, at most 5 s apart before
+// jitter, gateway.yaml) and a gateway that restarts and sends
 // its disk queue again within minutes, and is configurable for senders
 // that wait longer between tries. The window is bounded in count too
 // (Config.MaxRequests, 65,536 by default: about 3.5 MB when full,
