@@ -127,12 +127,14 @@ func TestTracesFingerprint(t *testing.T) {
 	if fp, _ := Traces(clone); fp != base {
 		t.Error("a copy of the request has another fingerprint")
 	}
-	// What a retry may change without changing the spans' identity:
-	// nothing in attributes or names is read.
-	renamed := testTraces(0, 10)
-	renamed.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).SetName("POST /cart")
-	if fp, _ := Traces(renamed); fp != base {
-		t.Error("a span's name changes the fingerprint; only IDs and times identify spans")
+	// Names and attributes are not read (IDs make a span unique): the
+	// cost stays 56 bytes a span.
+	attrs := testTraces(0, 10)
+	attrs.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(0).Attributes().PutInt("http.response.status_code", 500)
+	attrs.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(1).SetName("POST /cart")
+	attrs.ResourceSpans().At(1).Resource().Attributes().PutStr("host.name", "b")
+	if fp, _ := Traces(attrs); fp != base {
+		t.Error("a name or attributes change the fingerprint; what identifies a span does")
 	}
 
 	differ := map[string]func(ptrace.Traces){
@@ -149,6 +151,17 @@ func TestTracesFingerprint(t *testing.T) {
 		"a start time": func(td ptrace.Traces) {
 			sp := td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(2)
 			sp.SetStartTimestamp(sp.StartTimestamp() - 1)
+		},
+		// A sender that numbers spans from 1 in every request sends
+		// another request when its spans differ in what SLOs read first.
+		"a status": func(td ptrace.Traces) {
+			td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(3).Status().SetCode(ptrace.StatusCodeError)
+		},
+		"a kind": func(td ptrace.Traces) {
+			td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().At(3).SetKind(ptrace.SpanKindServer)
+		},
+		"a parent": func(td ptrace.Traces) {
+			td.ResourceSpans().At(1).ScopeSpans().At(0).Spans().At(0).SetParentSpanID([8]byte{7})
 		},
 		"one span fewer": func(td ptrace.Traces) {
 			td.ResourceSpans().At(0).ScopeSpans().At(0).Spans().RemoveIf(func(s ptrace.Span) bool {
