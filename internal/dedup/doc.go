@@ -27,10 +27,11 @@
 // run behind the consumer's entry point, are not seen here at all.
 //
 // A fingerprint is a 128-bit xxh3 hash of what identifies a request's
-// records (Traces, Logs, Metrics): trace and span IDs with start and end
-// times for spans (unique by design, and cheap: 40 bytes a span), the
-// whole content of log records and metric points, where nothing short of
-// that tells two records apart. A request whose records cannot be told
+// records (Traces, Logs, Metrics): for spans their trace, span and
+// parent IDs, start and end times, kind and status (IDs are unique by
+// design; 56 bytes a span, no name or attribute read), the whole content
+// of log records and metric points, where nothing short of that tells
+// two records apart. A request whose records cannot be told
 // apart from another's (a span without IDs, a record or point without a
 // time) gets none and is handled as before, every time.
 //
