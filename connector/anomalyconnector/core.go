@@ -92,11 +92,13 @@ type core struct {
 // telemetry is the connector's own metrics, the instruments mdatagen
 // generates from metadata.yaml.
 type telemetry struct {
-	active   atomic.Int64
-	warming  atomic.Int64
-	rejected metric.Int64Counter
-	observed metric.Int64Counter
-	builder  *metadata.TelemetryBuilder
+	active  atomic.Int64
+	warming atomic.Int64
+	// writeFailures counts failed writes of the connector's state.
+	writeFailures atomic.Int64
+	rejected      metric.Int64Counter
+	observed      metric.Int64Counter
+	builder       *metadata.TelemetryBuilder
 }
 
 func newCore(set connector.Settings, cfg *Config) (*core, error) {
@@ -149,6 +151,10 @@ func (c *core) initTelemetry() error {
 			o.Observe(c.seen.Repeats())
 			return nil
 		}),
+		b.RegisterAnomalyStateWriteFailuresCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(c.tel.writeFailures.Load())
+			return nil
+		}),
 		b.RegisterAnomalyPointsDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			d := c.deltas.Stats()
 			for _, r := range []struct {
@@ -184,6 +190,7 @@ func (c *core) Start(ctx context.Context, host component.Host) error {
 		// Before any transition is logged over chunks of an earlier
 		// version (see restore).
 		if err := c.checkpoint(ctx); err != nil {
+			c.tel.writeFailures.Add(1)
 			c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
 		}
 	}
@@ -258,6 +265,7 @@ func (c *core) loop() {
 			boundary.Reset(time.Until(c.nextBoundary(c.now())))
 		case <-checkpoints:
 			if err := c.checkpoint(context.Background()); err != nil {
+				c.tel.writeFailures.Add(1)
 				c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
 			}
 		}

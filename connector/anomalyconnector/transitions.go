@@ -240,6 +240,7 @@ func (c *core) writeTransitions(ctx context.Context, writes []*stateWrite, befor
 		}
 	}
 	if err != nil {
+		c.tel.writeFailures.Add(1)
 		c.logger.Warn("Anomaly state at an alert transition not written; the periodic checkpoint will write it",
 			zap.String("when", when+" the alert events went out"), zap.Error(err))
 	}

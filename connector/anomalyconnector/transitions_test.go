@@ -3,17 +3,21 @@ package anomalyconnector
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
+	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/cumdelta"
@@ -559,4 +563,75 @@ func BenchmarkFleetTransitionWrite(b *testing.B) {
 			b.ReportMetric(float64(written)/float64(b.N), "bytes-written/op")
 		})
 	}
+}
+
+// failingStorage is a storage extension whose writes fail while fail is
+// set, as on a full disk; reads go to ext.
+type failingStorage struct {
+	component.StartFunc
+	component.ShutdownFunc
+	ext  storage.Extension
+	fail *atomic.Bool
+}
+
+func (f failingStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := f.ext.GetClient(ctx, kind, id, name)
+	return failingClient{Client: c, fail: f.fail}, err
+}
+
+type failingClient struct {
+	storage.Client
+	fail *atomic.Bool
+}
+
+var errDiskFull = errors.New("no space left on device")
+
+func (c failingClient) Set(ctx context.Context, key string, value []byte) error {
+	if c.fail.Load() {
+		return errDiskFull
+	}
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c failingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op.Type != storage.Get && c.fail.Load() {
+			return errDiskFull
+		}
+	}
+	return c.Client.Batch(ctx, ops...)
+}
+
+// TestStateWriteFailuresCounted: writes of the state that fail (a full
+// disk) are counted in otelcol_anomaly_state_write_failures, at 0 before
+// any, so that an alert can say a restart would start from an older
+// state: here the two writes at an alert's onset.
+func TestStateWriteFailuresCounted(t *testing.T) {
+	files := newStorageHost(t, t.TempDir())
+	var fail atomic.Bool
+	host := &storageHost{id: files.id, ext: failingStorage{ext: files.ext.(storage.Extension), fail: &fail}}
+	tel := componenttest.NewTelemetry()
+	t.Cleanup(func() { require.NoError(t, tel.Shutdown(context.Background())) })
+	set := restartSettings()
+	set.TelemetrySettings = tel.NewTelemetrySettings()
+	h := newHarness(t, crashConfig(host.id, time.Hour), set, host)
+	defer h.shutdown()
+	failures := func() int64 {
+		m, err := tel.GetMetric("otelcol_anomaly_state_write_failures")
+		require.NoError(t, err)
+		dps := m.Data.(metricdata.Sum[int64]).DataPoints
+		require.Len(t, dps, 1)
+		return dps[0].Value
+	}
+	d := newCallsDriver(h)
+	d.normal(200)
+	assert.Zero(t, failures(), "exported at 0 before any failure")
+	fail.Store(true)
+	for range 5 {
+		d.step(600, 6) // traffic drops to a tenth: an onset
+	}
+	onset, _ := byState(events(h.logs), MetricRequestRate)
+	require.Len(t, onset, 1)
+	assert.Equal(t, int64(2), failures(), "the writes before and after the onset's event")
+	fail.Store(false)
 }

@@ -480,6 +480,7 @@ func (c *sloConnector) loop() {
 			if ci := c.cfg.CheckpointInterval; c.storage != nil && ci > 0 && at.Sub(lastCheckpoint) >= ci {
 				lastCheckpoint = at
 				if err := c.checkpoint(context.Background()); err != nil {
+					c.tel.writeFailed()
 					c.logger.Warn("SLO checkpoint failed", zap.Error(err))
 				}
 			}
@@ -689,6 +690,7 @@ func (c *sloConnector) checkpointTransitions(ctx context.Context, transitions []
 		}
 	}
 	if err != nil {
+		c.tel.writeFailed()
 		c.logger.Warn("SLO checkpoint at an alert transition failed; the periodic checkpoint will retry", zap.String("when", when+" the alert events went out"), zap.Error(err))
 	}
 	return snap

@@ -35,6 +35,7 @@ const (
 	metricRefusedEvents   = "otelcol_slo_refused_events"
 	metricGroupLimitReach = "otelcol_slo_group_limit_reached"
 	metricPointsDropped   = "otelcol_slo_metric_points_dropped"
+	metricWriteFailures   = "otelcol_slo_state_write_failures"
 )
 
 // pageOnlySpec is an availability SLO of checkout that only pages, so a
@@ -676,4 +677,46 @@ func TestEvaluateEarly(t *testing.T) {
 			assert.Equal(t, tt.want, evaluateEarly(tt.now, tick, tt.lastEval, tt.evalCost))
 		})
 	}
+}
+
+// TestStateWriteFailuresCounted: a write of the connector's state that
+// fails (a full disk) is counted in otelcol_slo_state_write_failures, at 0
+// before any, so that an alert can say a restart would start from an older
+// state: both writes at an alert transition, and the periodic checkpoint.
+func TestStateWriteFailuresCounted(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	run := func(t *testing.T, checkpointInterval time.Duration) (*harness, func() int64) {
+		store := newMemStorage()
+		store.failWrites = true
+		cfg := testConfig(spec)
+		cfg.Storage = &storageID
+		cfg.CheckpointInterval = checkpointInterval
+		cfg.AlertResendInterval = time.Hour
+		h := newHarness(t, "writes", cfg)
+		require.NoError(t, h.start(storageHost{id: storageID, ext: store}))
+		t.Cleanup(h.shutdown)
+		t.Cleanup(func() { // before the shutdown, whose checkpoint must succeed
+			store.mu.Lock()
+			defer store.mu.Unlock()
+			store.failWrites = false
+		})
+		return h, func() int64 {
+			m, err := h.tel.GetMetric(metricWriteFailures)
+			require.NoError(t, err)
+			dps := m.Data.(metricdata.Sum[int64]).DataPoints
+			require.Len(t, dps, 1)
+			return dps[0].Value
+		}
+	}
+	t.Run("at a transition", func(t *testing.T) {
+		h, failures := run(t, time.Hour)
+		assert.Zero(t, failures(), "exported at 0 before any write")
+		h.consumeTraces(routeSpans(40, "/pay", ptrace.StatusCodeError))
+		require.Eventually(t, func() bool { return len(eventsWhere(alertEventsOf(h.lSink.AllLogs()), "firing")) == 1 }, 5*time.Second, 10*time.Millisecond)
+		require.Eventually(t, func() bool { return failures() == 2 }, 5*time.Second, 10*time.Millisecond, "the writes before and after the transition's events")
+	})
+	t.Run("periodic", func(t *testing.T) {
+		_, failures := run(t, 50*time.Millisecond)
+		require.Eventually(t, func() bool { return failures() >= 2 }, 5*time.Second, 10*time.Millisecond)
+	})
 }

@@ -217,6 +217,7 @@ func (f *fleetState) Released(ctx context.Context, service string, handover bool
 			err = f.c.storage.Set(ctx, serviceKey(f.c.id, service), data)
 		}
 		if err != nil {
+			f.c.tel.writeFailed()
 			f.c.logger.Warn("Writing the SLO state of a service handed over failed; its next owner starts from the last checkpoint", zap.String("service", service), zap.Error(err))
 		}
 	}

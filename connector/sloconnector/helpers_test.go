@@ -2,6 +2,7 @@ package sloconnector
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -35,6 +36,8 @@ import (
 type memStorage struct {
 	mu   sync.Mutex
 	data map[string][]byte
+	// failWrites makes every write fail, as a full or broken disk does.
+	failWrites bool
 	// history holds every value written, in order, by key.
 	history map[string][][]byte
 }
@@ -76,6 +79,9 @@ func (c *memClient) Get(_ context.Context, key string) ([]byte, error) {
 func (c *memClient) Set(_ context.Context, key string, value []byte) error {
 	c.m.mu.Lock()
 	defer c.m.mu.Unlock()
+	if c.m.failWrites {
+		return errors.New("mem_storage: no space left on device")
+	}
 	c.m.data[c.prefix+key] = append([]byte(nil), value...)
 	c.m.history[c.prefix+key] = append(c.m.history[c.prefix+key], c.m.data[c.prefix+key])
 	return nil

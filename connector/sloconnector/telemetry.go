@@ -45,7 +45,9 @@ type telemetry struct {
 	seenPoints      *dedup.Window
 	notABoundary    atomic.Uint64
 	conditionErrors atomic.Uint64
-	builder         *metadata.TelemetryBuilder
+	// writeFailures counts failed writes of the connector's state.
+	writeFailures atomic.Uint64
+	builder       *metadata.TelemetryBuilder
 }
 
 func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics *metricAccounting, seenSpans, seenPoints *dedup.Window) (*telemetry, error) {
@@ -60,6 +62,10 @@ func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics 
 		b.RegisterSloGroupLimitReachedCallback(t.observeGroupLimit),
 		b.RegisterSloMetricPointsDroppedCallback(t.observeDropped),
 		b.RegisterSloRepeatedRequestsCallback(t.observeRepeated),
+		b.RegisterSloStateWriteFailuresCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(int64(t.writeFailures.Load()))
+			return nil
+		}),
 	); err != nil {
 		b.Shutdown()
 		return nil, err
@@ -139,6 +145,15 @@ func (t *telemetry) refuse(reason string, n uint64) {
 		t.notABoundary.Add(n)
 	case reasonConditionError:
 		t.conditionErrors.Add(n)
+	}
+}
+
+// writeFailed counts a failed write of the connector's state; t may be
+// nil (the connector not started), as the writes at shutdown may come
+// after a failed Start.
+func (t *telemetry) writeFailed() {
+	if t != nil {
+		t.writeFailures.Add(1)
 	}
 }
 

@@ -25,15 +25,16 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                   metric.Meter
-	mu                      sync.Mutex
-	registrations           []metric.Registration
-	AnomalyActiveSeries     metric.Int64ObservableGauge
-	AnomalyPointsDropped    metric.Int64ObservableCounter
-	AnomalyPointsObserved   metric.Int64Counter
-	AnomalyRepeatedRequests metric.Int64ObservableCounter
-	AnomalySeriesRejected   metric.Int64Counter
-	AnomalySeriesWarmingUp  metric.Int64ObservableGauge
+	meter                     metric.Meter
+	mu                        sync.Mutex
+	registrations             []metric.Registration
+	AnomalyActiveSeries       metric.Int64ObservableGauge
+	AnomalyPointsDropped      metric.Int64ObservableCounter
+	AnomalyPointsObserved     metric.Int64Counter
+	AnomalyRepeatedRequests   metric.Int64ObservableCounter
+	AnomalySeriesRejected     metric.Int64Counter
+	AnomalySeriesWarmingUp    metric.Int64ObservableGauge
+	AnomalyStateWriteFailures metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -107,6 +108,21 @@ func (builder *TelemetryBuilder) RegisterAnomalySeriesWarmingUpCallback(cb metri
 	return nil
 }
 
+// RegisterAnomalyStateWriteFailuresCallback sets callback for observable AnomalyStateWriteFailures metric.
+func (builder *TelemetryBuilder) RegisterAnomalyStateWriteFailuresCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AnomalyStateWriteFailures, obs: o})
+		return nil
+	}, builder.AnomalyStateWriteFailures)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 type observerInt64 struct {
 	embedded.Int64Observer
 	inst metric.Int64Observable
@@ -169,6 +185,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_anomaly_series_warming_up",
 		metric.WithDescription("Watched series whose detector was still warming up (learning, never flagging) at its last point. In a fleet, a service that moved keeps its learned detectors: its series do not warm up again. [Development]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnomalyStateWriteFailures, err = builder.meter.Int64ObservableCounter(
+		"otelcol_anomaly_state_write_failures",
+		metric.WithDescription("Writes of the connector's state (learned detectors, alert states) to its storage extension that failed: the periodic checkpoint, the writes at an alert transition; until one succeeds, a restart or a takeover starts from an older state. [Development]"),
+		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

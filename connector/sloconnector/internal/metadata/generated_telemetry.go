@@ -33,6 +33,7 @@ type TelemetryBuilder struct {
 	SloRefusedEvents       metric.Int64ObservableCounter
 	SloRepeatedRequests    metric.Int64ObservableCounter
 	SloSeries              metric.Int64ObservableGauge
+	SloStateWriteFailures  metric.Int64ObservableCounter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -121,6 +122,21 @@ func (builder *TelemetryBuilder) RegisterSloSeriesCallback(cb metric.Int64Callba
 	return nil
 }
 
+// RegisterSloStateWriteFailuresCallback sets callback for observable SloStateWriteFailures metric.
+func (builder *TelemetryBuilder) RegisterSloStateWriteFailuresCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.SloStateWriteFailures, obs: o})
+		return nil
+	}, builder.SloStateWriteFailures)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 type observerInt64 struct {
 	embedded.Int64Observer
 	inst metric.Int64Observable
@@ -177,6 +193,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_slo_series",
 		metric.WithDescription("Number of SLO series tracked, by SLO. [Development]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SloStateWriteFailures, err = builder.meter.Int64ObservableCounter(
+		"otelcol_slo_state_write_failures",
+		metric.WithDescription("Writes of the connector's state to its storage extension that failed (the periodic checkpoint, the writes at an alert transition, the write of a service handed over); until one succeeds, a restart or a takeover starts from an older state. [Development]"),
+		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)
 	return &builder, errs

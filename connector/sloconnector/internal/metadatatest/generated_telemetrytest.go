@@ -96,3 +96,19 @@ func AssertEqualSloSeries(t *testing.T, tt *componenttest.Telemetry, dps []metri
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualSloStateWriteFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_slo_state_write_failures",
+		Description: "Writes of the connector's state to its storage extension that failed (the periodic checkpoint, the writes at an alert transition, the write of a service handed over); until one succeeds, a restart or a takeover starts from an older state. [Development]",
+		Unit:        "{write}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_slo_state_write_failures")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
