@@ -274,6 +274,7 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 	}
 	delete(f.written, service)
 	if err != nil {
+		c.tel.writeFailures.Add(1)
 		c.logger.Warn("Writing the anomaly state of a service handed over failed; its next owner starts from the last checkpoint",
 			zap.String("service", service), zap.Error(err))
 	}

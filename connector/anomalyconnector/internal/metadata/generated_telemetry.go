@@ -189,7 +189,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AnomalyStateWriteFailures, err = builder.meter.Int64ObservableCounter(
 		"otelcol_anomaly_state_write_failures",
-		metric.WithDescription("Writes of the connector's state (learned detectors, alert states) to its storage extension that failed: the periodic checkpoint, the writes at an alert transition; until one succeeds, a restart or a takeover starts from an older state. [Development]"),
+		metric.WithDescription("Writes of the connector's state (learned detectors, alert states) to its storage extension that failed: the periodic checkpoint, the writes at an alert transition and of a service handed over; until one succeeds, a restart or a takeover starts from an older state. [Development]"),
 		metric.WithUnit("{write}"),
 	)
 	errs = errors.Join(errs, err)

@@ -116,7 +116,7 @@ func AssertEqualAnomalySeriesWarmingUp(t *testing.T, tt *componenttest.Telemetry
 func AssertEqualAnomalyStateWriteFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_anomaly_state_write_failures",
-		Description: "Writes of the connector's state (learned detectors, alert states) to its storage extension that failed: the periodic checkpoint, the writes at an alert transition; until one succeeds, a restart or a takeover starts from an older state. [Development]",
+		Description: "Writes of the connector's state (learned detectors, alert states) to its storage extension that failed: the periodic checkpoint, the writes at an alert transition and of a service handed over; until one succeeds, a restart or a takeover starts from an older state. [Development]",
 		Unit:        "{write}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
