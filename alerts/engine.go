@@ -526,6 +526,10 @@ func (e *Engine) forgetResolved(g *group) {
 	}
 }
 
+// ErrNotInFlight is MarkSending's answer for a notification the engine no
+// longer has in flight.
+var ErrNotInFlight = errors.New("alerts: notification no longer in flight (its service was forgotten since the flush)")
+
 // MarkSending records, before n is handed to its integration, that it may
 // be delivered: a pending entry, persisted before MarkSending returns.
 // Call it just before sending, and MarkSent with the outcome after, with
@@ -544,14 +548,17 @@ func (e *Engine) forgetResolved(g *group) {
 // The returned error is a persistence failure; send anyway (a page matters
 // more than the bookkeeping), the next successful write stores the log.
 // A notification the engine no longer has in flight (its service was
-// forgotten since the Flush: ForgetService) changes nothing.
+// forgotten since the Flush: ForgetService) changes nothing and gets
+// ErrNotInFlight: do not send it. Its service's log is another owner's,
+// or, when the service came back, a new one, which would not know of it
+// (a trigger sent then would never be resolved).
 func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()
 	if !e.inflight.is(n.destination(), n.Alert.Fingerprint, n.id) {
 		e.mu.Unlock()
-		return nil
+		return ErrNotInFlight
 	}
 	entry := &LogEntry{
 		Receiver: n.Receiver, Integration: n.Integration, Fingerprint: n.Alert.Fingerprint, Action: n.Action,

@@ -284,8 +284,10 @@ func TestRestoreWhereIntegrationsLag(t *testing.T) {
 // TestForgottenServiceIgnoresLateReports: in a fleet, the outcome of a
 // notification whose service was handed over since the flush (its
 // pipeline took long) changes neither this engine's log nor the next
-// owner's value in the store; after the service came back, it does not
-// clear the notification in flight then.
+// owner's value in the store, and MarkSending tells the router not to
+// send it (ErrNotInFlight); after the service came back, it neither
+// clears the notification in flight then nor is sent: the log then would
+// not know of it, and a trigger sent would never be resolved.
 func TestForgottenServiceIgnoresLateReports(t *testing.T) {
 	ctx := context.Background()
 	store := NewMemStore()
@@ -303,7 +305,7 @@ func TestForgottenServiceIgnoresLateReports(t *testing.T) {
 	nextOwners := []byte(`{"version":2,"entries":[]}`)
 	require.NoError(t, store.Set(ctx, ServiceKey("checkout"), nextOwners))
 	for _, n := range late {
-		require.NoError(t, e.MarkSending(ctx, n))
+		require.ErrorIs(t, e.MarkSending(ctx, n), ErrNotInFlight)
 		require.NoError(t, e.MarkSent(ctx, n, nil))
 	}
 	assert.Empty(t, e.Log())
@@ -317,6 +319,7 @@ func TestForgottenServiceIgnoresLateReports(t *testing.T) {
 	e.Ingest(pageCheckout, t0.Add(time.Minute))
 	now := e.Flush(t0.Add(time.Minute + 5*time.Second))
 	require.Len(t, now, 2)
+	require.ErrorIs(t, e.MarkSending(ctx, late[0]), ErrNotInFlight, "the earlier trigger, queued before the handover, would be sent")
 	require.NoError(t, e.MarkSent(ctx, late[1], errors.New("cancelled")))
 	assert.Empty(t, e.Flush(t0.Add(2*time.Minute+5*time.Second)), "a notification in flight was produced again")
 	for _, n := range now {

@@ -401,7 +401,16 @@ func (r *router) deliver(d destination, n alerts.Notification, next consumer.Log
 	pctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
 	err := r.engine.MarkSending(pctx, n)
 	cancel()
-	if err != nil {
+	switch {
+	case errors.Is(err, alerts.ErrNotInFlight):
+		// Queued before the service was given up, which forgot it: its
+		// log is the next owner's, or, the service back here, a new one
+		// that does not know of it (a trigger sent now would never be
+		// resolved). Not counted, as one whose service moved is not.
+		r.logger.Debug("notification dropped: its service was given up since the flush",
+			zap.String("receiver", d.receiver), zap.String("pipeline", d.pipeline), zap.String("dedup_key", n.DedupKey()))
+		return
+	case err != nil:
 		r.logger.Error("persisting the notification log before a handover; sending anyway", zap.Error(err))
 	}
 	ld := plog.NewLogs()
