@@ -57,7 +57,11 @@
 //   - A retry that differs by batching: a sender that merges or splits
 //     requests between tries (a batch processor or a batching sending
 //     queue in front of Vigil) sends another request, counted again.
-//     Vigil's gateway does not batch: what it sends again is what it sent.
+//     Vigil's gateway does not batch: what it sends again has the same
+//     records, though for logs and metrics the services of an
+//     evaluator's part may come in another order (contrib's
+//     load_balancing exporter merges them in map order), which the
+//     fingerprint ignores (resourceSet).
 //   - A request that overlaps an earlier one (some of its records, and
 //     new ones) is a new request and all of it counts; remembering
 //     records one by one would cost a hundred times the memory.

@@ -3,6 +3,7 @@ package dedup
 import (
 	"encoding/binary"
 	"math"
+	"math/bits"
 
 	"github.com/zeebo/xxh3"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -13,7 +14,8 @@ import (
 
 // Fingerprint identifies a request by what identifies its records: two
 // requests with the same fingerprint carry the same records, in the same
-// order. 128 bits, so that a window of 65,536 requests mistakes a new
+// order within each resource (logs and metrics: in any order of their
+// resources, see resourceSet). 128 bits, so that a window of 65,536 requests mistakes a new
 // request for one it holds with a probability of about 2^-112 per
 // request.
 type Fingerprint struct{ hi, lo uint64 }
@@ -72,11 +74,12 @@ func Traces(td ptrace.Traces) (fp Fingerprint, ok bool) {
 // (a heartbeat line), so they count every time.
 func Logs(ld plog.Logs) (fp Fingerprint, ok bool) {
 	var h hasher
-	h.reset(domainLogs)
+	var set resourceSet
 	n := 0
 	rls := ld.ResourceLogs()
 	for i := 0; i < rls.Len(); i++ {
 		rl := rls.At(i)
+		h.reset(domainLogs)
 		h.resource(rl.Resource())
 		sls := rl.ScopeLogs()
 		for j := 0; j < sls.Len(); j++ {
@@ -103,11 +106,12 @@ func Logs(ld plog.Logs) (fp Fingerprint, ok bool) {
 				n++
 			}
 		}
+		set.add(h.sum())
 	}
 	if n == 0 {
 		return Fingerprint{}, false
 	}
-	return h.sum(), true
+	return set.sum(&h, domainLogs), true
 }
 
 // Metrics returns the fingerprint of a metrics request: every resource,
@@ -117,11 +121,12 @@ func Logs(ld plog.Logs) (fp Fingerprint, ok bool) {
 // from the same point sent again later.
 func Metrics(md pmetric.Metrics) (fp Fingerprint, ok bool) {
 	var h hasher
-	h.reset(domainMetrics)
+	var set resourceSet
 	n := 0
 	rms := md.ResourceMetrics()
 	for i := 0; i < rms.Len(); i++ {
 		rm := rms.At(i)
+		h.reset(domainMetrics)
 		h.resource(rm.Resource())
 		sms := rm.ScopeMetrics()
 		for j := 0; j < sms.Len(); j++ {
@@ -137,11 +142,40 @@ func Metrics(md pmetric.Metrics) (fp Fingerprint, ok bool) {
 				n += points
 			}
 		}
+		set.add(h.sum())
 	}
 	if n == 0 {
 		return Fingerprint{}, false
 	}
-	return h.sum(), true
+	return set.sum(&h, domainMetrics), true
+}
+
+// resourceSet combines the fingerprints of a request's resources so that
+// their order does not matter: the gateway (contrib's load_balancing
+// exporter, v0.159) builds each evaluator's part of a logs or metrics
+// request by merging the services routed there in map order, so a retry
+// of the same part may list them in another order. The fingerprints are
+// summed mod 2^128 (a multiset hash, commutative), then hashed with their
+// count; within a resource, order still counts (a sender's retry keeps
+// it).
+type resourceSet struct {
+	hi, lo uint64
+	n      uint64
+}
+
+func (r *resourceSet) add(fp Fingerprint) {
+	var carry uint64
+	r.lo, carry = bits.Add64(r.lo, fp.lo, 0)
+	r.hi, _ = bits.Add64(r.hi, fp.hi, carry)
+	r.n++
+}
+
+func (r *resourceSet) sum(h *hasher, domain uint64) Fingerprint {
+	h.reset(domain)
+	h.u64(r.n)
+	h.u64(r.hi)
+	h.u64(r.lo)
+	return h.sum()
 }
 
 // metric hashes one metric and its points; it returns how many points it

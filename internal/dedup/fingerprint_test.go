@@ -340,3 +340,41 @@ func TestSignalsApart(t *testing.T) {
 		t.Error("two signals' requests share a fingerprint")
 	}
 }
+
+// TestResourceOrderDoesNotMatter: a logs or metrics request whose
+// resources come in another order has the same fingerprint, since the
+// gateway merges the services of an evaluator's part in map order and a
+// retry may list them differently; a resource left out, added twice, or
+// changed still makes another request.
+func TestResourceOrderDoesNotMatter(t *testing.T) {
+	two := func(services ...string) (plog.Logs, pmetric.Metrics) {
+		ld, md := plog.NewLogs(), pmetric.NewMetrics()
+		for _, s := range services {
+			one := testLogs(2)
+			one.ResourceLogs().At(0).Resource().Attributes().PutStr("service.name", s)
+			one.ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+			m := testMetrics()
+			m.ResourceMetrics().At(0).Resource().Attributes().PutStr("service.name", s)
+			m.ResourceMetrics().MoveAndAppendTo(md.ResourceMetrics())
+		}
+		return ld, md
+	}
+	fps := func(services ...string) (Fingerprint, Fingerprint) {
+		ld, md := two(services...)
+		l, ok1 := Logs(ld)
+		m, ok2 := Metrics(md)
+		if !ok1 || !ok2 {
+			t.Fatalf("%v: no fingerprint", services)
+		}
+		return l, m
+	}
+	l, m := fps("checkout", "cart")
+	if l2, m2 := fps("cart", "checkout"); l2 != l || m2 != m {
+		t.Error("the same resources in another order have another fingerprint")
+	}
+	for _, other := range [][]string{{"checkout"}, {"checkout", "cart", "cart"}, {"checkout", "payments"}} {
+		if l2, m2 := fps(other...); l2 == l || m2 == m {
+			t.Errorf("%v has the fingerprint of [checkout cart]", other)
+		}
+	}
+}
