@@ -142,9 +142,24 @@ func TestHandoverWithABlockedPipeline(t *testing.T) {
 	case <-time.After(30 * time.Second):
 		t.Fatal("the handover waited for the blocked pipeline")
 	}
-	// Cancelled: the stuck consumer returns.
+	// Cancelled: the stuck consumer returns, and the handover counts as
+	// cancelled, not as a delivery failure (which the shipped alert
+	// VigilNotificationsFailing pages on).
 	require.Eventually(t, func() bool { return a.sinks[pipeWebhook].blocked.Load() == 0 }, 5*time.Second, 5*time.Millisecond,
 		"the blocked handover was not cancelled")
+	outcomes := func() map[string]int64 {
+		out := map[string]int64{}
+		m, err := a.tel.GetMetric(metricNotifications)
+		require.NoError(t, err)
+		for _, dp := range m.Data.(metricdata.Sum[int64]).DataPoints {
+			p, _ := dp.Attributes.Value(attrPipeline)
+			o, _ := dp.Attributes.Value(attrOutcome)
+			out[p.AsString()+" "+o.AsString()] += dp.Value
+		}
+		return out
+	}
+	require.Eventually(t, func() bool { return outcomes()["logs/webhook "+outcomeCancelled] == 1 }, 5*time.Second, 5*time.Millisecond)
+	assert.Equal(t, map[string]int64{"logs/oncall " + outcomeHandedOver: 1, "logs/webhook " + outcomeCancelled: 1}, outcomes())
 
 	require.NoError(t, bm.Acquire(ctx, "checkout"))
 	b.at(t, time.Minute, event("page", "firing"))

@@ -421,6 +421,13 @@ func (r *router) deliver(d destination, n alerts.Notification, next consumer.Log
 	// Recorded before it is counted: a notification counted as handed
 	// over is in the log as such.
 	r.markSent(n, err)
+	if err != nil && ctx.Err() != nil && r.sendCtx.Err() == nil {
+		// Cancelled by the release of its service (fleet.go): the next
+		// owner sends it, from the pending entry. Not a delivery failure,
+		// which the shipped alert VigilNotificationsFailing pages on.
+		r.tel.recordNotification(r.sendCtx, d.receiver, d.pipeline, string(n.Action), outcomeCancelled)
+		return
+	}
 	if err != nil {
 		r.logger.Warn("notification not handed over; the router sends it to this pipeline again at its group's next flush",
 			zap.String("receiver", d.receiver), zap.String("pipeline", d.pipeline), zap.String("action", string(n.Action)),

@@ -25,6 +25,7 @@ const (
 	outcomeNotOwned   = "not_owned"
 	outcomeHandedOver = "handed_over"
 	outcomeFailed     = "failed"
+	outcomeCancelled  = "cancelled"
 )
 
 // telemetry records the connector's own metrics through the instruments

@@ -67,7 +67,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.AlertrouterNotifications, err = builder.meter.Int64Counter(
 		"otelcol_alertrouter_notifications",
-		metric.WithDescription("Notifications handed to a pipeline of a receiver (outcome handed_over), or not (outcome failed; the router sends them to that pipeline again), by receiver, pipeline and action. [Development]"),
+		metric.WithDescription("Notifications handed to a pipeline of a receiver (outcome handed_over), or not (outcome failed, the router sends them to that pipeline again; outcome cancelled, their service was given up while they were being handed over, and its next owner sends them), by receiver, pipeline and action. [Development]"),
 		metric.WithUnit("{notification}"),
 	)
 	errs = errors.Join(errs, err)

@@ -40,7 +40,7 @@ func AssertEqualAlertrouterAlertsReceived(t *testing.T, tt *componenttest.Teleme
 func AssertEqualAlertrouterNotifications(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_alertrouter_notifications",
-		Description: "Notifications handed to a pipeline of a receiver (outcome handed_over), or not (outcome failed; the router sends them to that pipeline again), by receiver, pipeline and action. [Development]",
+		Description: "Notifications handed to a pipeline of a receiver (outcome handed_over), or not (outcome failed, the router sends them to that pipeline again; outcome cancelled, their service was given up while they were being handed over, and its next owner sends them), by receiver, pipeline and action. [Development]",
 		Unit:        "{notification}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,
