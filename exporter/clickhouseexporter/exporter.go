@@ -92,7 +92,7 @@ func (e *chExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return e.redact.error(err)
 	}
-	e.health.Start(host)
+	e.health.Start(host, e.logger)
 	e.mu.Lock()
 	e.ins = ins
 	e.mu.Unlock()

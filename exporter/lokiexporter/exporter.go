@@ -81,7 +81,7 @@ func (e *lokiExporter) start(ctx context.Context, host component.Host) error {
 		return err
 	}
 	e.client = client
-	e.health.Start(host)
+	e.health.Start(host, e.logger)
 	return nil
 }
 

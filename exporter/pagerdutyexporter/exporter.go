@@ -16,6 +16,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/queuelog"
 )
 
@@ -44,6 +45,9 @@ type pdExporter struct {
 	key     events.RoutingKey
 	order   *orderGuard
 	now     func() time.Time
+	// health makes an exporter that cannot reach PagerDuty
+	// StatusRecoverableError and says so in the log, once per outage.
+	health exporthealth.Reporter
 
 	client *events.Client // built at start, from confighttp
 }
@@ -86,6 +90,7 @@ func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limite
 }
 
 func (e *pdExporter) start(ctx context.Context, host component.Host) error {
+	e.health.Start(host, e.logger)
 	if e.key == "" {
 		e.logger.Info("no routing_key: alert notifications go to the log")
 		return nil
@@ -115,8 +120,13 @@ func (e *pdExporter) shutdown(context.Context) error {
 // that exporterhelper retries only those (an event PagerDuty took is never
 // sent twice by a retry). Records that are no alert events, malformed
 // ones, and events PagerDuty refuses (400) are counted, logged and
-// dropped: sending them again cannot succeed.
+// dropped: sending them again cannot succeed. A retryable failure makes
+// the exporter StatusRecoverableError until an attempt gets through.
 func (e *pdExporter) push(ctx context.Context, ld plog.Logs) error {
+	return e.health.Observe(e.pushAll(ctx, ld))
+}
+
+func (e *pdExporter) pushAll(ctx context.Context, ld plog.Logs) error {
 	now := e.now()
 	i := 0
 	for _, rl := range ld.ResourceLogs().All() {

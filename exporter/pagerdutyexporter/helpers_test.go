@@ -2,10 +2,13 @@ package pagerdutyexporter
 
 import (
 	"context"
+	"slices"
+	"sync"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/component"
+	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/config/configopaque"
 	"go.opentelemetry.io/collector/config/configoptional"
@@ -45,11 +48,32 @@ const testKey = "Rk7Q2mX9pL4vN8sT1wY6zA3bC5dE0fG2"
 // first one left when it closed its client).
 const storageName = "pagerduty"
 
+// testHost offers the extensions and records the component status the
+// exporter reports, as the collector's host passes it to the health check.
 type testHost struct {
-	exts map[component.ID]component.Component
+	exts   map[component.ID]component.Component
+	status *statusLog
 }
 
 func (h testHost) GetExtensions() map[component.ID]component.Component { return h.exts }
+
+func (h testHost) Report(ev *componentstatus.Event) {
+	h.status.mu.Lock()
+	defer h.status.mu.Unlock()
+	h.status.events = append(h.status.events, ev.Status())
+}
+
+// statusLog is the component status events an exporter reported.
+type statusLog struct {
+	mu     sync.Mutex
+	events []componentstatus.Status
+}
+
+func (s *statusLog) all() []componentstatus.Status {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return slices.Clone(s.events)
+}
 
 // options of one test exporter.
 type options struct {
@@ -62,10 +86,11 @@ type options struct {
 }
 
 type harness struct {
-	exp  exporter.Logs
-	fake *fakepagerduty.Server
-	tel  *componenttest.Telemetry
-	logs *observer.ObservedLogs
+	exp    exporter.Logs
+	status *statusLog
+	fake   *fakepagerduty.Server
+	tel    *componenttest.Telemetry
+	logs   *observer.ObservedLogs
 }
 
 func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness {
@@ -109,10 +134,11 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := exp.Start(context.Background(), testHost{exts}); err != nil {
+	status := &statusLog{}
+	if err := exp.Start(context.Background(), testHost{exts: exts, status: status}); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{exp: exp, fake: fake, tel: tel, logs: logs}
+	h := &harness{exp: exp, status: status, fake: fake, tel: tel, logs: logs}
 	t.Cleanup(func() { h.stop(t) })
 	return h
 }

@@ -167,7 +167,7 @@ func (e *sentryExporter) start(ctx context.Context, host component.Host) error {
 	if err != nil {
 		return err
 	}
-	e.health.Start(host)
+	e.health.Start(host, e.logger)
 	e.client = client
 	for _, s := range e.senders {
 		s.client = client

@@ -22,6 +22,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/httpexport"
 	"github.com/vigil-otel/vigil/internal/labelname"
 )
@@ -45,6 +46,9 @@ type webhookExporter struct {
 	set    exporter.Settings
 	client *http.Client
 	now    func() time.Time
+	// health makes an exporter whose receiver cannot be reached
+	// StatusRecoverableError and says so in the log, once per outage.
+	health exporthealth.Reporter
 }
 
 func newExporter(cfg *Config, set exporter.Settings) *webhookExporter {
@@ -52,6 +56,7 @@ func newExporter(cfg *Config, set exporter.Settings) *webhookExporter {
 }
 
 func (e *webhookExporter) start(ctx context.Context, host component.Host) error {
+	e.health.Start(host, e.set.Logger)
 	if e.cfg.ClientConfig.Endpoint == "" {
 		e.set.Logger.Info("webhook exporter disabled: no endpoint; notifications of its pipeline are dropped")
 		return nil
@@ -172,7 +177,13 @@ func alertOf(a alerts.Alert) template.Alert {
 	return out
 }
 
+// push sends the messages of ld. A retryable failure makes the exporter
+// StatusRecoverableError until an attempt gets through.
 func (e *webhookExporter) push(ctx context.Context, ld plog.Logs) error {
+	return e.health.Observe(e.pushAll(ctx, ld))
+}
+
+func (e *webhookExporter) pushAll(ctx context.Context, ld plog.Logs) error {
 	if e.client == nil {
 		return nil // disabled: no endpoint
 	}
