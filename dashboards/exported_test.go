@@ -20,11 +20,14 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"gopkg.in/yaml.v3"
 
+	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
+	"github.com/vigil-otel/vigil/internal/testutil/pagingtest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // TestDashboardMetricsAreExported runs the built binary on its embedded
-// default configuration, plus pipelines to an unreachable OTLP endpoint
+// default configuration, paging a PagerDuty fake that refuses every event,
+// plus pipelines to an unreachable OTLP endpoint
 // that never answers, with a one-request queue, so the exporter failure,
 // queue and enqueue-failure metrics exist, and a prometheus_remote_write
 // exporter with its write-ahead log to the same endpoint (the WAL backlog
@@ -73,7 +76,13 @@ func TestDashboardMetricsAreExported(t *testing.T) {
 	for _, s := range sets {
 		args = append(args, "--set="+s)
 	}
-	inst := vigiltest.Start(t, vigiltest.Options{Args: args})
+	// PagerDuty refuses every event, as it does with a wrong routing
+	// key: the error burst's page is counted in the pagerduty exporter's
+	// otelcol_pagerduty_events_failed, which the collector dashboard
+	// shows as a delivery failure.
+	pd := fakepagerduty.New(t)
+	pd.RespondNext(1_000_000, fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "Event object is invalid", Errors: []string{"Invalid routing key"}})
+	inst := vigiltest.Start(t, vigiltest.Options{Args: args, Env: pagingtest.PagerDutyEnv(pd)})
 
 	base := "http://" + inst.OTLPHTTPEndpoint()
 	// Healthy traffic, then an error burst, then one log record and one
@@ -182,7 +191,7 @@ var emptyAllowed = map[string]string{
 	"anomalies.json: Anomalous now (expected)":            "needs a score above the threshold, i.e. a real anomaly",
 	"anomalies.json: Anomalous now (lower)":               "needs a score above the threshold, i.e. a real anomaly",
 	"anomalies.json: Anomalous now (upper)":               "needs a score above the threshold, i.e. a real anomaly",
-	"vigil.json: Alert events delivered to PagerDuty (B)": "needs a pagerduty exporter that failed to send an alert",
+	"vigil.json: Alert events delivered to PagerDuty (B)": "needs a pagerduty exporter whose retries ran out (they never do: max_elapsed_time 0); the refused page is (C)",
 }
 
 // checkQueriesOnPrometheus starts the real Prometheus (Debian package),

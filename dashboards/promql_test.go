@@ -106,7 +106,7 @@ var spanMetricsNames = []string{
 // use, expanded for each signal.
 func otelcolNames() []string {
 	names := []string{otelQueueSize, otelQueueCapacity, otelMemoryRSS, otelHeapAlloc, otelCPUSeconds, otelUptime,
-		otelAnomalyActiveSeries, otelAnomalySeriesWarmingUp, otelRemoteWriteWALLag}
+		otelAnomalyActiveSeries, otelAnomalySeriesWarmingUp, otelRemoteWriteWALLag, otelPagerDutyEventsFailed}
 	for _, prefix := range []string{otelReceiverAccepted, otelReceiverRefused, otelReceiverFailed, otelExporterSent, otelExporterFailed, otelExporterEnqueue} {
 		for _, s := range signalSuffixes {
 			names = append(names, prefix+s.suffix)

@@ -226,6 +226,8 @@ func simTelemetry() []simSeries {
 		add(constant(1000), append(slices.Clone(self), "__name__", otelQueueCapacity, "exporter", "otlp_grpc/unreachable", "data_type", dataType)...)
 	}
 	add(constant(3), append(slices.Clone(self), "__name__", otelRemoteWriteWALLag, "exporter", "prometheus_remote_write")...)
+	// The pagerduty exporter's own counter carries no exporter label.
+	add(counter(0.01), append(slices.Clone(self), "__name__", otelPagerDutyEventsFailed, "action", "trigger", "receiver", "default", "reason", "invalid_event")...)
 	for _, name := range []string{otelMemoryRSS, otelHeapAlloc, otelUptime, otelAnomalyActiveSeries} {
 		add(constant(1e6), append(slices.Clone(self), "__name__", name)...)
 	}

@@ -25,6 +25,19 @@ const (
 	otelCPUSeconds       = "otelcol_process_cpu_seconds"
 	otelUptime           = "otelcol_process_uptime"
 
+	// otelPagerDutyEventsFailed counts the events PagerDuty refused for
+	// good (400, 413) and those no valid event could be built from: the
+	// pagerduty exporter drops them and returns no error, so exporterhelper
+	// counts them as sent, not in otelcol_exporter_send_failed_*.
+	otelPagerDutyEventsFailed = "otelcol_pagerduty_events_failed"
+
+	// notifierExporters selects the exporters that deliver notifications
+	// (deploy/prometheus/rules/vigil-self.rules.yaml's
+	// VigilNotificationsFailing selects the same). The webhook exporter has
+	// no counter of its own: what it drops (a 4xx, retries run out) it
+	// returns as an error, which otelcol_exporter_send_failed_* counts.
+	notifierExporters = `(pagerduty|webhook|alertmanager)(/.+)?`
+
 	// otelRemoteWriteWALLag is the prometheus_remote_write exporter's
 	// write-ahead log backlog: entries written and not yet sent. With the
 	// WAL on (as Vigil's configurations have it) the exporter answers the
@@ -58,9 +71,12 @@ func Self() *dashboard.DashboardBuilder {
 			Thresholds(thresholds("green", 1.0, "red")).
 			WithTarget(promQuery("A", fmt.Sprintf(`sum(%s) or vector(0)`, c.MetricSLOAlertFiring), "firing"))).
 		WithPanel(statPanel("Alert delivery failures (1h)", "none", quarterWidth, 4).
-			Description("Alert events the pagerduty exporter could not deliver in the last hour.").
+			Description("Notifications not delivered in the last hour: events PagerDuty refused (400, 413: dropped, not retried; " +
+				otelPagerDutyEventsFailed + ") and notifications the pagerduty, webhook and alertmanager exporters dropped " +
+				"(a refusal, retries run out). A page may be missing: check the exporter's log; the alert shows on the console.").
 			Thresholds(thresholds("green", 1.0, "red")).
-			WithTarget(promQuery("A", fmt.Sprintf(`sum(increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[1h])) or vector(0)`, otelExporterFailed), "failed")))
+			WithTarget(promQuery("A", fmt.Sprintf(`(sum(increase(%s{job=~"$job"}[1h])) or vector(0)) + (sum(increase(%slog_records{job=~"$job", exporter=~"%s"}[1h])) or vector(0))`,
+				otelPagerDutyEventsFailed, otelExporterFailed, notifierExporters), "failed")))
 
 	b = b.WithRow(dashboard.NewRowBuilder("Receivers"))
 	for _, s := range signalSuffixes {
@@ -116,10 +132,13 @@ func Self() *dashboard.DashboardBuilder {
 
 	b = b.WithRow(dashboard.NewRowBuilder("Alert delivery")).
 		WithPanel(timeSeries("Alert events delivered to PagerDuty", "short", halfWidth, 8).
-			Description("Alert events (log records) the pagerduty exporter sent and failed to send. Failures after retries mean a page may be missing: check the exporter's log.").
+			Description("Alert events (log records) the pagerduty exporter handled, and those it failed to deliver: events PagerDuty refused "+
+				"(400, 413; "+otelPagerDutyEventsFailed+", which exporterhelper counts as sent) and events dropped after retries. "+
+				"A failure means a page may be missing: check the exporter's log.").
 			WithTarget(promQuery("A", fmt.Sprintf(`sum by (exporter) (increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[$__rate_interval]))`, otelExporterSent), "{{exporter}} sent")).
 			WithTarget(promQuery("B", fmt.Sprintf(`sum by (exporter) (increase(%slog_records{job=~"$job", exporter=~"pagerduty.*"}[$__rate_interval]))`, otelExporterFailed), "{{exporter}} failed")).
-			OverrideByRegexp(".* failed$", []dashboard.DynamicConfigValue{
+			WithTarget(promQuery("C", fmt.Sprintf(`sum by (receiver, reason) (increase(%s{job=~"$job"}[$__rate_interval]))`, otelPagerDutyEventsFailed), "{{receiver}}: {{reason}}, refused by PagerDuty")).
+			OverrideByRegexp(".* (failed|refused by PagerDuty)$", []dashboard.DynamicConfigValue{
 				override("color", map[string]any{"mode": "fixed", "fixedColor": "red"}),
 			})).
 		WithPanel(timeSeries("Alerts firing by severity", "short", halfWidth, 8).
