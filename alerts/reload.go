@@ -22,8 +22,20 @@ type Reloader struct {
 	// connector checks that every receiver leads somewhere); a config it
 	// refuses is reported like one that does not parse.
 	Check func(*Config) error
+	// Applied, when set, is called once for each change applied: a file
+	// whose new content now rules the engine (removed false), or the
+	// silences file removed after its silences applied (removed true).
+	Applied func(path string, removed bool)
 
 	config, silences filewatch.File
+	// silencesApplied is whether the silences in force came from the file.
+	silencesApplied bool
+}
+
+func (r *Reloader) applied(path string, removed bool) {
+	if r.Applied != nil {
+		r.Applied(path, removed)
+	}
 }
 
 // Reload re-reads both files and applies what changed. The error joins the
@@ -45,6 +57,7 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 				errs = append(errs, err)
 			} else {
 				e.SetConfig(cfg, now)
+				r.applied(r.ConfigPath, false)
 			}
 		}
 	}
@@ -57,6 +70,10 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 			// the same content is still applied.
 			r.silences.Forget()
 			e.SetSilences(nil, now)
+			if r.silencesApplied {
+				r.silencesApplied = false
+				r.applied(r.SilencesPath, true)
+			}
 		case err != nil:
 			errs = append(errs, err)
 		case changed:
@@ -65,6 +82,8 @@ func (r *Reloader) Reload(e *Engine, now time.Time) error {
 				errs = append(errs, err)
 			} else {
 				e.SetSilences(silences, now)
+				r.silencesApplied = true
+				r.applied(r.SilencesPath, false)
 			}
 		}
 	}

@@ -193,7 +193,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 			return err
 		}
 	}
-	r.reloader = &alerts.Reloader{ConfigPath: r.cfg.Routing, SilencesPath: r.cfg.Silences, Check: r.cfg.checkRouting}
+	r.reloader = &alerts.Reloader{ConfigPath: r.cfg.Routing, SilencesPath: r.cfg.Silences, Check: r.cfg.checkRouting, Applied: r.logApplied}
 	if err := r.reloader.Reload(r.engine, now); err != nil {
 		return fmt.Errorf("loading alert routing: %w", err)
 	}
@@ -337,6 +337,19 @@ func (r *router) persistOnce(ctx context.Context) error {
 	}
 	now := r.now()
 	return errors.Join(r.engine.SyncSilences(pctx, now), r.engine.Persist(pctx), r.view.Publish(pctx, now, r.publishedBoard()))
+}
+
+// logApplied says, once per change, that the routing or silences file
+// now in force was read (at start, and at each reload).
+func (r *router) logApplied(path string, removed bool) {
+	switch {
+	case removed:
+		r.logger.Info("silences file removed; the silences it held are lifted", zap.String("path", path))
+	case path == r.cfg.Routing:
+		r.logger.Info("alert routing file applied", zap.String("path", path))
+	default:
+		r.logger.Info("silences file applied", zap.String("path", path))
+	}
 }
 
 // tick flushes the engine at now and queues each notification for the

@@ -306,7 +306,16 @@ func (c *sloConnector) Start(ctx context.Context, host component.Host) error {
 	c.rules.Store(rs)
 	c.remember(specs)
 	c.logger.Info("SLO connector started", zap.Int("slos", len(rs.slos)), zap.Strings("specs", c.cfg.Specs))
+	c.warnIfNoSLO(len(rs.slos))
 	return nil
+}
+
+// warnIfNoSLO says so when the specs hold no SLO: an empty or mis-mounted
+// spec folder (VIGIL_SLO_DIR) silently meant no SLO and no page.
+func (c *sloConnector) warnIfNoSLO(n int) {
+	if n == 0 {
+		c.logger.Warn("No SLO in the spec files: no SLO is evaluated and no SLO alert fires until a spec is added", zap.Strings("specs", c.cfg.Specs))
+	}
 }
 
 // loadRuleset loads and compiles the specs of the configuration.
@@ -580,6 +589,7 @@ func (c *sloConnector) reloadSpecs() error {
 		c.logger.Info("SLO spec note", zap.String("note", n.String()))
 	}
 	c.logger.Info("SLO specs reloaded", zap.Int("slos", len(rs.slos)))
+	c.warnIfNoSLO(len(rs.slos))
 	return nil
 }
 

@@ -9,8 +9,8 @@
 // an item that failed with one in storage, to send after restart
 // (persistent_queue.go, OnDone). So the line says data was lost when none
 // was. This package rewrites exactly that line, for exactly that error,
-// into an info line that says what happens; every other entry passes
-// untouched. With an in-memory queue the line is true and is left alone.
+// into an info line that says what happens, without the stack trace the
+// error line carried; every other entry passes untouched. With an in-memory queue the line is true and is left alone.
 package queuelog // import "github.com/vigil-otel/vigil/internal/queuelog"
 
 import (
@@ -65,7 +65,10 @@ func (c core) Check(ent zapcore.Entry, ce *zapcore.CheckedEntry) *zapcore.Checke
 
 func (c core) Write(ent zapcore.Entry, fields []zapcore.Field) error {
 	if strings.HasPrefix(ent.Message, droppingMessage) && interruptedByShutdown(fields) {
-		ent.Level, ent.Message = zapcore.InfoLevel, Kept
+		// The stack trace zap took for the error line (the collector's
+		// logger adds one at error level) goes too: under an info line it
+		// makes a clean shutdown read like a crash.
+		ent.Level, ent.Message, ent.Stack = zapcore.InfoLevel, Kept, ""
 		out := make([]zapcore.Field, 0, len(fields))
 		for _, f := range fields {
 			if f.Key == droppedItems {

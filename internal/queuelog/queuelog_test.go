@@ -52,7 +52,9 @@ func run(t *testing.T, queue exporterhelper.QueueBatchConfig, h component.Host, 
 	zc, logs := observer.New(zapcore.DebugLevel)
 	set := exportertest.NewNopSettings(component.MustNewType("test"))
 	set.ID = component.MustNewID("test") // the same queue across restarts
-	set.Logger = zap.New(zc)
+	// As the collector's logger (zap's production settings): a stack
+	// trace on every entry at error level.
+	set.Logger = zap.New(zc, zap.AddStacktrace(zapcore.ErrorLevel))
 	failed := make(chan struct{}, 1)
 	push := func(_ context.Context, ld plog.Logs) error {
 		if ok.Load() {
@@ -126,6 +128,11 @@ func TestRewritesExporterhelpersLine(t *testing.T) {
 		if len(kept) != 1 || kept[0].Level != zapcore.InfoLevel || kept[0].ContextMap()["queued_items"] != int64(1) {
 			t.Errorf("kept lines: %+v", kept)
 		}
+		for _, e := range kept {
+			if e.Stack != "" {
+				t.Errorf("the info line carries the error line's stack trace, which makes a clean shutdown look like a crash:\n%s", e.Stack)
+			}
+		}
 		ok.Store(true)
 		run(t, queue, host{startStorage(t, dir)}, &ok, &delivered)
 		if delivered.Load() != 1 {
@@ -136,8 +143,12 @@ func TestRewritesExporterhelpersLine(t *testing.T) {
 		var ok atomic.Bool
 		var delivered atomic.Int64
 		logs := run(t, retrying, host{}, &ok, &delivered)
-		if n := logs.FilterMessageSnippet("Dropping data").Len(); n != 1 {
-			t.Errorf("%d lines say data was dropped, want 1: the in-memory queue drops it", n)
+		dropped := logs.FilterMessageSnippet("Dropping data").All()
+		if len(dropped) != 1 {
+			t.Fatalf("%d lines say data was dropped, want 1: the in-memory queue drops it", len(dropped))
+		}
+		if dropped[0].Stack == "" {
+			t.Errorf("the error line lost its stack trace: lines other than the shutdown line pass untouched")
 		}
 	})
 }
