@@ -16,6 +16,7 @@ func newCommand() *cobra.Command {
 	// main prints a command's error once; cobra would print it first.
 	cmd.SilenceErrors = true
 	cmd.AddCommand(slocli.NewCommand(), anomalycli.NewCommand())
+	redactPrintConfig(cmd)
 	return cmd
 }
 
