@@ -57,9 +57,13 @@ go build -o bin/loadgen ./bench/loadgen
 work=$(mktemp -d)
 pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$work"' EXIT
+# Every address is moved (the embedded default's console too), so the runs
+# do not clash with a Vigil already running on the defaults; a PagerDuty
+# key in the environment is dropped, so a bench never pages.
 export VIGIL_STORAGE_DIR=$work/data VIGIL_OTLP_GRPC_ENDPOINT=127.0.0.1:24317 VIGIL_OTLP_HTTP_ENDPOINT=127.0.0.1:24318 \
   VIGIL_PROMETHEUS_ENDPOINT=127.0.0.1:24889 VIGIL_TELEMETRY_HOST=127.0.0.1 VIGIL_TELEMETRY_PORT=24888 \
-  VIGIL_HEALTH_ENDPOINT=127.0.0.1:24133 VIGIL_LOG_LEVEL=warn
+  VIGIL_HEALTH_ENDPOINT=127.0.0.1:24133 VIGIL_CONSOLE_ENDPOINT=127.0.0.1:24094 VIGIL_LOG_LEVEL=warn
+unset PAGERDUTY_ROUTING_KEY
 
 # measure NAME CMD...: starts the collector, drives it, prints one row and
 # appends "NAME SPANS_PER_CPU_S" to $work/figures.

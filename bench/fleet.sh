@@ -22,6 +22,10 @@ make -s build
 go build -o bin/loadgen ./bench/loadgen
 command -v redis-server >/dev/null || { echo "redis-server is missing: apt-get install redis-server" >&2; exit 1; }
 
+# Every process gets addresses of its own (each evaluator its console
+# too), away from the defaults of a Vigil already running; a PagerDuty key
+# in the environment is dropped, so a bench never pages.
+unset PAGERDUTY_ROUTING_KEY
 work=$(mktemp -d)
 pids=()
 cleanup() {
@@ -57,6 +61,7 @@ for n in 1 2 3; do
     VIGIL_STORE_ENDPOINT=127.0.0.1:16379 VIGIL_OTLP_GRPC_ENDPOINT=127.0.0.1:$((25317 + i)) \
     VIGIL_OTLP_HTTP_ENDPOINT=127.0.0.1:$((25417 + i)) VIGIL_PROMETHEUS_ENDPOINT=127.0.0.1:$((25517 + i)) \
     VIGIL_TELEMETRY_HOST=127.0.0.1 VIGIL_TELEMETRY_PORT=$((25617 + i)) VIGIL_HEALTH_ENDPOINT=127.0.0.1:$((25717 + i)) \
+    VIGIL_CONSOLE_ENDPOINT=127.0.0.1:$((25817 + i)) \
     VIGIL_LOG_LEVEL=warn bin/vigil --config collector/config/evaluator.yaml >"$dir/evaluator$i.log" 2>&1 &
     evs+=($!)
     pids+=($!)

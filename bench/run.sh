@@ -15,9 +15,13 @@ go build -o bin/loadgen ./bench/loadgen
 
 work=$(mktemp -d)
 trap 'kill "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; rm -rf "$work"' EXIT
+# Every address the embedded default listens on is moved, so the run does
+# not clash with a Vigil already running on the defaults (`make run`); a
+# PagerDuty key in the environment is dropped, so a bench never pages.
 export VIGIL_STORAGE_DIR=$work/data VIGIL_OTLP_GRPC_ENDPOINT=127.0.0.1:14317 VIGIL_OTLP_HTTP_ENDPOINT=127.0.0.1:14318 \
   VIGIL_PROMETHEUS_ENDPOINT=127.0.0.1:18889 VIGIL_TELEMETRY_HOST=127.0.0.1 VIGIL_TELEMETRY_PORT=18888 \
-  VIGIL_HEALTH_ENDPOINT=127.0.0.1:23133 VIGIL_LOG_LEVEL=warn
+  VIGIL_HEALTH_ENDPOINT=127.0.0.1:23133 VIGIL_CONSOLE_ENDPOINT=127.0.0.1:19094 VIGIL_LOG_LEVEL=warn
+unset PAGERDUTY_ROUTING_KEY
 
 run() {
   bin/vigil >"$work/vigil.log" 2>&1 &
