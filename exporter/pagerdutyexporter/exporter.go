@@ -18,6 +18,7 @@ import (
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/queuelog"
+	"github.com/vigil-otel/vigil/internal/queuestorage"
 )
 
 // Reasons of failures and ignored records that happen around a request
@@ -77,7 +78,7 @@ func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limite
 		order:   newOrderGuard(),
 		now:     time.Now,
 	}
-	return exporterhelper.NewLogs(ctx, queuelog.Settings(set, cfg.QueueConfig), cfg, e.push,
+	exp, err := exporterhelper.NewLogs(ctx, queuelog.Settings(set, cfg.QueueConfig), cfg, e.push,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithShutdown(e.shutdown),
@@ -87,6 +88,12 @@ func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limite
 		exporterhelper.WithRetry(cfg.RetryConfig),
 		exporterhelper.WithQueue(cfg.QueueConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	// A notification queued on disk is sent even if the disk fills before
+	// the queue reads it (exporterhelper would drop it).
+	return queuestorage.Logs(exp, set.Logger), nil
 }
 
 func (e *pdExporter) start(ctx context.Context, host component.Host) error {

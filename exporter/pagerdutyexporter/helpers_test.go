@@ -29,6 +29,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
+	"github.com/vigil-otel/vigil/internal/testutil/fulldisk"
 )
 
 // The exporter's own metrics, as metadata.yaml declares them and the
@@ -88,9 +89,12 @@ type options struct {
 type harness struct {
 	exp    exporter.Logs
 	status *statusLog
-	fake   *fakepagerduty.Server
-	tel    *componenttest.Telemetry
-	logs   *observer.ObservedLogs
+	// disk is the persistent queue's storage, which fills on demand (nil
+	// without storeDir).
+	disk *fulldisk.Disk
+	fake *fakepagerduty.Server
+	tel  *componenttest.Telemetry
+	logs *observer.ObservedLogs
 }
 
 func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness {
@@ -102,9 +106,11 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	cfg.RetryConfig.MaxInterval = 200 * time.Millisecond
 	cfg.RetryConfig.RandomizationFactor = 0
 	exts := map[component.ID]component.Component{}
+	var disk *fulldisk.Disk
 	if o.storeDir != "" {
 		ext := storagetest.NewFileBackedStorageExtension(storageName, o.storeDir)
-		exts[ext.ID] = ext
+		disk = fulldisk.New(ext)
+		exts[ext.ID] = disk
 		q := defaultQueueConfig()
 		q.StorageID = &ext.ID
 		cfg.QueueConfig = configoptional.Some(q)
@@ -138,7 +144,7 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	if err := exp.Start(context.Background(), testHost{exts: exts, status: status}); err != nil {
 		t.Fatal(err)
 	}
-	h := &harness{exp: exp, status: status, fake: fake, tel: tel, logs: logs}
+	h := &harness{exp: exp, status: status, disk: disk, fake: fake, tel: tel, logs: logs}
 	t.Cleanup(func() { h.stop(t) })
 	return h
 }

@@ -13,6 +13,7 @@ import (
 	"go.opentelemetry.io/collector/exporter/exporterhelper"
 
 	"github.com/vigil-otel/vigil/exporter/webhookexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/queuestorage"
 )
 
 const (
@@ -58,7 +59,7 @@ func createDefaultConfig() component.Config {
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
 	e := newExporter(c, set)
-	return exporterhelper.NewLogs(ctx, set, cfg, e.push,
+	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.push,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
 		// The HTTP client's timeout bounds each request.
@@ -66,4 +67,10 @@ func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config
 		exporterhelper.WithRetry(c.RetryConfig),
 		exporterhelper.WithQueue(c.QueueConfig),
 	)
+	if err != nil {
+		return nil, err
+	}
+	// A notification queued on disk is sent even if the disk fills before
+	// the queue reads it (exporterhelper would drop it).
+	return queuestorage.Logs(exp, set.Logger), nil
 }
