@@ -72,6 +72,14 @@ func TestSIGTERMWithQueuedDataDropsNothing(t *testing.T) {
 		t.Errorf("the shutdown logged %q %d times, though the disk queue keeps every request:\n%s",
 			"Dropping data", n, grepLines(shutdownLog, "Dropping data", 3))
 	}
+	// A clean shutdown prints no Go stack trace under its info lines.
+	lines := strings.Split(shutdownLog, "\n")
+	for i, line := range lines {
+		if strings.Contains(line, "stays in the persistent queue") && i+1 < len(lines) && strings.HasPrefix(lines[i+1], "go.opentelemetry.io/") {
+			t.Errorf("the shutdown's info line is followed by a stack trace:\n%s\n%s", line, lines[i+1])
+			break
+		}
+	}
 
 	// Loki appears; the queue drains after the restart.
 	loki := lokitest.Start(t, false)
