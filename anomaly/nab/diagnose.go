@@ -44,6 +44,13 @@ type Diagnosis struct {
 	// first unusual point of every window and nowhere else: what perfect
 	// confirmation of the same per-point verdicts would reach.
 	Score, NoFP, Ideal Total
+	// Early is Score with the first onset of every window hit moved to the
+	// window's start: what detecting the same windows at once would add
+	// (NAB weights a detection by its place in the window, and its windows
+	// are centred on the labelled point). FirstAt counts those first onsets
+	// by their place in the window, in tenths from its start.
+	Early   Total
+	FirstAt [10]int
 }
 
 // StepLevels: a series with at most this many distinct values is
@@ -70,6 +77,10 @@ func (d *Diagnosis) Merge(o Diagnosis) {
 	d.Score.Merge(o.Score)
 	d.NoFP.Merge(o.NoFP)
 	d.Ideal.Merge(o.Ideal)
+	d.Early.Merge(o.Early)
+	for i := range d.FirstAt {
+		d.FirstAt[i] += o.FirstAt[i]
+	}
 }
 
 // Diagnose runs cfg over f and explains its score (standard profile).
@@ -95,8 +106,10 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 	probation := ProbationaryLength(n)
 	noFP := make([]bool, n)
 	ideal := make([]bool, n)
+	early := make([]bool, n)
 	for i := range onset {
 		noFP[i] = onset[i] && window[i] >= 0
+		early[i] = onset[i]
 	}
 	for _, w := range f.Windows {
 		if w.End < probation {
@@ -106,6 +119,10 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 		first, peak, hit, heldUnusual := -1, 0.0, false, false
 		for i := max(w.Start, probation); i <= w.End; i++ {
 			peak = max(peak, res[i].Score)
+			if onset[i] && !hit {
+				dg.FirstAt[10*(i-w.Start)/(w.End-w.Start+1)]++
+				early[i], early[max(w.Start, probation)] = false, true
+			}
 			hit = hit || onset[i]
 			if res[i].Unusual {
 				if first < 0 {
@@ -179,5 +196,6 @@ func Diagnose(f File, cfg anomaly.Config) Diagnosis {
 	dg.Score.Add(ScoreFile(onset, f.Windows, Standard))
 	dg.NoFP.Add(ScoreFile(noFP, f.Windows, Standard))
 	dg.Ideal.Add(ScoreFile(ideal, f.Windows, Standard))
+	dg.Early.Add(ScoreFile(early, f.Windows, Standard))
 	return dg
 }

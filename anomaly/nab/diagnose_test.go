@@ -39,17 +39,18 @@ func TestDiagnosis(t *testing.T) {
 		}
 	}
 	var b strings.Builder
-	fmt.Fprintf(&b, "%-15s %4s %4s | missed: %4s %5s %5s %4s %5s | FP: %5s %5s %5s %5s %5s %5s %6s %5s | %6s %6s %6s\n",
-		"group", "win", "hit", "warm", "invis", "below", "held", "uncnf", "all", "after", "step", "shift", "novel", "recur", "recent", "other", "score", "noFP", "ideal")
+	fmt.Fprintf(&b, "%-15s %4s %4s | missed: %4s %5s %5s %4s %5s | FP: %5s %5s %5s %5s %5s %5s %6s %5s | %6s %6s %6s %6s\n",
+		"group", "win", "hit", "warm", "invis", "below", "held", "uncnf", "all", "after", "step", "shift", "novel", "recur", "recent", "other", "score", "noFP", "ideal", "early")
 	row := func(name string, d Diagnosis) {
-		fmt.Fprintf(&b, "%-15s %4d %4d |         %4d %5d %5d %4d %5d |     %5d %5d %5d %5d %5d %5d %6d %5d | %6s %6s %6s\n",
+		fmt.Fprintf(&b, "%-15s %4d %4d |         %4d %5d %5d %4d %5d |     %5d %5d %5d %5d %5d %5d %6d %5d | %6s %6s %6s %6s\n",
 			name, d.Windows, d.Hit, d.Warmup, d.Invisible, d.BelowBar, d.Held, d.Unconfirmed,
-			d.FP, d.AfterWindow, d.Step, d.Shift, d.Novel, d.Recurring, d.Recent, d.OtherFP, num(d.Score.Normalized()), num(d.NoFP.Normalized()), num(d.Ideal.Normalized()))
+			d.FP, d.AfterWindow, d.Step, d.Shift, d.Novel, d.Recurring, d.Recent, d.OtherFP, num(d.Score.Normalized()), num(d.NoFP.Normalized()), num(d.Ideal.Normalized()), num(d.Early.Normalized()))
 	}
 	for _, g := range Folds(files) {
 		row(g, *byGroup[g])
 	}
 	row("pooled", all)
+	fmt.Fprintf(&b, "first detections of the windows hit, by place in the window (tenths from its start): %v\n", all.FirstAt)
 	t.Log("\n" + b.String())
 	for _, g := range append(Folds(files), "pooled") {
 		d := all
@@ -62,8 +63,22 @@ func TestDiagnosis(t *testing.T) {
 		if kinds := d.AfterWindow + d.Step + d.Shift + d.Novel + d.Recurring + d.Recent + d.OtherFP; kinds != d.FP || d.FP != d.Score.FP {
 			t.Errorf("%s: false positives by kind %d, counted %d, by the scorer %d", g, kinds, d.FP, d.Score.FP)
 		}
+		if d.Score.Raw > d.Early.Raw {
+			t.Errorf("%s: raw score %v, with every window's first detection at its start %v: want no less", g, d.Score.Raw, d.Early.Raw)
+		}
+		if first := sumInts(d.FirstAt[:]); first != d.Hit {
+			t.Errorf("%s: %d first detections placed in their windows, %d windows hit", g, first, d.Hit)
+		}
 		if d.Score.Raw > d.NoFP.Raw || d.NoFP.Raw > d.Ideal.Raw {
 			t.Errorf("%s: raw score %v, without false positives %v, ideally confirmed %v: want them in rising order", g, d.Score.Raw, d.NoFP.Raw, d.Ideal.Raw)
 		}
 	}
+}
+
+func sumInts(v []int) int {
+	n := 0
+	for _, x := range v {
+		n += x
+	}
+	return n
 }
