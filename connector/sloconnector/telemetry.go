@@ -148,9 +148,9 @@ func (t *telemetry) refuse(reason string, n uint64) {
 	}
 }
 
-// writeFailed counts a failed write of the connector's state; t may be
-// nil (the connector not started), as the writes at shutdown may come
-// after a failed Start.
+// writeFailed counts a failed write of the connector's state. t is nil
+// until Start made it; a write before then (none is expected) goes
+// uncounted rather than crashing.
 func (t *telemetry) writeFailed() {
 	if t != nil {
 		t.writeFailures.Add(1)
