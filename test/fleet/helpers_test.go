@@ -6,6 +6,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"testing"
 	"time"
@@ -193,6 +194,9 @@ func newClient(t *testing.T, endpoint string) *client {
 
 // spans builds n server spans of service ending now, all failing or not.
 func spans(service string, n int, failing bool) ptrace.Traces {
+	// Each request its own trace IDs, as an SDK's are: requests alike but
+	// for their IDs would be one request to the evaluators' dedup windows.
+	req := requests.Add(1)
 	td := ptrace.NewTraces()
 	rs := td.ResourceSpans().AppendEmpty()
 	rs.Resource().Attributes().PutStr("service.name", service)
@@ -205,7 +209,7 @@ func spans(service string, n int, failing bool) ptrace.Traces {
 		var id [8]byte
 		copy(id[:], fmt.Sprintf("%08d", i))
 		sp.SetSpanID(pcommon.SpanID(id))
-		sp.SetTraceID(pcommon.TraceID([16]byte{1, byte(i >> 8), byte(i)}))
+		sp.SetTraceID(pcommon.TraceID([16]byte{1, byte(i >> 8), byte(i), 0, byte(req >> 56), byte(req >> 48), byte(req >> 40), byte(req >> 32), byte(req >> 24), byte(req >> 16), byte(req >> 8), byte(req)}))
 		sp.SetStartTimestamp(pcommon.NewTimestampFromTime(end.Add(-10 * time.Millisecond)))
 		sp.SetEndTimestamp(pcommon.NewTimestampFromTime(end))
 		if failing {
@@ -214,6 +218,9 @@ func spans(service string, n int, failing bool) ptrace.Traces {
 	}
 	return td
 }
+
+// requests numbers the requests spans builds.
+var requests atomic.Uint64
 
 // send exports n spans of service; an error means not accepted.
 func (c *client) send(ctx context.Context, service string, n int, failing bool) error {
