@@ -28,7 +28,7 @@ const (
 // tier too.
 const (
 	LabelAlertName     = conventions.LabelAlertName
-	LabelSource        = "source"
+	LabelSource        = conventions.LabelSource
 	LabelSeverity      = conventions.LabelSeverity
 	LabelVigilSeverity = conventions.LabelVigilSeverity
 	LabelService       = conventions.LabelServiceName

@@ -11,15 +11,16 @@ import (
 )
 
 // routingExamples are the routing files Vigil ships or documents: every
-// testdata file that is not a bad case or a silences file, and the routing
-// files of the shipped configurations.
+// file of examples/alerting and of testdata that is not a bad case or a
+// silences file, and the routing files of the shipped configurations.
 func routingExamples(t *testing.T) []string {
 	t.Helper()
-	files, err := filepath.Glob("testdata/*.yml")
-	require.NoError(t, err)
-	shipped, err := filepath.Glob("../collector/config/*routing*.y*ml")
-	require.NoError(t, err)
-	files = append(files, shipped...)
+	var files []string
+	for _, pattern := range []string{exampleDir + "/*.yml", "testdata/*.yml", "../collector/config/*routing*.y*ml"} {
+		matched, err := filepath.Glob(pattern)
+		require.NoError(t, err)
+		files = append(files, matched...)
+	}
 	var out []string
 	for _, f := range files {
 		base := filepath.Base(f)
@@ -52,15 +53,15 @@ func TestRoutingExamplesPassAmtool(t *testing.T) {
 // routing tree and through `amtool config routes test` on the same file:
 // the receivers must be the same, in the same order.
 func TestRoutingAgreesWithAmtool(t *testing.T) {
-	const file = "testdata/routing.yml"
+	const file = exampleRouting
 	cfg, err := LoadConfig(file)
 	require.NoError(t, err)
 	tests := [][]string{
-		{"alertname=X", "severity=page", "service=payments", "source=slo"},
-		{"alertname=X", "severity=page", "service=checkout", "source=slo"},
-		{"alertname=X", "severity=page", "service=checkout"},
-		{"alertname=X", "severity=ticket", "service=checkout", "source=anomaly"},
-		{"alertname=X", "severity=ticket"},
+		{"alertname=X", "vigil_severity=page", "service_name=payments", "source=slo"},
+		{"alertname=X", "vigil_severity=page", "service_name=checkout", "source=slo"},
+		{"alertname=X", "vigil_severity=page", "service_name=checkout"},
+		{"alertname=X", "vigil_severity=ticket", "service_name=checkout", "source=anomaly"},
+		{"alertname=X", "vigil_severity=ticket"},
 		{"alertname=X", "source=other"},
 		{"alertname=X"},
 	}

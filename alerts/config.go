@@ -51,6 +51,11 @@ type Config struct {
 // send) is configured outside the library.
 type Receiver struct {
 	Name string
+	// Pos is where the config file defines the receiver (its name), so
+	// that a check made outside the library (the alertrouter connector's:
+	// every receiver mapped to pipelines) can report file:line:col. Zero
+	// for the built-in receiver of DefaultConfig.
+	Pos Position
 }
 
 // Receiver returns the receiver named name, if any.

@@ -160,6 +160,8 @@ func (d *decoder) receivers(n *yaml.Node) []Receiver {
 			d.Add(item, "receiver has no name")
 		case seen[r.Name]:
 			d.Add(nameNode, "receiver %q defined twice", r.Name)
+		default:
+			r.Pos = d.Pos(nameNode)
 		}
 		seen[r.Name] = true
 		out = append(out, r)

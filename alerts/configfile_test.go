@@ -67,11 +67,11 @@ func TestDefaultConfig(t *testing.T) {
 }
 
 func TestParseSilences(t *testing.T) {
-	got, err := LoadSilences("testdata/silences.yml")
+	got, err := LoadSilences(exampleDir + "/silences.yml")
 	require.NoError(t, err)
 	require.Len(t, got, 2)
 	assert.Equal(t, "checkout-db-migration", got[0].ID)
-	assert.Equal(t, `{service="checkout"}`, got[0].Matchers.String())
+	assert.Equal(t, `{service_name="checkout"}`, got[0].Matchers.String())
 	assert.Equal(t, time.Date(2026, 11, 21, 20, 0, 0, 0, time.UTC), got[0].StartsAt)
 	assert.Equal(t, time.Date(2026, 11, 21, 22, 0, 0, 0, time.UTC), got[0].EndsAt)
 	assert.Equal(t, "alice", got[0].CreatedBy)

@@ -58,7 +58,8 @@ type Engine struct {
 	store     Store
 	silences  []*Silence // of the silences file
 	// fileRead is when this process first read each silence of the file
-	// (by its id) as it is now.
+	// (by its id) as it is now: by this engine, or by the one it replaced
+	// (ResumeFileSilences).
 	fileRead map[string]fileSilenceRead
 	// apiSilences are the silences created through the API, by ID; they
 	// are persisted with silState.
@@ -272,6 +273,11 @@ func (e *Engine) Config() *Config {
 func (e *Engine) SetSilences(silences []*Silence, now time.Time) {
 	e.mu.Lock()
 	defer e.mu.Unlock()
+	e.setSilences(silences, now)
+}
+
+// setSilences is SetSilences with e.mu held.
+func (e *Engine) setSilences(silences []*Silence, now time.Time) {
 	e.silences = silences
 	keep := map[string]bool{}
 	read := make(map[string]fileSilenceRead, len(silences))
@@ -290,6 +296,41 @@ func (e *Engine) SetSilences(silences []*Silence, now time.Time) {
 			e.silDirty = true
 		}
 	}
+}
+
+// FileSilences are the silences of the silences file an engine runs, with
+// when the process first read each as it is: what an engine built to
+// replace that one in the same process starts from
+// (Engine.ResumeFileSilences), as the alertrouter connector's does when
+// the collector rebuilds its pipelines and the file no longer parses.
+type FileSilences struct {
+	silences []*Silence
+	read     map[string]fileSilenceRead
+}
+
+// Len returns the number of silences.
+func (f FileSilences) Len() int { return len(f.silences) }
+
+// FileSilences returns the silences of the silences file in force, as
+// last given to SetSilences (or ResumeFileSilences), with when each was
+// first read as it is.
+func (e *Engine) FileSilences() FileSilences {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return FileSilences{silences: slices.Clone(e.silences), read: maps.Clone(e.fileRead)}
+}
+
+// ResumeFileSilences makes f, taken from the engine this one replaces in
+// the same process (Engine.FileSilences), the silences of the file in
+// force, as SetSilences at now would, except that each silence keeps
+// when it was first read: the API shows the same update and start as
+// before (a SetSilences of the same content afterwards keeps them too),
+// not the time of the replacement, which is no new reading of the file.
+func (e *Engine) ResumeFileSilences(f FileSilences, now time.Time) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.fileRead = maps.Clone(f.read)
+	e.setSilences(f.silences, now)
 }
 
 // Ingest takes one alert as reported at now. A firing alert refreshes its
@@ -448,7 +489,7 @@ func (e *Engine) flushGroup(g *group, now time.Time) []Notification {
 	var out []Notification
 	emit := func(d destination, action Action, a Alert) {
 		e.lastID++
-		e.inflight.add(d, a.Fingerprint, e.lastID)
+		e.inflight.add(d, a.Fingerprint, &flight{id: e.lastID, action: action, at: now})
 		out = append(out, Notification{
 			Receiver: d.receiver, Integration: d.integration, Action: action, Alert: a.Clone(),
 			GroupKey: g.key, GroupLabels: maps.Clone(g.labels), At: now, id: e.lastID,
@@ -578,6 +619,8 @@ func (e *Engine) MarkSending(ctx context.Context, n Notification) error {
 // alert's entry, which is then persisted. A failed notification is left as
 // MarkSending recorded it (pending), or absent, and the group's next flush
 // produces it again, so it is retried, not lost; only to its integration.
+// So is one reported refused (MarkRefused) while in flight, whatever
+// sendErr says.
 // The returned error is a persistence failure: the in-memory log is
 // updated anyway, and the next successful write stores it. A notification
 // the engine no longer has in flight (its service was forgotten since the
@@ -592,8 +635,9 @@ func (e *Engine) MarkSent(ctx context.Context, n Notification, sendErr error) er
 		e.mu.Unlock()
 		return nil
 	}
+	refused := e.inflight.get(d, n.Alert.Fingerprint).refused
 	e.inflight.remove(d, n.Alert.Fingerprint)
-	if sendErr != nil {
+	if sendErr != nil || refused {
 		e.mu.Unlock()
 		return nil
 	}

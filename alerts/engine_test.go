@@ -43,14 +43,19 @@ var (
 // "action receiver alertname/service", the receiver as
 // "receiver/integration" for a named integration) must equal want; each
 // is then reported to MarkSending and MarkSent, as failed when failSends
-// or when its integration is in failAt.
+// or when its integration is in failAt. A notification in refuse (as
+// described) is then reported refused by its receiver (MarkRefused), as
+// after a persistent queue took it; one in refuseInFlight, before
+// MarkSent is told it was handed over.
 type step struct {
-	at        time.Duration
-	ingest    []Alert
-	silences  []*Silence
-	failSends bool
-	failAt    []string
-	want      []string
+	at             time.Duration
+	ingest         []Alert
+	silences       []*Silence
+	failSends      bool
+	failAt         []string
+	refuse         []string
+	refuseInFlight []string
+	want           []string
 }
 
 func describe(n Notification) string {
@@ -79,7 +84,17 @@ func runSteps(t *testing.T, e *Engine, steps []step) {
 			if s.failSends || slices.Contains(s.failAt, n.Integration) {
 				sendErr = errors.New("503 from receiver")
 			}
+			if slices.Contains(s.refuseInFlight, describe(n)) {
+				changed, err := e.MarkRefused(context.Background(), readBack(n))
+				require.NoError(t, err)
+				require.True(t, changed, "refusing %s in flight", describe(n))
+			}
 			require.NoError(t, e.MarkSent(context.Background(), n, sendErr))
+			if slices.Contains(s.refuse, describe(n)) {
+				changed, err := e.MarkRefused(context.Background(), readBack(n))
+				require.NoError(t, err)
+				require.True(t, changed, "refusing %s", describe(n))
+			}
 		}
 		assert.Equal(t, s.want, got, "at +%v", s.at)
 	}

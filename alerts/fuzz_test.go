@@ -24,9 +24,11 @@ func hostileYAML() []string {
 	}
 }
 
-// seeds are the testdata files and hostileYAML.
+// seeds are the testdata and example files and hostileYAML.
 func seeds(f *testing.F) {
 	files, _ := filepath.Glob(filepath.Join("testdata", "*.yml"))
+	examples, _ := filepath.Glob(filepath.Join(exampleDir, "*.yml"))
+	files = append(files, examples...)
 	files = append(files, "alertmanager.example.yml")
 	for _, file := range files {
 		if data, err := os.ReadFile(file); err == nil {

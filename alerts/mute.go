@@ -6,8 +6,13 @@ import (
 )
 
 // muted reports whether a firing alert's trigger is held back at route r.
+// The silences are consulted whatever else mutes the alert: an
+// until_resolved silence records the alerts it muted, and one whose alert
+// was also inhibited would otherwise record nothing and, never ending,
+// mute the next incident.
 func (e *Engine) muted(st *alertState, r *Route, now time.Time) bool {
-	return e.inhibited(st.alert) || e.silenced(st.alert, now) || e.outsideTime(r, now)
+	silenced := e.silenced(st.alert, now)
+	return silenced || e.inhibited(st.alert) || e.outsideTime(r, now)
 }
 
 // inhibitIndex holds, per inhibit rule, the firing alerts matching its

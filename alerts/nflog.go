@@ -58,7 +58,9 @@ const (
 // process may have died in between). A pending trigger is sent again, and
 // the alert's resolve still goes out; a pending resolve is sent again. So a
 // crash can repeat a notification, which the receiver folds by its dedup
-// key, and never loses one.
+// key, and never loses one. A notification its receiver refused after the
+// handover (MarkRefused) is pending again, for the same reasons: it did
+// not reach the receiver, and is owed.
 type LogEntry struct {
 	Receiver string `json:"receiver"`
 	// Integration is the receiver's integration the entry is for (see
@@ -192,27 +194,43 @@ func (l notificationLog) all() []*LogEntry {
 }
 
 // inflightSet holds the notifications returned by Flush and not yet
-// reported to MarkSent: by fingerprint and destination, the notification's
-// id, so that a report of a notification the engine has since forgotten
-// (ForgetService) is told apart from the one in flight now.
-type inflightSet map[string]map[destination]uint64
+// reported to MarkSent: by fingerprint and destination, the notification
+// in flight there, so that a report of a notification the engine has
+// since forgotten (ForgetService) is told apart from the one in flight
+// now.
+type inflightSet map[string]map[destination]*flight
+
+// flight is a notification in flight: its id, and what MarkRefused
+// matches it by.
+type flight struct {
+	id     uint64
+	action Action
+	at     time.Time
+	// refused is set when its receiver refused it before MarkSent was
+	// told of the handover (MarkRefused): MarkSent then takes it as
+	// failed.
+	refused bool
+}
 
 func (s inflightSet) has(d destination, fp string) bool {
 	_, ok := s[fp][d]
 	return ok
 }
 
+// get returns the notification in flight to d for fp, nil when none is.
+func (s inflightSet) get(d destination, fp string) *flight { return s[fp][d] }
+
 // is reports whether the notification in flight to d for fp is id.
 func (s inflightSet) is(d destination, fp string, id uint64) bool {
 	got, ok := s[fp][d]
-	return ok && got == id
+	return ok && got.id == id
 }
 
-func (s inflightSet) add(d destination, fp string, id uint64) {
+func (s inflightSet) add(d destination, fp string, f *flight) {
 	if s[fp] == nil {
-		s[fp] = map[destination]uint64{}
+		s[fp] = map[destination]*flight{}
 	}
-	s[fp][d] = id
+	s[fp][d] = f
 }
 
 func (s inflightSet) remove(d destination, fp string) {

@@ -29,10 +29,12 @@ func LoadSilences(path string) ([]*Silence, error) {
 //	    created_by: alice
 //	    comment: planned migration
 //	  - id: INC-1234
-//	    matchers: ['slo="checkout-availability"', 'severity="page"']
+//	    matchers: ['service_name="checkout"', 'slo="availability"', 'vigil_severity="page"']
 //	    until_resolved: true              # ends_at optional
 //
-// An empty file, or one with no silences, is valid: it lifts them all.
+// Matchers name the labels Vigil's alerts carry (conventions.SLOAlertLabels,
+// AnomalyAlertLabels); examples/alerting/silences.yml is the documented
+// example. An empty file, or one with no silences, is valid: it lifts them all.
 func ParseSilences(file string, data []byte) ([]*Silence, error) {
 	d := newDecoder(file)
 	var doc yaml.Node

@@ -249,8 +249,11 @@ func (e *Engine) fileSilence(id string) *Silence {
 }
 
 // validateSilence checks a silence to be stored, as Alertmanager checks
-// one posted to its API, and says what is wrong.
-func validateSilence(s *Silence, now time.Time) error {
+// one posted to its API, and says everything that is wrong (Alertmanager
+// says the first). requested is the start asked for: the order of start
+// and end is the client's, before a start in the past becomes now, so a
+// silence asked for 10:00 to 11:00 at noon is refused for its end alone.
+func validateSilence(s *Silence, requested, now time.Time) error {
 	var errs []error
 	if len(s.Matchers) == 0 {
 		errs = append(errs, errors.New("at least one matcher required"))
@@ -262,7 +265,7 @@ func validateSilence(s *Silence, now time.Time) error {
 	if s.EndsAt.IsZero() {
 		errs = append(errs, errors.New("invalid zero end timestamp"))
 	} else {
-		if !s.StartsAt.Before(s.EndsAt) {
+		if !requested.Before(s.EndsAt) {
 			errs = append(errs, errors.New("start time must be before end time"))
 		}
 		if s.EndsAt.Before(now) {
@@ -284,14 +287,18 @@ func validateSilence(s *Silence, now time.Time) error {
 // stays as it ended) and the update is a new silence, so the record of
 // what was muted when stays true. A zero start means now; a start in the
 // past of a new silence means now. A comment holding UntilResolvedMarker
-// makes an until_resolved silence. The new silences apply at the next
-// Flush.
+// makes an until_resolved silence. Its times are kept in UTC. The new
+// silences apply at the next Flush.
 //
 // Errors: ErrInvalidSilence (with what is wrong), ErrSilenceNotFound,
 // ErrSilenceReadOnly, or a persistence failure (the silence applies anyway
 // and is written at the next successful write).
 func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (string, error) {
 	s.Matchers = slices.Clone(s.Matchers)
+	// Kept in UTC whatever offset the client wrote, as Alertmanager keeps
+	// them: a silence posted with +01:00 was listed with it, among others
+	// in UTC.
+	now, s.StartsAt, s.EndsAt = now.UTC(), s.StartsAt.UTC(), s.EndsAt.UTC()
 	if s.StartsAt.IsZero() {
 		s.StartsAt = now
 	}
@@ -301,7 +308,7 @@ func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (stri
 	}
 	s.UntilResolved = strings.Contains(strings.ToLower(s.Comment), UntilResolvedMarker)
 	s.UpdatedAt = now
-	if err := validateSilence(&s, now); err != nil {
+	if err := validateSilence(&s, requested, now); err != nil {
 		return "", err
 	}
 	e.persistMu.Lock()
@@ -340,6 +347,7 @@ func (e *Engine) SetSilence(ctx context.Context, s Silence, now time.Time) (stri
 // starts) and persists it. Expiring an expired silence does nothing.
 // Errors: ErrSilenceNotFound, ErrSilenceReadOnly, or a persistence failure.
 func (e *Engine) ExpireSilence(ctx context.Context, id string, now time.Time) error {
+	now = now.UTC()
 	e.persistMu.Lock()
 	defer e.persistMu.Unlock()
 	e.mu.Lock()

@@ -76,6 +76,14 @@ func TestSetSilenceErrors(t *testing.T) {
 			assert.ErrorContains(t, err, tt.want)
 		})
 	}
+	// 10:00 to 11:00 asked at noon: its end is in the past, and nothing
+	// else is wrong (the start that becomes now is no fault of the
+	// client's).
+	_, err := e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="a"`), StartsAt: t0.Add(-2 * time.Hour), EndsAt: t0.Add(-time.Hour)}, t0)
+	assert.EqualError(t, err, "invalid silence: end time can't be in the past")
+	// Both wrong: both said.
+	_, err = e.SetSilence(ctx, Silence{Matchers: mustParse(t, `service_name="a"`), StartsAt: t0.Add(-time.Hour), EndsAt: t0.Add(-2 * time.Hour)}, t0)
+	assert.EqualError(t, err, "invalid silence: start time must be before end time\nend time can't be in the past")
 	assert.ErrorIs(t, e.ExpireSilence(ctx, FileSilenceID("maint"), t0), ErrSilenceReadOnly)
 	assert.ErrorIs(t, e.ExpireSilence(ctx, "nope", t0), ErrSilenceNotFound)
 }
@@ -181,6 +189,29 @@ func TestUntilResolvedThroughTheAPI(t *testing.T) {
 	assert.Equal(t, t0.Add(30*time.Second), got.EndsAt, "it ended at the flush that saw its alerts resolved")
 }
 
+// TestUntilResolvedOfAnInhibitedAlert: an until_resolved silence whose
+// alert was also inhibited (the ticket under its page) still counts it as
+// muted, and ends when the incident resolves: it does not stay in force,
+// having recorded nothing, to mute the next incident's ticket.
+func TestUntilResolvedOfAnInhibitedAlert(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine(nil, nil)
+	id, err := e.SetSilence(ctx, Silence{
+		Matchers: mustParse(t, `severity="ticket"`, `service_name="checkout"`), EndsAt: t0.Add(7 * 24 * time.Hour), Comment: "INC-8 [Until-Resolved]",
+	}, t0)
+	require.NoError(t, err)
+	runSteps(t, e, []step{
+		{at: 0, ingest: []Alert{pageCheckout, ticketCheckout}},
+		{at: 5 * time.Second, want: []string{"trigger default Page/checkout"}},
+		{at: 30 * time.Second, ingest: []Alert{resolved(pageCheckout), resolved(ticketCheckout)}},
+		{at: 65 * time.Second, want: []string{"resolve default Page/checkout"}},
+		{at: 2 * time.Minute, ingest: []Alert{ticketCheckout}},
+		{at: 2*time.Minute + 5*time.Second, want: []string{"trigger default Ticket/checkout"}},
+	})
+	got, _ := e.SilenceByID(id, t0.Add(3*time.Minute))
+	assert.Equal(t, SilenceExpired, got.State, "it ended with the incident")
+}
+
 func TestSilencesOrderAndFileSilences(t *testing.T) {
 	ctx := context.Background()
 	e := NewEngine(nil, nil)
@@ -275,4 +306,59 @@ func TestFileSilenceTimes(t *testing.T) {
 	got, _ = e.SilenceByID(FileSilenceID("maint"), t0.Add(2*time.Hour))
 	assert.Equal(t, t0.Add(2*time.Hour), got.UpdatedAt, "its matchers changed")
 	assert.Equal(t, t0.Add(2*time.Hour), got.StartsAt)
+}
+
+// TestResumeFileSilencesKeepsReadTimes: an engine that replaces another in
+// the same process (the alertrouter's at a SIGHUP) and resumes its file
+// silences lists them as first read when the other read them, not at the
+// replacement, and keeps that time when it reads the same file again; a
+// silence changed since is read anew.
+func TestResumeFileSilencesKeepsReadTimes(t *testing.T) {
+	old := NewEngine(nil, nil)
+	maint := &Silence{ID: "maint", Matchers: mustParse(t, `service_name="search"`), Comment: "migration"}
+	other := &Silence{ID: "other", Matchers: mustParse(t, `service_name="cart"`), EndsAt: t0.Add(48 * time.Hour)}
+	old.SetSilences([]*Silence{maint, other}, t0)
+
+	e := NewEngine(nil, nil)
+	e.ResumeFileSilences(old.FileSilences(), t0.Add(time.Hour))
+	got, ok := e.SilenceByID(FileSilenceID("maint"), t0.Add(time.Hour))
+	require.True(t, ok)
+	assert.Equal(t, t0, got.UpdatedAt, "first read by the engine replaced")
+	assert.Equal(t, t0, got.StartsAt)
+	assert.Equal(t, 2, e.FileSilences().Len())
+
+	keep := *maint
+	changed := *other
+	changed.Comment = "extended"
+	e.SetSilences([]*Silence{&keep, &changed}, t0.Add(2*time.Hour))
+	got, _ = e.SilenceByID(FileSilenceID("maint"), t0.Add(2*time.Hour))
+	assert.Equal(t, t0, got.StartsAt, "the file read again as it was")
+	got, _ = e.SilenceByID(FileSilenceID("other"), t0.Add(2*time.Hour))
+	assert.Equal(t, t0.Add(2*time.Hour), got.UpdatedAt, "its comment changed")
+}
+
+// TestSilenceTimesInUTC: a silence posted with an offset (+01:00) is kept
+// and listed in UTC, as Alertmanager keeps silences, so a listing does
+// not mix offsets; so are its update and expiry, whatever the clock's
+// zone.
+func TestSilenceTimesInUTC(t *testing.T) {
+	ctx := context.Background()
+	e := NewEngine(nil, NewMemStore())
+	paris := time.FixedZone("CET", 3600)
+	now := t0.In(paris)
+	id, err := e.SetSilence(ctx, Silence{
+		Matchers: mustParse(t, `service_name="checkout"`), StartsAt: t0.Add(time.Hour).In(paris), EndsAt: t0.Add(2 * time.Hour).In(paris),
+	}, now)
+	require.NoError(t, err)
+	got, _ := e.SilenceByID(id, now)
+	assert.Equal(t, SilencePending, got.State)
+	for name, at := range map[string]time.Time{"start": got.StartsAt, "end": got.EndsAt, "update": got.UpdatedAt} {
+		assert.Equal(t, time.UTC, at.Location(), name)
+	}
+	assert.Equal(t, t0.Add(time.Hour), got.StartsAt)
+
+	require.NoError(t, e.ExpireSilence(ctx, id, now.Add(time.Minute)))
+	got, _ = e.SilenceByID(id, now.Add(time.Minute))
+	assert.Equal(t, time.UTC, got.EndsAt.Location())
+	assert.Equal(t, time.UTC, got.UpdatedAt.Location())
 }

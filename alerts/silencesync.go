@@ -26,8 +26,12 @@ import (
 //     the order: a silence ended by expiry (EndsAt at or before its
 //     UpdatedAt) wins over one not ended, since an expired silence is
 //     never revived (an update of it is a new silence), so an expiry wins
-//     over a concurrent edit even between clocks that disagree; otherwise
-//     the later UpdatedAt wins, as in Alertmanager's own gossip. Silences
+//     over an edit in place made at the same time by an evaluator that had
+//     not seen it, even between clocks that disagree; otherwise the later
+//     UpdatedAt wins, as in Alertmanager's own gossip. An edit made where
+//     the expiry is known is a new silence (SetSilence), which the merge
+//     keeps: the API does not say which version a client read, so that
+//     cannot be told from a renewal (TestExpiryRacingAnUpdate). Silences
 //     ended longer than SilenceRetention ago are dropped by every merge,
 //     so the one that collected them does not get them back;
 //   - the state of until_resolved silences is merged too: the alerts each

@@ -102,8 +102,9 @@ func TestConcurrentSilenceWrites(t *testing.T) {
 }
 
 // TestSilenceMerge: the merge keeps the same version of a silence on
-// every evaluator whatever the order, an expiry wins over an edit made at
-// once (even one with a later clock), and silences ended longer than the
+// every evaluator whatever the order, an expiry wins over an edit in place
+// made at once by an evaluator that had not seen it (even one with a later
+// clock), and silences ended longer than the
 // retention ago do not come back from the store.
 func TestSilenceMerge(t *testing.T) {
 	ctx := context.Background()
@@ -197,4 +198,84 @@ func TestSilencesOfEarlierVersions(t *testing.T) {
 	m := e.silState["s1"].Alerts[pageCheckout.Fingerprint]
 	e.mu.Unlock()
 	assert.True(t, m.Firing, "the alert the silence muted is still taken as firing")
+}
+
+// TestExpiryRacingAnUpdate pins what an expiry and an update of the same
+// silence made at the same time do (the README's "Silences in a fleet"
+// says so). The API carries no version of the silence a client read, so
+// an update that reaches the engine after the expiry cannot be told from
+// a deliberate update of an expired silence: as in Alertmanager, it is a
+// new silence with a new ID, and the expired one stays expired. An
+// update in place made on an evaluator that had not seen the expiry yet
+// loses to it at the merge.
+func TestExpiryRacingAnUpdate(t *testing.T) {
+	ctx := context.Background()
+	base := Silence{Matchers: mustParse(t, `service_name="checkout"`), EndsAt: t0.Add(time.Hour), CreatedBy: "alice"}
+	// update is `amtool silence update --duration=4h id`: the silence as
+	// read, ending 4h after its start.
+	update := func(e *Engine, id string) Silence {
+		s, ok := e.SilenceByID(id, t0)
+		require.True(t, ok)
+		u := s.Silence
+		u.EndsAt = s.StartsAt.Add(4 * time.Hour)
+		return u
+	}
+
+	t.Run("one node, the expiry first", func(t *testing.T) {
+		e := NewEngine(nil, NewMemStore())
+		id, err := e.SetSilence(ctx, base, t0)
+		require.NoError(t, err)
+		u := update(e, id) // read before the expiry
+		require.NoError(t, e.ExpireSilence(ctx, id, t0.Add(time.Second)))
+		newID, err := e.SetSilence(ctx, u, t0.Add(2*time.Second))
+		require.NoError(t, err)
+		assert.NotEqual(t, id, newID, "an update of an expired silence is a new silence")
+		assert.Equal(t, SilenceExpired, silenceState(t, e, id, t0.Add(2*time.Second)))
+		assert.Equal(t, SilenceActive, silenceState(t, e, newID, t0.Add(2*time.Second)))
+	})
+	t.Run("one node, the update first", func(t *testing.T) {
+		e := NewEngine(nil, NewMemStore())
+		id, err := e.SetSilence(ctx, base, t0)
+		require.NoError(t, err)
+		same, err := e.SetSilence(ctx, update(e, id), t0.Add(time.Second))
+		require.NoError(t, err)
+		require.Equal(t, id, same, "in place")
+		require.NoError(t, e.ExpireSilence(ctx, id, t0.Add(2*time.Second)))
+		assert.Equal(t, SilenceExpired, silenceState(t, e, id, t0.Add(2*time.Second)))
+		assert.Len(t, e.Silences(t0.Add(2*time.Second)), 1)
+	})
+	t.Run("fleet, the update on an evaluator that has not seen the expiry", func(t *testing.T) {
+		es := fleetEngines(t, 2)
+		a, b := es[0], es[1]
+		id, err := a.SetSilence(ctx, base, t0)
+		require.NoError(t, err)
+		syncAll(t, t0, a, b)
+		require.NoError(t, a.ExpireSilence(ctx, id, t0.Add(time.Second)))
+		same, err := b.SetSilence(ctx, update(b, id), t0.Add(2*time.Second))
+		require.NoError(t, err)
+		require.Equal(t, id, same, "in place on b")
+		syncAll(t, t0.Add(3*time.Second), a, b, a)
+		for i, e := range es {
+			assert.Equal(t, SilenceExpired, silenceState(t, e, id, t0.Add(3*time.Second)), "evaluator %d: the expiry wins", i)
+			assert.Len(t, e.Silences(t0.Add(3*time.Second)), 1, "evaluator %d", i)
+		}
+	})
+	t.Run("fleet, the update on an evaluator that has seen the expiry", func(t *testing.T) {
+		es := fleetEngines(t, 2)
+		a, b := es[0], es[1]
+		id, err := a.SetSilence(ctx, base, t0)
+		require.NoError(t, err)
+		syncAll(t, t0, a, b)
+		u := update(b, id)
+		require.NoError(t, a.ExpireSilence(ctx, id, t0.Add(time.Second)))
+		syncAll(t, t0.Add(time.Second), a, b)
+		newID, err := b.SetSilence(ctx, u, t0.Add(2*time.Second))
+		require.NoError(t, err)
+		assert.NotEqual(t, id, newID)
+		syncAll(t, t0.Add(3*time.Second), b, a)
+		for i, e := range es {
+			assert.Equal(t, SilenceExpired, silenceState(t, e, id, t0.Add(3*time.Second)), "evaluator %d", i)
+			assert.Equal(t, SilenceActive, silenceState(t, e, newID, t0.Add(3*time.Second)), "evaluator %d", i)
+		}
+	})
 }

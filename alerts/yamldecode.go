@@ -16,6 +16,10 @@ type Error = yamlpos.Error
 // so one run of `vigil validate` shows all that needs fixing.
 type Errors = yamlpos.Errors
 
+// Position is where something was written in a config or silences file:
+// file, line and column.
+type Position = yamlpos.Position
+
 // decoder reads alert configs and silence files: the positioned decoding
 // of internal/yamlpos, plus the readers of alert-specific values below.
 type decoder struct {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // checkpointMagic and checkpointVersion head every checkpoint, so a
@@ -45,7 +46,14 @@ func checkpointSizeOf(version byte) int {
 // restarted process resumes without a new warm-up. Restore it into a
 // detector made by New with the same Config.
 func (d *Detector) MarshalBinary() ([]byte, error) {
-	b := make([]byte, 0, checkpointSize)
+	return d.AppendBinary(make([]byte, 0, checkpointSize))
+}
+
+// AppendBinary appends what MarshalBinary returns to b
+// (encoding.BinaryAppender): a caller encoding many detectors into one
+// buffer allocates nothing per detector.
+func (d *Detector) AppendBinary(b []byte) ([]byte, error) {
+	b = slices.Grow(b, checkpointSize)
 	b = append(b, checkpointMagic...)
 	b = append(b, checkpointVersion)
 	u64 := func(v uint64) { b = binary.LittleEndian.AppendUint64(b, v) }

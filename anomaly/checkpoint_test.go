@@ -34,6 +34,29 @@ func TestCheckpointRoundTripContinuesIdentically(t *testing.T) {
 	}
 }
 
+// AppendBinary appends exactly what MarshalBinary returns, after what the
+// buffer held, and allocates nothing when the buffer has room.
+func TestAppendBinaryAppendsTheCheckpoint(t *testing.T) {
+	ts, vs := series{n: 300, step: 5 * time.Minute, base: 100, amplitude: 40, noise: 4, seed: 3}.points()
+	d := New(DefaultConfig())
+	for i := range ts {
+		d.Observe(ts[i], vs[i])
+	}
+	want, _ := d.MarshalBinary()
+	buf := make([]byte, 0, 3+2*len(want))
+	buf = append(buf, "abc"...)
+	got, err := d.AppendBinary(buf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got[:3]) != "abc" || string(got[3:]) != string(want) {
+		t.Fatal("AppendBinary did not append MarshalBinary's bytes after the buffer's")
+	}
+	if allocs := testing.AllocsPerRun(10, func() { _, _ = d.AppendBinary(buf[:3]) }); allocs != 0 {
+		t.Errorf("AppendBinary into a buffer with room allocated %v times, want 0", allocs)
+	}
+}
+
 func TestCheckpointRejectsBadInput(t *testing.T) {
 	good, _ := New(DefaultConfig()).MarshalBinary()
 	badVersion := append([]byte(nil), good...)

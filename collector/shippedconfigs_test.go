@@ -47,6 +47,24 @@ func get(m any, keys ...string) (any, bool) {
 // full.
 var storageExporters = []string{"clickhouse", "loki", "sentry"}
 
+// shippedConfigFiles lists every configuration Vigil ships: those in
+// collector/config, the Helm chart's (its copies of those and its own
+// gateway) and the Kafka gateway.
+func shippedConfigFiles(t *testing.T) []string {
+	t.Helper()
+	files, err := filepath.Glob(filepath.Join("config", "*.yaml"))
+	if err != nil || len(files) == 0 {
+		t.Fatalf("no shipped configs: %v", err)
+	}
+	chart, err := filepath.Glob(filepath.Join("..", "deploy", "helm", "vigil", "files", "config", "*.yaml"))
+	if err != nil || len(chart) == 0 {
+		t.Fatalf("no chart configs: %v", err)
+	}
+	files = append(files, chart...)
+	files = append(files, filepath.Join("..", "deploy", "kafka", "gateway.yaml"))
+	return files
+}
+
 // TestShippedConfigsFollowTheReliabilityRules reads every configuration
 // in collector/config, the Helm chart's (its copies of those and its own
 // gateway) and the Kafka gateway, and checks the rules README's Reliability section
@@ -59,16 +77,7 @@ var storageExporters = []string{"clickhouse", "loki", "sentry"}
 // blocking; the health check in component-status form, answering 200
 // while an exporter is degraded.
 func TestShippedConfigsFollowTheReliabilityRules(t *testing.T) {
-	files, err := filepath.Glob(filepath.Join("config", "*.yaml"))
-	if err != nil || len(files) == 0 {
-		t.Fatalf("no shipped configs: %v", err)
-	}
-	chart, err := filepath.Glob(filepath.Join("..", "deploy", "helm", "vigil", "files", "config", "*.yaml"))
-	if err != nil || len(chart) == 0 {
-		t.Fatalf("no chart configs: %v", err)
-	}
-	files = append(files, chart...)
-	files = append(files, filepath.Join("..", "deploy", "kafka", "gateway.yaml"))
+	files := shippedConfigFiles(t)
 	for _, file := range files {
 		t.Run(file, func(t *testing.T) {
 			raw, err := os.ReadFile(file)
@@ -212,5 +221,34 @@ func TestShippedLoadBalancingRoutesEverySignalByService(t *testing.T) {
 	}
 	if seen < 2 {
 		t.Errorf("%d load_balancing exporters in the shipped configs, want the gateway's and the chart's copy", seen)
+	}
+}
+
+// TestShippedConfigsLogErrorsOnOneLine checks that every shipped
+// configuration that sets up Vigil's own logs (overlays do not) turns off
+// zap's stack trace under error lines: operators read those lines, and a
+// trace of the collector's functions under each one buries them.
+func TestShippedConfigsLogErrorsOnOneLine(t *testing.T) {
+	files := shippedConfigFiles(t)
+	checked := 0
+	for _, file := range files {
+		raw, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var cfg map[string]any
+		if err := yaml.Unmarshal(raw, &cfg); err != nil {
+			t.Fatal(err)
+		}
+		if _, ok := get(cfg, "service", "telemetry", "logs"); !ok {
+			continue
+		}
+		checked++
+		if v, _ := get(cfg, "service", "telemetry", "logs", "disable_stacktrace"); v != true {
+			t.Errorf("%s: service::telemetry::logs::disable_stacktrace is %v, want true", file, v)
+		}
+	}
+	if checked < 9 {
+		t.Errorf("%d configurations set up Vigil's logs, want the 9 shipped ones (4 in collector/config, 4 in the chart, the Kafka gateway)", checked)
 	}
 }

@@ -55,7 +55,26 @@ const (
 	LabelVigilSeverity = "vigil_severity"
 	// LabelAlertName is the alert name label of Prometheus and Alertmanager.
 	LabelAlertName = "alertname"
+	// LabelSource is the source of an alert in the alert router
+	// (AttrAlertSource: SourceSLO or SourceAnomaly). The alerts of `vigil
+	// slo rules` do not carry it.
+	LabelSource = "source"
 )
+
+// SLOAlertLabels are the labels every SLO alert carries in the alert
+// router (and, but source, in Alertmanager from `vigil slo rules`), as the
+// alert-event codec derives them: routing, inhibition, grouping and
+// silences match on these. An SLO's own labels, its alert policy's and
+// its group_by dimensions come on top, under the names the spec gives.
+// severity is the spec's own, or the tier (vigil_severity) when it sets
+// none.
+var SLOAlertLabels = []string{LabelAlertName, LabelSeverity, LabelVigilSeverity, LabelSource, LabelServiceName, LabelSLO}
+
+// AnomalyAlertLabels are the labels an anomaly alert of a RED series
+// carries in the alert router: its metric (AnomalyMetricRequestRate, ...)
+// and, for an operation's series, span_name. A selected custom metric's
+// alert carries that metric's attributes instead of span_name.
+var AnomalyAlertLabels = []string{LabelAlertName, LabelSeverity, LabelVigilSeverity, LabelSource, LabelServiceName, LabelMetric, LabelSpanName}
 
 // Values of LabelOutcome.
 const (
@@ -99,6 +118,10 @@ const (
 	AttrSLOWindowLong           = "slo.window.long"
 	AttrSLOWindowShort          = "slo.window.short"
 	AttrSLOErrorBudgetRemaining = "slo.error_budget.remaining"
+	// AttrSLODescription is the SLO's description (the spec's
+	// description), on the alert events of an SLO that has one: what the
+	// objective promises, for whoever is paged.
+	AttrSLODescription = "slo.description"
 
 	AttrAnomalyMetric   = "anomaly.metric"
 	AttrAnomalyScore    = "anomaly.score"
@@ -139,4 +162,11 @@ const (
 	AttrAlertGroupKey = "alert.group_key"
 	// AttrAlertGroupLabels (a map) holds the labels of that group.
 	AttrAlertGroupLabels = "alert.group_labels"
+	// AttrAlertIntegration is the pipeline of the receiver the router
+	// handed the notification to (its ID, logs/pagerduty), and
+	// AttrAlertRouter the router's component ID (alertrouter): an
+	// exporter whose receiver refuses the notification after a persistent
+	// queue took it tells that router, for that pipeline (internal/refusal).
+	AttrAlertIntegration = "alert.integration"
+	AttrAlertRouter      = "alert.router"
 )

@@ -11,6 +11,13 @@ import (
 	c "github.com/vigil-otel/vigil/conventions"
 )
 
+// budgetDataNote ends the description of every budget panel. The budget
+// is computed over the events its window holds, and no metric says how
+// much of the period they cover: alert summaries and the console word the
+// figure with it (slo.DataSeen), a panel can only say so.
+const budgetDataNote = " On a fresh instance or a new SLO the budget is computed over the data seen so far, not the whole period: " +
+	"-1900% two minutes in is those minutes' error ratio. Alert summaries and the console say how much data it covers."
+
 // sloSelector selects the series of the chosen services and SLOs.
 func sloSelector(metric string, extra string) string {
 	sel := fmt.Sprintf(`%s{%s=~"$service", %s=~"$slo"`, metric, c.LabelServiceName, c.LabelSLO)
@@ -98,7 +105,7 @@ func SLOs() *dashboard.DashboardBuilder {
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
 		Description("One row per SLO; for an SLO with group_by, its worst group. Budget remaining: 1 untouched, 0 spent, negative overspent. "+
 			"Highest burn rate: the highest over the SLO's windows (they scale with its period); 1 spends the budget exactly over the period. "+
-			"Click a row for its budget over time.").
+			"Click a row for its budget over time."+budgetDataNote).
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
 		WithTarget(promInstant("budget", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
 		WithTarget(promInstant("burn", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, "")))).
@@ -149,7 +156,7 @@ func SLOs() *dashboard.DashboardBuilder {
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 			WithTarget(promQuery("A", sloSelector(c.MetricSLOBurnRate, ""), autoLegend))).
 		WithPanel(timeSeries("Error budget remaining", "percentunit", halfWidth, 9).
-			Description("Share of the error budget left over the SLO period, per SLO and group.").
+			Description("Share of the error budget left over the SLO period, per SLO and group." + budgetDataNote).
 			Thresholds(thresholds("red", 0.0, "orange", 0.25, "green")).
 			ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeLineAndArea)).
 			WithTarget(promQuery("A", sloSelector(c.MetricSLOErrorBudgetRemaining, ""), autoLegend))).
@@ -196,7 +203,7 @@ func SLODetail() *dashboard.DashboardBuilder {
 		Decimals(3).
 		WithTarget(promQuery("A", fmt.Sprintf(`max(%s)`, sloSelector(c.MetricSLOObjective, "")), "objective"))).
 		WithPanel(statPanel("Error budget remaining", "percentunit", 4, 5).
-			Description("Budget left over the SLO period; for an SLO with group_by, its worst group.").
+			Description("Budget left over the SLO period; for an SLO with group_by, its worst group." + budgetDataNote).
 			Thresholds(thresholds("red", 0.0, "orange", 0.25, "green")).
 			WithTarget(promQuery("A", fmt.Sprintf(`min(%s)`, sloSelector(c.MetricSLOErrorBudgetRemaining, "")), "remaining"))).
 		WithPanel(statPanel("Burn rate per window", burnRateUnit, 12, 5).
@@ -213,7 +220,7 @@ func SLODetail() *dashboard.DashboardBuilder {
 			WithTarget(promQuery("A", fmt.Sprintf(`max(%s)`, sloSelector(c.MetricSLOAlertFiring, fmt.Sprintf(`%s="%s"`, c.LabelSeverity, c.SeverityPage))), "page")))
 
 	b = b.WithPanel(timeSeries("Error budget burning down", "percentunit", fullWidth, 10).
-		Description("Budget left over the SLO period, per group for an SLO with group_by. The dashed line at 0 is a spent budget; the slope is the burn rate.").
+		Description("Budget left over the SLO period, per group for an SLO with group_by. The dashed line at 0 is a spent budget; the slope is the burn rate." + budgetDataNote).
 		Thresholds(thresholds("red", 0.0, "transparent")).
 		ThresholdsStyle(common.NewGraphThresholdsStyleConfigBuilder().Mode(common.GraphThresholdsStyleModeDashed)).
 		FillOpacity(25).

@@ -123,6 +123,7 @@ type nativeAlertWindow struct {
 	Long     string  `yaml:"long"`
 	Short    string  `yaml:"short"`
 	BurnRate float64 `yaml:"burn_rate"`
+	Op       string  `yaml:"op,omitempty"`
 	For      string  `yaml:"for,omitempty"`
 }
 
@@ -180,6 +181,9 @@ func toNative(s *SLO) (nativeSLO, error) {
 		}
 		for _, w := range s.Windows {
 			nw := nativeAlertWindow{Severity: w.Severity, Long: FormatDuration(w.Long), Short: FormatDuration(w.Short), BurnRate: w.BurnRate}
+			if w.Inclusive {
+				nw.Op = w.Op()
+			}
 			if w.For > 0 {
 				nw.For = FormatDuration(w.For)
 			}

@@ -40,8 +40,9 @@ func TestLoadDocumentedExample(t *testing.T) {
 				Bad:   slo.SpanBad{StatusError: true},
 			}},
 			Alerting: slo.Alerting{
-				Page:   &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-page"},
-				Ticket: &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-ticket"},
+				Page:       &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-page"},
+				Ticket:     &slo.AlertPolicy{Name: "SLOBurnRate-checkout-availability-ticket"},
+				RunbookURL: "https://runbooks.example.com/checkout/availability",
 			},
 			Format: slo.FormatVigil,
 			Pos:    slo.Position{File: "examples/checkout.yaml", Line: 4, Column: 5},
@@ -55,7 +56,7 @@ func TestLoadDocumentedExample(t *testing.T) {
 				Bad:   slo.SpanBad{LatencyAbove: 300 * time.Millisecond},
 			}},
 			Format: slo.FormatVigil,
-			Pos:    slo.Position{File: "examples/checkout.yaml", Line: 17, Column: 5},
+			Pos:    slo.Position{File: "examples/checkout.yaml", Line: 18, Column: 5},
 		}},
 	}
 	assert.Equal(t, want, specs[0])

@@ -39,14 +39,21 @@ import (
 //     is bad when the metric misses the objective's op and value;
 //   - each objective becomes one SLO, named "<name>-<displayName or
 //     index>" when there are several;
-//   - alertPolicies: each burnrate condition becomes one alert window of
-//     the SLO (burn rate over lookbackWindow above threshold, for
-//     alertAfter); a condition of severity page or critical pages, any
-//     other makes a ticket, and the severity reaches the alert as the
-//     user's label. Without alertPolicies the SLO gets Vigil's page and
-//     ticket alerts, so that specs Vigil loaded before it read alert
-//     policies keep paging; Sloth generates none for OpenSLO specs (a
-//     note says so).
+//   - alertPolicies, of one condition each as OpenSLO v1 says (a policy
+//     of several is refused: Nobl9 fires it when all hold, other tools
+//     when any does): each burnrate condition (the default kind) becomes
+//     one alert window of the SLO, single-window since a condition has
+//     one lookbackWindow (a note says so): the burn rate over
+//     lookbackWindow above the threshold (op gt) or at it or above (gte),
+//     for alertAfter. op, threshold and lookbackWindow are required, as
+//     OpenSLO's Go SDK requires them; lt and lte are refused (an alert on
+//     a budget burning slowly). A condition of severity page or critical
+//     pages, any other makes a ticket, and the severity reaches the alert
+//     as the user's label; policies of one tier are one alert, named
+//     after the first (a note says so). Without alertPolicies the SLO
+//     gets Vigil's page and ticket alerts, so that specs Vigil loaded
+//     before it read alert policies keep paging; Sloth generates none for
+//     OpenSLO specs (a note says so).
 const (
 	APIVersionOpenSLO      = "openslo/v1"
 	APIVersionOpenSLOAlpha = "openslo/v1alpha"
@@ -530,19 +537,36 @@ func (p *problems) openSLOAlerting(n *yaml.Node, s *SLO, byKind map[string]map[s
 		if p.Bool(pf["alertWhenNoData"], "alertWhenNoData") {
 			p.note(pf["alertWhenNoData"], "alertWhenNoData is not honoured: Vigil alerts on burn rates only")
 		}
-		for _, cn := range p.Seq(pf["conditions"], "conditions") {
+		conditions := p.Seq(pf["conditions"], "conditions")
+		switch {
+		case len(conditions) == 0 && spec != nil:
+			p.Add(spec, "alert policy %q needs a condition", name)
+		case len(conditions) > 1:
+			// OpenSLO v1 allows one condition per policy (its conditions
+			// list is "for future-proofing"); Nobl9, where the format
+			// comes from, fires a policy when all its conditions hold,
+			// other tools when any does. Either reading would page
+			// wrongly for those who meant the other.
+			p.Add(conditions[1], "alert policy %q has %d conditions: OpenSLO v1 allows one per policy, and tools read several differently (Nobl9 when all hold, others when any does); write one AlertPolicy per condition, each of which alerts on its own",
+				name, len(conditions))
+		}
+		for _, cn := range conditions {
 			p.openSLOCondition(cn, name, s, &a, byKind)
 		}
 	}
 	return a
 }
 
-// openSLOCondition adds one burn-rate condition as an alert window.
+// openSLOCondition adds one burn-rate condition as an alert window of one
+// length (OpenSLO's condition has one lookbackWindow): the alert holds
+// while the burn rate over lookbackWindow is above the threshold (op gt)
+// or at it or above (gte), for alertAfter.
 func (p *problems) openSLOCondition(n *yaml.Node, policy string, s *SLO, a *Alerting, byKind map[string]map[string]*openSLODoc) {
 	f := p.Fields(n, "condition", "kind", "metadata", "spec", "conditionRef")
 	spec := f["spec"]
+	name := p.Str(p.Fields(f["metadata"], "metadata", "name", "displayName", "labels", "annotations")["name"], "metadata.name")
 	if ref := f["conditionRef"]; ref != nil {
-		name := p.Str(ref, "conditionRef")
+		name = p.Str(ref, "conditionRef")
 		doc := byKind["AlertCondition"][name]
 		if doc == nil {
 			p.Add(ref, "conditionRef %q names no AlertCondition document in this file", name)
@@ -550,46 +574,115 @@ func (p *problems) openSLOCondition(n *yaml.Node, policy string, s *SLO, a *Aler
 		}
 		spec = doc.spec
 	}
+	if spec == nil {
+		p.Add(n, "condition needs a spec or a conditionRef")
+		return
+	}
 	cf := p.Fields(spec, "AlertCondition spec", "description", "severity", "condition")
 	severity := p.Str(cf["severity"], "severity")
-	c := p.Fields(cf["condition"], "condition", "kind", "op", "threshold", "lookbackWindow", "alertAfter")
-	if k := p.Str(c["kind"], "kind"); k != "burnrate" {
-		p.Add(cf["condition"], "condition kind %q is not supported (known: burnrate)", k)
+	cn := cf["condition"]
+	if cn == nil {
+		p.Add(spec, "AlertCondition needs a condition: {kind: burnrate, op: gt or gte, threshold, lookbackWindow}")
 		return
 	}
-	if op := p.Str(c["op"], "op"); op != "gt" && op != "gte" {
-		p.Add(c["op"], "burnrate condition op %q: Vigil alerts when the burn rate is above the threshold (gt or gte)", op)
-	}
-	threshold, ok := p.Float(c["threshold"], "threshold")
-	if !ok {
+	c := p.Fields(cn, "condition", "kind", "op", "threshold", "lookbackWindow", "alertAfter")
+	// The kind defaults to burnrate, as OpenSLO's README says.
+	if k := p.Str(c["kind"], "kind"); k != "" && k != "burnrate" {
+		p.Add(c["kind"], "condition kind %q is not supported (known: burnrate)", k)
 		return
 	}
-	lookback, ok := p.duration(c["lookbackWindow"], "lookbackWindow")
-	if !ok {
-		return
+	w := AlertWindow{}
+	ok := true
+	switch op := p.Str(c["op"], "op"); op {
+	case "gt":
+	case "gte":
+		w.Inclusive = true
+	case "":
+		p.Add(cn, "burnrate condition needs op: gt (burn rate above the threshold) or gte (at it or above)")
+		ok = false
+	case "lt", "lte":
+		p.Add(c["op"], "burnrate condition op %s would alert while the budget burns slowly: Vigil alerts on a burn rate above a threshold only (gt or gte)", op)
+		ok = false
+	default:
+		p.Add(c["op"], "unknown op %q (known: gt, gte)", op)
+		ok = false
 	}
-	var after time.Duration
+	switch th := c["threshold"]; {
+	case th == nil:
+		p.Add(cn, "burnrate condition needs a threshold, a burn rate like 14.4")
+		ok = false
+	default:
+		v, good := p.Float(th, "threshold")
+		switch {
+		case !good:
+			ok = false
+		case v < 0:
+			p.Add(th, "threshold %g must not be negative", v)
+			ok = false
+		case v == 0 && w.Inclusive:
+			p.Add(th, "threshold 0 with op gte holds whenever there is traffic: use op gt to alert on any error")
+			ok = false
+		}
+		w.BurnRate = v
+	}
+	switch lb := c["lookbackWindow"]; {
+	case lb == nil:
+		p.Add(cn, "burnrate condition needs a lookbackWindow, the window its burn rate is read over, like 1h")
+		ok = false
+	case lb.Kind == yaml.SequenceNode:
+		p.Add(lb, "lookbackWindow is one duration: an OpenSLO condition has one window, and Vigil's alert from it is single-window (see README, SLOs); for a long and a short window, write the SLO in Vigil's format (alerting.windows)")
+		ok = false
+	default:
+		d, good := p.duration(lb, "lookbackWindow")
+		if period := s.Window.Period(); good && period > 0 && d > period {
+			p.Add(lb, "lookbackWindow %s is longer than the SLO's %s window, whose budget its burn rate is read against", FormatDuration(d), FormatDuration(period))
+			good = false
+		}
+		ok = ok && good
+		w.Long, w.Short = d, d
+	}
 	if c["alertAfter"] != nil {
-		after, _ = p.duration(c["alertAfter"], "alertAfter")
+		// 0m is OpenSLO's default: fire at once.
+		d, good := p.Duration(c["alertAfter"], "alertAfter")
+		ok = ok && good
+		w.For = d
 	}
-	tier := conventions.SeverityTicket
+	if !ok {
+		return
+	}
+	w.Severity = conventions.SeverityTicket
 	if strings.EqualFold(severity, conventions.SeverityPage) || strings.EqualFold(severity, "critical") {
-		tier = conventions.SeverityPage
+		w.Severity = conventions.SeverityPage
 	}
-	// One window: OpenSLO's condition is the burn rate over lookbackWindow.
-	s.Windows = append(s.Windows, AlertWindow{Severity: tier, Long: lookback, Short: lookback, BurnRate: threshold, For: after})
+	s.Windows = append(s.Windows, w)
+	what := "condition"
+	if name != "" {
+		what = fmt.Sprintf("condition %q", name)
+	}
+	above := "above"
+	if w.Inclusive {
+		above = "at or above"
+	}
+	p.note(c["lookbackWindow"], "%s has one window, as OpenSLO conditions do: its %s fires while the burn rate over %s is %s %g and resolves once it is not, up to %s after the errors stop (Vigil's own alerts add a short window that clears sooner; see README, SLOs)",
+		what, w.Severity, FormatDuration(w.Long), above, w.BurnRate, FormatDuration(w.Long))
+
 	pol := &a.Page
-	if tier == conventions.SeverityTicket {
+	if w.Severity == conventions.SeverityTicket {
 		pol = &a.Ticket
 	}
-	if *pol == nil {
-		name := policy
-		if name == "" {
-			name = DefaultAlertName(s.Service, s.Name, tier)
-		}
-		*pol = &AlertPolicy{Name: name, Labels: map[string]string{}}
+	polName := policy
+	if polName == "" {
+		polName = DefaultAlertName(s.Service, s.Name, w.Severity)
 	}
-	if severity != "" {
+	switch {
+	case *pol == nil:
+		*pol = &AlertPolicy{Name: polName, Labels: map[string]string{}}
+	case (*pol).Name != polName:
+		// Vigil has one page and one ticket alert per SLO.
+		p.note(n, "alert policies %q and %q both make a %s: Vigil raises one %s alert for the SLO, named %q, while either condition holds",
+			(*pol).Name, polName, w.Severity, w.Severity, (*pol).Name)
+	}
+	if severity != "" && (*pol).Labels[conventions.LabelSeverity] == "" {
 		(*pol).Labels[conventions.LabelSeverity] = severity
 	}
 }

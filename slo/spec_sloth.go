@@ -143,7 +143,7 @@ func (sp *slothParser) sli(n, parent *yaml.Node) SLI {
 		sp.Add(n, "sli has both events and raw: choose one")
 	case f["events"] != nil:
 		ef := sp.fields(f["events"], "events", sp.keys.errorQuery, sp.keys.totalQuery)
-		q := &PromQLSLI{ErrorQuery: sp.promQL(ef[sp.keys.errorQuery], sp.keys.errorQuery), TotalQuery: sp.promQL(ef[sp.keys.totalQuery], sp.keys.totalQuery)}
+		q := &PromQLSLI{ErrorQuery: sp.query(ef[sp.keys.errorQuery], sp.keys.errorQuery), TotalQuery: sp.query(ef[sp.keys.totalQuery], sp.keys.totalQuery)}
 		if ef[sp.keys.errorQuery] == nil || ef[sp.keys.totalQuery] == nil {
 			sp.Add(f["events"], "events needs %s and %s", sp.keys.errorQuery, sp.keys.totalQuery)
 		}
@@ -161,11 +161,36 @@ func (sp *slothParser) sli(n, parent *yaml.Node) SLI {
 		if q == nil {
 			sp.Add(f["raw"], "raw needs %s", sp.keys.errorRatioQuery)
 		}
-		return SLI{PromQL: &PromQLSLI{ErrorQuery: sp.promQL(q, sp.keys.errorRatioQuery), TotalQuery: "1"}}
+		return SLI{PromQL: &PromQLSLI{ErrorQuery: sp.query(q, sp.keys.errorRatioQuery), TotalQuery: "1"}}
 	default:
 		sp.Add(parent, "SLO needs an sli: events or raw")
 	}
 	return SLI{}
+}
+
+// query reads a Sloth SLI query. One written with a fixed range and no
+// {{.window}} (rate(x[5m])) is valid to Sloth, which renders the
+// placeholder and keeps everything else, so every window it records, 5m
+// to 3d, is that 5m: its multiwindow alerts become one 5-minute window
+// and page on short spikes. Vigil sets such ranges to each window (see
+// PromQLForWindow), in the rules and in the stream alike, which is what
+// the spec's author meant; refusing the spec would break one that loads
+// in Sloth, so a note at the range says where the two differ and what to
+// write.
+func (sp *slothParser) query(n *yaml.Node, what string) string {
+	q := sp.promQL(n, what)
+	if q == "" {
+		return q
+	}
+	if ranges, templated := fixedRanges(q); !templated && len(ranges) > 0 {
+		r := ranges[0]
+		windows := BurnRateWindows(slothPeriod)
+		sp.noteAt(sp.PosOfText(n, r.text, r.nth),
+			"%s has the fixed range %s and no %s: Sloth computes every alert window (%s to %s) over that %s, so its alerts fire on %s spikes; Vigil computes each window over its own length, as if written [%s]; write [%s] so that both read the spec alike",
+			what, r.text, WindowPlaceholder, FormatDuration(windows[0]), FormatDuration(windows[len(windows)-1]),
+			strings.Trim(r.text, "[]"), strings.Trim(r.text, "[]"), WindowPlaceholder, WindowPlaceholder)
+	}
+	return q
 }
 
 // alerting maps Sloth's alerting: one alert name for both tiers, told

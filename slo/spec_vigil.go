@@ -68,6 +68,7 @@ import (
 //	      dashboard_url: https://grafana.example.com/d/slo
 //	      # windows:           # the SLO's own burn-rate table, instead of the one scaled from the window
 //	      #   - {severity: page, long: 1h, short: 5m, burn_rate: 14, for: 2m}
+//	      #                    # op: gte fires at burn_rate too; default gt, above it
 const VersionVigil = "vigil/v1"
 
 func parseVigil(p *problems, doc *yaml.Node) []SLO {
@@ -431,10 +432,13 @@ func (p *problems) alerting(n *yaml.Node, service, slo string) (Alerting, []Aler
 //
 //	windows:
 //	  - {severity: page, long: 1h, short: 5m, burn_rate: 14, for: 2m}
+//
+// op: gte makes a burn rate equal to burn_rate hold too, as OpenSLO's
+// conditions may say; the default, gt, wants it above.
 func (p *problems) alertWindows(n *yaml.Node) []AlertWindow {
 	var out []AlertWindow
 	for _, item := range p.Seq(n, "windows") {
-		f := p.Fields(item, "alert window", "severity", "long", "short", "burn_rate", "for")
+		f := p.Fields(item, "alert window", "severity", "long", "short", "burn_rate", "op", "for")
 		w := AlertWindow{Severity: p.Str(f["severity"], "severity")}
 		if w.Severity != conventions.SeverityPage && w.Severity != conventions.SeverityTicket {
 			p.Add(item, "alert window needs severity page or ticket")
@@ -448,6 +452,13 @@ func (p *problems) alertWindows(n *yaml.Node) []AlertWindow {
 			p.Add(f["burn_rate"], "burn_rate must be positive")
 		} else {
 			w.BurnRate = v
+		}
+		switch op := p.Str(f["op"], "op"); op {
+		case "", "gt":
+		case "gte":
+			w.Inclusive = true
+		default:
+			p.Add(f["op"], "alert window op %q: gt (above burn_rate, the default) or gte (at it or above)", op)
 		}
 		if f["for"] != nil {
 			w.For, _ = p.duration(f["for"], "for")

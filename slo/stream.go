@@ -34,8 +34,8 @@ type Evaluation struct {
 // _bucket at one le; the two select the same metric family and are summed
 // by the same labels (which become the SLO's groups); the SLO counts
 // occurrences. Anything else (gauges, subqueries, functions of samples,
-// raw ratios, time slices, offsets) stays with the rules, which evaluate
-// the query as written.
+// raw ratios, time slices, offsets, a fixed range such as [5m] beside
+// {{.window}}) stays with the rules, which evaluate the query as written.
 func (s *SLO) Evaluation() Evaluation {
 	switch {
 	case s.SLI.Spans != nil:
@@ -161,6 +161,11 @@ func rateOf(e parser.Expr) (*parser.VectorSelector, error) {
 	ms, ok := c.Args[0].(*parser.MatrixSelector)
 	if !ok {
 		return nil, fmt.Errorf("%s is not rate() or increase() of a selector", e.String())
+	}
+	if ms.Range != windowSentinel {
+		// A fixed range beside {{.window}}: the rules count it over that
+		// range in every window, the stream could only count the window.
+		return nil, fmt.Errorf("%s has the fixed range %s where the rest of the query follows the window", e.String(), FormatDuration(ms.Range))
 	}
 	vs := ms.VectorSelector.(*parser.VectorSelector)
 	if vs.OriginalOffset != 0 || vs.Timestamp != nil || vs.StartOrEnd != 0 {

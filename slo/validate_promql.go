@@ -34,19 +34,14 @@ var promqlParser = parser.NewParser(parser.Options{})
 // The result is a parsed expression that rule generation embeds or
 // rewrites further.
 func PromQLForWindow(query string, window time.Duration) (parser.Expr, error) {
-	tmpl, err := template.New("query").Option("missingkey=error").Parse(query)
+	rendered, templated, err := renderWindow(query)
 	if err != nil {
 		return nil, err
 	}
-	var b strings.Builder
-	if err := tmpl.Execute(&b, map[string]string{"window": FormatDuration(windowSentinel)}); err != nil {
-		return nil, err
-	}
-	expr, err := promqlParser.ParseExpr(b.String())
+	expr, err := promqlParser.ParseExpr(rendered)
 	if err != nil {
 		return nil, err
 	}
-	templated := b.String() != query
 	hasRange := false
 	parser.Inspect(expr, func(n parser.Node, _ []parser.Node) error {
 		switch n := n.(type) {
@@ -72,6 +67,72 @@ func PromQLForWindow(query string, window time.Duration) (parser.Expr, error) {
 		return &parser.AggregateExpr{Op: parser.SUM, Expr: wrapCounters(vs, window)}, nil
 	}
 	return wrapCounters(expr, window), nil
+}
+
+// renderWindow renders a query's {{.window}} as windowSentinel, and says
+// whether the query had any template action.
+func renderWindow(query string) (string, bool, error) {
+	tmpl, err := template.New("query").Option("missingkey=error").Parse(query)
+	if err != nil {
+		return "", false, err
+	}
+	var b strings.Builder
+	if err := tmpl.Execute(&b, map[string]string{"window": FormatDuration(windowSentinel)}); err != nil {
+		return "", false, err
+	}
+	return b.String(), b.String() != query, nil
+}
+
+// fixedRange is a range of a PromQL SLI query that does not follow the
+// window: its text as written ("[5m]"), and which occurrence of that text
+// in the query it is (from 0), for its position.
+type fixedRange struct {
+	text string
+	nth  int
+}
+
+// fixedRanges lists the ranges of a query that cover the same time in
+// every window: in a query without {{.window}}, all of them (Vigil sets
+// them to the window, see PromQLForWindow; Sloth keeps them); in one with
+// it, those outside any subquery. Inside a subquery a range is the
+// resolution the subquery samples at (rate(x[5m]) under
+// [{{.window}}:1m]), not the window's length.
+func fixedRanges(query string) (ranges []fixedRange, templated bool) {
+	rendered, templated, err := renderWindow(query)
+	if err != nil {
+		return nil, false
+	}
+	expr, err := promqlParser.ParseExpr(rendered)
+	if err != nil {
+		return nil, false
+	}
+	parser.Inspect(expr, func(n parser.Node, path []parser.Node) error {
+		ms, ok := n.(*parser.MatrixSelector)
+		if !ok || ms.Range == windowSentinel {
+			return nil
+		}
+		if templated {
+			for _, up := range path {
+				if _, sub := up.(*parser.SubqueryExpr); sub {
+					return nil
+				}
+			}
+		}
+		// The range ends the selector's text; no template action
+		// renders into it, so the occurrences of its text before it are
+		// the same in the query as rendered.
+		pr := ms.PositionRange()
+		written := rendered[pr.Start:pr.End]
+		open := strings.LastIndexByte(written, '[')
+		end := strings.LastIndexByte(written, ']')
+		if open < 0 || end < open {
+			return nil
+		}
+		text := written[open : end+1]
+		ranges = append(ranges, fixedRange{text: text, nth: strings.Count(rendered[:int(pr.Start)+open], text)})
+		return nil
+	})
+	return ranges, templated
 }
 
 // wrapCounters turns every instant selector of expr into
@@ -122,6 +183,15 @@ func (p *problems) promQL(n *yaml.Node, what string) string {
 	}
 	if t := expr.Type(); t != parser.ValueTypeVector && t != parser.ValueTypeScalar {
 		p.Add(n, "%s must be an instant vector, not a %s", what, t)
+	}
+	if ranges, templated := fixedRanges(q); templated && len(ranges) > 0 {
+		// Sloth renders {{.window}} and leaves the rest as written, and
+		// so do Vigil's rules: a fixed range beside the window is likely
+		// a range meant to follow it. One note per query, at the first.
+		r := ranges[0]
+		p.noteAt(p.PosOfText(n, r.text, r.nth),
+			"%s uses %s but also the fixed range %s, outside any subquery: that part covers %s whatever the window, in Vigil's rules as in Sloth's; write [%s] if it should follow the window",
+			what, WindowPlaceholder, r.text, strings.Trim(r.text, "[]"), WindowPlaceholder)
 	}
 	return q
 }

@@ -42,14 +42,36 @@ var burnRateTable = []burnRateWindow30d{
 
 // AlertWindow is one multiwindow burn-rate condition: the alert of
 // Severity fires while the burn rate over both Long and Short exceeds
-// BurnRate (for For, when set).
+// BurnRate, or reaches it when Inclusive (for For, when set).
 type AlertWindow struct {
 	Severity    string
 	Long, Short time.Duration
 	BurnRate    float64
+	// Inclusive: a burn rate equal to BurnRate holds too (OpenSLO's op
+	// gte); otherwise it must be above it, as in the SRE Workbook's,
+	// Sloth's and Pyrra's rules.
+	Inclusive bool `json:",omitempty"`
 	// For is how long the condition must hold before the alert fires, as
 	// Prometheus's `for:`; zero fires at once.
 	For time.Duration
+}
+
+// Holds reports whether burn, a burn rate over one of the window's
+// lengths, meets its threshold.
+func (w AlertWindow) Holds(burn float64) bool {
+	if w.Inclusive {
+		return burn >= w.BurnRate
+	}
+	return burn > w.BurnRate
+}
+
+// Op is the comparison of the burn rate with BurnRate, as OpenSLO and
+// native specs write it: gte when Inclusive, else gt.
+func (w AlertWindow) Op() string {
+	if w.Inclusive {
+		return "gte"
+	}
+	return "gt"
 }
 
 // AlertWindows derives the alert windows for an SLO period from the 30-day

@@ -20,18 +20,22 @@ import (
 type Config struct {
 	// Routing is the path of a routing file: receivers, routing tree,
 	// grouping, inhibition and time intervals, in Alertmanager's format
-	// (see alerts.ParseConfig). It is re-read when it changes; a file that
-	// does not parse, or names a receiver Receivers does not map, keeps the
-	// previous routing. Empty means alerts.DefaultConfig: every alert to the
-	// one receiver named "default".
+	// (see alerts.ParseConfig). Validate reads it; it is re-read when it
+	// changes, and a file that does not parse, or names a receiver
+	// Receivers does not map, keeps the previous routing (at a rebuild of
+	// the collector's pipelines too: see rebuild.go). Empty means
+	// alerts.DefaultConfig: every alert to the one receiver named
+	// "default".
 	Routing string `mapstructure:"routing"`
 	// Silences is the path of a silences file (see alerts.ParseSilences),
-	// re-read when it changes; a missing file means no silences.
+	// read by Validate and re-read when it changes, as Routing is; a
+	// missing file means no silences.
 	Silences string `mapstructure:"silences"`
 	// Storage is the ID of a storage extension (file_storage) that keeps
 	// the notification log and silence state across restarts. Without it a
 	// restart forgets which incidents are open: triggers may repeat and
-	// resolves be lost.
+	// resolves be lost (a rebuild of the collector's pipelines, SIGHUP,
+	// keeps them in memory: see rebuild.go).
 	Storage *component.ID `mapstructure:"storage"`
 	// FlushInterval is how often the router re-reads the routing and
 	// silences files and sends due notifications. Default 1s.
@@ -65,8 +69,14 @@ type ConsoleConfig struct {
 
 var _ component.Config = (*Config)(nil)
 
-// Validate checks the configuration without reading files. The receivers
-// of a routing file are checked against Receivers when the file is read.
+// Validate checks the configuration. It also loads the routing and
+// silences files as Start does, so a file that does not parse, a routing
+// file that does not exist, or a receiver of the routing that Receivers
+// does not map is refused at configuration time (`vigil validate`
+// included) with every problem, file:line:col, and with the message
+// Start would fail with; when the collector rebuilds its pipelines the
+// files are left to Start, which keeps the routing that ran (see
+// checkFiles).
 func (c *Config) Validate() error {
 	var errs []error
 	if c.FlushInterval <= 0 {
@@ -99,19 +109,47 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("receivers::%s: without a routing file the only receiver is %q", name, alerts.DefaultReceiverName))
 		}
 	}
+	if len(errs) == 0 {
+		// The files are checked against a configuration that is valid
+		// otherwise: against no receivers at all, every receiver of the
+		// routing would be reported too.
+		if err := c.checkFiles(); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	return errors.Join(errs...)
 }
 
 // checkRouting refuses routing whose receivers are not all mapped: their
-// notifications would have nowhere to go.
+// notifications would have nowhere to go. A receiver of a routing file is
+// reported where the file defines it, file:line:col.
 func (c *Config) checkRouting(cfg *alerts.Config) error {
+	var placed alerts.Errors
 	var errs []error
-	for _, r := range cfg.Receivers {
-		if len(c.Receivers[r.Name]) == 0 {
-			errs = append(errs, fmt.Errorf("receiver %q of the routing file has no pipelines in the alertrouter connector's receivers", r.Name))
+	for _, r := range c.unmapped(cfg) {
+		msg := fmt.Sprintf("receiver %q of the routing file has no pipelines in the alertrouter connector's receivers", r.Name)
+		if r.Pos == (alerts.Position{}) {
+			errs = append(errs, errors.New(msg)) // the built-in routing's
+			continue
 		}
+		placed = append(placed, alerts.Error{Pos: r.Pos, Msg: msg})
+	}
+	if len(placed) > 0 {
+		errs = append(errs, placed)
 	}
 	return errors.Join(errs...)
+}
+
+// unmapped returns the receivers of cfg that Receivers maps to no
+// pipeline.
+func (c *Config) unmapped(cfg *alerts.Config) []alerts.Receiver {
+	var out []alerts.Receiver
+	for _, r := range cfg.Receivers {
+		if len(c.Receivers[r.Name]) == 0 {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 // integrations declares each receiver's pipelines to the engine as its

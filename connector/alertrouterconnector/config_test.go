@@ -30,7 +30,7 @@ func TestLoadConfig(t *testing.T) {
 	server.NetAddr.Endpoint = "0.0.0.0:9094"
 	server.Auth = configoptional.Some(confighttp.AuthConfig{Config: configauth.Config{AuthenticatorID: component.MustNewID("bearertokenauth")}})
 	assert.Equal(t, &Config{
-		Routing: "/etc/vigil/routing.yml", Silences: "/etc/vigil/silences.yml", Storage: &storage, FlushInterval: 2 * time.Second,
+		Routing: "testdata/routing.yml", Silences: "testdata/silences.yml", Storage: &storage, FlushInterval: 2 * time.Second,
 		Receivers: map[string][]pipeline.ID{
 			"oncall":  {pipeline.NewIDWithName(pipeline.SignalLogs, "pagerduty"), pipeline.NewIDWithName(pipeline.SignalLogs, "archive")},
 			"tickets": {pipeline.NewIDWithName(pipeline.SignalLogs, "tickets")},

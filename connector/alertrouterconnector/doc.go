@@ -14,7 +14,8 @@
 //     are no alert events are counted and ignored. Ingesting is in memory
 //     and never waits for a receiver.
 //   - Flush. Every flush_interval (1s) the router re-reads the routing and
-//     silences files when they changed and calls Engine.Flush, which
+//     silences files when they changed (one that does not load keeps what
+//     runs; see "Broken files" below) and calls Engine.Flush, which
 //     returns the notifications due: a trigger for each firing, unmuted
 //     alert not yet notified at a pipeline of its receiver (again after
 //     repeat_interval), a resolve for each resolved alert that was, each
@@ -103,6 +104,22 @@
 //     the incident is open, so the restart neither triggers it again nor
 //     forgets to resolve it.
 //
+// A receiver that refuses a notification for good (PagerDuty's 400, a
+// routing key wrong or revoked) is not a delivery: as Alertmanager, which
+// logs a notification only once the integration succeeded, the router
+// sends it to that pipeline again at the group's next flush, until the
+// receiver takes it. An exporter that waits for the receiver returns the
+// refusal as the handover's error (MarkSent leaves the entry pending); one
+// with a persistent queue has answered the handover already, so the
+// pagerduty and webhook exporters report the refusal later, through
+// internal/refusal, to the router the notification names (alert.router,
+// alert.integration), whose Engine.MarkRefused makes the pipeline's entry
+// pending again, persisted. So the fix of the key (a SIGHUP, which rebuilds every
+// component, or a restart) is followed by the page at the group's first
+// flush, and a page that was delivered is not repeated. A refusal reported
+// while no router listens is held for the next one (the rebuild starts
+// exporters first); see the README for what is not covered.
+//
 // Order: one worker per pipeline hands notifications over in the order
 // the engine produced them, and the engine produces an alert's resolve
 // for a pipeline only after that pipeline took its trigger, so each
@@ -144,6 +161,25 @@
 // and anomaly status (statusboard.Snapshot) beside them, and its console
 // adds the other evaluators' to its own when asked, so every console
 // lists the fleet's alerts, SLOs and flagged series.
+//
+// # Broken files
+//
+// Config.Validate loads the routing and silences files as Start does, so
+// `vigil validate` and a first start refuse one that does not load with
+// every problem, file:line:col, and a receiver of the routing no pipeline
+// takes where the file defines it. The collector rebuilds every component
+// on SIGHUP and validates the configuration again first, and exits when
+// the validation or a start fails: so once a router ran in the process,
+// Validate leaves the files to Start, and Start of the rebuilt router
+// begins from the routing and file silences the previous one ran with
+// (remembered by component ID for the life of the process, rebuild.go),
+// lets the files override them where they load, and logs the rest at
+// error level; an option that names another file is treated as the same
+// file broken, with an error naming the file in force. A router is no
+// shared component (one pair of signals, logs to logs): its notification
+// log and console silences are restored from the storage extension, or,
+// without one, from the store in memory of the router it replaces, which
+// rebuild.go keeps too, so that only a restart forgets them.
 //
 // # The console
 //

@@ -30,6 +30,7 @@ import (
 // new routing), a broken one at error level, and an unchanged file not
 // at all.
 func TestReloadsAreLogged(t *testing.T) {
+	noRouterRan(t)
 	dir := t.TempDir()
 	routingPath, silencesPath := filepath.Join(dir, "routing.yml"), filepath.Join(dir, "silences.yml")
 	write := func(path, content string) {
@@ -62,7 +63,7 @@ func TestReloadsAreLogged(t *testing.T) {
 	lines := func() []string {
 		var out []string
 		for _, e := range logs.All()[seen:] {
-			if strings.Contains(e.Message, "routing") || strings.Contains(e.Message, "silences") {
+			if e.Level != zapcore.WarnLevel && (strings.Contains(e.Message, "routing") || strings.Contains(e.Message, "silences")) {
 				out = append(out, e.Level.String()+": "+e.Message)
 			}
 		}

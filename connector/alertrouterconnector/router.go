@@ -16,6 +16,7 @@ import (
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.uber.org/zap"
@@ -24,6 +25,7 @@ import (
 	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/ownership"
+	"github.com/vigil-otel/vigil/internal/refusal"
 	"github.com/vigil-otel/vigil/internal/storageclient"
 )
 
@@ -105,6 +107,11 @@ type router struct {
 	dropped   []alerts.LogEntry
 	storage   storage.Client
 	queues    map[destination]chan alerts.Notification
+	// refusals is where exporters whose persistent queue took a
+	// notification report that its receiver refused it (internal/refusal);
+	// unsubscribe stops listening.
+	refusals    *refusal.Board
+	unsubscribe func()
 
 	cancelLoop context.CancelFunc
 	sendCtx    context.Context
@@ -114,6 +121,19 @@ type router struct {
 
 	console     *http.Server // nil without a console
 	consoleDone chan struct{}
+	// filesMu guards routingFrom and silencesFrom, the files the routing
+	// and the file silences in force were read from ("": the built-in
+	// routing, no silences), for a rebuild (rebuild.go); set at load and
+	// by the flush loop (logApplied).
+	filesMu                   sync.Mutex
+	routingFrom, silencesFrom string
+	// memStore is the store without a storage extension, kept for the
+	// router a rebuild creates (rebuild.go); nil with storage.
+	memStore *alerts.MemStore
+	// ran is set once Start succeeded: what a router that ran runs with
+	// is remembered for a rebuild (rebuild.go), what one that failed to
+	// start was given is not.
+	ran bool
 }
 
 var _ connector.Logs = (*router)(nil)
@@ -123,7 +143,7 @@ func newRouter(set connector.Settings, cfg *Config, consumers map[destination]co
 	if err != nil {
 		return nil, err
 	}
-	return &router{cfg: cfg, set: set, logger: set.Logger, tel: tel, consumers: consumers, now: time.Now}, nil
+	return &router{cfg: cfg, set: set, logger: set.Logger, tel: tel, consumers: consumers, now: time.Now, refusals: refusal.Default}, nil
 }
 
 // Capabilities: the router reads the records it consumes.
@@ -132,7 +152,11 @@ func (r *router) Capabilities() consumer.Capabilities {
 }
 
 // Start opens the notification log, restores the engine from it, loads the
-// routing and silences files, and starts the flush loop and the workers.
+// routing and silences files, listens for refusals (first taking those
+// reported while no router listened), and starts the flush loop and the
+// workers. Files that do not load fail a first start; when the collector
+// rebuilt its pipelines they keep the routing and silences that ran (see
+// load).
 func (r *router) Start(ctx context.Context, host component.Host) error {
 	if err := r.prepare(ctx, host); err != nil {
 		if r.storage != nil {
@@ -141,6 +165,7 @@ func (r *router) Start(ctx context.Context, host component.Host) error {
 		}
 		return err
 	}
+	r.unsubscribe = r.refusals.Subscribe(r.set.ID.String(), r.refused)
 	r.sendCtx, r.cancelSend = context.WithCancel(context.Background())
 	r.queues = make(map[destination]chan alerts.Notification, len(r.consumers))
 	for d, next := range r.consumers {
@@ -157,11 +182,13 @@ func (r *router) Start(ctx context.Context, host component.Host) error {
 	if err := r.startConsole(ctx, host); err != nil {
 		return errors.Join(err, r.Shutdown(ctx))
 	}
+	r.ran = true
+	r.remember()
 	return nil
 }
 
 func (r *router) prepare(ctx context.Context, host component.Host) error {
-	var store alerts.Store = alerts.NewMemStore()
+	var store alerts.Store
 	if r.cfg.Storage != nil {
 		client, err := storageclient.Get(ctx, host, *r.cfg.Storage, component.KindConnector, r.set.ID, "nflog")
 		if err != nil {
@@ -169,7 +196,14 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 		}
 		r.storage, store = client, client
 	} else {
-		r.logger.Warn("no storage extension configured: open incidents are forgotten on restart")
+		// The store of the router this one replaces at a rebuild, so that
+		// a SIGHUP forgets nothing (rebuild.go).
+		r.memStore = alerts.NewMemStore()
+		if prev, ok := previousRun(r.set.ID); ok && prev.store != nil {
+			r.memStore = prev.store
+		}
+		store = r.memStore
+		r.logger.Warn("no storage extension configured: open incidents and the console's silences are forgotten on restart (kept when the collector reloads)")
 	}
 	now := r.now()
 	r.engine = alerts.NewEngine(alerts.DefaultConfig(), store)
@@ -193,11 +227,7 @@ func (r *router) prepare(ctx context.Context, host component.Host) error {
 			return err
 		}
 	}
-	r.reloader = &alerts.Reloader{ConfigPath: r.cfg.Routing, SilencesPath: r.cfg.Silences, Check: r.cfg.checkRouting, Applied: r.logApplied}
-	if err := r.reloader.Reload(r.engine, now); err != nil {
-		return fmt.Errorf("loading alert routing: %w", err)
-	}
-	return nil
+	return r.load(now)
 }
 
 // Shutdown stops the flush loop, lets the workers finish the handovers in
@@ -208,6 +238,12 @@ func (r *router) Shutdown(ctx context.Context) error {
 	if r.unregister != nil {
 		r.unregister()
 	}
+	if r.unsubscribe != nil {
+		// Refusals reported from now on are held for the next router
+		// (the collector's rebuild on SIGHUP).
+		r.unsubscribe()
+		r.unsubscribe = nil
+	}
 	if r.cancelLoop == nil {
 		return nil
 	}
@@ -215,6 +251,11 @@ func (r *router) Shutdown(ctx context.Context) error {
 	r.cancelLoop()
 	r.cancelLoop = nil // a second Shutdown (after a failed Start) does nothing
 	r.loop.Wait()
+	if r.ran {
+		// What the flush loop applied last, for the router a rebuild
+		// creates.
+		r.remember()
+	}
 	for _, q := range r.queues {
 		close(q)
 	}
@@ -253,6 +294,7 @@ func (r *router) Shutdown(ctx context.Context) error {
 // fails or blocks on a receiver.
 func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 	now := r.now()
+	resolves := false
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
@@ -274,9 +316,21 @@ func (r *router) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 				default:
 					r.tel.recordReceived(ctx, outcomeIngested)
 					r.engine.Ingest(a, now)
+					resolves = resolves || !a.Firing()
 				}
 			}
 		}
+	}
+	if resolves && r.storage != nil {
+		// A resolve taken is stored before its sender learns it was:
+		// the sender does not send it again (the slo and anomaly
+		// connectors write that it went out), so a crash before the
+		// persist loop's next round would leave the alert firing here
+		// until resolve_timeout. Resolves are rare; a failure is the
+		// persist loop's to report and retry.
+		pctx, cancel := context.WithTimeout(ctx, persistTimeout)
+		defer cancel()
+		_ = r.engine.Persist(pctx)
 	}
 	return nil
 }
@@ -340,9 +394,27 @@ func (r *router) persistOnce(ctx context.Context) error {
 }
 
 // logApplied says, once per change, that the routing or silences file
-// now in force was read (at start, and at each reload).
+// now in force was read (at start, and at each reload), and records which
+// files the routing and silences in force come from, for a rebuild
+// (rebuild.go).
 func (r *router) logApplied(path string, removed bool) {
+	r.filesMu.Lock()
+	previous := r.silencesFrom
 	switch {
+	case removed:
+		r.silencesFrom = ""
+	case path == r.cfg.Routing:
+		r.routingFrom = path
+	default:
+		r.silencesFrom = path
+	}
+	r.filesMu.Unlock()
+	switch {
+	case removed && previous != "" && previous != path:
+		// At a rebuild whose silences option names another file than the
+		// one whose silences ran (load).
+		r.logger.Info("silences file not found; the silences of the previous silences file, which ran before the collector reloaded, are lifted",
+			zap.String("path", path), zap.String("previous_path", previous))
 	case removed:
 		r.logger.Info("silences file removed; the silences it held are lifted", zap.String("path", path))
 	case path == r.cfg.Routing:
@@ -429,7 +501,7 @@ func (r *router) deliver(d destination, n alerts.Notification, next consumer.Log
 	ld := plog.NewLogs()
 	sl := ld.ResourceLogs().AppendEmpty().ScopeLogs().AppendEmpty()
 	sl.Scope().SetName(metadata.ScopeName)
-	alertevent.AppendNotification(sl.LogRecords(), n)
+	alertevent.SetRouter(alertevent.AppendNotification(sl.LogRecords(), n), r.set.ID.String())
 	err = next.ConsumeLogs(ctx, ld)
 	// Recorded before it is counted: a notification counted as handed
 	// over is in the log as such.
@@ -442,13 +514,45 @@ func (r *router) deliver(d destination, n alerts.Notification, next consumer.Log
 		return
 	}
 	if err != nil {
-		r.logger.Warn("notification not handed over; the router sends it to this pipeline again at its group's next flush",
+		msg := "notification not handed over; the router sends it to this pipeline again at its group's next flush"
+		if consumererror.IsPermanent(err) {
+			// The exporter waited for the receiver, which refused it.
+			msg = "the receiver refused the notification; the router sends it to this pipeline again at its group's next flush"
+			r.tel.recordRefused(r.sendCtx, d.receiver, d.pipeline, string(n.Action))
+		}
+		r.logger.Warn(msg,
 			zap.String("receiver", d.receiver), zap.String("pipeline", d.pipeline), zap.String("action", string(n.Action)),
 			zap.String("dedup_key", n.DedupKey()), zap.Error(err))
 		r.tel.recordNotification(r.sendCtx, d.receiver, d.pipeline, string(n.Action), outcomeFailed)
 		return
 	}
 	r.tel.recordNotification(r.sendCtx, d.receiver, d.pipeline, string(n.Action), outcomeHandedOver)
+}
+
+// refused is told by an exporter whose persistent queue took n that the
+// receiver refused it for good (internal/refusal): the engine owes it
+// again (alerts.Engine.MarkRefused), and the group's next flush sends it
+// to the pipeline again. A refusal of a notification superseded since, or
+// of a service this evaluator no longer owns, changes nothing.
+func (r *router) refused(n alerts.Notification) {
+	if !ownership.Owns(r.owner, n.Alert.Labels[alerts.LabelService]) {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), persistTimeout)
+	defer cancel()
+	changed, err := r.engine.MarkRefused(ctx, n)
+	if err != nil {
+		r.logger.Error("persisting the notification log", zap.Error(err))
+	}
+	if !changed {
+		r.logger.Debug("refusal of a notification superseded since; nothing owed",
+			zap.String("receiver", n.Receiver), zap.String("pipeline", n.Integration), zap.String("dedup_key", n.DedupKey()))
+		return
+	}
+	r.logger.Warn("the receiver refused a notification its pipeline's queue took; the router sends it to this pipeline again at its group's next flush",
+		zap.String("receiver", n.Receiver), zap.String("pipeline", n.Integration), zap.String("action", string(n.Action)),
+		zap.String("dedup_key", n.DedupKey()))
+	r.tel.recordRefused(context.Background(), n.Receiver, n.Integration, string(n.Action))
 }
 
 func (r *router) markSent(n alerts.Notification, sendErr error) {

@@ -18,7 +18,9 @@ import (
 	"go.opentelemetry.io/collector/connector"
 	"go.opentelemetry.io/collector/connector/connectortest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/collector/consumer/consumertest"
+	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
 	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pipeline"
@@ -30,6 +32,7 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
 	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
+	"github.com/vigil-otel/vigil/internal/refusal"
 )
 
 // The connector's own metrics, as metadata.yaml declares them.
@@ -68,15 +71,18 @@ route:
 `
 
 // flakySink is a consumertest sink that fails the first fail calls, as a
-// pipeline whose queue is full would. With block set, each call first
+// pipeline whose queue is full would, then refuses the next refuse calls
+// (a permanent error), as an exporter that waits for PagerDuty's answer
+// returns its 400. With block set, each call first
 // waits until block is closed or its context is done (then failing with
 // the context's error), as a pipeline whose exporter waits for a receiver
 // that is down (wait_for_result) would.
 type flakySink struct {
 	consumertest.LogsSink
-	mu    sync.Mutex
-	fail  int
-	block chan struct{}
+	mu     sync.Mutex
+	fail   int
+	refuse int
+	block  chan struct{}
 	// blocked counts the calls waiting on block now.
 	blocked atomic.Int32
 }
@@ -98,6 +104,11 @@ func (s *flakySink) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 		s.mu.Unlock()
 		return errors.New("sending queue is full")
 	}
+	if s.refuse > 0 {
+		s.refuse--
+		s.mu.Unlock()
+		return consumererror.NewPermanent(errors.New("HTTP 400 (invalid_event): Invalid routing key"))
+	}
 	s.mu.Unlock()
 	return s.LogsSink.ConsumeLogs(ctx, ld)
 }
@@ -115,6 +126,7 @@ type options struct {
 	routing  string // routing file content; empty: built-in routing
 	storeDir string // file-backed storage folder shared across restarts
 	fail     map[pipeline.ID]int
+	refuse   map[pipeline.ID]int
 	// block makes the pipeline's consumer wait for the channel (see
 	// flakySink).
 	block map[pipeline.ID]chan struct{}
@@ -126,6 +138,9 @@ type options struct {
 	// (a fleet member, say) instead of storeDir's.
 	host      *storagetest.StorageHost
 	storageID *component.ID
+	// board is where the router hears of refusals (shared by the
+	// routers of a test that rebuilds it); nil: one of its own.
+	board *refusal.Board
 }
 
 func start(t *testing.T, o options) *harness {
@@ -150,7 +165,7 @@ func start(t *testing.T, o options) *harness {
 	h := &harness{sinks: map[pipeline.ID]*flakySink{}, tel: componenttest.NewTelemetry(), clock: t0}
 	consumers := map[pipeline.ID]consumer.Logs{}
 	for _, id := range []pipeline.ID{pipeOncall, pipeTickets, pipeArchive, pipeWebhook} {
-		h.sinks[id] = &flakySink{fail: o.fail[id], block: o.block[id]}
+		h.sinks[id] = &flakySink{fail: o.fail[id], refuse: o.refuse[id], block: o.block[id]}
 		consumers[id] = h.sinks[id]
 	}
 	set := connectortest.NewNopSettings(metadata.Type)
@@ -160,6 +175,10 @@ func start(t *testing.T, o options) *harness {
 	require.NoError(t, err)
 	h.r = c.(*router)
 	h.r.now = func() time.Time { return h.clock }
+	h.r.refusals = o.board
+	if h.r.refusals == nil {
+		h.r.refusals = refusal.NewBoard()
+	}
 	host := storagetest.NewStorageHost()
 	if o.host != nil {
 		host, cfg.Storage = o.host, o.storageID
@@ -168,6 +187,12 @@ func start(t *testing.T, o options) *harness {
 		ext := storagetest.NewFileBackedStorageExtension("file_storage", o.storeDir)
 		host = host.WithExtension(ext.ID, ext)
 		cfg.Storage = &ext.ID
+	}
+	if cfg.Storage == nil {
+		// A process of its own: a router of the same ID that ran in an
+		// earlier test would otherwise hand this one its store in memory,
+		// as at a rebuild (rebuild.go).
+		noRouterRan(t)
 	}
 	require.NoError(t, h.r.Start(context.Background(), host))
 	t.Cleanup(func() {
@@ -322,6 +347,39 @@ func TestRestart(t *testing.T) {
 		})
 	}
 }
+
+// TestResolveStoredWhenTaken: a router killed right after it took a
+// resolve (no shutdown, no round of the persist loop since), whose sender
+// will not send that resolve again, resolves the page at its first flush
+// after the restart, not at resolve_timeout.
+func TestResolveStoredWhenTaken(t *testing.T) {
+	store := ownershiptest.NewStore()
+	id := component.MustNewID("memory_storage")
+	on := func(store *ownershiptest.Store) options {
+		// A single node's storage: no ownership, every service its own.
+		host := storagetest.NewStorageHost().WithExtension(id, plainStorage{ownershiptest.NewMember(store)})
+		return options{host: host, storageID: &id}
+	}
+	page := "SLOBurnRate-checkout-availability-page"
+	first := start(t, on(store))
+	first.at(t, 0, event("page", "firing"))
+	first.at(t, alerts.DefaultGroupWait)
+	assert.Equal(t, []string{"trigger " + page}, first.notes(t, pipeOncall, 1))
+	first.clock = t0.Add(time.Minute)
+	require.NoError(t, first.r.ConsumeLogs(context.Background(), event("page", "resolved")))
+	crashed := store.Clone() // the kill: what is stored now is all the next run has
+	first.stop(t)
+
+	second := start(t, on(crashed))
+	second.clock = t0.Add(time.Minute)
+	second.at(t, time.Minute+alerts.DefaultGroupWait)
+	second.at(t, 2*time.Minute)
+	assert.Equal(t, []string{"resolve " + page}, second.notes(t, pipeOncall, 1))
+}
+
+// plainStorage is a storage extension and nothing more: an
+// ownershiptest.Member without its ownership, as file_storage is.
+type plainStorage struct{ storage.Extension }
 
 // TestFirstSeenAtAReSend: a router that first sees an alert at one of its
 // re-sends (restarted without the alert in its store, or another

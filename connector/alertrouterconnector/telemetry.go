@@ -51,3 +51,9 @@ func (t *telemetry) recordNotification(ctx context.Context, receiver, pipeline, 
 		attribute.String(attrReceiver, receiver), attribute.String(attrPipeline, pipeline),
 		attribute.String(attrAction, action), attribute.String(attrOutcome, outcome)))
 }
+
+func (t *telemetry) recordRefused(ctx context.Context, receiver, pipeline, action string) {
+	t.b.AlertrouterNotificationsRefused.Add(ctx, 1, metric.WithAttributes(
+		attribute.String(attrReceiver, receiver), attribute.String(attrPipeline, pipeline),
+		attribute.String(attrAction, action)))
+}

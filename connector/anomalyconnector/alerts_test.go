@@ -5,6 +5,7 @@ import (
 	"maps"
 	"math"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -153,6 +154,11 @@ func TestInjectedAnomalyFiresOnceAndResolves(t *testing.T) {
 	}
 	if !maps.Equal(a.Labels, wantLabels) || !a.Firing() {
 		t.Errorf("alert engine labels %v (firing %v), want %v", a.Labels, a.Firing(), wantLabels)
+	}
+	// The labels routing and silences match on are conventions'
+	// AnomalyAlertLabels, the examples' vocabulary.
+	if got, want := slices.Sorted(maps.Keys(a.Labels)), slices.Sorted(slices.Values(conventions.AnomalyAlertLabels)); !slices.Equal(got, want) {
+		t.Errorf("alert label names %v, want conventions.AnomalyAlertLabels %v", got, want)
 	}
 	lr.Attributes().Remove(conventions.AttrAlertFingerprint)
 	if b, _ := alertevent.Decode(lr, pcommon.NewResource(), t0); b.Fingerprint != f.attrs[conventions.AttrAlertFingerprint] {

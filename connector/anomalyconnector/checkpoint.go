@@ -71,7 +71,9 @@ const (
 	// event, which may not have gone out (series.announce).
 	flagAnnounce = 1 << 0
 	// flagGone: the series was forgotten (it expired) at this state; only
-	// in the transition log and in a fleet's transition writes.
+	// in the transition log and, in a fleet, in a service's state written
+	// at a transition or a handover (Released), for a series forgotten
+	// with a resolve (at a handover, one not yet out).
 	flagGone = 1 << 1
 )
 
@@ -88,6 +90,9 @@ func (c *core) checkpoint(ctx context.Context) error {
 	defer c.writeMu.Unlock()
 	if c.fleet != nil {
 		return c.checkpointServices(ctx)
+	}
+	if err := c.settleSent(ctx); err != nil {
+		return err
 	}
 	c.mu.Lock()
 	list := make([]*series, 0, len(c.series))
@@ -154,28 +159,42 @@ func (c *core) encodeChunk(list []*series) ([]byte, error) {
 // encodeChunkLocked appends the chunk of list, as the series are now, to
 // b; c.mu held.
 func (c *core) encodeChunkLocked(b []byte, list []*series) ([]byte, error) {
-	b, err := appendChunkBody(b, list, c.gen)
+	return appendChunk(b, list, c.gen)
+}
+
+// storedFlags are the flags of a series as it is held: flagAnnounce while
+// its alert state may not have been announced (restored so, or changed
+// this interval and its event not yet out), flagGone once it expired.
+func storedFlags(s *series) byte {
+	var f byte
+	if s.announce || s.pending {
+		f |= flagAnnounce
+	}
+	if s.gone {
+		f |= flagGone
+	}
+	return f
+}
+
+// appendChunk appends the chunk of list, stamped with generation gen and
+// each series' storedFlags, to b; c.mu held.
+func appendChunk(b []byte, list []*series, gen uint64) ([]byte, error) {
+	b, err := appendChunkBody(b, list, gen)
 	if err != nil {
 		return nil, err
 	}
 	return appendFlags(b, list, storedFlags), nil
 }
 
-// storedFlags are the flags of a series as it is held.
-func storedFlags(s *series) byte {
-	if s.announce {
-		return flagAnnounce
-	}
-	return 0
-}
-
 // appendChunkBody appends the chunk of list, stamped with generation gen,
-// up to the flags that end it (appendFlags); c.mu held.
+// up to the flags that end it (appendFlags); c.mu held. The detectors are
+// encoded through one scratch buffer (AppendBinary), not a slice each.
 func appendChunkBody(b []byte, list []*series, gen uint64) ([]byte, error) {
 	b = binary.LittleEndian.AppendUint32(slices.Grow(b, len(list)*3600), uint32(len(list)))
+	var det []byte
 	for _, s := range list {
-		det, err := s.det.MarshalBinary()
-		if err != nil {
+		var err error
+		if det, err = s.det.AppendBinary(det[:0]); err != nil {
 			return nil, err
 		}
 		b = appendSeries(b, s, det)
@@ -303,8 +322,9 @@ func (d *decoder) u8() byte {
 // log older than it would be applied.)
 func (c *core) restore(ctx context.Context) (legacy bool, err error) {
 	var errs []error
-	entries, err := c.readLog(ctx)
-	if err != nil {
+	c.writeMu.Lock()
+	defer c.writeMu.Unlock()
+	if err := c.openLog(ctx); err != nil {
 		errs = append(errs, err)
 	}
 	chunks := 0
@@ -319,6 +339,9 @@ func (c *core) restore(ctx context.Context) (legacy bool, err error) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Generations go on past the sent mark, which must not cover the
+	// entries written from now on.
+	c.gen = max(c.gen, c.log.sent)
 	r := restoring{c: c, gens: map[string]uint64{}}
 	for i := 0; i < chunks; i++ {
 		b, err := c.client.Get(ctx, chunkKey(i))
@@ -326,22 +349,27 @@ func (c *core) restore(ctx context.Context) (legacy bool, err error) {
 			errs = append(errs, fmt.Errorf("reading checkpoint chunk %d: %w", i, err))
 			continue
 		}
-		ch, err := c.decodeChunk(b)
+		ch, err := c.decodeChunkSent(b, c.log.sent)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("checkpoint chunk %d: %w", i, err))
 		}
 		legacy = legacy || ch.legacy
 		r.add(ch, false)
 	}
-	applied := 0
-	for _, ch := range entries {
-		if legacy {
-			// Not applied; the checkpoint at start covers it (trimLog).
-			c.gen = max(c.gen, ch.gen)
-			continue
+	// The log after the chunks, one entry at a time.
+	applied, err := c.applyLog(ctx, &r, legacy)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	// Firing alerts are re-sent at the first interval rather than at
+	// their next resend_interval: the router of the previous run forgot
+	// any it had taken and not yet notified (its group_wait), and its
+	// notification log, which survives, keeps a re-send of one notified
+	// from paging again (as after a takeover: Acquired).
+	for _, s := range c.series {
+		if s.firing {
+			s.lastSent = time.Time{}
 		}
-		r.add(ch, true)
-		applied++
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.logger.Info("Anomaly state restored", zap.Int("series", len(c.series)), zap.Int("dropped", r.dropped),
@@ -403,7 +431,13 @@ type chunk struct {
 // decodeChunk reads the series of one chunk, their detectors loaded, and
 // the blocks that follow them when the chunk has them. It returns what it
 // read up to the first error.
-func (c *core) decodeChunk(b []byte) (chunk, error) {
+func (c *core) decodeChunk(b []byte) (chunk, error) { return c.decodeChunkSent(b, 0) }
+
+// decodeChunkSent is decodeChunk for a single node's state, whose alert
+// events went out up to generation sent (the transition log's sent mark):
+// a chunk of that generation or older announces nothing, whatever its
+// flags say.
+func (c *core) decodeChunkSent(b []byte, sent uint64) (chunk, error) {
 	var out chunk
 	if len(b) < 4 {
 		return out, errors.New("truncated")
@@ -428,7 +462,7 @@ func (c *core) decodeChunk(b []byte) (chunk, error) {
 	out.legacy = len(read) > 0 && !marked
 	err := d.err
 	if err == nil {
-		err = c.decodeBlocks(d, read, marked, &out)
+		err = c.decodeBlocks(d, read, marked, sent, &out)
 	}
 	for _, s := range read {
 		if s != nil {
@@ -441,8 +475,9 @@ func (c *core) decodeChunk(b []byte) (chunk, error) {
 // decodeBlocks reads the starts and state blocks after the series read
 // (nil for a dropped one), and applies what it could read of them; a
 // series written as forgotten is taken out of read into out.gone. marked
-// says the chunk was written with both blocks.
-func (c *core) decodeBlocks(d *decoder, read []*series, marked bool, out *chunk) error {
+// says the chunk was written with both blocks; sent, that events went out
+// up to that generation (see decodeChunkSent).
+func (c *core) decodeBlocks(d *decoder, read []*series, marked bool, sent uint64, out *chunk) error {
 	var starts []int64
 	var flags []byte
 	err := func() error {
@@ -484,6 +519,9 @@ func (c *core) decodeBlocks(d *decoder, read []*series, marked bool, out *chunk)
 			continue
 		}
 		if i < len(flags) {
+			if sent > 0 && out.gen <= sent {
+				flags[i] &^= flagAnnounce
+			}
 			if gone := flags[i]&flagGone != 0; gone && flags[i]&flagAnnounce == 0 {
 				out.gone = append(out.gone, s.id.key())
 				read[i] = nil

@@ -4,12 +4,16 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
+	"runtime"
+	"runtime/metrics"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/open-telemetry/opentelemetry-collector-contrib/extension/storage/filestorage"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/extension"
 	"go.opentelemetry.io/collector/extension/extensiontest"
@@ -21,6 +25,7 @@ import (
 	"github.com/vigil-otel/vigil/conventions"
 
 	"github.com/vigil-otel/vigil/internal/cumdelta"
+	"github.com/vigil-otel/vigil/internal/ownership/ownershiptest"
 )
 
 // storageHost is a host with one file_storage extension.
@@ -422,4 +427,94 @@ func learnedSeries(h *harness, n, services int) []*series {
 		list = append(list, s)
 	}
 	return list
+}
+
+// BenchmarkRestoreWidespreadLog measures the heap at a single node's
+// restore after a widespread anomaly flapped between two checkpoints: n
+// learned series checkpointed, then 5 intervals in which every one of
+// them changed alert state, each logged whole (5n series in the
+// transition log), restored from an in-memory store. Sampled every
+// 100µs during the restore, above their values before it, it reports the
+// highest live heap (peak-live-MB: as of each GC; the heap a process
+// needs is about twice that at the default GOGC) and the highest heap of
+// objects, live or not yet swept (peak-heap-MB: here paced by the store's
+// own bytes in the heap, which file_storage keeps on disk); and what the
+// restored state keeps after a GC (live-heap-MB). -benchmem adds what
+// restore allocates.
+// Run: go test -run '^$' -bench RestoreWidespreadLog -benchtime 1x -benchmem ./connector/anomalyconnector/
+func BenchmarkRestoreWidespreadLog(b *testing.B) {
+	for _, n := range []int{10000, 100000} {
+		b.Run(fmt.Sprintf("series_%dk", n/1000), func(b *testing.B) {
+			ctx := context.Background()
+			store := ownershiptest.NewStore()
+			host := newPlainStorageHost(store)
+			h := newHarness(b, func(c *Config) {
+				c.Storage = &host.id
+				c.MaxSeries = n
+			}, restartSettings(), host)
+			list := learnedSeries(h, n, 1)
+			require.NoError(b, h.core.checkpoint(ctx))
+			for range 5 {
+				writeTransitionsOf(h.core, list)
+			}
+			list = nil
+			var peak heapSample
+			var live uint64
+			for b.Loop() {
+				h.core.mu.Lock()
+				clear(h.core.series)
+				h.core.mu.Unlock()
+				runtime.GC()
+				before := readHeap()
+				stop := peakHeap()
+				_, err := h.core.restore(ctx)
+				p := stop()
+				require.NoError(b, err)
+				peak.live = max(peak.live, p.live-before.live)
+				peak.objects = max(peak.objects, p.objects-before.objects)
+				runtime.GC()
+				live = readHeap().live - before.live
+			}
+			require.Equal(b, n, h.seriesCount())
+			b.ReportMetric(float64(peak.live)/(1<<20), "peak-live-MB")
+			b.ReportMetric(float64(peak.objects)/(1<<20), "peak-heap-MB")
+			b.ReportMetric(float64(live)/(1<<20), "live-heap-MB")
+			h.crash() // no checkpoint of n series at shutdown
+		})
+	}
+}
+
+// heapSample is the live heap as of the last GC and the bytes of heap
+// objects, live or not yet swept.
+type heapSample struct{ live, objects uint64 }
+
+func readHeap() heapSample {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}, {Name: "/memory/classes/heap/objects:bytes"}}
+	metrics.Read(s)
+	return heapSample{live: s[0].Value.Uint64(), objects: s[1].Value.Uint64()}
+}
+
+// peakHeap samples readHeap every 100µs until the returned func is
+// called, which returns the highest of each.
+func peakHeap() (stop func() heapSample) {
+	done := make(chan struct{})
+	highest := make(chan heapSample)
+	go func() {
+		var peak heapSample
+		for {
+			h := readHeap()
+			peak = heapSample{live: max(peak.live, h.live), objects: max(peak.objects, h.objects)}
+			select {
+			case <-done:
+				h := readHeap()
+				highest <- heapSample{live: max(peak.live, h.live), objects: max(peak.objects, h.objects)}
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+		}
+	}()
+	return func() heapSample {
+		close(done)
+		return <-highest
+	}
 }

@@ -73,8 +73,9 @@ type core struct {
 	// writeMu orders the writes of state to storage: checkpoints, the
 	// transition writes of an interval (held from the write before its
 	// alert events go out to the one after) and, in a fleet, handovers,
-	// so that an older state never lands after a newer one. Taken before
-	// mu and never with sendMu held.
+	// so that an older state never lands after a newer one; restore holds
+	// it while it takes the transition log over. Taken before mu and
+	// never with sendMu held.
 	writeMu sync.Mutex
 	// log is the transition log's state (transitions.go); guarded by
 	// writeMu.

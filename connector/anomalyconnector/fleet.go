@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"slices"
 	"strings"
+	"time"
 
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
@@ -37,7 +38,10 @@ import (
 //     (writeTransitions); a service handed over
 //     is written once more and dropped (Released), one whose lease was
 //     lost is dropped without writing, and neither resolves its alerts:
-//     they are the next owner's.
+//     they are the next owner's. Series whose alert events did not go
+//     out while the service was owned here are handed over to be
+//     announced (core.delivered), and the next owner re-sends the
+//     service's firing alerts at its first interval (Acquired).
 type fleetState struct {
 	owner      ownership.Coordinator
 	unregister func()
@@ -52,17 +56,98 @@ type fleetState struct {
 	// transition writes in flight, so an older state never lands after
 	// the state the handover wrote.
 	written map[string]bool
+	// gone are, by service, the series forgotten with a resolve that has
+	// not gone out to a router yet (see core.delivered): a handover
+	// passes them on, flagged to be announced, so that the next owner
+	// sends the resolve. Guarded by core.mu.
+	gone map[string]map[*series]struct{}
+}
+
+// undelivered records that the resolve of s, forgotten, has not gone out
+// yet.
+func (f *fleetState) undelivered(s *series) {
+	if f.gone[s.id.service] == nil {
+		f.gone[s.id.service] = map[*series]struct{}{}
+	}
+	f.gone[s.id.service][s] = struct{}{}
+}
+
+// takeUndelivered forgets and returns the series of service forgotten
+// with a resolve not yet out: all of them, or only s if not nil.
+func (f *fleetState) takeUndelivered(service string, s *series) []*series {
+	gone := f.gone[service]
+	var out []*series
+	for g := range gone {
+		if s == nil || g == s {
+			out = append(out, g)
+			delete(gone, g)
+		}
+	}
+	if len(gone) == 0 {
+		delete(f.gone, service)
+	}
+	return out
 }
 
 // serviceStateFormat is the version byte of a service's state value,
 // after checkpointMagic; the rest is one chunk (see checkpoint.go).
 const serviceStateFormat = 1
 
-// checkpointBatch bounds the services written in one storage round trip.
-const checkpointBatch = 64
+// checkpointBatch and checkpointBatchBytes bound the services, and their
+// bytes, written in one storage round trip: what waits to be written is
+// at most about checkpointBatchBytes and one service, since a service's
+// state is one value, held whole however large the service (5000 series
+// are some 15 MB).
+const (
+	checkpointBatch      = 64
+	checkpointBatchBytes = 4 << 20
+)
+
+// serviceWrites gathers services' state values into round trips bounded
+// by checkpointBatch and checkpointBatchBytes; c.writeMu held.
+type serviceWrites struct {
+	c     *core
+	ops   []*storage.Operation
+	batch []string
+	bytes int
+	errs  []error
+}
+
+// add queues the state value of svc, and writes the queue when full.
+func (w *serviceWrites) add(ctx context.Context, svc string, value []byte) {
+	w.ops = append(w.ops, storage.SetOperation(serviceStateKey(svc), value))
+	w.batch = append(w.batch, svc)
+	w.bytes += len(value)
+	if len(w.ops) >= checkpointBatch || w.bytes >= checkpointBatchBytes {
+		w.send(ctx)
+	}
+}
+
+// send writes the queue in one round trip.
+func (w *serviceWrites) send(ctx context.Context) {
+	if len(w.ops) == 0 {
+		return
+	}
+	if err := w.c.client.Batch(ctx, w.ops...); err != nil {
+		w.errs = append(w.errs, err)
+	} else {
+		for _, svc := range w.batch {
+			w.c.fleet.written[svc] = true
+		}
+	}
+	// New slices rather than [:0]: the values written are garbage now.
+	w.ops, w.batch, w.bytes = nil, nil, 0
+}
+
+// flush writes what is queued and returns every failure.
+func (w *serviceWrites) flush(ctx context.Context) error {
+	w.send(ctx)
+	return errors.Join(w.errs...)
+}
 
 func (c *core) startFleet(owner ownership.Coordinator) {
-	c.fleet = &fleetState{owner: owner, instanceID: collectorInstanceID(c.set.Resource), written: map[string]bool{}}
+	c.fleet = &fleetState{owner: owner, instanceID: collectorInstanceID(c.set.Resource), written: map[string]bool{},
+		gone: map[string]map[*series]struct{}{}}
 	c.fleet.unregister = owner.Register(c)
 }
 
@@ -135,8 +220,9 @@ func (c *core) decodeService(b []byte) (chunk, error) {
 }
 
 // checkpointServices writes the detectors of every owned service, each
-// under its own key, a batch of services per round trip; c.writeMu held.
-// The lock that flushes need is held while one service is encoded.
+// under its own key, in round trips of a bounded size (serviceWrites);
+// c.writeMu held. The lock that flushes need is held while one service is
+// encoded.
 func (c *core) checkpointServices(ctx context.Context) error {
 	f := c.fleet
 	c.mu.Lock()
@@ -145,22 +231,8 @@ func (c *core) checkpointServices(ctx context.Context) error {
 		byService[s.id.service] = append(byService[s.id.service], s)
 	}
 	c.mu.Unlock()
-	var ops []*storage.Operation
 	var errs []error
-	var batch []string
-	flush := func() {
-		if len(ops) == 0 {
-			return
-		}
-		if err := c.client.Batch(ctx, ops...); err != nil {
-			errs = append(errs, fmt.Errorf("anomaly checkpoint: %w", err))
-		} else {
-			for _, svc := range batch {
-				f.written[svc] = true
-			}
-		}
-		ops, batch = ops[:0], batch[:0]
-	}
+	rt := serviceWrites{c: c}
 	for _, svc := range slices.Sorted(maps.Keys(byService)) {
 		c.mu.Lock()
 		// A service given up since the list was taken is no longer this
@@ -175,13 +247,11 @@ func (c *core) checkpointServices(ctx context.Context) error {
 			errs = append(errs, fmt.Errorf("anomaly checkpoint of %s: %w", svc, err))
 			continue
 		}
-		ops = append(ops, storage.SetOperation(serviceStateKey(svc), b))
-		batch = append(batch, svc)
-		if len(ops) == checkpointBatch {
-			flush()
-		}
+		rt.add(ctx, svc, b)
 	}
-	flush()
+	if err := rt.flush(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("anomaly checkpoint: %w", err))
+	}
 	// Owned services whose series have all expired: their stored state
 	// is gone too.
 	for svc := range f.written {
@@ -201,6 +271,13 @@ func (c *core) checkpointServices(ctx context.Context) error {
 // (points of services not owned are not learned), so they replace
 // nothing. A state that does not load costs the service a warm-up, not
 // the takeover.
+//
+// Its firing alerts are re-sent at the first interval that owns it (see
+// expire), not at their next resend_interval: the previous owner's
+// router forgets, with the service, an alert it had taken and not yet
+// notified (its group_wait), and the router here knows only what was
+// notified (the shared notification log), which keeps a re-send of those
+// from paging again.
 func (c *core) Acquired(ctx context.Context, service string) error {
 	data, err := c.client.Get(ctx, serviceStateKey(service))
 	if err != nil {
@@ -215,6 +292,11 @@ func (c *core) Acquired(ctx context.Context, service string) error {
 		if err != nil {
 			c.logger.Warn("The anomaly state of a service taken over is partly unreadable; the rest of its series start learning anew",
 				zap.String("service", service), zap.Int("loaded", len(list)), zap.Error(err))
+		}
+	}
+	for _, s := range list {
+		if s.firing {
+			s.lastSent = time.Time{}
 		}
 	}
 	c.mu.Lock()
@@ -240,10 +322,14 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 	defer c.writeMu.Unlock()
 	c.mu.Lock()
 	list := c.dropService(service)
+	// Series whose alert events may not have reached a router, changed or
+	// forgotten (delivered), are written pending: the next owner
+	// announces them at its first interval.
+	gone := f.takeUndelivered(service, nil)
 	var data []byte
 	var err error
-	if handover && len(list) > 0 {
-		data, err = c.encodeService(list)
+	if handover && len(list)+len(gone) > 0 {
+		data, err = c.encodeService(append(slices.Clip(list), gone...))
 	}
 	c.tel.active.Store(int64(len(c.series)))
 	c.mu.Unlock()
@@ -267,7 +353,7 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 	}
 	switch {
 	case err != nil:
-	case len(list) == 0:
+	case len(list)+len(gone) == 0:
 		err = c.client.Delete(ctx, serviceStateKey(service))
 	default:
 		err = c.client.Set(ctx, serviceStateKey(service), data)

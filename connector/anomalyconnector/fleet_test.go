@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
 	"go.opentelemetry.io/collector/component"
 	"go.opentelemetry.io/collector/component/componenttest"
 	"go.opentelemetry.io/collector/consumer"
+	"go.opentelemetry.io/collector/consumer/consumertest"
 	"go.opentelemetry.io/collector/extension/xextension/storage"
 	"go.opentelemetry.io/collector/pdata/pcommon"
+	"go.opentelemetry.io/collector/pdata/plog"
 	"go.opentelemetry.io/collector/pdata/pmetric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -173,8 +178,11 @@ func TestFleetTakeover(t *testing.T) {
 
 // TestFleetHandoverMidAnomaly: the owner of a service whose traffic
 // dropped hands it over mid-incident. It writes the detectors, drops them
-// without resolving; the new owner loads them still firing, sends no
-// second onset, and resolves once the traffic is back.
+// without resolving; the new owner loads them still firing, re-sends the
+// alert once at its first interval with its start (the old owner's router
+// may have forgotten it un-notified; the shared notification log keeps
+// the re-send from paging again), sends no second onset, and resolves
+// once the traffic is back.
 func TestFleetHandoverMidAnomaly(t *testing.T) {
 	store := ownershiptest.NewStore()
 	a, b := newEvaluator(t, store), newEvaluator(t, store)
@@ -209,6 +217,10 @@ func TestFleetHandoverMidAnomaly(t *testing.T) {
 		t.Fatal("b did not load the request_rate series firing")
 	}
 	db := moveDriver(d, b.h)
+	db.step(600, 6) // the drop goes on
+	if firing, _ := byState(events(b.h.logs), MetricRequestRate); len(firing) != 1 {
+		t.Errorf("b: %d firing request_rate events at its first interval, want the re-send", len(firing))
+	}
 	db.normal(150)
 	// a goes on closing intervals: it must say nothing of checkout.
 	a.h.flushAt(t0.Add(time.Duration(db.interval+1) * time.Minute))
@@ -217,11 +229,13 @@ func TestFleetHandoverMidAnomaly(t *testing.T) {
 		t.Errorf("a sent %d alert events, want only its onset (no resolve after the handover)", len(evs))
 	}
 	firingB, resolvedB := byState(events(b.h.logs), MetricRequestRate)
-	if len(firingB) != 0 || len(resolvedB) != 1 {
-		t.Fatalf("b: %d firing and %d resolved request_rate events, want 0 and 1", len(firingB), len(resolvedB))
+	if len(firingB) != 1 || len(resolvedB) != 1 {
+		t.Fatalf("b: %d firing and %d resolved request_rate events, want 1 (the re-send) and 1", len(firingB), len(resolvedB))
 	}
-	if got, want := resolvedB[0].startOf(), rfc3339(onset[0].ts); got != want {
-		t.Errorf("b's resolve has alert.starts_at %q, want a's onset %s", got, want)
+	for _, ev := range append(firingB, resolvedB...) {
+		if got, want := ev.startOf(), rfc3339(onset[0].ts); got != want {
+			t.Errorf("b's %s event has alert.starts_at %q, want a's onset %s", ev.attrs[conventions.AttrAlertState], got, want)
+		}
 	}
 }
 
@@ -440,4 +454,290 @@ func TestReleaseEndsAfterTheOutputInFlight(t *testing.T) {
 	if markersAt <= valuesAt {
 		t.Errorf("the markers are at %s, the last values at %s", markersAt, valuesAt)
 	}
+}
+
+// routerView keeps, of the alert events it is given, those of services
+// owner owns (routed), as the alertrouter connector ingests only those;
+// all gets every event.
+type routerView struct {
+	owner       *ownershiptest.Member
+	all, routed *consumertest.LogsSink
+}
+
+func (r *routerView) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (r *routerView) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
+	_ = r.all.ConsumeLogs(ctx, ld)
+	owned := plog.NewLogs()
+	ld.CopyTo(owned)
+	owned.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				svc, _ := lr.Attributes().Get(conventions.AttrServiceName)
+				return !r.owner.Owns(svc.Str())
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	if owned.LogRecordCount() == 0 {
+		return nil
+	}
+	return r.routed.ConsumeLogs(ctx, owned)
+}
+
+// onTransition calls at, once, when it is given the output of an interval
+// for which changed reports a transition (c.mu held), before passing the
+// output on to next: the interval's events have not gone out yet.
+type onTransition struct {
+	next    consumer.Metrics
+	c       *core
+	changed func() bool
+	at      func()
+	done    bool
+}
+
+func (o *onTransition) Capabilities() consumer.Capabilities { return consumer.Capabilities{} }
+
+func (o *onTransition) ConsumeMetrics(ctx context.Context, md pmetric.Metrics) error {
+	o.c.mu.Lock()
+	changed := o.changed()
+	o.c.mu.Unlock()
+	if changed && !o.done {
+		o.done = true
+		o.at()
+	}
+	return o.next.ConsumeMetrics(ctx, md)
+}
+
+// TestFleetTransitionDuringHandover: an alert transition (an onset, a
+// resolve, a resolve at expiry) whose events go out while its service is
+// being handed over is announced by the new owner at its first interval,
+// with its start, once. The coordinator reports the service unowned
+// before its handlers run, so the old owner's router drops those events
+// (routerView); the old owner must hand the series over to be announced.
+// Two orders: the handover done between the interval's close and its
+// events (which then go out unowned), and the handover waiting for the
+// events, the service reported unowned as they go out. Without the
+// announce, the new owner sent an onset only at its next re-send
+// (resend_interval) and a resolve never (the router resolved the incident
+// at its resolve_timeout).
+func TestFleetTransitionDuringHandover(t *testing.T) {
+	key := redKey(MetricRequestRate, "checkout", "POST /pay")
+	for _, tt := range []struct {
+		name       string
+		transition string
+		expiry     bool // the series forgotten for lack of data, resolved
+	}{
+		{"onset", conventions.StateFiring, false},
+		{"resolve", conventions.StateResolved, false},
+		{"resolve at expiry", conventions.StateResolved, true},
+	} {
+		for _, order := range []string{"released before the events", "released as the events go out"} {
+			t.Run(tt.name+"/"+order, func(t *testing.T) {
+				store := ownershiptest.NewStore()
+				a, b := newEvaluator(t, store), newEvaluator(t, store)
+				defer a.h.shutdown()
+				defer b.h.shutdown()
+				ctx := context.Background()
+				require.NoError(t, a.m.Acquire(ctx, "checkout"))
+				routedA := new(consumertest.LogsSink)
+				view := &routerView{owner: a.m, all: a.h.logs, routed: routedA}
+				a.h.core.logsOut = view
+				d := newCallsDriver(a.h)
+				d.normal(200)
+				drop := func(d *callsDriver) { d.step(600, 6) } // traffic drops to a tenth
+				next := drop                                    // what the state after the transition gets
+				switch {
+				case tt.expiry:
+					next = func(d *callsDriver) { idle(d, 1) }
+				case tt.transition == conventions.StateResolved:
+					next = func(d *callsDriver) { d.normal(1) }
+				}
+				if tt.transition == conventions.StateResolved {
+					for range 5 {
+						drop(d)
+					}
+					onset, _ := byState(events(routedA), MetricRequestRate)
+					require.Len(t, onset, 1, "a's onset, before the handover")
+				}
+
+				// The handover, at the interval of the transition.
+				released := make(chan struct{})
+				handover := func() {
+					go func() {
+						defer close(released)
+						a.m.Release(ctx, "checkout", true)
+					}()
+				}
+				if order == "released before the events" {
+					a.h.core.metricsOut = &onTransition{next: a.h.metrics, c: a.h.core, at: func() {
+						handover()
+						// Until Released has dropped the series, and
+						// those forgotten (it then waits to end their
+						// gauges after this output).
+						for {
+							a.h.core.mu.Lock()
+							held := len(a.h.core.series) + len(a.h.core.fleet.gone["checkout"])
+							a.h.core.mu.Unlock()
+							if held == 0 {
+								break
+							}
+							runtime.Gosched()
+						}
+					}, changed: func() bool {
+						s := a.h.core.series[key]
+						return s != nil && s.pending || len(a.h.core.fleet.gone["checkout"]) > 0
+					}}
+				} else {
+					a.h.core.logsOut = &onEvent{next: view, state: tt.transition, at: func() {
+						handover()
+						for a.m.Owns("checkout") {
+							runtime.Gosched()
+						}
+					}}
+				}
+				for i := 0; ; i++ {
+					require.Less(t, i, 1000, "no %s at a", tt.name)
+					next(d)
+					firing, resolved := byState(events(a.h.logs), MetricRequestRate)
+					if tt.transition == conventions.StateFiring && len(firing) > 0 || len(resolved) > 0 {
+						break
+					}
+				}
+				<-released
+				firingA, _ := byState(events(a.h.logs), MetricRequestRate)
+				onset := firingA[0]
+				routedFiring, routedResolved := byState(events(routedA), MetricRequestRate)
+				require.Len(t, routedFiring, map[string]int{conventions.StateFiring: 0, conventions.StateResolved: 1}[tt.transition],
+					"a's onset reaching its router")
+				require.Empty(t, routedResolved, "a's resolve went out after the service was given up: dropped")
+
+				// b, sent the service, takes it over and closes one
+				// interval.
+				db := moveDriver(d, b.h)
+				db.normal(1) // a baseline: b does not own checkout yet
+				b.h.logs.Reset()
+				require.NoError(t, b.m.Acquire(ctx, "checkout"))
+				next(db)
+				firingB, resolvedB := byState(events(b.h.logs), MetricRequestRate)
+				if tt.transition == conventions.StateFiring {
+					require.Len(t, firingB, 1, "firing events at b's first interval")
+					assert.Empty(t, resolvedB, "resolved events at b's first interval")
+					assert.Equal(t, rfc3339(onset.ts), firingB[0].startOf(), "the start of b's firing event")
+				} else {
+					require.Len(t, resolvedB, 1, "resolved events at b's first interval")
+					assert.Empty(t, firingB, "firing events at b's first interval")
+					assert.Equal(t, rfc3339(onset.ts), resolvedB[0].startOf(), "the start of b's resolve")
+				}
+
+				// Once: nothing more while the state holds.
+				for range 20 {
+					next(db)
+				}
+				firingB2, resolvedB2 := byState(events(b.h.logs), MetricRequestRate)
+				assert.Len(t, firingB2, len(firingB), "b fired again")
+				assert.Len(t, resolvedB2, len(resolvedB), "b resolved again")
+			})
+		}
+	}
+}
+
+// flushingHandler closes an interval, through flush, when a service is
+// acquired: registered after the anomaly connector, it runs after the
+// connector's Acquired and before the member reports the service owned,
+// as an interval boundary that falls while the other handlers (the
+// router's, the slo connector's) load the service.
+type flushingHandler struct{ flush func() }
+
+func (f flushingHandler) Acquired(context.Context, string) error { f.flush(); return nil }
+func (f flushingHandler) Released(context.Context, string, bool) {}
+
+// TestFleetIntervalWhileAcquiring: an interval that closes while the new
+// owner is still acquiring a service sends nothing of it, and keeps for
+// the first interval that owns it what was to go out then: a resolve
+// handed over to be announced, and the re-send of a firing alert taken
+// over. Without that, the interval announced them while the router,
+// which ingests only services owned, dropped them: the resolve was never
+// announced again (the router closed the incident at its
+// resolve_timeout), and the re-send waited for resend_interval.
+func TestFleetIntervalWhileAcquiring(t *testing.T) {
+	for _, tt := range []struct {
+		name  string
+		state string // of the event b's router takes at b's first interval
+	}{
+		{"resolve handed over", conventions.StateResolved},
+		{"firing alert taken over", conventions.StateFiring},
+	} {
+		t.Run(tt.name, func(t *testing.T) {
+			store := ownershiptest.NewStore()
+			a, b := newEvaluator(t, store), newEvaluator(t, store)
+			defer a.h.shutdown()
+			defer b.h.shutdown()
+			ctx := context.Background()
+			require.NoError(t, a.m.Acquire(ctx, "checkout"))
+			routedA := new(consumertest.LogsSink)
+			view := &routerView{owner: a.m, all: a.h.logs, routed: routedA}
+			a.h.core.logsOut = view
+			d := newCallsDriver(a.h)
+			d.normal(200)
+			for range 5 {
+				d.step(600, 6)
+			}
+			onset, _ := byState(events(routedA), MetricRequestRate)
+			require.Len(t, onset, 1, "a's onset")
+			next := func(d *callsDriver) { d.step(600, 6) } // the anomaly goes on
+			if tt.state == conventions.StateResolved {
+				next = func(d *callsDriver) { d.normal(1) }
+				// Released as the resolve goes out: a's router drops
+				// it, and a hands the series over to be announced.
+				released := make(chan struct{})
+				a.h.core.logsOut = &onEvent{next: view, state: conventions.StateResolved, at: func() {
+					go func() { defer close(released); a.m.Release(ctx, "checkout", true) }()
+					for a.m.Owns("checkout") {
+						runtime.Gosched()
+					}
+				}}
+				for i := 0; ; i++ {
+					require.Less(t, i, 1000, "no resolve at a")
+					next(d)
+					if _, r := byState(events(a.h.logs), MetricRequestRate); len(r) > 0 {
+						break
+					}
+				}
+				<-released
+				_, routedResolved := byState(events(routedA), MetricRequestRate)
+				require.Empty(t, routedResolved, "a's resolve went out after the service was given up: dropped")
+			} else {
+				a.m.Release(ctx, "checkout", true)
+			}
+
+			db := moveDriver(d, b.h)
+			db.normal(1) // a baseline: b does not own checkout yet
+			routedB := new(consumertest.LogsSink)
+			b.h.core.logsOut = &routerView{owner: b.m, all: b.h.logs, routed: routedB}
+			unregister := b.m.Register(flushingHandler{flush: func() { next(db) }})
+			require.NoError(t, b.m.Acquire(ctx, "checkout"))
+			unregister()
+			next(db)
+			firing, resolved := byState(events(routedB), MetricRequestRate)
+			want := map[string]int{conventions.StateFiring: len(firing), conventions.StateResolved: len(resolved)}
+			assert.Equal(t, map[string]int{tt.state: 1, other(tt.state): 0}, want, "events b's router took at b's first interval")
+			if tt.state == conventions.StateResolved {
+				for range 20 {
+					next(db)
+				}
+				_, resolved := byState(events(routedB), MetricRequestRate)
+				assert.Len(t, resolved, 1, "b announced the resolve again")
+			}
+		})
+	}
+}
+
+// other is the alert state that is not state.
+func other(state string) string {
+	if state == conventions.StateFiring {
+		return conventions.StateResolved
+	}
+	return conventions.StateFiring
 }

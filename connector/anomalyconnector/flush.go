@@ -31,10 +31,11 @@ type output struct {
 	ended []*series
 	// changed are the series whose alert state changed (an onset, a
 	// resolve, a state announced after a restore), resolved those
-	// forgotten with a resolve; writes is what they make written to
-	// storage around the events (see writeTransitions).
+	// forgotten with a resolve, each pending until the events went out;
+	// transitions is what they make written to storage around the events
+	// (see writeTransitions), nil for nothing.
 	changed, resolved []*series
-	writes            []*stateWrite
+	transitions       *transitionWrite
 }
 
 func newOutput(t, now time.Time) *output {
@@ -56,6 +57,13 @@ func newOutput(t, now time.Time) *output {
 	sl.Scope().SetName(metadata.ScopeName)
 	o.records = sl.LogRecords()
 	return o
+}
+
+// change records that s's alert state changed (or is announced) this
+// interval: its event is pending until it went out (core.delivered).
+func (o *output) change(s *series) {
+	s.pending = true
+	o.changed = append(o.changed, s)
 }
 
 // addPoint appends one series' verdict to the four gauges.
@@ -117,18 +125,44 @@ func (c *core) flushAndSend(ctx context.Context, t time.Time) {
 	// checkpoint_interval earlier: resolved since and firing again (a
 	// second page, a second resolve), or fired since and forgotten (a
 	// second onset with another start, or no resolve at all).
-	if len(out.writes) > 0 {
+	if out.transitions != nil {
 		c.writeMu.Lock()
 		defer c.writeMu.Unlock()
-		c.writeTransitions(ctx, out.writes, true)
+		c.writeTransitions(ctx, out.transitions, true)
 	}
 	if c.logsOut != nil && out.records.Len() > 0 {
 		if err := c.logsOut.ConsumeLogs(ctx, out.logs); err != nil {
 			c.logger.Warn("Sending anomaly alert events failed", zap.Error(err))
 		}
 	}
-	if len(out.writes) > 0 {
-		c.writeTransitions(ctx, out.writes, false)
+	c.delivered(out)
+	if out.transitions != nil {
+		c.writeTransitions(ctx, out.transitions, false)
+	}
+}
+
+// delivered records that the alert events of out's transitions went out:
+// state written from now on does not announce them again. In a fleet,
+// only those of services still owned: the coordinator reports a service
+// given up before it releases it, and the alert router drops the events
+// of a service it does not own, so the events of a service handed over
+// meanwhile may never have reached a router. Their series stay pending,
+// and Released hands them over to be announced by the next owner.
+func (c *core) delivered(out *output) {
+	if len(out.changed)+len(out.resolved) == 0 {
+		return
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for _, list := range [][]*series{out.changed, out.resolved} {
+		for _, s := range list {
+			if c.fleet == nil {
+				s.pending = false
+			} else if c.fleet.owner.Owns(s.id.service) {
+				s.pending = false
+				c.fleet.takeUndelivered(s.id.service, s)
+			}
+		}
 	}
 }
 
@@ -147,9 +181,13 @@ func (c *core) flush(t time.Time) *output {
 		c.observe(out, p.id, t, p.value, p.total)
 	}
 	c.expire(out, t)
-	if c.client != nil && len(out.changed)+len(out.resolved) > 0 {
-		out.writes = c.transitionWrites(out)
+	if c.fleet != nil {
+		// Forgotten, but not before their resolves went out (delivered).
+		for _, s := range out.resolved {
+			c.fleet.undelivered(s)
+		}
 	}
+	out.transitions = c.newTransitionWrite(out)
 	c.publish()
 	if c.rejectedNow > 0 {
 		c.tel.rejected.Add(context.Background(), int64(c.rejectedNow))
@@ -292,7 +330,7 @@ func (c *core) observe(out *output, id identity, t time.Time, v, total float64) 
 	switch {
 	case r.Anomalous && (!s.firing || s.announce || t.Sub(s.lastSent) >= c.cfg.ResendInterval):
 		if !s.firing || s.announce {
-			out.changed = append(out.changed, s)
+			out.change(s)
 		}
 		if !s.firing {
 			s.since = t
@@ -301,7 +339,7 @@ func (c *core) observe(out *output, id identity, t time.Time, v, total float64) 
 		c.event(out, s, conventions.StateFiring, v, r, false)
 	case !r.Anomalous && (s.firing || s.announce):
 		// A resolve, or one written ahead and announced again.
-		out.changed = append(out.changed, s)
+		out.change(s)
 		s.firing, s.announce = false, false
 		c.event(out, s, conventions.StateResolved, v, r, false)
 	}
@@ -318,13 +356,28 @@ func (c *core) newSeries(id identity) *series {
 //
 // A series restored to be announced (series.announce) that had no point
 // this interval is announced here, firing or resolved.
+//
+// In a fleet, the series of a service not owned are left as they are:
+// held while the service is being acquired (the coordinator reports it
+// owned once every handler has loaded it, this connector perhaps first)
+// or released. An event of theirs would be dropped by the alert router,
+// which ingests only services owned, while the series would count it
+// sent: a resolve handed over to be announced lost (the router closing
+// the incident only at its resolve_timeout), a firing alert to re-send at
+// the first interval re-sent only at resend_interval. They keep announce
+// and lastSent for the first interval that owns them, or for Released to
+// hand over.
 func (c *core) expire(out *output, t time.Time) {
 	noData := anomaly.Result{Score: math.NaN(), Expected: math.NaN(), Lower: math.NaN(), Upper: math.NaN()}
 	for key, s := range c.series {
+		if c.fleet != nil && !c.fleet.owner.Owns(s.id.service) {
+			continue
+		}
 		switch {
 		case t.Sub(s.lastSeen) >= c.cfg.IdleTimeout:
+			s.gone = true
 			if s.firing || s.announce {
-				s.firing, s.announce = false, false
+				s.firing, s.announce, s.pending = false, false, true
 				c.event(out, s, conventions.StateResolved, math.NaN(), noData, true)
 				out.resolved = append(out.resolved, s)
 			}
@@ -332,7 +385,7 @@ func (c *core) expire(out *output, t time.Time) {
 			out.ended = append(out.ended, s)
 		case s.announce:
 			s.announce = false
-			out.changed = append(out.changed, s)
+			out.change(s)
 			if s.firing {
 				s.lastSent = t
 				c.event(out, s, conventions.StateFiring, math.NaN(), noData, false)

@@ -85,4 +85,11 @@ type series struct {
 	// gone out, so the next interval announces the series' alert state,
 	// firing or resolved, whether or not it changes.
 	announce bool
+	// pending is set from the interval that changed the series' alert
+	// state (or announced it) until its event went out: state written
+	// meanwhile is flagged to be announced (storedFlags).
+	pending bool
+	// gone is set once the series expired: written with its resolve, it
+	// is flagged forgotten.
+	gone bool
 }

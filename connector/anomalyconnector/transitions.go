@@ -16,32 +16,40 @@ import (
 // An interval with alert transitions (an onset, a resolve, a resolve at
 // expiry, or a state announced after a restore) writes the state of the
 // series concerned at once, not at the next checkpoint: before its alert
-// events go out, each flagged flagAnnounce (a restore announces it again,
-// since it may never have gone out), and after, without the flag (a
-// restore does not announce it again). A series forgotten with its
-// resolve is written flagged flagGone.
+// events go out, each flagged flagAnnounce (series.pending: a restore
+// announces it again, since it may never have gone out), and after,
+// marking it announced. A series forgotten with its resolve is written
+// flagged flagGone.
 //
-// What is written is bounded by the transitions, not by the state:
+// What is written is bounded by the transitions, not by the state, and
+// never held in memory whole:
 //
 //   - on a single node, the series that changed (detector state included:
 //     an alert state restored beside an older detector would disagree
 //     with it at the next point) are appended to the transition log: its
 //     index at logKey (logMagic, a version byte, the first and the next
-//     entry's sequence numbers) and one entry per interval with
-//     transitions at logEntryKey(seq), a chunk (checkpoint.go) stamped
-//     with the interval's generation. The write after the events
-//     rewrites the same entry. restore applies the entries over the
-//     chunks, a series' latest generation winning; a checkpoint removes
-//     the entries whose generation its chunks cover (trimLog), so the
-//     log holds at most checkpoint_interval's worth of intervals;
+//     entry's sequence numbers) and entries at logEntryKey(seq), each a
+//     chunk (checkpoint.go) of up to chunkSeries series stamped with the
+//     interval's generation, encoded and written one at a time (the lock
+//     that input needs is held for one chunk at a time). The write after
+//     the events is a few bytes: the generation whose events went out, at
+//     logSentKey, which voids the flagAnnounce of every entry (and chunk)
+//     of that generation or older. restore applies the entries over the
+//     chunks, one at a time, a series' latest generation winning; a checkpoint removes
+//     the entries whose generation its chunks cover (trimLog), so the log
+//     holds at most checkpoint_interval's worth of intervals. A reader
+//     from before the sent mark ignores it and announces the logged
+//     transitions once more: at least once, never lost;
 //   - in a fleet, where each service's state is one value that the next
 //     owner loads whole, the services with a transition are written
-//     whole (all their series), as checkpointServices writes them.
+//     whole (all their series), as checkpointServices writes them, in
+//     round trips of a bounded size, before the events and after.
 const (
 	logKey         = "anomaly/transitions"
 	logMagic       = "VGAT"
 	logFormat      = 1
 	logEntryPrefix = "anomaly/transitions/"
+	logSentKey     = "anomaly/transitions-sent"
 )
 
 func logEntryKey(seq uint32) string { return logEntryPrefix + strconv.FormatUint(uint64(seq), 10) }
@@ -51,6 +59,14 @@ func logEntryKey(seq uint32) string { return logEntryPrefix + strconv.FormatUint
 type transitionLog struct {
 	first, next uint32   // the entries are first..next-1
 	gens        []uint64 // the generation of each entry, in order
+	// sent is the generation up to which the alert events went out.
+	sent uint64
+	// sentUnread: the sent mark could not be read at restore, which went
+	// on as if there were none. The stored mark may be above the
+	// generations restored, and so cover those written from now on, their
+	// flagAnnounce voided at the next restore: it is removed before
+	// anything is written (settleSent).
+	sentUnread bool
 }
 
 func encodeLogIndex(first, next uint32) []byte {
@@ -77,25 +93,42 @@ func decodeLogIndex(b []byte) (first, next uint32, err error) {
 	return first, next, nil
 }
 
-// readLog reads the transition log's entries in order, and takes over
-// the log: later transitions append to it. An entry that cannot be read
-// is left out whole (a forgotten series in it might otherwise return).
-func (c *core) readLog(ctx context.Context) ([]chunk, error) {
-	c.writeMu.Lock()
-	defer c.writeMu.Unlock()
+// openLog reads the transition log's index and sent mark, and takes
+// over the log: later transitions append to it. restore then applies its
+// entries (applyLog). c.writeMu held.
+func (c *core) openLog(ctx context.Context) error {
+	var errs []error
+	// Read first: generations go on past it even when the log is
+	// unreadable, so that it covers none of the entries written from now
+	// on (restore).
+	sent, err := c.readSent(ctx)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	c.log = transitionLog{sent: sent, sentUnread: err != nil}
 	b, err := c.client.Get(ctx, logKey)
 	if err != nil {
-		return nil, fmt.Errorf("reading the transition log: %w", err)
+		return errors.Join(append(errs, fmt.Errorf("reading the transition log: %w", err))...)
 	}
 	first, next, err := decodeLogIndex(b)
 	if err != nil {
 		// A new log begins at 0; the old entries are out of its range.
-		return nil, err
+		return errors.Join(append(errs, err)...)
 	}
-	c.log = transitionLog{first: first, next: next}
-	var entries []chunk
+	c.log.first, c.log.next = first, next
+	return errors.Join(errs...)
+}
+
+// applyLog reads the transition log's entries in order and merges each
+// into r before reading the next: beside the series restored, no more
+// than one entry's are held, however many entries a widespread anomaly
+// flapping between checkpoints logged. Over a legacy checkpoint (see
+// restore) the entries are read for their generations only. An entry
+// that cannot be read is left out whole (a forgotten series in it might
+// otherwise return). c.writeMu and c.mu held.
+func (c *core) applyLog(ctx context.Context, r *restoring, legacy bool) (applied int, err error) {
 	var errs []error
-	for seq := first; seq < next; seq++ {
+	for seq := c.log.first; seq < c.log.next; seq++ {
 		v, err := c.client.Get(ctx, logEntryKey(seq))
 		var ch chunk
 		switch {
@@ -104,7 +137,7 @@ func (c *core) readLog(ctx context.Context) ([]chunk, error) {
 		case v == nil:
 			err = fmt.Errorf("transition log entry %d: missing", seq)
 		default:
-			if ch, err = c.decodeChunk(v); err != nil {
+			if ch, err = c.decodeChunkSent(v, c.log.sent); err != nil {
 				err = fmt.Errorf("transition log entry %d: %w", seq, err)
 			}
 		}
@@ -116,9 +149,47 @@ func (c *core) readLog(ctx context.Context) ([]chunk, error) {
 			continue
 		}
 		c.log.gens = append(c.log.gens, ch.gen)
-		entries = append(entries, ch)
+		if legacy {
+			// Not applied; the checkpoint at start covers it (trimLog).
+			c.gen = max(c.gen, ch.gen)
+			continue
+		}
+		r.add(ch, true)
+		applied++
 	}
-	return entries, errors.Join(errs...)
+	return applied, errors.Join(errs...)
+}
+
+// readSent reads the generation up to which the alert events went out; 0
+// when none is stored. One that cannot be read counts as 0: the logged
+// transitions are announced again, rather than lost.
+func (c *core) readSent(ctx context.Context) (uint64, error) {
+	b, err := c.client.Get(ctx, logSentKey)
+	switch {
+	case err != nil:
+		return 0, fmt.Errorf("reading the transition log's sent mark: %w", err)
+	case b == nil:
+		return 0, nil
+	case len(b) != 8:
+		return 0, fmt.Errorf("anomaly connector transition log: sent mark of %d bytes, want 8", len(b))
+	}
+	return binary.LittleEndian.Uint64(b), nil
+}
+
+// settleSent removes the sent mark that could not be read at restore
+// (transitionLog.sentUnread), before a write that it might cover; an
+// error refuses the write. Without the mark the log's entries are
+// announced again at the next restore, as they were at this one: at
+// least once, never lost. c.writeMu held.
+func (c *core) settleSent(ctx context.Context) error {
+	if !c.log.sentUnread {
+		return nil
+	}
+	if err := c.client.Delete(ctx, logSentKey); err != nil {
+		return fmt.Errorf("removing the transition log's sent mark, unread at start: %w", err)
+	}
+	c.log.sentUnread = false
+	return nil
 }
 
 // trimLog removes the log entries of generations up to covered, which a
@@ -143,101 +214,87 @@ func (c *core) trimLog(ctx context.Context, covered uint64) error {
 	return nil
 }
 
-// stateWrite is one value an interval's transitions write, before and
-// after its alert events went out: in a fleet a service's state, on a
-// single node the interval's transition log entry.
-type stateWrite struct {
-	service       string // in a fleet
-	gen           uint64
-	before, after []byte
-	seq           uint32 // the log entry, once the write before chose it
-	seqChosen     bool
+// transitionWrite is what an interval's transitions write, before its
+// alert events go out and after: made by flush (c.mu held), written by
+// flushAndSend (c.writeMu held), the series encoded as they are written,
+// which is as the interval left them: only a flush changes a series, and
+// the next one waits for this flushAndSend to end.
+type transitionWrite struct {
+	gen uint64 // the interval's
+	// list, on a single node, are the series that changed and those
+	// forgotten with a resolve, in chunks of up to chunkSeries;
+	// unwritten, the chunks whose write before the events failed,
+	// written after them.
+	list      [][]*series
+	unwritten [][]*series
+	// services, in a fleet, are the services concerned, sorted, and
+	// byService all their series, those forgotten this interval
+	// included.
+	services  []string
+	byService map[string][]*series
 }
 
-// transitionWrites encodes what the interval's transitions write (out's
-// changed and resolved series); c.mu held.
-func (c *core) transitionWrites(out *output) []*stateWrite {
-	flag := map[*series]byte{}
-	for _, s := range out.changed {
-		flag[s] = 0
+// newTransitionWrite returns what out's transitions (changed and resolved
+// series) write, or nil for none; c.mu held.
+func (c *core) newTransitionWrite(out *output) *transitionWrite {
+	if c.client == nil || len(out.changed)+len(out.resolved) == 0 {
+		return nil
 	}
-	for _, s := range out.resolved {
-		flag[s] = flagGone
-	}
-	before := func(s *series) byte {
-		if f, ok := flag[s]; ok {
-			return f | flagAnnounce
-		}
-		return storedFlags(s)
-	}
-	after := func(s *series) byte {
-		if f, ok := flag[s]; ok {
-			return f
-		}
-		return storedFlags(s)
-	}
-	encode := func(prefix []byte, list []*series) (*stateWrite, error) {
-		body, err := appendChunkBody(prefix, list, c.gen)
-		if err != nil {
-			return nil, err
-		}
-		return &stateWrite{
-			gen:    c.gen,
-			before: appendFlags(slices.Clip(body), list, before),
-			after:  appendFlags(body, list, after),
-		}, nil
-	}
-	var writes []*stateWrite
+	w := &transitionWrite{gen: c.gen}
 	if c.fleet == nil {
-		w, err := encode(nil, append(slices.Clip(out.changed), out.resolved...))
-		if err != nil {
-			c.logger.Warn("Encoding the anomaly state at an alert transition failed; the periodic checkpoint will write it", zap.Error(err))
-			return nil
+		all := append(slices.Clip(out.changed), out.resolved...)
+		for from := 0; from < len(all); from += chunkSeries {
+			w.list = append(w.list, all[from:min(from+chunkSeries, len(all))])
 		}
-		return append(writes, w)
+		return w
 	}
 	// A fleet: every series of each service concerned, and those of its
 	// series forgotten this interval.
-	byService := map[string][]*series{}
-	for s := range flag {
-		byService[s.id.service] = nil
+	w.byService = map[string][]*series{}
+	for _, list := range [][]*series{out.changed, out.resolved} {
+		for _, s := range list {
+			w.byService[s.id.service] = nil
+		}
 	}
 	for _, s := range c.series {
-		if list, ok := byService[s.id.service]; ok {
-			byService[s.id.service] = append(list, s)
+		if list, ok := w.byService[s.id.service]; ok {
+			w.byService[s.id.service] = append(list, s)
 		}
 	}
 	for _, s := range out.resolved {
-		byService[s.id.service] = append(byService[s.id.service], s)
+		w.byService[s.id.service] = append(w.byService[s.id.service], s)
 	}
-	for _, svc := range slices.Sorted(maps.Keys(byService)) {
-		w, err := encode(serviceStatePrefix(), byService[svc])
-		if err != nil {
-			c.logger.Warn("Encoding the anomaly state of a service at an alert transition failed; the periodic checkpoint will write it",
-				zap.String("service", svc), zap.Error(err))
-			continue
-		}
-		w.service = svc
-		writes = append(writes, w)
-	}
-	return writes
+	w.services = slices.Sorted(maps.Keys(w.byService))
+	return w
 }
 
 // writeTransitions writes an interval's transitions, before its alert
 // events go out or after (see flushAndSend), logging a failure: the
 // periodic checkpoint writes the state again. c.writeMu held.
-func (c *core) writeTransitions(ctx context.Context, writes []*stateWrite, before bool) {
+func (c *core) writeTransitions(ctx context.Context, w *transitionWrite, before bool) {
 	when := "after"
 	if before {
 		when = "before"
 	}
 	var err error
-	if c.fleet != nil {
-		err = c.writeServiceStates(ctx, writes, before)
-	} else {
-		for _, w := range writes {
-			err = errors.Join(err, c.appendLog(ctx, w, before))
+	switch {
+	case c.fleet != nil:
+		err = c.writeServiceStates(ctx, w)
+	case before:
+		for _, list := range w.list {
+			if e := c.appendLog(ctx, list, w.gen); e != nil {
+				err = errors.Join(err, e)
+				w.unwritten = append(w.unwritten, list)
+			}
 		}
+	default:
+		// The chunks not written before, now flagged announced, then the
+		// mark that the interval's events went out.
+		for _, list := range w.unwritten {
+			err = errors.Join(err, c.appendLog(ctx, list, w.gen))
+		}
+		w.unwritten = nil
+		err = errors.Join(err, c.markSent(ctx, w.gen))
 	}
 	if err != nil {
 		c.tel.writeFailures.Add(1)
@@ -246,62 +303,61 @@ func (c *core) writeTransitions(ctx context.Context, writes []*stateWrite, befor
 	}
 }
 
-// appendLog writes w as the interval's transition log entry: the write
-// before the events appends it, the write after rewrites it (or appends
-// it, if the first failed); c.writeMu held.
-func (c *core) appendLog(ctx context.Context, w *stateWrite, before bool) error {
-	if !w.seqChosen {
-		w.seq, w.seqChosen = c.log.next, true
+// appendLog encodes list as it is now, stamped gen, and appends it to the
+// transition log; c.writeMu held. The lock that input needs is held while
+// the chunk is encoded, not while it is written.
+func (c *core) appendLog(ctx context.Context, list []*series, gen uint64) error {
+	if err := c.settleSent(ctx); err != nil {
+		return err
 	}
-	data := w.after
-	if before {
-		data = w.before
+	c.mu.Lock()
+	data, err := appendChunk(nil, list, gen)
+	c.mu.Unlock()
+	if err != nil {
+		return fmt.Errorf("encoding a transition log entry: %w", err)
 	}
+	seq := c.log.next
 	if err := c.client.Batch(ctx,
-		storage.SetOperation(logEntryKey(w.seq), data),
-		storage.SetOperation(logKey, encodeLogIndex(c.log.first, w.seq+1)),
+		storage.SetOperation(logEntryKey(seq), data),
+		storage.SetOperation(logKey, encodeLogIndex(c.log.first, seq+1)),
 	); err != nil {
 		return err
 	}
-	if w.seq == c.log.next {
-		c.log.next++
-		c.log.gens = append(c.log.gens, w.gen)
-	}
+	c.log.next++
+	c.log.gens = append(c.log.gens, gen)
 	return nil
 }
 
-// writeServiceStates writes the states of the services among writes that
-// this evaluator still owns, in round trips of checkpointBatch services;
-// c.writeMu held.
-func (c *core) writeServiceStates(ctx context.Context, writes []*stateWrite, before bool) error {
+// markSent records that the alert events of generation gen and older went
+// out; c.writeMu held.
+func (c *core) markSent(ctx context.Context, gen uint64) error {
+	if err := c.client.Set(ctx, logSentKey, binary.LittleEndian.AppendUint64(nil, gen)); err != nil {
+		return err
+	}
+	c.log.sent, c.log.sentUnread = gen, false
+	return nil
+}
+
+// writeServiceStates writes the states of w's services that this
+// evaluator still owns, as they are now; c.writeMu held.
+func (c *core) writeServiceStates(ctx context.Context, w *transitionWrite) error {
 	f := c.fleet
 	var errs []error
-	for from := 0; from < len(writes); from += checkpointBatch {
-		var ops []*storage.Operation
-		var batch []string
-		for _, w := range writes[from:min(from+checkpointBatch, len(writes))] {
-			// A service given up since the interval closed is its next
-			// owner's to write.
-			if !f.owner.Owns(w.service) {
-				continue
-			}
-			data := w.after
-			if before {
-				data = w.before
-			}
-			ops = append(ops, storage.SetOperation(serviceStateKey(w.service), data))
-			batch = append(batch, w.service)
-		}
-		if len(ops) == 0 {
+	rt := serviceWrites{c: c}
+	for _, svc := range w.services {
+		// A service given up since the interval closed is its next
+		// owner's to write.
+		if !f.owner.Owns(svc) {
 			continue
 		}
-		if err := c.client.Batch(ctx, ops...); err != nil {
-			errs = append(errs, err)
+		c.mu.Lock()
+		b, err := appendChunk(serviceStatePrefix(), w.byService[svc], w.gen)
+		c.mu.Unlock()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("encoding the anomaly state of %s: %w", svc, err))
 			continue
 		}
-		for _, svc := range batch {
-			f.written[svc] = true
-		}
+		rt.add(ctx, svc, b)
 	}
-	return errors.Join(errs...)
+	return errors.Join(append(errs, rt.flush(ctx))...)
 }

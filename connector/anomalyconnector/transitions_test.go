@@ -5,6 +5,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -111,8 +114,11 @@ func (o *onEvent) ConsumeLogs(ctx context.Context, ld plog.Logs) error {
 // TestCrashAfterOnset: a single node killed after an anomaly alert fired
 // (no periodic checkpoint since before the anomaly, none at shutdown)
 // restarts with the alert firing, from the state written at the onset: it
-// does not fire it again while the anomaly goes on, and resolves it, with
-// its first start, when the anomaly ends.
+// re-sends it once at its first interval, with its first start (the
+// previous run's router may have taken it without notifying; the
+// router's notification log keeps the re-send from paging again), not
+// again while the anomaly goes on, and resolves it, with its first start,
+// when the anomaly ends.
 func TestCrashAfterOnset(t *testing.T) {
 	host := newStorageHost(t, t.TempDir())
 	h := newHarness(t, crashConfig(host.id, time.Hour), restartSettings(), host)
@@ -138,13 +144,14 @@ func TestCrashAfterOnset(t *testing.T) {
 		d2.step(600, 6) // the drop goes on
 	}
 	firing, _ := byState(events(h2.logs), MetricRequestRate)
-	assert.Empty(t, firing, "the alert fired again after the restart")
+	require.Len(t, firing, 1, "the firing alert is re-sent once after the restart")
+	assert.Equal(t, rfc3339(onset[0].ts), firing[0].startOf(), "the re-send carries the start before the restart")
 	d2.normal(150)
 	evs := events(h2.logs)
 	firing, resolved := byState(evs, MetricRequestRate)
-	assert.Empty(t, firing, "the alert fired again after the restart")
+	assert.Len(t, firing, 1, "the alert fired again after its re-send")
 	require.Len(t, resolved, 1, "the alert resolves once the traffic is back")
-	assert.Len(t, evs, 1, "other events after the restart")
+	assert.Len(t, evs, 2, "other events after the restart")
 	assert.Equal(t, rfc3339(onset[0].ts), resolved[0].startOf(), "the resolve carries the start before the restart")
 }
 
@@ -227,7 +234,9 @@ func TestTransitionWrittenAheadAndAfter(t *testing.T) {
 
 		restarts := []rerun{
 			{"killed while the onset went out", killedBefore, 1, 1},
-			{"killed after the onset went out", killedAfter, 0, 1},
+			// Re-sent at the first interval, as every firing alert
+			// restored (restore), with its first start.
+			{"killed after the onset went out", killedAfter, 1, 1},
 		}
 		if transition == conventions.StateResolved {
 			restarts = []rerun{
@@ -259,11 +268,120 @@ func TestTransitionWrittenAheadAndAfter(t *testing.T) {
 	}
 }
 
+// TestWidespreadTransition: an interval in which more series change alert
+// state than a chunk holds (a widespread anomaly) logs them in chunks,
+// each encoded and written on its own, before the events go out; after
+// them it writes a mark of a few bytes, not the series again. A process
+// killed while the events were on their way restarts announcing every
+// one of them; one killed after, none.
+func TestWidespreadTransition(t *testing.T) {
+	store := ownershiptest.NewStore()
+	host := newPlainStorageHost(store)
+	h := newHarness(t, crashConfig(host.id, time.Hour), restartSettings(), host)
+	rec := &recordingClient{Client: h.core.client}
+	h.core.client = rec
+	const n = 2*chunkSeries + 500
+	h.core.mu.Lock()
+	for i := range n {
+		// Restored firing, to be announced: the next interval re-sends
+		// each one, a transition of every series.
+		s := h.core.newSeries(identity{metric: MetricRequestRate, service: "checkout", operation: "op" + strconv.Itoa(i)})
+		s.firing, s.since, s.lastSeen, s.announce = true, t0, t0, true
+		h.core.series[s.id.key()] = s
+	}
+	h.core.mu.Unlock()
+	var killedBefore *ownershiptest.Store
+	before := 0 // the writes before the events went out
+	h.core.logsOut = &onEvent{next: h.logs, state: conventions.StateFiring, at: func() {
+		killedBefore, before = store.Clone(), len(rec.writes)
+	}}
+	h.flushAt(t0.Add(time.Minute))
+	require.NotNil(t, killedBefore, "no firing event")
+	firing, _ := byState(events(h.logs), MetricRequestRate)
+	require.Len(t, firing, n)
+	killedAfter := store.Clone()
+
+	entries := 0
+	for _, w := range rec.writes[:before] {
+		if strings.HasPrefix(w.key, logEntryPrefix) {
+			entries++
+			assert.LessOrEqual(t, w.series, chunkSeries, "series in the log entry %s", w.key)
+		}
+	}
+	assert.Equal(t, 3, entries, "log entries written before the events")
+	after := 0
+	for _, w := range rec.writes[before:] {
+		after += w.bytes
+	}
+	assert.Less(t, after, 100, "bytes written after the events: %v", rec.writes[before:])
+	h.crash()
+
+	for _, r := range []struct {
+		name         string
+		store        *ownershiptest.Store
+		wantAnnounce int
+	}{
+		{"killed while the events went out", killedBefore, n},
+		{"killed after the events went out", killedAfter, 0},
+	} {
+		t.Run(r.name, func(t *testing.T) {
+			h2 := newHarnessAt(t, crashConfig(host.id, time.Hour), restartSettings(), newPlainStorageHost(r.store), t0.Add(2*time.Minute))
+			defer h2.shutdown()
+			h2.core.mu.Lock()
+			defer h2.core.mu.Unlock()
+			require.Len(t, h2.core.series, n)
+			announce := 0
+			for _, s := range h2.core.series {
+				assert.True(t, s.firing)
+				if s.announce {
+					announce++
+				}
+			}
+			assert.Equal(t, r.wantAnnounce, announce, "series restored to be announced")
+		})
+	}
+}
+
+// recordingClient records the values written through it: key, bytes,
+// and for a chunk, its series.
+type recordingClient struct {
+	storage.Client
+	writes []recordedWrite
+}
+
+type recordedWrite struct {
+	key           string
+	bytes, series int
+}
+
+func (c *recordingClient) record(key string, value []byte) {
+	w := recordedWrite{key: key, bytes: len(value)}
+	if strings.HasPrefix(key, logEntryPrefix) && len(value) >= 4 {
+		w.series = int(binary.LittleEndian.Uint32(value))
+	}
+	c.writes = append(c.writes, w)
+}
+
+func (c *recordingClient) Set(ctx context.Context, key string, value []byte) error {
+	c.record(key, value)
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c *recordingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op.Type == storage.Set {
+			c.record(op.Key, op.Value)
+		}
+	}
+	return c.Client.Batch(ctx, ops...)
+}
+
 // TestFleetCrashAtTransition: in a fleet, an alert transition writes the
 // state of its service, and of no other, at once: the evaluator that
 // takes the service over after its owner crashed (no handover, no
 // checkpoint since before the transition) neither fires the alert again
-// nor resolves it twice, and resolves it, with its first start, when the
+// (it re-sends it once, as every takeover does, with its first start) nor
+// resolves it twice, and resolves it, with its first start, when the
 // anomaly ends. Killed while the event was on its way, the owner leaves
 // the transition to be announced by the next owner, once.
 func TestFleetCrashAtTransition(t *testing.T) {
@@ -273,7 +391,7 @@ func TestFleetCrashAtTransition(t *testing.T) {
 		whileSent                bool // killed while the transition's event went out
 		wantFiring, wantResolved int
 	}{
-		{"killed after the onset", conventions.StateFiring, false, 0, 1},
+		{"killed after the onset", conventions.StateFiring, false, 1, 1},
 		{"killed while the onset went out", conventions.StateFiring, true, 1, 1},
 		{"killed after the resolve", conventions.StateResolved, false, 0, 0},
 		{"killed while the resolve went out", conventions.StateResolved, true, 0, 1},
@@ -487,20 +605,43 @@ func TestRestoreAfterARollback(t *testing.T) {
 // writeTransitionsOf writes, before and after, what an interval in
 // which the series changed writes, and returns how many bytes that was.
 func writeTransitionsOf(c *core, changed []*series) int {
+	counted := &countingClient{Client: c.client}
+	c.client = counted
+	defer func() { c.client = counted.Client }()
 	c.mu.Lock()
 	c.gen++
-	writes := c.transitionWrites(&output{changed: changed})
+	out := &output{}
+	for _, s := range changed {
+		out.change(s)
+	}
+	w := c.newTransitionWrite(out)
 	c.mu.Unlock()
 	c.writeMu.Lock()
 	defer c.writeMu.Unlock()
-	n := 0
-	for _, before := range []bool{true, false} {
-		c.writeTransitions(context.Background(), writes, before)
-		for _, w := range writes {
-			n += len(w.after)
+	c.writeTransitions(context.Background(), w, true)
+	c.delivered(out)
+	c.writeTransitions(context.Background(), w, false)
+	return counted.written
+}
+
+// countingClient counts the bytes of the values written through it.
+type countingClient struct {
+	storage.Client
+	written int
+}
+
+func (c *countingClient) Set(ctx context.Context, key string, value []byte) error {
+	c.written += len(value)
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c *countingClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if op.Type == storage.Set {
+			c.written += len(op.Value)
 		}
 	}
-	return n
+	return c.Client.Batch(ctx, ops...)
 }
 
 // BenchmarkTransitionWrite10k measures what an interval with alert
@@ -634,4 +775,323 @@ func TestStateWriteFailuresCounted(t *testing.T) {
 	require.Len(t, onset, 1)
 	assert.Equal(t, int64(2), failures(), "the writes before and after the onset's event")
 	fail.Store(false)
+}
+
+// BenchmarkTransitionWriteWidespread measures what an interval in which
+// many series change alert state at once (a widespread anomaly) costs on
+// a single node, through file_storage: with 1k, 10k and 100k learned
+// series watched, 1% or all of them changing. Per interval it reports
+// the bytes written (both writes), the longest wait of a batch of input
+// for the connector's lock meanwhile (ingest-stall-ms: a probe takes the
+// lock every 100µs) and, with -benchmem, the heap allocated.
+// Run: go test -run '^$' -bench TransitionWriteWidespread -benchtime 3x -benchmem ./connector/anomalyconnector/
+func BenchmarkTransitionWriteWidespread(b *testing.B) {
+	for _, n := range []int{1000, 10000, 100000} {
+		h, list := learnedSeriesOnFileStorage(b, n, 1)
+		for _, pct := range []int{1, 100} {
+			changed := list[:n*pct/100]
+			b.Run(fmt.Sprintf("series_%dk/changed_%d%%", n/1000, pct), func(b *testing.B) {
+				b.ReportAllocs()
+				written := 0
+				var stall time.Duration
+				for b.Loop() {
+					stop := probeLock(&h.core.mu)
+					written += writeTransitionsOf(h.core, changed)
+					stall = max(stall, stop())
+				}
+				b.ReportMetric(float64(written)/float64(b.N), "bytes-written/op")
+				b.ReportMetric(float64(stall.Microseconds())/1000, "ingest-stall-ms")
+			})
+			// The next checkpoint trims the log.
+			require.NoError(b, h.core.checkpoint(context.Background()))
+		}
+		h.shutdown()
+	}
+}
+
+// probeLock takes mu every 100µs, as batches of input do, until the
+// returned func is called, which returns the longest wait.
+func probeLock(mu *sync.Mutex) (stop func() time.Duration) {
+	done := make(chan struct{})
+	longest := make(chan time.Duration)
+	go func() {
+		var worst time.Duration
+		for {
+			select {
+			case <-done:
+				longest <- worst
+				return
+			case <-time.After(100 * time.Microsecond):
+			}
+			start := time.Now()
+			mu.Lock()
+			worst = max(worst, time.Since(start))
+			mu.Unlock()
+		}
+	}()
+	return func() time.Duration {
+		close(done)
+		return <-longest
+	}
+}
+
+// faultyStorage is a single node's storage over an ownershiptest store
+// (plainStorage) whose operations fail when fault says so: a transient
+// error of the storage.
+type faultyStorage struct {
+	storage.Extension
+	fault func(op storage.OpType, key string) error
+}
+
+func newFaultyStorageHost(store *ownershiptest.Store, faults ...*storageFault) *storageHost {
+	fault := func(op storage.OpType, key string) error {
+		for _, f := range faults {
+			if err := f.fail(op, key); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return &storageHost{id: component.MustNewID("memory_storage"),
+		ext: faultyStorage{Extension: plainStorage{ownershiptest.NewMember(store)}, fault: fault}}
+}
+
+func (f faultyStorage) GetClient(ctx context.Context, kind component.Kind, id component.ID, name string) (storage.Client, error) {
+	c, err := f.Extension.GetClient(ctx, kind, id, name)
+	return faultyClient{Client: c, fault: f.fault}, err
+}
+
+type faultyClient struct {
+	storage.Client
+	fault func(op storage.OpType, key string) error
+}
+
+func (c faultyClient) Get(ctx context.Context, key string) ([]byte, error) {
+	if err := c.fault(storage.Get, key); err != nil {
+		return nil, err
+	}
+	return c.Client.Get(ctx, key)
+}
+
+func (c faultyClient) Set(ctx context.Context, key string, value []byte) error {
+	if err := c.fault(storage.Set, key); err != nil {
+		return err
+	}
+	return c.Client.Set(ctx, key, value)
+}
+
+func (c faultyClient) Delete(ctx context.Context, key string) error {
+	if err := c.fault(storage.Delete, key); err != nil {
+		return err
+	}
+	return c.Client.Delete(ctx, key)
+}
+
+func (c faultyClient) Batch(ctx context.Context, ops ...*storage.Operation) error {
+	for _, op := range ops {
+		if err := c.fault(op.Type, op.Key); err != nil {
+			return err
+		}
+	}
+	return c.Client.Batch(ctx, ops...)
+}
+
+// storageFault fails the first times operations op on key (in a batch,
+// the batch); once for times 0.
+type storageFault struct {
+	op    storage.OpType
+	key   string
+	times int32
+	fired atomic.Int32
+}
+
+var errTransient = errors.New("connection reset by peer")
+
+func (f *storageFault) fail(op storage.OpType, key string) error {
+	if f == nil || op != f.op || key != f.key {
+		return nil
+	}
+	if n := f.fired.Add(1); n <= max(f.times, 1) {
+		return errTransient
+	}
+	return nil
+}
+
+// TestSentMarkAboveRestoredGenerations: the sent mark can be above every
+// generation restored, when the series of the last run all expired (its
+// last checkpoint had no chunk, and trimmed the log). The generations
+// written from then on must go on past it, or a transition written ahead
+// of its event, of a generation the stale mark covers, loses its
+// announce: an onset killed on its way restored firing but not to be
+// announced (the re-send at restart hides that one), a resolve restored
+// unannounced, never sent (the router closes the incident only at its
+// resolve_timeout). So too when the mark, or the log's index, cannot be
+// read at start (a transient error): the mark is not known to be below
+// the generations written.
+func TestSentMarkAboveRestoredGenerations(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		op   storage.OpType
+		key  string // read at start, failing once; "" for none
+	}{
+		{"read at start", storage.Get, ""},
+		{"sent mark unread at start", storage.Get, logSentKey},
+		{"log index unread at start", storage.Get, logKey},
+	} {
+		for _, transition := range []string{conventions.StateFiring, conventions.StateResolved} {
+			t.Run(tt.name+"/"+transition, func(t *testing.T) {
+				store, d, cfg := markAboveCheckpoint(t)
+				atStart := &storageFault{op: tt.op, key: tt.key}
+				// For the resolve, no sent mark is written until it (the
+				// storage refuses them): the stale one stays.
+				marks := &storageFault{op: storage.Set, key: logSentKey, times: 1000}
+				if transition == conventions.StateFiring {
+					marks = nil
+				}
+				h2 := restart(t, d, cfg, newFaultyStorageHost(store, atStart, marks))
+				if tt.key != "" {
+					require.NotZero(t, atStart.fired.Load(), "the read at start did not fail")
+				}
+				d2 := resume(d, h2)
+				d2.normal(60)
+				var killed *ownershiptest.Store
+				kill := &onEvent{next: h2.logs, state: transition, at: func() { killed = store.Clone() }}
+				h2.core.logsOut = kill
+				for i := 0; !kill.done; i++ {
+					require.Less(t, i, 50, "no onset")
+					d2.step(600, 6)
+				}
+				if transition == conventions.StateResolved {
+					require.NotZero(t, marks.fired.Load(), "the onset's sent mark was written")
+					kill.done = false
+					for i := 0; !kill.done; i++ {
+						require.Less(t, i, 200, "no resolve")
+						d2.normal(1)
+					}
+				}
+				h2.crash()
+
+				h3 := restart(t, d2, cfg, newPlainStorageHost(killed))
+				defer h3.shutdown()
+				if transition == conventions.StateFiring {
+					h3.core.mu.Lock()
+					s := h3.core.series[redKey(MetricRequestRate, "checkout", "POST /pay")]
+					require.NotNil(t, s)
+					assert.True(t, s.firing && s.announce, "the onset killed on its way restored to be announced (firing=%v announce=%v)", s.firing, s.announce)
+					h3.core.mu.Unlock()
+					return
+				}
+				d3 := resume(d2, h3)
+				d3.normal(1)
+				firing, resolved := byState(events(h3.logs), MetricRequestRate)
+				assert.Empty(t, firing, "firing events at the first interval after the restart")
+				assert.Len(t, resolved, 1, "the resolve killed on its way announced at the first interval after the restart")
+			})
+		}
+	}
+}
+
+// markAboveCheckpoint returns a single node's store whose sent mark is
+// above the generation of its checkpoint, which has no chunk: every
+// series expired, the last with a resolve. It returns the driver and
+// configuration of the run that left it.
+func markAboveCheckpoint(t *testing.T) (*ownershiptest.Store, *callsDriver, func(*Config)) {
+	t.Helper()
+	store := ownershiptest.NewStore()
+	host := newPlainStorageHost(store)
+	cfg := crashConfig(host.id, time.Hour)
+	h := newHarness(t, cfg, restartSettings(), host)
+	d := newCallsDriver(h)
+	d.normal(200)
+	for range 5 {
+		d.step(600, 6)
+	}
+	idle(d, 10) // resolved at expiry, forgotten: a sent mark
+	require.NoError(t, h.core.checkpoint(context.Background()))
+	require.Zero(t, h.seriesCount())
+	h.crash()
+	return store, d, cfg
+}
+
+// TestCheckpointWithSentMarkUnread: a checkpoint, like a transition
+// write, removes a sent mark that could not be read at start before it
+// writes anything: one that runs between an interval's close and its
+// transition write (the loop runs them one after the other, but nothing
+// in checkpoint relies on that) writes the transition's series flagged
+// to be announced, and a process killed before the events went out
+// restores them so, not voided by the stale mark (see
+// TestSentMarkAboveRestoredGenerations). The test checkpoints from the
+// metrics output, with sendMu held, which nothing else here takes.
+func TestCheckpointWithSentMarkUnread(t *testing.T) {
+	store, d, cfg := markAboveCheckpoint(t)
+	unread := &storageFault{op: storage.Get, key: logSentKey}
+	h2 := restart(t, d, cfg, newFaultyStorageHost(store, unread))
+	require.NotZero(t, unread.fired.Load(), "the sent mark was read at start")
+	d2 := resume(d, h2)
+	d2.normal(60)
+	key := redKey(MetricRequestRate, "checkout", "POST /pay")
+	var killed *ownershiptest.Store
+	h2.core.metricsOut = &onTransition{next: h2.metrics, c: h2.core, at: func() {
+		require.NoError(t, h2.core.checkpoint(context.Background()))
+		killed = store.Clone()
+	}, changed: func() bool {
+		s := h2.core.series[key]
+		return s != nil && s.pending
+	}}
+	for i := 0; killed == nil; i++ {
+		require.Less(t, i, 50, "no onset")
+		d2.step(600, 6)
+	}
+	h2.crash()
+
+	h3 := restart(t, d2, cfg, newPlainStorageHost(killed))
+	defer h3.shutdown()
+	h3.core.mu.Lock()
+	defer h3.core.mu.Unlock()
+	s := h3.core.series[key]
+	require.NotNil(t, s)
+	assert.True(t, s.firing && s.announce, "the onset killed before its events restored to be announced (firing=%v announce=%v)", s.firing, s.announce)
+}
+
+// TestWidespreadTransitionChunkWriteRetried: a chunk of a widespread
+// transition whose write before the events failed (a transient error) is
+// written after them: a process killed once the events went out restores
+// every series as the interval left it, not without that chunk's series.
+func TestWidespreadTransitionChunkWriteRetried(t *testing.T) {
+	store := ownershiptest.NewStore()
+	// The second chunk of the first transition.
+	fault := &storageFault{op: storage.Set, key: logEntryKey(1)}
+	h := newHarness(t, crashConfig(component.MustNewID("memory_storage"), time.Hour), restartSettings(), newFaultyStorageHost(store, fault))
+	const n = 2*chunkSeries + 500
+	h.core.mu.Lock()
+	for i := range n {
+		// Restored firing, to be announced: the next interval re-sends
+		// each one, a transition of every series.
+		s := h.core.newSeries(identity{metric: MetricRequestRate, service: "checkout", operation: "op" + strconv.Itoa(i)})
+		s.firing, s.since, s.lastSeen, s.announce = true, t0, t0, true
+		h.core.series[s.id.key()] = s
+	}
+	h.core.mu.Unlock()
+	h.flushAt(t0.Add(time.Minute))
+	require.NotZero(t, fault.fired.Load(), "no write of the second chunk failed")
+	firing, _ := byState(events(h.logs), MetricRequestRate)
+	require.Len(t, firing, n)
+	h.crash()
+
+	h2 := newHarnessAt(t, crashConfig(component.MustNewID("memory_storage"), time.Hour), restartSettings(), newPlainStorageHost(store), t0.Add(2*time.Minute))
+	defer h2.shutdown()
+	h2.core.mu.Lock()
+	defer h2.core.mu.Unlock()
+	assert.Len(t, h2.core.series, n, "series restored")
+	announce, quiet := 0, 0
+	for _, s := range h2.core.series {
+		if s.announce {
+			announce++
+		}
+		if !s.firing {
+			quiet++
+		}
+	}
+	assert.Zero(t, quiet, "series restored quiet")
+	assert.Zero(t, announce, "series restored to be announced")
 }

@@ -16,7 +16,7 @@ func (c *sloConnector) publish(statuses []tracker.Status, at time.Time) {
 		def := st.SLO
 		s := statusboard.SLO{
 			Name: def.Name, Service: def.Service, Objective: objectiveRatio(def),
-			Period: def.Window.Period(), BudgetRemaining: st.ErrorBudgetRemaining, At: at,
+			Period: def.Window.Period(), BudgetRemaining: st.ErrorBudgetRemaining, DataSince: st.DataSince, At: at,
 			RunbookURL:   link(def.Alerting.RunbookURL, c.links.runbook, def, ""),
 			DashboardURL: link(def.Alerting.DashboardURL, c.links.dashboard, def, ""),
 		}

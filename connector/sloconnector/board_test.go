@@ -60,6 +60,10 @@ func TestPublishesToTheBoard(t *testing.T) {
 	assert.InDelta(t, 200, got.BurnRates[0].Rate, 1e-9, "20%% bad against a 0.1%% budget over the shortest window")
 	assert.True(t, got.Firing(), "the page fires")
 	assert.Len(t, got.Budget, 1, "one evaluation, one point of history")
+	// The budget comes from this minute's events only: the console words
+	// it with when they start (slo.DataSeen).
+	assert.False(t, got.DataSince.After(at), "DataSince %v after the events at %v", got.DataSince, at)
+	assert.Less(t, at.Sub(got.DataSince), time.Minute, "DataSince %v: the bucket of the events at %v", got.DataSince, at)
 
 	require.NoError(t, tl.Shutdown(ctx))
 	for _, s := range statusboard.Default.SLOs() {

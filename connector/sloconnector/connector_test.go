@@ -4,8 +4,10 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -47,6 +49,7 @@ slos:
   - name: availability
     objective: 99.9
     window: 30d
+    description: Checkout requests succeed.
     group_by: [http.route]
     sli:
       spans:
@@ -150,6 +153,8 @@ func TestAlertLifecycle(t *testing.T) {
 		"slo.error_budget.remaining": ev.attrs["slo.error_budget.remaining"],
 		"alert.runbook_url":          "https://runbooks.example.com/checkout",
 		"alert.starts_at":            ev.attrs["alert.starts_at"],
+		// What the objective promises, for whoever is paged.
+		"slo.description": "Checkout requests succeed.",
 		// The latest five bad spans' traces, newest first.
 		"alert.trace_ids": "02000000000000000000000000000031,02000000000000000000000000000030," +
 			"0200000000000000000000000000002f,0200000000000000000000000000002e,0200000000000000000000000000002d",
@@ -160,6 +165,9 @@ func TestAlertLifecycle(t *testing.T) {
 	assert.InDelta(t, 500, ev.attrs["slo.burn_rate.short"], 1e-6)
 	assert.InDelta(t, 1-500.0, ev.attrs["slo.error_budget.remaining"], 1e-6)
 	assert.Contains(t, ev.body, "checkout/availability {http.route=/pay}: page: error budget burning at 500x over 1h")
+	// The budget is the ratio of the few seconds of data the SLO holds:
+	// the summary says so rather than let -49900% read as a month's.
+	assert.Contains(t, ev.body, "objective 99.9%, -49900.0% of the budget left, over the 1m of data seen of its 30d window")
 	assert.Equal(t, rfc3339(ev.ts), ev.startOf(), "the alert starts with its first firing event")
 
 	// The fingerprint is what a reader derives from the event without it.
@@ -173,6 +181,11 @@ func TestAlertLifecycle(t *testing.T) {
 	a, err := alertevent.Decode(lr, pcommon.NewResource(), time.Now())
 	require.NoError(t, err)
 	assert.Equal(t, a.Fingerprint, ev.attrs["alert.fingerprint"])
+	// The labels routing and silences match on are conventions'
+	// SLOAlertLabels, the examples' vocabulary, with the spec's own
+	// (labels, policy labels, group_by) on top.
+	wantNames := append(slices.Clone(conventions.SLOAlertLabels), "http_route", "team", "pager")
+	assert.ElementsMatch(t, wantNames, slices.Collect(maps.Keys(a.Labels)))
 
 	// Each span counted once although two instances consumed it.
 	require.Eventually(t, func() bool {

@@ -82,7 +82,7 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 	var out []alertEvent
 	for i := range transitions {
 		tr := &transitions[i]
-		ev := newAlertEvent(tr.SLO, tr.Group, tr.Severity, tr.State, tr.At, tr.Window, tr.BurnRateLong, tr.BurnRateShort, tr.ErrorBudgetRemaining)
+		ev := newAlertEvent(tr.SLO, tr.Group, tr.Severity, tr.State, tr.At, tr.Window, tr.BurnRateLong, tr.BurnRateShort, tr.ErrorBudgetRemaining, tr.DataSince)
 		ev.startsAt = tr.Since
 		if tr.State == conventions.StateFiring && traceIDs != nil {
 			ev.traceIDs = traceIDs(tr.SLOID, tr.Group)
@@ -101,7 +101,7 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 			if !a.Firing {
 				continue
 			}
-			ev := newAlertEvent(st.SLO, st.Group, a.Severity, conventions.StateFiring, at, a.Window, a.BurnRateLong, a.BurnRateShort, st.ErrorBudgetRemaining)
+			ev := newAlertEvent(st.SLO, st.Group, a.Severity, conventions.StateFiring, at, a.Window, a.BurnRateLong, a.BurnRateShort, st.ErrorBudgetRemaining, st.DataSince)
 			ev.startsAt = a.Since
 			if traceIDs != nil {
 				ev.traceIDs = traceIDs(st.SLOID, st.Group)
@@ -153,7 +153,10 @@ func (e *alertEvents) build(statuses []tracker.Status, transitions []tracker.Tra
 // and the policy's labels, exactly the attributes the alert-event codec
 // makes labels of; the fingerprint is the codec's, so it is the same in
 // every process and across restarts.
-func newAlertEvent(def *slo.SLO, group []string, severity, state string, at time.Time, w slo.AlertWindow, long, short, budget float64) alertEvent {
+// dataSince is tracker.Status.DataSince: the budget is computed over the
+// events since then, which the summary says when they cover less than the
+// SLO's period.
+func newAlertEvent(def *slo.SLO, group []string, severity, state string, at time.Time, w slo.AlertWindow, long, short, budget float64, dataSince time.Time) alertEvent {
 	policy := def.Alerting.Page
 	if severity == conventions.SeverityTicket {
 		policy = def.Alerting.Ticket
@@ -183,12 +186,22 @@ func newAlertEvent(def *slo.SLO, group []string, severity, state string, at time
 		window: w, burnLong: long, burnShort: short, budget: budget,
 	}
 	ev.fingerprint = alertevent.Fingerprint(labels)
-	ev.body = summary(def, group, severity, state, w, long, short, budget)
+	ev.body = summary(def, group, severity, state, w, long, short, budget, seen(def, at, dataSince))
 	return ev
 }
 
-// summary is the one-line human summary of an event, its body.
-func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWindow, long, short, budget float64) string {
+// seen is slo.DataSeen for an event's summary, after the budget figure:
+// ", over the 2m of data seen of its 30d window", or empty.
+func seen(def *slo.SLO, at, dataSince time.Time) string {
+	if s := slo.DataSeen(def.Window.Period(), at, dataSince); s != "" {
+		return ", " + s
+	}
+	return ""
+}
+
+// summary is the one-line human summary of an event, its body. seen is
+// the output of seen, after the budget figure.
+func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWindow, long, short, budget float64, seen string) string {
 	var b strings.Builder
 	b.WriteString(def.Service + "/" + def.Name)
 	if len(group) > 0 {
@@ -205,11 +218,11 @@ func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWi
 		b.WriteString("}")
 	}
 	if state == conventions.StateFiring {
-		fmt.Fprintf(&b, ": %s: error budget burning at %.3gx over %s and %.3gx over %s (threshold %gx); objective %g%%, %.1f%% of the budget left",
-			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), w.BurnRate, def.Objective, budget*100)
+		fmt.Fprintf(&b, ": %s: error budget burning at %.3gx over %s and %.3gx over %s (threshold %gx); objective %g%%, %.1f%% of the budget left%s",
+			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), w.BurnRate, def.Objective, budget*100, seen)
 	} else {
-		fmt.Fprintf(&b, ": %s alert resolved; burn rate now %.3gx over %s and %.3gx over %s; %.1f%% of the budget left",
-			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), budget*100)
+		fmt.Fprintf(&b, ": %s alert resolved; burn rate now %.3gx over %s and %.3gx over %s; %.1f%% of the budget left%s",
+			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), budget*100, seen)
 	}
 	return b.String()
 }
@@ -233,6 +246,11 @@ func (ev *alertEvent) appendTo(records plog.LogRecordSlice, links linkTemplates,
 		attrs.PutStr(conventions.AttrSLOWindowShort, slo.FormatDuration(ev.window.Short))
 	}
 	attrs.PutDouble(conventions.AttrSLOErrorBudgetRemaining, ev.budget)
+	if def.Description != "" {
+		// Whoever is paged reads what the objective promises where the
+		// page shows its details (PagerDuty's custom_details).
+		attrs.PutStr(conventions.AttrSLODescription, def.Description)
+	}
 	if ev.traceIDs != "" {
 		attrs.PutStr(conventions.AttrAlertTraceIDs, ev.traceIDs)
 	}

@@ -25,7 +25,11 @@
 //
 // Errors are classified for exporterhelper: 400 and 422 (the alert breaks
 // the API) are permanent; 429, 5xx and network failures are retried with
-// backoff, honouring Retry-After.
+// backoff, honouring Retry-After. While retryable failures go on the
+// exporter is StatusRecoverableError on the health check, and the log says
+// so once at warn level when they start and once at info level when a post
+// gets through again (internal/exporthealth), as for Vigil's other
+// exporters.
 //
 // API reference: https://github.com/prometheus/alertmanager/blob/main/api/v2/openapi.yaml
 package alertmanagerexporter // import "github.com/vigil-otel/vigil/exporter/alertmanagerexporter"

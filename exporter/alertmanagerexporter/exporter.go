@@ -21,6 +21,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/httpexport"
 	"github.com/vigil-otel/vigil/internal/labelname"
 )
@@ -34,6 +35,10 @@ type amExporter struct {
 	url    string
 	client *http.Client
 	now    func() time.Time
+	// health makes an exporter whose Alertmanager cannot be reached
+	// StatusRecoverableError and says so in the log, once per outage:
+	// exporterhelper logs each retry at info level only.
+	health exporthealth.Reporter
 }
 
 func newExporter(cfg *Config, set exporter.Settings) *amExporter {
@@ -46,6 +51,7 @@ func newExporter(cfg *Config, set exporter.Settings) *amExporter {
 }
 
 func (e *amExporter) start(ctx context.Context, host component.Host) error {
+	e.health.Start(host, e.set.Logger)
 	client, err := e.cfg.ClientConfig.ToClient(ctx, host.GetExtensions(), e.set.TelemetrySettings)
 	if err != nil {
 		return err
@@ -106,7 +112,13 @@ func toPostable(a alerts.Alert) *models.PostableAlert {
 	return p
 }
 
+// push posts the alert events of ld. A retryable failure makes the
+// exporter StatusRecoverableError until an attempt gets through.
 func (e *amExporter) push(ctx context.Context, ld plog.Logs) error {
+	return e.health.Observe(e.post(ctx, ld))
+}
+
+func (e *amExporter) post(ctx context.Context, ld plog.Logs) error {
 	postable, errs := ToAlerts(ld, e.now())
 	for _, err := range errs {
 		e.set.Logger.Warn("dropping malformed alert event", zap.Error(err))

@@ -21,5 +21,6 @@
 // Entries are grouped per stream and ordered by timestamp within it. Queueing,
 // batching and retries are left to exporterhelper: this package only
 // classifies failures (429 and 5xx are retried, honouring Retry-After; other
-// 4xx are permanent and counted by reason).
+// 4xx are permanent and counted by reason; of a 400 saying Loki stored the
+// push but for some entries, only those are counted).
 package lokiexporter // import "github.com/vigil-otel/vigil/exporter/lokiexporter"

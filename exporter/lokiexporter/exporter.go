@@ -5,7 +5,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
+	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -101,6 +104,18 @@ func (e *lokiExporter) pushLogs(ctx context.Context, ld plog.Logs) error {
 	switch {
 	case err == nil:
 		e.telemetry.recordDelivered(ctx, batch)
+	case errors.As(err, &rej) && rej.partOf(batch.entries):
+		// Loki stored the rest: the push counts as sent for
+		// exporterhelper, which counts a request all sent or all failed,
+		// and the entries Loki ignored are counted here.
+		for _, ig := range rej.ignored {
+			e.telemetry.recordRejected(ctx, ig.reason, ig.entries)
+		}
+		e.logger.Warn("Loki ignored part of a push; the rest is stored",
+			zap.Int("status", rej.status), zap.String("reason", rej.reason),
+			zap.Int("ignored", rej.ignoredTotal()), zap.Int("entries", batch.entries),
+			zap.String("message", rej.message))
+		err = nil
 	case errors.As(err, &rej):
 		e.telemetry.recordRejected(ctx, rej.reason, batch.entries)
 		e.logger.Warn("Loki rejected a push; the batch is dropped",
@@ -160,10 +175,25 @@ func (e *lokiExporter) send(ctx context.Context, body []byte) error {
 		httpexport.Drain(resp.Body)
 		return nil
 	}
-	// Loki answers with one plain-text line per problem.
-	msg := httpexport.ReadErrorBody(resp.Body)
-	return classify(resp.StatusCode, resp.Header, msg, time.Now())
+	// Loki answers with one plain-text line per problem. The whole body
+	// is read, up to a bound, for the counts of ignored entries it may
+	// state; the error keeps its start.
+	answer, _ := io.ReadAll(io.LimitReader(resp.Body, maxRejectionBody+1))
+	httpexport.Drain(resp.Body)
+	err = classify(resp.StatusCode, resp.Header, httpexport.ErrorMessage(answer), time.Now())
+	var rej *rejectedError
+	if resp.StatusCode == http.StatusBadRequest && len(answer) <= maxRejectionBody && errors.As(err, &rej) {
+		rej.ignored = ignoredEntries(string(answer))
+	}
+	return err
 }
+
+// maxRejectionBody bounds how much of a refusal's body is read for the
+// counts of ignored entries: Loki lists at most 10 entries per stream
+// (max_returned_stream_errors) before a stream's count, and one line per
+// distinct problem the distributor found. A longer body is counted as the
+// whole batch.
+const maxRejectionBody = 256 << 10
 
 // rejectedError is a push Loki refused for good (a 4xx other than 408 and
 // 429): retrying would send the same data and fail the same way.
@@ -171,6 +201,30 @@ type rejectedError struct {
 	status  int
 	reason  string
 	message string
+	// ignored are the entries Loki says it ignored, by reason, when its
+	// answer states a count for every problem it lists; nil otherwise.
+	ignored []ignored
+}
+
+// ignored is a count of entries Loki ignored, for one reason.
+type ignored struct {
+	reason  string
+	entries int
+}
+
+func (e *rejectedError) ignoredTotal() int {
+	n := 0
+	for _, ig := range e.ignored {
+		n += ig.entries
+	}
+	return n
+}
+
+// partOf reports whether Loki ignored only part of a push of entries
+// entries, so that it stored the rest.
+func (e *rejectedError) partOf(entries int) bool {
+	n := e.ignoredTotal()
+	return n > 0 && n < entries
 }
 
 func (e *rejectedError) Error() string {
@@ -247,6 +301,85 @@ func rejectReason(status int, message string) string {
 		return "bad_request"
 	}
 	return "http_" + strconv.Itoa(status)
+}
+
+// Loki refuses part of a push with a 400 whose body says how many entries
+// it ignored, in one of two forms (Loki 3.x, pkg/ingester/stream.go and
+// pkg/distributor/distributor.go):
+//
+//   - its ingester, for entries out of order or too far behind the newest
+//     of their stream: up to 10 lines "entry with timestamp ... ignored,
+//     reason: '...'," and then "user 'fake', total ignored: 1 out of 2 for
+//     stream: {...}";
+//   - its distributor, for entries it validates one by one (too old, too
+//     new, too long, structured metadata): one message per entry, equal
+//     messages grouped as "2 errors like: <message>", the groups joined
+//     by "; ".
+//
+// Anything else (a stream's labels refused, with no count of its
+// entries) is no count, and the whole batch counts as refused.
+var (
+	totalIgnoredRE = regexp.MustCompile(`total ignored: (\d+) out of \d+ for stream: `)
+	errorsLikeRE   = regexp.MustCompile(`^(\d+) errors like: `)
+	// perEntryErrors are fragments of the distributor's messages about one
+	// entry (pkg/validation/validate.go).
+	perEntryErrors = []string{
+		"has timestamp too old:",
+		"has timestamp too new:",
+		"Max entry size '",
+		"includes structured metadata, but this feature is disallowed",
+		"has structured metadata too large:",
+		"has too many structured metadata labels:",
+	}
+)
+
+// ignoredEntries is how many entries a 400 body of Loki's says were
+// ignored, by reason, or nil when it does not say it for every problem.
+//
+// Loki states less than it ignores in one case: its ingester reports only
+// the last stream of a push that had entries ignored (and answers 204 when
+// a later stream of the push was stored whole), and that report hides the
+// distributor's. The count is then a lower bound.
+func ignoredEntries(body string) []ignored {
+	body = strings.TrimSpace(body)
+	if ms := totalIgnoredRE.FindAllStringSubmatch(body, -1); len(ms) > 0 {
+		n := 0
+		for _, m := range ms {
+			v, err := strconv.Atoi(m[1])
+			if err != nil {
+				return nil
+			}
+			n += v
+		}
+		return []ignored{{reason: rejectReason(http.StatusBadRequest, body), entries: n}}
+	}
+	var out []ignored
+	for _, part := range strings.Split(body, "; ") {
+		n := 1
+		if m := errorsLikeRE.FindStringSubmatch(part); m != nil {
+			v, err := strconv.Atoi(m[1])
+			if err != nil {
+				return nil
+			}
+			n, part = v, part[len(m[0]):]
+		}
+		if !slices.ContainsFunc(perEntryErrors, func(f string) bool { return strings.Contains(part, f) }) {
+			return nil
+		}
+		out = addIgnored(out, rejectReason(http.StatusBadRequest, part), n)
+	}
+	return out
+}
+
+// addIgnored adds n entries ignored for reason to list.
+func addIgnored(list []ignored, reason string, n int) []ignored {
+	for i := range list {
+		if list[i].reason == reason {
+			list[i].entries += n
+			return list
+		}
+	}
+	return append(list, ignored{reason: reason, entries: n})
 }
 
 // retryReason is a low-cardinality name for a retryable failure.

@@ -257,7 +257,7 @@ func TestExporterClassifiesResponses(t *testing.T) {
 		{name: "429 without Retry-After", response: status(429, "slow down"), wantErr: "HTTP 429: slow down", wantRetried: "rate_limited"},
 		{name: "503 with Retry-After", response: status(503, "ingester unavailable", "Retry-After", "2"), wantErr: "Throttle (2s)", wantRetried: "server_error"},
 		{name: "500", response: status(500, "rpc error"), wantErr: "HTTP 500: rpc error", wantRetried: "server_error"},
-		{name: "400 too old", response: status(400, "entry for stream '{service_name=\"a\"}' has timestamp too old: 2020-01-01, oldest acceptable timestamp is: 2026-11-14"),
+		{name: "400 too old", response: status(400, "2 errors like: entry for stream '{service_name=\"a\"}' has timestamp too old: 2020-01-01T00:00:00Z, oldest acceptable timestamp is: 2026-11-14T00:00:00Z"),
 			wantErr: "HTTP 400 (greater_than_max_sample_age)", wantPermanent: true, wantRejected: "greater_than_max_sample_age"},
 		{name: "400 line too long", response: status(400, "max entry size '256000' bytes exceeded for stream"),
 			wantErr: "line_too_long", wantPermanent: true, wantRejected: "line_too_long"},

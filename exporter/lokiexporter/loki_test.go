@@ -4,12 +4,14 @@ import (
 	"context"
 	"fmt"
 	"maps"
+	"reflect"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"go.opentelemetry.io/collector/config/configoptional"
+	"go.opentelemetry.io/collector/consumer/consumererror"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
 	"github.com/vigil-otel/vigil/internal/testutil/lokitest"
@@ -103,5 +105,74 @@ func TestLokiStoresWhatItIsGiven(t *testing.T) {
 	}
 	if v := m.Data.(metricdata.Sum[int64]).DataPoints[0].Value; v != 4 {
 		t.Errorf("otelcol_loki_log_records_cut = %d, want 4 (the big body, the wide record, the many small attributes, the big resource's)", v)
+	}
+}
+
+// TestLokiPartialRejection pushes to a real Loki entries it takes only
+// part of: one too far behind the newest of its stream (refused by Loki's
+// ingester), one older than reject_old_samples_max_age (refused by its
+// distributor), each beside one it stores. Only the refused entries are
+// counted as rejected, the pushes are no errors, and Loki holds the
+// others; a push of only too-old entries is refused whole, as before.
+func TestLokiPartialRejection(t *testing.T) {
+	loki := lokitest.Start(t, false)
+	exp, tel := startExporter(t, loki.URL, nil, func(c *Config) { c.Labels.Attributes = []string{"svc"} })
+	now := time.Now().Truncate(time.Millisecond)
+	weeksAgo := now.Add(-14 * 24 * time.Hour)
+	push := func(recs ...record) error {
+		t.Helper()
+		return exp.ConsumeLogs(context.Background(), newLogs(t, recs...))
+	}
+	svc := func(s string) map[string]any { return map[string]any{"svc": s} }
+
+	if err := push(record{attrs: svc("a"), body: "fresh", ts: now}); err != nil {
+		t.Fatal(err)
+	}
+	if err := push(
+		record{attrs: svc("a"), body: "behind", ts: now.Add(-2 * time.Hour)},
+		record{attrs: svc("a"), body: "fresh after behind", ts: now.Add(time.Millisecond)},
+	); err != nil {
+		t.Fatalf("a push Loki took but for one entry too far behind: %v", err)
+	}
+	if err := push(
+		record{attrs: svc("b"), body: "too old", ts: weeksAgo},
+		record{attrs: svc("b"), body: "fresh after too old", ts: now},
+	); err != nil {
+		t.Fatalf("a push Loki took but for one entry too old: %v", err)
+	}
+	if got, want := rejectedByReason(t, tel), map[string]int64{"too_far_behind": 1, "greater_than_max_sample_age": 1}; !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %v, want %v", metricRecordsRejected, got, want)
+	}
+	err := push(
+		record{attrs: svc("c"), body: "too old 1", ts: weeksAgo},
+		record{attrs: svc("c"), body: "too old 2", ts: weeksAgo.Add(time.Second)},
+	)
+	if !consumererror.IsPermanent(err) {
+		t.Fatalf("a push of only too-old entries: %v, want a permanent error", err)
+	}
+	if got, want := rejectedByReason(t, tel), map[string]int64{"too_far_behind": 1, "greater_than_max_sample_age": 3}; !reflect.DeepEqual(got, want) {
+		t.Errorf("%s = %v, want %v", metricRecordsRejected, got, want)
+	}
+
+	want := []string{"fresh", "fresh after behind", "fresh after too old"}
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	err = vigiltest.Eventually(ctx, func() error {
+		entries, err := loki.QueryRange("", `{svc=~".+"}`, weeksAgo.Add(-time.Hour), now.Add(time.Minute))
+		if err != nil {
+			return err
+		}
+		var got []string
+		for _, e := range entries {
+			got = append(got, e.Line)
+		}
+		slices.Sort(got)
+		if !slices.Equal(got, want) {
+			return fmt.Errorf("Loki holds %q, want %q", got, want)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
 }

@@ -39,8 +39,17 @@ type Config struct {
 	// the monitoring tool's name. Default: "Vigil".
 	Client string `mapstructure:"client"`
 	// ClientURL is the client_url field of trigger events (a Grafana home,
-	// say); empty leaves it out.
+	// say); empty leaves it out, or makes it the console's firing alerts
+	// when ConsoleURL is set.
 	ClientURL string `mapstructure:"client_url"`
+	// ConsoleURL is Vigil's alert console (the alertrouter connector's
+	// status page) as whoever is paged reaches it; the shipped
+	// configurations set it from VIGIL_CONSOLE_URL. When set, every trigger
+	// links to the console's firing alerts (client_url, unless ClientURL
+	// is set, and the link "Vigil console") and to its silence form filled
+	// with the alert's labels ("Silence in Vigil"): the page alone tells
+	// on-call where to look and how to mute it. Empty: no console links.
+	ConsoleURL string `mapstructure:"console_url"`
 	// DashboardURLTemplate builds the dashboard link of a trigger when the
 	// alert event carries no alert.dashboard_url. It is a Go text/template
 	// over {Labels, Annotations, Fingerprint}, e.g.
@@ -97,9 +106,11 @@ func (c *Config) Validate() error {
 			errs = append(errs, fmt.Errorf("routing_key: %w", err))
 		}
 	}
-	u, err := url.Parse(c.Endpoint)
-	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+	if !httpURL(c.Endpoint) {
 		errs = append(errs, fmt.Errorf("endpoint %q: want an absolute http or https URL", c.Endpoint))
+	}
+	if c.ConsoleURL != "" && !httpURL(c.ConsoleURL) {
+		errs = append(errs, fmt.Errorf("console_url %q: want an absolute http or https URL (the console as people reach it)", c.ConsoleURL))
 	}
 	if _, err := events.NewBuilder(c.builderSettings()); err != nil {
 		errs = append(errs, err)
@@ -125,9 +136,18 @@ func (c *Config) Validate() error {
 	return errors.Join(errs...)
 }
 
+// httpURL reports whether s is an absolute http or https URL.
+func httpURL(s string) bool {
+	u, err := url.Parse(s)
+	return err == nil && (u.Scheme == "http" || u.Scheme == "https") && u.Host != ""
+}
+
 // builderSettings is the events.Builder configuration the exporter uses.
 func (c *Config) builderSettings() events.BuilderSettings {
 	s := events.BuilderSettings{Client: c.Client, ClientURL: c.ClientURL}
+	if s.ClientURL == "" && c.ConsoleURL != "" {
+		s.ClientURL = consoleAlertsURL(c.ConsoleURL)
+	}
 	if len(c.SeverityMap) > 0 {
 		s.Severities = make(map[string]events.Severity, len(c.SeverityMap))
 		for k, v := range c.SeverityMap {

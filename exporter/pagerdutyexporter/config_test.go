@@ -47,7 +47,7 @@ func TestLoadConfig(t *testing.T) {
 				if c.RoutingKey != testKey || c.Endpoint != "http://127.0.0.1:8080/v2/enqueue" {
 					t.Errorf("routing_key/endpoint not loaded")
 				}
-				if c.SeverityMap["ticket"] != "info" || c.Client != "Vigil staging" {
+				if c.SeverityMap["ticket"] != "info" || c.Client != "Vigil staging" || c.ConsoleURL != "https://vigil.example/" {
 					t.Errorf("fields not loaded: %+v", c)
 				}
 				if c.Timeout != 3*time.Second {
@@ -88,6 +88,8 @@ func TestValidate(t *testing.T) {
 		{"relative endpoint", func(c *Config) { c.Endpoint = "/v2/enqueue" }, "absolute http or https URL"},
 		{"unknown pagerduty severity", func(c *Config) { c.SeverityMap = map[string]string{"page": "sev1"} }, `maps to "sev1"`},
 		{"relative client_url", func(c *Config) { c.ClientURL = "grafana" }, "client URL"},
+		{"console_url", func(c *Config) { c.ConsoleURL = "http://127.0.0.1:9094" }, ""},
+		{"console_url without a scheme", func(c *Config) { c.ConsoleURL = "127.0.0.1:9094" }, `console_url "127.0.0.1:9094": want an absolute http or https URL`},
 		{"broken template", func(c *Config) { c.DashboardURLTemplate = "{{ .Labels.service_name" }, "dashboard_url_template"},
 		{"persistent sending queue", func(c *Config) { c.QueueConfig = queue(&storage, false, false) }, ""},
 		{"in-memory queue waiting for each result", func(c *Config) { c.QueueConfig = queue(nil, true, false) }, ""},

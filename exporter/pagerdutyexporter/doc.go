@@ -29,6 +29,16 @@
 // the collector's log instead: the embedded default does so while
 // PAGERDUTY_ROUTING_KEY is unset.
 //
+// Refusals: an event PagerDuty refuses for good (400, for a routing key
+// that is wrong or revoked, say) is counted and logged, never retried by
+// exporterhelper, and goes back to the alert router that produced it,
+// which sends it again at its group's next flush, by when the operator may
+// have fixed the key: as the handover's permanent error when the router
+// waits for the send (no queue, or wait_for_result), else (a persistent
+// queue took it) through internal/refusal, to the router and pipeline the
+// record names. The dedup_key makes a trigger sent again fold into the
+// incident it may have opened.
+//
 // Order: with several queue consumers, a trigger waiting out retries could
 // reach PagerDuty after its own resolve and open an incident nobody
 // resolves. The exporter remembers, in memory, when each delivered resolve

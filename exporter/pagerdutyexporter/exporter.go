@@ -19,6 +19,7 @@ import (
 	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/queuelog"
 	"github.com/vigil-otel/vigil/internal/queuestorage"
+	"github.com/vigil-otel/vigil/internal/refusal"
 )
 
 // Reasons of failures and ignored records that happen around a request
@@ -49,11 +50,16 @@ type pdExporter struct {
 	// health makes an exporter that cannot reach PagerDuty
 	// StatusRecoverableError and says so in the log, once per outage.
 	health exporthealth.Reporter
+	// queued is set when a persistent queue answers the router's handover
+	// before the send: a refusal then goes to the router through refusals,
+	// not as the handover's error.
+	queued   bool
+	refusals *refusal.Board
 
 	client *events.Client // built at start, from confighttp
 }
 
-func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limiter *events.Limiter) (exporter.Logs, error) {
+func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limiter *events.Limiter, refusals *refusal.Board) (exporter.Logs, error) {
 	builder, err := events.NewBuilder(cfg.builderSettings())
 	if err != nil {
 		return nil, err
@@ -77,6 +83,9 @@ func newExporter(ctx context.Context, set exporter.Settings, cfg *Config, limite
 		key:     events.RoutingKey(cfg.RoutingKey),
 		order:   newOrderGuard(),
 		now:     time.Now,
+		// Validate allows no in-memory queue without wait_for_result.
+		queued:   cfg.QueueConfig.Get() != nil && !cfg.QueueConfig.Get().WaitForResult,
+		refusals: refusals,
 	}
 	exp, err := exporterhelper.NewLogs(ctx, queuelog.Settings(set, cfg.QueueConfig), cfg, e.push,
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),
@@ -125,9 +134,17 @@ func (e *pdExporter) shutdown(context.Context) error {
 // push sends the alert events of ld, in order. It runs once per attempt:
 // on a retryable failure it returns the records not yet sent, wrapped so
 // that exporterhelper retries only those (an event PagerDuty took is never
-// sent twice by a retry). Records that are no alert events, malformed
-// ones, and events PagerDuty refuses (400) are counted, logged and
-// dropped: sending them again cannot succeed. A retryable failure makes
+// sent twice by a retry). Records that are no alert events and malformed
+// ones are counted, logged and dropped. An event PagerDuty refuses for good
+// (400, another 4xx but 429, too large) is counted and logged, never
+// retried here, and goes back to the alert router that produced it, which
+// sends it again at its group's next flush (the operator may have fixed
+// the routing key by then): as push's permanent error when the router's
+// handover waits for it (no sending queue, or wait_for_result), through
+// the refusal board (internal/refusal) when a persistent queue answered
+// the handover already. A request of several records returns its refusals
+// only when no later record needs a retry, which returns the rest alone
+// (the router hands over one record at a time). A retryable failure makes
 // the exporter StatusRecoverableError until an attempt gets through.
 func (e *pdExporter) push(ctx context.Context, ld plog.Logs) error {
 	return e.health.Observe(e.pushAll(ctx, ld))
@@ -136,20 +153,30 @@ func (e *pdExporter) push(ctx context.Context, ld plog.Logs) error {
 func (e *pdExporter) pushAll(ctx context.Context, ld plog.Logs) error {
 	now := e.now()
 	i := 0
+	var refused []error
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
 			for _, lr := range sl.LogRecords().All() {
-				if err := e.send(ctx, lr, rl, now); err != nil {
+				switch err := e.send(ctx, lr, rl, now); {
+				case err == nil:
+				case consumererror.IsPermanent(err):
+					refused = append(refused, err)
+				default:
 					return consumererror.NewLogs(err, from(ld, i))
 				}
 				i++
 			}
 		}
 	}
-	return nil
+	if e.queued {
+		// Reported to the routers; exporterhelper would only log it.
+		return nil
+	}
+	return errors.Join(refused...)
 }
 
-// send handles one record; it returns only retryable errors.
+// send handles one record; it returns retryable errors, and PagerDuty's
+// refusals (permanent).
 func (e *pdExporter) send(ctx context.Context, lr plog.LogRecord, rl plog.ResourceLogs, now time.Time) error {
 	a, err := alertevent.Decode(lr, rl.Resource(), now)
 	switch {
@@ -203,15 +230,43 @@ func (e *pdExporter) send(ctx context.Context, lr plog.LogRecord, rl plog.Resour
 		return nil
 	case consumererror.IsPermanent(err):
 		// PagerDuty refused the event itself (400): the same event would
-		// be refused again.
+		// be refused again, but maybe not once the operator fixed the
+		// configuration (a wrong routing key), so back to the router.
 		e.tel.recordFailed(ctx, string(action), receiver, failureReason(err))
-		e.logger.Error("PagerDuty rejected the event; dropped",
-			zap.String("receiver", receiver), zap.Stringer("event", ev), zap.Error(err))
-		return nil
+		msg := "PagerDuty rejected the event; not sent again"
+		if e.refuse(lr, rl, now) {
+			msg = "PagerDuty rejected the event; the alert router sends it again at its group's next flush"
+		}
+		e.logger.Error(msg, zap.String("receiver", receiver), zap.Stringer("event", ev), zap.Error(err))
+		return err
 	default:
 		e.tel.recordRetried(ctx, string(action), failureReason(err))
 		return err
 	}
+}
+
+// refuse hands a refused record back to the alert router that produced
+// it, through the board when a persistent queue took it (the handover's
+// error returns it otherwise); it reports whether a router will send it
+// again. A record that names no router (an alert event sent straight to
+// the exporter) has nobody to send it again.
+func (e *pdExporter) refuse(lr plog.LogRecord, rl plog.ResourceLogs, now time.Time) bool {
+	router := alertevent.Router(lr)
+	if router == "" {
+		return false
+	}
+	if !e.queued {
+		return true
+	}
+	n, err := alertevent.DecodeNotification(lr, rl.Resource(), now)
+	if err != nil {
+		return false
+	}
+	if !e.refusals.Report(router, n) {
+		e.logger.Warn("too many refusals held for an alert router that is not running; the oldest is forgotten, and its notification is not sent again before its repeat_interval",
+			zap.String("router", router))
+	}
+	return true
 }
 
 // from returns the records of ld from the i-th on, for a retry.

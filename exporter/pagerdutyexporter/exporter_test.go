@@ -4,10 +4,14 @@ import (
 	"context"
 	"fmt"
 	"net/http"
+	"net/url"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
 	"unicode/utf8"
+
+	"go.opentelemetry.io/collector/consumer/consumererror"
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
@@ -103,6 +107,62 @@ func TestEventAnnotationLinksWin(t *testing.T) {
 	}
 }
 
+// TestConsoleLinks: with console_url, a trigger tells on-call where to
+// look and how to mute it: client_url and the link "Vigil console" are the
+// console's firing alerts, "Silence in Vigil" its silence form filled with
+// the alert's labels; the SLO's description is a custom detail. The fake
+// holds the event to PagerDuty's published format (absolute URLs).
+func TestConsoleLinks(t *testing.T) {
+	fake := fakepagerduty.New(t)
+	h := startExporter(t, fake, options{key: testKey, mutate: func(c *Config) {
+		c.ConsoleURL = "https://vigil.example/console/"
+	}})
+	firing := note("fp-console", "ticket", "firing")
+	firing.Alert.Annotations["alert.runbook_url"] = "https://runbooks.example/checkout/availability"
+	firing.Alert.Annotations["slo.description"] = "Checkout requests succeed."
+	h.consume(t, firing)
+	h.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-console"))
+	ev := fake.Triggers()[0]
+	if ev.ClientURL != "https://vigil.example/console/#alerts" {
+		t.Errorf("client_url = %q, want the console's firing alerts", ev.ClientURL)
+	}
+	silence := "https://vigil.example/console/?silence=" + url.QueryEscape(
+		`alertname="SLOBurnRate-checkout-availability-ticket", service_name="checkout", severity="ticket", slo="availability", source="slo"`) + "#new-silence"
+	want := []fakepagerduty.Link{
+		{Href: "https://runbooks.example/checkout/availability", Text: "Runbook"},
+		{Href: "https://vigil.example/console/#alerts", Text: "Vigil console"},
+		{Href: silence, Text: "Silence in Vigil"},
+	}
+	if !reflect.DeepEqual(ev.Links, want) {
+		t.Errorf("links =\n%+v\nwant\n%+v", ev.Links, want)
+	}
+	if got := ev.Payload.CustomDetails["slo.description"]; got != "Checkout requests succeed." {
+		t.Errorf("custom_details[slo.description] = %v, want the SLO's description", got)
+	}
+	if ev.Payload.Severity != "warning" {
+		t.Errorf("a ticket's severity = %q, want warning (low urgency under PagerDuty's dynamic notifications)", ev.Payload.Severity)
+	}
+}
+
+// TestClientURLWinsOverConsole: an explicit client_url is kept; the
+// console is still linked.
+func TestClientURLWinsOverConsole(t *testing.T) {
+	fake := fakepagerduty.New(t)
+	h := startExporter(t, fake, options{key: testKey, mutate: func(c *Config) {
+		c.ConsoleURL = "http://127.0.0.1:9094"
+		c.ClientURL = "https://grafana.example/"
+	}})
+	h.consume(t, note("fp-client", "page", "firing"))
+	h.waitFor(t, 10*time.Second, "trigger", count("trigger", "fp-client"))
+	ev := fake.Triggers()[0]
+	if ev.ClientURL != "https://grafana.example/" {
+		t.Errorf("client_url = %q, want the configured one", ev.ClientURL)
+	}
+	if len(ev.Links) != 2 || ev.Links[0].Href != "http://127.0.0.1:9094/#alerts" {
+		t.Errorf("links = %+v, want the console's two", ev.Links)
+	}
+}
+
 func TestFailureClassification(t *testing.T) {
 	tests := []struct {
 		name        string
@@ -112,13 +172,17 @@ func TestFailureClassification(t *testing.T) {
 		wantFailed  map[string]string // attributes of the failed count, nil for none
 		wantRetried string            // reason of retried attempts, "" for none
 		wantReqs    int
+		// wantRefused: the handover (no queue) returns a permanent error,
+		// for the alert router to send the notification again later.
+		wantRefused bool
 	}{
 		{
-			name:       "400 is permanent, counted and not retried",
-			reply:      fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "Event object is invalid", Errors: []string{"payload.summary is missing"}},
-			times:      1,
-			wantFailed: map[string]string{attrAction: "trigger", attrReason: string(events.ReasonInvalidEvent)},
-			wantReqs:   1,
+			name:        "400 is permanent, counted, not retried, and returned",
+			reply:       fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "Event object is invalid", Errors: []string{"payload.summary is missing"}},
+			times:       1,
+			wantFailed:  map[string]string{attrAction: "trigger", attrReason: string(events.ReasonInvalidEvent)},
+			wantReqs:    1,
+			wantRefused: true,
 		},
 		{
 			name:        "500 is retried until accepted",
@@ -142,7 +206,10 @@ func TestFailureClassification(t *testing.T) {
 			fake := fakepagerduty.New(t)
 			fake.RespondNext(tt.times, tt.reply)
 			h := startExporter(t, fake, options{key: testKey})
-			h.consume(t, note("fp-fail", "page", "firing"))
+			err := h.exp.ConsumeLogs(context.Background(), logsOf([]alerts.Notification{note("fp-fail", "page", "firing")}))
+			if tt.wantRefused != (err != nil && consumererror.IsPermanent(err)) {
+				t.Fatalf("handover error %v, want a permanent one: %v", err, tt.wantRefused)
+			}
 			deadline := time.Now().Add(10 * time.Second)
 			for len(fake.Requests()) < tt.wantReqs && time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
@@ -333,7 +400,11 @@ func TestRoutingKeyNeverLeaks(t *testing.T) {
 	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusInternalServerError, Message: "upstream said: routing_key " + testKey})
 	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "bad event for " + testKey, Errors: []string{"routing_key " + testKey + " unknown"}})
 	h := startExporter(t, fake, options{key: testKey})
-	h.consume(t, note("fp-leak-1", "page", "firing"))
+	// Retried after the 500, then refused: the handover returns the 400.
+	err := h.exp.ConsumeLogs(context.Background(), logsOf([]alerts.Notification{note("fp-leak-1", "page", "firing")}))
+	if err == nil || strings.Contains(err.Error(), testKey) {
+		t.Errorf("handover error %v: want the refusal, without the routing key", err)
+	}
 	h.consume(t, note("fp-leak-2", "page", "firing"))
 	h.waitFor(t, 10*time.Second, "second trigger", count("trigger", "fp-leak-2"))
 	// The log path of an exporter without a key, over the same logger.

@@ -13,6 +13,7 @@ import (
 
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/metadata"
+	"github.com/vigil-otel/vigil/internal/refusal"
 )
 
 const (
@@ -86,5 +87,5 @@ func (f *factory) createLogs(ctx context.Context, set exporter.Settings, cfg com
 	if err != nil {
 		return nil, err
 	}
-	return newExporter(ctx, set, cfg.(*Config), limiter)
+	return newExporter(ctx, set, cfg.(*Config), limiter, refusal.Default)
 }

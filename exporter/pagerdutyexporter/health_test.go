@@ -10,6 +10,7 @@ import (
 	"go.opentelemetry.io/collector/component/componentstatus"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 )
@@ -56,12 +57,15 @@ func TestOutageIsVisible(t *testing.T) {
 }
 
 // TestRefusedEventIsNoOutage: an event PagerDuty refuses (400) is the
-// event's fault, counted and logged as such: the exporter stays healthy.
+// event's fault, counted and logged as such, and returned to the sender:
+// the exporter stays healthy.
 func TestRefusedEventIsNoOutage(t *testing.T) {
 	fake := fakepagerduty.New(t)
 	fake.RespondNext(1, fakepagerduty.Reply{Status: http.StatusBadRequest, Message: "Invalid routing key"})
 	h := startExporter(t, fake, options{key: testKey})
-	h.consume(t, note("fp-refused", "page", "firing"))
+	if err := h.exp.ConsumeLogs(context.Background(), logsOf([]alerts.Notification{note("fp-refused", "page", "firing")})); err == nil {
+		t.Fatal("the refusal was not returned")
+	}
 	if got := h.waitCounter(t, metricEventsFailed, nil, 1); got != 1 {
 		t.Fatalf("%s = %d, want 1", metricEventsFailed, got)
 	}

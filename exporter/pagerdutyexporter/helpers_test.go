@@ -28,6 +28,7 @@ import (
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/events"
 	"github.com/vigil-otel/vigil/exporter/pagerdutyexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/refusal"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 	"github.com/vigil-otel/vigil/internal/testutil/fulldisk"
 )
@@ -84,6 +85,8 @@ type options struct {
 	storeDir string
 	limiter  *events.Limiter
 	mutate   func(*Config)
+	// board is where refusals are reported; nil: one of the test's own.
+	board *refusal.Board
 }
 
 type harness struct {
@@ -136,7 +139,11 @@ func startExporter(t *testing.T, fake *fakepagerduty.Server, o options) *harness
 	set.ID = component.NewID(metadata.Type)
 	set.TelemetrySettings = tel.NewTelemetrySettings()
 	set.Logger = zap.New(core)
-	exp, err := newExporter(context.Background(), set, cfg, limiter)
+	board := o.board
+	if board == nil {
+		board = refusal.NewBoard()
+	}
+	exp, err := newExporter(context.Background(), set, cfg, limiter, board)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,6 +1,10 @@
 package pagerdutyexporter // import "github.com/vigil-otel/vigil/exporter/pagerdutyexporter"
 
 import (
+	"fmt"
+	"maps"
+	"net/url"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -15,11 +19,33 @@ const (
 	linkTextDashboard   = "Dashboard"
 	linkTextRunbook     = "Runbook"
 	linkTextTraceSearch = "Sample traces"
+	linkTextConsole     = "Vigil console"
+	linkTextSilence     = "Silence in Vigil"
 )
 
-// linkTemplates are the parsed URL templates of the configuration.
+// consoleAlertsURL is the console's list of firing alerts: the status
+// page's alerts section.
+func consoleAlertsURL(console string) string {
+	return strings.TrimRight(console, "/") + "/#alerts"
+}
+
+// consoleSilenceURL is the console's silence form filled with the alert's
+// labels as matchers, what the status page's own "silence…" link on the
+// alert opens (statuspage: the silence query parameter, the new-silence
+// anchor).
+func consoleSilenceURL(console string, labels map[string]string) string {
+	ms := make([]string, 0, len(labels))
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		ms = append(ms, fmt.Sprintf("%s=%q", k, labels[k]))
+	}
+	return strings.TrimRight(console, "/") + "/?silence=" + url.QueryEscape(strings.Join(ms, ", ")) + "#new-silence"
+}
+
+// linkTemplates are the parsed URL templates of the configuration, and
+// the console's URL (Config.ConsoleURL).
 type linkTemplates struct {
 	dashboard, runbook, traceSearch *template.Template
+	console                         string
 }
 
 func newLinkTemplates(cfg *Config) (linkTemplates, error) {
@@ -34,6 +60,7 @@ func newLinkTemplates(cfg *Config) (linkTemplates, error) {
 		return t, err
 	}
 	t.traceSearch, err = parseTemplate("trace_search_url_template", cfg.TraceSearchURLTemplate)
+	t.console = cfg.ConsoleURL
 	return t, err
 }
 
@@ -110,10 +137,17 @@ func (e *pdExporter) eventAlert(action alerts.Action, a alerts.Alert) events.Ale
 	if len(traceIDs) > 0 {
 		traces = render(e.links.traceSearch, data)
 	}
+	var console, silence string
+	if e.links.console != "" {
+		console = consoleAlertsURL(e.links.console)
+		silence = consoleSilenceURL(e.links.console, a.Labels)
+	}
 	for _, l := range []events.Link{
 		{Href: dashboard, Text: linkTextDashboard},
 		{Href: runbook, Text: linkTextRunbook},
 		{Href: traces, Text: linkTextTraceSearch},
+		{Href: console, Text: linkTextConsole},
+		{Href: silence, Text: linkTextSilence},
 	} {
 		if l.Href != "" {
 			out.Links = append(out.Links, l)

@@ -9,7 +9,9 @@
 // pagerduty exporter: the router decides when to notify; this exporter
 // only builds the request, classifies the answer and sends. Queueing and
 // retries are exporterhelper's (sending_queue, retry_on_failure): 429 and
-// 5xx are retried, honouring Retry-After; other 4xx are permanent.
+// 5xx are retried, honouring Retry-After; other 4xx are permanent, and go
+// back to the alert router, which sends the notification again at its
+// group's next flush (internal/refusal behind a persistent queue).
 //
 // The payload is Alertmanager's own type (template.Data, as its webhook
 // notifier embeds it): receiver, status, alerts (status, labels,

@@ -25,6 +25,7 @@ import (
 	"github.com/vigil-otel/vigil/internal/exporthealth"
 	"github.com/vigil-otel/vigil/internal/httpexport"
 	"github.com/vigil-otel/vigil/internal/labelname"
+	"github.com/vigil-otel/vigil/internal/refusal"
 )
 
 // Version is the webhook payload's version, Alertmanager's current.
@@ -49,10 +50,20 @@ type webhookExporter struct {
 	// health makes an exporter whose receiver cannot be reached
 	// StatusRecoverableError and says so in the log, once per outage.
 	health exporthealth.Reporter
+	// queued is set when a persistent queue answers the router's handover
+	// before the send: a refusal then goes back to the router through
+	// refusals, as well as being counted as a failed send.
+	queued   bool
+	refusals *refusal.Board
 }
 
-func newExporter(cfg *Config, set exporter.Settings) *webhookExporter {
-	return &webhookExporter{cfg: cfg, set: set, now: time.Now}
+func newExporter(cfg *Config, set exporter.Settings, refusals *refusal.Board) *webhookExporter {
+	return &webhookExporter{
+		cfg: cfg, set: set, now: time.Now,
+		// Validate allows no in-memory queue without wait_for_result.
+		queued:   cfg.QueueConfig.Get() != nil && !cfg.QueueConfig.Get().WaitForResult,
+		refusals: refusals,
+	}
 }
 
 func (e *webhookExporter) start(ctx context.Context, host component.Host) error {
@@ -74,11 +85,28 @@ func (e *webhookExporter) start(ctx context.Context, host component.Host) error 
 // Records that are no alert events are skipped; malformed ones are
 // returned as errors (and skipped).
 func Messages(ld plog.Logs, externalURL string, maxAlerts int, now time.Time) ([]Message, []error) {
+	groups, errs := groupsOf(ld, now)
+	out := make([]Message, 0, len(groups))
+	for _, g := range groups {
+		out = append(out, message(g.notifications, externalURL, maxAlerts))
+	}
+	return out, errs
+}
+
+// group is the notifications of one receiver and group key, with the
+// alert router each came from (alertevent.Router; "" if none).
+type group struct {
+	notifications []alerts.Notification
+	routers       []string
+}
+
+// groupsOf reads the notifications of ld by receiver and group key, in
+// the order their first notification comes.
+func groupsOf(ld plog.Logs, now time.Time) ([]*group, []error) {
 	var (
-		out  []Message
 		errs []error
-		idx  = map[[2]string]int{}
-		ns   [][]alerts.Notification
+		idx  = map[[2]string]*group{}
+		out  []*group
 	)
 	for _, rl := range ld.ResourceLogs().All() {
 		for _, sl := range rl.ScopeLogs().All() {
@@ -92,18 +120,16 @@ func Messages(ld plog.Logs, externalURL string, maxAlerts int, now time.Time) ([
 					continue
 				}
 				key := [2]string{n.Receiver, n.GroupKey}
-				i, ok := idx[key]
-				if !ok {
-					i = len(ns)
-					idx[key] = i
-					ns = append(ns, nil)
+				g := idx[key]
+				if g == nil {
+					g = &group{}
+					idx[key] = g
+					out = append(out, g)
 				}
-				ns[i] = append(ns[i], n)
+				g.notifications = append(g.notifications, n)
+				g.routers = append(g.routers, alertevent.Router(lr))
 			}
 		}
-	}
-	for _, group := range ns {
-		out = append(out, message(group, externalURL, maxAlerts))
 	}
 	return out, errs
 }
@@ -183,20 +209,95 @@ func (e *webhookExporter) push(ctx context.Context, ld plog.Logs) error {
 	return e.health.Observe(e.pushAll(ctx, ld))
 }
 
+// pushAll sends every message of ld, whatever happens to the others: a
+// receiver refusing one group's message for good does not drop the next
+// groups'. When some failed in a way worth retrying, the error carries
+// only their notifications (consumererror.Logs), which is all
+// exporterhelper's retry sends again: the messages delivered are not
+// posted twice, nor those refused for good.
 func (e *webhookExporter) pushAll(ctx context.Context, ld plog.Logs) error {
 	if e.client == nil {
 		return nil // disabled: no endpoint
 	}
-	msgs, errs := Messages(ld, e.cfg.ExternalURL, e.cfg.MaxAlerts, e.now())
+	groups, errs := groupsOf(ld, e.now())
 	for _, err := range errs {
 		e.set.Logger.Warn("dropping malformed notification", zap.Error(err))
 	}
-	for _, msg := range msgs {
-		if err := e.send(ctx, msg); err != nil {
-			return err
+	var permanent, retryable []error
+	retry := map[[2]string]bool{}
+	for _, g := range groups {
+		msg := message(g.notifications, e.cfg.ExternalURL, e.cfg.MaxAlerts)
+		err := e.send(ctx, msg)
+		switch {
+		case err == nil:
+		case consumererror.IsPermanent(err):
+			permanent = append(permanent, err)
+			e.refuse(g, err)
+		default:
+			retryable = append(retryable, err)
+			retry[[2]string{msg.Receiver, msg.GroupKey}] = true
 		}
 	}
-	return nil
+	if len(retryable) == 0 {
+		return errors.Join(permanent...)
+	}
+	for _, err := range permanent {
+		// Returned with the retryable errors, it would be retried too;
+		// refuse has said what becomes of it.
+		e.set.Logger.Debug("webhook receiver refused a notification", zap.Error(err))
+	}
+	// A retryable error keeps what exporterhelper needs from it (a
+	// Retry-After's throttle) through errors.Join.
+	return consumererror.NewLogs(errors.Join(retryable...), e.only(ld, retry))
+}
+
+// refuse hands the notifications of a message the receiver refused for
+// good back to the alert routers that produced them, which send them
+// again at their group's next flush (the receiver may be fixed by then),
+// as Alertmanager retries a notify that failed. A router whose handover
+// waits for the send learns it from push's error; one a persistent queue
+// answered already learns it through the refusal board.
+func (e *webhookExporter) refuse(g *group, err error) {
+	again := false
+	for i, n := range g.notifications {
+		router := g.routers[i]
+		if router == "" {
+			continue
+		}
+		again = true
+		if !e.queued {
+			continue
+		}
+		if !e.refusals.Report(router, n) {
+			e.set.Logger.Warn("too many refusals held for an alert router that is not running; the oldest is forgotten, and its notification is not sent again before its repeat_interval",
+				zap.String("router", router))
+		}
+	}
+	msg := "webhook receiver refused the notification; not sent again"
+	if again {
+		msg = "webhook receiver refused the notification; the alert router sends it again at its group's next flush"
+	}
+	e.set.Logger.Error(msg, zap.String("receiver", g.notifications[0].Receiver),
+		zap.String("group_key", g.notifications[0].GroupKey), zap.Error(err))
+}
+
+// only returns the notifications of ld whose receiver and group key are
+// in groups.
+func (e *webhookExporter) only(ld plog.Logs, groups map[[2]string]bool) plog.Logs {
+	out := plog.NewLogs()
+	ld.CopyTo(out)
+	now := e.now()
+	out.ResourceLogs().RemoveIf(func(rl plog.ResourceLogs) bool {
+		rl.ScopeLogs().RemoveIf(func(sl plog.ScopeLogs) bool {
+			sl.LogRecords().RemoveIf(func(lr plog.LogRecord) bool {
+				n, err := alertevent.DecodeNotification(lr, rl.Resource(), now)
+				return err != nil || !groups[[2]string{n.Receiver, n.GroupKey}]
+			})
+			return sl.LogRecords().Len() == 0
+		})
+		return rl.ScopeLogs().Len() == 0
+	})
+	return out
 }
 
 func (e *webhookExporter) send(ctx context.Context, msg Message) error {

@@ -20,6 +20,7 @@ import (
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/exporter/webhookexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/alertevent"
+	"github.com/vigil-otel/vigil/internal/refusal"
 	"github.com/vigil-otel/vigil/internal/testutil/configtest"
 	"github.com/vigil-otel/vigil/internal/testutil/fakewebhook"
 )
@@ -205,6 +206,45 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// TestRequestOfSeveralGroups: a request carrying the notifications of
+// several groups (a queue's batch) posts one message per group, and a
+// failure of one message neither drops the others (a 400) nor posts the
+// ones delivered again when it is retried (a 503).
+func TestRequestOfSeveralGroups(t *testing.T) {
+	tests := []struct {
+		name      string
+		codes     []int // the first two posts' answers; 0: accepted
+		permanent bool
+		receivers []string // of the messages accepted, in order
+	}{
+		{"the first refused for good", []int{http.StatusBadRequest}, true, []string{"ops"}},
+		{"the second refused for good", []int{0, http.StatusNotFound}, true, []string{"chat"}},
+		{"the second failing once", []int{0, http.StatusServiceUnavailable}, false, []string{"chat", "ops"}},
+		{"the first failing once", []int{http.StatusServiceUnavailable}, false, []string{"ops", "chat"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			fake, send := start(t, func(c *Config) { c.RetryConfig.MaxElapsedTime = 5 * time.Second })
+			fake.RespondNext(tt.codes...)
+			ld := notification("chat", page)
+			notification("ops", page).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+			err := send(ld)
+			if tt.permanent {
+				require.Error(t, err)
+				assert.True(t, consumererror.IsPermanent(err), "%v", err)
+			} else {
+				require.NoError(t, err)
+			}
+			var got []string
+			for _, p := range fake.Accepted() {
+				got = append(got, *p.Receiver)
+			}
+			assert.Equal(t, tt.receivers, got)
+			require.NoError(t, fake.Err())
+		})
+	}
+}
+
 func TestDisabledWithoutEndpoint(t *testing.T) {
 	cfg := createDefaultConfig().(*Config)
 	require.NoError(t, cfg.Validate())
@@ -216,7 +256,7 @@ func TestDisabledWithoutEndpoint(t *testing.T) {
 }
 
 func TestNetworkErrorHidesTheToken(t *testing.T) {
-	e := newExporter(&Config{}, exportertest.NewNopSettings(metadata.Type))
+	e := newExporter(&Config{}, exportertest.NewNopSettings(metadata.Type), refusal.NewBoard())
 	e.cfg.ClientConfig.Endpoint = "http://127.0.0.1:1/hooks/SECRET"
 	e.client = http.DefaultClient
 	msgs, _ := Messages(notification("chat", page), "http://x", 0, t0)
@@ -224,4 +264,49 @@ func TestNetworkErrorHidesTheToken(t *testing.T) {
 	require.Error(t, err)
 	assert.NotContains(t, err.Error(), "SECRET")
 	assert.True(t, strings.HasPrefix(err.Error(), "webhook to http://127.0.0.1:1/<redacted>: "), err.Error())
+}
+
+// TestRefusalGoesBackToTheRouter: a message the receiver refuses for good
+// (400) after a persistent queue took the router's handover goes back to
+// the router that produced it through the refusal board, so the router
+// sends it again at its group's next flush; with a handover that waits,
+// the router learns it from the error alone, and nothing is reported
+// twice. Notifications of other groups, delivered, are not reported.
+func TestRefusalGoesBackToTheRouter(t *testing.T) {
+	for _, queued := range []bool{true, false} {
+		t.Run(map[bool]string{true: "persistent queue", false: "handover waits"}[queued], func(t *testing.T) {
+			fake := fakewebhook.New(t)
+			board := refusal.NewBoard()
+			var got []alerts.Notification
+			defer board.Subscribe("alertrouter", func(n alerts.Notification) { got = append(got, n) })()
+			cfg := createDefaultConfig().(*Config)
+			cfg.ClientConfig.Endpoint = fake.URL + "/hooks/SECRET"
+			e := newExporter(cfg, exportertest.NewNopSettings(metadata.Type), board)
+			e.queued = queued
+			require.NoError(t, e.start(context.Background(), componenttest.NewNopHost()))
+
+			ld := notification("chat", page)
+			notification("ops", page).ResourceLogs().MoveAndAppendTo(ld.ResourceLogs())
+			for _, rl := range ld.ResourceLogs().All() {
+				for _, sl := range rl.ScopeLogs().All() {
+					for _, lr := range sl.LogRecords().All() {
+						alertevent.SetRouter(lr, "alertrouter")
+					}
+				}
+			}
+			fake.RespondNext(http.StatusBadRequest) // chat's message; ops's is accepted
+			err := e.pushAll(context.Background(), ld)
+			require.Error(t, err)
+			assert.True(t, consumererror.IsPermanent(err), "%v", err)
+			require.Len(t, fake.Accepted(), 1)
+			if !queued {
+				assert.Empty(t, got, "the waiting handover's error tells the router")
+				return
+			}
+			require.Len(t, got, 1, "the refused notification, and only it, goes back to its router")
+			assert.Equal(t, "chat", got[0].Receiver)
+			assert.Equal(t, page.Fingerprint, got[0].Alert.Fingerprint)
+			assert.Equal(t, alerts.ActionTrigger, got[0].Action)
+		})
+	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/vigil-otel/vigil/exporter/webhookexporter/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/queuestorage"
+	"github.com/vigil-otel/vigil/internal/refusal"
 )
 
 const (
@@ -58,7 +59,7 @@ func createDefaultConfig() component.Config {
 
 func createLogs(ctx context.Context, set exporter.Settings, cfg component.Config) (exporter.Logs, error) {
 	c := cfg.(*Config)
-	e := newExporter(c, set)
+	e := newExporter(c, set, refusal.Default)
 	exp, err := exporterhelper.NewLogs(ctx, set, cfg, e.push,
 		exporterhelper.WithStart(e.start),
 		exporterhelper.WithCapabilities(consumer.Capabilities{MutatesData: false}),

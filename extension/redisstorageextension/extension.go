@@ -16,6 +16,7 @@ import (
 
 	"github.com/vigil-otel/vigil/extension/redisstorageextension/internal/metadata"
 	"github.com/vigil-otel/vigil/internal/ownership"
+	"github.com/vigil-otel/vigil/internal/redislog"
 )
 
 // redisStorage is the extension: a storage.Extension whose clients keep
@@ -26,6 +27,8 @@ type redisStorage struct {
 	telemetry component.TelemetrySettings
 	rdb       *redis.Client
 	tel       *metadata.TelemetryBuilder
+	// releaseLog ends this extension's hold on go-redis's log lines.
+	releaseLog func()
 	*coordinator
 }
 
@@ -42,6 +45,9 @@ func newStorage(set extension.Settings, cfg *Config) *redisStorage {
 // the client connects on first use, and until then operations fail, each
 // within the timeout, and components keep their state in memory.
 func (s *redisStorage) Start(_ context.Context, _ component.Host) error {
+	// go-redis's own lines (failed dials, ...) are warn lines of this
+	// extension's logger, not raw lines on stderr.
+	s.releaseLog = redislog.Use(s.logger)
 	s.rdb = redis.NewClient(&redis.Options{
 		Addr:         s.cfg.Endpoint,
 		Password:     string(s.cfg.Password),
@@ -61,6 +67,7 @@ func (s *redisStorage) Start(_ context.Context, _ component.Host) error {
 	if err != nil {
 		_ = s.rdb.Close()
 		s.rdb = nil
+		s.releaseLog()
 		return err
 	}
 	s.tel = tel
@@ -77,7 +84,9 @@ func (s *redisStorage) Shutdown(ctx context.Context) error {
 	}
 	s.stop(ctx)
 	s.tel.Shutdown()
-	return s.rdb.Close()
+	err := s.rdb.Close()
+	s.releaseLog()
+	return err
 }
 
 // GetClient returns a client whose keys live under the component's

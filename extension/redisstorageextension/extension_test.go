@@ -3,7 +3,9 @@ package redisstorageextension
 import (
 	"context"
 	"errors"
+	"fmt"
 	"strconv"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -16,9 +18,13 @@ import (
 
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata/metricdatatest"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/vigil-otel/vigil/extension/redisstorageextension/internal/metadatatest"
 	"github.com/vigil-otel/vigil/internal/testutil/redistest"
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 func newTestStorage(t *testing.T, addr, instance string) *redisStorage {
@@ -337,5 +343,35 @@ func TestUpdate(t *testing.T) {
 	wantErr := errors.New("refused")
 	if err := clients[0].(updater).Update(ctx, "counter", func([]byte) ([]byte, error) { return nil, wantErr }); !errors.Is(err, wantErr) {
 		t.Errorf("an update's own error = %v, want it returned", err)
+	}
+}
+
+// TestRedisLinesInTheLog: while Redis cannot be reached, go-redis's own
+// lines ("redis: connection pool: failed to dial ...") are warn lines of
+// the extension's logger, not raw lines on stderr past zap.
+func TestRedisLinesInTheLog(t *testing.T) {
+	core, logs := observer.New(zapcore.DebugLevel)
+	set := extensiontest.NewNopSettings(NewFactory().Type())
+	set.Logger = zap.New(core)
+	s := newTestStorageWith(t, fmt.Sprintf("127.0.0.1:%d", vigiltest.FreePort(t)), "a", set)
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	c, err := s.GetClient(context.Background(), component.KindConnector, component.MustNewID("slo"), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Get(context.Background(), "k"); err == nil {
+		t.Fatal("Get with Redis down succeeded")
+	}
+	var dials int
+	for _, e := range logs.All() {
+		if strings.Contains(e.Message, "redis: connection pool: failed to dial") {
+			dials++
+			if e.Level != zapcore.WarnLevel {
+				t.Errorf("%q logged at %s, want warn", e.Message, e.Level)
+			}
+		}
+	}
+	if dials == 0 {
+		t.Errorf("no failed dial in the extension's log: %v", logs.All())
 	}
 }

@@ -99,6 +99,8 @@ var controlAttrs = map[string]bool{
 	conventions.AttrAlertReceiver:    true,
 	conventions.AttrAlertGroupKey:    true,
 	conventions.AttrAlertGroupLabels: true,
+	conventions.AttrAlertIntegration: true,
+	conventions.AttrAlertRouter:      true,
 	conventions.AttrAlertStartsAt:    true,
 }
 
@@ -143,7 +145,7 @@ type Event struct {
 func Fingerprint(identity map[string]string) string {
 	labels := make(map[string]string, len(identity))
 	for k, v := range identity {
-		if name, ok := labelName(k); ok && v != "" {
+		if name, ok := LabelName(k); ok && v != "" {
 			labels[name] = v
 		}
 	}
@@ -203,8 +205,8 @@ func putStartsAt(attrs pcommon.Map, startsAt time.Time) {
 // AppendNotification writes a notification of the alert router as an alert
 // event: the alert's labels back under their attribute names, annotations
 // under their keys, the summary as body, the receiver, group key and group
-// labels, when the alert started, and the notification's flush time as the
-// observed timestamp. Decode of the record gives the alert back, and
+// labels, the integration (when named), when the alert started, and the
+// notification's flush time as the observed timestamp. Decode of the record gives the alert back, and
 // DecodeNotification the whole notification.
 func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog.LogRecord {
 	a := n.Alert
@@ -240,16 +242,34 @@ func AppendNotification(records plog.LogRecordSlice, n alerts.Notification) plog
 	for _, k := range slices.Sorted(maps.Keys(n.GroupLabels)) {
 		group.PutStr(k, n.GroupLabels[k])
 	}
+	if n.Integration != "" {
+		attrs.PutStr(conventions.AttrAlertIntegration, n.Integration)
+	}
 	putStartsAt(attrs, a.StartsAt)
 	return lr
+}
+
+// SetRouter names, on a notification record, the alert router that
+// produced it (its component ID), for an exporter to report a refusal to
+// (internal/refusal).
+func SetRouter(lr plog.LogRecord, router string) {
+	lr.Attributes().PutStr(conventions.AttrAlertRouter, router)
+}
+
+// Router returns the alert router SetRouter named on lr, "" if none.
+func Router(lr plog.LogRecord) string {
+	if v, ok := lr.Attributes().Get(conventions.AttrAlertRouter); ok {
+		return v.AsString()
+	}
+	return ""
 }
 
 // DecodeNotification reads a notification of the alert router (an alert
 // event written by AppendNotification): the alert as Decode reads it,
 // with its start (a resolve's timestamp is its end), the receiver, the
-// group key and labels, and the flush time. An event that is no
-// notification (no alert.receiver) is an error, as a notifier has nothing
-// to send for it.
+// group key and labels, the integration, and the flush time. An event
+// that is no notification (no alert.receiver) is an error, as a notifier
+// has nothing to send for it.
 func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts.Notification, error) {
 	a, err := Decode(lr, resource, now)
 	if err != nil {
@@ -266,6 +286,9 @@ func DecodeNotification(lr plog.LogRecord, resource pcommon.Resource, now time.T
 	}
 	if v, ok := attrs.Get(conventions.AttrAlertGroupKey); ok {
 		n.GroupKey = v.AsString()
+	}
+	if v, ok := attrs.Get(conventions.AttrAlertIntegration); ok {
+		n.Integration = v.AsString()
 	}
 	n.GroupLabels = map[string]string{}
 	if v, ok := attrs.Get(conventions.AttrAlertGroupLabels); ok && v.Type() == pcommon.ValueTypeMap {
@@ -312,7 +335,7 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 			fingerprint = s
 		case controlAttrs[k]:
 		default:
-			if name, isLabel := labelName(k); !isLabel {
+			if name, isLabel := LabelName(k); !isLabel {
 				a.Annotations[k] = s
 			} else if s != "" {
 				a.Labels[name] = s
@@ -374,9 +397,12 @@ func Receiver(lr plog.LogRecord) string {
 	return v.AsString()
 }
 
-// labelName returns the label an attribute becomes, and false when the
-// attribute is an annotation.
-func labelName(attr string) (string, bool) {
+// LabelName returns the label an alert event's attribute becomes
+// (service.name: service_name, slo.name: slo, http.route: http_route),
+// and false when the attribute becomes none (an annotation, or the
+// codec's own). The console names it to whoever writes the attribute
+// where a label is wanted.
+func LabelName(attr string) (string, bool) {
 	if name, ok := labelAttrs[attr]; ok {
 		return name, true
 	}

@@ -285,8 +285,10 @@ func TestNotificationRoundTrip(t *testing.T) {
 }
 
 // TestDecodeNotification: a notifier gets the whole notification back,
-// with the group's labels, and the start of a resolved alert, which its
-// timestamp (the end) does not carry.
+// with the group's labels, the integration, and the start of a resolved
+// alert, which its timestamp (the end) does not carry; and the router
+// that produced it, for a refusal to be reported to, which is neither a
+// label nor an annotation.
 func TestDecodeNotification(t *testing.T) {
 	labels := map[string]string{"alertname": "Page", "severity": "page", "service": "checkout", "slo": "availability", "source": "slo"}
 	resolved := alerts.Alert{
@@ -294,11 +296,15 @@ func TestDecodeNotification(t *testing.T) {
 		State: alerts.StateResolved, StartsAt: t0, EndsAt: t0.Add(time.Hour), Fingerprint: "fp1",
 	}
 	n := alerts.Notification{
-		Receiver: "oncall", Action: alerts.ActionResolve, Alert: resolved, At: now,
+		Receiver: "oncall", Integration: "logs/pagerduty", Action: alerts.ActionResolve, Alert: resolved, At: now,
 		GroupKey: `0/oncall:{service="checkout"}`, GroupLabels: map[string]string{"service": "checkout"},
 	}
 	records := plog.NewLogRecordSlice()
-	got, err := DecodeNotification(AppendNotification(records, n), pcommon.NewResource(), time.Time{})
+	lr := AppendNotification(records, n)
+	assert.Equal(t, "", Router(lr))
+	SetRouter(lr, "alertrouter/fleet")
+	assert.Equal(t, "alertrouter/fleet", Router(lr))
+	got, err := DecodeNotification(lr, pcommon.NewResource(), time.Time{})
 	require.NoError(t, err)
 	assert.Equal(t, n.Alert.StartsAt, got.Alert.StartsAt.In(n.Alert.StartsAt.Location()))
 	got.Alert.StartsAt = n.Alert.StartsAt

@@ -76,7 +76,17 @@ const (
 func ReadErrorBody(body io.Reader) string {
 	b, _ := io.ReadAll(io.LimitReader(body, MaxErrorBody))
 	Drain(body)
-	return strings.TrimSpace(strings.ToValidUTF8(string(b), "\uFFFD"))
+	return ErrorMessage(b)
+}
+
+// ErrorMessage is what ReadErrorBody makes of a body, for a caller that
+// read more of it (to parse it whole): its first MaxErrorBody bytes,
+// trimmed, invalid UTF-8 replaced.
+func ErrorMessage(body []byte) string {
+	if len(body) > MaxErrorBody {
+		body = body[:MaxErrorBody]
+	}
+	return strings.TrimSpace(strings.ToValidUTF8(string(body), "\uFFFD"))
 }
 
 // Drain reads and discards up to MaxDrain bytes of a response body, so

@@ -42,6 +42,13 @@ type SLO struct {
 	Period    time.Duration
 	// BudgetRemaining is 1 untouched, 0 spent, negative overspent.
 	BudgetRemaining float64
+	// DataSince is when the oldest event BudgetRemaining counts ended
+	// (tracker.Status.DataSince); zero without events. The page words the
+	// budget with it (slo.DataSeen) while the data covers little of the
+	// period: -1900% over two minutes is not a month's spending. Omitted
+	// from a fleet's JSON when zero; a peer that does not send it shows
+	// the bare figure.
+	DataSince time.Time `json:",omitzero"`
 	// BurnRates are per window, shortest first.
 	BurnRates []BurnRate
 	// Alerts are per severity the SLO alerts on.

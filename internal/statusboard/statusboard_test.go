@@ -1,6 +1,8 @@
 package statusboard
 
 import (
+	"encoding/json"
+	"strings"
 	"testing"
 	"time"
 
@@ -111,4 +113,23 @@ func TestSnapshotAndMerge(t *testing.T) {
 	assert.InDelta(t, 0.8, merged.Anomalies[0].Score, 1e-12, "most anomalous first")
 	assert.InDelta(t, 0.7, merged.Anomalies[1].Score, 1e-12, "the local board's checkout series")
 	assert.Equal(t, 7, merged.Watched)
+}
+
+// TestSnapshotJSONCarriesDataSince: a fleet's consoles get the start of
+// each budget's data with the budget, so they word it as the local
+// console does; a series without events (or a peer that does not send
+// it) reads as zero.
+func TestSnapshotJSONCarriesDataSince(t *testing.T) {
+	since := t0.Add(-2 * time.Minute)
+	data, err := json.Marshal(Snapshot{SLOs: []SLO{
+		{Name: "availability", Service: "checkout", BudgetRemaining: -19, DataSince: since, At: t0},
+		{Name: "latency", Service: "checkout", BudgetRemaining: 1, At: t0},
+	}})
+	require.NoError(t, err)
+	assert.Equal(t, 1, strings.Count(string(data), `"DataSince"`), "omitted when zero: %s", data)
+	var back Snapshot
+	require.NoError(t, json.Unmarshal(data, &back))
+	require.Len(t, back.SLOs, 2)
+	assert.True(t, back.SLOs[0].DataSince.Equal(since), "DataSince %v, want %v", back.SLOs[0].DataSince, since)
+	assert.True(t, back.SLOs[1].DataSince.IsZero())
 }

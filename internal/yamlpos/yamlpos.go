@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	goccy "github.com/goccy/go-yaml/parser"
 	"github.com/goccy/go-yaml/token"
@@ -98,6 +99,9 @@ func (es Errors) Dedupe() Errors {
 type Decoder struct {
 	File string
 	Errs Errors
+	// src is the file Documents read, for positions inside a value
+	// (PosOfText).
+	src []byte
 }
 
 // Pos is where node n was written; the start of the file for a missing node.
@@ -111,6 +115,60 @@ func (d *Decoder) Pos(n *yaml.Node) Position {
 // Add records a problem at node n.
 func (d *Decoder) Add(n *yaml.Node, format string, args ...any) {
 	d.AddAt(d.Pos(n), format, args...)
+}
+
+// PosOfText is where the nth (from 0) occurrence of text inside scalar n
+// was written, so that a problem in a long value (a query) points at its
+// part: the source is searched from n's position, as text needs no
+// quoting or escape (a range like [5m], a name). It is n's own position
+// when the source is not at hand or holds no such occurrence.
+func (d *Decoder) PosOfText(n *yaml.Node, text string, nth int) Position {
+	pos := d.Pos(n)
+	if n == nil || n.Kind != yaml.ScalarNode || text == "" || nth < 0 || !strings.Contains(n.Value, text) {
+		return pos
+	}
+	// Byte offset of n's position: lines as YAML counts them (see Lines),
+	// columns in characters.
+	line, i := 1, 0
+	for i < len(d.src) && line < n.Line {
+		if c := d.src[i]; c == '\n' || (c == '\r' && (i+1 == len(d.src) || d.src[i+1] != '\n')) {
+			line++
+		}
+		i++
+	}
+	for col := 1; col < n.Column && i < len(d.src); col++ {
+		_, w := utf8.DecodeRune(d.src[i:])
+		i += w
+	}
+	if line != n.Line {
+		return pos
+	}
+	for k := 0; ; k++ {
+		at := bytes.Index(d.src[i:], []byte(text))
+		if at < 0 {
+			return pos
+		}
+		if k == nth {
+			i += at
+			break
+		}
+		i += at + len(text)
+	}
+	out := Position{File: d.File, Line: 1, Column: 1}
+	for j := 0; j < i; {
+		c := d.src[j]
+		if c == '\n' || (c == '\r' && (j+1 == len(d.src) || d.src[j+1] != '\n')) {
+			out.Line, out.Column = out.Line+1, 1
+			j++
+			continue
+		}
+		_, w := utf8.DecodeRune(d.src[j:])
+		j += w
+		if c != '\r' {
+			out.Column++
+		}
+	}
+	return out
 }
 
 // AddAt records a problem at a position.
@@ -130,6 +188,7 @@ func (d *Decoder) Result() error {
 // of each that is not empty. A syntax error is reported at the line and
 // column of the problem, and no document is returned.
 func (d *Decoder) Documents(data []byte) []*yaml.Node {
+	d.src = data
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	var docs []*yaml.Node
 	for {

@@ -120,3 +120,37 @@ func TestLinesAsYAMLSeesThem(t *testing.T) {
 	assert.Equal(t, 1, Lines(nil))
 	assert.Equal(t, 2, Lines([]byte("\r0")), "the fuzzer's input: a problem on line 2 is inside it")
 }
+
+// TestPosOfText: a part of a value is placed where it was written, in
+// plain, quoted and block scalars, after multi-byte characters (columns
+// count characters, as yaml.v3's do) and CRLF line ends; a part the
+// value does not hold leaves the value's own position.
+func TestPosOfText(t *testing.T) {
+	tests := []struct {
+		name, data, text string
+		nth              int
+		want             string
+	}{
+		{"plain", "q: rate(x[5m]) / rate(y[5m])\n", "[5m]", 1, "f.yaml:1:24"},
+		{"single-quoted", "a: 1\nq: 'x{a=''b''}[5m]'\n", "[5m]", 0, "f.yaml:2:15"},
+		{"double-quoted", "q: \"x{a=\\\"é\\\"}[5m]\"\n", "[5m]", 0, "f.yaml:1:15"},
+		{"block", "q: |\n  rate(x[1m])\n  / rate(y[1m])\n", "[1m]", 1, "f.yaml:3:11"},
+		{"folded plain", "q: rate(x[1m])\n  / rate(y[1m])\n", "[1m]", 1, "f.yaml:2:11"},
+		{"after multi-byte characters", "q: rate(x{a=\"ééé\"}[1m])\n", "[1m]", 0, "f.yaml:1:19"},
+		{"CRLF", "a: 1\r\nq: rate(x[1m])\r\n", "[1m]", 0, "f.yaml:2:10"},
+		{"absent", "q: rate(x[1m])\n", "[2m]", 0, "f.yaml:1:4"},
+		{"fewer occurrences", "q: rate(x[1m])\n", "[1m]", 1, "f.yaml:1:4"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &Decoder{File: "f.yaml"}
+			doc := d.Document([]byte(tt.data))
+			require.NoError(t, d.Result())
+			q := doc.Content[len(doc.Content)-1]
+			assert.Equal(t, tt.want, d.PosOfText(q, tt.text, tt.nth).String())
+		})
+	}
+	// Without the source (a Decoder that read no file), the value's own.
+	n := &yaml.Node{Kind: yaml.ScalarNode, Value: "rate(x[1m])", Line: 3, Column: 7}
+	assert.Equal(t, "g.yaml:3:7", (&Decoder{File: "g.yaml"}).PosOfText(n, "[1m]", 0).String())
+}

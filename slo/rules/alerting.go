@@ -86,9 +86,13 @@ func (g *sloRules) condition(policy *slo.AlertPolicy, rows []slo.AlertWindow) pa
 	}
 	var cond parser.Expr
 	for _, row := range rows {
-		c := parser.Expr(filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Long), row.BurnRate))
+		var op parser.ItemType = parser.GTR
+		if row.Inclusive {
+			op = parser.GTE
+		}
+		c := parser.Expr(filter(op, g.series(conventions.RuleSLOBurnRate, row.Long), row.BurnRate))
 		if row.Short != row.Long {
-			c = setOp(parser.LAND, c, filter(parser.GTR, g.series(conventions.RuleSLOBurnRate, row.Short), row.BurnRate), conventions.LabelWindow)
+			c = setOp(parser.LAND, c, filter(op, g.series(conventions.RuleSLOBurnRate, row.Short), row.BurnRate), conventions.LabelWindow)
 		}
 		if g.slo.SLI.Streamable() {
 			events := aggWithout(parser.SUM, g.series(conventions.RuleSLOEventsIncrease, row.Long), conventions.LabelOutcome)
@@ -150,10 +154,14 @@ func (g *sloRules) annotations(severity string, policy *slo.AlertPolicy, rows []
 	s := g.slo
 	conds := make([]string, len(rows))
 	for i, r := range rows {
+		above := "above"
+		if r.Inclusive {
+			above = "at or above"
+		}
 		if r.Short == r.Long {
-			conds[i] = fmt.Sprintf("%s above %g", slo.FormatDuration(r.Long), r.BurnRate)
+			conds[i] = fmt.Sprintf("%s %s %g", slo.FormatDuration(r.Long), above, r.BurnRate)
 		} else {
-			conds[i] = fmt.Sprintf("%s and %s above %g", slo.FormatDuration(r.Long), slo.FormatDuration(r.Short), r.BurnRate)
+			conds[i] = fmt.Sprintf("%s and %s %s %g", slo.FormatDuration(r.Long), slo.FormatDuration(r.Short), above, r.BurnRate)
 		}
 	}
 	what := s.Description

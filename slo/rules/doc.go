@@ -49,7 +49,7 @@
 //
 // Each severity is one alerting rule: for every row of slo.AlertWindows,
 // the burn rate over the long and the short window both above the row's
-// factor, and at least MinEvents events (default slo.DefaultMinEvents) in
+// factor (or at it too, for a row of an OpenSLO condition with op gte), and at least MinEvents events (default slo.DefaultMinEvents) in
 // the long window, so that a few failures on a quiet night do not page.
 // Rows are or-ed and the window label dropped, so one alert per SLO (and
 // group) fires whichever row holds; its value is the highest long-window

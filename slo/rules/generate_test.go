@@ -42,6 +42,7 @@ var goldenCases = []struct {
 	{"sloth-denominator-corrected", []string{"../testdata/upstream/sloth/contrib-denominator-corrected.yaml"}, rules.Options{}},
 	{"pyrra-latency", []string{"../testdata/upstream/pyrra/kubernetes-slos-apiserver-request-latency.yaml"}, rules.Options{}},
 	{"openslo-policies", []string{"../testdata/formats/openslo-policies.yaml"}, rules.Options{}},
+	{"openslo-conditions", []string{"testdata/openslo-conditions.yaml"}, rules.Options{}},
 	{"ratio-timeslices", []string{"../testdata/formats/vigil-ratio-timeslices.yaml"}, rules.Options{}},
 }
 

@@ -134,9 +134,13 @@ func TestRules(t *testing.T) {
 	assert.Equal(t, string(want), out)
 	assert.Empty(t, errOut)
 
-	out, _, err = run("rules", "--runbook-url", "https://rb.example.com/{{.Service}}/{{.SLO}}", "--for", "1m", "../examples/checkout.yaml")
+	// The template fills the runbook of an alerting SLO without one
+	// (card-authorization); grpc-availability keeps its own.
+	out, _, err = run("rules", "--runbook-url", "https://rb.example.com/{{.Service}}/{{.SLO}}", "--for", "1m", "../examples/payments.yaml")
 	require.NoError(t, err)
-	assert.Contains(t, out, "runbook_url: https://rb.example.com/checkout/availability\n")
+	assert.Contains(t, out, "runbook_url: https://rb.example.com/payments/card-authorization\n")
+	assert.Contains(t, out, "runbook_url: https://runbooks.example.com/payments/grpc\n")
+	assert.NotContains(t, out, "rb.example.com/payments/grpc-availability")
 	assert.Contains(t, out, "for: 1m\n")
 
 	out, errOut, err = run("rules", "../testdata/duplicate.bad.yaml")
@@ -144,7 +148,7 @@ func TestRules(t *testing.T) {
 	assert.Empty(t, out)
 	assert.Contains(t, errOut, "../testdata/duplicate.bad.yaml:1:1: spec needs a service\n")
 
-	_, errOut, err = run("rules", "--runbook-url", "{{.Nope}}", "../examples/checkout.yaml")
+	_, errOut, err = run("rules", "--runbook-url", "{{.Nope}}", "../examples/payments.yaml")
 	assert.Equal(t, slocli.ExitFailure, exitCode(err))
 	assert.Contains(t, errOut, "runbook_url template")
 }
@@ -172,4 +176,31 @@ func TestProblemCount(t *testing.T) {
 			assert.Equal(t, tt.want, err.Error())
 		})
 	}
+}
+
+// TestSlothFixedRange: `vigil slo validate` accepts a Sloth spec whose
+// queries use [5m] instead of {{.window}}, as Sloth does, and says at
+// the range how Vigil reads it; `vigil slo rules` takes each window over
+// its own length.
+func TestSlothFixedRange(t *testing.T) {
+	spec := filepath.Join(t.TempDir(), "sloth.yml")
+	require.NoError(t, os.WriteFile(spec, []byte(`version: prometheus/v1
+service: myservice
+slos:
+  - name: requests-availability
+    objective: 99.9
+    sli:
+      events:
+        error_query: sum(rate(http_requests_total{job="myservice",code=~"(5..|429)"}[5m]))
+        total_query: sum(rate(http_requests_total{job="myservice"}[{{.window}}]))
+    alerting: {name: MyServiceHighErrorRate}
+`), 0o644))
+	out, errOut, err := run("validate", spec)
+	require.NoError(t, err, errOut)
+	assert.Equal(t, "1 SLO in 1 file: valid\n", out)
+	assert.Contains(t, errOut, spec+":8:85: note: error_query has the fixed range [5m] and no {{.window}}: Sloth computes every alert window (5m to 3d) over that 5m")
+
+	out, _, err = run("rules", spec)
+	require.NoError(t, err)
+	assert.Contains(t, out, `expr: sum(rate(http_requests_total{code=~"(5..|429)",job="myservice"}[1h])) / sum(rate(http_requests_total{job="myservice"}[1h]))`)
 }

@@ -184,3 +184,24 @@ func BenchmarkSnapshot(b *testing.B) {
 	b.ReportMetric(float64(size), "bytes/snapshot")
 	b.ReportMetric(float64(b.Elapsed().Microseconds())/float64(b.N), "µs/snapshot")
 }
+
+// BenchmarkEvaluateSparse evaluates 100 SLO series whose only events are
+// 3 days and 2 hours old: older than every burn-rate window and recent in
+// the budget window, the longest search for Status.DataSince (the budget
+// ring's empty buckets from the window's start).
+func BenchmarkEvaluateSparse(b *testing.B) {
+	slos := benchSLOs(100)
+	now := time.Now().Add(-74 * time.Hour)
+	tr := New(slos, Options{Clock: func() time.Time { return now }})
+	for _, s := range slos {
+		if err := tr.Record(s.ID(), nil, now, 100, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+	now = now.Add(74 * time.Hour)
+	b.ReportAllocs()
+	for b.Loop() {
+		tr.Evaluate(now)
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(slos)), "ns/series")
+}

@@ -162,6 +162,25 @@ func (r *ring) get(k int64) counts {
 	return counts{good: r.good.get(slot), bad: r.bad.get(slot)}
 }
 
+// firstEvents returns the oldest bucket from lo to hi holding an event,
+// and false when none does (or the ring holds none of them).
+func (r *ring) firstEvents(lo, hi int64) (int64, bool) {
+	lo, hi = max(lo, r.head-int64(r.n)+1), min(hi, r.head)
+	// The buckets before the head, in one or two runs of slots.
+	for lo <= hi && lo < r.head {
+		first := r.slot(lo)
+		end := min(first+int(min(hi, r.head-1)-lo+1), r.n)
+		if j := min(r.good.nextNonZero(first, end), r.bad.nextNonZero(first, end)); j < end {
+			return lo + int64(j-first), true
+		}
+		lo += int64(end - first)
+	}
+	if lo <= hi && r.headCounts.good|r.headCounts.bad != 0 { // lo == hi == head
+		return r.head, true
+	}
+	return 0, false
+}
+
 // rangeSum adds up buckets lo to hi, which the ring must hold: one or two
 // runs of consecutive slots.
 func (r *ring) rangeSum(lo, hi int64) counts {

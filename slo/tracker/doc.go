@@ -51,13 +51,19 @@
 // The burn rate over a window is (bad/total)/(1-objective), 0 without
 // events. The error budget remaining is 1 minus the burn rate over the
 // budget window: the rolling period, or the current calendar week or month,
-// whose budget is whole again at the period's start.
+// whose budget is whole again at the period's start. Every window holds
+// the events it holds: a series younger than a window (a fresh instance, a
+// new SLO) has its burn rate and budget computed from the events since its
+// first, as Sloth's and Pyrra's rules compute them from the samples
+// Prometheus holds. Status.DataSince says since when, for the wording of the
+// budget in alerts and the console (slo.DataSeen).
 //
 // # Alerts
 //
 // An alert of a severity fires when, for any of its slo.AlertWindows, the
 // burn rate over both the long and the short window exceeds the pair's
-// threshold and the long window holds at least MinEvents events. It
+// threshold (or reaches it, for a pair with op gte: AlertWindow.Inclusive)
+// and the long window holds at least MinEvents events. It
 // resolves at the first evaluation where no pair of the severity holds.
 // Once the errors stop, each short window falls below its threshold
 // within its own length and stays there, so the alert resolves once, soon

@@ -66,7 +66,18 @@ type Status struct {
 	Good, Bad float64
 	// ErrorBudgetRemaining is 1 - (bad ratio / error budget ratio) over
 	// the error-budget window: 1 untouched, 0 spent, negative overspent.
+	// It is computed over the events the window holds, as Sloth's and
+	// Pyrra's rules compute it over the samples Prometheus holds: a series
+	// two minutes old has its budget judged on those two minutes (see
+	// DataSince).
 	ErrorBudgetRemaining float64
+	// DataSince is when the oldest event of the error-budget window ended,
+	// to the resolution of the finest ring that holds every one of them
+	// (the start of its bucket, not before BudgetStart): the figures above
+	// come from the events since then only, which alerts and the console
+	// say while they cover little of the period (slo.DataSeen). Zero when
+	// the window holds no event.
+	DataSince time.Time
 	// TotalGood and TotalBad count every event the series accepted since
 	// it was created (or restored), for a monotonic counter.
 	TotalGood, TotalBad uint64
@@ -118,6 +129,8 @@ type Transition struct {
 	Window                      slo.AlertWindow
 	BurnRateLong, BurnRateShort float64
 	ErrorBudgetRemaining        float64
+	// DataSince is Status.DataSince of the series at this evaluation.
+	DataSince time.Time
 }
 
 // Evaluate computes the state of every series at now and returns it, with
@@ -173,7 +186,7 @@ func (t *Tracker) idle(st *sloState, s *series, now time.Time) bool {
 func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transitions *[]Transition) Status {
 	def := &st.def
 	to := now.UnixNano()
-	budgetRatio := def.ErrorBudget()
+	budgetRatio := st.budget
 	status := Status{
 		SLOID:     def.ID(),
 		SLO:       def,
@@ -189,6 +202,8 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 	status.BudgetStart = def.Window.Start(now)
 	status.Good, status.Bad = s.sum(st.layout.budget, status.BudgetStart.UnixNano(), to)
 	status.ErrorBudgetRemaining = 1 - burnRate(status.Good, status.Bad, budgetRatio)
+	// The transitions of this series are those appended from here on.
+	firstTransition := len(*transitions)
 
 	pageHolds := false // the page's condition, which stops the ticket's timers
 	for i, severity := range severities {
@@ -272,7 +287,39 @@ func (t *Tracker) evaluateSeries(st *sloState, s *series, now time.Time, transit
 		}
 		status.Alerts = append(status.Alerts, as)
 	}
+	status.DataSince = s.dataSince(st.layout, status.Windows, status.Good+status.Bad, status.BudgetStart.UnixNano(), to)
+	for i := firstTransition; i < len(*transitions); i++ {
+		(*transitions)[i].DataSince = status.DataSince
+	}
 	return status
+}
+
+// dataSince is Status.DataSince: when the oldest event of the
+// error-budget window (from, to] ended. events is the budget window's
+// count and windows the burn-rate windows' status at to.
+// The shortest burn-rate window holding as many events holds them all (a
+// window's sum falls short when events are older, or in its oldest,
+// prorated bucket), so its ring is scanned from that window's start; when
+// none does, the budget ring from the budget window's start. It runs for
+// every series at every evaluation, as the console shows every budget: the
+// scan skips empty buckets a lane word at a time (ring.firstEvents), and
+// a series with traffic all along stops at its first bucket.
+func (s *series) dataSince(l *layout, windows []WindowStatus, events float64, from, to int64) time.Time {
+	if s.rings == nil || events <= 0 {
+		return time.Time{}
+	}
+	ringIdx, start := l.budget, from
+	for i, w := range l.burn {
+		if i < len(windows) && windows[i].Good+windows[i].Bad >= events {
+			ringIdx, start = w.ring, to-int64(w.window)
+			break
+		}
+	}
+	r := &s.rings[ringIdx]
+	if k, ok := r.firstEvents(bucketIndex(start, r.res), r.head); ok {
+		return time.Unix(0, max(k*r.res, from)).UTC()
+	}
+	return time.Time{}
 }
 
 // holdTicket applies "one problem, one incident" (see the package doc) to
@@ -332,11 +379,12 @@ func minEventsOf(policy *slo.AlertPolicy) int {
 	return slo.DefaultMinEvents
 }
 
-// rowHolds reports whether the burn rate exceeds w's threshold over both
-// its windows, the long one holding at least minEvents events.
+// rowHolds reports whether the burn rate meets w's threshold (above it,
+// or at it too when Inclusive) over both its windows, the long one
+// holding at least minEvents events.
 func rowHolds(w slo.AlertWindow, minEvents int, status *Status) bool {
 	long, short := windowOf(status, w.Long), windowOf(status, w.Short)
-	return long.BurnRate > w.BurnRate && short.BurnRate > w.BurnRate && long.Good+long.Bad >= float64(minEvents)
+	return w.Holds(long.BurnRate) && w.Holds(short.BurnRate) && long.Good+long.Bad >= float64(minEvents)
 }
 
 // rowsHolding reports, for each row of windows, whether it holds under

@@ -302,3 +302,70 @@ func TestPromQLSLOsAreLeftOut(t *testing.T) {
 	tr.Update([]slo.SLO{promql, stream})
 	check("after Update")
 }
+
+// TestDataSince: the budget of a fresh SLO is judged on the events it
+// holds (as Sloth's and Pyrra's rules judge it on the samples Prometheus
+// holds), so an alert must be able to say how much data that is: two
+// minutes of 2% errors is -1900% of a 30-day budget "left". DataSince is
+// the oldest event's time, to the resolution of the finest ring holding
+// them all: seconds for two minutes, the budget ring's hour for data older
+// than every burn-rate window; on the firing transition and on the status
+// of every series with events, alerting or not (the console words every
+// budget with it), zero on a series without events.
+func TestDataSince(t *testing.T) {
+	s := testSLO("availability", 99.9, rolling30d())
+	s.Alerting = alerting(0)
+	quiet := testSLO("quiet", 99.9, rolling30d())
+	quiet.Alerting = alerting(0)
+	idle := testSLO("idle", 99.9, rolling30d())
+	tr, clock := newTestTracker(t, []slo.SLO{s, quiet, idle}, Options{}, t0)
+
+	// Two minutes of traffic, 2% of it bad: the page fires.
+	first := t0.Add(10 * time.Second)
+	last := first.Add(2 * time.Minute)
+	for at := first; !at.After(last); at = at.Add(10 * time.Second) {
+		clock.Set(at)
+		if err := tr.Record(s.ID(), nil, at, 98, 2); err != nil {
+			t.Fatal(err)
+		}
+		if err := tr.Record(quiet.ID(), nil, at, 100, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	statuses, transitions := tr.Evaluate(last)
+	if len(transitions) != 1 || transitions[0].Severity != page || transitions[0].State != firing {
+		t.Fatalf("transitions %+v, want the page firing", transitions)
+	}
+	st := statuses[0]
+	if got := st.ErrorBudgetRemaining; !approx(got, 1-0.02/0.001, 1e-9) {
+		t.Errorf("budget left %v, want %v: the ratio of the events held", got, 1-0.02/0.001)
+	}
+	if d := first.Sub(st.DataSince); d < 0 || d > 5*time.Second {
+		t.Errorf("DataSince %v, want within a bucket of the 5m window's ring before the first event at %v", st.DataSince, first)
+	}
+	if !transitions[0].DataSince.Equal(st.DataSince) {
+		t.Errorf("the transition's DataSince %v, the status' %v", transitions[0].DataSince, st.DataSince)
+	}
+	if !statuses[1].DataSince.Equal(st.DataSince) {
+		t.Errorf("DataSince %v on a series whose alert does not fire, want %v as the other's: the same events", statuses[1].DataSince, st.DataSince)
+	}
+	if !statuses[2].DataSince.IsZero() {
+		t.Errorf("DataSince %v on a series without events, want zero", statuses[2].DataSince)
+	}
+
+	// Four days on, firing on fresh errors: the oldest event is older
+	// than every burn-rate window (3d), and found in the budget ring.
+	later := first.Add(4 * 24 * time.Hour)
+	clock.Set(later)
+	if err := tr.Record(s.ID(), nil, later, 0, 100); err != nil {
+		t.Fatal(err)
+	}
+	statuses, _ = tr.Evaluate(later)
+	st = statuses[0]
+	if a, _ := st.Alert(page); !a.Firing {
+		t.Fatalf("page not firing: %+v", st.Alerts)
+	}
+	if d := first.Sub(st.DataSince); d < 0 || d > time.Hour {
+		t.Errorf("DataSince %v, want within the budget ring's bucket (1h) before %v", st.DataSince, first)
+	}
+}

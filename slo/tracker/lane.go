@@ -96,5 +96,32 @@ func (l *lane) sum(lo, hi int) uint64 {
 	return s
 }
 
+// nextNonZero returns the first slot in [i, hi) whose count is not zero,
+// or hi. It skips a zero word at once rather than slot by slot: finding
+// the oldest event of a sparse series (Status.DataSince) reads hundreds of
+// empty buckets.
+func (l *lane) nextNonZero(i, hi int) int {
+	if l.bits == 0 {
+		return hi
+	}
+	width := uint(l.bits)
+	for i < hi {
+		w := uint(i) * width / 64
+		if l.words[w] == 0 {
+			// The slots that lie wholly in word w are zero; the next to
+			// read holds the next word's first bit (it may start in w).
+			if next := int(64 * (w + 1) / width); next > i {
+				i = next
+				continue
+			}
+		}
+		if l.get(i) != 0 {
+			return i
+		}
+		i++
+	}
+	return hi
+}
+
 // bytes is the memory the lane's counts take.
 func (l *lane) bytes() int { return 8 * len(l.words) }

@@ -92,3 +92,50 @@ func TestRingExactAcrossWidths(t *testing.T) {
 		}
 	}
 }
+
+// TestFirstEvents: the oldest bucket holding an event, found by skipping
+// zero words of the lanes, is the one a bucket-by-bucket walk finds, for
+// sparse rings at every width (a slot straddling two words among them),
+// ranges that wrap around the ring's slots, the head bucket and ranges
+// reaching outside the ring.
+func TestFirstEvents(t *testing.T) {
+	const res, n = 10, 200
+	rng := rand.New(rand.NewPCG(7, 8))
+	// A power of two has its low bits zero: in a slot straddling two
+	// words, the first word may be zero and the count not.
+	count := func() uint64 {
+		if rng.IntN(2) == 0 {
+			return 1 << rng.IntN(64)
+		}
+		return 1 + rng.Uint64N(1<<rng.IntN(64))
+	}
+	walk := func(r *ring, lo, hi int64) (int64, bool) {
+		for k := lo; k <= hi; k++ {
+			if c := r.get(k); c.good|c.bad != 0 {
+				return k, true
+			}
+		}
+		return 0, false
+	}
+	for i := range 2000 {
+		r := newRing(res, n, 0)
+		now := int64(0)
+		// Few events, far apart, one count wide: long runs of zero words.
+		for range rng.IntN(6) {
+			now += rng.Int64N(6 * n * res / 5)
+			if rng.IntN(2) == 0 {
+				r.add(now, count(), 0)
+			} else {
+				r.add(now, 0, count())
+			}
+		}
+		for range 20 {
+			lo := r.head - n - 5 + rng.Int64N(n+10)
+			hi := lo + rng.Int64N(n+10)
+			wantK, wantOK := walk(&r, lo, hi)
+			if k, ok := r.firstEvents(lo, hi); k != wantK || ok != wantOK {
+				t.Fatalf("case %d: firstEvents(%d, %d) with head %d = %d, %v; the walk finds %d, %v", i, lo, hi, r.head, k, ok, wantK, wantOK)
+			}
+		}
+	}
+}

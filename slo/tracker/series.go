@@ -95,7 +95,11 @@ type Refusals struct {
 // guards everything but the fields set at creation (def, layout, windows, waits,
 // fingerprint, maxGroups).
 type sloState struct {
-	def         slo.SLO
+	def slo.SLO
+	// budget is def.ErrorBudget(), computed once: it takes exact
+	// fractions (math/big), which cost half of every evaluation when
+	// computed per series.
+	budget      float64
 	fingerprint string
 	layout      *layout
 	windows     []slo.AlertWindow
@@ -112,6 +116,7 @@ func newSLOState(def slo.SLO) *sloState {
 	def.GroupBy = slices.Clone(def.GroupBy)
 	st := &sloState{
 		def:         def,
+		budget:      def.ErrorBudget(),
 		fingerprint: accountingFingerprint(def),
 		layout:      newLayoutFor(def.Window, def.BurnRateWindows()),
 		windows:     def.AlertWindows(),
@@ -153,12 +158,19 @@ func (st *sloState) remove(key string) {
 // is unchanged; the objective and alerting may change freely, as they only
 // read the counts.
 func accountingFingerprint(def slo.SLO) string {
+	// Whether a burn rate equal to the threshold holds reads the counts
+	// only: the checkpoints written before AlertWindow.Inclusive keep
+	// their fingerprint.
+	windows := slices.Clone(def.Windows)
+	for i := range windows {
+		windows[i].Inclusive = false
+	}
 	b, err := json.Marshal(struct {
 		Window  slo.Window
 		Windows []slo.AlertWindow `json:",omitempty"` // omitted when unset, so fingerprints of checkpoints written before it stay valid
 		GroupBy []string
 		SLI     slo.SLI
-	}{def.Window, def.Windows, def.GroupBy, def.SLI})
+	}{def.Window, windows, def.GroupBy, def.SLI})
 	if err != nil {
 		// The model holds plain data, which always marshals. Should a
 		// field that doesn't appear, a printed form still tells

@@ -79,6 +79,7 @@ func (st *sloState) withDefinition(def slo.SLO) *sloState {
 	defer st.mu.Unlock()
 	n := &sloState{
 		def:         def,
+		budget:      def.ErrorBudget(),
 		fingerprint: st.fingerprint,
 		layout:      st.layout,
 		windows:     st.windows,

@@ -71,3 +71,71 @@ spec:
 		t.Errorf("tracked windows %v, want Pyrra's %v", windows, want)
 	}
 }
+
+// TestOpenSLOGteHoldsAtTheThreshold: an OpenSLO condition's op reaches
+// the collector's alert as it reaches the rules: op gte holds at a burn
+// rate equal to the threshold, gt only above it. One failed request in
+// every thousand burns a 99.9% SLO's budget at exactly 1.
+func TestOpenSLOGteHoldsAtTheThreshold(t *testing.T) {
+	for _, tt := range []struct {
+		op    string
+		fires bool
+	}{{"gte", true}, {"gt", false}} {
+		spec, err := slo.Parse("openslo.yaml", []byte(`apiVersion: openslo/v1
+kind: SLO
+metadata: {name: availability}
+spec:
+  service: orders
+  indicator:
+    metadata: {name: errors}
+    spec:
+      ratioMetric:
+        counter: true
+        bad: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total{code=~"5.."}'}}}
+        total: {metricSource: {type: Prometheus, spec: {query: 'http_requests_total'}}}
+  timeWindow: [{duration: 28d, isRolling: true}]
+  objectives: [{target: 0.999}]
+  alertPolicies:
+    - kind: AlertPolicy
+      metadata: {name: budget-pace}
+      spec:
+        conditions:
+          - kind: AlertCondition
+            metadata: {name: pace}
+            spec: {severity: page, condition: {kind: burnrate, op: `+tt.op+`, threshold: 1, lookbackWindow: 1h}}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := spec.SLOs[0]
+		if !s.Evaluation().InStream {
+			t.Fatalf("the SLI should run in the stream: %s", s.Evaluation().Reason)
+		}
+		tr, clock := newTestTracker(t, []slo.SLO{s}, Options{}, t0)
+		steps, err := RunReplay(tr, clock, Replay{
+			Start: t0, End: t0.Add(30 * time.Minute), Tick: time.Minute,
+			Traffic:       func(time.Time) []ReplayEvent { return []ReplayEvent{{SLOID: s.ID(), Good: 999, Bad: 1}} },
+			EvaluateEvery: time.Minute,
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var want []transitionKey
+		if tt.fires {
+			want = []transitionKey{{page, firing, t0.Add(time.Minute)}}
+		}
+		if got := transitionKeys(steps); !slices.Equal(got, want) {
+			t.Errorf("op %s: transitions %v, want %v", tt.op, got, want)
+		}
+		// The op does not change what the counts mean: a checkpoint
+		// written before it was read restores.
+		plain := s
+		plain.Windows = slices.Clone(s.Windows)
+		for i := range plain.Windows {
+			plain.Windows[i].Inclusive = false
+		}
+		if accountingFingerprint(s) != accountingFingerprint(plain) {
+			t.Errorf("op %s changes the accounting fingerprint", tt.op)
+		}
+	}
+}

@@ -29,6 +29,17 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		t.Fatal(err)
 	}
 	missing := filepath.Join(t.TempDir(), "nope")
+	// Routing files for the default configuration's alertrouter, whose
+	// one receiver is "default": a bad group_wait on line 4 (column 15),
+	// and a receiver "tickets" on line 3 (column 11) that no pipeline takes.
+	badRouting := filepath.Join(brokenDir, "routing.yml")
+	if err := os.WriteFile(badRouting, []byte("receivers:\n  - name: default\nroute:\n  group_wait: 5x\n  receiver: default\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	unmappedRouting := filepath.Join(brokenDir, "unmapped.yml")
+	if err := os.WriteFile(unmappedRouting, []byte("receivers:\n  - name: default\n  - name: tickets\nroute: {receiver: default}\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
 	badCSV := filepath.Join(brokenDir, "bad.csv")
 	if err := os.WriteFile(badCSV, []byte("timestamp,value\n2014-04-01 00:00:00,1\n2014-04-01 00:05:00,abc\n"), 0o600); err != nil {
 		t.Fatal(err)
@@ -53,6 +64,12 @@ func TestSubcommandsThroughBinary(t *testing.T) {
 		{"validate a folder with a broken spec", []string{"validate"}, 1, "slo specs: " + broken + ":5:16: objective 120 must be", []string{"VIGIL_SLO_DIR=" + brokenDir}},
 		{"validate a broken spec in full.yaml", []string{"validate", "--config", filepath.Join(root, "collector/config/full.yaml")}, 1, broken + ":5:16: ", []string{"VIGIL_SLO_DIR=" + broken}},
 		{"validate a spec folder that does not exist", []string{"validate"}, 1, "slo specs: stat " + missing + ": no such file or directory", []string{"VIGIL_SLO_DIR=" + missing}},
+		{"validate a broken routing file", []string{"validate", "--set=connectors::alertrouter::routing=" + badRouting}, 1,
+			"loading alert routing: " + badRouting + `:4:15: bad duration "5x" for group_wait`, nil},
+		{"validate a routing file with a receiver no pipeline takes", []string{"validate", "--set=connectors::alertrouter::routing=" + unmappedRouting}, 1,
+			"loading alert routing: " + unmappedRouting + `:3:11: receiver "tickets" of the routing file has no pipelines`, nil},
+		{"validate a routing file that does not exist", []string{"validate", "--set=connectors::alertrouter::routing=" + missing}, 1,
+			"loading alert routing: open " + missing + ": no such file or directory", nil},
 		{"slo validate examples", []string{"slo", "validate", filepath.Join(root, "slo/examples/checkout.yaml")}, 0, "valid", nil},
 		{"slo validate bad spec", []string{"slo", "validate", filepath.Join(root, "slo/testdata/duplicate.bad.yaml")}, 1, "duplicate.bad.yaml:7:5: duplicate SLO", nil},
 		{"slo validate one problem", []string{"slo", "validate", broken}, 1, "Error: 1 problem in SLO specs\n", nil},

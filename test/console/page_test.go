@@ -52,6 +52,17 @@ func TestStatusPageInChromium(t *testing.T) {
 	assert.Regexp(t, burning, dom, "the burning SLO, marked as such")
 	assert.Contains(t, dom, `data-alert="SLOBurnRate-checkout-availability-page"`, "the firing alert")
 	assert.Contains(t, dom, `<polyline points="`, "the budget chart")
+	// A budget of a few minutes' data says so, as the page's summary does:
+	// the overspent figure is those minutes' error ratio, not a month's.
+	seen := regexp.MustCompile(`data-slo="checkout/availability">[\s\S]*?budget left <b class="neg">-[0-9.]+%</b></span>\s*<span class="muted data-seen"[^>]*>over the \d+m of data seen of its 30d window</span>`)
+	assert.Regexp(t, seen, dom, "the budget worded with the data seen")
+
+	// "silence…" on the page fills the form with what identifies the
+	// problem, not its tier, so the silence would mute the ticket too.
+	require.NoError(t, b.Submit(ctx, `document.querySelector('[data-alert="SLOBurnRate-checkout-availability-page"] .links a[href^="/?silence="]').click()`))
+	prefilled, err := b.Eval(`document.querySelector('form.silence-form').matchers.value`)
+	require.NoError(t, err)
+	assert.JSONEq(t, `"service_name=\"checkout\", slo=\"availability\", source=\"slo\""`, string(prefilled))
 
 	// A silence, created with the page's own form in the browser.
 	require.NoError(t, b.Submit(ctx, `(() => {
@@ -65,10 +76,12 @@ func TestStatusPageInChromium(t *testing.T) {
 	dom, err = b.DOM()
 	require.NoError(t, err)
 	assert.Contains(t, dom, "Silence created")
-	row := regexp.MustCompile(`<tr data-silence="([0-9a-f-]{36})">[\s\S]*?slo="latency"[\s\S]*?created from the status page`)
+	row := regexp.MustCompile(`<tr data-silence="([0-9a-f-]{36})"[^>]*>[\s\S]*?slo="latency"[\s\S]*?created from the status page`)
 	m := row.FindStringSubmatch(dom)
 	require.NotNil(t, m, "the silence is listed on the page:\n%s", dom)
 	id := m[1]
+	// No latency alert fires: the silence matches none, and says so.
+	assert.Regexp(t, regexp.MustCompile(`<tr data-silence="`+id+`"[^>]*>[\s\S]*?<td class="matched"><span class="none"[^>]*>0: none firing</span></td>`), dom)
 
 	shot := filepath.Join(t.ArtifactDir(), "status-page.png")
 	require.NoError(t, b.Screenshot(shot))
@@ -89,7 +102,7 @@ func TestStatusPageInChromium(t *testing.T) {
 	dom, err = b.DOM()
 	require.NoError(t, err)
 	assert.Contains(t, dom, "Silence expired.")
-	assert.Regexp(t, regexp.MustCompile(`<tr data-silence="`+id+`">\s*<td><span class="badge ">expired</span>`), dom)
+	assert.Regexp(t, regexp.MustCompile(`<tr data-silence="`+id+`"[^>]*>\s*<td><span class="badge ">expired</span>`), dom)
 }
 
 // firing returns nil once the console's API lists the page of the SLO.

@@ -3,6 +3,9 @@ package paging
 import (
 	"context"
 	"fmt"
+	"io"
+	"net/http"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -151,6 +154,7 @@ func TestSLOChainThroughBinary(t *testing.T) {
 	if page.Payload.Source != "checkout" || page.Payload.CustomDetails["slo"] != "availability" {
 		t.Errorf("page source %q, slo %v; want checkout/availability", page.Payload.Source, page.Payload.CustomDetails["slo"])
 	}
+	checkPageLinks(t, inst, page)
 
 	// Mid-incident crash: the checkpoint and the notification log survive.
 	time.Sleep(2 * time.Second)
@@ -183,6 +187,56 @@ func TestSLOChainThroughBinary(t *testing.T) {
 		}
 	}
 	t.Logf("burst: %d bad spans; recovery: %d good spans; events: %d", bad, good, len(fake.Events()))
+}
+
+// checkPageLinks: the default page carries what on-call needs without
+// any link template configured: the SLO's runbook (its spec's
+// runbook_url), the console's firing alerts (client_url and a link, at
+// VIGIL_CONSOLE_URL, by default the console's own listener), the console's
+// silence form filled with the alert's labels, and what the SLO promises
+// (its description) in custom_details; and its summary says how much data
+// the budget figure comes from.
+func checkPageLinks(t *testing.T, inst *vigiltest.Instance, page fakepagerduty.Event) {
+	t.Helper()
+	console := inst.ConsoleURL()
+	if page.ClientURL != console+"/#alerts" {
+		t.Errorf("client_url = %q, want the console's firing alerts %s/#alerts", page.ClientURL, console)
+	}
+	// A fresh instance: the budget figure comes from the seconds of data
+	// it holds, and the summary says so.
+	if !regexp.MustCompile(`of the budget left, over the \d+m of data seen of its 30d window`).MatchString(page.Payload.Summary) {
+		t.Errorf("summary %q does not say how much data its budget figure comes from", page.Payload.Summary)
+	}
+	if got := page.Payload.CustomDetails["slo.description"]; got != "Checkout requests succeed." {
+		t.Errorf("custom_details[slo.description] = %v, want the spec's description", got)
+	}
+	links := map[string]string{}
+	for _, l := range page.Links {
+		links[l.Text] = l.Href
+	}
+	if links["Runbook"] != "https://runbooks.example.com/checkout/availability" {
+		t.Errorf("runbook link %q, want the spec's runbook_url; links %+v", links["Runbook"], page.Links)
+	}
+	if links["Vigil console"] != console+"/#alerts" {
+		t.Errorf("console link %q, want %s/#alerts", links["Vigil console"], console)
+	}
+	silence, ok := links["Silence in Vigil"]
+	if !ok || !strings.HasPrefix(silence, console+"/?silence=") {
+		t.Fatalf("silence link %q, want the console's silence form; links %+v", silence, page.Links)
+	}
+	// The link opens the console's silence form filled with the alert's
+	// matchers.
+	resp, err := http.Get(strings.TrimSuffix(silence, "#new-silence"))
+	if err != nil {
+		t.Fatalf("GET the silence link: %v", err)
+	}
+	defer resp.Body.Close()
+	body, _ := io.ReadAll(resp.Body)
+	for _, want := range []string{`service_name=&#34;checkout&#34;`, `slo=&#34;availability&#34;`, `vigil_severity=&#34;page&#34;`} {
+		if resp.StatusCode != http.StatusOK || !strings.Contains(string(body), want) {
+			t.Errorf("the silence link's page (status %d) has no %s in its form", resp.StatusCode, want)
+		}
+	}
 }
 
 // TestRateLimitStormThroughBinary fires more alerts at once than PagerDuty

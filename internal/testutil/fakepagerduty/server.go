@@ -2,8 +2,9 @@
 // It checks every request strictly against the published API (method,
 // path, content type, fields, types, lengths, allowed values, size), answers
 // as PagerDuty does (202, or 400 with PagerDuty's error body), can be told to
-// answer 429 with Retry-After, 500 or 400 for the next requests, can enforce
-// a rate limit per routing key, and records what it accepted and when every
+// answer 429 with Retry-After, 500 or 400 for the next requests, to refuse
+// routing keys (400, as for a key no integration has), can enforce a rate
+// limit per routing key, and records what it accepted and when every
 // request arrived.
 //
 // Go tests use New(t); end-to-end tests run cmd/fakepagerduty, which also
@@ -69,6 +70,7 @@ type Server struct {
 	requests  []Request
 	accepted  []Event
 	script    []scripted
+	refused   map[string]bool // routing keys answered 400
 	limit     int
 	window    time.Duration
 	throttle  time.Duration
@@ -152,6 +154,22 @@ func (s *Server) RespondNext(n int, r Reply) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.script = append(s.script, scripted{reply: r, left: n})
+}
+
+// RefuseRoutingKey makes the fake answer 400 to every valid event for key
+// ("Invalid routing key", as PagerDuty answers for a key of no
+// integration, revoked or mistyped), or, refuse false, take them again.
+func (s *Server) RefuseRoutingKey(key string, refuse bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.refused == nil {
+		s.refused = map[string]bool{}
+	}
+	if refuse {
+		s.refused[key] = true
+	} else {
+		delete(s.refused, key)
+	}
 }
 
 // SetRateLimit makes the fake answer 429 (with Retry-After of retryAfter,
@@ -301,6 +319,7 @@ func (s *Server) broadcast() {
 //	GET  /_fake/max-in-window?routing_key=K&window=60s  {"max": n}
 //	POST /_fake/respond?status=429&count=3&retry_after=2
 //	POST /_fake/rate-limit?events=120&window=60s&retry_after=5s
+//	POST /_fake/refuse-key?routing_key=K&refuse=true
 //	POST /_fake/reset
 func (s *Server) Handler() http.Handler {
 	mux := http.NewServeMux()
@@ -310,6 +329,7 @@ func (s *Server) Handler() http.Handler {
 	mux.HandleFunc("/_fake/max-in-window", s.controlMaxInWindow)
 	mux.HandleFunc("/_fake/respond", s.controlRespond)
 	mux.HandleFunc("/_fake/rate-limit", s.controlRateLimit)
+	mux.HandleFunc("/_fake/refuse-key", s.controlRefuseKey)
 	mux.HandleFunc("/_fake/reset", s.controlReset)
 	mux.HandleFunc("/", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusNotFound, Rejection{Status: "Not Found", Message: "Unknown path; events go to " + EnqueuePath})
@@ -363,6 +383,12 @@ func (s *Server) enqueue(w http.ResponseWriter, r *http.Request) {
 	}
 	ev, rej := Validate(body)
 	if rej != nil {
+		record(http.StatusBadRequest, rej.Errors)
+		writeJSON(w, http.StatusBadRequest, rej)
+		return
+	}
+	if s.refused[key] {
+		rej := invalid("Invalid routing key")
 		record(http.StatusBadRequest, rej.Errors)
 		writeJSON(w, http.StatusBadRequest, rej)
 		return
@@ -523,6 +549,20 @@ func (s *Server) controlRateLimit(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.SetRateLimit(events, window, retry)
+	w.WriteHeader(http.StatusNoContent)
+}
+
+func (s *Server) controlRefuseKey(w http.ResponseWriter, r *http.Request) {
+	if !allow(w, r, http.MethodPost) {
+		return
+	}
+	q := r.URL.Query()
+	refuse, err := strconv.ParseBool(q.Get("refuse"))
+	if err != nil || q.Get("routing_key") == "" {
+		writeJSON(w, http.StatusBadRequest, Rejection{Status: "bad request", Message: "want routing_key and refuse=true|false"})
+		return
+	}
+	s.RefuseRoutingKey(q.Get("routing_key"), refuse)
 	w.WriteHeader(http.StatusNoContent)
 }
 

@@ -287,6 +287,48 @@ func TestRateLimit(t *testing.T) {
 	}
 }
 
+// TestRefuseRoutingKey: a refused key gets PagerDuty's 400 for a key of
+// no integration, recorded as a request and never accepted, until taken
+// again; other keys are not affected. Also through the control endpoint.
+func TestRefuseRoutingKey(t *testing.T) {
+	s := New(t)
+	c := httpClient(t)
+	other := strings.Repeat("b", 32)
+	send := func(key string) answer {
+		return do(t, c, "POST", s.EnqueueURL(), "application/json", event(key, "trigger", "d"))
+	}
+	s.RefuseRoutingKey(validKey, true)
+	a := send(validKey)
+	if a.status != 400 || a.body.Status != "invalid event" || len(a.body.Errors) != 1 || a.body.Errors[0] != "Invalid routing key" {
+		t.Fatalf("refused key: %d %+v, want 400 Invalid routing key", a.status, a.body)
+	}
+	if a := send(other); a.status != 202 {
+		t.Fatalf("other key: %d", a.status)
+	}
+	s.RefuseRoutingKey(validKey, false)
+	if a := send(validKey); a.status != 202 {
+		t.Fatalf("key taken again: %d", a.status)
+	}
+	resp, err := c.Post(s.URL+"/_fake/refuse-key?routing_key="+other+"&refuse=true", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 204 {
+		t.Fatalf("refuse-key = %d", resp.StatusCode)
+	}
+	if a := send(other); a.status != 400 {
+		t.Fatalf("key refused through the control endpoint: %d", a.status)
+	}
+	if got := len(s.Events()); got != 2 {
+		t.Fatalf("accepted %d events, want 2", got)
+	}
+	reqs := s.Requests()
+	if len(reqs) != 4 || reqs[0].Status != 400 || reqs[0].RoutingKey != validKey {
+		t.Fatalf("requests = %+v", reqs)
+	}
+}
+
 func TestWaitFor(t *testing.T) {
 	s := New(t)
 	c := httpClient(t)

@@ -30,6 +30,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 // Project is a Sentry project the fake serves: its ID and public key.
@@ -79,17 +81,17 @@ type Server struct {
 	changed  chan struct{}
 }
 
-// New starts a fake serving projects on a loopback port; it is closed when
-// the test ends.
+// New starts a fake serving projects on a loopback port, from
+// VIGIL_TEST_PORTS when set (vigiltest.NewServer); it is closed when the
+// test ends.
 func New(t testing.TB, projects ...Project) *Server {
 	t.Helper()
 	s := &Server{projects: map[string]Project{}, changed: make(chan struct{})}
 	for _, p := range projects {
 		s.projects[p.ID] = p
 	}
-	s.srv = httptest.NewServer(s)
+	s.srv = vigiltest.NewServer(t, s)
 	s.URL = s.srv.URL
-	t.Cleanup(s.srv.Close)
 	return s
 }
 

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
 const (
@@ -194,5 +196,25 @@ func TestScriptedReplies(t *testing.T) {
 	defer cancel()
 	if _, err := s.WaitEvents(ctx, 3); err == nil {
 		t.Error("WaitEvents(3) returned without a third event")
+	}
+}
+
+// TestListensInTestPorts: with VIGIL_TEST_PORTS set, the fake listens on a
+// port of that range (here a range of one free port), as every test server
+// does, so that concurrent test runs given disjoint ranges never clash.
+func TestListensInTestPorts(t *testing.T) {
+	port := vigiltest.FreePort(t)
+	t.Setenv("VIGIL_TEST_PORTS", fmt.Sprintf("%d-%d", port, port))
+	s := New(t, Project{ID: "42", Key: testKey})
+	if want := fmt.Sprintf("http://127.0.0.1:%d", port); s.URL != want {
+		t.Fatalf("fake at %s, want %s", s.URL, want)
+	}
+	resp, err := http.Post(s.URL+"/api/42/envelope/", "application/x-sentry-envelope", strings.NewReader(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized {
+		t.Errorf("an envelope without auth: HTTP %d, want 401", resp.StatusCode)
 	}
 }

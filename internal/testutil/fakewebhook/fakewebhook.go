@@ -111,7 +111,9 @@ func (s *Server) Refused() int {
 }
 
 // RespondNext makes the next requests answer code, one per entry, before
-// any check (as a receiver that is down or throttling would).
+// any check (as a receiver that is down or throttling would); an entry 0
+// lets its request through to the usual checks, so a script can refuse
+// the second request of a batch and not the first.
 func (s *Server) RespondNext(codes ...int) {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -158,13 +160,15 @@ func (s *Server) handle(w http.ResponseWriter, r *http.Request) {
 			code = s.replies[0]
 			s.replies = s.replies[1:]
 		}
-		s.refused++
-		s.mu.Unlock()
-		if code == http.StatusTooManyRequests {
-			w.Header().Set("Retry-After", "1")
+		if code != 0 {
+			s.refused++
+			s.mu.Unlock()
+			if code == http.StatusTooManyRequests {
+				w.Header().Set("Retry-After", "1")
+			}
+			http.Error(w, http.StatusText(code), code)
+			return
 		}
-		http.Error(w, http.StatusText(code), code)
-		return
 	}
 	s.mu.Unlock()
 	p, problems := Check(r.Method, r.Header.Get("Content-Type"), body)

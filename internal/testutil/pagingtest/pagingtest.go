@@ -42,9 +42,14 @@ func PagerDutyEnv(fake *fakepagerduty.Server) map[string]string {
 // persistent sending queue, as the shipped configs have it.
 func LogsConfig(t *testing.T, fake *fakepagerduty.Server) string {
 	t.Helper()
-	dir := t.TempDir()
-	routing := FastRouting(t, dir)
-	return vigiltest.WriteFile(t, dir, "vigil.yaml", fmt.Sprintf(`
+	return LogsConfigRouting(t, fake, FastRouting(t, t.TempDir()))
+}
+
+// LogsConfigRouting is LogsConfig reading the routing file at routing,
+// for tests that change the file.
+func LogsConfigRouting(t *testing.T, fake *fakepagerduty.Server, routing string) string {
+	t.Helper()
+	return vigiltest.WriteFile(t, t.TempDir(), "vigil.yaml", fmt.Sprintf(`
 extensions:
   health_check:
     endpoint: ${env:VIGIL_HEALTH_ENDPOINT}

@@ -8,7 +8,8 @@
 // Validate methods, and errors take Alertmanager's status codes and
 // shapes: a parameter of the wrong type or a body that breaks the spec is
 // go-openapi's {"code", "message"} (400, 422), a request the API cannot
-// carry out is a JSON string saying why (400, 404, 500).
+// carry out is a JSON string saying why (400, 404, 500: a DELETE, whose
+// spec has no 400, says why with a 500).
 //
 // The handlers are written here rather than mounted through Alertmanager's
 // generated restapi server: that server comes with go-openapi's runtime,
@@ -37,6 +38,7 @@ import (
 	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 
 	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/matchers"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/labelname"
 )
@@ -244,14 +246,15 @@ func compareStrings(a, b string) int {
 	return 0
 }
 
-// parseFilter parses filter matchers with Alertmanager's parser, one
-// matcher per value, as its API does.
+// parseFilter parses filter matchers, one matcher per value, as
+// Alertmanager's API does, with its classic parser (package matchers says
+// why, and what its errors add).
 func parseFilter(filter []string) ([]*amlabels.Matcher, error) {
 	out := make([]*amlabels.Matcher, 0, len(filter))
 	for _, f := range filter {
-		m, err := amlabels.ParseMatcher(f)
+		m, err := matchers.Parse(f)
 		if err != nil {
-			return nil, fmt.Errorf("bad matcher format: %s: %w", f, err)
+			return nil, err
 		}
 		out = append(out, m)
 	}
@@ -409,15 +412,17 @@ func silenceHasMatchers(s *alerts.SilenceStatus, filter []*amlabels.Matcher) boo
 	return true
 }
 
-// gettableSilence is a silence in the spec's shape. A silence of the
-// silences file says so in its comment: it can only be changed there.
+// gettableSilence is a silence in the spec's shape, its times in UTC as
+// Alertmanager gives them (the silences file may write another offset).
+// A silence of the silences file says so in its comment: it can only be
+// changed there.
 func gettableSilence(s *alerts.SilenceStatus) *models.GettableSilence {
 	id, state := s.ID, string(s.State)
 	end := s.EndsAt
 	if end.IsZero() {
 		end = noEnd
 	}
-	starts, ends, updated := strfmt.DateTime(s.StartsAt), strfmt.DateTime(end), strfmt.DateTime(s.UpdatedAt)
+	starts, ends, updated := strfmt.DateTime(s.StartsAt.UTC()), strfmt.DateTime(end.UTC()), strfmt.DateTime(s.UpdatedAt.UTC())
 	comment, createdBy := s.Comment, s.CreatedBy
 	if s.FromFile {
 		comment = fmt.Sprintf("[silences file, id %q, read-only] %s", s.FileID, s.Comment)
@@ -475,9 +480,12 @@ func (a *API) deleteSilence(w http.ResponseWriter, r *http.Request) {
 	switch {
 	case errors.Is(err, alerts.ErrSilenceNotFound):
 		w.WriteHeader(http.StatusNotFound)
-	case errors.Is(err, alerts.ErrSilenceReadOnly):
-		fail(w, http.StatusBadRequest, "%v", err)
 	case err != nil:
+		// A silence of the silences file (ErrSilenceReadOnly) too: the
+		// spec gives DELETE only 200, 404 and 500, and the clients
+		// generated from it (amtool, Grafana) read a message from a 500
+		// alone; a 400 reached amtool as "status 400: {}", the reason
+		// lost. Alertmanager answers its own failed expiries so.
 		fail(w, http.StatusInternalServerError, "%v", err)
 	default:
 		w.WriteHeader(http.StatusOK)
@@ -546,6 +554,11 @@ func fromPostable(p *models.PostableSilence) (alerts.Silence, error) {
 			t = amlabels.MatchNotRegexp
 		case !isEqual:
 			t = amlabels.MatchNotEqual
+		}
+		// A name amtool's UTF-8 parser took (service.name) says which
+		// label was meant.
+		if err := matchers.CheckName(*m.Name); err != nil {
+			return alerts.Silence{}, err
 		}
 		matcher, err := alerts.NewMatcher(t, *m.Name, *m.Value)
 		if err != nil {

@@ -23,11 +23,12 @@ func Tracer(settings component.TelemetrySettings) trace.Tracer {
 // TelemetryBuilder provides an interface for components to report telemetry
 // as defined in metadata and user config.
 type TelemetryBuilder struct {
-	meter                     metric.Meter
-	mu                        sync.Mutex
-	registrations             []metric.Registration
-	AlertrouterAlertsReceived metric.Int64Counter
-	AlertrouterNotifications  metric.Int64Counter
+	meter                           metric.Meter
+	mu                              sync.Mutex
+	registrations                   []metric.Registration
+	AlertrouterAlertsReceived       metric.Int64Counter
+	AlertrouterNotifications        metric.Int64Counter
+	AlertrouterNotificationsRefused metric.Int64Counter
 }
 
 // TelemetryBuilderOption applies changes to default builder.
@@ -68,6 +69,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	builder.AlertrouterNotifications, err = builder.meter.Int64Counter(
 		"otelcol_alertrouter_notifications",
 		metric.WithDescription("Notifications handed to a pipeline of a receiver (outcome handed_over), or not (outcome failed, the router sends them to that pipeline again; outcome cancelled, their service was given up while they were being handed over, and its next owner sends them), by receiver, pipeline and action. [Development]"),
+		metric.WithUnit("{notification}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AlertrouterNotificationsRefused, err = builder.meter.Int64Counter(
+		"otelcol_alertrouter_notifications_refused",
+		metric.WithDescription("Notifications the receiver refused for good (PagerDuty's 400, a webhook's 4xx), by receiver, pipeline and action, whether the exporter's handover returned the refusal or its persistent queue took the notification and the exporter reported the refusal later. The router sends each to that pipeline again at its group's next flush (group_interval), until the receiver takes it. [Development]"),
 		metric.WithUnit("{notification}"),
 	)
 	errs = errors.Join(errs, err)

@@ -52,3 +52,19 @@ func AssertEqualAlertrouterNotifications(t *testing.T, tt *componenttest.Telemet
 	require.NoError(t, err)
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
+
+func AssertEqualAlertrouterNotificationsRefused(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_alertrouter_notifications_refused",
+		Description: "Notifications the receiver refused for good (PagerDuty's 400, a webhook's 4xx), by receiver, pipeline and action, whether the exporter's handover returned the refusal or its persistent queue took the notification and the exporter reported the refusal later. The router sends each to that pipeline again at its group's next flush (group_interval), until the receiver takes it. [Development]",
+		Unit:        "{notification}",
+		Data: metricdata.Sum[int64]{
+			Temporality: metricdata.CumulativeTemporality,
+			IsMonotonic: true,
+			DataPoints:  dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_alertrouter_notifications_refused")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}

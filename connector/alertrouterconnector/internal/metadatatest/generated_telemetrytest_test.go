@@ -21,10 +21,14 @@ func TestSetupTelemetry(t *testing.T) {
 	defer tb.Shutdown()
 	tb.AlertrouterAlertsReceived.Add(context.Background(), 1)
 	tb.AlertrouterNotifications.Add(context.Background(), 1)
+	tb.AlertrouterNotificationsRefused.Add(context.Background(), 1)
 	AssertEqualAlertrouterAlertsReceived(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 	AssertEqualAlertrouterNotifications(t, testTel,
+		[]metricdata.DataPoint[int64]{{Value: 1}},
+		metricdatatest.IgnoreTimestamp())
+	AssertEqualAlertrouterNotificationsRefused(t, testTel,
 		[]metricdata.DataPoint[int64]{{Value: 1}},
 		metricdatatest.IgnoreTimestamp())
 

@@ -27,12 +27,13 @@ import (
 	"strings"
 	"time"
 
-	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 
 	"github.com/vigil-otel/vigil/alerts"
+	"github.com/vigil-otel/vigil/connector/alertrouterconnector/internal/matchers"
 	"github.com/vigil-otel/vigil/conventions"
 	"github.com/vigil-otel/vigil/internal/statusboard"
+	"github.com/vigil-otel/vigil/slo"
 )
 
 //go:embed page.html.tmpl
@@ -49,6 +50,9 @@ var page = template.Must(template.New("page").Funcs(template.FuncMap{
 	"ago":    ago,
 	"time":   func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04 MST") },
 	"hot":    func(v float64) bool { return v >= 1 },
+	// short is a silence ID's first block, enough to tell silences apart
+	// on the page; the link leads to the whole.
+	"short": func(id string) string { first, _, _ := strings.Cut(id, "-"); return first },
 }).Parse(pageText))
 
 // Settings configure the page.
@@ -96,7 +100,7 @@ type view struct {
 	Now       time.Time
 	Firing    []alertView
 	SLOs      []sloView
-	Silences  []alerts.SilenceStatus
+	Silences  []silenceView
 	Anomalies []statusboard.Anomaly
 	Watched   int
 	Form      formView
@@ -106,11 +110,25 @@ type view struct {
 
 type alertView struct {
 	Name, Service, Severity, Summary string
+	Fingerprint                      string // the element's anchor, #alert-<fingerprint>
 	Since                            time.Time
-	Labels                           string // as matchers, for the silence form
+	Matchers                         string // what "silence…" fills the form with
 	Runbook, Dashboard               string
 	Traces                           []link
-	Silenced, Inhibited, Muted       bool
+	// SilencedBy link the silences' rows; InhibitedBy the inhibiting
+	// alerts, when listed (a fleet's console may not read them all).
+	SilencedBy, InhibitedBy []link
+	Muted                   bool
+	inhibitedBy             []string // fingerprints, made links once all alerts are known
+}
+
+// silenceView is a silence and, unless expired, how many of the firing
+// alerts its matchers select now: a silence with a typo in a value
+// (service_name="chekout") selects none, where one that works shows the
+// alerts it mutes.
+type silenceView struct {
+	alerts.SilenceStatus
+	Firing int
 }
 
 type link struct{ Text, URL string }
@@ -119,7 +137,10 @@ type sloView struct {
 	statusboard.SLO
 	Title  string
 	Firing []string
-	Chart  chart
+	// DataSeen words the budget while its data covers little of the
+	// period (slo.DataSeen), as the alerts' summaries do; empty otherwise.
+	DataSeen string
+	Chart    chart
 }
 
 // chart is the budget history drawn as an SVG polyline.
@@ -164,9 +185,32 @@ func (p *Page) render(w http.ResponseWriter, code int, v *view) {
 
 func (p *Page) build(ctx context.Context) *view {
 	now := p.s.Now()
-	v := &view{Now: now, Silences: p.s.Engine.Silences(now)}
-	for _, st := range p.s.Alerts(ctx, now) {
+	v := &view{Now: now}
+	firing := p.s.Alerts(ctx, now)
+	names := make(map[string]string, len(firing))
+	for _, st := range firing {
 		v.Firing = append(v.Firing, p.alertView(&st))
+		names[st.Alert.Fingerprint] = alertTitle(&st.Alert)
+	}
+	for i := range v.Firing {
+		for _, fp := range v.Firing[i].inhibitedBy {
+			l := link{Text: fp}
+			if name, ok := names[fp]; ok {
+				l = link{Text: name, URL: "#alert-" + fp}
+			}
+			v.Firing[i].InhibitedBy = append(v.Firing[i].InhibitedBy, l)
+		}
+	}
+	for _, s := range p.s.Engine.Silences(now) {
+		sv := silenceView{SilenceStatus: s}
+		if s.State != alerts.SilenceExpired {
+			for _, st := range firing {
+				if s.Matchers.Matches(st.Alert.Labels) {
+					sv.Firing++
+				}
+			}
+		}
+		v.Silences = append(v.Silences, sv)
 	}
 	slices.SortStableFunc(v.Firing, func(a, b alertView) int {
 		// Pages first, then the longest firing.
@@ -209,20 +253,37 @@ func compareFloat(a, b float64) int {
 	return 0
 }
 
+// alertTitle names an alert where the page links to it: its name, with
+// its service and severity when the name does not say them (an SLO
+// alert's default name does, an anomaly alert's does not).
+func alertTitle(a *alerts.Alert) string {
+	name := a.Labels[alerts.LabelAlertName]
+	var more []string
+	if service := a.Labels[alerts.LabelService]; service != "" && !strings.Contains(name, service) {
+		more = append(more, service)
+	}
+	if severity := a.Labels[alerts.LabelSeverity]; severity != "" && !strings.HasSuffix(name, "-"+severity) {
+		more = append(more, severity)
+	}
+	if len(more) == 0 {
+		return name
+	}
+	return name + " (" + strings.Join(more, ", ") + ")"
+}
+
 func (p *Page) alertView(st *alerts.AlertStatus) alertView {
 	a := st.Alert
 	v := alertView{
 		Name: a.Labels[alerts.LabelAlertName], Service: a.Labels[alerts.LabelService],
 		Severity: a.Labels[alerts.LabelSeverity], Summary: a.Annotations[alerts.AnnotationSummary],
-		Since: a.StartsAt, Runbook: safeURL(a.Annotations[conventions.AttrAlertRunbookURL]),
+		Fingerprint: a.Fingerprint, Since: a.StartsAt, Runbook: safeURL(a.Annotations[conventions.AttrAlertRunbookURL]),
 		Dashboard: safeURL(a.Annotations[conventions.AttrAlertDashboardURL]),
-		Silenced:  len(st.SilencedBy) > 0, Inhibited: len(st.InhibitedBy) > 0, Muted: len(st.MutedBy) > 0,
+		Muted:     len(st.MutedBy) > 0, inhibitedBy: st.InhibitedBy,
+		Matchers: silenceMatchers(a.Labels),
 	}
-	var ms []string
-	for _, k := range slices.Sorted(maps.Keys(a.Labels)) {
-		ms = append(ms, fmt.Sprintf("%s=%q", k, a.Labels[k]))
+	for _, id := range st.SilencedBy {
+		v.SilencedBy = append(v.SilencedBy, link{Text: id, URL: "#silence-" + id})
 	}
-	v.Labels = strings.Join(ms, ", ")
 	for id := range strings.SplitSeq(a.Annotations[conventions.AttrAlertTraceIDs], ",") {
 		if id = strings.TrimSpace(id); id == "" {
 			continue
@@ -236,6 +297,34 @@ func (p *Page) alertView(st *alerts.AlertStatus) alertView {
 	return v
 }
 
+// silenceMatchers are the matchers "silence…" on an alert fills the
+// form with: its labels but those of the tier (severity, vigil_severity),
+// so that the silence covers the problem, page and ticket alike, not one
+// tier of it (a silence of the ticket let the page through). An SLO
+// alert's default name names its tier too
+// (SLOBurnRate-checkout-availability-page) and is left out as well: its
+// source, service_name, slo and grouping labels are what the page and
+// the ticket share, those the built-in inhibit rule compares.
+func silenceMatchers(labels map[string]string) string {
+	var ms []string
+	for _, k := range slices.Sorted(maps.Keys(labels)) {
+		switch k {
+		case alerts.LabelSeverity, alerts.LabelVigilSeverity:
+			continue
+		case alerts.LabelAlertName:
+			tier := labels[alerts.LabelVigilSeverity]
+			if tier == "" {
+				tier = labels[alerts.LabelSeverity]
+			}
+			if labels[k] == slo.DefaultAlertName(labels[alerts.LabelService], labels[alerts.LabelSLO], tier) {
+				continue
+			}
+		}
+		ms = append(ms, fmt.Sprintf("%s=%q", k, labels[k]))
+	}
+	return strings.Join(ms, ", ")
+}
+
 // safeURL keeps only http and https links: an annotation comes from a spec
 // or an attribute, and a javascript: URL must not become a link.
 func safeURL(s string) string {
@@ -247,7 +336,7 @@ func safeURL(s string) string {
 }
 
 func sloViewOf(s statusboard.SLO, now time.Time) sloView {
-	v := sloView{SLO: s, Title: s.Service + " / " + s.Name}
+	v := sloView{SLO: s, Title: s.Service + " / " + s.Name, DataSeen: slo.DataSeen(s.Period, s.At, s.DataSince)}
 	if len(s.Group) > 0 {
 		var parts []string
 		for _, k := range slices.Sorted(maps.Keys(s.Group)) {
@@ -345,7 +434,7 @@ var errForm = errors.New("form")
 
 func parseForm(f formView, now time.Time) (alerts.Silence, error) {
 	var errs []error
-	matchers, err := amlabels.ParseMatchers(f.Matchers)
+	ms, err := matchers.ParseList(f.Matchers)
 	if err != nil {
 		errs = append(errs, fmt.Errorf("matchers: %w", err))
 	}
@@ -367,7 +456,7 @@ func parseForm(f formView, now time.Time) (alerts.Silence, error) {
 		comment = alerts.UntilResolvedMarker + " " + comment
 	}
 	return alerts.Silence{
-		Matchers: matchers, StartsAt: now, EndsAt: now.Add(time.Duration(d)),
+		Matchers: ms, StartsAt: now, EndsAt: now.Add(time.Duration(d)),
 		CreatedBy: f.CreatedBy, Comment: comment,
 	}, nil
 }

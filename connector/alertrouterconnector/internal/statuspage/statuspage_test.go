@@ -2,14 +2,17 @@ package statuspage
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
@@ -143,6 +146,18 @@ func TestBadForm(t *testing.T) {
 	assert.Contains(t, string(body), "at least one matcher must not match the empty string")
 }
 
+// TestFormWithAnOTelName: the form's matchers with the attribute's name
+// (service.name) are refused saying that Vigil's label is service_name.
+func TestFormWithAnOTelName(t *testing.T) {
+	srv, e := setup(t)
+	resp := post(t, srv, "/silences", url.Values{"matchers": {`service.name="checkout", slo="availability"`}, "duration": {"1h"}, "comment": {"x"}, "created_by": {"y"}})
+	require.Equal(t, http.StatusBadRequest, resp.StatusCode)
+	body, err := io.ReadAll(resp.Body)
+	require.NoError(t, err)
+	assert.Contains(t, html.UnescapeString(string(body)), `matchers: bad matcher format: service.name="checkout": label names cannot contain '.'; Vigil's label for service.name is service_name`)
+	assert.Empty(t, e.Silences(t0))
+}
+
 func TestBudgetChart(t *testing.T) {
 	period := time.Hour
 	c := budgetChart([]statusboard.Point{{At: t0.Add(-time.Hour), Value: 1}, {At: t0.Add(-30 * time.Minute), Value: 0}, {At: t0, Value: -1}}, period, t0)
@@ -196,4 +211,159 @@ func TestPageShowsTheFleet(t *testing.T) {
 	} {
 		assert.Contains(t, body, want)
 	}
+}
+
+// sloAlert is a firing alert of the checkout availability SLO at tier,
+// labelled as the alert-event codec labels the slo connector's events.
+func sloAlert(tier string) alerts.Alert {
+	labels := map[string]string{
+		"alertname": "SLOBurnRate-checkout-availability-" + tier, "severity": tier, "vigil_severity": tier,
+		"source": "slo", "service_name": "checkout", "slo": "availability",
+	}
+	return alerts.Alert{Labels: labels, State: alerts.StateFiring, StartsAt: t0.Add(-10 * time.Minute), Fingerprint: alerts.Fingerprint(labels)}
+}
+
+func pageOver(t *testing.T, e *alerts.Engine) *httptest.Server {
+	t.Helper()
+	mux := http.NewServeMux()
+	New(Settings{Engine: e, Board: statusboard.New(), Now: func() time.Time { return t0 }}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	return srv
+}
+
+// TestInhibitedBySays: an inhibited alert says which alert inhibits it,
+// linked to it on the page, and a silenced one links its silence's row.
+func TestInhibitedBySays(t *testing.T) {
+	e := alerts.NewEngine(nil, nil)
+	page, ticket := sloAlert("page"), sloAlert("ticket")
+	e.Ingest(page, t0)
+	e.Ingest(ticket, t0)
+	srv := pageOver(t, e)
+	_, body := get(t, srv, "/")
+	ticketDiv := regexp.MustCompile(`(?s)<div class="alert ticket suppressed" id="alert-` + ticket.Fingerprint + `".*?</div>`).FindString(body)
+	require.NotEmpty(t, ticketDiv, body)
+	assert.Contains(t, ticketDiv, `<span class="badge quiet">inhibited</span>`)
+	assert.Contains(t, ticketDiv, `by <a href="#alert-`+page.Fingerprint+`" class="inhibited-by">SLOBurnRate-checkout-availability-page</a>`)
+	assert.Contains(t, body, `id="alert-`+page.Fingerprint+`"`, "the link leads to the page's alert")
+
+	m, err := alerts.ParseMatcher(`slo="availability"`)
+	require.NoError(t, err)
+	id, err := e.SetSilence(context.Background(), alerts.Silence{Matchers: alerts.Matchers{m}, EndsAt: t0.Add(time.Hour), CreatedBy: "x", Comment: "y"}, t0)
+	require.NoError(t, err)
+	_, body = get(t, srv, "/")
+	short, _, _ := strings.Cut(id, "-")
+	assert.Contains(t, body, `by <a href="#silence-`+id+`" class="silenced-by">`+short+`</a>`)
+	assert.Contains(t, body, `id="silence-`+id+`"`)
+}
+
+// TestSilenceListShowsWhatItMatches: each silence not expired says how
+// many firing alerts its matchers select now, so a typo
+// (service_name="chekout") shows as matching none beside one that mutes
+// the checkout alerts; a pending silence shows when it starts as well as
+// when it ends.
+func TestSilenceListShowsWhatItMatches(t *testing.T) {
+	ctx := context.Background()
+	e := alerts.NewEngine(nil, nil)
+	e.Ingest(sloAlert("page"), t0)
+	e.Ingest(sloAlert("ticket"), t0)
+	srv := pageOver(t, e)
+	set := func(matcher string, start, end time.Time) string {
+		m, err := alerts.ParseMatcher(matcher)
+		require.NoError(t, err)
+		id, err := e.SetSilence(ctx, alerts.Silence{Matchers: alerts.Matchers{m}, StartsAt: start, EndsAt: end, CreatedBy: "x", Comment: "y"}, t0)
+		require.NoError(t, err)
+		return id
+	}
+	typo := set(`service_name="chekout"`, t0, t0.Add(time.Hour))
+	works := set(`service_name="checkout"`, t0, t0.Add(2*time.Hour))
+	later := set(`slo="availability"`, t0.Add(30*time.Minute), t0.Add(3*time.Hour))
+	expired := set(`slo="availability"`, t0, t0.Add(4*time.Hour))
+	require.NoError(t, e.ExpireSilence(ctx, expired, t0))
+
+	_, body := get(t, srv, "/")
+	row := func(id string) string {
+		r := regexp.MustCompile(`(?s)<tr data-silence="` + id + `".*?</tr>`).FindString(body)
+		require.NotEmpty(t, r, "no row of %s in\n%s", id, body)
+		return r
+	}
+	assert.Contains(t, row(typo), `<td class="matched"><span class="none"`)
+	assert.Contains(t, row(typo), `0: none firing`)
+	assert.Contains(t, row(works), `<td class="matched"><b>2</b> <span class="muted">muted</span></td>`)
+	assert.Contains(t, row(later), `<td class="matched"><b>2</b></td>`, "a pending silence matches, it mutes nothing yet")
+	assert.Contains(t, row(later), `starts 2026-11-21 20:30 UTC<div class="muted">in 30m</div>ends 2026-11-21 23:00 UTC`)
+	assert.Contains(t, row(works), `ends 2026-11-21 22:00 UTC`)
+	assert.NotContains(t, row(works), `starts`)
+	assert.Contains(t, row(expired), `<td class="matched"><span class="muted">—</span></td>`)
+	assert.Contains(t, row(expired), `ended 2026-11-21 20:00 UTC`)
+}
+
+// TestSilenceThisCoversBothTiers: "silence…" on an alert fills the form
+// with the labels that identify the problem, not those of its tier
+// (severity, vigil_severity, and an SLO alert's default name, which ends
+// with the tier), so the silence covers the page and the ticket alike.
+func TestSilenceThisCoversBothTiers(t *testing.T) {
+	for _, tier := range []string{"page", "ticket"} {
+		assert.Equal(t, `service_name="checkout", slo="availability", source="slo"`, silenceMatchers(sloAlert(tier).Labels), tier)
+	}
+	// A name of its own (an SLO policy's, an anomaly alert's) is kept;
+	// a user's severity goes with the tier's.
+	assert.Equal(t, `alertname="CheckoutDown", service_name="checkout", slo="availability"`,
+		silenceMatchers(map[string]string{"alertname": "CheckoutDown", "severity": "critical", "vigil_severity": "page", "service_name": "checkout", "slo": "availability"}))
+
+	e := alerts.NewEngine(nil, nil)
+	e.Ingest(sloAlert("ticket"), t0)
+	srv := pageOver(t, e)
+	_, body := get(t, srv, "/")
+	href := regexp.MustCompile(`href="(/\?silence=[^"]*)#new-silence"`).FindStringSubmatch(body)
+	require.NotNil(t, href, body)
+	_, form := get(t, srv, html.UnescapeString(href[1]))
+	assert.Contains(t, form, `name="matchers" value="service_name=&#34;checkout&#34;, slo=&#34;availability&#34;, source=&#34;slo&#34;"`)
+
+	// The silence made from it mutes the page as well as the ticket.
+	matchers, err := amlabels.ParseMatchers(silenceMatchers(sloAlert("ticket").Labels))
+	require.NoError(t, err)
+	assert.True(t, alerts.Matchers(matchers).Matches(sloAlert("page").Labels))
+}
+
+// TestBudgetWordedWithDataSeen: a budget computed over a few minutes of
+// data says so, in the words of the alerts' summaries (slo.DataSeen), in
+// place of the period: -1900% over two minutes read as a month's
+// spending alarmed on a fresh instance. A budget whose data covers the
+// period, or whose start is unknown (a peer that does not send it), shows
+// the period as before.
+func TestBudgetWordedWithDataSeen(t *testing.T) {
+	b := statusboard.New()
+	month := 30 * 24 * time.Hour
+	b.PublishSLOs("slo", []statusboard.SLO{
+		{Name: "fresh", Service: "checkout", Objective: 0.999, Period: month, BudgetRemaining: -19, DataSince: t0.Add(-2*time.Minute - 30*time.Second), At: t0.Add(-10 * time.Second)},
+		{Name: "mature", Service: "checkout", Objective: 0.999, Period: month, BudgetRemaining: 0.4, DataSince: t0.Add(-29 * 24 * time.Hour), At: t0},
+		{Name: "unknown", Service: "checkout", Objective: 0.999, Period: month, BudgetRemaining: 0.9, At: t0},
+	})
+	mux := http.NewServeMux()
+	New(Settings{Engine: alerts.NewEngine(nil, nil), Board: b, Now: func() time.Time { return t0 }}).Register(mux)
+	srv := httptest.NewServer(mux)
+	t.Cleanup(srv.Close)
+	code, body := get(t, srv, "/")
+	require.Equal(t, http.StatusOK, code)
+
+	fresh := sloCard(t, body, "checkout/fresh")
+	assert.Regexp(t, `budget left <b class="neg">-1900.00%</b></span>\s*<span class="muted data-seen"[^>]*>over the 2m of data seen of its 30d window</span>`, fresh,
+		"worded as of its evaluation (2m20s), not of the page's now")
+	assert.NotContains(t, fresh, "over 30d")
+	for _, name := range []string{"checkout/mature", "checkout/unknown"} {
+		card := sloCard(t, body, name)
+		assert.Contains(t, card, `<span class="muted">over 30d</span>`, name)
+		assert.NotContains(t, card, "data seen", name)
+	}
+}
+
+// sloCard is the HTML of the SLO card of service/name.
+func sloCard(t *testing.T, body, slo string) string {
+	t.Helper()
+	_, card, ok := strings.Cut(body, `data-slo="`+slo+`"`)
+	require.True(t, ok, "no card for %s", slo)
+	card, _, _ = strings.Cut(card, `data-slo="`)
+	card, _, _ = strings.Cut(card, `</section>`)
+	return card
 }

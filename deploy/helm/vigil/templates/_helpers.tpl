@@ -325,10 +325,11 @@ specs, secrets (from the Secret, optional keys), memory. Pass
       key: {{ $root.Values.secrets.keys.webhookURL }}
       optional: true
 {{- end }}
-{{- with $root.Values.console.externalURL }}
+# The console as on-call reaches it, for the links in pages. Unset, the
+# pod's listen address (0.0.0.0:9094) would make links no browser
+# opens; the default is where `kubectl port-forward` puts it.
 - name: VIGIL_CONSOLE_URL
-  value: {{ . | quote }}
-{{- end }}
+  value: {{ $root.Values.console.externalURL | default "http://127.0.0.1:9094" | quote }}
 {{- end }}
 {{- if eq $component "evaluator" }}
 - name: VIGIL_STORE_ENDPOINT

@@ -76,7 +76,7 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 	errs = errors.Join(errs, err)
 	builder.LokiLogRecordsRejected, err = builder.meter.Int64Counter(
 		"otelcol_loki_log_records_rejected",
-		metric.WithDescription("Log records in pushes Loki refused for good (4xx other than 408 and 429), by Loki's discard reason. [Development]"),
+		metric.WithDescription("Log records Loki refused for good (4xx other than 408 and 429), by Loki's discard reason; of a push Loki stored in part, only the entries it says it ignored. [Development]"),
 		metric.WithUnit("{record}"),
 	)
 	errs = errors.Join(errs, err)

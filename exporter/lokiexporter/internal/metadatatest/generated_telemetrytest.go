@@ -56,7 +56,7 @@ func AssertEqualLokiLogRecordsCut(t *testing.T, tt *componenttest.Telemetry, dps
 func AssertEqualLokiLogRecordsRejected(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_loki_log_records_rejected",
-		Description: "Log records in pushes Loki refused for good (4xx other than 408 and 429), by Loki's discard reason. [Development]",
+		Description: "Log records Loki refused for good (4xx other than 408 and 429), by Loki's discard reason; of a push Loki stored in part, only the entries it says it ignored. [Development]",
 		Unit:        "{record}",
 		Data: metricdata.Sum[int64]{
 			Temporality: metricdata.CumulativeTemporality,

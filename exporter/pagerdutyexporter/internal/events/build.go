@@ -50,6 +50,12 @@ const (
 	// noteReserve bounds how much the truncation note grows besides the
 	// key names it lists.
 	noteReserve = 200
+	// MaxLinkBytes bounds a link's href (and an image's src and href).
+	// FitSize shrinks custom_details only, so a link built from huge label
+	// values (the console's silence link holds every label) could make the
+	// event too large to send at all; such a link is dropped instead, as
+	// no browser or web server takes a URL that long anyway.
+	MaxLinkBytes = 8192
 )
 
 // ErrEventTooLarge means an event exceeds MaxEventBytes even with every
@@ -222,15 +228,15 @@ func (b *Builder) Build(key RoutingKey, a Alert) (Event, error) {
 	}
 	// PagerDuty refuses the whole event over one link that is not an
 	// absolute URL (an unfilled template, say); dropping the link keeps the
-	// page.
+	// page. So does dropping one too long to fit (MaxLinkBytes).
 	for _, l := range a.Links {
-		if absoluteURL(l.Href) {
+		if linkURL(l.Href) {
 			ev.Links = append(ev.Links, l)
 		}
 	}
 	for _, im := range a.Images {
-		if absoluteURL(im.Src) {
-			if !absoluteURL(im.Href) {
+		if linkURL(im.Src) {
+			if !linkURL(im.Href) {
 				im.Href = ""
 			}
 			ev.Images = append(ev.Images, im)
@@ -240,6 +246,12 @@ func (b *Builder) Build(key RoutingKey, a Alert) (Event, error) {
 		return Event{}, consumererror.NewPermanent(err)
 	}
 	return ev, nil
+}
+
+// linkURL reports whether s is a URL the builder keeps as a link: an
+// absolute one no longer than MaxLinkBytes.
+func linkURL(s string) bool {
+	return len(s) <= MaxLinkBytes && absoluteURL(s)
 }
 
 // absoluteURL reports whether s is a URL PagerDuty takes for a link.

@@ -517,3 +517,38 @@ func TestBuildFitsPagerDutyLimit(t *testing.T) {
 		t.Fatalf("details = budget %v note %v", ev.Payload.CustomDetails["budget"], ev.Payload.CustomDetails[TruncationNoteKey])
 	}
 }
+
+// TestBuildDropsHugeLinks: a link is never trimmed to fit the size limit,
+// so one made of huge label values (the console's silence link holds
+// every label) is dropped rather than cost the page: the event is built,
+// within the limit, with its other links.
+func TestBuildDropsHugeLinks(t *testing.T) {
+	b, err := NewBuilder(BuilderSettings{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	huge := strings.Repeat("x", MaxEventBytes)
+	ev, err := b.Build(testKey, Alert{
+		Action: ActionTrigger, Fingerprint: "f", Summary: "s", Service: "svc", Severity: "page",
+		Details: map[string]any{"team": huge},
+		Links: []Link{
+			{Href: "https://runbooks.example/svc", Text: "Runbook"},
+			{Href: "https://vigil.example/?silence=" + huge, Text: "Silence in Vigil"},
+		},
+		Images: []Image{{Src: "https://grafana.example/render.png?q=" + huge}},
+	})
+	if err != nil {
+		t.Fatalf("Build: %v, want the event without the huge link", err)
+	}
+	if len(ev.Links) != 1 || ev.Links[0].Text != "Runbook" || len(ev.Images) != 0 {
+		t.Errorf("links %+v, images %d: want the runbook only", ev.Links, len(ev.Images))
+	}
+	if n := encodedLen(t, ev); n > MaxEventBytes {
+		t.Errorf("event is %d bytes, over %d", n, MaxEventBytes)
+	}
+	ok, err := b.Build(testKey, Alert{Action: ActionTrigger, Fingerprint: "f", Summary: "s", Severity: "page",
+		Links: []Link{{Href: "https://vigil.example/?silence=" + strings.Repeat("x", MaxLinkBytes-len("https://vigil.example/?silence=")), Text: "at the limit"}}})
+	if err != nil || len(ok.Links) != 1 {
+		t.Errorf("a link of exactly MaxLinkBytes: %v, links %d, want kept", err, len(ok.Links))
+	}
+}
