@@ -119,7 +119,7 @@ func parseVigilSLO(p *problems, n *yaml.Node, service string, common map[string]
 		}
 	}
 	s.SLI = p.vigilSLI(f["sli"], n, service)
-	s.Alerting, s.Windows = p.alerting(f["alerting"], service, s.Name)
+	s.Alerting, s.Windows = p.alerting(f["alerting"], service, s.Name, s.Window.Period())
 	s.Budgeting = p.budgeting(f["budgeting"])
 	if iv := f["interval"]; iv != nil {
 		s.Interval, _ = p.duration(iv, "interval")
@@ -412,7 +412,7 @@ func joinDurations(ds []time.Duration) string {
 	return s
 }
 
-func (p *problems) alerting(n *yaml.Node, service, slo string) (Alerting, []AlertWindow) {
+func (p *problems) alerting(n *yaml.Node, service, slo string, period time.Duration) (Alerting, []AlertWindow) {
 	f := p.Fields(n, "alerting", "page", "ticket", "runbook_url", "dashboard_url", "windows")
 	a := Alerting{
 		RunbookURL:   p.Str(f["runbook_url"], "runbook_url"),
@@ -424,7 +424,7 @@ func (p *problems) alerting(n *yaml.Node, service, slo string) (Alerting, []Aler
 	if _, ok := f["ticket"]; ok {
 		a.Ticket = p.policy(f["ticket"], DefaultAlertName(service, slo, conventions.SeverityTicket))
 	}
-	return a, p.alertWindows(f["windows"])
+	return a, p.alertWindows(f["windows"], period)
 }
 
 // alertWindows reads an SLO's own burn-rate table, in place of the one
@@ -434,8 +434,12 @@ func (p *problems) alerting(n *yaml.Node, service, slo string) (Alerting, []Aler
 //	  - {severity: page, long: 1h, short: 5m, burn_rate: 14, for: 2m}
 //
 // op: gte makes a burn rate equal to burn_rate hold too, as OpenSLO's
-// conditions may say; the default, gt, wants it above.
-func (p *problems) alertWindows(n *yaml.Node) []AlertWindow {
+// conditions may say; the default, gt, wants it above. A long window
+// beyond the SLO's period is refused, as the OpenSLO reader refuses such a
+// lookbackWindow: a burn rate is read against the period's budget, and
+// errors older than the period no longer spend it, so such a window would
+// keep an alert firing for errors the budget has already forgotten.
+func (p *problems) alertWindows(n *yaml.Node, period time.Duration) []AlertWindow {
 	var out []AlertWindow
 	for _, item := range p.Seq(n, "windows") {
 		f := p.Fields(item, "alert window", "severity", "long", "short", "burn_rate", "op", "for")
@@ -445,6 +449,9 @@ func (p *problems) alertWindows(n *yaml.Node) []AlertWindow {
 		}
 		w.Long, _ = p.duration(f["long"], "long")
 		w.Short, _ = p.duration(f["short"], "short")
+		if period > 0 && w.Long > period {
+			p.Add(f["long"], "long window %s is longer than the SLO's %s window, whose budget its burn rate is read against", FormatDuration(w.Long), FormatDuration(period))
+		}
 		if w.Short > w.Long {
 			p.Add(f["short"], "short window %s is longer than the long one", FormatDuration(w.Short))
 		}

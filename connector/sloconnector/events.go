@@ -217,14 +217,25 @@ func summary(def *slo.SLO, group []string, severity, state string, w slo.AlertWi
 		}
 		b.WriteString("}")
 	}
+	rates := burnRates(w, long, short)
 	if state == conventions.StateFiring {
-		fmt.Fprintf(&b, ": %s: error budget burning at %.3gx over %s and %.3gx over %s (threshold %gx); objective %g%%, %.1f%% of the budget left%s",
-			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), w.BurnRate, def.Objective, budget*100, seen)
+		fmt.Fprintf(&b, ": %s: error budget burning at %s (threshold %gx); objective %g%%, %.1f%% of the budget left%s",
+			severity, rates, w.BurnRate, def.Objective, budget*100, seen)
 	} else {
-		fmt.Fprintf(&b, ": %s alert resolved; burn rate now %.3gx over %s and %.3gx over %s; %.1f%% of the budget left%s",
-			severity, long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short), budget*100, seen)
+		fmt.Fprintf(&b, ": %s alert resolved; burn rate now %s; %.1f%% of the budget left%s",
+			severity, rates, budget*100, seen)
 	}
 	return b.String()
+}
+
+// burnRates reads out the burn rates of an alert window: "14.4x over 1h
+// and 20x over 5m", or "14.4x over 1h" for a single-window row (an OpenSLO
+// condition), whose two windows are one.
+func burnRates(w slo.AlertWindow, long, short float64) string {
+	if w.Short == w.Long {
+		return fmt.Sprintf("%.3gx over %s", long, slo.FormatDuration(w.Long))
+	}
+	return fmt.Sprintf("%.3gx over %s and %.3gx over %s", long, slo.FormatDuration(w.Long), short, slo.FormatDuration(w.Short))
 }
 
 // appendTo writes the event as a log record with the attributes of
