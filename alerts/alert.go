@@ -2,9 +2,11 @@ package alerts
 
 import (
 	"maps"
+	"strings"
 	"time"
 
 	"github.com/vigil-otel/vigil/conventions"
+	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // State is whether an alert is firing or resolved.
@@ -35,6 +37,45 @@ const (
 	LabelSLO           = conventions.LabelSLO
 	LabelMetric        = conventions.LabelMetric
 )
+
+// attributeLabels maps the alert-event attributes that identify an alert
+// to their label names where these are not the attribute's own name made
+// a Prometheus label name (http.route: http_route); the alert-event codec
+// reads events with it, and LabelNameProblem names the label meant.
+var attributeLabels = map[string]string{
+	conventions.AttrAlertName:     LabelAlertName,
+	conventions.AttrAlertSeverity: LabelVigilSeverity,
+	conventions.AttrAlertSource:   LabelSource,
+	conventions.AttrServiceName:   LabelService,
+	conventions.AttrSLOName:       LabelSLO,
+	conventions.AttrAnomalyMetric: LabelMetric,
+}
+
+// AttributeLabels returns the label names of the alert-event attributes
+// that identify an alert (service.name: service_name, slo.name: slo).
+func AttributeLabels() map[string]string { return maps.Clone(attributeLabels) }
+
+// annotationPrefixes mark attributes of Vigil's own namespaces: they
+// describe the alert and are kept as annotations under their key.
+var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
+
+// LabelOfAttribute returns the label an alert event's attribute becomes
+// (service.name: service_name, slo.name: slo, http.route: http_route),
+// and false when the attribute becomes none: one of Vigil's own
+// namespaces (alert., slo., anomaly.) not in AttributeLabels is an
+// annotation, or the codec's own.
+func LabelOfAttribute(attr string) (string, bool) {
+	if name, ok := attributeLabels[attr]; ok {
+		return name, true
+	}
+	for _, p := range annotationPrefixes {
+		if strings.HasPrefix(attr, p) {
+			return "", false
+		}
+	}
+	name := labelname.Sanitize(attr)
+	return name, name != ""
+}
 
 // AnnotationSummary holds the event body, the one-line human summary.
 const AnnotationSummary = "summary"

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strings"
 
+	"github.com/prometheus/alertmanager/matcher/parse"
 	amlabels "github.com/prometheus/alertmanager/pkg/labels"
 	"github.com/prometheus/common/model"
 )
@@ -27,8 +28,8 @@ const (
 
 // NewMatcher returns a matcher of a label whose name Prometheus accepts.
 func NewMatcher(t MatchType, name, value string) (*Matcher, error) {
-	if !validLabelName(name) {
-		return nil, fmt.Errorf("invalid label name %q", name)
+	if problem := LabelNameProblem(name); problem != "" {
+		return nil, fmt.Errorf("invalid label name %q: %s", name, problem)
 	}
 	m, err := amlabels.NewMatcher(t, name, value)
 	if err != nil {
@@ -48,7 +49,7 @@ func NewMatcher(t MatchType, name, value string) (*Matcher, error) {
 func ParseMatcher(s string) (*Matcher, error) {
 	ms, err := amlabels.ParseMatchers(s)
 	if err != nil {
-		return nil, fmt.Errorf("matcher %q: %w", s, err)
+		return nil, fmt.Errorf("matcher %q: %w", s, ExplainMatcherError(err, s))
 	}
 	if len(ms) != 1 {
 		return nil, fmt.Errorf("matcher %q: want exactly one matcher per list item, got %d", s, len(ms))
@@ -77,6 +78,44 @@ func (ms Matchers) String() string {
 		parts[i] = m.String()
 	}
 	return "{" + strings.Join(parts, ",") + "}"
+}
+
+// ExplainMatcherError adds to the classic parser's error on input what is
+// wrong with a label name in it, if that is why it failed. Alertmanager's
+// server and amtool since 0.27 read matchers with their UTF-8 parser
+// (matcher/parse), which takes `service.name="checkout"` as a matcher of a
+// label named "service.name"; Vigil keeps the classic parser, because
+// Vigil's labels are classic names and such a matcher could only match
+// nothing, so the UTF-8 parser is asked only to find the name meant.
+func ExplainMatcherError(err error, input string) error {
+	ms, utf8Err := parse.Matchers(input)
+	if utf8Err != nil {
+		return err
+	}
+	for _, m := range ms {
+		if problem := LabelNameProblem(m.Name); problem != "" {
+			return fmt.Errorf("%w: %s", err, problem)
+		}
+	}
+	return err
+}
+
+// LabelNameProblem says what is wrong with a label name, "" when nothing
+// is. A name with a dot is most likely an OpenTelemetry attribute
+// (service.name), and the problem names the label Vigil's alerts carry
+// for it (service_name; slo.name's is slo).
+func LabelNameProblem(name string) string {
+	if validLabelName(name) {
+		return ""
+	}
+	if !strings.Contains(name, ".") {
+		return "label names are letters, digits and '_', and do not start with a digit"
+	}
+	problem := "label names cannot contain '.'"
+	if label, ok := LabelOfAttribute(name); ok && label != name {
+		problem += fmt.Sprintf("; Vigil's label for %s is %s", name, label)
+	}
+	return problem
 }
 
 // validLabelName reports whether s is a label name for group_by and equal,

@@ -58,7 +58,7 @@ func (d *decoder) labelNames(n *yaml.Node, what string, allowAll bool) []string 
 			out = append(out, s)
 			seen[s] = true
 		case !validLabelName(s):
-			d.Add(item, "%s: invalid label name %q", what, s)
+			d.Add(item, "%s: invalid label name %q: %s", what, s, LabelNameProblem(s))
 		default:
 			out = append(out, s)
 			seen[s] = true

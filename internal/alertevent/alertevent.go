@@ -66,21 +66,13 @@ import (
 
 	"github.com/vigil-otel/vigil/alerts"
 	"github.com/vigil-otel/vigil/conventions"
-	"github.com/vigil-otel/vigil/internal/labelname"
 )
 
 // labelAttrs maps the attributes that identify an alert to their label
 // names. Everything that varies from one evaluation to the next (burn
 // rates, budget, scores, URLs) is an annotation instead, so that the
 // fingerprint of a still-firing alert never changes.
-var labelAttrs = map[string]string{
-	conventions.AttrAlertName:     alerts.LabelAlertName,
-	conventions.AttrAlertSeverity: alerts.LabelVigilSeverity,
-	conventions.AttrAlertSource:   alerts.LabelSource,
-	conventions.AttrServiceName:   alerts.LabelService,
-	conventions.AttrSLOName:       alerts.LabelSLO,
-	conventions.AttrAnomalyMetric: alerts.LabelMetric,
-}
+var labelAttrs = alerts.AttributeLabels()
 
 // attrOfLabel is labelAttrs reversed, for writing alerts back as events.
 var attrOfLabel = func() map[string]string {
@@ -103,10 +95,6 @@ var controlAttrs = map[string]bool{
 	conventions.AttrAlertRouter:      true,
 	conventions.AttrAlertStartsAt:    true,
 }
-
-// annotationPrefixes mark attributes of Vigil's own namespaces: they
-// describe the alert and are kept as annotations under their key.
-var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
 
 // ErrBadStart is wrapped by Decode's error for an alert event whose
 // alert.starts_at is no RFC 3339 time; the alert comes with it, its start
@@ -145,7 +133,7 @@ type Event struct {
 func Fingerprint(identity map[string]string) string {
 	labels := make(map[string]string, len(identity))
 	for k, v := range identity {
-		if name, ok := LabelName(k); ok && v != "" {
+		if name, ok := alerts.LabelOfAttribute(k); ok && v != "" {
 			labels[name] = v
 		}
 	}
@@ -335,7 +323,7 @@ func Decode(lr plog.LogRecord, resource pcommon.Resource, now time.Time) (alerts
 			fingerprint = s
 		case controlAttrs[k]:
 		default:
-			if name, isLabel := LabelName(k); !isLabel {
+			if name, isLabel := alerts.LabelOfAttribute(k); !isLabel {
 				a.Annotations[k] = s
 			} else if s != "" {
 				a.Labels[name] = s
@@ -395,27 +383,6 @@ func Receiver(lr plog.LogRecord) string {
 		return ""
 	}
 	return v.AsString()
-}
-
-// LabelName returns the label an alert event's attribute becomes
-// (service.name: service_name, slo.name: slo, http.route: http_route),
-// and false when the attribute becomes none (an annotation, or the
-// codec's own). The console names it to whoever writes the attribute
-// where a label is wanted.
-func LabelName(attr string) (string, bool) {
-	if name, ok := labelAttrs[attr]; ok {
-		return name, true
-	}
-	if controlAttrs[attr] {
-		return "", false
-	}
-	for _, p := range annotationPrefixes {
-		if strings.HasPrefix(attr, p) {
-			return "", false
-		}
-	}
-	name := labelname.Sanitize(attr)
-	return name, name != ""
 }
 
 // timeOf is the event's time: its timestamp, else the time it was
