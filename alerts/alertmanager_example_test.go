@@ -9,6 +9,8 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 	"gopkg.in/yaml.v3"
+
+	"github.com/vigil-otel/vigil/internal/testutil/amtooltest"
 )
 
 const exampleConfig = "alertmanager.example.yml"
@@ -17,8 +19,7 @@ const exampleConfig = "alertmanager.example.yml"
 // rather than skipping it, so CI cannot pass without checking the example.
 func amtool(t *testing.T, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("amtool")
-	require.NoError(t, err, "amtool not found: apt-get install -y prometheus-alertmanager")
+	path := amtooltest.Path(t)
 	out, err := exec.Command(path, args...).CombinedOutput()
 	require.NoError(t, err, "amtool %s:\n%s", strings.Join(args, " "), out)
 	return string(out)

@@ -5,10 +5,12 @@
 #     `docker-compose config` (Debian's Compose v1 package);
 #   - Prometheus' configuration and the SLO rules with promtool, and that
 #     the rules are what `vigil slo rules slo/examples/*.yaml` prints now;
-#   - Alertmanager's configuration with amtool;
+#   - Alertmanager's configuration with amtool (scripts/amtool/install.sh's,
+#     at go.mod's Alertmanager version: nearer the stack's 0.28 than
+#     Debian's 0.25);
 #   - every file the compose file mounts exists.
 # Needs: docker-compose (apt-get install docker-compose) or the compose
-# plugin, promtool (prometheus), amtool (prometheus-alertmanager), go.
+# plugin, promtool (prometheus), go.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -55,7 +57,7 @@ if ! diff -u deploy/prometheus/rules/vigil-slo.rules.yaml <("$vigil" slo rules s
 fi
 
 echo "== amtool"
-amtool check-config deploy/alertmanager/alertmanager.yml
+"$(scripts/amtool/install.sh)" check-config deploy/alertmanager/alertmanager.yml
 
 echo "== full.yaml"
 "$vigil" validate --config collector/config/full.yaml

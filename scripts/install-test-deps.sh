@@ -3,7 +3,12 @@
 # fresh Debian machine. Idempotent: what is already there is kept.
 #
 #   Prometheus, promtool           Debian package prometheus
-#   Alertmanager, amtool           Debian package prometheus-alertmanager
+#   Alertmanager                   Debian package prometheus-alertmanager
+#   amtool                         scripts/amtool/install.sh: built at the
+#                                  Alertmanager version go.mod pins into
+#                                  $VIGIL_CACHE_DIR/amtool (a minute, once);
+#                                  Debian's is 0.25, before the UTF-8
+#                                  matchers on-call people's amtool parses
 #   ClickHouse's engine (chdb)     npm package chdb, into $VIGIL_CHDB_DIR
 #                                  (needs Node.js and npm: Debian nodejs, npm)
 #   Docker engine, Compose v1      Debian packages docker.io, docker-compose
@@ -69,6 +74,7 @@ echo "test servers: $(redis-server --version); $(chromium --version 2>/dev/null)
 
 here=$(dirname "$0")
 "$here/chdb/install.sh"
+BUILD_P=${BUILD_P:-$(nproc)} "$here/amtool/install.sh" >/dev/null
 # One build at a time, each with every core.
 LOKI_BUILD_P=${LOKI_BUILD_P:-$(nproc)} "$here/loki/install.sh"
 BUILD_P=${BUILD_P:-$(nproc)} "$here/kube/install.sh"

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 	"go.uber.org/goleak"
 
+	"github.com/vigil-otel/vigil/internal/testutil/amtooltest"
 	"github.com/vigil-otel/vigil/internal/testutil/fakepagerduty"
 	"github.com/vigil-otel/vigil/internal/testutil/pagingtest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
@@ -21,12 +22,11 @@ func TestMain(m *testing.M) {
 	goleak.VerifyTestMain(m)
 }
 
-// amtool runs Debian's amtool against the instance's console; a machine
+// amtool runs amtool at go.mod's Alertmanager version (amtooltest) against the instance's console; a machine
 // without it fails with the install command.
 func amtool(t *testing.T, inst *vigiltest.Instance, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("amtool")
-	require.NoError(t, err, "amtool not found: apt-get install -y prometheus-alertmanager (scripts/install-test-deps.sh does)")
+	path := amtooltest.Path(t)
 	args = append([]string{"--alertmanager.url=" + inst.ConsoleURL()}, args...)
 	// stdout only: amtool warns on stderr that its version and the
 	// server's (Vigil's) differ.

@@ -10,18 +10,16 @@ import (
 	"testing"
 	"time"
 
+	"github.com/vigil-otel/vigil/internal/testutil/amtooltest"
 	"github.com/vigil-otel/vigil/internal/testutil/redistest"
 	"github.com/vigil-otel/vigil/internal/testutil/vigiltest"
 )
 
-// amtool runs Debian's amtool against an evaluator's console; a machine
+// amtool runs amtool at go.mod's Alertmanager version (amtooltest) against an evaluator's console; a machine
 // without it fails with the install command.
 func amtool(t *testing.T, inst *vigiltest.Instance, args ...string) string {
 	t.Helper()
-	path, err := exec.LookPath("amtool")
-	if err != nil {
-		t.Fatal("amtool not found: apt-get install -y prometheus-alertmanager (scripts/install-test-deps.sh does)")
-	}
+	path := amtooltest.Path(t)
 	args = append([]string{"--alertmanager.url=" + inst.ConsoleURL()}, args...)
 	// stdout only: amtool warns on stderr that its version and the
 	// server's (Vigil's) differ.
