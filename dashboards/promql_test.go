@@ -118,8 +118,8 @@ func otelcolNames() []string {
 // conventionNames are Vigil's contract metrics (connectors) and the
 // recording rules `vigil slo rules` generates.
 var conventionNames = []string{
-	c.MetricSLOEventsTotal, c.MetricSLOObjective, c.MetricSLOBurnRate, c.MetricSLOErrorBudgetRemaining, c.MetricSLOAlertFiring,
-	c.MetricAnomalyScore, c.MetricAnomalyExpected, c.MetricAnomalyLower, c.MetricAnomalyUpper,
+	c.MetricSLOEventsTotal, c.MetricSLOObjective, c.MetricSLOBurnRate, c.MetricSLOErrorBudgetRemaining, c.MetricSLOErrorBudgetData,
+	c.MetricSLOAlertFiring, c.MetricAnomalyScore, c.MetricAnomalyExpected, c.MetricAnomalyLower, c.MetricAnomalyUpper,
 	c.RuleSLOEventsIncrease, c.RuleSLOErrorRatio, c.RuleSLOBurnRate, c.RuleSLOObjective, c.RuleSLOErrorBudgetRemaining,
 }
 

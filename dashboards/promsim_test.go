@@ -159,6 +159,7 @@ func simTelemetry() []simSeries {
 				simSeries{series(c.MetricSLOEventsTotal, c.LabelOutcome, c.OutcomeGood), counter(10)},
 				simSeries{series(c.MetricSLOEventsTotal, c.LabelOutcome, c.OutcomeBad), counter(0.2 * float64(gi+1))},
 				simSeries{series(c.MetricSLOErrorBudgetRemaining), constant(0.5 - 0.1*float64(gi))},
+				simSeries{series(c.MetricSLOErrorBudgetData), constant(float64(gi+1) * 3600)},
 			)
 			for wi, w := range slo.BurnRateWindows(s.period) {
 				window := slo.FormatDuration(w)

@@ -12,11 +12,11 @@ import (
 )
 
 // budgetDataNote ends the description of every budget panel. The budget
-// is computed over the events its window holds, and no metric says how
-// much of the period they cover: alert summaries and the console word the
-// figure with it (slo.DataSeen), a panel can only say so.
+// is computed over the events its window holds; how much of the period
+// they cover is vigil_slo_error_budget_data_seconds, a column of the SLOs
+// table, and the budget panels say why it matters.
 const budgetDataNote = " On a fresh instance or a new SLO the budget is computed over the data seen so far, not the whole period: " +
-	"-1900% two minutes in is those minutes' error ratio. Alert summaries and the console say how much data it covers."
+	"-1900% two minutes in is those minutes' error ratio. The SLOs table's Budget data column, alert summaries and the console say how much data it covers."
 
 // sloSelector selects the series of the chosen services and SLOs.
 func sloSelector(metric string, extra string) string {
@@ -105,9 +105,11 @@ func SLOs() *dashboard.DashboardBuilder {
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
 		Description("One row per SLO; for an SLO with group_by, its worst group. Budget remaining: 1 untouched, 0 spent, negative overspent. "+
 			"Highest burn rate: the highest over the SLO's windows (they scale with its period); 1 spends the budget exactly over the period. "+
+			"Budget data: how much data the budget is computed from, the period once the collector has seen one (for an SLO with group_by, its group with the least). "+
 			"Click a row for its budget over time."+budgetDataNote).
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
 		WithTarget(promInstant("budget", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
+		WithTarget(promInstant("data", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetData, "")))).
 		WithTarget(promInstant("burn", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, "")))).
 		WithTarget(promInstant("page", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, page)))).
 		WithTarget(promInstant("ticket", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, ticket)))).
@@ -115,7 +117,7 @@ func SLOs() *dashboard.DashboardBuilder {
 		WithTransformation(dashboard.DataTransformerConfig{Id: "organize", Options: map[string]any{
 			"excludeByName": map[string]any{"Time": true},
 			"renameByName": map[string]any{
-				"Value #objective": "Objective", "Value #budget": "Budget remaining",
+				"Value #objective": "Objective", "Value #budget": "Budget remaining", "Value #data": "Budget data",
 				"Value #burn": "Highest burn rate",
 				"Value #page": "Page", "Value #ticket": "Ticket",
 			},
@@ -128,6 +130,7 @@ func SLOs() *dashboard.DashboardBuilder {
 				{"value": nil, "color": "red"}, {"value": 0.25, "color": "orange"}, {"value": 0.5, "color": "green"},
 			}}),
 		}).
+		OverrideByName("Budget data", []dashboard.DynamicConfigValue{override("unit", "s"), override("decimals", 0)}).
 		OverrideByName("Highest burn rate", burnRateCell()).
 		OverrideByRegexp("Page|Ticket", []dashboard.DynamicConfigValue{
 			override("mappings", alertStateMapping()),

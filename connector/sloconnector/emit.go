@@ -42,6 +42,7 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 	objective := newGauge(sm, conventions.MetricSLOObjective, "The SLO's objective as a ratio.")
 	burn := newGauge(sm, conventions.MetricSLOBurnRate, "Error-budget burn rate over the window: 1 spends the budget exactly over the SLO period.")
 	budget := newGauge(sm, conventions.MetricSLOErrorBudgetRemaining, "Error budget remaining: 1 untouched, 0 spent, negative overspent.")
+	budgetData := newGauge(sm, conventions.MetricSLOErrorBudgetData, "Seconds of data the error budget is computed from; less than the SLO period on a fresh instance, a new SLO or after a quiet spell.")
 	firing := newGauge(sm, conventions.MetricSLOAlertFiring, "1 while the burn-rate alert of the severity fires.")
 
 	seen := map[string]bool{}
@@ -77,6 +78,10 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 		dp.SetTimestamp(ts)
 		dp.SetDoubleValue(st.ErrorBudgetRemaining)
 		seriesAttrs(dp.Attributes(), def, st.Group)
+		dp = budgetData.DataPoints().AppendEmpty()
+		dp.SetTimestamp(ts)
+		dp.SetDoubleValue(budgetDataSeconds(st.DataSince, at))
+		seriesAttrs(dp.Attributes(), def, st.Group)
 		for _, a := range st.Alerts {
 			dp := firing.DataPoints().AppendEmpty()
 			dp.SetTimestamp(ts)
@@ -90,6 +95,16 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 		}
 	}
 	return md
+}
+
+// budgetDataSeconds is vigil_slo_error_budget_data_seconds: the seconds
+// from since (tracker.Status.DataSince) to at, 0 for a series without an
+// event in its window.
+func budgetDataSeconds(since, at time.Time) float64 {
+	if since.IsZero() || since.After(at) {
+		return 0
+	}
+	return at.Sub(since).Seconds()
 }
 
 // endSeries appends to md the markers that end the series the last

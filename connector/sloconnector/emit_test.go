@@ -57,7 +57,7 @@ func TestEndSeries(t *testing.T) {
 			cartOnly = append(cartOnly, s)
 		}
 	}
-	require.Len(t, cartOnly, 5, "events good and bad, burn rate, budget, alert firing")
+	require.Len(t, cartOnly, 6, "events good and bad, burn rate, budget, budget data, alert firing")
 	assert.Equal(t, cartOnly, seriesIn(md, true), "the /cart series end; the objective stays with /pay")
 	assert.Equal(t, payOnly, seriesIn(md, false))
 
@@ -97,6 +97,24 @@ func TestEndSeries(t *testing.T) {
 	md = emit(changed)
 	assert.Equal(t, payOnly, seriesIn(md, true))
 	assert.Equal(t, seriesIn(buildMetrics([]tracker.Status{changed}, at, at), false), seriesIn(md, false))
+}
+
+// TestBudgetDataSeconds: each series says how much data its budget is
+// computed from, from its oldest event (Status.DataSince) to the
+// evaluation; a series without an event in its window says 0.
+func TestBudgetDataSeconds(t *testing.T) {
+	def := parseSLOs(t, pageOnlySpec)[0]
+	at := time.Unix(1_700_000_000, 0)
+	fresh := tracker.Status{SLOID: "checkout/availability", SLO: &def, Group: []string{"/pay"}, DataSince: at.Add(-2 * time.Minute)}
+	quiet := tracker.Status{SLOID: "checkout/availability", SLO: &def, Group: []string{"/cart"}}
+	points := lastPoints([]pmetric.Metrics{buildMetrics([]tracker.Status{fresh, quiet}, at, at)}, conventions.MetricSLOErrorBudgetData)
+
+	v, ok := valueOf(points, map[string]any{"http.route": "/pay", conventions.LabelServiceName: "checkout", conventions.LabelSLO: "availability"})
+	require.True(t, ok, "%v", points)
+	assert.Equal(t, 120.0, v)
+	v, ok = valueOf(points, map[string]any{"http.route": "/cart"})
+	require.True(t, ok, "%v", points)
+	assert.Equal(t, 0.0, v)
 }
 
 // TestReloadEndsTheSeriesOfARemovedSLO: when a reload removes an SLO, its

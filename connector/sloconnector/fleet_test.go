@@ -230,7 +230,7 @@ func TestFleetReleaseEndsTheServiceSeries(t *testing.T) {
 	}, 5*time.Second, 10*time.Millisecond)
 	mds := a.mSink.AllMetrics()
 	shown := seriesIn(mds[len(mds)-1], false)
-	require.Len(t, shown, 2+1+len(lastPoints(mds, conventions.MetricSLOBurnRate))+1+1, "events, objective, burn rates, budget, alert")
+	require.Len(t, shown, 2+1+len(lastPoints(mds, conventions.MetricSLOBurnRate))+2+1, "events, objective, burn rates, budget and its data, alert")
 	assert.Empty(t, endedSeries(mds))
 
 	before := time.Now()

@@ -109,6 +109,11 @@ func TestEndToEnd(t *testing.T) {
 		assert.InDelta(t, 250, vigiltest.Sum(fams, conventions.MetricSLOBurnRate, with("window", w)), 1e-6, "window %s", w)
 	}
 	assert.InDelta(t, -249, vigiltest.Sum(fams, conventions.MetricSLOErrorBudgetRemaining, sel), 1e-6)
+	// That budget comes from the seconds since the spans' minute bucket
+	// began, not the 30d period, and the metric says so under its name.
+	require.Contains(t, fams, conventions.MetricSLOErrorBudgetData)
+	data := vigiltest.Sum(fams, conventions.MetricSLOErrorBudgetData, sel)
+	assert.True(t, data >= 0 && data < 600, "budget data %gs", data)
 	assert.Equal(t, 1.0, vigiltest.Sum(fams, conventions.MetricSLOAlertFiring, with("severity", "page")))
 	assert.Equal(t, 0.0, vigiltest.Sum(fams, conventions.MetricSLOAlertFiring, with("severity", "ticket")), "the page inhibits the ticket")
 	// The latency SLO saw the same 200 server spans, all fast.
