@@ -243,13 +243,16 @@ func (c *coordinator) tick(ctx context.Context) {
 		}
 		return true
 	})
-	for _, name := range stale {
-		// Data that reached this instance while another owned the service
-		// (the gateways disagreed for a moment), never merged: drop what
-		// the components accounted, which no owner will read.
-		c.services.Delete(name)
-		c.release(ctx, name, false)
-	}
+	defer func() {
+		for _, name := range stale {
+			// Data that reached this instance while another owned the
+			// service (the gateways disagreed for a moment), never merged:
+			// drop what the components accounted, which no owner will
+			// read. After the renewals, which must not wait for it.
+			c.services.Delete(name)
+			c.release(ctx, name, false)
+		}
+	}()
 	if len(ops) == 0 {
 		return
 	}
@@ -258,6 +261,24 @@ func (c *coordinator) tick(ctx context.Context) {
 		c.storeDown(err)
 	} else if err == nil {
 		c.storeUp()
+	}
+	// A handover or an acquisition loads or writes the service's state
+	// through every handler, which can take seconds (a large state, a
+	// notification still with its receiver). The next tick's renewals must
+	// not wait for all of them: the leases kept here would lapse, and
+	// another instance would claim a service this one still evaluates, both
+	// owning it until this one renews. So a tick spends at most half a
+	// renewal interval on them, and at least one; the others wait for the
+	// next tick: a handover is asked for again, and a claim granted leaves
+	// the lease held here (the next claim refreshes it) until it is loaded.
+	budget := time.Now().Add(c.cfg.renewInterval() / 2)
+	spent := false
+	postpone := func() bool {
+		if spent && time.Now().After(budget) {
+			return true
+		}
+		spent = true
+		return false
 	}
 	for _, op := range ops {
 		res, err := op.cmd.Int()
@@ -274,6 +295,9 @@ func (c *coordinator) tick(ctx context.Context) {
 		switch op.kind {
 		case opClaim:
 			if res == 1 {
+				if postpone() {
+					continue
+				}
 				c.acquire(ctx, op.name, op.svc)
 			} else {
 				c.stats.claimsHeld.Add(1)
@@ -289,7 +313,7 @@ func (c *coordinator) tick(ctx context.Context) {
 				c.stats.owned.Add(-1)
 				c.stats.losses.Add(1)
 				c.release(ctx, op.name, false)
-			case res == 1 && now.Sub(time.Unix(0, op.svc.lastSeen.Load())) >= c.cfg.HandoverQuiet:
+			case res == 1 && now.Sub(time.Unix(0, op.svc.lastSeen.Load())) >= c.cfg.HandoverQuiet && !postpone():
 				c.handover(ctx, op.name, op.svc)
 			}
 		}
