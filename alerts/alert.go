@@ -63,7 +63,9 @@ var annotationPrefixes = []string{"alert.", "slo.", "anomaly."}
 // (service.name: service_name, slo.name: slo, http.route: http_route),
 // and false when the attribute becomes none: one of Vigil's own
 // namespaces (alert., slo., anomaly.) not in AttributeLabels is an
-// annotation, or the codec's own.
+// annotation, or the codec's own (the codec's control attributes, such as
+// alert.state and alert.fingerprint, are all in the alert. namespace and
+// rely on that).
 func LabelOfAttribute(attr string) (string, bool) {
 	if name, ok := attributeLabels[attr]; ok {
 		return name, true

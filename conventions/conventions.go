@@ -21,7 +21,8 @@ const (
 	// MetricSLOErrorBudgetData is how many seconds of data the error
 	// budget is computed from: from the oldest event the period's window
 	// holds to the evaluation, less than the period on a fresh instance,
-	// a new SLO or a series that was quiet (slo.DataSeen words it).
+	// a new SLO, a series that was quiet, or early in a calendar window's
+	// period (slo.DataSeen words it).
 	MetricSLOErrorBudgetData = "vigil_slo_error_budget_data_seconds"
 	// MetricSLOAlertFiring is 1 while the alert of LabelSeverity fires.
 	MetricSLOAlertFiring = "vigil_slo_alert_firing"

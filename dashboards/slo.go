@@ -105,7 +105,7 @@ func SLOs() *dashboard.DashboardBuilder {
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
 		Description("One row per SLO; for an SLO with group_by, its worst group. Budget remaining: 1 untouched, 0 spent, negative overspent. "+
 			"Highest burn rate: the highest over the SLO's windows (they scale with its period); 1 spends the budget exactly over the period. "+
-			"Budget data: how much data the budget is computed from, the period once the collector has seen one (for an SLO with group_by, its group with the least). "+
+			"Budget data: how much data the budget is computed from, the period once the collector has seen one, for a calendar window the time since it began (for an SLO with group_by, its group with the least). "+
 			"Click a row for its budget over time."+budgetDataNote).
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
 		WithTarget(promInstant("budget", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).

@@ -57,7 +57,8 @@ if ! diff -u deploy/prometheus/rules/vigil-slo.rules.yaml <("$vigil" slo rules s
 fi
 
 echo "== amtool"
-"$(scripts/amtool/install.sh)" check-config deploy/alertmanager/alertmanager.yml
+amtool=$(scripts/amtool/install.sh)
+"$amtool" check-config deploy/alertmanager/alertmanager.yml
 
 echo "== full.yaml"
 "$vigil" validate --config collector/config/full.yaml

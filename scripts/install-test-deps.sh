@@ -39,7 +39,7 @@ if [ "$(id -u)" != 0 ]; then sudo="sudo"; fi
 
 need=()
 for tool in prometheus promtool; do command -v "$tool" >/dev/null || need+=(prometheus); done
-for tool in prometheus-alertmanager amtool; do command -v "$tool" >/dev/null || need+=(prometheus-alertmanager); done
+command -v prometheus-alertmanager >/dev/null || need+=(prometheus-alertmanager)
 command -v dockerd >/dev/null || need+=(docker.io)
 command -v docker-compose >/dev/null || need+=(docker-compose)
 command -v curl >/dev/null || need+=(curl)
@@ -66,7 +66,7 @@ if [ ${#need[@]} -gt 0 ]; then
   if [ -n "$created_policy" ]; then $sudo rm -f "$policy"; fi
 fi
 
-for tool in prometheus promtool prometheus-alertmanager amtool node npm dockerd docker-compose unzip redis-server chromium kcat; do
+for tool in prometheus promtool prometheus-alertmanager node npm dockerd docker-compose unzip redis-server chromium kcat; do
   command -v "$tool" >/dev/null || { echo "install-test-deps: $tool is still missing" >&2; exit 1; }
 done
 echo "test servers: $(prometheus --version 2>&1 | head -1); $(prometheus-alertmanager --version 2>&1 | head -1)"

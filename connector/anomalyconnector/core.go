@@ -90,13 +90,24 @@ type core struct {
 	tel telemetry
 }
 
+// wrote records the outcome of a write of the connector's state: a
+// failure is counted, and the state is failing until a write succeeds.
+func (t *telemetry) wrote(err error) {
+	if err != nil {
+		t.writeFailures.Add(1)
+	}
+	t.writeFailing.Store(err != nil)
+}
+
 // telemetry is the connector's own metrics, the instruments mdatagen
 // generates from metadata.yaml.
 type telemetry struct {
 	active  atomic.Int64
 	warming atomic.Int64
-	// writeFailures counts failed writes of the connector's state.
+	// writeFailures counts failed writes of the connector's state;
+	// writeFailing is whether the last one failed.
 	writeFailures atomic.Int64
+	writeFailing  atomic.Bool
 	rejected      metric.Int64Counter
 	observed      metric.Int64Counter
 	builder       *metadata.TelemetryBuilder
@@ -156,6 +167,14 @@ func (c *core) initTelemetry() error {
 			o.Observe(c.tel.writeFailures.Load())
 			return nil
 		}),
+		b.RegisterAnomalyStateWriteFailingCallback(func(_ context.Context, o metric.Int64Observer) error {
+			var v int64
+			if c.tel.writeFailing.Load() {
+				v = 1
+			}
+			o.Observe(v)
+			return nil
+		}),
 		b.RegisterAnomalyPointsDroppedCallback(func(_ context.Context, o metric.Int64Observer) error {
 			d := c.deltas.Stats()
 			for _, r := range []struct {
@@ -190,8 +209,9 @@ func (c *core) Start(ctx context.Context, host component.Host) error {
 	if legacy {
 		// Before any transition is logged over chunks of an earlier
 		// version (see restore).
-		if err := c.checkpoint(ctx); err != nil {
-			c.tel.writeFailures.Add(1)
+		err := c.checkpoint(ctx)
+		c.tel.wrote(err)
+		if err != nil {
 			c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
 		}
 	}
@@ -265,8 +285,9 @@ func (c *core) loop() {
 			}
 			boundary.Reset(time.Until(c.nextBoundary(c.now())))
 		case <-checkpoints:
-			if err := c.checkpoint(context.Background()); err != nil {
-				c.tel.writeFailures.Add(1)
+			err := c.checkpoint(context.Background())
+			c.tel.wrote(err)
+			if err != nil {
 				c.logger.Warn("Anomaly state checkpoint failed", zap.Error(err))
 			}
 		}

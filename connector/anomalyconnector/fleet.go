@@ -359,8 +359,8 @@ func (c *core) Released(ctx context.Context, service string, handover bool) {
 		err = c.client.Set(ctx, serviceStateKey(service), data)
 	}
 	delete(f.written, service)
+	c.tel.wrote(err)
 	if err != nil {
-		c.tel.writeFailures.Add(1)
 		c.logger.Warn("Writing the anomaly state of a service handed over failed; its next owner starts from the last checkpoint",
 			zap.String("service", service), zap.Error(err))
 	}

@@ -296,8 +296,8 @@ func (c *core) writeTransitions(ctx context.Context, w *transitionWrite, before 
 		w.unwritten = nil
 		err = errors.Join(err, c.markSent(ctx, w.gen))
 	}
+	c.tel.wrote(err)
 	if err != nil {
-		c.tel.writeFailures.Add(1)
 		c.logger.Warn("Anomaly state at an alert transition not written; the periodic checkpoint will write it",
 			zap.String("when", when+" the alert events went out"), zap.Error(err))
 	}

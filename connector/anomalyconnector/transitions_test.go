@@ -746,7 +746,8 @@ func (c failingClient) Batch(ctx context.Context, ops ...*storage.Operation) err
 // TestStateWriteFailuresCounted: writes of the state that fail (a full
 // disk) are counted in otelcol_anomaly_state_write_failures, at 0 before
 // any, so that an alert can say a restart would start from an older
-// state: here the two writes at an alert's onset.
+// state: here the two writes at an alert's onset. The failing gauge is 1
+// from then until a write succeeds (here at the resolve).
 func TestStateWriteFailuresCounted(t *testing.T) {
 	files := newStorageHost(t, t.TempDir())
 	var fail atomic.Bool
@@ -764,9 +765,17 @@ func TestStateWriteFailuresCounted(t *testing.T) {
 		require.Len(t, dps, 1)
 		return dps[0].Value
 	}
+	failing := func() int64 {
+		m, err := tel.GetMetric("otelcol_anomaly_state_write_failing")
+		require.NoError(t, err)
+		dps := m.Data.(metricdata.Gauge[int64]).DataPoints
+		require.Len(t, dps, 1)
+		return dps[0].Value
+	}
 	d := newCallsDriver(h)
 	d.normal(200)
 	assert.Zero(t, failures(), "exported at 0 before any failure")
+	assert.Zero(t, failing())
 	fail.Store(true)
 	for range 5 {
 		d.step(600, 6) // traffic drops to a tenth: an onset
@@ -774,7 +783,21 @@ func TestStateWriteFailuresCounted(t *testing.T) {
 	onset, _ := byState(events(h.logs), MetricRequestRate)
 	require.Len(t, onset, 1)
 	assert.Equal(t, int64(2), failures(), "the writes before and after the onset's event")
+	assert.Equal(t, int64(1), failing(), "the last write failed")
+
+	// The storage writes again: the writes at the resolve succeed, and
+	// the state is no longer failing.
 	fail.Store(false)
+	for i := 0; i < 200; i++ {
+		if _, resolved := byState(events(h.logs), MetricRequestRate); len(resolved) > 0 {
+			break
+		}
+		d.normal(1)
+	}
+	_, resolved := byState(events(h.logs), MetricRequestRate)
+	require.Len(t, resolved, 1)
+	assert.Equal(t, int64(2), failures())
+	assert.Zero(t, failing(), "a write succeeded since")
 }
 
 // BenchmarkTransitionWriteWidespread measures what an interval in which

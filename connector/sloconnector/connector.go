@@ -488,8 +488,9 @@ func (c *sloConnector) loop() {
 			evaluateAt(at)
 			if ci := c.cfg.CheckpointInterval; c.storage != nil && ci > 0 && at.Sub(lastCheckpoint) >= ci {
 				lastCheckpoint = at
-				if err := c.checkpoint(context.Background()); err != nil {
-					c.tel.writeFailed()
+				err := c.checkpoint(context.Background())
+				c.tel.wrote(err)
+				if err != nil {
 					c.logger.Warn("SLO checkpoint failed", zap.Error(err))
 				}
 			}
@@ -699,8 +700,8 @@ func (c *sloConnector) checkpointTransitions(ctx context.Context, transitions []
 			err = c.storage.Set(ctx, checkpointKey(c.id), data)
 		}
 	}
+	c.tel.wrote(err)
 	if err != nil {
-		c.tel.writeFailed()
 		c.logger.Warn("SLO checkpoint at an alert transition failed; the periodic checkpoint will retry", zap.String("when", when+" the alert events went out"), zap.Error(err))
 	}
 	return snap

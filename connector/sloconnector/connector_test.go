@@ -38,6 +38,7 @@ const (
 	metricGroupLimitReach = "otelcol_slo_group_limit_reached"
 	metricPointsDropped   = "otelcol_slo_metric_points_dropped"
 	metricWriteFailures   = "otelcol_slo_state_write_failures"
+	metricWriteFailing    = "otelcol_slo_state_write_failing"
 )
 
 // pageOnlySpec is an availability SLO of checkout that only pages, so a
@@ -732,4 +733,36 @@ func TestStateWriteFailuresCounted(t *testing.T) {
 		_, failures := run(t, 50*time.Millisecond)
 		require.Eventually(t, func() bool { return failures() >= 2 }, 5*time.Second, 10*time.Millisecond)
 	})
+}
+
+// TestStateWriteFailing: otelcol_slo_state_write_failing is 1 from a
+// failed write of the state until one succeeds, 0 before and after, so an
+// alert on it holds through a checkpoint interval longer than its own
+// window (VigilStateNotSaved).
+func TestStateWriteFailing(t *testing.T) {
+	spec := writeSpec(t, t.TempDir(), "checkout.yaml", pageOnlySpec)
+	store := newMemStorage()
+	cfg := testConfig(spec)
+	cfg.Storage = &storageID
+	cfg.CheckpointInterval = 50 * time.Millisecond
+	h := newHarness(t, "failing", cfg)
+	require.NoError(t, h.start(storageHost{id: storageID, ext: store}))
+	t.Cleanup(h.shutdown)
+	failing := func() int64 {
+		m, err := h.tel.GetMetric(metricWriteFailing)
+		require.NoError(t, err)
+		dps := m.Data.(metricdata.Gauge[int64]).DataPoints
+		require.Len(t, dps, 1)
+		return dps[0].Value
+	}
+	setFailing := func(fail bool) {
+		store.mu.Lock()
+		defer store.mu.Unlock()
+		store.failWrites = fail
+	}
+	assert.Zero(t, failing())
+	setFailing(true)
+	require.Eventually(t, func() bool { return failing() == 1 }, 5*time.Second, 10*time.Millisecond, "a checkpoint failed")
+	setFailing(false)
+	require.Eventually(t, func() bool { return failing() == 0 }, 5*time.Second, 10*time.Millisecond, "a checkpoint succeeded")
 }

@@ -216,8 +216,8 @@ func (f *fleetState) Released(ctx context.Context, service string, handover bool
 		if err == nil {
 			err = f.c.storage.Set(ctx, serviceKey(f.c.id, service), data)
 		}
+		f.c.tel.wrote(err)
 		if err != nil {
-			f.c.tel.writeFailed()
 			f.c.logger.Warn("Writing the SLO state of a service handed over failed; its next owner starts from the last checkpoint", zap.String("service", service), zap.Error(err))
 		}
 	}

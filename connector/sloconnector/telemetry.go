@@ -45,8 +45,10 @@ type telemetry struct {
 	seenPoints      *dedup.Window
 	notABoundary    atomic.Uint64
 	conditionErrors atomic.Uint64
-	// writeFailures counts failed writes of the connector's state.
+	// writeFailures counts failed writes of the connector's state;
+	// writeFailing is whether the last one failed.
 	writeFailures atomic.Uint64
+	writeFailing  atomic.Bool
 	builder       *metadata.TelemetryBuilder
 }
 
@@ -64,6 +66,10 @@ func newTelemetry(set component.TelemetrySettings, tr *tracker.Tracker, metrics 
 		b.RegisterSloRepeatedRequestsCallback(t.observeRepeated),
 		b.RegisterSloStateWriteFailuresCallback(func(_ context.Context, o metric.Int64Observer) error {
 			o.Observe(int64(t.writeFailures.Load()))
+			return nil
+		}),
+		b.RegisterSloStateWriteFailingCallback(func(_ context.Context, o metric.Int64Observer) error {
+			o.Observe(boolGauge(t.writeFailing.Load()))
 			return nil
 		}),
 	); err != nil {
@@ -148,17 +154,30 @@ func (t *telemetry) refuse(reason string, n uint64) {
 	}
 }
 
-// writeFailed counts a failed write of the connector's state. t is nil
-// until Start made it; a write before then (none is expected) goes
-// uncounted rather than crashing.
-func (t *telemetry) writeFailed() {
-	if t != nil {
+// wrote records the outcome of a write of the connector's state: a
+// failure is counted, and the state is failing until a write succeeds. t
+// is nil until Start made it; a write before then (none is expected) goes
+// unrecorded rather than crashing.
+func (t *telemetry) wrote(err error) {
+	if t == nil {
+		return
+	}
+	if err != nil {
 		t.writeFailures.Add(1)
 	}
+	t.writeFailing.Store(err != nil)
 }
 
 // close unregisters the callbacks, so a stopped connector's trackers are
 // no longer read (nor kept alive) by the meter.
 func (t *telemetry) close() {
 	t.builder.Shutdown()
+}
+
+// boolGauge is 1 for true, 0 for false.
+func boolGauge(b bool) int64 {
+	if b {
+		return 1
+	}
+	return 0
 }

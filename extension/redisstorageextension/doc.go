@@ -43,12 +43,14 @@
 //   - Renew. Every renew_interval the owner extends its leases, all in one
 //     round trip. An owner keeps a service as long as it holds the lease,
 //     also while the service is quiet: its windows going quiet then are a
-//     real recovery, and its alerts resolve as on one node. Loading and
-//     writing services' states (claims, handovers) takes at most half a
-//     renew_interval of a tick, and at least one service: the rest waits
-//     for the next tick, so that many services moving at once (a scale
-//     out) never delays the renewals past lease_ttl, which would let
-//     another evaluator claim a service this one still evaluates.
+//     real recovery, and its alerts resolve as on one node. A tick starts
+//     loading or writing services' states (claims, handovers) only during
+//     the first half of its renew_interval, and at least one: the rest
+//     waits for the next tick, so that many services moving at once (a
+//     scale out) do not delay the renewals past lease_ttl, which would let
+//     another evaluator claim a service this one still evaluates. One
+//     state that takes longer than lease_ttl to load or write (each
+//     handler has 5s) still can.
 //   - Handover (scale out, scale in, rebalancing). An evaluator that
 //     receives a service someone else owns records that it wants it
 //     (vigil:want:<service>). The owner hands it over once the service's

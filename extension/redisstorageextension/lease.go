@@ -178,11 +178,14 @@ func (c *coordinator) stop(ctx context.Context) {
 	pipe := c.rdb.Pipeline()
 	n := 0
 	c.services.Range(func(k, v any) bool {
+		// Also the leases of services claimed and not yet loaded (a
+		// tick's budget postponed them): the script deletes a lease only
+		// where this instance holds it.
 		if v.(*service).owned.Swap(false) {
 			c.stats.owned.Add(-1)
-			releaseScript.Eval(ctx, pipe, []string{c.leaseKey(k.(string))}, c.instance)
-			n++
 		}
+		releaseScript.Eval(ctx, pipe, []string{c.leaseKey(k.(string))}, c.instance)
+		n++
 		return true
 	})
 	if n > 0 {
@@ -229,7 +232,11 @@ func (c *coordinator) tick(ctx context.Context) {
 	ttl := c.cfg.LeaseTTL.Milliseconds()
 	pipe := c.rdb.Pipeline()
 	var ops []leaseOp
-	var stale []string
+	type staleService struct {
+		name string
+		svc  *service
+	}
+	var stale []staleService
 	c.services.Range(func(k, v any) bool {
 		name, s := k.(string), v.(*service)
 		keys := []string{c.leaseKey(name), c.wantKey(name)}
@@ -239,18 +246,24 @@ func (c *coordinator) tick(ctx context.Context) {
 		case idle < c.claimWindow():
 			ops = append(ops, leaseOp{name, s, opClaim, claimScript.Eval(ctx, pipe, keys, c.instance, ttl)})
 		default:
-			stale = append(stale, name)
+			stale = append(stale, staleService{name, s})
 		}
 		return true
 	})
 	defer func() {
-		for _, name := range stale {
+		for _, st := range stale {
 			// Data that reached this instance while another owned the
 			// service (the gateways disagreed for a moment), never merged:
 			// drop what the components accounted, which no owner will
-			// read. After the renewals, which must not wait for it.
-			c.services.Delete(name)
-			c.release(ctx, name, false)
+			// read. After the renewals, which must not wait for it; unless
+			// its data came back meanwhile.
+			if time.Since(time.Unix(0, st.svc.lastSeen.Load())) < c.claimWindow() || !c.services.CompareAndDelete(st.name, st.svc) {
+				continue
+			}
+			c.release(ctx, st.name, false)
+			// A claim granted and postponed (see below) left the lease
+			// held here.
+			releaseScript.Eval(ctx, c.rdb, []string{c.leaseKey(st.name)}, c.instance)
 		}
 	}()
 	if len(ops) == 0 {
@@ -268,13 +281,15 @@ func (c *coordinator) tick(ctx context.Context) {
 	// not wait for all of them: the leases kept here would lapse, and
 	// another instance would claim a service this one still evaluates, both
 	// owning it until this one renews. So a tick spends at most half a
-	// renewal interval on them, and at least one; the others wait for the
-	// next tick: a handover is asked for again, and a claim granted leaves
+	// renewal interval starting them, and at least one; the others wait
+	// for the next tick: a handover is asked for again, and a claim granted leaves
 	// the lease held here (the next claim refreshes it) until it is loaded.
 	budget := time.Now().Add(c.cfg.renewInterval() / 2)
 	spent := false
 	postpone := func() bool {
-		if spent && time.Now().After(budget) {
+		// At shutdown (ctx cancelled) a handover could write nothing:
+		// the service stays owned, and stop releases its lease.
+		if ctx.Err() != nil || spent && time.Now().After(budget) {
 			return true
 		}
 		spent = true

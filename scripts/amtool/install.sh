@@ -28,7 +28,7 @@ here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 
 command -v go >/dev/null || { echo "amtool/install.sh: go is not on PATH" >&2; exit 1; }
 # The version go.mod pins; internal/testutil/amtooltest reads it alike.
-version="$(cd "$here/../.." && GOFLAGS= GOWORK=off go list -m -f '{{.Version}}' github.com/prometheus/alertmanager)"
+version="$(cd "$here/../.." && GOFLAGS= GOWORK=off GOTOOLCHAIN=local go list -m -f '{{.Version}}' github.com/prometheus/alertmanager)"
 CACHE_DIR="$(cache_root)/amtool"
 BIN="$CACHE_DIR/amtool-$version"
 if [[ -x "$BIN" ]]; then

@@ -8,7 +8,6 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
-	"runtime"
 	"testing"
 
 	"github.com/vigil-otel/vigil/internal/testutil"
@@ -17,8 +16,9 @@ import (
 // InstallScript builds the amtool Path returns.
 const InstallScript = "scripts/amtool/install.sh"
 
-// pinned finds the Alertmanager module's version in go.mod's require.
-var pinned = regexp.MustCompile(`(?m)^\s*github\.com/prometheus/alertmanager\s+(v\S+)`)
+// pinned finds the Alertmanager module's version in go.mod's require,
+// in a require block or on a require line of its own.
+var pinned = regexp.MustCompile(`(?m)^\s*(?:require\s+)?github\.com/prometheus/alertmanager\s+(v\S+)`)
 
 // Path returns the cached amtool of go.mod's Alertmanager version,
 // failing the test with the script that builds it when it is missing.
@@ -38,14 +38,23 @@ func Path(t testing.TB) string {
 // repository's go.mod requires, as the install script reads it.
 func Version(t testing.TB) string {
 	t.Helper()
-	_, file, _, ok := runtime.Caller(0)
-	if !ok {
-		t.Fatal("amtooltest: cannot locate the repository")
-	}
-	gomod := filepath.Join(filepath.Dir(file), "..", "..", "..", "go.mod")
-	data, err := os.ReadFile(gomod)
+	// A test runs in its package's directory: go.mod is above it.
+	dir, err := os.Getwd()
 	if err != nil {
 		t.Fatalf("amtooltest: %v", err)
+	}
+	var data []byte
+	gomod := ""
+	for {
+		gomod = filepath.Join(dir, "go.mod")
+		if data, err = os.ReadFile(gomod); err == nil {
+			break
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			t.Fatal("amtooltest: no go.mod above the test's directory")
+		}
+		dir = parent
 	}
 	m := pinned.FindSubmatch(data)
 	if m == nil {

@@ -34,6 +34,7 @@ type TelemetryBuilder struct {
 	AnomalyRepeatedRequests   metric.Int64ObservableCounter
 	AnomalySeriesRejected     metric.Int64Counter
 	AnomalySeriesWarmingUp    metric.Int64ObservableGauge
+	AnomalyStateWriteFailing  metric.Int64ObservableGauge
 	AnomalyStateWriteFailures metric.Int64ObservableCounter
 }
 
@@ -99,6 +100,21 @@ func (builder *TelemetryBuilder) RegisterAnomalySeriesWarmingUpCallback(cb metri
 		cb(ctx, &observerInt64{inst: builder.AnomalySeriesWarmingUp, obs: o})
 		return nil
 	}, builder.AnomalySeriesWarmingUp)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
+// RegisterAnomalyStateWriteFailingCallback sets callback for observable AnomalyStateWriteFailing metric.
+func (builder *TelemetryBuilder) RegisterAnomalyStateWriteFailingCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.AnomalyStateWriteFailing, obs: o})
+		return nil
+	}, builder.AnomalyStateWriteFailing)
 	if err != nil {
 		return err
 	}
@@ -185,6 +201,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_anomaly_series_warming_up",
 		metric.WithDescription("Watched series whose detector was still warming up (learning, never flagging) at its last point. In a fleet, a service that moved keeps its learned detectors: its series do not warm up again. [Development]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.AnomalyStateWriteFailing, err = builder.meter.Int64ObservableGauge(
+		"otelcol_anomaly_state_write_failing",
+		metric.WithDescription("1 while the last write of the connector's state to its storage extension failed, 0 once one succeeds: whatever the checkpoint interval, a storage that keeps failing shows as 1 throughout (the shipped alert VigilStateNotSaved fires on 15 minutes of it). [Development]"),
+		metric.WithUnit("1"),
 	)
 	errs = errors.Join(errs, err)
 	builder.AnomalyStateWriteFailures, err = builder.meter.Int64ObservableCounter(

@@ -113,6 +113,20 @@ func AssertEqualAnomalySeriesWarmingUp(t *testing.T, tt *componenttest.Telemetry
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualAnomalyStateWriteFailing(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_anomaly_state_write_failing",
+		Description: "1 while the last write of the connector's state to its storage extension failed, 0 once one succeeds: whatever the checkpoint interval, a storage that keeps failing shows as 1 throughout (the shipped alert VigilStateNotSaved fires on 15 minutes of it). [Development]",
+		Unit:        "1",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_anomaly_state_write_failing")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualAnomalyStateWriteFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_anomaly_state_write_failures",

@@ -33,6 +33,7 @@ type TelemetryBuilder struct {
 	SloRefusedEvents       metric.Int64ObservableCounter
 	SloRepeatedRequests    metric.Int64ObservableCounter
 	SloSeries              metric.Int64ObservableGauge
+	SloStateWriteFailing   metric.Int64ObservableGauge
 	SloStateWriteFailures  metric.Int64ObservableCounter
 }
 
@@ -122,6 +123,21 @@ func (builder *TelemetryBuilder) RegisterSloSeriesCallback(cb metric.Int64Callba
 	return nil
 }
 
+// RegisterSloStateWriteFailingCallback sets callback for observable SloStateWriteFailing metric.
+func (builder *TelemetryBuilder) RegisterSloStateWriteFailingCallback(cb metric.Int64Callback) error {
+	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
+		cb(ctx, &observerInt64{inst: builder.SloStateWriteFailing, obs: o})
+		return nil
+	}, builder.SloStateWriteFailing)
+	if err != nil {
+		return err
+	}
+	builder.mu.Lock()
+	defer builder.mu.Unlock()
+	builder.registrations = append(builder.registrations, reg)
+	return nil
+}
+
 // RegisterSloStateWriteFailuresCallback sets callback for observable SloStateWriteFailures metric.
 func (builder *TelemetryBuilder) RegisterSloStateWriteFailuresCallback(cb metric.Int64Callback) error {
 	reg, err := builder.meter.RegisterCallback(func(ctx context.Context, o metric.Observer) error {
@@ -193,6 +209,12 @@ func NewTelemetryBuilder(settings component.TelemetrySettings, options ...Teleme
 		"otelcol_slo_series",
 		metric.WithDescription("Number of SLO series tracked, by SLO. [Development]"),
 		metric.WithUnit("{series}"),
+	)
+	errs = errors.Join(errs, err)
+	builder.SloStateWriteFailing, err = builder.meter.Int64ObservableGauge(
+		"otelcol_slo_state_write_failing",
+		metric.WithDescription("1 while the last write of the connector's state to its storage extension failed, 0 once one succeeds: whatever the checkpoint interval, a storage that keeps failing shows as 1 throughout (the shipped alert VigilStateNotSaved fires on 15 minutes of it). [Development]"),
+		metric.WithUnit("1"),
 	)
 	errs = errors.Join(errs, err)
 	builder.SloStateWriteFailures, err = builder.meter.Int64ObservableCounter(

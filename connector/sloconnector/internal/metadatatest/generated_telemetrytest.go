@@ -97,6 +97,20 @@ func AssertEqualSloSeries(t *testing.T, tt *componenttest.Telemetry, dps []metri
 	metricdatatest.AssertEqual(t, want, got, opts...)
 }
 
+func AssertEqualSloStateWriteFailing(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
+	want := metricdata.Metrics{
+		Name:        "otelcol_slo_state_write_failing",
+		Description: "1 while the last write of the connector's state to its storage extension failed, 0 once one succeeds: whatever the checkpoint interval, a storage that keeps failing shows as 1 throughout (the shipped alert VigilStateNotSaved fires on 15 minutes of it). [Development]",
+		Unit:        "1",
+		Data: metricdata.Gauge[int64]{
+			DataPoints: dps,
+		},
+	}
+	got, err := tt.GetMetric("otelcol_slo_state_write_failing")
+	require.NoError(t, err)
+	metricdatatest.AssertEqual(t, want, got, opts...)
+}
+
 func AssertEqualSloStateWriteFailures(t *testing.T, tt *componenttest.Telemetry, dps []metricdata.DataPoint[int64], opts ...metricdatatest.Option) {
 	want := metricdata.Metrics{
 		Name:        "otelcol_slo_state_write_failures",
