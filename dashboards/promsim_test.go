@@ -967,3 +967,38 @@ func TestSimulatorCatchesDefects(t *testing.T) {
 		t.Errorf("error ratio rows: %d without the fallback, %d with it; want 2 and 3", len(plain), len(fixed))
 	}
 }
+
+// TestBudgetDataOfTheRowsGroup: the SLOs table's Budget data is the data of
+// the group whose budget the row shows (the least left), not the least
+// data of any group: route-latency's second group has less budget left
+// and more data (7200s) than its first (3600s).
+func TestBudgetDataOfTheRowsGroup(t *testing.T) {
+	var expr string
+	for _, q := range allQueries(t) {
+		if q.where == "slos.json: SLOs (data)" {
+			expr = q.text
+		}
+	}
+	if expr == "" {
+		t.Fatal("the SLOs table has no data query")
+	}
+	expr = substitute(expr, func(string, string) string { return ".*" })
+	sim := newSimulator()
+	q, err := sim.engine.NewInstantQuery(context.Background(), sim.store, nil, expr, simEnd)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer q.Close()
+	res := q.Exec(context.Background())
+	if res.Err != nil {
+		t.Fatal(res.Err)
+	}
+	got := map[string]float64{}
+	for _, s := range res.Value.(promql.Vector) {
+		got[s.Metric.Get(c.LabelSLO)] = s.F
+	}
+	want := map[string]float64{"availability": 3600, "route-latency": 7200, "card-authorization": 3600}
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("budget data per SLO %v, want %v", got, want)
+	}
+}

@@ -105,11 +105,14 @@ func SLOs() *dashboard.DashboardBuilder {
 	b = b.WithPanel(tablePanel("SLOs", fullWidth, 10).
 		Description("One row per SLO; for an SLO with group_by, its worst group. Budget remaining: 1 untouched, 0 spent, negative overspent. "+
 			"Highest burn rate: the highest over the SLO's windows (they scale with its period); 1 spends the budget exactly over the period. "+
-			"Budget data: how much data the budget is computed from, the period once the collector has seen one, for a calendar window the time since it began (for an SLO with group_by, its group with the least). "+
+			"Budget data: how much data that budget is computed from, the period once the collector has seen one, for a calendar window the time since it began. "+
 			"Click a row for its budget over time."+budgetDataNote).
 		WithTarget(promInstant("objective", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOObjective, "")))).
 		WithTarget(promInstant("budget", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
-		WithTarget(promInstant("data", fmt.Sprintf(`min by (%s) (%s)`, by, sloSelector(c.MetricSLOErrorBudgetData, "")))).
+		// The data of the group whose budget the row shows (the least
+		// left), not the least data of any group.
+		WithTarget(promInstant("data", fmt.Sprintf(`min by (%[1]s) (%[2]s and (%[3]s == on (%[1]s) group_left () min by (%[1]s) (%[3]s)))`,
+			by, sloSelector(c.MetricSLOErrorBudgetData, ""), sloSelector(c.MetricSLOErrorBudgetRemaining, "")))).
 		WithTarget(promInstant("burn", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOBurnRate, "")))).
 		WithTarget(promInstant("page", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, page)))).
 		WithTarget(promInstant("ticket", fmt.Sprintf(`max by (%s) (%s)`, by, sloSelector(c.MetricSLOAlertFiring, ticket)))).
