@@ -90,15 +90,6 @@ type core struct {
 	tel telemetry
 }
 
-// wrote records the outcome of a write of the connector's state: a
-// failure is counted, and the state is failing until a write succeeds.
-func (t *telemetry) wrote(err error) {
-	if err != nil {
-		t.writeFailures.Add(1)
-	}
-	t.writeFailing.Store(err != nil)
-}
-
 // telemetry is the connector's own metrics, the instruments mdatagen
 // generates from metadata.yaml.
 type telemetry struct {
@@ -111,6 +102,15 @@ type telemetry struct {
 	rejected      metric.Int64Counter
 	observed      metric.Int64Counter
 	builder       *metadata.TelemetryBuilder
+}
+
+// wrote records the outcome of a write of the connector's state: a
+// failure is counted, and the state is failing until a write succeeds.
+func (t *telemetry) wrote(err error) {
+	if err != nil {
+		t.writeFailures.Add(1)
+	}
+	t.writeFailing.Store(err != nil)
 }
 
 func newCore(set connector.Settings, cfg *Config) (*core, error) {

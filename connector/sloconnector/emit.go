@@ -42,7 +42,7 @@ func buildMetrics(statuses []tracker.Status, start, at time.Time) pmetric.Metric
 	objective := newGauge(sm, conventions.MetricSLOObjective, "The SLO's objective as a ratio.")
 	burn := newGauge(sm, conventions.MetricSLOBurnRate, "Error-budget burn rate over the window: 1 spends the budget exactly over the SLO period.")
 	budget := newGauge(sm, conventions.MetricSLOErrorBudgetRemaining, "Error budget remaining: 1 untouched, 0 spent, negative overspent.")
-	budgetData := newGauge(sm, conventions.MetricSLOErrorBudgetData, "Seconds of data the error budget is computed from; less than the SLO period on a fresh instance, a new SLO or after a quiet spell.")
+	budgetData := newGauge(sm, conventions.MetricSLOErrorBudgetData, "Seconds of data the error budget is computed from; less than the SLO period on a fresh instance, a new SLO, after a quiet spell or early in a calendar period.")
 	firing := newGauge(sm, conventions.MetricSLOAlertFiring, "1 while the burn-rate alert of the severity fires.")
 
 	seen := map[string]bool{}

@@ -280,10 +280,11 @@ func (c *coordinator) tick(ctx context.Context) {
 	// notification still with its receiver). The next tick's renewals must
 	// not wait for all of them: the leases kept here would lapse, and
 	// another instance would claim a service this one still evaluates, both
-	// owning it until this one renews. So a tick spends at most half a
-	// renewal interval starting them, and at least one; the others wait
-	// for the next tick: a handover is asked for again, and a claim granted leaves
-	// the lease held here (the next claim refreshes it) until it is loaded.
+	// owning it until this one renews. So a tick starts them only during
+	// the first half of its renewal interval, and at least one; the others
+	// wait for the next tick: a handover is asked for again, and a claim
+	// granted leaves the lease held here (the next claim refreshes it)
+	// until it is loaded.
 	budget := time.Now().Add(c.cfg.renewInterval() / 2)
 	spent := false
 	postpone := func() bool {
