@@ -194,20 +194,26 @@ func TestScaleOutThenIn(t *testing.T) {
 		c.mustSend(t, s, 10, false)
 		y.add(s, 10, false)
 	}
-	burnFor(t, c, y, hot, 8*time.Second)
+	// A service moves once the gateway routes it to the new evaluator and
+	// its old owner's data has stopped; on a loaded machine the gateway
+	// may take longer than one round to pick the new evaluator up, so the
+	// hot services burn on, a round at a time, until some moved.
 	moved, movedHot := 0, 0
-	for i, s := range services {
-		g, b := y.get(s)
-		if o := f.owner(s, float64(g+b), evs, 30*time.Second); o != owners[s] {
-			moved++
-			if i < len(hot) {
-				movedHot++
+	for round := 0; round < 3 && moved == 0; round++ {
+		burnFor(t, c, y, hot, 8*time.Second)
+		for i, s := range services {
+			g, b := y.get(s)
+			if o := f.owner(s, float64(g+b), evs, 30*time.Second); o != owners[s] {
+				moved++
+				if i < len(hot) {
+					movedHot++
+				}
+				owners[s] = o
 			}
-			owners[s] = o
 		}
 	}
 	if moved == 0 {
-		t.Fatal("scale out moved no service of 20: the gateway did not pick the new evaluator up")
+		t.Fatal("scale out moved no service of 20 in 24s of traffic: the gateway did not pick the new evaluator up")
 	}
 	t.Logf("scale out: %d of 20 services moved, %d of %d burning", moved, movedHot, len(hot))
 	noPrematureResolve("after scale out")
